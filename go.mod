@@ -1,0 +1,48 @@
+module github.com/diego-go/diego
+
+go 1.26
+
+require (
+	code.cloudfoundry.org/bbs v0.0.0-20240521125508-20d3971ce31b
+	code.cloudfoundry.org/lager/v3 v3.11.0
+	code.cloudfoundry.org/locket v0.0.0-20240521151413-b344fdd15d03 // indirect
+	code.cloudfoundry.org/tlsconfig v0.0.0-20240606172222-82aa02bc07ea
+	github.com/go-sql-driver/mysql v1.10.1
+	github.com/gogo/protobuf v1.3.2 // indirect
+	github.com/jackc/pgx/v5 v5.12.0
+	modernc.org/sqlite v1.58.0
+)
+
+require (
+	code.cloudfoundry.org/cfhttp/v2 v2.1.0 // indirect
+	code.cloudfoundry.org/clock v1.2.0 // indirect
+	filippo.io/edwards25519 v1.2.0 // indirect
+	github.com/bmizerany/pat v0.0.0-20170815010413-6226ea591a40 // indirect
+	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/go-task/slim-sprig/v3 v3.0.0 // indirect
+	github.com/go-test/deep v1.1.2 // indirect
+	github.com/google/pprof v0.0.0-20260802141513-ef3492d7dac3 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/ncruces/go-strftime v1.0.0 // indirect
+	github.com/onsi/ginkgo v1.16.5 // indirect
+	github.com/onsi/ginkgo/v2 v2.20.2 // indirect
+	github.com/openzipkin/zipkin-go v0.4.3 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/tedsuo/ifrit v0.0.0-20230516164442-7862c310ad26 // indirect
+	github.com/tedsuo/rata v1.0.0 // indirect
+	github.com/vito/go-sse v1.0.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/tools v0.48.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20240708141625-4ad9e859172b // indirect
+	google.golang.org/grpc v1.65.0 // indirect
+	google.golang.org/protobuf v1.34.2 // indirect
+	modernc.org/libc v1.75.6 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.12.1 // indirect
+)

@@ -1,0 +1,130 @@
+// Package store declares the BBS's persistence contract: transactional row
+// operations on desired LRPs, actual LRPs, tasks and domains, plus streaming
+// reads that hand back decrypted protobuf bytes ready to splice into a response.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+)
+
+// Sentinel errors every implementation maps its driver errors onto.
+var (
+	// ErrNotFound: the row does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: a row with that primary key already exists.
+	ErrExists = errors.New("store: already exists")
+	// ErrConflict: a compare-and-swap lost (the row changed underneath).
+	ErrConflict = errors.New("store: conflict")
+	// ErrRetryable: a deadlock or serialization failure; Update retries these itself.
+	ErrRetryable = errors.New("store: retryable transaction failure")
+	// ErrUnknownKeyLabel: a stored record is sealed under a key the ring does not hold.
+	ErrUnknownKeyLabel = errors.New("store: record encrypted with an unknown key label")
+)
+
+// ActualFilter selects actual LRPs; empty fields match everything.
+type ActualFilter struct {
+	Domain      string
+	CellID      string
+	ProcessGuid string
+	Index       *int32
+}
+
+// DesiredFilter selects desired LRPs; empty fields match everything.
+type DesiredFilter struct {
+	Domain       string
+	ProcessGuids []string
+}
+
+// TaskFilter selects tasks; empty fields match everything.
+type TaskFilter struct {
+	Domain string
+	CellID string
+}
+
+// Presence is a Locket presence or lock row (the `locks` table).
+type Presence struct {
+	Key           string
+	Owner         string
+	Value         string
+	Type          string
+	TTLSeconds    int64
+	ModifiedIndex int64
+	ModifiedID    string
+}
+
+// Store is the BBS's view of the database. Implementations must be safe for
+// concurrent use.
+type Store interface {
+	// Update runs fn in a write transaction, retrying it (bounded) when the
+	// database reports a deadlock or serialization failure. fn may run more
+	// than once and must not have side effects outside tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+
+	// Domains lists the domains that have not expired at now.
+	Domains(ctx context.Context, now time.Time) ([]string, error)
+
+	// DesiredLRP returns one desired LRP.
+	DesiredLRP(ctx context.Context, processGuid string) (*models.DesiredLRP, error)
+	// SchedulingInfo returns one desired LRP's scheduling info.
+	SchedulingInfo(ctx context.Context, processGuid string) (*models.DesiredLRPSchedulingInfo, error)
+	// EachDesiredLRP streams the protobuf encoding of every matching models.DesiredLRP.
+	EachDesiredLRP(ctx context.Context, f DesiredFilter, fn func(pb []byte) error) error
+	// EachSchedulingInfo streams the protobuf encoding of every matching models.DesiredLRPSchedulingInfo.
+	EachSchedulingInfo(ctx context.Context, f DesiredFilter, fn func(pb []byte) error) error
+
+	// ActualLRPs returns the matching actual LRPs, decoded.
+	ActualLRPs(ctx context.Context, f ActualFilter) ([]*models.ActualLRP, error)
+	// EachActualLRP streams the protobuf encoding of every matching models.ActualLRP.
+	EachActualLRP(ctx context.Context, f ActualFilter, fn func(pb []byte) error) error
+
+	// Task returns one task.
+	Task(ctx context.Context, taskGuid string) (*models.Task, error)
+	// EachTask streams the protobuf encoding of every matching models.Task.
+	EachTask(ctx context.Context, f TaskFilter, fn func(pb []byte) error) error
+
+	// Presences lists the Locket rows of the given type ("presence" or "lock").
+	Presences(ctx context.Context, typ string) ([]Presence, error)
+
+	// EncryptionStatus counts, per table and key label, the rows sealed under that label.
+	EncryptionStatus(ctx context.Context) ([]LabelCount, error)
+	// Reencrypt re-seals, in batches, every row not sealed under the active key,
+	// calling progress after each batch. It returns when no such row remains.
+	Reencrypt(ctx context.Context, progress func(done int64)) error
+
+	Close() error
+}
+
+// LabelCount is one line of EncryptionStatus.
+type LabelCount struct {
+	Table string `json:"table"`
+	Label string `json:"label"`
+	Rows  int64  `json:"rows"`
+}
+
+// Tx is a write transaction. Reads through Tx lock the rows they return
+// (SELECT ... FOR UPDATE where the database supports it; SQLite serialises
+// writers instead).
+type Tx interface {
+	UpsertDomain(domain string, expiresAt time.Time) error
+
+	DesiredLRP(processGuid string) (*models.DesiredLRP, error)
+	InsertDesiredLRP(d *models.DesiredLRP) error
+	UpdateDesiredLRP(d *models.DesiredLRP) error
+	DeleteDesiredLRP(processGuid string) error
+
+	// ActualLRPs returns every presence of every index of processGuid, or of one index.
+	ActualLRPs(processGuid string, index *int32) ([]*models.ActualLRP, error)
+	InsertActualLRP(a *models.ActualLRP) error
+	// UpdateActualLRP replaces the row keyed by (process guid, index, presence).
+	UpdateActualLRP(a *models.ActualLRP) error
+	DeleteActualLRP(processGuid string, index int32, presence models.ActualLRP_Presence) error
+
+	Task(taskGuid string) (*models.Task, error)
+	InsertTask(t *models.Task) error
+	UpdateTask(t *models.Task) error
+	DeleteTask(taskGuid string) error
+}
