@@ -1,0 +1,122 @@
+package lifecycle
+
+import (
+	"fmt"
+
+	"code.cloudfoundry.org/bbs/models"
+)
+
+// TaskCancelledReason is the failure reason a cancelled task records.
+const TaskCancelledReason = "task was cancelled"
+
+func invalidTransition(from, to models.Task_State) error {
+	return models.NewError(models.Error_InvalidStateTransition,
+		fmt.Sprintf("Cannot transition from %s to %s", from, to))
+}
+
+func touch(t *models.Task, now int64) *models.Task {
+	n := t.Copy()
+	n.UpdatedAt = now
+	return n
+}
+
+// NewTask is a freshly desired PENDING task.
+func NewTask(guid, domain string, def *models.TaskDefinition, now int64) *models.Task {
+	return &models.Task{
+		TaskGuid:       guid,
+		Domain:         domain,
+		TaskDefinition: def,
+		State:          models.Task_Pending,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+	}
+}
+
+// StartTask moves a PENDING task to RUNNING on cellID. Starting a task that is
+// already RUNNING on that cell is not an error: shouldStart is false.
+func StartTask(t *models.Task, cellID string, now int64) (after *models.Task, shouldStart bool, err error) {
+	if t.State == models.Task_Running && t.CellId == cellID {
+		return nil, false, nil
+	}
+	if t.State != models.Task_Pending {
+		return nil, false, invalidTransition(t.State, models.Task_Running)
+	}
+	after = touch(t, now)
+	after.State = models.Task_Running
+	after.CellId = cellID
+	return after, true, nil
+}
+
+func complete(t *models.Task, failed bool, reason, result string, now int64) *models.Task {
+	after := touch(t, now)
+	after.State = models.Task_Completed
+	after.Failed = failed
+	after.FailureReason = reason
+	after.Result = result
+	after.FirstCompletedAt = now
+	return after
+}
+
+// CancelTask completes a PENDING or RUNNING task as failed.
+func CancelTask(t *models.Task, now int64) (*models.Task, error) {
+	if t.State != models.Task_Pending && t.State != models.Task_Running {
+		return nil, invalidTransition(t.State, models.Task_Completed)
+	}
+	return complete(t, true, TaskCancelledReason, "", now), nil
+}
+
+// FailTask (deprecated route) completes a PENDING or RUNNING task as failed.
+func FailTask(t *models.Task, reason string, now int64) (*models.Task, error) {
+	if t.State != models.Task_Pending && t.State != models.Task_Running {
+		return nil, invalidTransition(t.State, models.Task_Completed)
+	}
+	return complete(t, true, reason, "", now), nil
+}
+
+// RejectTask: a cell could not run the task. It goes back to PENDING, or
+// fails once it has been rejected maxRejections times.
+func RejectTask(t *models.Task, reason string, maxRejections int32, now int64) (*models.Task, error) {
+	if t.State != models.Task_Pending && t.State != models.Task_Running {
+		return nil, invalidTransition(t.State, models.Task_Pending)
+	}
+	after := touch(t, now)
+	after.RejectionCount++
+	after.RejectionReason = reason
+	if after.RejectionCount >= maxRejections {
+		failed := complete(after, true, fmt.Sprintf("task was rejected %d times: %s", after.RejectionCount, reason), "", now)
+		return failed, nil
+	}
+	after.State = models.Task_Pending
+	after.CellId = ""
+	return after, nil
+}
+
+// CompleteTask records a RUNNING task's outcome reported by its cell.
+func CompleteTask(t *models.Task, cellID string, failed bool, reason, result string, now int64) (*models.Task, error) {
+	if t.State == models.Task_Running && t.CellId != cellID {
+		return nil, models.NewError(models.Error_RunningOnDifferentCell,
+			fmt.Sprintf("Running on cell %s not %s", t.CellId, cellID))
+	}
+	if t.State != models.Task_Running {
+		return nil, invalidTransition(t.State, models.Task_Completed)
+	}
+	return complete(t, failed, reason, result, now), nil
+}
+
+// ResolvingTask: the owner has taken the result; COMPLETED -> RESOLVING.
+func ResolvingTask(t *models.Task, now int64) (*models.Task, error) {
+	if t.State != models.Task_Completed {
+		return nil, invalidTransition(t.State, models.Task_Resolving)
+	}
+	after := touch(t, now)
+	after.State = models.Task_Resolving
+	return after, nil
+}
+
+// DeleteTask checks that a task may be deleted: only once RESOLVING.
+func DeleteTask(t *models.Task) error {
+	if t.State != models.Task_Resolving {
+		return invalidTransition(t.State, models.Task_Resolving)
+	}
+	return nil
+}
