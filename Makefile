@@ -1,0 +1,46 @@
+# Diego, re-implemented in Go. `make run` starts the system locally with
+# embedded defaults; `make test` runs every test suite (it starts the
+# PostgreSQL and MariaDB servers the store suites need when they are down).
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+LOCAL     ?= $(CURDIR)/.local
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
+GOTEST    ?= $(GO) test -count=1 -timeout 30m
+
+.PHONY: all build run test test-unit services bench bench-quick vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./src/cmd/...
+
+## run: a local BBS on SQLite with generated mTLS certificates under .local/
+run: build
+	@bash scripts/run-local.sh "$(BIN)" "$(LOCAL)"
+
+services:
+	@bash scripts/ensure-services.sh
+
+## test: every suite, against real SQLite, PostgreSQL and MariaDB
+test: services vet
+	$(GOTEST) ./...
+
+test-unit:
+	$(GOTEST) -short ./...
+
+vet:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l src); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+## bench: the BBS benchmark (100k desired / 250k actual) on SQLite and PostgreSQL
+bench: build services
+	@bash scripts/bench.sh "$(BIN)" full
+
+## bench-quick: the same workload at 1/20 scale
+bench-quick: build services
+	@bash scripts/bench.sh "$(BIN)" quick
+
+clean:
+	rm -rf $(BIN) $(LOCAL)

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Makes sure the databases the test suites talk to are installed and running:
+# PostgreSQL on 127.0.0.1:5432 (trust auth) and MariaDB on 127.0.0.1:3306
+# (root, empty password). Installs them from Debian's packages when missing.
+# Fails loudly: the PostgreSQL and MariaDB suites are never skipped.
+set -euo pipefail
+
+log() { printf 'ensure-services: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "need root to install $*"
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+wait_for() { # name, command...
+  local name=$1; shift
+  for _ in $(seq 1 60); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  die "$name did not become ready"
+}
+
+# --- PostgreSQL -------------------------------------------------------------
+command -v pg_ctlcluster >/dev/null 2>&1 || { log "installing postgresql"; apt_install postgresql postgresql-client; }
+command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  log "starting PostgreSQL"
+  ver=$(ls /etc/postgresql | sort -V | tail -n1)
+  [ -n "$ver" ] || die "no PostgreSQL cluster under /etc/postgresql"
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+  wait_for PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432
+fi
+if ! psql -h 127.0.0.1 -U postgres -Atc 'select 1' >/dev/null 2>&1; then
+  # trust auth for loopback test connections
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n1)
+  log "enabling trust auth for 127.0.0.1 in $hba"
+  sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  ver=$(ls /etc/postgresql | sort -V | tail -n1)
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
+  sleep 1
+  psql -h 127.0.0.1 -U postgres -Atc 'select 1' >/dev/null || die "cannot connect to PostgreSQL as postgres on 127.0.0.1"
+fi
+log "PostgreSQL ready ($(psql -h 127.0.0.1 -U postgres -Atc 'show server_version'))"
+
+# --- MariaDB ----------------------------------------------------------------
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || { log "installing mariadb-server"; apt_install mariadb-server mariadb-client; }
+if ! mysqladmin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then
+  log "starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  wait_for MariaDB mysqladmin -h 127.0.0.1 -uroot ping
+fi
+mysql -h 127.0.0.1 -uroot -e 'select 1' >/dev/null 2>&1 || die "cannot connect to MariaDB as root on 127.0.0.1"
+log "MariaDB ready ($(mysql -h 127.0.0.1 -uroot -N -e 'select version()'))"

@@ -1,0 +1,200 @@
+// Package config loads and validates the BBS's JSON configuration, filling
+// defaults so that a minimal file runs a local BBS on SQLite.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/diego-go/diego/src/bbs/encryption"
+)
+
+// Duration is a time.Duration that reads "30s" or a number of nanoseconds.
+type Duration time.Duration
+
+// UnmarshalJSON accepts a Go duration string or an integer.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("invalid duration %q: %w", s, err)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("duration must be a string like \"30s\" or nanoseconds: %s", b)
+	}
+	*d = Duration(n)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Config is the BBS configuration file.
+type Config struct {
+	ListenAddress string `json:"listen_address"`
+	HealthAddress string `json:"health_address"`
+
+	CAFile   string `json:"ca_file"`
+	CertFile string `json:"server_cert_file"`
+	KeyFile  string `json:"server_key_file"`
+
+	DatabaseDriver             string `json:"database_driver"`
+	DatabaseConnectionString   string `json:"database_connection_string"`
+	MaxOpenDatabaseConnections int    `json:"max_open_database_connections"`
+	MaxIdleDatabaseConnections int    `json:"max_idle_database_connections"`
+
+	EncryptionKeys map[string]string `json:"encryption_keys"`
+	ActiveKeyLabel string            `json:"active_key_label"`
+
+	// AdminCommonNames are the client-certificate common names allowed to call
+	// the admin API (key reload, re-encryption).
+	AdminCommonNames []string `json:"admin_common_names"`
+
+	MaxRequestBodyBytes int64 `json:"max_request_body_bytes"`
+	EventBufferSize     int   `json:"event_buffer_size"`
+	MaxTaskRetries      int   `json:"max_task_retries"`
+
+	// Client identity for calls to reps; defaults to the server's files.
+	RepCAFile         string   `json:"rep_ca_file"`
+	RepClientCertFile string   `json:"rep_client_cert_file"`
+	RepClientKeyFile  string   `json:"rep_client_key_file"`
+	RepClientTimeout  Duration `json:"rep_client_timeout"`
+
+	LogLevel string `json:"log_level"`
+}
+
+// Default returns a configuration with every default filled in.
+func Default() Config {
+	return Config{
+		ListenAddress:              "0.0.0.0:8889",
+		HealthAddress:              "127.0.0.1:8890",
+		DatabaseDriver:             "sqlite",
+		DatabaseConnectionString:   "bbs.db",
+		MaxOpenDatabaseConnections: 64,
+		MaxIdleDatabaseConnections: 16,
+		AdminCommonNames:           []string{"diego-admin"},
+		MaxRequestBodyBytes:        10 << 20,
+		EventBufferSize:            1024,
+		MaxTaskRetries:             3,
+		RepClientTimeout:           Duration(10 * time.Second),
+		LogLevel:                   "info",
+	}
+}
+
+// Parse reads JSON over the defaults. Unknown fields are errors, so a typo in
+// a property name is caught at start-up rather than silently ignored.
+func Parse(r io.Reader) (Config, error) {
+	c := Default()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return c, fmt.Errorf("reading config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("parsing config: %w", err)
+	}
+	if c.RepCAFile == "" {
+		c.RepCAFile = c.CAFile
+	}
+	if c.RepClientCertFile == "" {
+		c.RepClientCertFile = c.CertFile
+	}
+	if c.RepClientKeyFile == "" {
+		c.RepClientKeyFile = c.KeyFile
+	}
+	return c, nil
+}
+
+// Load reads, defaults and validates the file at path.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("opening config: %w", err)
+	}
+	defer f.Close()
+	c, err := Parse(f)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate reports every problem at once, each saying what to fix.
+func (c Config) Validate() error {
+	var errs []error
+	for name, addr := range map[string]string{"listen_address": c.ListenAddress, "health_address": c.HealthAddress} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q must be host:port: %w", name, addr, err))
+		}
+	}
+	for name, path := range map[string]string{"ca_file": c.CAFile, "server_cert_file": c.CertFile, "server_key_file": c.KeyFile} {
+		if path == "" {
+			errs = append(errs, fmt.Errorf("%s is required (mutual TLS is mandatory)", name))
+		} else if _, err := os.Stat(path); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	switch c.DatabaseDriver {
+	case "sqlite", "postgres", "mysql":
+	default:
+		errs = append(errs, fmt.Errorf("database_driver %q is not supported; use sqlite, postgres or mysql", c.DatabaseDriver))
+	}
+	if c.DatabaseConnectionString == "" {
+		errs = append(errs, errors.New("database_connection_string is required"))
+	}
+	if c.MaxOpenDatabaseConnections < 1 {
+		errs = append(errs, errors.New("max_open_database_connections must be at least 1"))
+	}
+	if err := c.validateKeys(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.AdminCommonNames) == 0 {
+		errs = append(errs, errors.New("admin_common_names must name at least one client certificate common name"))
+	}
+	if c.MaxRequestBodyBytes < 1024 {
+		errs = append(errs, errors.New("max_request_body_bytes must be at least 1024"))
+	}
+	if c.EventBufferSize < 1 {
+		errs = append(errs, errors.New("event_buffer_size must be at least 1"))
+	}
+	if c.MaxTaskRetries < 1 {
+		errs = append(errs, errors.New("max_task_retries must be at least 1"))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q must be debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) validateKeys() error {
+	if len(c.EncryptionKeys) == 0 {
+		return errors.New("encryption_keys is required: a map of label to passphrase, e.g. {\"key-2026\": \"<32+ random chars>\"}")
+	}
+	for label := range c.EncryptionKeys {
+		if err := encryption.ValidateLabel(label); err != nil {
+			return fmt.Errorf("encryption_keys: %w", err)
+		}
+	}
+	if _, ok := c.EncryptionKeys[c.ActiveKeyLabel]; !ok {
+		return fmt.Errorf("active_key_label %q is not a label in encryption_keys", c.ActiveKeyLabel)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFiles(t *testing.T) (dir string) {
+	dir = t.TempDir()
+	for _, f := range []string{"ca.crt", "server.crt", "server.key"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func minimal(dir string) string {
+	return `{"ca_file":"` + dir + `/ca.crt","server_cert_file":"` + dir + `/server.crt","server_key_file":"` + dir + `/server.key",
+	"encryption_keys":{"k1":"secret"},"active_key_label":"k1"}`
+}
+
+func TestDefaultsFilled(t *testing.T) {
+	dir := writeFiles(t)
+	c, err := Parse(strings.NewReader(minimal(dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddress != "0.0.0.0:8889" || c.DatabaseDriver != "sqlite" || c.RepClientCertFile != c.CertFile {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+}
+
+func TestUnknownFieldRejected(t *testing.T) {
+	_, err := Parse(strings.NewReader(`{"listen_adress":"x"}`))
+	if err == nil || !strings.Contains(err.Error(), "listen_adress") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestValidateNamesEveryProblem(t *testing.T) {
+	c := Default()
+	c.DatabaseDriver = "oracle"
+	c.ListenAddress = "nope"
+	c.LogLevel = "loud"
+	err := c.Validate()
+	for _, want := range []string{"listen_address", "ca_file is required", `"oracle" is not supported`, "encryption_keys is required", "log_level"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+}
+
+func TestActiveLabelMustExist(t *testing.T) {
+	dir := writeFiles(t)
+	c, _ := Parse(strings.NewReader(strings.Replace(minimal(dir), `"active_key_label":"k1"`, `"active_key_label":"k2"`, 1)))
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `active_key_label "k2"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "none.json")); err == nil || !strings.Contains(err.Error(), "opening config") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,124 @@
+package interop_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"code.cloudfoundry.org/bbs"
+	"code.cloudfoundry.org/bbs/events"
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/lager/v3"
+)
+
+var logger = lager.NewLogger("interop")
+
+func desiredLRP(guid, domain string, instances int32, secret string) *models.DesiredLRP {
+	return &models.DesiredLRP{
+		ProcessGuid: guid,
+		Domain:      domain,
+		RootFs:      "preloaded:cflinuxfs4",
+		Instances:   instances,
+		MemoryMb:    256,
+		DiskMb:      512,
+		LogGuid:     "log-" + guid,
+		Ports:       []uint32{8080},
+		EnvironmentVariables: []*models.EnvironmentVariable{
+			{Name: "DATABASE_PASSWORD", Value: secret},
+		},
+		Action: models.WrapAction(&models.RunAction{
+			Path: "/bin/app", Args: []string{"--secret", secret}, User: "vcap",
+		}),
+		PlacementTags: []string{"blue"},
+	}
+}
+
+func taskDef(secret string) *models.TaskDefinition {
+	return &models.TaskDefinition{
+		RootFs:   "preloaded:cflinuxfs4",
+		MemoryMb: 128,
+		DiskMb:   128,
+		Action: models.WrapAction(&models.RunAction{
+			Path: "/bin/sh", Args: []string{"-c", "echo " + secret}, User: "vcap",
+		}),
+		ResultFile: "/tmp/result",
+	}
+}
+
+// wantErr asserts err is a *models.Error of the given type.
+func wantErr(t *testing.T, err error, typ models.Error_Type) {
+	t.Helper()
+	var me *models.Error
+	if !errors.As(err, &me) || me.Type != typ {
+		t.Fatalf("error = %#v (%v), want type %s", err, err, typ)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ordinary(t *testing.T, c bbs.InternalClient, guid string, index int32) *models.ActualLRP {
+	t.Helper()
+	lrps, err := c.ActualLRPs(logger, "", models.ActualLRPFilter{ProcessGuid: guid, Index: &index})
+	must(t, err)
+	for _, l := range lrps {
+		if l.Presence == models.ActualLRP_Ordinary {
+			return l
+		}
+	}
+	t.Fatalf("no ordinary instance %s/%d in %v", guid, index, lrps)
+	return nil
+}
+
+func presences(t *testing.T, c bbs.InternalClient, guid string, index int32) map[models.ActualLRP_Presence]*models.ActualLRP {
+	t.Helper()
+	lrps, err := c.ActualLRPs(logger, "", models.ActualLRPFilter{ProcessGuid: guid, Index: &index})
+	must(t, err)
+	out := map[models.ActualLRP_Presence]*models.ActualLRP{}
+	for _, l := range lrps {
+		out[l.Presence] = l
+	}
+	return out
+}
+
+// collect reads events until n arrive or the timeout passes.
+func collect(t *testing.T, es events.EventSource, n int, timeout time.Duration) []models.Event {
+	t.Helper()
+	out := make(chan models.Event, n)
+	go func() {
+		for {
+			e, err := es.Next()
+			if err != nil {
+				close(out)
+				return
+			}
+			out <- e
+		}
+	}()
+	var got []models.Event
+	deadline := time.After(timeout)
+	for len(got) < n {
+		select {
+		case e, ok := <-out:
+			if !ok {
+				return got
+			}
+			got = append(got, e)
+		case <-deadline:
+			return got
+		}
+	}
+	return got
+}
+
+func types(evs []models.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.EventType()
+	}
+	return out
+}

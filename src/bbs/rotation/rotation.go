@@ -1,0 +1,160 @@
+// Package rotation decides when the BBS's key ring may change and drives the
+// online re-encryption of every encrypted column after the active key moves.
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/store"
+)
+
+// Loader returns the key ring as configured now (label -> passphrase, active).
+type Loader func(ctx context.Context) (keys map[string]string, active string, err error)
+
+// Status is what the admin API reports.
+type Status struct {
+	ActiveLabel     string             `json:"active_label"`
+	Labels          []string           `json:"labels"`
+	Running         bool               `json:"reencryption_running"`
+	RowsReencrypted int64              `json:"rows_reencrypted"`
+	PendingRows     int64              `json:"pending_rows"`
+	LastError       string             `json:"last_error,omitempty"`
+	LastFinished    *time.Time         `json:"last_finished,omitempty"`
+	Counts          []store.LabelCount `json:"counts"`
+}
+
+// Manager owns key reloads and background re-encryption.
+type Manager struct {
+	ring  *encryption.Ring
+	store store.Store
+	load  Loader
+	log   *slog.Logger
+
+	mu       sync.Mutex // guards running, lastErr, finished
+	running  bool
+	lastErr  string
+	finished *time.Time
+	done     atomic.Int64
+	wg       sync.WaitGroup
+}
+
+// New builds a Manager.
+func New(ring *encryption.Ring, st store.Store, load Loader, log *slog.Logger) *Manager {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Manager{ring: ring, store: st, load: load, log: log}
+}
+
+// ErrKeyInUse: a reload would drop a key that rows are still sealed under.
+var ErrKeyInUse = errors.New("rotation: key still in use")
+
+// ReloadKeys re-reads the configured keys and swaps them into the ring. It
+// refuses to drop a label that any row still uses, and starts re-encryption
+// when rows are sealed under a label other than the new active one.
+func (m *Manager) ReloadKeys(ctx context.Context) (Status, error) {
+	if m.load == nil {
+		return m.Status(ctx)
+	}
+	keys, active, err := m.load(ctx)
+	if err != nil {
+		return Status{}, fmt.Errorf("loading keys: %w", err)
+	}
+	counts, err := m.store.EncryptionStatus(ctx)
+	if err != nil {
+		return Status{}, fmt.Errorf("counting rows per key: %w", err)
+	}
+	for _, c := range counts {
+		if _, ok := keys[c.Label]; !ok && c.Rows > 0 {
+			return Status{}, fmt.Errorf("%w: refusing to drop key %q: %d rows in %s are still encrypted with it; keep it until re-encryption reports no pending rows",
+				ErrKeyInUse, c.Label, c.Rows, c.Table)
+		}
+	}
+	if err := m.ring.Replace(keys, active); err != nil {
+		return Status{}, err
+	}
+	m.log.Info("encryption keys reloaded", "active", active, "labels", m.ring.Labels())
+	if pending(counts, active) > 0 {
+		return m.StartReencrypt(ctx)
+	}
+	return m.Status(ctx)
+}
+
+// StartReencrypt starts re-encryption in the background unless it runs already.
+func (m *Manager) StartReencrypt(ctx context.Context) (Status, error) {
+	m.mu.Lock()
+	if !m.running {
+		m.running = true
+		m.lastErr = ""
+		m.done.Store(0)
+		m.wg.Add(1)
+		go m.reencrypt()
+	}
+	m.mu.Unlock()
+	return m.Status(ctx)
+}
+
+func (m *Manager) reencrypt() {
+	defer m.wg.Done()
+	start := time.Now()
+	err := m.store.Reencrypt(context.Background(), func(done int64) {
+		m.done.Store(done)
+		m.log.Info("re-encryption progress", "rows", done)
+	})
+	now := time.Now()
+	m.mu.Lock()
+	m.running = false
+	m.finished = &now
+	if err != nil {
+		m.lastErr = err.Error()
+	}
+	m.mu.Unlock()
+	if err != nil {
+		m.log.Error("re-encryption failed", "err", err)
+		return
+	}
+	m.log.Info("re-encryption finished", "rows", m.done.Load(), "active", m.ring.ActiveLabel(), "duration", time.Since(start))
+}
+
+// Wait blocks until a running re-encryption ends.
+func (m *Manager) Wait() { m.wg.Wait() }
+
+// Status reports keys, progress and per-label row counts.
+func (m *Manager) Status(ctx context.Context) (Status, error) {
+	counts, err := m.store.EncryptionStatus(ctx)
+	if err != nil {
+		return Status{}, fmt.Errorf("counting rows per key: %w", err)
+	}
+	sort.Slice(counts, func(i, j int) bool {
+		if counts[i].Table != counts[j].Table {
+			return counts[i].Table < counts[j].Table
+		}
+		return counts[i].Label < counts[j].Label
+	})
+	active := m.ring.ActiveLabel()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Status{
+		ActiveLabel: active, Labels: m.ring.Labels(), Running: m.running,
+		RowsReencrypted: m.done.Load(), PendingRows: pending(counts, active),
+		LastError: m.lastErr, LastFinished: m.finished, Counts: counts,
+	}, nil
+}
+
+func pending(counts []store.LabelCount, active string) int64 {
+	var n int64
+	for _, c := range counts {
+		if c.Label != active {
+			n += c.Rows
+		}
+	}
+	return n
+}
