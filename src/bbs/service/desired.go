@@ -68,6 +68,9 @@ func (s *Service) UpdateDesiredLRP(ctx context.Context, guid string, u *models.D
 		if u.MetricTags != nil {
 			after.MetricTags = u.MetricTags
 		}
+		if after.ModificationTag == nil {
+			after.ModificationTag = &models.ModificationTag{Epoch: newGUID()}
+		}
 		after.ModificationTag.Increment()
 		if err := tx.UpdateDesiredLRP(after); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -75,7 +76,7 @@ func (c *Config) Validate() error {
 		c.Restart = models.NewDefaultRestartCalculator()
 	}
 	if c.Auctioneer == nil {
-		c.Auctioneer = loggingAuctioneer{c.Logger}
+		c.Auctioneer = loggingAuctioneer{log: c.Logger, once: new(sync.Once)}
 	}
 	if c.Cells == nil {
 		c.Cells = loggingCells{c.Logger}
@@ -147,15 +148,25 @@ func ModelError(err error) *models.Error {
 	return models.NewError(models.Error_UnknownError, err.Error())
 }
 
-type loggingAuctioneer struct{ log *slog.Logger }
+// loggingAuctioneer stands in until an auctioneer is configured: it warns
+// once, then logs each request at debug level.
+type loggingAuctioneer struct {
+	log  *slog.Logger
+	once *sync.Once
+}
+
+func (l loggingAuctioneer) note(what string, n int) {
+	l.once.Do(func() { l.log.Warn("no auctioneer configured: start requests are not placed until one is") })
+	l.log.Debug("start request without auctioneer", "kind", what, "count", n)
+}
 
 func (l loggingAuctioneer) RequestLRPAuctions(_ context.Context, reqs []LRPStartRequest) error {
-	l.log.Warn("no auctioneer configured: LRP start requests are not placed", "requests", len(reqs))
+	l.note("lrp", len(reqs))
 	return nil
 }
 
 func (l loggingAuctioneer) RequestTaskAuctions(_ context.Context, tasks []*models.Task) error {
-	l.log.Warn("no auctioneer configured: task start requests are not placed", "tasks", len(tasks))
+	l.note("task", len(tasks))
 	return nil
 }
 
