@@ -30,6 +30,7 @@ func desiredLRP(guid, domain string, instances int32, secret string) *models.Des
 			Path: "/bin/app", Args: []string{"--secret", secret}, User: "vcap",
 		}),
 		PlacementTags: []string{"blue"},
+		MetricTags:    map[string]*models.MetricTagValue{"source_id": {Static: guid}},
 	}
 }
 

@@ -198,9 +198,12 @@ func desired(i int, instances int32) *models.DesiredLRP {
 			{Name: "VCAP_APPLICATION", Value: fmt.Sprintf(`{"application_id":"%s","name":"app-%d","space_name":"prod"}`, guid(i), i)},
 			{Name: "MEMORY_LIMIT", Value: "256m"},
 		},
-		Setup:  models.WrapAction(&models.DownloadAction{From: "http://blobstore/droplet/" + guid(i), To: ".", User: "vcap"}),
-		Action: models.WrapAction(&models.RunAction{Path: "/tmp/lifecycle/launcher", Args: []string{"app", "bundle exec rackup", ""}, User: "vcap"}),
+		Setup:   models.WrapAction(&models.DownloadAction{From: "http://blobstore/droplet/" + guid(i), To: ".", User: "vcap"}),
+		Action:  models.WrapAction(&models.RunAction{Path: "/tmp/lifecycle/launcher", Args: []string{"app", "bundle exec rackup", ""}, User: "vcap"}),
 		Monitor: models.WrapAction(&models.RunAction{Path: "/tmp/lifecycle/healthcheck", Args: []string{"-port=8080"}, User: "vcap"}),
 		Routes:  &routes,
+		MetricTags: map[string]*models.MetricTagValue{
+			"source_id": {Static: guid(i)}, "instance_id": {Dynamic: models.MetricTagDynamicValueIndex},
+		},
 	}
 }
