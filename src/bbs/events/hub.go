@@ -1,0 +1,324 @@
+// Package events fans BBS model events out to subscribers through bounded buffers that never block the publisher.
+package events
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"code.cloudfoundry.org/bbs/models"
+)
+
+// DefaultBufferSize is the per-subscriber buffer used when NewHub is given
+// a size <= 0.
+const DefaultBufferSize = 1024
+
+// Reasons a subscription ends, as returned by Subscription.Err, Next and ServeSSE.
+var (
+	// ErrDropped: the subscriber fell a whole buffer behind and was cut off.
+	ErrDropped = errors.New("events: subscriber dropped: buffer full")
+	// ErrClosed: Subscription.Close was called.
+	ErrClosed = errors.New("events: subscription closed")
+	// ErrHubClosed: Hub.Close was called.
+	ErrHubClosed = errors.New("events: hub closed")
+)
+
+// Hub fans published events out to its subscribers. Publish never blocks:
+// each subscriber has a bounded buffer and a subscriber whose buffer is full
+// is dropped, which ends its stream; the client is expected to reconnect and
+// resynchronise. Every subscriber sees events in the order they were published.
+//
+// The BBS runs one hub per stream (LRP instances, tasks).
+type Hub struct {
+	logger     *slog.Logger
+	bufferSize int
+	dropped    atomic.Uint64
+
+	mu     sync.Mutex
+	closed bool                                  // guarded by mu
+	nextID uint64                                // guarded by mu
+	count  int                                   // guarded by mu
+	all    map[*Subscription]struct{}            // unfiltered subscribers; guarded by mu
+	byCell map[string]map[*Subscription]struct{} // cell-filtered subscribers; guarded by mu
+}
+
+// NewHub returns a hub whose subscribers each buffer up to bufferSize events
+// (DefaultBufferSize when bufferSize <= 0). A nil logger discards.
+func NewHub(bufferSize int, logger *slog.Logger) *Hub {
+	if bufferSize <= 0 {
+		bufferSize = DefaultBufferSize
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{
+		logger:     logger,
+		bufferSize: bufferSize,
+		all:        map[*Subscription]struct{}{},
+		byCell:     map[string]map[*Subscription]struct{}{},
+	}
+}
+
+// Subscription is one subscriber's view of a hub. It is safe to call Close
+// concurrently with Next, but Next itself must be called from one goroutine
+// at a time.
+type Subscription struct {
+	hub    *Hub
+	id     uint64
+	cellID string
+	ch     chan *envelope
+	done   chan struct{}
+	err    error // written under hub.mu before done is closed
+}
+
+// Subscribe registers a subscriber. With cellID "" it receives every event;
+// otherwise only events concerning that cell (see CellIDs). Subscribing to a
+// closed hub returns a subscription that has already ended with ErrHubClosed.
+func (h *Hub) Subscribe(cellID string) *Subscription {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.nextID++
+	s := &Subscription{
+		hub:    h,
+		id:     h.nextID,
+		cellID: cellID,
+		ch:     make(chan *envelope, h.bufferSize),
+		done:   make(chan struct{}),
+	}
+	if h.closed {
+		s.err = ErrHubClosed
+		close(s.done)
+		return s
+	}
+	if cellID == "" {
+		h.all[s] = struct{}{}
+	} else {
+		set := h.byCell[cellID]
+		if set == nil {
+			set = map[*Subscription]struct{}{}
+			h.byCell[cellID] = set
+		}
+		set[s] = struct{}{}
+	}
+	h.count++
+	return s
+}
+
+// Publish hands e to every interested subscriber without waiting for any of
+// them. Publishing to a closed hub, or a nil event, does nothing.
+func (h *Hub) Publish(e models.Event) {
+	if e == nil {
+		return
+	}
+	env := &envelope{event: e}
+	cells := CellIDs(e)
+
+	var dropped []*Subscription
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	for s := range h.all {
+		dropped = h.offer(s, env, dropped)
+	}
+	for _, cell := range cells {
+		for s := range h.byCell[cell] {
+			dropped = h.offer(s, env, dropped)
+		}
+	}
+	h.mu.Unlock()
+
+	for _, s := range dropped {
+		h.logger.Warn("dropping event subscriber: buffer full",
+			"subscriber", s.id, "cell_id", s.cellID, "buffer_size", cap(s.ch),
+			"event_type", e.EventType())
+	}
+}
+
+// offer queues env for s, or drops s if its buffer is full. Called with h.mu held.
+func (h *Hub) offer(s *Subscription, env *envelope, dropped []*Subscription) []*Subscription {
+	select {
+	case s.ch <- env:
+		return dropped
+	default:
+		h.end(s, ErrDropped)
+		h.dropped.Add(1)
+		return append(dropped, s)
+	}
+}
+
+// end removes s and records why it ended. Called with h.mu held; idempotent.
+func (h *Hub) end(s *Subscription, reason error) {
+	if s.err != nil {
+		return
+	}
+	if s.cellID == "" {
+		delete(h.all, s)
+	} else if set := h.byCell[s.cellID]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.byCell, s.cellID)
+		}
+	}
+	h.count--
+	s.err = reason
+	close(s.done)
+}
+
+// Close ends every subscription with ErrHubClosed; later Publish calls do
+// nothing and later Subscribe calls return ended subscriptions.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.closed = true
+	for s := range h.all {
+		h.end(s, ErrHubClosed)
+	}
+	for _, set := range h.byCell {
+		for s := range set {
+			h.end(s, ErrHubClosed)
+		}
+	}
+}
+
+// SubscriberCount returns the number of active subscriptions.
+func (h *Hub) SubscriberCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.count
+}
+
+// Dropped returns how many subscribers have been dropped for falling behind.
+func (h *Hub) Dropped() uint64 { return h.dropped.Load() }
+
+// Close ends the subscription with ErrClosed (unless it already ended).
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	s.hub.end(s, ErrClosed)
+}
+
+// CellID returns the cell the subscription is filtered to ("" for all).
+func (s *Subscription) CellID() string { return s.cellID }
+
+// Done is closed when the subscription ends.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Err returns nil while the subscription is active and afterwards why it
+// ended: ErrDropped, ErrClosed or ErrHubClosed.
+func (s *Subscription) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// Next returns the next event, waiting for one if necessary. Once the
+// subscription has ended it returns the reason (see Err); events still
+// buffered at that point are discarded.
+func (s *Subscription) Next(ctx context.Context) (models.Event, error) {
+	env, err := s.next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return env.event, nil
+}
+
+func (s *Subscription) next(ctx context.Context) (*envelope, error) {
+	select {
+	case <-s.done:
+		return nil, s.err
+	default:
+	}
+	select {
+	case env := <-s.ch:
+		return env, nil
+	case <-s.done:
+		return nil, s.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// CellIDs returns the distinct, non-empty cell ids an event concerns; a
+// subscriber filtered to one of them receives the event. Actual LRP instance
+// events concern the cell of the instance key they carry (for a change
+// event, the after state's key, or the before state's when the LRP was
+// unclaimed); crash events the crashed instance's cell; task events the
+// task's cell (before or after, for a change). Desired LRP events, and any
+// event type not listed here, concern no cell and reach only unfiltered
+// subscribers.
+func CellIDs(e models.Event) []string {
+	var c cellSet
+	switch e := e.(type) {
+	case *models.ActualLRPInstanceCreatedEvent:
+		c.addLRP(e.ActualLrp)
+	case *models.ActualLRPInstanceChangedEvent:
+		c.add(e.CellId)
+	case *models.ActualLRPInstanceRemovedEvent:
+		c.addLRP(e.ActualLrp)
+	case *models.ActualLRPCrashedEvent:
+		c.add(e.CellId)
+	case *models.TaskCreatedEvent:
+		c.addTask(e.Task)
+	case *models.TaskChangedEvent:
+		c.addTask(e.Before)
+		c.addTask(e.After)
+	case *models.TaskRemovedEvent:
+		c.addTask(e.Task)
+	//lint:ignore SA1019 deprecated group events are still valid on the wire.
+	case *models.ActualLRPCreatedEvent:
+		c.addGroup(e.ActualLrpGroup)
+	//lint:ignore SA1019 deprecated group events are still valid on the wire.
+	case *models.ActualLRPChangedEvent:
+		c.addGroup(e.Before)
+		c.addGroup(e.After)
+	//lint:ignore SA1019 deprecated group events are still valid on the wire.
+	case *models.ActualLRPRemovedEvent:
+		c.addGroup(e.ActualLrpGroup)
+	}
+	return c.ids
+}
+
+// cellSet collects distinct non-empty cell ids (at most a handful).
+type cellSet struct{ ids []string }
+
+func (c *cellSet) add(id string) {
+	if id == "" {
+		return
+	}
+	for _, have := range c.ids {
+		if have == id {
+			return
+		}
+	}
+	c.ids = append(c.ids, id)
+}
+
+func (c *cellSet) addLRP(lrp *models.ActualLRP) {
+	if lrp != nil {
+		c.add(lrp.CellId)
+	}
+}
+
+func (c *cellSet) addTask(t *models.Task) {
+	if t != nil {
+		c.add(t.CellId)
+	}
+}
+
+//lint:ignore SA1019 deprecated group events are still valid on the wire.
+func (c *cellSet) addGroup(g *models.ActualLRPGroup) {
+	if g != nil {
+		c.addLRP(g.Instance)
+		c.addLRP(g.Evacuating)
+	}
+}

@@ -1,0 +1,203 @@
+package events
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+	"github.com/gogo/protobuf/proto"
+)
+
+// closeGrace is how long an in-flight write may take to finish after the
+// subscription was closed (by its owner or by Hub.Close). A dropped
+// subscriber, or a cancelled request, gets no grace: its write is aborted.
+const closeGrace = time.Second
+
+// envelope is one published event, encoded at most once however many
+// streams it is written to.
+type envelope struct {
+	event models.Event
+
+	once sync.Once
+	data []byte // base64(proto.Marshal(event))
+	err  error
+}
+
+func (e *envelope) encoded() ([]byte, error) {
+	e.once.Do(func() {
+		raw, err := proto.Marshal(e.event)
+		if err != nil {
+			e.err = fmt.Errorf("events: marshalling %s event: %w", e.event.EventType(), err)
+			return
+		}
+		e.data = make([]byte, base64.StdEncoding.EncodedLen(len(raw)))
+		base64.StdEncoding.Encode(e.data, raw)
+	})
+	return e.data, e.err
+}
+
+// appendFrame appends one server-sent event in the exact form
+// sse.Event.Write produces for single-line data (base64 has no newlines):
+// "id: <id>\nevent: <type>\ndata: <base64>\n\n".
+func appendFrame(buf []byte, id int, name string, data []byte) []byte {
+	buf = append(buf, "id: "...)
+	buf = strconv.AppendInt(buf, int64(id), 10)
+	buf = append(buf, "\nevent: "...)
+	buf = append(buf, name...)
+	buf = append(buf, "\ndata: "...)
+	buf = append(buf, data...)
+	return append(buf, "\n\n"...)
+}
+
+// ServeSSE streams sub to w as server-sent events in the reference BBS
+// format: event name = EventType(), data = base64 of the protobuf encoding,
+// id = 0, 1, 2... per stream. It writes the status and headers, flushes after
+// every event, and returns when ctx is done (ctx.Err()), when the
+// subscription ends (ErrDropped, ErrClosed, ErrHubClosed), or when writing
+// fails. It never returns nil. If the subscription has already ended, it
+// returns at once without writing anything, so the caller may still send an
+// error status.
+//
+// A write blocked on a client that stopped reading is aborted (through
+// http.ResponseController.SetWriteDeadline, where supported) as soon as the
+// subscriber is dropped or ctx is done.
+func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription) error {
+	if sub == nil {
+		return errors.New("events: ServeSSE: nil subscription")
+	}
+	if err := sub.Err(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	h.Set("Connection", "keep-alive")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	if err := rc.Flush(); err != nil {
+		return fmt.Errorf("events: flushing event stream headers: %w", err)
+	}
+
+	g := newWriteGuard(ctx, sub, rc)
+	defer g.stop()
+
+	var buf []byte
+	for id := 0; ; id++ {
+		env, err := sub.next(ctx)
+		if err != nil {
+			return err
+		}
+		data, err := env.encoded()
+		if err != nil {
+			return err
+		}
+		buf = appendFrame(buf[:0], id, env.event.EventType(), data)
+		if !g.begin() {
+			return g.reason()
+		}
+		_, err = w.Write(buf)
+		if err == nil {
+			err = rc.Flush()
+		}
+		g.finish()
+		if err != nil {
+			if reason := g.reason(); reason != nil {
+				return reason
+			}
+			return fmt.Errorf("events: writing event %d (%s): %w", id, env.event.EventType(), err)
+		}
+	}
+}
+
+// writeGuard aborts an in-flight write when the stream must end: it watches
+// ctx and the subscription and, if a write is under way at that moment, sets
+// a write deadline on the connection.
+type writeGuard struct {
+	ctx  context.Context
+	sub  *Subscription
+	rc   *http.ResponseController
+	quit chan struct{}
+	done chan struct{}
+
+	mu          sync.Mutex
+	writing     bool // guarded by mu
+	stopped     bool // guarded by mu
+	deadlineSet bool // guarded by mu
+}
+
+func newWriteGuard(ctx context.Context, sub *Subscription, rc *http.ResponseController) *writeGuard {
+	g := &writeGuard{ctx: ctx, sub: sub, rc: rc, quit: make(chan struct{}), done: make(chan struct{})}
+	go g.watch()
+	return g
+}
+
+func (g *writeGuard) watch() {
+	defer close(g.done)
+	select {
+	case <-g.quit:
+		return
+	case <-g.ctx.Done():
+	case <-g.sub.Done():
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+	if !g.writing {
+		return
+	}
+	deadline := time.Now()
+	if g.ctx.Err() == nil && !errors.Is(g.sub.Err(), ErrDropped) {
+		deadline = deadline.Add(closeGrace)
+	}
+	if g.rc.SetWriteDeadline(deadline) == nil {
+		g.deadlineSet = true
+	}
+}
+
+// begin marks the start of a write; false means the stream has to end instead.
+func (g *writeGuard) begin() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return false
+	}
+	g.writing = true
+	return true
+}
+
+func (g *writeGuard) finish() {
+	g.mu.Lock()
+	g.writing = false
+	g.mu.Unlock()
+}
+
+// reason is why the stream is ending, or nil while it need not. The
+// subscription's end takes precedence: aborting a write makes net/http
+// cancel the request context as a consequence.
+func (g *writeGuard) reason() error {
+	if err := g.sub.Err(); err != nil {
+		return err
+	}
+	return g.ctx.Err()
+}
+
+// stop ends the watcher and clears any grace deadline it set, so that a
+// write that finished within the grace period does not leave a deadline
+// behind on a connection that may be reused.
+func (g *writeGuard) stop() {
+	close(g.quit)
+	<-g.done
+	if g.deadlineSet {
+		_ = g.rc.SetWriteDeadline(time.Time{})
+	}
+}
