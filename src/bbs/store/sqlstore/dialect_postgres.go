@@ -1,0 +1,64 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+)
+
+// PostgreSQL runs at READ COMMITTED; rows read through a Tx are locked with
+// SELECT ... FOR UPDATE.
+var postgresDialect = &dialect{
+	name:           DriverPostgres,
+	dollar:         true,
+	forUpdate:      " FOR UPDATE",
+	insertSuffix:   " ON CONFLICT DO NOTHING",
+	upsert:         upsertOnConflict,
+	classify:       classifyPostgres,
+	open:           openPostgres,
+	lockMigrations: lockPostgresMigrations,
+}
+
+func openPostgres(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
+	db, err := sql.Open("pgx", cfg.DSN)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening postgres: %w", err)
+	}
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	db.SetMaxIdleConns(cfg.MaxIdleConns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("connecting to postgres: %w", err)
+	}
+	return db, db, nil
+}
+
+func classifyPostgres(err error) errKind {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return errOther
+	}
+	switch pe.Code {
+	case "23505": // unique_violation
+		return errUnique
+	case "40001", "40P01": // serialization_failure, deadlock_detected
+		return errRetryable
+	}
+	return errOther
+}
+
+// migrationLockKey is an arbitrary advisory-lock key for schema migrations.
+const migrationLockKey = 0x0d1e60bb5
+
+func lockPostgresMigrations(ctx context.Context, conn *sql.Conn) (func(), error) {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
+		return nil, fmt.Errorf("taking migration lock: %w", err)
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLockKey)
+	}, nil
+}

@@ -1,0 +1,338 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/diego-go/diego/src/bbs/store"
+)
+
+// reencryptBatchSize is how many rows one re-encryption transaction re-seals.
+const reencryptBatchSize = 500
+
+// configEncryptionKeyLabel is the configurations row recording the label
+// every record was last brought under.
+const configEncryptionKeyLabel = "encryption_key_label"
+
+// sealedTable describes a table with encrypted columns.
+type sealedTable struct {
+	name    string
+	pk      []string
+	intPK   []bool // which pk columns are integers
+	columns []string
+	aads    [][]byte
+}
+
+var sealedTables = []sealedTable{
+	{name: "desired_lrps", pk: []string{"process_guid"}, intPK: []bool{false},
+		columns: []string{"scheduling_info", "desired_lrp"}, aads: [][]byte{aadSchedulingInfo, aadDesiredLRP}},
+	{name: "actual_lrps", pk: []string{"process_guid", "instance_index", "presence"}, intPK: []bool{false, true, true},
+		columns: []string{"payload"}, aads: [][]byte{aadActualLRP}},
+	{name: "tasks", pk: []string{"task_guid"}, intPK: []bool{false},
+		columns: []string{"payload"}, aads: [][]byte{aadTask}},
+}
+
+// EncryptionStatus counts, per table and key label, the rows sealed under
+// that label. Empty tables contribute no lines.
+func (s *Store) EncryptionStatus(ctx context.Context) ([]store.LabelCount, error) {
+	var out []store.LabelCount
+	for _, t := range sealedTables {
+		rows, err := s.r.QueryContext(ctx, "SELECT key_label, COUNT(*) FROM "+t.name+" GROUP BY key_label ORDER BY key_label")
+		if err != nil {
+			return nil, fmt.Errorf("encryption status of %s: %w", t.name, err)
+		}
+		for rows.Next() {
+			lc := store.LabelCount{Table: t.name}
+			if err := rows.Scan(&lc.Label, &lc.Rows); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("encryption status of %s: %w", t.name, err)
+			}
+			out = append(out, lc)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("encryption status of %s: %w", t.name, err)
+		}
+	}
+	return out, nil
+}
+
+// labelsIn lists the distinct key labels used in table.
+func (s *Store) labelsIn(ctx context.Context, table string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT key_label FROM "+table)
+	if err != nil {
+		return nil, fmt.Errorf("key labels in %s: %w", table, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return nil, fmt.Errorf("key labels in %s: %w", table, err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("key labels in %s: %w", table, err)
+	}
+	return out, nil
+}
+
+func (s *Store) unknownLabel(table, label string) error {
+	return fmt.Errorf("%w: table %s has rows sealed under key label %q, which is not among the configured keys %v",
+		store.ErrUnknownKeyLabel, table, label, s.ring.Labels())
+}
+
+// checkEncryption runs at Open: unknown labels are fatal, rows under other
+// configured labels are re-encrypted under the active one.
+func (s *Store) checkEncryption(ctx context.Context) error {
+	active := s.ring.ActiveLabel()
+	stale := false
+	for _, t := range sealedTables {
+		labels, err := s.labelsIn(ctx, t.name)
+		if err != nil {
+			return err
+		}
+		for _, l := range labels {
+			if !s.ring.Has(l) {
+				return s.unknownLabel(t.name, l)
+			}
+			stale = stale || l != active
+		}
+	}
+	if !stale {
+		return s.recordActiveLabel(ctx)
+	}
+	s.log.Info("re-encrypting records under the active key", "active_label", active)
+	start, last := time.Now(), time.Now()
+	var total int64
+	err := s.Reencrypt(ctx, func(done int64) {
+		total = done
+		if time.Since(last) >= time.Second {
+			last = time.Now()
+			s.log.Info("re-encryption progress", "rows", done, "elapsed", time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("re-encrypting under %q: %w", active, err)
+	}
+	s.log.Info("re-encryption complete", "active_label", active, "rows", total, "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// recordActiveLabel stores the ring's active label in configurations.
+func (s *Store) recordActiveLabel(ctx context.Context) error {
+	active := s.ring.ActiveLabel()
+	err := s.withRetry(ctx, func() error {
+		return s.inTx(ctx, func(sqlTx *sql.Tx) error {
+			_, err := sqlTx.ExecContext(ctx, s.d.q(s.d.upsert("configurations", "id", "value")), configEncryptionKeyLabel, active)
+			return err
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("recording active key label: %w", err)
+	}
+	return nil
+}
+
+// Reencrypt re-seals under the active key, in transactions of
+// reencryptBatchSize rows, every row sealed under another label, calling
+// progress with the running total after each batch. Each row is rewritten
+// only if its rev is unchanged since it was read, so a concurrent write
+// (which seals under the active key anyway) is never clobbered. It returns
+// once no table holds a row under a non-active label, after recording the
+// active label in configurations.
+func (s *Store) Reencrypt(ctx context.Context, progress func(done int64)) error {
+	var done int64
+	for _, t := range sealedTables {
+		for {
+			labels, err := s.labelsIn(ctx, t.name)
+			if err != nil {
+				return err
+			}
+			active := s.ring.ActiveLabel()
+			stale := labels[:0]
+			for _, l := range labels {
+				if l != active {
+					stale = append(stale, l)
+				}
+			}
+			if len(stale) == 0 {
+				break
+			}
+			for _, from := range stale {
+				if !s.ring.Has(from) {
+					return s.unknownLabel(t.name, from)
+				}
+				if err := s.reencryptLabel(ctx, t, from, &done, progress); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return s.recordActiveLabel(ctx)
+}
+
+// maxStalledBatches bounds consecutive batches that lose every CAS.
+const maxStalledBatches = 20
+
+// reencryptLabel moves every row of t sealed under from to the active key.
+func (s *Store) reencryptLabel(ctx context.Context, t sealedTable, from string, done *int64, progress func(int64)) error {
+	stalled := 0
+	for {
+		var selected, updated int
+		err := s.withRetry(ctx, func() error {
+			var err error
+			selected, updated, err = s.reencryptBatch(ctx, t, from)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("re-encrypting %s rows under %q: %w", t.name, from, err)
+		}
+		if selected == 0 {
+			return nil
+		}
+		*done += int64(updated)
+		if progress != nil {
+			progress(*done)
+		}
+		if updated > 0 {
+			stalled = 0
+		} else if stalled++; stalled >= maxStalledBatches {
+			return fmt.Errorf("re-encrypting %s: rows keep changing underneath: %w", t.name, store.ErrConflict)
+		}
+	}
+}
+
+// sealedRow is one row read for re-encryption.
+type sealedRow struct {
+	pk     []any
+	rev    int64
+	sealed [][]byte
+}
+
+// reencryptBatch re-seals up to reencryptBatchSize rows of t under from in
+// one transaction, returning how many it read and how many it rewrote.
+func (s *Store) reencryptBatch(ctx context.Context, t sealedTable, from string) (selected, updated int, err error) {
+	if s.ring.ActiveLabel() == from {
+		return 0, 0, nil // the ring rotated back to from; nothing to move
+	}
+	err = s.inTx(ctx, func(sqlTx *sql.Tx) error {
+		batch, err := s.readBatch(ctx, sqlTx, t, from)
+		if err != nil {
+			return err
+		}
+		selected = len(batch)
+		set := make([]string, len(t.columns))
+		for i, c := range t.columns {
+			set[i] = c + " = ?"
+		}
+		where := make([]string, len(t.pk))
+		for i, c := range t.pk {
+			where[i] = c + " = ?"
+		}
+		update := s.d.q("UPDATE " + t.name + " SET " + strings.Join(set, ", ") + ", key_label = ?, rev = rev + 1 WHERE " +
+			strings.Join(where, " AND ") + " AND rev = ?")
+		for _, row := range batch {
+			resealed, label, err := s.reseal(t, row.sealed)
+			if err != nil {
+				return fmt.Errorf("%s row %v: %w", t.name, row.pk, err)
+			}
+			args := make([]any, 0, len(resealed)+len(row.pk)+2)
+			for _, r := range resealed {
+				args = append(args, r)
+			}
+			args = append(args, label)
+			args = append(args, row.pk...)
+			args = append(args, row.rev)
+			res, err := sqlTx.ExecContext(ctx, update, args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			updated += int(n)
+		}
+		return nil
+	})
+	return selected, updated, err
+}
+
+// readBatch reads up to reencryptBatchSize rows of t sealed under from.
+func (s *Store) readBatch(ctx context.Context, sqlTx *sql.Tx, t sealedTable, from string) ([]sealedRow, error) {
+	q := "SELECT " + strings.Join(t.pk, ", ") + ", rev, " + strings.Join(t.columns, ", ") +
+		" FROM " + t.name + " WHERE key_label = ? LIMIT " + fmt.Sprint(reencryptBatchSize)
+	rows, err := sqlTx.QueryContext(ctx, s.d.q(q), from)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var batch []sealedRow
+	for rows.Next() {
+		row := sealedRow{pk: make([]any, len(t.pk)), sealed: make([][]byte, len(t.columns))}
+		dest := make([]any, 0, len(t.pk)+1+len(t.columns))
+		for i, isInt := range t.intPK {
+			if isInt {
+				row.pk[i] = new(int64)
+			} else {
+				row.pk[i] = new(string)
+			}
+			dest = append(dest, row.pk[i])
+		}
+		dest = append(dest, &row.rev)
+		for i := range row.sealed {
+			dest = append(dest, &row.sealed[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		for i, p := range row.pk {
+			switch v := p.(type) {
+			case *int64:
+				row.pk[i] = *v
+			case *string:
+				row.pk[i] = *v
+			}
+		}
+		batch = append(batch, row)
+	}
+	return batch, rows.Err()
+}
+
+// reseal opens each column of a row and seals it again under the active
+// key; all columns of the row end up under the same label.
+func (s *Store) reseal(t sealedTable, sealed [][]byte) ([][]byte, string, error) {
+	plain := make([][]byte, len(sealed))
+	for i, c := range sealed {
+		p, err := s.open(t.aads[i], c)
+		if err != nil {
+			return nil, "", err
+		}
+		plain[i] = p
+	}
+	for range 3 {
+		out := make([][]byte, len(plain))
+		label := ""
+		same := true
+		for i, p := range plain {
+			sealed, l, err := s.ring.Seal(t.aads[i], p)
+			if err != nil {
+				return nil, "", err
+			}
+			out[i] = sealed
+			same = same && (label == "" || label == l)
+			label = l
+		}
+		if same {
+			return out, label, nil
+		}
+	}
+	return nil, "", errors.New("reseal: active key kept changing")
+}

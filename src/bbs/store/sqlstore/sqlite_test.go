@@ -1,0 +1,12 @@
+package sqlstore
+
+import (
+	"testing"
+
+	"github.com/diego-go/diego/src/bbs/store/storetest"
+	"github.com/diego-go/diego/src/internal/testdb"
+)
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, opener(DriverSQLite, testdb.SQLite))
+}

@@ -1,0 +1,77 @@
+// Package sqlstore implements store.Store over database/sql, with one dialect each for SQLite, PostgreSQL and MySQL/MariaDB.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/store"
+)
+
+// Store is the SQL implementation of store.Store. It is safe for
+// concurrent use.
+type Store struct {
+	d    *dialect
+	w    *sql.DB // writer: Update and Reencrypt
+	r    *sql.DB // readers (the same pool as w except on sqlite)
+	ring *encryption.Ring
+	log  *slog.Logger
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database cfg names, applies pending schema
+// migrations, and checks that every stored record is sealed under a key in
+// ring: a label the ring lacks fails with store.ErrUnknownKeyLabel, and rows
+// under a non-active label are re-encrypted before Open returns. A nil
+// logger discards logs.
+func Open(ctx context.Context, cfg Config, ring *encryption.Ring, logger *slog.Logger) (*Store, error) {
+	if ring == nil {
+		return nil, errors.New("sqlstore: encryption key ring is nil")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	d := dialects[cfg.Driver]
+	w, r, err := d.open(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	s := &Store{d: d, w: w, r: r, ring: ring, log: logger.With("component", "sqlstore", "driver", d.name)}
+	if err := migrate(ctx, w, d, latestVersion(), s.log); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: migrating %s schema: %w", d.name, err)
+	}
+	if err := s.checkEncryption(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the connection pools. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		err := s.w.Close()
+		if s.r != s.w {
+			err = errors.Join(err, s.r.Close())
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
+}
+
+// Driver reports which dialect the store speaks ("sqlite", "postgres", "mysql").
+func (s *Store) Driver() string { return s.d.name }

@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/diego-go/diego/src/bbs/store"
+)
+
+// The Each* methods stream: rows are fetched, decrypted and handed to fn
+// one at a time, so memory does not grow with the table. The pb slice
+// passed to fn is only valid until fn returns; fn must copy what it keeps.
+// An error from fn stops the scan and is returned, wrapped (errors.Is
+// still finds it).
+
+// maxInList bounds the placeholders in one "IN (...)" query; longer guid
+// lists are queried in sorted chunks, which keeps the output ordered.
+const maxInList = 500
+
+// EachActualLRP streams the protobuf encoding of every matching
+// models.ActualLRP, ordered by (process guid, index, presence).
+func (s *Store) EachActualLRP(ctx context.Context, f store.ActualFilter, fn func(pb []byte) error) error {
+	var where []string
+	var args []any
+	if f.Domain != "" {
+		where, args = append(where, "domain = ?"), append(args, f.Domain)
+	}
+	if f.CellID != "" {
+		where, args = append(where, "cell_id = ?"), append(args, f.CellID)
+	}
+	if f.ProcessGuid != "" {
+		where, args = append(where, "process_guid = ?"), append(args, f.ProcessGuid)
+	}
+	if f.Index != nil {
+		where, args = append(where, "instance_index = ?"), append(args, *f.Index)
+	}
+	q := "SELECT payload FROM actual_lrps" + whereClause(where) + " ORDER BY process_guid, instance_index, presence"
+	if err := s.stream(ctx, aadActualLRP, fn, q, args...); err != nil {
+		return fmt.Errorf("each actual lrp: %w", err)
+	}
+	return nil
+}
+
+// EachDesiredLRP streams the protobuf encoding of every matching
+// models.DesiredLRP, ordered by process guid.
+func (s *Store) EachDesiredLRP(ctx context.Context, f store.DesiredFilter, fn func(pb []byte) error) error {
+	if err := s.eachDesired(ctx, "desired_lrp", aadDesiredLRP, f, fn); err != nil {
+		return fmt.Errorf("each desired lrp: %w", err)
+	}
+	return nil
+}
+
+// EachSchedulingInfo streams the protobuf encoding of every matching
+// models.DesiredLRPSchedulingInfo, ordered by process guid.
+func (s *Store) EachSchedulingInfo(ctx context.Context, f store.DesiredFilter, fn func(pb []byte) error) error {
+	if err := s.eachDesired(ctx, "scheduling_info", aadSchedulingInfo, f, fn); err != nil {
+		return fmt.Errorf("each scheduling info: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) eachDesired(ctx context.Context, column string, aad []byte, f store.DesiredFilter, fn func([]byte) error) error {
+	var where []string
+	var args []any
+	if f.Domain != "" {
+		where, args = append(where, "domain = ?"), append(args, f.Domain)
+	}
+	if len(f.ProcessGuids) == 0 {
+		q := "SELECT " + column + " FROM desired_lrps" + whereClause(where) + " ORDER BY process_guid"
+		return s.stream(ctx, aad, fn, q, args...)
+	}
+	guids := slices.Compact(slices.Sorted(slices.Values(f.ProcessGuids)))
+	for chunk := range slices.Chunk(guids, maxInList) {
+		w := append(slices.Clip(where), "process_guid IN ("+placeholders(len(chunk))+")")
+		a := slices.Clip(args)
+		for _, g := range chunk {
+			a = append(a, g)
+		}
+		q := "SELECT " + column + " FROM desired_lrps" + whereClause(w) + " ORDER BY process_guid"
+		if err := s.stream(ctx, aad, fn, q, a...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EachTask streams the protobuf encoding of every matching models.Task,
+// ordered by task guid.
+func (s *Store) EachTask(ctx context.Context, f store.TaskFilter, fn func(pb []byte) error) error {
+	var where []string
+	var args []any
+	if f.Domain != "" {
+		where, args = append(where, "domain = ?"), append(args, f.Domain)
+	}
+	if f.CellID != "" {
+		where, args = append(where, "cell_id = ?"), append(args, f.CellID)
+	}
+	q := "SELECT payload FROM tasks" + whereClause(where) + " ORDER BY task_guid"
+	if err := s.stream(ctx, aadTask, fn, q, args...); err != nil {
+		return fmt.Errorf("each task: %w", err)
+	}
+	return nil
+}
+
+func whereClause(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// stream runs query (selecting one sealed column) on the readers and calls
+// fn with each row's plaintext. The sealed bytes are scanned as
+// sql.RawBytes, which aliases the driver's buffer instead of copying it;
+// decryption copies into a fresh slice, so only that one allocation per
+// row remains.
+func (s *Store) stream(ctx context.Context, aad []byte, fn func([]byte) error, query string, args ...any) error {
+	rows, err := s.r.QueryContext(ctx, s.d.q(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var sealed sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&sealed); err != nil {
+			return err
+		}
+		pb, err := s.open(aad, sealed)
+		if err != nil {
+			return err
+		}
+		if err := fn(pb); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

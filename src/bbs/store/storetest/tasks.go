@@ -1,0 +1,106 @@
+package storetest
+
+import (
+	"testing"
+
+	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/bbs/store"
+)
+
+func testTasks(t *testing.T, open Opener) {
+	s := mustOpen(t, open, NewRing(t, "k1"))
+	t1 := NewTask("t1", "cf-a", "", models.Task_Pending)
+	update(t, s, func(tx store.Tx) error { return tx.InsertTask(t1) })
+
+	got, err := s.Task(ctx(t), "t1")
+	if err != nil {
+		t.Fatalf("Task: %v", err)
+	}
+	wantEqual(t, "task t1", got, t1)
+	_, err = s.Task(ctx(t), "missing")
+	wantErr(t, "Task(missing)", err, store.ErrNotFound)
+
+	running := NewTask("t1", "cf-a", "cell-1", models.Task_Running)
+	running.UpdatedAt = 1700000000000000099
+	update(t, s, func(tx store.Tx) error {
+		wantErr(t, "InsertTask(duplicate)", tx.InsertTask(NewTask("t1", "x", "", models.Task_Pending)), store.ErrExists)
+		_, err := tx.Task("missing")
+		wantErr(t, "tx.Task(missing)", err, store.ErrNotFound)
+		cur, err := tx.Task("t1")
+		if err != nil {
+			return err
+		}
+		wantEqual(t, "tx.Task(t1)", cur, t1)
+		if err := tx.UpdateTask(running); err != nil {
+			return err
+		}
+		wantErr(t, "UpdateTask(missing)", tx.UpdateTask(NewTask("missing", "x", "", models.Task_Pending)), store.ErrNotFound)
+		return nil
+	})
+	got, _ = s.Task(ctx(t), "t1")
+	wantEqual(t, "task t1 after update", got, running)
+	wantTaskGuids(t, s, store.TaskFilter{CellID: "cell-1"}, "t1")
+
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.DeleteTask("t1"); err != nil {
+			return err
+		}
+		wantErr(t, "DeleteTask(missing)", tx.DeleteTask("t1"), store.ErrNotFound)
+		return nil
+	})
+	_, err = s.Task(ctx(t), "t1")
+	wantErr(t, "Task(deleted)", err, store.ErrNotFound)
+	wantTaskGuids(t, s, store.TaskFilter{})
+}
+
+func testTaskFilters(t *testing.T, open Opener) {
+	s := mustOpen(t, open, NewRing(t, "k1"))
+	want := map[string]*models.Task{
+		"t3": NewTask("t3", "cf-a", "cell-2", models.Task_Running),
+		"t1": NewTask("t1", "cf-a", "cell-1", models.Task_Running),
+		"t4": NewTask("t4", "cf-b", "", models.Task_Pending),
+		"t2": NewTask("t2", "cf-b", "cell-1", models.Task_Completed),
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, g := range []string{"t3", "t1", "t4", "t2"} {
+			if err := tx.InsertTask(want[g]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	wantTaskGuids(t, s, store.TaskFilter{}, "t1", "t2", "t3", "t4")
+	wantTaskGuids(t, s, store.TaskFilter{Domain: "cf-a"}, "t1", "t3")
+	wantTaskGuids(t, s, store.TaskFilter{CellID: "cell-1"}, "t1", "t2")
+	wantTaskGuids(t, s, store.TaskFilter{Domain: "cf-b", CellID: "cell-1"}, "t2")
+	wantTaskGuids(t, s, store.TaskFilter{CellID: "none"})
+	err := s.EachTask(ctx(t), store.TaskFilter{}, func(pb []byte) error {
+		var task models.Task
+		if err := task.Unmarshal(pb); err != nil {
+			return err
+		}
+		wantEqual(t, "streamed task "+task.TaskGuid, &task, want[task.TaskGuid])
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("EachTask: %v", err)
+	}
+}
+
+func wantTaskGuids(t *testing.T, s store.Store, f store.TaskFilter, want ...string) {
+	t.Helper()
+	var got []string
+	err := s.EachTask(ctx(t), f, func(pb []byte) error {
+		var task models.Task
+		if err := task.Unmarshal(pb); err != nil {
+			return err
+		}
+		got = append(got, task.TaskGuid)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("EachTask(%+v): %v", f, err)
+	}
+	wantStrings(t, "EachTask("+jsonOf(f)+")", got, want)
+}
