@@ -124,9 +124,17 @@ func (h *Hub) Publish(e models.Event) {
 	for s := range h.all {
 		dropped = h.offer(s, env, dropped)
 	}
-	for _, cell := range cells {
-		for s := range h.byCell[cell] {
-			dropped = h.offer(s, env, dropped)
+	if concernsEveryCell(e) {
+		for _, set := range h.byCell {
+			for s := range set {
+				dropped = h.offer(s, env, dropped)
+			}
+		}
+	} else {
+		for _, cell := range cells {
+			for s := range h.byCell[cell] {
+				dropped = h.offer(s, env, dropped)
+			}
 		}
 	}
 	h.mu.Unlock()
@@ -253,9 +261,9 @@ func (s *Subscription) next(ctx context.Context) (*envelope, error) {
 // events concern the cell of the instance key they carry (for a change
 // event, the after state's key, or the before state's when the LRP was
 // unclaimed); crash events the crashed instance's cell; task events the
-// task's cell (before or after, for a change). Desired LRP events, and any
-// event type not listed here, concern no cell and reach only unfiltered
-// subscribers.
+// task's cell (before or after, for a change). Desired LRP events concern
+// every cell (see concernsEveryCell); any other event type not listed here
+// concerns no cell and reaches only unfiltered subscribers.
 func CellIDs(e models.Event) []string {
 	var c cellSet
 	switch e := e.(type) {
@@ -286,6 +294,16 @@ func CellIDs(e models.Event) []string {
 		c.addGroup(e.ActualLrpGroup)
 	}
 	return c.ids
+}
+
+// concernsEveryCell: as in the reference BBS, desired LRP events reach every
+// subscriber of the instance stream, filtered by cell or not.
+func concernsEveryCell(e models.Event) bool {
+	switch e.(type) {
+	case *models.DesiredLRPCreatedEvent, *models.DesiredLRPChangedEvent, *models.DesiredLRPRemovedEvent:
+		return true
+	}
+	return false
 }
 
 // cellSet collects distinct non-empty cell ids (at most a handful).

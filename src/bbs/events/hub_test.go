@@ -99,6 +99,9 @@ func TestCellFiltering(t *testing.T) {
 			for _, c := range tt.cells {
 				want[c] = true
 			}
+			if concernsEveryCell(tt.event) { // desired LRP events reach every subscriber, as in the reference
+				want["cell-a"], want["cell-b"], want["cell-c"] = true, true, true
+			}
 			for cell, s := range subs {
 				if got := len(s.ch); got != b2i(want[cell]) {
 					t.Errorf("subscriber %q has %d events, want %d", cell, got, b2i(want[cell]))

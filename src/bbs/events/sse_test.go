@@ -123,7 +123,7 @@ func TestServeSSECellFilterOverHTTP(t *testing.T) {
 	defer source.Close()
 
 	hub.Publish(models.NewActualLRPInstanceCreatedEvent(actualLRP("1", "cell-a"), "t"))
-	hub.Publish(models.NewDesiredLRPCreatedEvent(desiredLRP("d"), "t"))
+	hub.Publish(models.NewActualLRPInstanceCreatedEvent(actualLRP("3", "cell-c"), "t"))
 	want := models.NewActualLRPInstanceRemovedEvent(actualLRP("2", "cell-b"), "t")
 	hub.Publish(want)
 	got, err := source.Next()

@@ -403,9 +403,11 @@ func testLRPEvents(t *testing.T, c bbs.InternalClient) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("events = %v\nwant     %v", got, want)
 	}
-	gotCell := types(collect(t, cellOnly, 4, 3*time.Second))
-	wantCell := []string{models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPInstanceChanged,
-		models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceChanged}
+	// as in the reference, a cell's stream carries its instances' events and every desired LRP event
+	gotCell := types(collect(t, cellOnly, 6, 3*time.Second))
+	wantCell := []string{models.EventTypeDesiredLRPCreated, models.EventTypeActualLRPInstanceChanged,
+		models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceChanged,
+		models.EventTypeDesiredLRPRemoved}
 	if !slices.Equal(gotCell, wantCell) {
 		t.Fatalf("cell events = %v\nwant          %v", gotCell, wantCell)
 	}

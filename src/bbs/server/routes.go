@@ -175,8 +175,8 @@ func (s *Server) routes() {
 	}))
 
 	// events
-	s.handle("/v1/events/lrp_instances.r1", s.events(s.cfg.LRPHub))
-	s.handle("/v1/events/tasks.r1", s.events(s.cfg.TaskHub))
+	s.handle("/v1/events/lrp_instances.r1", s.events(s.cfg.LRPHub, true))
+	s.handle("/v1/events/tasks.r1", s.events(s.cfg.TaskHub, false))
 
 	// cells
 	s.handle("/v1/cells/list.r1", func(w http.ResponseWriter, r *http.Request) {
@@ -185,14 +185,20 @@ func (s *Server) routes() {
 	})
 }
 
-func (s *Server) events(hub *events.Hub) http.HandlerFunc {
+// events serves a stream; like the reference, only the instance stream
+// honours the request's cell_id filter.
+func (s *Server) events(hub *events.Hub, byCell bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req models.EventsByCellId
 		if e := s.decode(w, r, &req); e != nil {
 			http.Error(w, e.Message, http.StatusBadRequest)
 			return
 		}
-		sub := hub.Subscribe(req.CellId)
+		cell := req.CellId
+		if !byCell {
+			cell = ""
+		}
+		sub := hub.Subscribe(cell)
 		defer sub.Close()
 		if err := events.ServeSSE(r.Context(), w, sub); err != nil {
 			s.log.Debug("event stream ended", "path", r.URL.Path, "err", err)

@@ -1,0 +1,154 @@
+package interop_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"code.cloudfoundry.org/bbs/models"
+	"github.com/gogo/protobuf/proto"
+
+	"github.com/diego-go/diego/src/bbs/bbstest"
+	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/pki"
+)
+
+func httpClient(t *testing.T, ca, cert, key string) *http.Client {
+	t.Helper()
+	cfg, err := pki.ClientTLSConfig(ca, cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+}
+
+func postRaw(t *testing.T, c *http.Client, url string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := c.Post(url, "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestBadRequests(t *testing.T) {
+	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t)})
+	c := httpClient(t, h.Certs.CACert, h.Certs.ClientCert, h.Certs.ClientKey)
+
+	cases := []struct {
+		name, path string
+		body       []byte
+		want       string
+	}{
+		{"garbage body", "/v1/actual_lrps/claim", []byte{0xff, 0xff, 0xff, 0x01}, "not a valid models.ClaimActualLRPRequest"},
+		{"empty claim", "/v1/actual_lrps/claim", nil, "invalid models.ClaimActualLRPRequest"},
+		{"desire without lrp", "/v1/desired_lrp/desire.r2", nil, "invalid models.DesireLRPRequest"},
+		{"task without guid", "/v1/tasks/desire.r2", mustMarshal(t, &models.DesireTaskRequest{Domain: "d", TaskDefinition: taskDef("x")}), "task_guid"},
+		{"oversized", "/v1/tasks/desire.r2", bytes.Repeat([]byte{0x0a}, 11<<20), "exceeds the limit"},
+		{"truncated list filter", "/v1/actual_lrps/list", []byte{0x0a, 0x10, 'a'}, "not a valid models.ActualLRPsRequest"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := postRaw(t, c, h.URL+tc.path, tc.body)
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/x-protobuf" {
+				t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			var out models.TaskLifecycleResponse // any response: error is field 1 in all of them
+			if err := proto.Unmarshal(body, &out); err != nil {
+				t.Fatalf("response is not protobuf: %v", err)
+			}
+			if out.Error == nil || out.Error.Type != models.Error_InvalidRequest || !strings.Contains(out.Error.Message, tc.want) {
+				t.Fatalf("error = %+v, want InvalidRequest containing %q", out.Error, tc.want)
+			}
+		})
+	}
+
+	t.Run("server still healthy", func(t *testing.T) {
+		if !h.Client.Ping(logger, "") {
+			t.Fatal("ping failed after bad requests")
+		}
+	})
+	t.Run("unknown route", func(t *testing.T) {
+		resp, _ := postRaw(t, c, h.URL+"/v1/nope", nil)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Run("wrong method", func(t *testing.T) {
+		resp, err := c.Get(h.URL + "/v1/ping")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Run("no client certificate is refused", func(t *testing.T) {
+		pool, _ := pki.LoadCAPool(h.Certs.CACert)
+		bare := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		resp, err := bare.Post(h.URL+"/v1/ping", "application/x-protobuf", nil)
+		if err == nil {
+			resp.Body.Close()
+			t.Fatal("request without a client certificate succeeded")
+		}
+	})
+	t.Run("certificate from another CA is refused", func(t *testing.T) {
+		other, err := pki.GenerateLocal(t.TempDir(), []string{"127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, _ := pki.LoadCAPool(h.Certs.CACert)
+		cert, _ := tls.LoadX509KeyPair(other.ClientCert, other.ClientKey)
+		foreign := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}
+		resp, err := foreign.Post(h.URL+"/v1/ping", "application/x-protobuf", nil)
+		if err == nil {
+			resp.Body.Close()
+			t.Fatal("request with a foreign client certificate succeeded")
+		}
+	})
+	t.Run("admin API needs the admin certificate", func(t *testing.T) {
+		resp, err := c.Get(h.URL + "/v1/admin/encryption/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("client cert got %d on admin API", resp.StatusCode)
+		}
+		admin := httpClient(t, h.Certs.CACert, h.Certs.AdminCert, h.Certs.AdminKey)
+		resp, err = admin.Get(h.URL + "/v1/admin/encryption/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"active_label": "k1"`) {
+			t.Fatalf("admin status %d: %s", resp.StatusCode, b)
+		}
+	})
+	t.Run("health endpoint", func(t *testing.T) {
+		resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/ping")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("health %d", resp.StatusCode)
+		}
+	})
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
