@@ -68,7 +68,8 @@ type leafSpec struct {
 // are signed by the CA, match their purpose and do not expire within 30 days)
 // are kept; anything else is (re)generated. A missing or invalid CA causes
 // every file to be regenerated. The server certificate covers hosts plus
-// localhost, 127.0.0.1 and ::1.
+// localhost, 127.0.0.1 and ::1, and may also act as a client (a component
+// calling another, as the BBS calls reps), as BOSH-generated Diego certs do.
 func GenerateLocal(dir string, hosts []string) (*Bundle, error) {
 	if dir == "" {
 		return nil, errors.New("pki: directory is empty")
@@ -90,7 +91,7 @@ func GenerateLocal(dir string, hosts []string) (*Bundle, error) {
 	}
 	serverHosts := mergeHosts(hosts, defaultServerHosts)
 	leaves := []leafSpec{
-		{"server", IssueOptions{CommonName: LocalServerCommonName, Hosts: serverHosts, Server: true}},
+		{"server", IssueOptions{CommonName: LocalServerCommonName, Hosts: serverHosts, Server: true, Client: true}},
 		{"client", IssueOptions{CommonName: LocalClientCommonName, Client: true}},
 		{"admin", IssueOptions{CommonName: LocalAdminCommonName, Client: true}},
 	}

@@ -126,7 +126,8 @@ func TestMutualTLSHandshake(t *testing.T) {
 	noCert.Certificates = nil
 
 	// A certificate from our CA that is only good for server authentication.
-	serverPair, err := tls.LoadX509KeyPair(b.ServerCert, b.ServerKey)
+	serverOnly := issueWith(t, b, IssueOptions{CommonName: "server-only", Server: true})
+	serverPair, err := serverOnly.TLSCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,6 +241,12 @@ func TestTLSConfigFileErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Millisecond)
+	serverOnly, err := ca.Issue(IssueOptions{CommonName: "server-only", Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverOnlyCrt := write("server-only.crt", string(serverOnly.CertPEM))
+	serverOnlyKey := write("server-only.key", string(serverOnly.KeyPEM))
 	expiredCrt := write("expired.crt", string(expired.CertPEM))
 	expiredKey := write("expired.key", string(expired.KeyPEM))
 
@@ -268,8 +275,8 @@ func TestTLSConfigFileErrors(t *testing.T) {
 			want: b.ServerCert + " and " + b.ClientKey + ": "},
 		{name: "client cert used by a server", server: true, caFile: b.CACert, cert: b.ClientCert, keyFile: b.ClientKey,
 			want: b.ClientCert + `: certificate "diego-client" is not valid for server authentication`},
-		{name: "server cert used by a client", server: false, caFile: b.CACert, cert: b.ServerCert, keyFile: b.ServerKey,
-			want: b.ServerCert + `: certificate "diego-server" is not valid for client authentication`},
+		{name: "server cert used by a client", server: false, caFile: b.CACert, cert: serverOnlyCrt, keyFile: serverOnlyKey,
+			want: serverOnlyCrt + `: certificate "server-only" is not valid for client authentication`},
 		{name: "expired cert", server: false, caFile: b.CACert, cert: expiredCrt, keyFile: expiredKey,
 			want: expiredCrt + `: certificate "old" expired at`},
 	}
