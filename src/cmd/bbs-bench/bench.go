@@ -50,48 +50,80 @@ func (b *bench) run(ctx context.Context, w io.Writer) (Results, error) {
 		}
 	}
 
+	var expectedActual atomic.Int64
+	for i := 0; i < b.o.Desired; i++ {
+		expectedActual.Add(int64(2 + i%2))
+	}
+	r.Actual = int(expectedActual.Load())
+	if b.o.Phases["desire"] {
+		if err := b.desire(w, &r, fail); err != nil {
+			return r, err
+		}
+	}
+	if b.o.Phases["list"] {
+		if err := b.lists(w, &r); err != nil {
+			return r, err
+		}
+	}
+	if b.o.Phases["claim"] {
+		b.claimStart(w, &r, fail)
+	}
+	if b.o.Phases["cell"] {
+		b.cellQueries(w, &r, fail)
+	}
+	r.Errors = errs.Load()
+	if r.Errors > 0 {
+		return r, fmt.Errorf("%d calls failed", r.Errors)
+	}
+	return r, nil
+}
+
+func (b *bench) desire(w io.Writer, r *Results, fail func(error)) error {
 	fmt.Fprintf(w, "desiring %d LRPs with %d clients...\n", b.o.Desired, b.o.Concurrency)
 	start := time.Now()
-	var expectedActual atomic.Int64
 	b.parallel(b.o.Desired, func(i int) {
 		inst := int32(2 + i%2)
 		if err := b.c.DesireLRP(b.log, "", desired(i, inst)); err != nil {
 			fail(fmt.Errorf("desire %d: %w", i, err))
 			return
 		}
-		expectedActual.Add(int64(inst))
 		if (i+1)%(max(b.o.Desired/10, 1)) == 0 {
 			fmt.Fprintf(w, "  %d desired (%.0f/s)\n", i+1, float64(i+1)/time.Since(start).Seconds())
 		}
 	})
 	r.DesirePerSec = float64(b.o.Desired) / time.Since(start).Seconds()
-	r.Actual = int(expectedActual.Load())
+	return nil
+}
 
+func (b *bench) lists(w io.Writer, r *Results) error {
 	fmt.Fprintln(w, "listing...")
 	var err error
 	if r.ListSchedInfosSec, err = b.timeList(func() (int, error) {
 		l, err := b.c.DesiredLRPSchedulingInfos(b.log, "", models.DesiredLRPFilter{})
 		return len(l), err
 	}, b.o.Desired); err != nil {
-		return r, err
+		return err
 	}
 	if r.ListDesiredSec, err = b.timeList(func() (int, error) {
 		l, err := b.c.DesiredLRPs(b.log, "", models.DesiredLRPFilter{})
 		return len(l), err
 	}, b.o.Desired); err != nil {
-		return r, err
+		return err
 	}
 	if r.ListActualSec, err = b.timeList(func() (int, error) {
 		l, err := b.c.ActualLRPs(b.log, "", models.ActualLRPFilter{})
 		return len(l), err
 	}, r.Actual); err != nil {
-		return r, err
+		return err
 	}
+	return nil
+}
 
+func (b *bench) claimStart(w io.Writer, r *Results, fail func(error)) {
 	n := min(b.o.ClaimStarts, r.Actual)
 	fmt.Fprintf(w, "claim+start of %d instances with %d clients...\n", n, b.o.Concurrency)
 	targets := b.pickInstances(n)
-	start = time.Now()
+	start := time.Now()
 	b.parallel(len(targets), func(i int) {
 		key := targets[i]
 		cell := fmt.Sprintf("cell-%d", i%b.o.Cells)
@@ -108,7 +140,9 @@ func (b *bench) run(ctx context.Context, w io.Writer) (Results, error) {
 	})
 	r.ClaimStartCalls = 2 * len(targets)
 	r.ClaimStartPerSec = float64(r.ClaimStartCalls) / time.Since(start).Seconds()
+}
 
+func (b *bench) cellQueries(w io.Writer, r *Results, fail func(error)) {
 	fmt.Fprintf(w, "querying one cell's instances %d times...\n", b.o.CellQueries)
 	lat := make([]time.Duration, 0, b.o.CellQueries)
 	for i := 0; i < b.o.CellQueries; i++ {
@@ -124,11 +158,6 @@ func (b *bench) run(ctx context.Context, w io.Writer) (Results, error) {
 	slices.Sort(lat)
 	r.CellQueryP50Ms = ms(lat[len(lat)/2])
 	r.CellQueryP99Ms = ms(lat[len(lat)*99/100])
-	r.Errors = errs.Load()
-	if r.Errors > 0 {
-		return r, fmt.Errorf("%d calls failed", r.Errors)
-	}
-	return r, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

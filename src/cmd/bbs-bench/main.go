@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"code.cloudfoundry.org/bbs"
@@ -29,6 +30,7 @@ type options struct {
 	ServerPID          int
 	Out                string
 	Label              string
+	Phases             map[string]bool
 }
 
 func main() {
@@ -54,8 +56,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "PID of the BBS process, to sample its resident memory (Linux /proc)")
 	fs.StringVar(&o.Out, "out", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.Label, "label", "", "a name for this run in the results")
+	phases := fs.String("phases", "desire,list,claim,cell", "phases to run, comma separated (list/claim/cell on an existing BBS need the same -desired it was filled with)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	o.Phases = map[string]bool{}
+	for _, p := range strings.Split(*phases, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "desire", "list", "claim", "cell":
+			o.Phases[p] = true
+		default:
+			return fmt.Errorf("unknown phase %q: use desire, list, claim, cell", p)
+		}
 	}
 	if o.CA == "" || o.Cert == "" || o.Key == "" {
 		return errors.New("-ca, -cert and -key are required (mutual TLS)")
