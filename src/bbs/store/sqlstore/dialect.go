@@ -39,6 +39,10 @@ type dialect struct {
 	classify func(error) errKind
 	// open returns the writer and reader pools (the same pool unless sqlite).
 	open func(ctx context.Context, cfg Config) (w, r *sql.DB, err error)
+	// rawRows, when set, replaces database/sql for streaming queries that
+	// select one bytes column: it calls row with each value, which is only
+	// valid until row returns.
+	rawRows func(ctx context.Context, db *sql.DB, query string, args []any, row func([]byte) error) error
 	// lockMigrations serialises migrations across processes on conn.
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
 

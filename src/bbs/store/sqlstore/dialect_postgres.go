@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 )
 
 // PostgreSQL runs at READ COMMITTED; rows read through a Tx are locked with
@@ -21,6 +22,7 @@ var postgresDialect = &dialect{
 	classify:       classifyPostgres,
 	open:           openPostgres,
 	lockMigrations: lockPostgresMigrations,
+	rawRows:        pgxRawRows,
 }
 
 func openPostgres(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
@@ -61,4 +63,35 @@ func lockPostgresMigrations(ctx context.Context, conn *sql.Conn) (func(), error)
 	return func() {
 		_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLockKey)
 	}, nil
+}
+
+// pgxRawRows streams a one-column bytea query through pgx directly: the
+// values are handed over straight from pgx's read buffer, skipping the copy
+// and boxing database/sql does per row (a third of the per-row cost when
+// listing hundreds of thousands of rows).
+func pgxRawRows(ctx context.Context, db *sql.DB, query string, args []any, row func([]byte) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		sc, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected postgres driver connection %T", driverConn)
+		}
+		// Binary result format: a bytea value arrives as its raw bytes.
+		qargs := append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)
+		rows, err := sc.Conn().Query(ctx, query, qargs...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := row(rows.RawValues()[0]); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
 }

@@ -113,11 +113,21 @@ func whereClause(conds []string) string {
 }
 
 // stream runs query (selecting one sealed column) on the readers and calls
-// fn with each row's plaintext. The sealed bytes are scanned as
-// sql.RawBytes, which aliases the driver's buffer instead of copying it;
-// decryption copies into a fresh slice, so only that one allocation per
-// row remains.
+// fn with each row's plaintext. The sealed bytes are never copied out of the
+// driver's buffer where that can be avoided (sql.RawBytes, or the dialect's
+// rawRows); decryption copies into a fresh slice, the one allocation per
+// row we cannot avoid here.
 func (s *Store) stream(ctx context.Context, aad []byte, fn func([]byte) error, query string, args ...any) error {
+	each := func(sealed []byte) error {
+		pb, err := s.open(aad, sealed)
+		if err != nil {
+			return err
+		}
+		return fn(pb)
+	}
+	if s.d.rawRows != nil {
+		return s.d.rawRows(ctx, s.r, s.d.q(query), args, each)
+	}
 	rows, err := s.r.QueryContext(ctx, s.d.q(query), args...)
 	if err != nil {
 		return err
@@ -128,11 +138,7 @@ func (s *Store) stream(ctx context.Context, aad []byte, fn func([]byte) error, q
 		if err := rows.Scan(&sealed); err != nil {
 			return err
 		}
-		pb, err := s.open(aad, sealed)
-		if err != nil {
-			return err
-		}
-		if err := fn(pb); err != nil {
+		if err := each(sealed); err != nil {
 			return err
 		}
 	}

@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateContext", testUpdateContext},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Reencrypt", testReencrypt},
+		{"ReencryptConcurrentWrites", testReencryptConcurrentWrites},
 		{"ReopenUnknownLabel", testReopenUnknownLabel},
 		{"ReopenRotatesKey", testReopenRotatesKey},
 	}

@@ -1,0 +1,50 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/diego-go/diego/src/bbs/store/storetest"
+)
+
+func TestMigrationsAreNumberedAndComplete(t *testing.T) {
+	for i, m := range migrations {
+		if m.version != i+1 {
+			t.Errorf("migration %d (%s) has version %d; versions must be 1, 2, 3, ...", i, m.name, m.version)
+		}
+		for driver := range dialects {
+			if len(m.stmts[driver]) == 0 {
+				t.Errorf("migration %04d %s has no statements for %s", m.version, m.name, driver)
+			}
+		}
+	}
+}
+
+func TestOpenMigratesOnceAndRejectsNewerSchema(t *testing.T) {
+	eachBackend(t, func(t *testing.T, driver, dsn string) {
+		ring := storetest.NewRing(t, "k1")
+		s := mustOpen(t, driver, dsn, ring)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = mustOpen(t, driver, dsn, ring) // a second Open applies nothing
+		if got := appliedList(t, s.w); len(got) != len(migrations) {
+			t.Errorf("schema_migrations after two opens = %v, want %d versions", got, len(migrations))
+		}
+
+		// A newer binary migrated this database further.
+		if _, err := s.w.Exec(s.d.q("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from_the_future', 0)"), 9999); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		_, err := Open(context.Background(), Config{Driver: driver, DSN: dsn}, ring, nil)
+		if !errors.Is(err, ErrSchemaTooNew) {
+			t.Fatalf("Open on a newer schema: got %v, want ErrSchemaTooNew", err)
+		}
+		if !strings.Contains(err.Error(), "9999") {
+			t.Errorf("error %q should name the database's version", err)
+		}
+	})
+}
