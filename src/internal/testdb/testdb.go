@@ -1,9 +1,4 @@
-// Package testdb hands tests a fresh, uniquely named database on the local
-// SQLite, PostgreSQL or MySQL/MariaDB server and drops it when the test ends.
-//
-// The servers are required, never optional: when one is unreachable the test
-// fails with instructions for starting it instead of skipping, so a CI run
-// without a database fails loudly.
+// Package testdb gives each test a fresh database on the local SQLite, PostgreSQL or MySQL/MariaDB server, and fails the test (never skips it) when the server is unreachable.
 package testdb
 
 import (
@@ -47,7 +42,9 @@ func SQLite(t testing.TB) string {
 
 // Postgres creates a fresh database on the PostgreSQL server named by
 // $DIEGO_TEST_POSTGRES_URL (default DefaultPostgresURL) and returns a URL DSN
-// for it. The database is dropped in t.Cleanup.
+// for it. The database is dropped in t.Cleanup. An unreachable server fails
+// the test with instructions for starting it: a CI run without a database
+// must fail loudly rather than skip.
 func Postgres(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(PostgresEnv)
@@ -81,7 +78,8 @@ func Postgres(t testing.TB) string {
 
 // MySQL creates a fresh utf8mb4 database on the MySQL/MariaDB server named by
 // $DIEGO_TEST_MYSQL_DSN (default DefaultMySQLDSN, go-sql-driver format) and
-// returns a DSN for it. The database is dropped in t.Cleanup.
+// returns a DSN for it. The database is dropped in t.Cleanup. An
+// unreachable server fails the test, as for Postgres.
 func MySQL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(MySQLEnv)

@@ -96,3 +96,29 @@ func bulkInsertActuals(b testing.TB, s *Store, n int) {
 		}
 	}
 }
+
+// BenchmarkUpdateInsertActualLRP measures one Update inserting one actual LRP.
+func BenchmarkUpdateInsertActualLRP(b *testing.B) {
+	for _, be := range []struct {
+		driver string
+		newDSN func(testing.TB) string
+	}{
+		{DriverSQLite, testdb.SQLite},
+		{DriverPostgres, testdb.Postgres},
+		{DriverMySQL, testdb.MySQL},
+	} {
+		b.Run(be.driver, func(b *testing.B) {
+			s := mustOpen(b, be.driver, be.newDSN(b), storetest.NewRing(b, "k1"))
+			ctx := context.Background()
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				i++
+				a := storetest.NewActualLRP(fmt.Sprintf("%08d-aaaa-bbbb-cccc-dddddddddddd", i), 0, models.ActualLRP_Ordinary, "cf-apps", "cell-1")
+				if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertActualLRP(a) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

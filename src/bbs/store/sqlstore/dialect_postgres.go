@@ -87,8 +87,19 @@ func pgxRawRows(ctx context.Context, db *sql.DB, query string, args []any, row f
 			return err
 		}
 		defer rows.Close()
+		// Under simple_protocol (set in the DSN) results come back as text;
+		// let pgx decode the hex then.
+		binary := len(rows.FieldDescriptions()) == 1 && rows.FieldDescriptions()[0].Format == pgx.BinaryFormatCode
+		var decoded []byte
 		for rows.Next() {
-			if err := row(rows.RawValues()[0]); err != nil {
+			value := rows.RawValues()[0]
+			if !binary {
+				if err := rows.Scan(&decoded); err != nil {
+					return err
+				}
+				value = decoded
+			}
+			if err := row(value); err != nil {
 				return err
 			}
 		}

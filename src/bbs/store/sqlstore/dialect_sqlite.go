@@ -34,7 +34,7 @@ const (
 
 func openSQLite(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
 	path, extra, _ := strings.Cut(cfg.DSN, "?")
-	if dir := filepath.Dir(path); dir != "" {
+	if dir := filepath.Dir(strings.TrimPrefix(path, "file:")); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, nil, fmt.Errorf("creating sqlite directory: %w", err)
 		}

@@ -72,6 +72,3 @@ func (s *Store) Close() error {
 	})
 	return s.closeErr
 }
-
-// Driver reports which dialect the store speaks ("sqlite", "postgres", "mysql").
-func (s *Store) Driver() string { return s.d.name }

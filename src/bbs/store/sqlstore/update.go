@@ -24,7 +24,8 @@ const (
 // wrapping store.ErrRetryable) the transaction is rolled back and retried
 // with jittered exponential backoff, up to 10 attempts; the final error then
 // wraps store.ErrRetryable. Any other error from fn rolls back and is
-// returned as is. A panic in fn rolls back and is re-raised.
+// returned as is. A panic in fn rolls back and is re-raised. fn must not
+// call Update itself (on SQLite the one writer connection is already taken).
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.withRetry(ctx, func() error {
 		return s.inTx(ctx, func(sqlTx *sql.Tx) error {
