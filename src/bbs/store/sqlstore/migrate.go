@@ -70,10 +70,13 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect, target int, log *slog.
 			continue
 		}
 		start := time.Now()
-		if err := applyMigration(ctx, conn, d, m); err != nil {
+		ran, err := applyMigration(ctx, conn, d, m)
+		if err != nil {
 			return fmt.Errorf("migration %04d %s: %w", m.version, m.name, err)
 		}
-		log.Info("applied schema migration", "version", m.version, "name", m.name, "duration", time.Since(start))
+		if ran {
+			log.Info("applied schema migration", "version", m.version, "name", m.name, "duration", time.Since(start))
+		}
 	}
 	return nil
 }
@@ -98,32 +101,41 @@ func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) 
 	return applied, nil
 }
 
-// applyMigration runs m and records it in one transaction. (MySQL commits
-// DDL implicitly, so there a failed migration can leave earlier statements
-// applied; the error names the migration.)
-func applyMigration(ctx context.Context, conn *sql.Conn, d *dialect, m migration) error {
+// applyMigration runs m and records it in one transaction, unless another
+// process recorded it first (SQLite has no migration lock, but its
+// IMMEDIATE transactions serialise this check). MySQL commits DDL
+// implicitly, so there a failed migration can leave earlier statements
+// applied; the error names the migration.
+func applyMigration(ctx context.Context, conn *sql.Conn, d *dialect, m migration) (ran bool, err error) {
 	stmts, ok := m.stmts[d.name]
 	if !ok {
-		return fmt.Errorf("no statements for %s", d.name)
+		return false, fmt.Errorf("no statements for %s", d.name)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return false, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	var n int
+	if err := tx.QueryRowContext(ctx, d.q("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil {
+		return false, fmt.Errorf("checking schema_migrations: %w", err)
+	}
+	if n > 0 {
+		return false, nil
+	}
 	for i, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("statement %d: %w", i+1, err)
+			return false, fmt.Errorf("statement %d: %w", i+1, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, d.q("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
 		m.version, m.name, time.Now().UnixNano()); err != nil {
-		return fmt.Errorf("recording: %w", err)
+		return false, fmt.Errorf("recording: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return false, fmt.Errorf("commit: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 func maxKey(m map[int]bool) int {

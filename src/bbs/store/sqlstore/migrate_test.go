@@ -48,3 +48,31 @@ func TestOpenMigratesOnceAndRejectsNewerSchema(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentOpensMigrateOnce opens one fresh database from several
+// goroutines (separate pools, as separate processes would): exactly one
+// applies each migration and every Open succeeds.
+func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, driver, dsn string) {
+		ring := storetest.NewRing(t, "k1")
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				s, err := Open(context.Background(), Config{Driver: driver, DSN: dsn}, ring, nil)
+				if err == nil {
+					err = s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Errorf("concurrent Open: %v", err)
+			}
+		}
+		s := mustOpen(t, driver, dsn, ring)
+		if got := appliedList(t, s.w); len(got) != len(migrations) {
+			t.Errorf("schema_migrations = %v, want each of %d versions once", got, len(migrations))
+		}
+	})
+}
