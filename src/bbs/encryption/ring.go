@@ -169,19 +169,27 @@ func Label(sealed []byte) (string, error) {
 
 // Open decrypts a sealed record with the key its label names.
 func (r *Ring) Open(aad, sealed []byte) ([]byte, error) {
-	label, err := Label(sealed)
-	if err != nil {
-		return nil, err
+	return r.OpenTo(nil, aad, sealed)
+}
+
+// OpenTo is Open appending the plaintext to dst, so a caller decrypting many
+// records can reuse one buffer. It allocates nothing when dst has room.
+func (r *Ring) OpenTo(dst, aad, sealed []byte) ([]byte, error) {
+	if len(sealed) < 2 || sealed[0] != formatV1 {
+		return nil, ErrMalformed
 	}
+	l := int(sealed[1])
+	if len(sealed) < 2+l+nonceSize {
+		return nil, ErrMalformed
+	}
+	label := sealed[2 : 2+l]
 	r.mu.RLock()
-	k, ok := r.keys[label]
+	k, ok := r.keys[string(label)] // no allocation: the compiler special-cases map[string(bytes)]
 	r.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownLabel, label)
 	}
-	l := len(label)
-	nonce := sealed[2+l : 2+l+nonceSize]
-	plain, err := k.aead.Open(nil, nonce, sealed[2+l+nonceSize:], aad)
+	plain, err := k.aead.Open(dst, sealed[2+l:2+l+nonceSize], sealed[2+l+nonceSize:], aad)
 	if err != nil {
 		return nil, fmt.Errorf("encryption: opening record under key %q: %w", label, err)
 	}

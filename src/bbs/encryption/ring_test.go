@@ -125,3 +125,27 @@ func BenchmarkSeal300B(b *testing.B) {
 		r.Seal(nil, p)
 	}
 }
+
+func TestOpenToReusesBuffer(t *testing.T) {
+	r, _ := NewRing(map[string]string{"k": "p"}, "k")
+	sealed, _, _ := r.Seal([]byte("a"), []byte("hello"))
+	buf := make([]byte, 0, 64)
+	out, err := r.OpenTo(buf, []byte("a"), sealed)
+	if err != nil || string(out) != "hello" || &out[0] != &buf[:1][0] {
+		t.Fatalf("OpenTo = %q, %v (reused buffer: %v)", out, err, err == nil && &out[0] == &buf[:1][0])
+	}
+	aad := []byte("a")
+	if n := testing.AllocsPerRun(100, func() { _, _ = r.OpenTo(buf[:0], aad, sealed) }); n != 0 {
+		t.Fatalf("OpenTo allocates %v times per call", n)
+	}
+}
+
+func BenchmarkOpenTo300B(b *testing.B) {
+	r, _ := NewRing(map[string]string{"k": "p"}, "k")
+	sealed, _, _ := r.Seal(nil, bytes.Repeat([]byte("x"), 300))
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = r.OpenTo(buf[:0], nil, sealed)
+	}
+}

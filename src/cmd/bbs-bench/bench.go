@@ -59,6 +59,10 @@ func (b *bench) run(ctx context.Context, w io.Writer) (Results, error) {
 		if err := b.desire(w, &r, fail); err != nil {
 			return r, err
 		}
+		if b.o.Settle > 0 {
+			fmt.Fprintf(w, "settling for %v...\n", b.o.Settle)
+			time.Sleep(b.o.Settle)
+		}
 	}
 	if b.o.Phases["list"] {
 		if err := b.lists(w, &r); err != nil {
@@ -144,6 +148,9 @@ func (b *bench) claimStart(w io.Writer, r *Results, fail func(error)) {
 
 func (b *bench) cellQueries(w io.Writer, r *Results, fail func(error)) {
 	fmt.Fprintf(w, "querying one cell's instances %d times...\n", b.o.CellQueries)
+	for i := 0; i < 5; i++ { // warm the connection; not timed
+		_, _ = b.c.ActualLRPs(b.log, "", models.ActualLRPFilter{CellID: "cell-0"})
+	}
 	lat := make([]time.Duration, 0, b.o.CellQueries)
 	for i := 0; i < b.o.CellQueries; i++ {
 		cell := fmt.Sprintf("cell-%d", i%b.o.Cells)

@@ -31,6 +31,7 @@ type options struct {
 	Out                string
 	Label              string
 	Phases             map[string]bool
+	Settle             time.Duration
 }
 
 func main() {
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "PID of the BBS process, to sample its resident memory (Linux /proc)")
 	fs.StringVar(&o.Out, "out", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.Label, "label", "", "a name for this run in the results")
+	fs.DurationVar(&o.Settle, "settle", 5*time.Second, "pause after the desire phase, so the database's own post-load work (autovacuum, WAL checkpoints) is not timed as listing")
 	phases := fs.String("phases", "desire,list,claim,cell", "phases to run, comma separated (list/claim/cell on an existing BBS need the same -desired it was filled with)")
 	if err := fs.Parse(args); err != nil {
 		return err

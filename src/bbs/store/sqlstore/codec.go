@@ -53,7 +53,12 @@ func (s *Store) sealPair(aadA []byte, a proto.Message, aadB []byte, b proto.Mess
 
 // open decrypts a sealed column value. The result is freshly allocated.
 func (s *Store) open(aad, sealed []byte) ([]byte, error) {
-	pb, err := s.ring.Open(aad, sealed)
+	return s.openTo(nil, aad, sealed)
+}
+
+// openTo is open appending to dst (see encryption.Ring.OpenTo).
+func (s *Store) openTo(dst, aad, sealed []byte) ([]byte, error) {
+	pb, err := s.ring.OpenTo(dst, aad, sealed)
 	if err != nil {
 		if errors.Is(err, encryption.ErrUnknownLabel) {
 			return nil, fmt.Errorf("%w: %w", store.ErrUnknownKeyLabel, err)

@@ -118,11 +118,13 @@ func whereClause(conds []string) string {
 // rawRows); decryption copies into a fresh slice, the one allocation per
 // row we cannot avoid here.
 func (s *Store) stream(ctx context.Context, aad []byte, fn func([]byte) error, query string, args ...any) error {
+	var buf []byte // one plaintext buffer for the whole stream; fn must not retain pb
 	each := func(sealed []byte) error {
-		pb, err := s.open(aad, sealed)
+		pb, err := s.openTo(buf[:0], aad, sealed)
 		if err != nil {
 			return err
 		}
+		buf = pb
 		return fn(pb)
 	}
 	if s.d.rawRows != nil {
