@@ -6,12 +6,14 @@ require (
 	code.cloudfoundry.org/bbs v0.0.0-20240521125508-20d3971ce31b
 	code.cloudfoundry.org/lager/v3 v3.11.0
 	code.cloudfoundry.org/locket v0.0.0-20240521151413-b344fdd15d03 // indirect
-	code.cloudfoundry.org/tlsconfig v0.0.0-20240606172222-82aa02bc07ea
+	code.cloudfoundry.org/tlsconfig v0.0.0-20240606172222-82aa02bc07ea // indirect
 	github.com/go-sql-driver/mysql v1.10.1
-	github.com/gogo/protobuf v1.3.2 // indirect
+	github.com/gogo/protobuf v1.3.2
 	github.com/jackc/pgx/v5 v5.12.0
 	modernc.org/sqlite v1.58.0
 )
+
+require github.com/vito/go-sse v1.0.0
 
 require (
 	code.cloudfoundry.org/cfhttp/v2 v2.1.0 // indirect
@@ -34,7 +36,6 @@ require (
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/tedsuo/ifrit v0.0.0-20230516164442-7862c310ad26 // indirect
 	github.com/tedsuo/rata v1.0.0 // indirect
-	github.com/vito/go-sse v1.0.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect

@@ -36,7 +36,7 @@ JSON
   pid=$!
   for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18890/ping >/dev/null && break; sleep 0.1; done
   "$bin/bbs-bench" -bbs-url https://127.0.0.1:18889 -ca "$work/certs/ca.crt" -cert "$work/certs/client.crt" -key "$work/certs/client.key" \
-    -desired "$desired" -claim-starts "$claims" -server-pid "$pid" -label "$db-$scale" -out "$out/$db-$scale.json"
+    -desired "$desired" -list-repeats "${LIST_REPEATS:-5}" -settle "${SETTLE:-5s}" -claim-starts "$claims" -server-pid "$pid" -label "$db-$scale" -out "$out/$db-$scale.json"
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
   case $db in
     postgres) psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $name" ;;

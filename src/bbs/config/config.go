@@ -45,6 +45,8 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 type Config struct {
 	ListenAddress string `json:"listen_address"`
 	HealthAddress string `json:"health_address"`
+	// DebugAddress, when set, serves Go's /debug/pprof profiles (plain HTTP; keep it on loopback).
+	DebugAddress string `json:"debug_address"`
 
 	CAFile   string `json:"ca_file"`
 	CertFile string `json:"server_cert_file"`
@@ -138,7 +140,11 @@ func Load(path string) (Config, error) {
 // Validate reports every problem at once, each saying what to fix.
 func (c Config) Validate() error {
 	var errs []error
-	for name, addr := range map[string]string{"listen_address": c.ListenAddress, "health_address": c.HealthAddress} {
+	addrs := map[string]string{"listen_address": c.ListenAddress, "health_address": c.HealthAddress}
+	if c.DebugAddress != "" {
+		addrs["debug_address"] = c.DebugAddress
+	}
+	for name, addr := range addrs {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q must be host:port: %w", name, addr, err))
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -43,11 +44,11 @@ type Daemon struct {
 	taskHub  *events.Hub
 	Rotation *rotation.Manager
 
-	api, health     *http.Server
-	apiLn, healthLn net.Listener
-	wg              sync.WaitGroup
-	serveErr        chan error
-	stopOnce        sync.Once
+	api, health, debug *http.Server
+	apiLn, healthLn    net.Listener
+	wg                 sync.WaitGroup
+	serveErr           chan error
+	stopOnce           sync.Once
 }
 
 // Start opens the store (migrating and re-encrypting as needed) and starts
@@ -112,6 +113,12 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error
 	d.health = &http.Server{Handler: healthMux, ReadHeaderTimeout: 5 * time.Second}
 	d.serve(func() error { return d.api.ServeTLS(d.apiLn, "", "") })
 	d.serve(func() error { return d.health.Serve(d.healthLn) })
+	if cfg.DebugAddress != "" {
+		if err := d.startDebug(cfg.DebugAddress); err != nil {
+			d.Stop(context.Background())
+			return nil, err
+		}
+	}
 	log.Info("bbs started", "listen_address", d.apiLn.Addr().String(), "health_address", d.healthLn.Addr().String(),
 		"database", cfg.DatabaseDriver, "active_key", ring.ActiveLabel())
 	return d, nil
@@ -125,6 +132,24 @@ func (d *Daemon) serve(fn func() error) {
 			d.serveErr <- err
 		}
 	}()
+}
+
+// startDebug serves net/http/pprof on addr.
+func (d *Daemon) startDebug(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug_address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	d.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	d.serve(func() error { return d.debug.Serve(ln) })
+	d.log.Info("debug server started", "debug_address", ln.Addr().String())
+	return nil
 }
 
 // Addr is the API's bound address (useful with port 0).
@@ -159,6 +184,9 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		d.lrpHub.Close()
 		d.taskHub.Close()
 		err = errors.Join(d.api.Shutdown(ctx), d.health.Shutdown(ctx))
+		if d.debug != nil {
+			err = errors.Join(err, d.debug.Shutdown(ctx))
+		}
 		d.wg.Wait()
 		d.Rotation.Wait()
 		d.close()
