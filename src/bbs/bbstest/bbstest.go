@@ -35,6 +35,8 @@ type Options struct {
 	ActiveKey   string
 	// Dir holds certs and config; a t.TempDir() by default. Reuse it to restart.
 	Dir string
+	// NoDesiredCache reads desired LRPs from the database on every call.
+	NoDesiredCache bool
 }
 
 // Start runs a BBS until the test ends.
@@ -66,6 +68,7 @@ func TryStart(t testing.TB, o Options) (*Harness, error) {
 	cfg.RepCAFile, cfg.RepClientCertFile, cfg.RepClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
 	cfg.DatabaseDriver, cfg.DatabaseConnectionString = o.Driver, o.DSN
 	cfg.EncryptionKeys, cfg.ActiveKeyLabel = o.Keys, o.ActiveKey
+	cfg.CacheDesiredLRPs = !o.NoDesiredCache
 	path := filepath.Join(o.Dir, "bbs.json")
 	WriteConfig(t, path, cfg)
 	if err := cfg.Validate(); err != nil {

@@ -57,6 +57,10 @@ type Config struct {
 	MaxOpenDatabaseConnections int    `json:"max_open_database_connections"`
 	MaxIdleDatabaseConnections int    `json:"max_idle_database_connections"`
 
+	// CacheDesiredLRPs keeps every desired LRP decrypted in memory so desired
+	// LRP and scheduling info reads never touch the database (~0.7 KB each).
+	CacheDesiredLRPs bool `json:"cache_desired_lrps"`
+
 	EncryptionKeys map[string]string `json:"encryption_keys"`
 	ActiveKeyLabel string            `json:"active_key_label"`
 
@@ -86,6 +90,7 @@ func Default() Config {
 		DatabaseConnectionString:   "bbs.db",
 		MaxOpenDatabaseConnections: 64,
 		MaxIdleDatabaseConnections: 16,
+		CacheDesiredLRPs:           true,
 		AdminCommonNames:           []string{"diego-admin"},
 		MaxRequestBodyBytes:        10 << 20,
 		EventBufferSize:            1024,

@@ -20,6 +20,8 @@ import (
 	"github.com/diego-go/diego/src/bbs/rotation"
 	"github.com/diego-go/diego/src/bbs/server"
 	"github.com/diego-go/diego/src/bbs/service"
+	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/bbs/store/desiredcache"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/pki"
 )
@@ -78,10 +80,21 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error
 		return nil, fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
 	}
 	d := &Daemon{cfg: cfg, log: log, ring: ring, store: st, serveErr: make(chan error, 2)}
+	var svcStore store.Store = st
+	if cfg.CacheDesiredLRPs {
+		t0 := time.Now()
+		cached, err := desiredcache.New(ctx, st)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("loading the desired LRP cache: %w", err)
+		}
+		log.Info("desired LRP cache loaded", "desired_lrps", cached.Len(), "duration", time.Since(t0))
+		svcStore = cached
+	}
 	d.lrpHub = events.NewHub(cfg.EventBufferSize, log.With("hub", "lrp_instances"))
 	d.taskHub = events.NewHub(cfg.EventBufferSize, log.With("hub", "tasks"))
 	d.svc, err = service.New(service.Config{
-		Store: st, LRPEvents: d.lrpHub, TaskEvents: d.taskHub, Logger: log,
+		Store: svcStore, LRPEvents: d.lrpHub, TaskEvents: d.taskHub, Logger: log,
 		Auctioneer: opts.Auctioneer, Cells: repclient.New(repTLS, time.Duration(cfg.RepClientTimeout)),
 		MaxTaskRejections: int32(cfg.MaxTaskRetries),
 	})

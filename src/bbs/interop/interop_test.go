@@ -18,6 +18,10 @@ func TestInteropSQLite(t *testing.T) {
 	runSuite(t, bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t)}))
 }
 
+func TestInteropSQLiteUncached(t *testing.T) {
+	runSuite(t, bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), NoDesiredCache: true}))
+}
+
 func TestInteropPostgres(t *testing.T) {
 	runSuite(t, bbstest.Start(t, bbstest.Options{Driver: "postgres", DSN: testdb.Postgres(t)}))
 }

@@ -1,0 +1,363 @@
+// Package desiredcache keeps every desired LRP, decrypted and encoded, in the
+// serving BBS's memory, so desired LRP and scheduling info reads never touch
+// the database. It wraps a store.Store: writes still go through the
+// database's transactions and reach the cache only once committed.
+package desiredcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+	"github.com/gogo/protobuf/proto"
+
+	"github.com/diego-go/diego/src/bbs/store"
+)
+
+// tombstoneTTL is how long a deletion is remembered, so that a put which
+// committed earlier but is applied late cannot resurrect the entry.
+const tombstoneTTL = time.Minute
+
+// entry is one desired LRP. Its byte slices are immutable once stored.
+type entry struct {
+	seq     uint64
+	domain  string
+	desired []byte // proto models.DesiredLRP
+	sched   []byte // proto models.DesiredLRPSchedulingInfo
+	deleted time.Time
+}
+
+// Store is a store.Store whose desired LRP reads are served from memory.
+type Store struct {
+	store.Store
+	seq atomic.Uint64
+
+	mu      sync.RWMutex
+	entries map[string]*entry // guarded by mu; tombstones have deleted set
+	sorted  []string          // guarded by mu; live guids in order, nil when stale
+}
+
+// New loads every desired LRP from inner and returns the caching store.
+func New(ctx context.Context, inner store.Store) (*Store, error) {
+	c := &Store{Store: inner, entries: map[string]*entry{}}
+	err := inner.EachSchedulingInfo(ctx, store.DesiredFilter{}, func(pb []byte) error {
+		var si models.DesiredLRPSchedulingInfo
+		if err := proto.Unmarshal(pb, &si); err != nil {
+			return fmt.Errorf("decoding scheduling info: %w", err)
+		}
+		c.entries[si.ProcessGuid] = &entry{domain: si.Domain, sched: slices.Clone(pb)}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading scheduling infos: %w", err)
+	}
+	err = inner.EachDesiredLRP(ctx, store.DesiredFilter{}, func(pb []byte) error {
+		guid, err := processGuid(pb)
+		if err != nil {
+			return err
+		}
+		if e := c.entries[guid]; e != nil {
+			e.desired = slices.Clone(pb)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading desired LRPs: %w", err)
+	}
+	for guid, e := range c.entries {
+		if e.desired == nil { // written between the two scans; the next write fixes it, but be exact now
+			d, err := inner.DesiredLRP(ctx, guid)
+			if err != nil {
+				return nil, fmt.Errorf("loading desired LRP %s: %w", guid, err)
+			}
+			if e.desired, err = proto.Marshal(d); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return c, nil
+}
+
+// Len is the number of desired LRPs cached.
+func (c *Store) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := 0
+	for _, e := range c.entries {
+		if e.deleted.IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
+// change is a committed-or-pending write to one desired LRP.
+type change struct {
+	seq  uint64
+	guid string
+	e    *entry // nil for a delete
+}
+
+// Update runs fn through the inner store, recording the desired LRP writes it
+// makes; once the transaction commits they are applied to the cache.
+func (c *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	var pending []change
+	err := c.Store.Update(ctx, func(tx store.Tx) error {
+		pending = pending[:0]
+		return fn(&recordingTx{Tx: tx, c: c, pending: &pending})
+	})
+	if err != nil {
+		if len(pending) > 0 {
+			// Rolled back, or a commit whose outcome is unknown: re-read the truth.
+			c.refresh(ctx, pending)
+		}
+		return err
+	}
+	c.apply(pending)
+	return nil
+}
+
+// refresh reloads the given guids from the database.
+func (c *Store) refresh(ctx context.Context, changes []change) {
+	fixed := make([]change, 0, len(changes))
+	for _, ch := range changes {
+		d, err := c.Store.DesiredLRP(ctx, ch.guid)
+		seq := c.seq.Add(1)
+		switch {
+		case err == nil:
+			full, merr := proto.Marshal(d)
+			si := d.DesiredLRPSchedulingInfo()
+			sched, serr := proto.Marshal(&si)
+			if merr != nil || serr != nil {
+				continue
+			}
+			fixed = append(fixed, change{seq: seq, guid: ch.guid, e: &entry{seq: seq, domain: d.Domain, desired: full, sched: sched}})
+		case errors.Is(err, store.ErrNotFound):
+			fixed = append(fixed, change{seq: seq, guid: ch.guid})
+		}
+	}
+	c.apply(fixed)
+}
+
+func (c *Store) apply(changes []change) {
+	if len(changes) == 0 {
+		return
+	}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ch := range changes {
+		old := c.entries[ch.guid]
+		if old != nil && old.seq > ch.seq {
+			continue // a later commit already landed
+		}
+		if ch.e == nil {
+			c.entries[ch.guid] = &entry{seq: ch.seq, deleted: now}
+		} else {
+			c.entries[ch.guid] = ch.e
+		}
+		if old == nil || !old.deleted.IsZero() || ch.e == nil {
+			c.sorted = nil // the set of live guids changed
+		}
+	}
+	for guid, e := range c.entries { // forget old tombstones
+		if !e.deleted.IsZero() && now.Sub(e.deleted) > tombstoneTTL {
+			delete(c.entries, guid)
+		}
+	}
+}
+
+// recordingTx passes writes through and notes them. The sequence number is
+// taken after the database write, i.e. while the row is locked, so a later
+// writer of the same row always gets a larger one.
+type recordingTx struct {
+	store.Tx
+	c       *Store
+	pending *[]change
+}
+
+func (r *recordingTx) put(d *models.DesiredLRP) error {
+	full, err := proto.Marshal(d)
+	if err != nil {
+		return err
+	}
+	si := d.DesiredLRPSchedulingInfo()
+	sched, err := proto.Marshal(&si)
+	if err != nil {
+		return err
+	}
+	seq := r.c.seq.Add(1)
+	*r.pending = append(*r.pending, change{seq: seq, guid: d.ProcessGuid,
+		e: &entry{seq: seq, domain: d.Domain, desired: full, sched: sched}})
+	return nil
+}
+
+func (r *recordingTx) InsertDesiredLRP(d *models.DesiredLRP) error {
+	if err := r.Tx.InsertDesiredLRP(d); err != nil {
+		return err
+	}
+	return r.put(d)
+}
+
+func (r *recordingTx) UpdateDesiredLRP(d *models.DesiredLRP) error {
+	if err := r.Tx.UpdateDesiredLRP(d); err != nil {
+		return err
+	}
+	return r.put(d)
+}
+
+func (r *recordingTx) DeleteDesiredLRP(guid string) error {
+	if err := r.Tx.DeleteDesiredLRP(guid); err != nil {
+		return err
+	}
+	*r.pending = append(*r.pending, change{seq: r.c.seq.Add(1), guid: guid})
+	return nil
+}
+
+func (c *Store) live(guid string) *entry {
+	if e := c.entries[guid]; e != nil && e.deleted.IsZero() {
+		return e
+	}
+	return nil
+}
+
+// DesiredLRP returns one desired LRP from memory.
+func (c *Store) DesiredLRP(_ context.Context, guid string) (*models.DesiredLRP, error) {
+	c.mu.RLock()
+	e := c.live(guid)
+	c.mu.RUnlock()
+	if e == nil {
+		return nil, store.ErrNotFound
+	}
+	var d models.DesiredLRP
+	if err := proto.Unmarshal(e.desired, &d); err != nil {
+		return nil, fmt.Errorf("decoding cached desired LRP %s: %w", guid, err)
+	}
+	return &d, nil
+}
+
+// SchedulingInfo returns one scheduling info from memory.
+func (c *Store) SchedulingInfo(_ context.Context, guid string) (*models.DesiredLRPSchedulingInfo, error) {
+	c.mu.RLock()
+	e := c.live(guid)
+	c.mu.RUnlock()
+	if e == nil {
+		return nil, store.ErrNotFound
+	}
+	var si models.DesiredLRPSchedulingInfo
+	if err := proto.Unmarshal(e.sched, &si); err != nil {
+		return nil, fmt.Errorf("decoding cached scheduling info %s: %w", guid, err)
+	}
+	return &si, nil
+}
+
+// EachDesiredLRP streams cached desired LRPs in process guid order.
+func (c *Store) EachDesiredLRP(ctx context.Context, f store.DesiredFilter, fn func([]byte) error) error {
+	return c.each(ctx, f, func(e *entry) []byte { return e.desired }, fn)
+}
+
+// EachSchedulingInfo streams cached scheduling infos in process guid order.
+func (c *Store) EachSchedulingInfo(ctx context.Context, f store.DesiredFilter, fn func([]byte) error) error {
+	return c.each(ctx, f, func(e *entry) []byte { return e.sched }, fn)
+}
+
+// each snapshots the matching payloads under the read lock (references only:
+// payloads are immutable) and calls fn without holding it.
+func (c *Store) each(ctx context.Context, f store.DesiredFilter, pick func(*entry) []byte, fn func([]byte) error) error {
+	var out [][]byte
+	match := func(e *entry) bool { return e != nil && (f.Domain == "" || e.domain == f.Domain) }
+	if len(f.ProcessGuids) > 0 {
+		guids := slices.Compact(slices.Sorted(slices.Values(f.ProcessGuids)))
+		c.mu.RLock()
+		for _, g := range guids {
+			if e := c.live(g); match(e) {
+				out = append(out, pick(e))
+			}
+		}
+		c.mu.RUnlock()
+	} else {
+		c.mu.RLock()
+		sorted := c.sorted
+		c.mu.RUnlock()
+		if sorted == nil {
+			sorted = c.sortGuids()
+		}
+		out = make([][]byte, 0, len(sorted))
+		c.mu.RLock()
+		for _, g := range sorted {
+			if e := c.live(g); match(e) {
+				out = append(out, pick(e))
+			}
+		}
+		c.mu.RUnlock()
+	}
+	for i, pb := range out {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := fn(pb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortGuids rebuilds the ordered list of live guids.
+func (c *Store) sortGuids() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sorted != nil {
+		return c.sorted
+	}
+	s := make([]string, 0, len(c.entries))
+	for g, e := range c.entries {
+		if e.deleted.IsZero() {
+			s = append(s, g)
+		}
+	}
+	slices.Sort(s)
+	c.sorted = s
+	return s
+}
+
+// processGuid reads field 1 (process_guid) of an encoded models.DesiredLRP
+// without decoding the rest.
+func processGuid(pb []byte) (string, error) {
+	for len(pb) > 0 {
+		key, n := proto.DecodeVarint(pb)
+		if n == 0 {
+			return "", fmt.Errorf("malformed desired LRP encoding")
+		}
+		pb = pb[n:]
+		field, wire := key>>3, key&7
+		switch wire {
+		case 0:
+			_, n = proto.DecodeVarint(pb)
+		case 1:
+			n = 8
+		case 5:
+			n = 4
+		case 2:
+			l, m := proto.DecodeVarint(pb)
+			if m == 0 || int(l) > len(pb)-m {
+				return "", fmt.Errorf("malformed desired LRP encoding")
+			}
+			if field == 1 {
+				return string(pb[m : m+int(l)]), nil
+			}
+			n = m + int(l)
+		default:
+			return "", fmt.Errorf("malformed desired LRP encoding: wire type %d", wire)
+		}
+		if n == 0 || n > len(pb) {
+			return "", fmt.Errorf("malformed desired LRP encoding")
+		}
+		pb = pb[n:]
+	}
+	return "", fmt.Errorf("desired LRP encoding has no process_guid")
+}
