@@ -88,9 +88,9 @@ func printResults(w io.Writer, r Results) {
 	fmt.Fprintf(w, "\n== BBS benchmark %s ==\n", r.Label)
 	fmt.Fprintf(w, "desired LRPs                  %d (actual %d)\n", r.Desired, r.Actual)
 	fmt.Fprintf(w, "desire                        %.0f LRPs/s\n", r.DesirePerSec)
-	fmt.Fprintf(w, "list scheduling infos         %.3f s\n", r.ListSchedInfosSec)
-	fmt.Fprintf(w, "list desired LRPs             %.3f s\n", r.ListDesiredSec)
-	fmt.Fprintf(w, "list actual LRPs              %.3f s\n", r.ListActualSec)
+	fmt.Fprintf(w, "list scheduling infos         %.3f s median (best %.3f s)\n", r.ListSchedInfosSec, r.ListBestSec[0])
+	fmt.Fprintf(w, "list desired LRPs             %.3f s median (best %.3f s)\n", r.ListDesiredSec, r.ListBestSec[1])
+	fmt.Fprintf(w, "list actual LRPs              %.3f s median (best %.3f s)\n", r.ListActualSec, r.ListBestSec[2])
 	fmt.Fprintf(w, "claim+start                   %.0f calls/s (%d calls)\n", r.ClaimStartPerSec, r.ClaimStartCalls)
 	fmt.Fprintf(w, "one cell's actual LRPs        p50 %.2f ms, p99 %.2f ms (%d instances)\n", r.CellQueryP50Ms, r.CellQueryP99Ms, r.CellQueryInstances)
 	if r.RSSPeakMB > 0 {

@@ -37,9 +37,10 @@ type Store struct {
 	store.Store
 	seq atomic.Uint64
 
-	mu      sync.RWMutex
-	entries map[string]*entry // guarded by mu; tombstones have deleted set
-	sorted  []string          // guarded by mu; live guids in order, nil when stale
+	mu         sync.RWMutex
+	entries    map[string]*entry // guarded by mu; tombstones have deleted set
+	sorted     []string          // guarded by mu; live guids in order, nil when stale
+	tombstones []string          // guarded by mu; guids deleted, oldest first
 }
 
 // New loads every desired LRP from inner and returns the caching store.
@@ -158,6 +159,7 @@ func (c *Store) apply(changes []change) {
 		}
 		if ch.e == nil {
 			c.entries[ch.guid] = &entry{seq: ch.seq, deleted: now}
+			c.tombstones = append(c.tombstones, ch.guid)
 		} else {
 			c.entries[ch.guid] = ch.e
 		}
@@ -165,10 +167,17 @@ func (c *Store) apply(changes []change) {
 			c.sorted = nil // the set of live guids changed
 		}
 	}
-	for guid, e := range c.entries { // forget old tombstones
-		if !e.deleted.IsZero() && now.Sub(e.deleted) > tombstoneTTL {
-			delete(c.entries, guid)
+	// forget tombstones older than tombstoneTTL (the queue is in deletion order)
+	for len(c.tombstones) > 0 {
+		g := c.tombstones[0]
+		e := c.entries[g]
+		if e != nil && !e.deleted.IsZero() && now.Sub(e.deleted) <= tombstoneTTL {
+			break
 		}
+		if e != nil && !e.deleted.IsZero() {
+			delete(c.entries, g)
+		}
+		c.tombstones = c.tombstones[1:]
 	}
 }
 

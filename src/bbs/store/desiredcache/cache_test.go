@@ -37,7 +37,7 @@ func TestContractPostgres(t *testing.T) {
 	storetest.Run(t, opener(sqlstore.DriverPostgres, testdb.Postgres))
 }
 
-func open(t *testing.T, driver, dsn string) (*sqlstore.Store, *desiredcache.Store) {
+func open(t testing.TB, driver, dsn string) (*sqlstore.Store, *desiredcache.Store) {
 	t.Helper()
 	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
 	inner, err := sqlstore.Open(context.Background(), sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)

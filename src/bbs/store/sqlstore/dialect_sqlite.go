@@ -29,7 +29,7 @@ const (
 	// The writer begins IMMEDIATE so a transaction takes the write lock up
 	// front rather than failing to upgrade a read lock later.
 	sqliteWriter = sqliteCommon + "&_pragma=journal_mode(WAL)&_txlock=immediate"
-	sqliteReader = sqliteCommon + "&_pragma=query_only(1)&_pragma=mmap_size(268435456)"
+	sqliteReader = sqliteCommon + "&_pragma=query_only(1)&_pragma=mmap_size(0)"
 )
 
 func openSQLite(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
