@@ -126,16 +126,7 @@ func Start(g Group, key models.ActualLRPKey, ik models.ActualLRPInstanceKey, ri 
 	lrp := g.Ordinary()
 	switch {
 	case lrp == nil:
-		after := &models.ActualLRP{
-			ActualLRPKey:         key,
-			ActualLRPInstanceKey: ik,
-			State:                models.ActualLRPStateRunning,
-			Since:                now,
-			ModificationTag:      models.ModificationTag{Epoch: epoch},
-			Presence:             models.ActualLRP_Ordinary,
-		}
-		ri.apply(after)
-		p.Changes = append(p.Changes, Change{nil, after})
+		p.Changes = append(p.Changes, Change{nil, newRunning(key, ik, ri, models.ActualLRP_Ordinary, epoch, now)})
 	case lrp.State == models.ActualLRPStateRunning && lrp.ActualLRPInstanceKey == ik && ri.matches(lrp):
 		// already recorded; nothing changes
 	case !allows(lrp, ik, models.ActualLRPStateRunning):
@@ -155,6 +146,20 @@ func Start(g Group, key models.ActualLRPKey, ik models.ActualLRPInstanceKey, ri 
 		p.Changes = append(p.Changes, Change{s, nil})
 	}
 	return p, nil
+}
+
+// newRunning is a fresh RUNNING instance under the given presence.
+func newRunning(key models.ActualLRPKey, ik models.ActualLRPInstanceKey, ri RunningInfo, p models.ActualLRP_Presence, epoch string, now int64) *models.ActualLRP {
+	l := &models.ActualLRP{
+		ActualLRPKey:         key,
+		ActualLRPInstanceKey: ik,
+		State:                models.ActualLRPStateRunning,
+		Since:                now,
+		ModificationTag:      models.ModificationTag{Epoch: epoch},
+		Presence:             p,
+	}
+	ri.apply(l)
+	return l
 }
 
 // RestartPolicy decides whether a crashed instance restarts at once.

@@ -89,7 +89,7 @@ func EvacuateRunning(g Group, key models.ActualLRPKey, ik models.ActualLRPInstan
 			ri.apply(after)
 			return Plan{Changes: []Change{{evac, after}}, KeepContainer: true}, nil
 		}
-		return Plan{Changes: []Change{{nil, newEvacuating(key, ik, ri, epoch, now)}}, KeepContainer: true}, nil
+		return Plan{Changes: []Change{{nil, newRunning(key, ik, ri, models.ActualLRP_Evacuating, epoch, now)}}, KeepContainer: true}, nil
 	}
 	if target.State != models.ActualLRPStateRunning && target.State != models.ActualLRPStateClaimed {
 		return Plan{}, nil
@@ -102,7 +102,7 @@ func EvacuateRunning(g Group, key models.ActualLRPKey, ik models.ActualLRPInstan
 	}
 	evacRI := RunningInfo{NetInfo: target.ActualLRPNetInfo, InternalRoutes: target.ActualLrpInternalRoutes,
 		MetricTags: target.MetricTags, Routable: target.GetRoutable(), AvailabilityZone: target.AvailabilityZone}
-	p.Changes = append(p.Changes, Change{nil, newEvacuating(key, ik, evacRI, epoch, now)})
+	p.Changes = append(p.Changes, Change{nil, newRunning(key, ik, evacRI, models.ActualLRP_Evacuating, epoch, now)})
 	if target.Presence == models.ActualLRP_Suspect {
 		p.Changes = append(p.Changes, Change{target, nil})
 		return p, nil
@@ -114,17 +114,4 @@ func EvacuateRunning(g Group, key models.ActualLRPKey, ik models.ActualLRPInstan
 	p.Changes = append(p.Changes, u.Changes...)
 	p.Auction = u.Auction
 	return p, nil
-}
-
-func newEvacuating(key models.ActualLRPKey, ik models.ActualLRPInstanceKey, ri RunningInfo, epoch string, now int64) *models.ActualLRP {
-	l := &models.ActualLRP{
-		ActualLRPKey:         key,
-		ActualLRPInstanceKey: ik,
-		State:                models.ActualLRPStateRunning,
-		Since:                now,
-		ModificationTag:      models.ModificationTag{Epoch: epoch},
-		Presence:             models.ActualLRP_Evacuating,
-	}
-	ri.apply(l)
-	return l
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -37,70 +38,54 @@ func streamList(w http.ResponseWriter, each func(fn func(pb []byte) error) error
 	_ = bw.Flush()
 }
 
-func (s *Server) listActualLRPs(w http.ResponseWriter, r *http.Request) {
-	var req models.ActualLRPsRequest
-	if e := s.decode(w, r, &req); e != nil {
-		writeError(w, e)
-		return
+// list adapts a streaming list: decode and validate the filter request, then
+// stream whatever each yields.
+func list[R any, PR interface {
+	*R
+	proto.Message
+}](s *Server, each func(ctx context.Context, st store.Store, req PR, fn func([]byte) error) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req := PR(new(R))
+		if e := s.decode(w, r, req); e != nil {
+			writeError(w, e)
+			return
+		}
+		st := s.svc.Store()
+		streamList(w, func(fn func([]byte) error) error { return each(r.Context(), st, req, fn) })
 	}
-	st := s.svc.Store()
-	streamList(w, func(fn func([]byte) error) error { return st.EachActualLRP(r.Context(), actualFilter(&req), fn) })
 }
 
-func (s *Server) listDesiredLRPs(w http.ResponseWriter, r *http.Request) {
-	var req models.DesiredLRPsRequest
-	if e := s.decode(w, r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	st := s.svc.Store()
-	f := store.DesiredFilter{Domain: req.Domain, ProcessGuids: req.ProcessGuids}
-	streamList(w, func(fn func([]byte) error) error { return st.EachDesiredLRP(r.Context(), f, fn) })
+func desiredFilter(req *models.DesiredLRPsRequest) store.DesiredFilter {
+	return store.DesiredFilter{Domain: req.Domain, ProcessGuids: req.ProcessGuids}
 }
 
-func (s *Server) listSchedulingInfos(w http.ResponseWriter, r *http.Request) {
-	var req models.DesiredLRPsRequest
-	if e := s.decode(w, r, &req); e != nil {
-		writeError(w, e)
-		return
+var (
+	listActualLRPs = func(ctx context.Context, st store.Store, req *models.ActualLRPsRequest, fn func([]byte) error) error {
+		return st.EachActualLRP(ctx, actualFilter(req), fn)
 	}
-	st := s.svc.Store()
-	f := store.DesiredFilter{Domain: req.Domain, ProcessGuids: req.ProcessGuids}
-	streamList(w, func(fn func([]byte) error) error { return st.EachSchedulingInfo(r.Context(), f, fn) })
-}
+	listDesiredLRPs = func(ctx context.Context, st store.Store, req *models.DesiredLRPsRequest, fn func([]byte) error) error {
+		return st.EachDesiredLRP(ctx, desiredFilter(req), fn)
+	}
+	listSchedulingInfos = func(ctx context.Context, st store.Store, req *models.DesiredLRPsRequest, fn func([]byte) error) error {
+		return st.EachSchedulingInfo(ctx, desiredFilter(req), fn)
+	}
+	listTasks = func(ctx context.Context, st store.Store, req *models.TasksRequest, fn func([]byte) error) error {
+		return st.EachTask(ctx, store.TaskFilter{Domain: req.Domain, CellID: req.CellId}, fn)
+	}
+)
 
 // listRoutingInfos derives each routing info from the stored desired LRP.
-func (s *Server) listRoutingInfos(w http.ResponseWriter, r *http.Request) {
-	var req models.DesiredLRPsRequest
-	if e := s.decode(w, r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	st := s.svc.Store()
-	f := store.DesiredFilter{Domain: req.Domain, ProcessGuids: req.ProcessGuids}
-	streamList(w, func(fn func([]byte) error) error {
-		return st.EachDesiredLRP(r.Context(), f, func(pb []byte) error {
-			var d models.DesiredLRP
-			if err := proto.Unmarshal(pb, &d); err != nil {
-				return err
-			}
-			ri := d.DesiredLRPRoutingInfo()
-			out, err := proto.Marshal(&ri)
-			if err != nil {
-				return err
-			}
-			return fn(out)
-		})
+func listRoutingInfos(ctx context.Context, st store.Store, req *models.DesiredLRPsRequest, fn func([]byte) error) error {
+	return st.EachDesiredLRP(ctx, desiredFilter(req), func(pb []byte) error {
+		var d models.DesiredLRP
+		if err := proto.Unmarshal(pb, &d); err != nil {
+			return err
+		}
+		ri := d.DesiredLRPRoutingInfo()
+		out, err := proto.Marshal(&ri)
+		if err != nil {
+			return err
+		}
+		return fn(out)
 	})
-}
-
-func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
-	var req models.TasksRequest
-	if e := s.decode(w, r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	st := s.svc.Store()
-	f := store.TaskFilter{Domain: req.Domain, CellID: req.CellId}
-	streamList(w, func(fn func([]byte) error) error { return st.EachTask(r.Context(), f, fn) })
 }

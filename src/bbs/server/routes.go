@@ -28,15 +28,16 @@ func ikey(k *models.ActualLRPInstanceKey) models.ActualLRPInstanceKey {
 	return *k
 }
 
-func netInfo(n *models.ActualLRPNetInfo) models.ActualLRPNetInfo {
-	if n == nil {
-		return models.ActualLRPNetInfo{}
+// runningInfo is what start and evacuate_running report about a healthy
+// instance. Clients predating the optional routable field mean "routable".
+func runningInfo(n *models.ActualLRPNetInfo, routes []*models.ActualLRPInternalRoute, tags map[string]string,
+	routableExists, routable bool, zone string) lifecycle.RunningInfo {
+	ri := lifecycle.RunningInfo{InternalRoutes: routes, MetricTags: tags, Routable: !routableExists || routable, AvailabilityZone: zone}
+	if n != nil {
+		ri.NetInfo = *n
 	}
-	return *n
+	return ri
 }
-
-// routable: clients predating the optional field mean "routable".
-func routable(exists, value bool) bool { return !exists || value }
 
 func errOf(err error) *models.Error { return service.ModelError(err) }
 
@@ -61,16 +62,14 @@ func (s *Server) routes() {
 	}))
 
 	// actual LRPs
-	s.handle("/v1/actual_lrps/list", s.listActualLRPs)
+	s.handle("/v1/actual_lrps/list", list(s, listActualLRPs))
 	s.handle("/v1/actual_lrps/claim", rpc(s, func(ctx context.Context, req *models.ClaimActualLRPRequest) proto.Message {
 		err := svc.ClaimActualLRP(ctx, req.ProcessGuid, req.Index, ikey(req.ActualLrpInstanceKey))
 		return &models.ActualLRPLifecycleResponse{Error: errOf(err)}
 	}))
 	start := rpc(s, func(ctx context.Context, req *models.StartActualLRPRequest) proto.Message {
-		err := svc.StartActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey), lifecycle.RunningInfo{
-			NetInfo: netInfo(req.ActualLrpNetInfo), InternalRoutes: req.ActualLrpInternalRoutes, MetricTags: req.MetricTags,
-			Routable: routable(req.RoutableExists(), req.GetRoutable()), AvailabilityZone: req.AvailabilityZone,
-		})
+		ri := runningInfo(req.ActualLrpNetInfo, req.ActualLrpInternalRoutes, req.MetricTags, req.RoutableExists(), req.GetRoutable(), req.AvailabilityZone)
+		err := svc.StartActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey), ri)
 		return &models.ActualLRPLifecycleResponse{Error: errOf(err)}
 	})
 	s.handle("/v1/actual_lrps/start.r1", start)
@@ -110,19 +109,17 @@ func (s *Server) routes() {
 		return &models.EvacuationResponse{KeepContainer: keep, Error: errOf(err)}
 	}))
 	evacRunning := rpc(s, func(ctx context.Context, req *models.EvacuateRunningActualLRPRequest) proto.Message {
-		keep, err := svc.EvacuateRunningActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey), lifecycle.RunningInfo{
-			NetInfo: netInfo(req.ActualLrpNetInfo), InternalRoutes: req.ActualLrpInternalRoutes, MetricTags: req.MetricTags,
-			Routable: routable(req.RoutableExists(), req.GetRoutable()), AvailabilityZone: req.AvailabilityZone,
-		})
+		ri := runningInfo(req.ActualLrpNetInfo, req.ActualLrpInternalRoutes, req.MetricTags, req.RoutableExists(), req.GetRoutable(), req.AvailabilityZone)
+		keep, err := svc.EvacuateRunningActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey), ri)
 		return &models.EvacuationResponse{KeepContainer: keep, Error: errOf(err)}
 	})
 	s.handle("/v1/actual_lrps/evacuate_running.r1", evacRunning)
 	s.handle("/v1/actual_lrps/evacuate_running", evacRunning)
 
 	// desired LRPs
-	s.handle("/v1/desired_lrps/list.r3", s.listDesiredLRPs)
-	s.handle("/v1/desired_lrp_scheduling_infos/list", s.listSchedulingInfos)
-	s.handle("/v1/desired_lrp_routing_infos/list", s.listRoutingInfos)
+	s.handle("/v1/desired_lrps/list.r3", list(s, listDesiredLRPs))
+	s.handle("/v1/desired_lrp_scheduling_infos/list", list(s, listSchedulingInfos))
+	s.handle("/v1/desired_lrp_routing_infos/list", list(s, listRoutingInfos))
 	s.handle("/v1/desired_lrps/get_by_process_guid.r3", rpc(s, func(ctx context.Context, req *models.DesiredLRPByProcessGuidRequest) proto.Message {
 		d, err := svc.DesiredLRP(ctx, req.ProcessGuid)
 		return &models.DesiredLRPResponse{DesiredLrp: d, Error: errOf(err)}
@@ -142,7 +139,7 @@ func (s *Server) routes() {
 	}))
 
 	// tasks
-	s.handle("/v1/tasks/list.r3", s.listTasks)
+	s.handle("/v1/tasks/list.r3", list(s, listTasks))
 	s.handle("/v1/tasks/get_by_task_guid.r3", rpc(s, func(ctx context.Context, req *models.TaskByGuidRequest) proto.Message {
 		t, err := svc.Task(ctx, req.TaskGuid)
 		return &models.TaskResponse{Task: t, Error: errOf(err)}

@@ -14,26 +14,43 @@ import (
 func (s *Service) DesireLRP(ctx context.Context, d *models.DesiredLRP) error {
 	d = d.Copy()
 	d.ModificationTag = &models.ModificationTag{Epoch: newGUID()}
-	created := make([]*models.ActualLRP, 0, d.Instances)
+	var created []*models.ActualLRP
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		created = created[:0]
 		if err := tx.InsertDesiredLRP(d); err != nil {
 			return err
 		}
-		now := s.now()
-		for i := int32(0); i < d.Instances; i++ {
-			a := lifecycle.NewUnclaimed(models.NewActualLRPKey(d.ProcessGuid, i, d.Domain), newGUID(), now)
-			if err := tx.InsertActualLRP(a); err != nil {
-				return err
-			}
-			created = append(created, a)
-		}
-		return nil
+		var err error
+		created, err = s.createMissing(tx, d, nil)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.cfg.LRPEvents.Publish(models.NewDesiredLRPCreatedEvent(d, ""))
+	s.placeCreated(ctx, d, created)
+	return nil
+}
+
+// createMissing inserts an UNCLAIMED instance for every index below
+// d.Instances that has no ordinary instance yet.
+func (s *Service) createMissing(tx store.Tx, d *models.DesiredLRP, have map[int32]bool) ([]*models.ActualLRP, error) {
+	var created []*models.ActualLRP
+	now := s.now()
+	for i := int32(0); i < d.Instances; i++ {
+		if have[i] {
+			continue
+		}
+		a := lifecycle.NewUnclaimed(models.NewActualLRPKey(d.ProcessGuid, i, d.Domain), newGUID(), now)
+		if err := tx.InsertActualLRP(a); err != nil {
+			return nil, err
+		}
+		created = append(created, a)
+	}
+	return created, nil
+}
+
+// placeCreated announces new instances and asks for them to be placed.
+func (s *Service) placeCreated(ctx context.Context, d *models.DesiredLRP, created []*models.ActualLRP) {
 	indices := make([]int32, len(created))
 	for i, a := range created {
 		s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceCreatedEvent(a, ""))
@@ -41,7 +58,6 @@ func (s *Service) DesireLRP(ctx context.Context, d *models.DesiredLRP) error {
 	}
 	info := d.DesiredLRPSchedulingInfo()
 	s.requestAuction(ctx, &info, indices)
-	return nil
 }
 
 // UpdateDesiredLRP applies an update (instances, routes, annotation, metric
@@ -91,30 +107,14 @@ func (s *Service) UpdateDesiredLRP(ctx context.Context, guid string, u *models.D
 				}
 			}
 		}
-		now := s.now()
-		for i := int32(0); i < after.Instances; i++ {
-			if have[i] {
-				continue
-			}
-			a := lifecycle.NewUnclaimed(models.NewActualLRPKey(guid, i, after.Domain), newGUID(), now)
-			if err := tx.InsertActualLRP(a); err != nil {
-				return err
-			}
-			created = append(created, a)
-		}
-		return nil
+		created, err = s.createMissing(tx, after, have)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.cfg.LRPEvents.Publish(models.NewDesiredLRPChangedEvent(before, after, ""))
-	indices := make([]int32, len(created))
-	for i, a := range created {
-		s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceCreatedEvent(a, ""))
-		indices[i] = a.Index
-	}
-	info := after.DesiredLRPSchedulingInfo()
-	s.requestAuction(ctx, &info, indices)
+	s.placeCreated(ctx, after, created)
 	for _, r := range retire {
 		if err := s.retire(ctx, r); err != nil {
 			s.log.Error("retiring surplus instance", "process_guid", guid, "index", r.Index, "err", err)
