@@ -139,6 +139,9 @@ func (m *Manager) Status(ctx context.Context) (Status, error) {
 		}
 		return counts[i].Label < counts[j].Label
 	})
+	if counts == nil {
+		counts = []store.LabelCount{}
+	}
 	active := m.ring.ActiveLabel()
 	m.mu.Lock()
 	defer m.mu.Unlock()
