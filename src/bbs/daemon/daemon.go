@@ -16,6 +16,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/events"
+	"github.com/diego-go/diego/src/bbs/metrics"
 	"github.com/diego-go/diego/src/bbs/repclient"
 	"github.com/diego-go/diego/src/bbs/rotation"
 	"github.com/diego-go/diego/src/bbs/server"
@@ -45,6 +46,7 @@ type Daemon struct {
 	lrpHub   *events.Hub
 	taskHub  *events.Hub
 	Rotation *rotation.Manager
+	Metrics  *metrics.BBS
 
 	api, health, debug *http.Server
 	apiLn, healthLn    net.Listener
@@ -120,9 +122,11 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error
 		d.close()
 		return nil, fmt.Errorf("health_address: %w", err)
 	}
-	d.api = &http.Server{Handler: handler, TLSConfig: serverTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	d.Metrics = metrics.New()
+	d.api = &http.Server{Handler: d.Metrics.Instrument(handler.KnownRoute, handler), TLSConfig: serverTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	healthMux := http.NewServeMux()
 	healthMux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	healthMux.Handle("GET /metrics", d.Metrics.Handler())
 	d.health = &http.Server{Handler: healthMux, ReadHeaderTimeout: 5 * time.Second}
 	d.serve(func() error { return d.api.ServeTLS(d.apiLn, "", "") })
 	d.serve(func() error { return d.health.Serve(d.healthLn) })

@@ -132,6 +132,19 @@ func TestBadRequests(t *testing.T) {
 			t.Fatalf("admin status %d: %s", resp.StatusCode, b)
 		}
 	})
+	t.Run("metrics endpoint", func(t *testing.T) {
+		resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{`bbs_requests_total{outcome="ok",route="/v1/ping"}`, `bbs_request_duration_seconds_bucket{route="/v1/actual_lrps/claim"`, "go_goroutines"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
 	t.Run("health endpoint", func(t *testing.T) {
 		resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/ping")
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/diego-go/diego/src/bbs/rotation"
 )
@@ -19,9 +20,14 @@ func (s *Server) adminRoutes() {
 	if s.cfg.Admin == nil {
 		return
 	}
-	s.mux.HandleFunc("POST /v1/admin/encryption/reload", s.admin(s.cfg.Admin.ReloadKeys))
-	s.mux.HandleFunc("POST /v1/admin/encryption/reencrypt", s.admin(s.cfg.Admin.StartReencrypt))
-	s.mux.HandleFunc("GET /v1/admin/encryption/status", s.admin(s.cfg.Admin.Status))
+	for pattern, fn := range map[string]func(context.Context) (EncryptionStatus, error){
+		"POST /v1/admin/encryption/reload":    s.cfg.Admin.ReloadKeys,
+		"POST /v1/admin/encryption/reencrypt": s.cfg.Admin.StartReencrypt,
+		"GET /v1/admin/encryption/status":     s.cfg.Admin.Status,
+	} {
+		s.paths[pattern[strings.IndexByte(pattern, ' ')+1:]] = true
+		s.mux.HandleFunc(pattern, s.admin(fn))
+	}
 }
 
 func (s *Server) admin(fn func(ctx context.Context) (EncryptionStatus, error)) http.HandlerFunc {

@@ -42,6 +42,7 @@ func runningInfo(n *models.ActualLRPNetInfo, routes []*models.ActualLRPInternalR
 func errOf(err error) *models.Error { return service.ModelError(err) }
 
 func (s *Server) handle(path string, h http.HandlerFunc) {
+	s.paths[path] = true
 	s.mux.HandleFunc("POST "+path, h)
 }
 

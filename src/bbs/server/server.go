@@ -42,10 +42,11 @@ type Config struct {
 
 // Server is the BBS API handler.
 type Server struct {
-	cfg Config
-	svc *service.Service
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg   Config
+	svc   *service.Service
+	log   *slog.Logger
+	mux   *http.ServeMux
+	paths map[string]bool // every registered path
 }
 
 // New builds the handler with every route registered.
@@ -59,11 +60,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 10 << 20
 	}
-	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), paths: map[string]bool{}}
 	s.routes()
 	s.adminRoutes()
 	return s, nil
 }
+
+// KnownRoute reports whether path is one of the API's routes.
+func (s *Server) KnownRoute(path string) bool { return s.paths[path] }
 
 // ServeHTTP recovers panics into a typed error response: a client never
 // sees a 500 with a stack trace.
