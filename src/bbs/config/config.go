@@ -4,6 +4,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +79,25 @@ type Config struct {
 	RepClientKeyFile  string   `json:"rep_client_key_file"`
 	RepClientTimeout  Duration `json:"rep_client_timeout"`
 
+	// Leader election. With locket_address the BBS holds its lock through that
+	// Locket; with locket_listen_address it also serves an embedded Locket
+	// there and locks through it in-process; with neither, it serves at once
+	// without a lock (a single BBS only).
+	LocketAddress        string   `json:"locket_address"`
+	LocketCAFile         string   `json:"locket_ca_file"`
+	LocketClientCertFile string   `json:"locket_client_cert_file"`
+	LocketClientKeyFile  string   `json:"locket_client_key_file"`
+	LocketListenAddress  string   `json:"locket_listen_address"`
+	LockKey              string   `json:"lock_key"`
+	LockOwner            string   `json:"lock_owner"`
+	LockTTL              Duration `json:"lock_ttl"`
+	LockRetryInterval    Duration `json:"lock_retry_interval"`
+
+	// Convergence.
+	ConvergenceRepeatInterval Duration `json:"convergence_repeat_interval"`
+	CellPresencePollInterval  Duration `json:"cell_presence_poll_interval"`
+	ConvergenceWorkers        int      `json:"convergence_workers"`
+
 	LogLevel string `json:"log_level"`
 }
 
@@ -96,6 +116,12 @@ func Default() Config {
 		EventBufferSize:            1024,
 		MaxTaskRetries:             3,
 		RepClientTimeout:           Duration(10 * time.Second),
+		LockKey:                    "bbs",
+		LockTTL:                    Duration(15 * time.Second),
+		LockRetryInterval:          Duration(5 * time.Second),
+		ConvergenceRepeatInterval:  Duration(30 * time.Second),
+		CellPresencePollInterval:   Duration(time.Second),
+		ConvergenceWorkers:         16,
 		LogLevel:                   "info",
 	}
 }
@@ -122,6 +148,18 @@ func Parse(r io.Reader) (Config, error) {
 	if c.RepClientKeyFile == "" {
 		c.RepClientKeyFile = c.KeyFile
 	}
+	if c.LocketCAFile == "" {
+		c.LocketCAFile = c.CAFile
+	}
+	if c.LocketClientCertFile == "" {
+		c.LocketClientCertFile = c.CertFile
+	}
+	if c.LocketClientKeyFile == "" {
+		c.LocketClientKeyFile = c.KeyFile
+	}
+	if c.LockOwner == "" {
+		c.LockOwner = defaultOwner()
+	}
 	return c, nil
 }
 
@@ -146,8 +184,10 @@ func Load(path string) (Config, error) {
 func (c Config) Validate() error {
 	var errs []error
 	addrs := map[string]string{"listen_address": c.ListenAddress, "health_address": c.HealthAddress}
-	if c.DebugAddress != "" {
-		addrs["debug_address"] = c.DebugAddress
+	for name, addr := range map[string]string{"debug_address": c.DebugAddress, "locket_address": c.LocketAddress, "locket_listen_address": c.LocketListenAddress} {
+		if addr != "" {
+			addrs[name] = addr
+		}
 	}
 	for name, addr := range addrs {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -187,6 +227,25 @@ func (c Config) Validate() error {
 	if c.MaxTaskRetries < 1 {
 		errs = append(errs, errors.New("max_task_retries must be at least 1"))
 	}
+	if c.LocketAddress != "" && c.LocketListenAddress != "" {
+		errs = append(errs, errors.New("set locket_address (an external Locket) or locket_listen_address (an embedded one), not both"))
+	}
+	if c.LockTTL < Duration(time.Second) || c.LockRetryInterval <= 0 || c.LockRetryInterval >= c.LockTTL {
+		errs = append(errs, fmt.Errorf("lock_retry_interval (%s) must be positive and shorter than lock_ttl (%s, at least 1s)",
+			time.Duration(c.LockRetryInterval), time.Duration(c.LockTTL)))
+	}
+	if c.LockKey == "" || c.LockOwner == "" {
+		errs = append(errs, errors.New("lock_key and lock_owner must not be empty"))
+	}
+	if c.ConvergenceRepeatInterval < Duration(time.Second) {
+		errs = append(errs, errors.New("convergence_repeat_interval must be at least 1s"))
+	}
+	if c.CellPresencePollInterval < Duration(100*time.Millisecond) {
+		errs = append(errs, errors.New("cell_presence_poll_interval must be at least 100ms"))
+	}
+	if c.ConvergenceWorkers < 1 {
+		errs = append(errs, errors.New("convergence_workers must be at least 1"))
+	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
@@ -208,4 +267,12 @@ func (c Config) validateKeys() error {
 		return fmt.Errorf("active_key_label %q is not a label in encryption_keys", c.ActiveKeyLabel)
 	}
 	return nil
+}
+
+// defaultOwner names this process for the lock: host and a random suffix.
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("bbs-%s-%x", host, b)
 }
