@@ -117,6 +117,7 @@ func Default() Config {
 		MaxTaskRetries:             3,
 		RepClientTimeout:           Duration(10 * time.Second),
 		LockKey:                    "bbs",
+		LockOwner:                  defaultOwner(),
 		LockTTL:                    Duration(15 * time.Second),
 		LockRetryInterval:          Duration(5 * time.Second),
 		ConvergenceRepeatInterval:  Duration(30 * time.Second),
@@ -157,9 +158,7 @@ func Parse(r io.Reader) (Config, error) {
 	if c.LocketClientKeyFile == "" {
 		c.LocketClientKeyFile = c.KeyFile
 	}
-	if c.LockOwner == "" {
-		c.LockOwner = defaultOwner()
-	}
+
 	return c, nil
 }
 

@@ -15,6 +15,16 @@ type decideFunc func(g lifecycle.Group, now int64) (lifecycle.Plan, error)
 // actualOp runs one decision in a transaction, then publishes its events and
 // requests its auction. The plan is returned even on error (for KeepContainer).
 func (s *Service) actualOp(ctx context.Context, guid string, index int32, decide decideFunc) (lifecycle.Plan, error) {
+	plan, err := s.applyActualDecision(ctx, guid, index, decide)
+	if err == nil && plan.Auction {
+		s.auctionIndices(ctx, guid, index)
+	}
+	return plan, err
+}
+
+// applyActualDecision is actualOp without the auction request, for callers
+// (convergence) that batch their auctions.
+func (s *Service) applyActualDecision(ctx context.Context, guid string, index int32, decide decideFunc) (lifecycle.Plan, error) {
 	var plan lifecycle.Plan
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		rows, err := tx.ActualLRPs(guid, &index)
@@ -31,9 +41,6 @@ func (s *Service) actualOp(ctx context.Context, guid string, index int32, decide
 		return plan, err
 	}
 	s.publishActual(plan.Changes, plan.Crashed)
-	if plan.Auction {
-		s.auctionIndices(ctx, guid, index)
-	}
 	return plan, nil
 }
 
