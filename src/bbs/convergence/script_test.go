@@ -1,0 +1,333 @@
+package convergence
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/bbs/lifecycle"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata/*.txt")
+
+// TestScenarios runs every testdata/*.txt script. A script is a list of
+// blocks, each a command line, its input lines, "----", and the expected
+// output up to a blank line. Commands:
+//
+//	world    the input lines (see world) replace the cluster state
+//	change   the input lines update it
+//	decide   prints the plan for the current state
+//	apply    applies the last plan as if every action committed; prints the rows
+func TestScenarios(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no testdata/*.txt")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScript(t, f) })
+	}
+}
+
+type block struct {
+	pre   []string // comments and blank lines before the command
+	cmd   string
+	input []string
+	want  []string
+	line  int
+}
+
+func runScript(t *testing.T, path string) {
+	blocks, tail, err := readScript(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{w: newWorld()}
+	for i := range blocks {
+		b := &blocks[i]
+		got, err := r.run(b)
+		if err != nil {
+			t.Fatalf("%s:%d: %v", path, b.line, err)
+		}
+		if !*rewrite && strings.Join(got, "\n") != strings.Join(b.want, "\n") {
+			t.Errorf("%s:%d: %s\n--- got\n%s\n--- want\n%s", path, b.line, b.cmd,
+				strings.Join(got, "\n"), strings.Join(b.want, "\n"))
+		}
+		b.want = got
+	}
+	if *rewrite {
+		if err := writeScript(path, blocks, tail); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readScript(path string) (blocks []block, tail []string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var cur *block
+	state, n := 0, 0 // 0: between blocks, 1: input, 2: output
+	for sc.Scan() {
+		line := sc.Text()
+		n++
+		switch {
+		case state == 0 && (line == "" || strings.HasPrefix(line, "#")):
+			tail = append(tail, line)
+		case state == 0:
+			blocks = append(blocks, block{pre: tail, cmd: line, line: n})
+			cur, tail, state = &blocks[len(blocks)-1], nil, 1
+		case state == 1 && line == "----":
+			state = 2
+		case state == 1:
+			cur.input = append(cur.input, line)
+		case line == "":
+			state = 0
+		default:
+			cur.want = append(cur.want, line)
+		}
+	}
+	if state == 1 {
+		return nil, nil, fmt.Errorf("%s: block at line %d has no ----", path, cur.line)
+	}
+	return blocks, tail, sc.Err()
+}
+
+func writeScript(path string, blocks []block, tail []string) error {
+	var b strings.Builder
+	for i, bl := range blocks {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		for _, l := range append(append(append(bl.pre, bl.cmd), bl.input...), "----") {
+			b.WriteString(l + "\n")
+		}
+		for _, l := range bl.want {
+			b.WriteString(l + "\n")
+		}
+	}
+	for _, l := range tail {
+		b.WriteString("\n" + l)
+	}
+	if len(tail) > 0 {
+		b.WriteString("\n")
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// runner holds a script's state between blocks.
+type runner struct {
+	w      *world
+	last   *decided
+	epochs int
+}
+
+func (r *runner) newEpoch() string {
+	r.epochs++
+	return fmt.Sprintf("n%d", r.epochs)
+}
+
+func (r *runner) run(b *block) ([]string, error) {
+	switch b.cmd {
+	case "world", "change":
+		if b.cmd == "world" {
+			r.w = newWorld()
+		}
+		for _, l := range b.input {
+			if err := r.w.exec(l); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	case "decide":
+		d := materialise(Decide(r.w.snapshot(), DefaultConfig()), r.newEpoch)
+		r.last = &d
+		return r.w.renderPlan(d), nil
+	case "apply":
+		if r.last == nil {
+			return nil, fmt.Errorf("apply before decide")
+		}
+		if err := r.w.apply(*r.last); err != nil {
+			return nil, err
+		}
+		r.last = nil
+		return r.w.render(), nil
+	}
+	return nil, fmt.Errorf("unknown command %q", b.cmd)
+}
+
+// decided is a plan with its LRP changes materialised.
+type decided struct {
+	plan    Plan
+	changes [][]lifecycle.Change // per plan.LRPs entry
+}
+
+func materialise(p Plan, newEpoch func() string) decided {
+	d := decided{plan: p}
+	for i := range p.LRPs {
+		d.changes = append(d.changes, p.LRPs[i].Changes(newEpoch))
+	}
+	return d
+}
+
+// group is every presence of one index, as the applier would read it.
+func (w *world) group(guid string, idx int32) []*models.ActualLRP {
+	var g []*models.ActualLRP
+	for _, p := range []models.ActualLRP_Presence{models.ActualLRP_Ordinary, models.ActualLRP_Evacuating, models.ActualLRP_Suspect} {
+		if l := w.lrps[lrpID{guid, idx, p}]; l != nil {
+			g = append(g, l)
+		}
+	}
+	return g
+}
+
+// apply commits every action of d, as the applier would; it fails if an
+// action does not match the rows or a change does not fit the table.
+func (w *world) apply(d decided) error {
+	for i := range d.plan.LRPs {
+		a := &d.plan.LRPs[i]
+		if !a.Unchanged(w.group(a.Key.ProcessGuid, a.Key.Index)) {
+			return fmt.Errorf("%s/%d: rows changed under the plan", a.Key.ProcessGuid, a.Key.Index)
+		}
+		for _, c := range d.changes[i] {
+			if err := w.applyChange(c); err != nil {
+				return fmt.Errorf("%s/%d %s: %w", a.Key.ProcessGuid, a.Key.Index, a.Why, err)
+			}
+		}
+	}
+	for i := range d.plan.Tasks {
+		a := &d.plan.Tasks[i]
+		guid := a.Task.TaskGuid
+		if !a.Unchanged(w.tasks[guid]) {
+			return fmt.Errorf("task %s changed under the plan", guid)
+		}
+		switch {
+		case a.Delete:
+			delete(w.tasks, guid)
+		case a.After != nil:
+			w.tasks[guid] = a.After
+		}
+	}
+	return nil
+}
+
+func (w *world) applyChange(c lifecycle.Change) error {
+	if c.Before != nil {
+		if w.lrps[idOf(c.Before)] != c.Before {
+			return fmt.Errorf("change of a row not in the table: %s", w.renderLRP(c.Before))
+		}
+		delete(w.lrps, idOf(c.Before))
+	}
+	if c.After != nil {
+		if w.lrps[idOf(c.After)] != nil {
+			return fmt.Errorf("insert over an existing row: %s", w.renderLRP(c.After))
+		}
+		w.lrps[idOf(c.After)] = c.After
+	}
+	return nil
+}
+
+// renderPlan prints a plan, one action per line with its details indented.
+func (w *world) renderPlan(d decided) []string {
+	var out []string
+	p := d.plan
+	for i := range p.LRPs {
+		out = append(out, w.renderLRPAction(&p.LRPs[i], d.changes[i])...)
+	}
+	if len(p.Starts) > 0 {
+		var s []string
+		for _, sr := range p.Starts {
+			s = append(s, fmt.Sprintf("%s%v", sr.Desired.ProcessGuid, sr.Indices))
+		}
+		out = append(out, "starts "+strings.Join(s, " "))
+	}
+	for i := range p.Tasks {
+		out = append(out, renderTaskAction(&p.Tasks[i])...)
+	}
+	if len(p.LRPs)+len(p.Tasks) == 0 {
+		out = append(out, "no actions")
+	}
+	if len(p.MissingCells) > 0 {
+		out = append(out, "missing-cells "+strings.Join(p.MissingCells, " "))
+	}
+	return append(out, renderCounts(&p.Counts)...)
+}
+
+func (w *world) renderLRPAction(a *LRPAction, changes []lifecycle.Change) []string {
+	out := []string{fmt.Sprintf("lrp %s/%d %s", a.Key.ProcessGuid, a.Key.Index, a.Why)}
+	rows := "  rows"
+	for _, l := range a.Rows {
+		rows += fmt.Sprintf(" %s@%s:%d", presenceName(l.Presence), l.ModificationTag.Epoch, l.ModificationTag.Index)
+	}
+	if len(a.Rows) == 0 {
+		rows += " none"
+	}
+	out = append(out, rows)
+	for _, c := range changes {
+		switch {
+		case c.Before == nil:
+			out = append(out, "  insert "+w.renderLRP(c.After))
+		case c.After == nil:
+			out = append(out, fmt.Sprintf("  delete %s/%d %s", c.Before.ProcessGuid, c.Before.Index, presenceName(c.Before.Presence)))
+		case c.Before.Presence != c.After.Presence:
+			out = append(out, "  move "+w.renderLRP(c.After))
+		default:
+			out = append(out, "  update "+w.renderLRP(c.After))
+		}
+	}
+	if a.Stop != nil {
+		out = append(out, fmt.Sprintf("  stop %s on %s", a.Stop.InstanceGuid, a.Stop.CellId))
+	}
+	if a.Auction {
+		out = append(out, "  auction")
+	}
+	return out
+}
+
+func renderTaskAction(a *TaskAction) []string {
+	out := []string{fmt.Sprintf("task %s %s", a.Task.TaskGuid, a.Kind)}
+	if a.After != nil {
+		out = append(out, "  update "+renderTask(a.After))
+	}
+	if a.Delete {
+		out = append(out, "  delete")
+	}
+	if a.Auction {
+		out = append(out, "  auction")
+	}
+	if a.Callback {
+		out = append(out, "  callback")
+	}
+	return out
+}
+
+// renderCounts prints the non-zero counts.
+func renderCounts(c *Counts) []string {
+	named := func(prefix string, kv ...any) string {
+		s := prefix
+		for i := 0; i < len(kv); i += 2 {
+			if n := kv[i+1].(int); n != 0 {
+				s += fmt.Sprintf(" %s=%d", kv[i], n)
+			}
+		}
+		return s
+	}
+	out := []string{
+		named("counts", "desired", c.DesiredLRPs, "instances", c.DesiredInstances, "missing", c.Missing,
+			"extra", c.Extra, "orphaned", c.Orphaned, "crashing-desired", c.CrashingDesired,
+			"unclaimed", c.Unclaimed, "claimed", c.Claimed, "running", c.Running, "crashed", c.Crashed,
+			"suspect", c.Suspect, "evacuating", c.Evacuating, "stops", c.Stops, "start-indices", c.StartIndices),
+		named("tasks", "pending", c.TasksPending, "running", c.TasksRunning, "completed", c.TasksCompleted,
+			"resolving", c.TasksResolving, "auctions", c.TaskAuctions, "callbacks", c.Callbacks),
+	}
+	return slices.DeleteFunc(out, func(l string) bool { return !strings.Contains(l, "=") })
+}
