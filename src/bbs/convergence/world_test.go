@@ -238,7 +238,9 @@ func (w *world) parseLRP(f []string) error {
 	return nil
 }
 
-func defaultIG(guid string, idx int32, cell string) string { return fmt.Sprintf("%s-%d-%s", guid, idx, cell) }
+func defaultIG(guid string, idx int32, cell string) string {
+	return fmt.Sprintf("%s-%d-%s", guid, idx, cell)
+}
 
 func (w *world) domainOf(guid string) string {
 	if d := w.desired[guid]; d != nil {
