@@ -1,0 +1,97 @@
+package locket
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"code.cloudfoundry.org/locket/models"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/testdb"
+)
+
+// backends are the databases every server-side test runs against.
+var backends = []struct {
+	driver string
+	newDSN func(testing.TB) string
+}{
+	{sqlstore.DriverSQLite, testdb.SQLite},
+	{sqlstore.DriverPostgres, testdb.Postgres},
+	{sqlstore.DriverMySQL, testdb.MySQL},
+}
+
+// eachBackend runs fn as a parallel subtest per database, with a fresh
+// database and a function opening lock stores (separate pools, as separate
+// Locket processes would have) on it.
+func eachBackend(t *testing.T, fn func(t *testing.T, open func() *sqlstore.LockStore)) {
+	for _, b := range backends {
+		t.Run(b.driver, func(t *testing.T) {
+			t.Parallel()
+			dsn := b.newDSN(t)
+			fn(t, func() *sqlstore.LockStore {
+				st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: b.driver, DSN: dsn}, testLogger(t))
+				if err != nil {
+					t.Fatalf("OpenLocks(%s): %v", b.driver, err)
+				}
+				t.Cleanup(func() { st.Close() })
+				return st
+			})
+		})
+	}
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() || os.Getenv("DIEGO_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func newService(t *testing.T, cfg Config) *Service {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	s, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func lockReq(key, owner string, code models.TypeCode, ttl int64) *models.LockRequest {
+	return &models.LockRequest{Resource: &models.Resource{Key: key, Owner: owner, TypeCode: code}, TtlInSeconds: ttl}
+}
+
+// wantCode fails unless err is a status with code (and message, if given).
+func wantCode(t *testing.T, what string, err error, code codes.Code, msg string) {
+	t.Helper()
+	st, _ := status.FromError(err)
+	if status.Code(err) != code || (msg != "" && st.Message() != msg) {
+		t.Fatalf("%s: got %v; want %s %q", what, err, code, msg)
+	}
+}
+
+// fetchCode is the status code of Fetch(key) through c.
+func fetchCode(c Client, key string) codes.Code {
+	_, err := c.Fetch(context.Background(), &models.FetchRequest{Key: key})
+	return status.Code(err)
+}
+
+// eventually polls cond every 20ms until it holds or within passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not true within %s", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
