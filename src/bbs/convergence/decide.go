@@ -109,10 +109,16 @@ func buildIndex(desired []*models.DesiredLRPSchedulingInfo, actual []*models.Act
 	at := make([]int32, len(actual))
 	starts := make([]int32, len(desired)+1)
 	placed := 0
+	last, lastP, lastOK := "", int32(-1), false // rows usually come grouped by process guid
 	for j, a := range actual {
 		p, ok := int32(-1), false
-		if a != nil {
+		switch {
+		case a == nil:
+		case a.ProcessGuid == last && j > 0:
+			p, ok = lastP, lastOK
+		default:
 			p, ok = pos[a.ProcessGuid]
+			last, lastP, lastOK = a.ProcessGuid, p, ok
 		}
 		if !ok {
 			at[j] = -1

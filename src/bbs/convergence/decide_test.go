@@ -209,6 +209,10 @@ func TestStartsOfCommittedSubset(t *testing.T) {
 	if len(p.Starts) != 2 || !slices.Equal(p.Starts[0].Indices, []int32{0, 1, 2}) || !slices.Equal(p.Starts[1].Indices, []int32{0, 1}) {
 		t.Fatalf("starts %+v", p.Starts)
 	}
+	_ = append(p.Starts[0].Indices, 99) // must not write into b's indices
+	if !slices.Equal(p.Starts[1].Indices, []int32{0, 1}) {
+		t.Fatalf("requests share writable indices: %+v", p.Starts)
+	}
 	var committed []LRPAction
 	for _, a := range p.LRPs {
 		if a.Key.Index != 1 {

@@ -221,17 +221,27 @@ type StartRequest struct {
 // subsequence of it, such as the actions that committed) into one request per
 // desired LRP.
 func Starts(actions []LRPAction) []StartRequest {
+	n := 0
+	for i := range actions {
+		n += btoi(actions[i].Auction && actions[i].Desired != nil)
+	}
+	if n == 0 {
+		return nil
+	}
+	all := make([]int32, 0, n) // one backing array; each request gets a capped window
 	var out []StartRequest
 	for i := range actions {
 		a := &actions[i]
 		if !a.Auction || a.Desired == nil {
 			continue
 		}
-		if n := len(out); n > 0 && out[n-1].Desired.ProcessGuid == a.Desired.ProcessGuid {
-			out[n-1].Indices = append(out[n-1].Indices, a.Key.Index)
+		all = append(all, a.Key.Index)
+		if k := len(out) - 1; k >= 0 && out[k].Desired.ProcessGuid == a.Desired.ProcessGuid {
+			lo := len(all) - len(out[k].Indices) - 1
+			out[k].Indices = all[lo:len(all):len(all)]
 			continue
 		}
-		out = append(out, StartRequest{Desired: a.Desired, Indices: []int32{a.Key.Index}})
+		out = append(out, StartRequest{Desired: a.Desired, Indices: all[len(all)-1 : len(all) : len(all)]})
 	}
 	return out
 }
