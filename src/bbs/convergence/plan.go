@@ -100,11 +100,19 @@ func (r Reason) String() string {
 // LRPAction is what convergence does about one (process guid, index): one
 // transaction over that index's rows, then an optional auction or stop.
 //
-// To apply it: in one transaction read the index's rows (every presence); if
-// !Unchanged(rows), give up on this action. Otherwise write Changes in order.
-// After commit: if Auction, ask for Key.Index of Desired to be auctioned (see
-// Starts); if Stop is set, ask the rep of cell Stop.CellId to stop that
-// instance (Stop never comes with a change to the same row).
+// To apply it:
+//  1. If Changes is not empty: in one transaction read every presence of the
+//     index; if !Unchanged(rows), drop the action (the next pass decides
+//     again); else write the changes in order. After commit publish one event
+//     per change: insert, instance created; delete, instance removed; update
+//     or move, instance changed (before, after).
+//  2. If the changes committed, or there were none: if Auction, include
+//     Key.Index in Desired's start request (see Starts); if Stop is set, ask
+//     the rep on cell Stop.CellId to stop the instance (Stop.ActualLRPKey,
+//     Stop.ActualLRPInstanceKey). Stop never comes with a write to its row.
+//
+// Actions with no changes (Reauction, or a retirement by Stop alone) need no
+// transaction.
 type LRPAction struct {
 	// Key is the instance key; its Domain is the desired LRP's (or the rows').
 	Key models.ActualLRPKey

@@ -17,7 +17,8 @@ import (
 //	cells cell-a cell-b          (replaces the set; "cells" alone empties it)
 //	domains cf-apps              (fresh domains, replaces the set)
 //	desired web instances=3 [domain=cf-apps]
-//	lrp web/0 [ordinary|suspect|evacuating] STATE [cell=C] [ig=I] [since=T] [crashes=N] [tag=EPOCH:N] [domain=D]
+//	lrp web/0 [ordinary|suspect|evacuating] STATE [cell=C] [ig=I] [since=T] [crashes=N] [tag=EPOCH:N]
+//	    [placement="..."] [domain=D]
 //	task t1 STATE [created=T] [updated=T] [first=T] [cell=C] [callback=URL] [failed] [reason="..."]
 //	-lrp web/0 suspect | -desired web | -task t1    (deletions, in "change" blocks)
 //
@@ -228,6 +229,7 @@ func (w *world) parseLRP(f []string) error {
 	}
 	crashes, _ := strconv.Atoi(cmp.Or(a["crashes"], "0"))
 	l.CrashCount = int32(crashes)
+	l.PlacementError = a["placement"]
 	epoch, n, _ := strings.Cut(cmp.Or(a["tag"], "e:1"), ":")
 	tag, err := strconv.Atoi(n)
 	if err != nil {
@@ -309,6 +311,9 @@ func (w *world) renderLRP(l *models.ActualLRP) string {
 		fmt.Fprintf(&b, " crashes=%d", l.CrashCount)
 	}
 	fmt.Fprintf(&b, " tag=%s:%d", l.ModificationTag.Epoch, l.ModificationTag.Index)
+	if l.PlacementError != "" {
+		fmt.Fprintf(&b, " placement=%q", l.PlacementError)
+	}
 	if l.Domain != w.domainOf(l.ProcessGuid) {
 		fmt.Fprintf(&b, " domain=%s", l.Domain)
 	}
