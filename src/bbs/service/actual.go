@@ -52,6 +52,11 @@ func applyActual(tx store.Tx, changes []lifecycle.Change) error {
 			err = tx.InsertActualLRP(c.After)
 		case c.After == nil:
 			err = tx.DeleteActualLRP(c.Before.ProcessGuid, c.Before.Index, c.Before.Presence)
+		case c.Before.Presence != c.After.Presence:
+			// presence is part of the key: a move is a delete and an insert
+			if err = tx.DeleteActualLRP(c.Before.ProcessGuid, c.Before.Index, c.Before.Presence); err == nil {
+				err = tx.InsertActualLRP(c.After)
+			}
 		default:
 			err = tx.UpdateActualLRP(c.After)
 		}

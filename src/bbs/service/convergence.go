@@ -6,117 +6,87 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
-	"github.com/diego-go/diego/src/bbs/lifecycle"
+	"github.com/diego-go/diego/src/bbs/convergence"
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
-// The Converge* operations apply one convergence decision each, in its own
-// transaction, re-checking the row it was decided on. They report whether the
-// instance now needs placing; the caller batches those auction requests.
-
-// ConvergeMarkSuspect keeps a RUNNING instance on a lost cell as SUSPECT and
-// creates its replacement.
-func (s *Service) ConvergeMarkSuspect(ctx context.Context, key models.ActualLRPKey, ik models.ActualLRPInstanceKey) (bool, error) {
-	epoch := newGUID()
-	return s.converge(ctx, key, func(g lifecycle.Group, now int64) lifecycle.Plan {
-		return lifecycle.MarkSuspect(g, ik, epoch, now)
-	})
-}
-
-// ConvergeUnclaimLost returns a CLAIMED instance on a lost cell to UNCLAIMED.
-func (s *Service) ConvergeUnclaimLost(ctx context.Context, key models.ActualLRPKey, ik models.ActualLRPInstanceKey) (bool, error) {
-	return s.converge(ctx, key, func(g lifecycle.Group, now int64) lifecycle.Plan {
-		return lifecycle.UnclaimLost(g, ik, now)
-	})
-}
-
-// ConvergeResolveSuspect settles a SUSPECT instance (see lifecycle.ResolveSuspect).
-func (s *Service) ConvergeResolveSuspect(ctx context.Context, key models.ActualLRPKey, cellPresent bool) (bool, error) {
-	epoch := newGUID()
-	return s.converge(ctx, key, func(g lifecycle.Group, now int64) lifecycle.Plan {
-		return lifecycle.ResolveSuspect(g, cellPresent, epoch, now)
-	})
-}
-
-// ConvergeRestartCrashed puts a CRASHED instance that is due back up for placement.
-func (s *Service) ConvergeRestartCrashed(ctx context.Context, key models.ActualLRPKey) (bool, error) {
-	return s.converge(ctx, key, lifecycle.RestartCrashed)
-}
-
-// ConvergeRemoveLostEvacuating drops an EVACUATING copy whose cell has gone.
-func (s *Service) ConvergeRemoveLostEvacuating(ctx context.Context, key models.ActualLRPKey, ik models.ActualLRPInstanceKey) error {
-	_, err := s.converge(ctx, key, func(g lifecycle.Group, _ int64) lifecycle.Plan {
-		return lifecycle.RemoveLostEvacuating(g, ik)
-	})
-	return err
-}
-
-// StillUnclaimed reports whether an instance is still waiting for placement.
-func (s *Service) StillUnclaimed(ctx context.Context, key models.ActualLRPKey) (bool, error) {
-	rows, err := s.cfg.Store.ActualLRPs(ctx, store.ActualFilter{ProcessGuid: key.ProcessGuid, Index: &key.Index})
-	if err != nil {
-		return false, err
-	}
-	return lifecycle.StillUnclaimed(lifecycle.Group(rows)), nil
-}
-
-func (s *Service) converge(ctx context.Context, key models.ActualLRPKey, decide func(lifecycle.Group, int64) lifecycle.Plan) (bool, error) {
-	p, err := s.applyActualDecision(ctx, key.ProcessGuid, key.Index, func(g lifecycle.Group, now int64) (lifecycle.Plan, error) {
-		return decide(g, now), nil
-	})
-	return p.Auction, err
-}
-
-// ConvergeCreateMissing creates UNCLAIMED instances for the given indices of
-// a desired LRP, if it still wants them and they are still missing. It
-// returns the indices it created.
-func (s *Service) ConvergeCreateMissing(ctx context.Context, guid string, indices []int32) ([]int32, error) {
-	var created []*models.ActualLRP
-	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		created = nil
-		d, err := tx.DesiredLRP(guid)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		rows, err := tx.ActualLRPs(guid, nil)
-		if err != nil {
-			return err
-		}
-		skip := map[int32]bool{}
-		for i := int32(0); i < d.Instances; i++ {
-			skip[i] = true
-		}
-		for _, i := range indices {
-			delete(skip, i)
-		}
-		for _, r := range rows {
-			if r.Presence == models.ActualLRP_Ordinary || r.Presence == models.ActualLRP_Suspect {
-				skip[r.Index] = true
+// ApplyLRPAction applies one convergence decision in its own transaction,
+// after checking that the rows are still those it was decided on. It reports
+// whether the action took effect (false: the rows moved on; the next pass
+// decides again). Auction requests are left to the caller, which batches them.
+func (s *Service) ApplyLRPAction(ctx context.Context, a *convergence.LRPAction) (bool, error) {
+	changes := a.Changes(newGUID)
+	applied := true
+	if len(changes) > 0 {
+		err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+			rows, err := tx.ActualLRPs(a.Key.ProcessGuid, &a.Key.Index)
+			if err != nil {
+				return err
 			}
+			if applied = a.Unchanged(rows); !applied {
+				return nil
+			}
+			return applyActual(tx, changes)
+		})
+		if err != nil {
+			return false, err
 		}
-		created, err = s.createMissing(tx, d, skip)
-		return err
-	})
-	if err != nil {
-		return nil, err
+		if !applied {
+			return false, nil
+		}
+		s.publishActual(changes, false)
 	}
-	out := make([]int32, len(created))
-	for i, a := range created {
-		s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceCreatedEvent(a, ""))
-		out[i] = a.Index
+	if a.Stop != nil {
+		cell, err := s.Cell(ctx, a.Stop.CellId)
+		if err != nil {
+			return true, ignoreGone(err)
+		}
+		if err := s.cfg.Cells.StopLRPInstance(ctx, cell, a.Stop.ActualLRPKey, a.Stop.ActualLRPInstanceKey); err != nil {
+			return true, err
+		}
 	}
-	return out, nil
+	return true, nil
 }
 
-// RetireInstance shuts down an extra or undesired instance.
-func (s *Service) RetireInstance(ctx context.Context, lrp *models.ActualLRP) error {
-	return s.retire(ctx, lrp)
+// ApplyTaskAction applies one convergence decision about a task, checking
+// first that the task is still as decided on.
+func (s *Service) ApplyTaskAction(ctx context.Context, a *convergence.TaskAction) (bool, error) {
+	if a.After != nil || a.Delete {
+		applied := true
+		err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+			current, err := tx.Task(a.Task.TaskGuid)
+			if err != nil {
+				return err
+			}
+			if applied = a.Unchanged(current); !applied {
+				return nil
+			}
+			if a.Delete {
+				return tx.DeleteTask(a.Task.TaskGuid)
+			}
+			return tx.UpdateTask(a.After)
+		})
+		if err != nil || !applied {
+			return false, ignoreGone(err)
+		}
+		if a.Delete {
+			s.cfg.TaskEvents.Publish(models.NewTaskRemovedEvent(a.Task))
+		} else {
+			s.cfg.TaskEvents.Publish(models.NewTaskChangedEvent(a.Task, a.After))
+		}
+	}
+	if a.Callback {
+		t := a.Task
+		if a.After != nil {
+			t = a.After
+		}
+		s.cfg.Callbacks.Enqueue(t)
+	}
+	return true, nil
 }
 
-// RequestAuctions asks the auctioneer to place LRP instances and tasks in one batch.
+// RequestAuctions asks the auctioneer to place LRP instances and tasks, in
+// one batch each.
 func (s *Service) RequestAuctions(ctx context.Context, lrps []LRPStartRequest, tasks []*models.Task) {
 	if len(lrps) > 0 {
 		if err := s.cfg.Auctioneer.RequestLRPAuctions(ctx, lrps); err != nil {
@@ -130,54 +100,8 @@ func (s *Service) RequestAuctions(ctx context.Context, lrps []LRPStartRequest, t
 	}
 }
 
-// ConvergeFailTask fails a PENDING or RUNNING task (expired, or its cell is gone).
-func (s *Service) ConvergeFailTask(ctx context.Context, guid string, from models.Task_State, reason string) error {
-	_, _, err := s.taskOp(ctx, guid, func(t *models.Task, now int64) (*models.Task, error) {
-		if t.State != from {
-			return nil, nil // moved on since the snapshot
-		}
-		return lifecycle.FailTask(t, reason, now)
-	})
-	return ignoreGone(err)
-}
-
-// ConvergeDemoteResolving returns a task stuck RESOLVING to COMPLETED.
-func (s *Service) ConvergeDemoteResolving(ctx context.Context, guid string) error {
-	_, _, err := s.taskOp(ctx, guid, func(t *models.Task, now int64) (*models.Task, error) {
-		if t.State != models.Task_Resolving {
-			return nil, nil
-		}
-		return lifecycle.DemoteResolving(t, now)
-	})
-	return ignoreGone(err)
-}
-
-// ConvergeExpireTask deletes a finished task its owner never resolved.
-func (s *Service) ConvergeExpireTask(ctx context.Context, guid string) error {
-	var removed *models.Task
-	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		removed = nil
-		t, err := tx.Task(guid)
-		if err != nil {
-			return err
-		}
-		if lifecycle.ExpireTask(t) != nil {
-			return nil
-		}
-		removed = t
-		return tx.DeleteTask(guid)
-	})
-	if err == nil && removed != nil {
-		s.cfg.TaskEvents.Publish(models.NewTaskRemovedEvent(removed))
-	}
-	return ignoreGone(err)
-}
-
-// ResendCallback re-delivers a completed task's callback.
-func (s *Service) ResendCallback(t *models.Task) { s.cfg.Callbacks.Enqueue(t) }
-
 func ignoreGone(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || ModelError(err).GetType() == models.Error_ResourceNotFound {
 		return nil
 	}
 	return err

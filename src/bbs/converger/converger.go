@@ -1,0 +1,267 @@
+// Package converger runs convergence on the serving BBS: every interval, and
+// at once when a cell's presence disappears, it snapshots the cluster, lets
+// the convergence package decide, and applies the plan through the service.
+package converger
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/bbs/convergence"
+	"github.com/diego-go/diego/src/bbs/metrics"
+	"github.com/diego-go/diego/src/bbs/service"
+	"github.com/diego-go/diego/src/bbs/store"
+)
+
+// Applier is what the converger needs from the service.
+type Applier interface {
+	ApplyLRPAction(ctx context.Context, a *convergence.LRPAction) (bool, error)
+	ApplyTaskAction(ctx context.Context, a *convergence.TaskAction) (bool, error)
+	RequestAuctions(ctx context.Context, lrps []service.LRPStartRequest, tasks []*models.Task)
+}
+
+// Config tunes the loop.
+type Config struct {
+	Interval         time.Duration // between periodic passes (30s)
+	CellPollInterval time.Duration // how often presences are checked for lost cells (1s)
+	Workers          int           // actions applied in parallel (16)
+	Decide           convergence.Config
+	Now              func() time.Time
+}
+
+func (c *Config) validate() error {
+	if c.Interval <= 0 {
+		c.Interval = 30 * time.Second
+	}
+	if c.CellPollInterval <= 0 {
+		c.CellPollInterval = time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 16
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c.Decide.Validate()
+}
+
+// Converger owns the loop.
+type Converger struct {
+	cfg     Config
+	store   store.Store
+	apply   Applier
+	metrics *metrics.BBS
+	log     *slog.Logger
+	kick    chan string
+	passes  atomic.Int64
+}
+
+// New builds a Converger; metrics may be nil.
+func New(cfg Config, st store.Store, apply Applier, m *metrics.BBS, log *slog.Logger) (*Converger, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Converger{cfg: cfg, store: st, apply: apply, metrics: m, log: log, kick: make(chan string, 1)}, nil
+}
+
+// Passes is how many passes have completed.
+func (c *Converger) Passes() int64 { return c.passes.Load() }
+
+// Trigger asks for a pass as soon as possible (coalesced).
+func (c *Converger) Trigger(reason string) {
+	select {
+	case c.kick <- reason:
+	default:
+	}
+}
+
+// Run converges until ctx ends: once at start, every Interval, and whenever
+// the cell watcher sees a presence disappear.
+func (c *Converger) Run(ctx context.Context) error {
+	go c.watchCells(ctx)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		reason := "interval"
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case reason = <-c.kick:
+			if !timer.Stop() {
+				<-timer.C
+			}
+		}
+		if _, err := c.Pass(ctx); err != nil && ctx.Err() == nil {
+			c.log.Error("convergence pass failed", "reason", reason, "err", err)
+		}
+		timer.Reset(c.cfg.Interval)
+	}
+}
+
+// watchCells polls presences and triggers a pass when a cell disappears.
+func (c *Converger) watchCells(ctx context.Context) {
+	t := time.NewTicker(c.cfg.CellPollInterval)
+	defer t.Stop()
+	var known map[string]struct{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cells, err := cellIDs(ctx, c.store)
+		if err != nil {
+			c.log.Warn("watching cell presences", "err", err)
+			continue
+		}
+		for id := range known {
+			if _, ok := cells[id]; !ok {
+				c.log.Info("cell presence lost; converging now", "cell_id", id)
+				c.Trigger("cell lost: " + id)
+				break
+			}
+		}
+		known = cells
+	}
+}
+
+// Report summarises one pass.
+type Report struct {
+	Duration      time.Duration
+	Counts        convergence.Counts
+	LRPActions    int
+	LRPApplied    int
+	TaskActions   int
+	TaskApplied   int
+	AuctionedLRPs int
+	Errors        int
+}
+
+// Pass runs one convergence pass.
+func (c *Converger) Pass(ctx context.Context) (Report, error) {
+	start := c.cfg.Now()
+	snap, err := snapshot(ctx, c.store, start)
+	if err != nil {
+		return Report{}, err
+	}
+	plan := convergence.Decide(snap, c.cfg.Decide)
+	r := Report{Counts: plan.Counts, LRPActions: len(plan.LRPs), TaskActions: len(plan.Tasks)}
+
+	committed := make([]bool, len(plan.LRPs))
+	var errs atomic.Int64
+	c.parallel(len(plan.LRPs), func(i int) {
+		ok, err := c.apply.ApplyLRPAction(ctx, &plan.LRPs[i])
+		if err != nil {
+			errs.Add(1)
+			c.log.Error("applying convergence action", "process_guid", plan.LRPs[i].Key.ProcessGuid,
+				"index", plan.LRPs[i].Key.Index, "why", plan.LRPs[i].Why.String(), "err", err)
+		}
+		committed[i] = ok && err == nil
+	})
+	var done []convergence.LRPAction
+	for i, ok := range committed {
+		if ok {
+			done = append(done, plan.LRPs[i])
+		}
+	}
+	r.LRPApplied = len(done)
+
+	taskOK := make([]bool, len(plan.Tasks))
+	c.parallel(len(plan.Tasks), func(i int) {
+		ok, err := c.apply.ApplyTaskAction(ctx, &plan.Tasks[i])
+		if err != nil {
+			errs.Add(1)
+			c.log.Error("applying task convergence action", "task_guid", plan.Tasks[i].Task.TaskGuid, "kind", plan.Tasks[i].Kind.String(), "err", err)
+		}
+		taskOK[i] = ok && err == nil
+	})
+	var tasks []*models.Task
+	for i, ok := range taskOK {
+		if ok {
+			r.TaskApplied++
+			if plan.Tasks[i].Auction {
+				tasks = append(tasks, plan.Tasks[i].Task)
+			}
+		}
+	}
+	starts := convergence.Starts(done)
+	reqs := make([]service.LRPStartRequest, len(starts))
+	for i, s := range starts {
+		reqs[i] = service.LRPStartRequest{SchedulingInfo: s.Desired, Indices: s.Indices}
+		r.AuctionedLRPs += len(s.Indices)
+	}
+	c.apply.RequestAuctions(ctx, reqs, tasks)
+
+	r.Errors = int(errs.Load())
+	r.Duration = c.cfg.Now().Sub(start)
+	c.passes.Add(1)
+	c.record(r, plan)
+	if r.LRPActions+r.TaskActions > 0 || r.Duration > 10*time.Second {
+		c.log.Info("convergence pass", "duration", r.Duration, "lrp_actions", r.LRPActions, "lrp_applied", r.LRPApplied,
+			"task_actions", r.TaskActions, "auctioned", r.AuctionedLRPs, "missing_cells", plan.MissingCells, "errors", r.Errors)
+	}
+	if r.Errors > 0 {
+		return r, errors.New("some convergence actions failed; the next pass retries them")
+	}
+	return r, nil
+}
+
+func (c *Converger) parallel(n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(c.cfg.Workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (c *Converger) record(r Report, plan convergence.Plan) {
+	m := c.metrics
+	if m == nil {
+		return
+	}
+	k := plan.Counts
+	m.ConvergenceRuns.Inc()
+	m.ConvergenceDuration.Observe(r.Duration.Seconds())
+	m.ConvergenceLast.SetToCurrentTime()
+	for kind, v := range map[string]int{"desired": k.DesiredLRPs, "desired_instances": k.DesiredInstances, "missing": k.Missing,
+		"extra": k.Extra + k.Orphaned, "crashed": k.Crashed, "suspect": k.Suspect, "evacuating": k.Evacuating,
+		"unclaimed": k.Unclaimed, "claimed": k.Claimed, "running": k.Running} {
+		m.LRPs.WithLabelValues(kind).Set(float64(v))
+	}
+	for state, v := range map[string]int{"pending": k.TasksPending, "running": k.TasksRunning, "completed": k.TasksCompleted, "resolving": k.TasksResolving} {
+		m.Tasks.WithLabelValues(state).Set(float64(v))
+	}
+	whys := map[string]int{}
+	for _, a := range plan.LRPs {
+		whys[a.Why.String()]++
+	}
+	keys := make([]string, 0, len(whys))
+	for w := range whys {
+		keys = append(keys, w)
+	}
+	sort.Strings(keys)
+	for _, w := range keys {
+		m.ConvergenceActions.WithLabelValues(w).Add(float64(whys[w]))
+	}
+	for _, a := range plan.Tasks {
+		m.ConvergenceActions.WithLabelValues("task-" + a.Kind.String()).Inc()
+	}
+}

@@ -1,0 +1,72 @@
+package converger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+	"github.com/gogo/protobuf/proto"
+
+	"github.com/diego-go/diego/src/bbs/convergence"
+	"github.com/diego-go/diego/src/bbs/store"
+)
+
+// presenceType is the Locket row type of a cell presence.
+const presenceType = "presence"
+
+// snapshot reads everything convergence decides on.
+func snapshot(ctx context.Context, st store.Store, now time.Time) (convergence.Snapshot, error) {
+	s := convergence.Snapshot{Now: now.UnixNano(), Cells: map[string]struct{}{}, Domains: map[string]struct{}{}}
+	domains, err := st.Domains(ctx, now)
+	if err != nil {
+		return s, fmt.Errorf("listing domains: %w", err)
+	}
+	for _, d := range domains {
+		s.Domains[d] = struct{}{}
+	}
+	cells, err := cellIDs(ctx, st)
+	if err != nil {
+		return s, err
+	}
+	s.Cells = cells
+	err = st.EachSchedulingInfo(ctx, store.DesiredFilter{}, func(pb []byte) error {
+		si := new(models.DesiredLRPSchedulingInfo)
+		if err := proto.Unmarshal(pb, si); err != nil {
+			return err
+		}
+		s.Desired = append(s.Desired, si)
+		return nil
+	})
+	if err != nil {
+		return s, fmt.Errorf("listing scheduling infos: %w", err)
+	}
+	if s.Actual, err = st.ActualLRPs(ctx, store.ActualFilter{}); err != nil {
+		return s, fmt.Errorf("listing actual LRPs: %w", err)
+	}
+	err = st.EachTask(ctx, store.TaskFilter{}, func(pb []byte) error {
+		t := new(models.Task)
+		if err := proto.Unmarshal(pb, t); err != nil {
+			return err
+		}
+		s.Tasks = append(s.Tasks, t)
+		return nil
+	})
+	if err != nil {
+		return s, fmt.Errorf("listing tasks: %w", err)
+	}
+	return s, nil
+}
+
+// cellIDs is the set of cells holding a presence.
+func cellIDs(ctx context.Context, st store.Store) (map[string]struct{}, error) {
+	rows, err := st.Presences(ctx, presenceType)
+	if err != nil {
+		return nil, fmt.Errorf("listing cell presences: %w", err)
+	}
+	out := make(map[string]struct{}, len(rows))
+	for _, r := range rows {
+		out[r.Key] = struct{}{}
+	}
+	return out, nil
+}
