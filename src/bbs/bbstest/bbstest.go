@@ -5,16 +5,21 @@ package bbstest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
+	"sync"
 	"testing"
 	"time"
 
 	"code.cloudfoundry.org/bbs"
+	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/daemon"
+	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -37,6 +42,8 @@ type Options struct {
 	Dir string
 	// NoDesiredCache reads desired LRPs from the database on every call.
 	NoDesiredCache bool
+	// Auctioneer receives start requests (default: none, logged).
+	Auctioneer service.Auctioneer
 }
 
 // Start runs a BBS until the test ends.
@@ -75,7 +82,7 @@ func TryStart(t testing.TB, o Options) (*Harness, error) {
 		t.Fatalf("config: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	d, err := daemon.Start(context.Background(), cfg, daemon.Options{ConfigPath: path, Logger: log})
+	d, err := daemon.Start(context.Background(), cfg, daemon.Options{ConfigPath: path, Logger: log, Auctioneer: o.Auctioneer})
 	if err != nil {
 		return nil, err
 	}
@@ -107,4 +114,55 @@ func WriteConfig(t testing.TB, path string, cfg config.Config) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Recorder is an Auctioneer that records every start request.
+type Recorder struct {
+	mu    sync.Mutex
+	LRPs  []service.LRPStartRequest
+	Tasks []*models.Task
+	// Notify, if set, receives a value after each request is recorded.
+	Notify chan struct{}
+}
+
+// RequestLRPAuctions records the requests.
+func (r *Recorder) RequestLRPAuctions(_ context.Context, reqs []service.LRPStartRequest) error {
+	r.mu.Lock()
+	r.LRPs = append(r.LRPs, reqs...)
+	r.mu.Unlock()
+	r.notify()
+	return nil
+}
+
+// RequestTaskAuctions records the tasks.
+func (r *Recorder) RequestTaskAuctions(_ context.Context, tasks []*models.Task) error {
+	r.mu.Lock()
+	r.Tasks = append(r.Tasks, tasks...)
+	r.mu.Unlock()
+	r.notify()
+	return nil
+}
+
+func (r *Recorder) notify() {
+	if r.Notify != nil {
+		select {
+		case r.Notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Indices returns, and forgets, the LRP indices requested so far, as "guid/index".
+func (r *Recorder) Indices() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, q := range r.LRPs {
+		for _, i := range q.Indices {
+			out = append(out, fmt.Sprintf("%s/%d", q.SchedulingInfo.ProcessGuid, i))
+		}
+	}
+	r.LRPs = nil
+	sort.Strings(out)
+	return out
 }

@@ -47,6 +47,7 @@ type Daemon struct {
 	taskHub  *events.Hub
 	Rotation *rotation.Manager
 	Metrics  *metrics.BBS
+	svcStore store.Store // the store the service uses (the cache, when on)
 
 	api, health, debug *http.Server
 	apiLn, healthLn    net.Listener
@@ -83,6 +84,7 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error
 	}
 	d := &Daemon{cfg: cfg, log: log, ring: ring, store: st, serveErr: make(chan error, 2)}
 	var svcStore store.Store = st
+	defer func() { d.svcStore = svcStore }()
 	if cfg.CacheDesiredLRPs {
 		t0 := time.Now()
 		cached, err := desiredcache.New(ctx, st)
@@ -177,6 +179,10 @@ func (d *Daemon) HealthAddr() string { return d.healthLn.Addr().String() }
 
 // Service exposes the controllers (for in-process tools and tests).
 func (d *Daemon) Service() *service.Service { return d.svc }
+
+// ServiceStore is the store the service reads through (the desired LRP
+// cache when it is on).
+func (d *Daemon) ServiceStore() store.Store { return d.svcStore }
 
 // Store exposes the store.
 func (d *Daemon) Store() *sqlstore.Store { return d.store }
