@@ -1,0 +1,115 @@
+package converger_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/bbs/converger"
+	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/events"
+	"github.com/diego-go/diego/src/bbs/service"
+	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/bbs/store/desiredcache"
+	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/testdb"
+)
+
+// benchDesired and benchCells set the scale: 100,000 desired LRPs with 2 or 3
+// instances each (250,000 actual LRPs, all RUNNING) on 1,000 cells.
+const (
+	benchDesired = 100000
+	benchCells   = 1000
+)
+
+func BenchmarkPassSteadyStateSQLite(b *testing.B) {
+	benchPass(b, sqlstore.DriverSQLite, testdb.SQLite(b))
+}
+
+func BenchmarkPassSteadyStatePostgres(b *testing.B) {
+	benchPass(b, sqlstore.DriverPostgres, testdb.Postgres(b))
+}
+
+// benchPass times one convergence pass with nothing to do.
+func benchPass(b *testing.B, driver, dsn string) {
+	ctx := context.Background()
+	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
+	inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer inner.Close()
+	populate(b, inner)
+	st, err := desiredcache.New(ctx, inner)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := service.New(service.Config{Store: st, LRPEvents: events.NewHub(0, nil), TaskEvents: events.NewHub(0, nil)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Close()
+	c, err := converger.New(converger.Config{}, st, svc, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := c.Pass(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.LRPActions != 0 || r.Counts.Running != benchDesired*5/2 {
+			b.Fatalf("not a steady state: %+v", r)
+		}
+	}
+}
+
+func populate(b *testing.B, st *sqlstore.Store) {
+	ctx := context.Background()
+	for c := 0; c < benchCells; c++ {
+		id := fmt.Sprintf("cell-%d", c)
+		v, _ := json.Marshal(models.NewCellPresence(id, "https://"+id, "https://"+id, "z1", models.NewCellCapacity(1<<20, 1<<20, 250), nil, nil, nil, nil))
+		if _, err := st.AcquireLock(ctx, sqlstore.Lock{Key: id, Owner: id, Value: string(v), Type: "presence", TTLSeconds: 3600}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.UpsertDomain("bench", time.Time{}) }); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for start := 0; start < benchDesired; start += 1000 {
+		err := st.Update(ctx, func(tx store.Tx) error {
+			for i := start; i < start+1000; i++ {
+				g := fmt.Sprintf("bench-%08d", i)
+				inst := int32(2 + i%2)
+				d := &models.DesiredLRP{ProcessGuid: g, Domain: "bench", RootFs: "preloaded:x", Instances: inst, MemoryMb: 256,
+					Action:          models.WrapAction(&models.RunAction{Path: "/bin/app", User: "vcap"}),
+					MetricTags:      map[string]*models.MetricTagValue{"source_id": {Static: g}},
+					ModificationTag: &models.ModificationTag{Epoch: "e"}}
+				if err := tx.InsertDesiredLRP(d); err != nil {
+					return err
+				}
+				for j := int32(0); j < inst; j++ {
+					n++
+					a := &models.ActualLRP{ActualLRPKey: models.NewActualLRPKey(g, j, "bench"),
+						ActualLRPInstanceKey: models.NewActualLRPInstanceKey(fmt.Sprintf("ig-%d", n), fmt.Sprintf("cell-%d", n%benchCells)),
+						ActualLRPNetInfo:     models.NewActualLRPNetInfo("10.0.0.1", "10.1.0.1", models.ActualLRPNetInfo_PreferredAddressHost, models.NewPortMapping(61000, 8080)),
+						State:                models.ActualLRPStateRunning, Since: 1, Presence: models.ActualLRP_Ordinary,
+						ModificationTag: models.ModificationTag{Epoch: "e"}}
+					if err := tx.InsertActualLRP(a); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
