@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"code.cloudfoundry.org/locket/models"
+
+	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/pki"
+)
+
+func TestParseConfig(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(`{"database_driver": "sqlite"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddress != "0.0.0.0:8891" || c.LogLevel != "info" || c.DatabaseDriver != "sqlite" {
+		t.Errorf("defaults = %+v", c)
+	}
+	for _, bad := range []string{`{"listen_adress": "x"}`, `{"ttl": 5}`, `{} {}`, `[`} {
+		if _, err := ParseConfig(strings.NewReader(bad)); err == nil {
+			t.Errorf("ParseConfig(%s) accepted it", bad)
+		}
+	}
+}
+
+func certs(t *testing.T) *pki.Bundle {
+	t.Helper()
+	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func validConfig(t *testing.T, b *pki.Bundle) Config {
+	c := DefaultConfig()
+	c.CAFile, c.ServerCertFile, c.ServerKeyFile = b.CACert, b.ServerCert, b.ServerKey
+	c.DatabaseDriver, c.DatabaseConnectionString = "sqlite", filepath.Join(t.TempDir(), "locket.db")
+	return c
+}
+
+func TestValidate(t *testing.T) {
+	b := certs(t)
+	if err := validConfig(t, b).Validate(); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	err := DefaultConfig().Validate()
+	for _, want := range []string{"ca_file is required", "server_cert_file is required", "server_key_file is required", "database_driver is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("empty config: error %v should say %q", err, want)
+		}
+	}
+	for _, tc := range []struct {
+		change func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.ListenAddress = "8891" }, "listen_address"},
+		{func(c *Config) { c.MetricsAddress = "localhost" }, "metrics_address"},
+		{func(c *Config) { c.DatabaseDriver = "oracle" }, "unknown database driver"},
+		{func(c *Config) { c.DatabaseConnectionString = "" }, "database_connection_string is required"},
+		{func(c *Config) { c.DatabaseConnectionString = ":memory:" }, "sqlite needs a database file"},
+		{func(c *Config) { c.MaxOpenDatabaseConnections = -1 }, "max open connections"},
+		{func(c *Config) { c.CAFile = "/nonexistent/ca.crt" }, "ca_file"},
+		{func(c *Config) { c.LogLevel = "verbose" }, "log_level"},
+	} {
+		c := validConfig(t, b)
+		tc.change(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v; want an error mentioning %q", c, err, tc.want)
+		}
+	}
+}
+
+func writeConfig(t *testing.T, c Config) string {
+	t.Helper()
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "locket.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRunFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"-version"}, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "locket ") {
+		t.Errorf("-version: %v, %q", err, out.String())
+	}
+	if err := run(context.Background(), nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "-config is required") {
+		t.Errorf("no -config: %v", err)
+	}
+	good := writeConfig(t, validConfig(t, certs(t)))
+	out.Reset()
+	if err := run(context.Background(), []string{"-config", good, "-check-config"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "config OK") {
+		t.Errorf("-check-config of a valid file: %v, %q", err, out.String())
+	}
+	bad := writeConfig(t, DefaultConfig())
+	if err := run(context.Background(), []string{"-config", bad, "-check-config"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "ca_file") {
+		t.Errorf("-check-config of an invalid file: %v", err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestRunServes starts the command on SQLite, takes a lock over mutual TLS,
+// reads the metrics, and stops it through its context (what SIGTERM does).
+func TestRunServes(t *testing.T) {
+	b := certs(t)
+	cfg := validConfig(t, b)
+	cfg.ListenAddress, cfg.MetricsAddress, cfg.DebugAddress = freeAddr(t), freeAddr(t), freeAddr(t)
+	path := writeConfig(t, cfg)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs bytes.Buffer // slog handlers serialise their writes; read only after run returns
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-config", path}, io.Discard, &logs) }()
+
+	clientTLS, err := pki.ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := locket.Dial(cfg.ListenAddress, clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lctx, lcancel := context.WithTimeout(ctx, time.Second)
+		_, err := conn.Lock(lctx, &models.LockRequest{Resource: &models.Resource{Key: "bbs", Owner: "bbs-0", TypeCode: models.LOCK}, TtlInSeconds: 15})
+		lcancel()
+		if err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("locket exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Lock never succeeded: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	resp, err := http.Get("http://" + cfg.MetricsAddress + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"locket_active_locks 1", `locket_requests_total{code="OK",method="Lock"} 1`, "go_goroutines"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if resp, err := http.Get("http://" + cfg.DebugAddress + "/debug/pprof/"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("pprof: %v", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v after stop, want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	for _, want := range []string{`"msg":"locket started"`, `"msg":"locket stopped"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("JSON logs lack %s:\n%s", want, logs.String())
+		}
+	}
+}
