@@ -33,8 +33,10 @@ type LockStore interface {
 }
 
 // DefaultScanInterval is how often a Service re-reads every lock to arm
-// expiry timers for locks written through other Locket servers.
-const DefaultScanInterval = 10 * time.Second
+// expiry timers for locks written through other Locket servers (as the
+// reference does). A lock whose holder and Locket server vanish together
+// expires within TTL + ScanInterval of its last refresh.
+const DefaultScanInterval = 5 * time.Second
 
 // Config configures a Service.
 type Config struct {
