@@ -41,6 +41,10 @@ type Config struct {
 	// (failed refreshes are retried sooner, at most every second). It must
 	// be below TTL-SafetyMargin. 0 means DefaultRetryInterval.
 	RetryInterval time.Duration
+	// AcquireInterval is how often to try while the lease is not held (a
+	// standby waiting for a leader's lock to expire wants this short, so it
+	// takes over promptly). 0 means RetryInterval.
+	AcquireInterval time.Duration
 	// SafetyMargin: the lease is declared lost at (send time of the last
 	// successful request) + TTL - SafetyMargin. It absorbs clock-rate drift
 	// and scheduling delays. 0 means TTL/5.
@@ -71,6 +75,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SafetyMargin == 0 {
 		c.SafetyMargin = c.TTL / 5
+	}
+	if c.AcquireInterval == 0 {
+		c.AcquireInterval = c.RetryInterval
 	}
 	if c.ReleaseTimeout == 0 {
 		c.ReleaseTimeout = DefaultReleaseTimeout
@@ -104,6 +111,8 @@ func (c Config) Validate() error {
 	case c.RetryInterval <= 0 || c.RetryInterval >= c.TTL-c.SafetyMargin:
 		return fmt.Errorf("lease: retry interval %s must be positive and below ttl - safety margin (%s), or the lease lapses between refreshes",
 			c.RetryInterval, c.TTL-c.SafetyMargin)
+	case c.AcquireInterval < 0:
+		return fmt.Errorf("lease: acquire interval %s is negative", c.AcquireInterval)
 	case c.ReleaseTimeout < 0:
 		return fmt.Errorf("lease: release timeout %s is negative", c.ReleaseTimeout)
 	}

@@ -28,6 +28,7 @@ const (
 // declare it lost at s+ttl-margin unless a later request succeeds first.
 type state struct {
 	ttl, margin, retry, errRetry time.Duration
+	acquire                      time.Duration // between attempts while not held
 
 	held     bool
 	deadline time.Time // while held: the instant the lease is declared lost
@@ -37,7 +38,11 @@ type state struct {
 }
 
 func newState(cfg Config) *state {
-	return &state{ttl: cfg.TTL, margin: cfg.SafetyMargin, retry: cfg.RetryInterval, errRetry: min(cfg.RetryInterval, time.Second)}
+	if cfg.AcquireInterval == 0 {
+		cfg.AcquireInterval = cfg.RetryInterval
+	}
+	return &state{ttl: cfg.TTL, margin: cfg.SafetyMargin, retry: cfg.RetryInterval, errRetry: min(cfg.RetryInterval, time.Second),
+		acquire: cfg.AcquireInterval}
 }
 
 // validFor is how long after it was sent a successful request keeps the
@@ -74,7 +79,7 @@ func (s *state) result(sent, now time.Time, err error) (ev event, cause error, n
 		return ev, nil, sent.Add(s.retry)
 	case isCollision(err):
 		s.mayHold = false
-		next = later(sent.Add(s.retry), now)
+		next = later(sent.Add(s.acquire), now)
 		if s.held {
 			s.held = false
 			return lost, ErrTaken, next
@@ -91,7 +96,7 @@ func (s *state) result(sent, now time.Time, err error) (ev event, cause error, n
 			}
 			return noChange, nil, later(next, now)
 		}
-		return noChange, nil, later(sent.Add(s.retry), now)
+		return noChange, nil, later(sent.Add(s.acquire), now)
 	}
 }
 

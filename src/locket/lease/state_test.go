@@ -114,3 +114,15 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("deprecated Type: %v", err)
 	}
 }
+
+func TestAcquireIntervalWhileNotHeld(t *testing.T) {
+	s := newState(Config{TTL: 15 * time.Second, SafetyMargin: 3 * time.Second, RetryInterval: 5 * time.Second, AcquireInterval: time.Second})
+	t0 := time.Unix(1000, 0)
+	if _, _, next := s.result(t0, t0.Add(10*time.Millisecond), models.ErrLockCollision); !next.Equal(t0.Add(time.Second)) {
+		t.Fatalf("standby retries at %v, want after 1s", next.Sub(t0))
+	}
+	ev, _, next := s.result(t0, t0.Add(10*time.Millisecond), nil)
+	if ev != acquired || !next.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("held: refresh at %v (ev %v), want after 5s", next.Sub(t0), ev)
+	}
+}
