@@ -1,11 +1,14 @@
 // Package daemon assembles a BBS process from its configuration (store, key
-// ring, event hubs, service, HTTP servers) and runs it until stopped.
+// ring, Locket, event hubs, service, convergence, HTTP servers) and runs it:
+// it serves the API only while it holds the bbs lock.
 package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,17 +16,18 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/diego-go/diego/src/bbs/config"
+	"github.com/diego-go/diego/src/bbs/converger"
 	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/events"
 	"github.com/diego-go/diego/src/bbs/metrics"
-	"github.com/diego-go/diego/src/bbs/repclient"
 	"github.com/diego-go/diego/src/bbs/rotation"
-	"github.com/diego-go/diego/src/bbs/server"
 	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
-	"github.com/diego-go/diego/src/bbs/store/desiredcache"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -36,118 +40,159 @@ type Options struct {
 	Auctioneer service.Auctioneer
 }
 
-// Daemon is a running BBS.
+// Daemon is a BBS process: a standby until it holds its lock, then the
+// serving BBS.
 type Daemon struct {
-	cfg      config.Config
-	log      *slog.Logger
-	ring     *encryption.Ring
-	store    *sqlstore.Store
-	svc      *service.Service
-	lrpHub   *events.Hub
-	taskHub  *events.Hub
-	Rotation *rotation.Manager
-	Metrics  *metrics.BBS
-	svcStore store.Store // the store the service uses (the cache, when on)
+	cfg       config.Config
+	opts      Options
+	log       *slog.Logger
+	ring      *encryption.Ring
+	store     *sqlstore.Store
+	serverTLS *tls.Config
+	repTLS    *tls.Config
+	Metrics   *metrics.BBS
+	Rotation  *rotation.Manager
 
-	api, health, debug *http.Server
-	apiLn, healthLn    net.Listener
-	wg                 sync.WaitGroup
-	serveErr           chan error
-	stopOnce           sync.Once
+	lrpHub, taskHub *events.Hub
+
+	// Locket: an embedded server, an external connection, or neither.
+	locketSvc  *locket.Service
+	locketSrv  *grpc.Server
+	locketConn *locket.Conn
+	lockClient locket.Client
+
+	// Set once leading (guarded by mu until leading is closed).
+	mu        sync.Mutex
+	svc       *service.Service
+	svcStore  store.Store
+	conv      *converger.Converger
+	api       *http.Server
+	apiLn     net.Listener
+	leading   chan struct{}
+	leaderCtx context.Context
+	stopLead  context.CancelFunc
+
+	health, debug *http.Server
+	healthLn      net.Listener
+	leaseDone     chan struct{}
+	stopLease     context.CancelFunc
+	wg            sync.WaitGroup
+	serveErr      chan error
+	stopOnce      sync.Once
 }
 
-// Start opens the store (migrating and re-encrypting as needed) and starts
-// serving. It returns once both listeners are bound.
+// Start opens the store (migrating and re-encrypting as needed), starts the
+// health, metrics and Locket listeners, and begins contending for the bbs
+// lock. Without a Locket it serves at once and returns once serving.
 func Start(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	ring, err := encryption.NewRing(cfg.EncryptionKeys, cfg.ActiveKeyLabel)
-	if err != nil {
-		return nil, err
-	}
-	serverTLS, err := pki.ServerTLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("server TLS: %w", err)
-	}
-	repTLS, err := pki.ClientTLSConfig(cfg.RepCAFile, cfg.RepClientCertFile, cfg.RepClientKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("rep client TLS (rep_ca_file, rep_client_cert_file, rep_client_key_file): %w", err)
-	}
-	st, err := sqlstore.Open(ctx, sqlstore.Config{
-		Driver: cfg.DatabaseDriver, DSN: cfg.DatabaseConnectionString,
-		MaxOpenConns: cfg.MaxOpenDatabaseConnections, MaxIdleConns: cfg.MaxIdleDatabaseConnections,
-	}, ring, log)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
-	}
-	d := &Daemon{cfg: cfg, log: log, ring: ring, store: st, serveErr: make(chan error, 2)}
-	var svcStore store.Store = st
-	defer func() { d.svcStore = svcStore }()
-	if cfg.CacheDesiredLRPs {
-		t0 := time.Now()
-		cached, err := desiredcache.New(ctx, st)
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("loading the desired LRP cache: %w", err)
-		}
-		log.Info("desired LRP cache loaded", "desired_lrps", cached.Len(), "duration", time.Since(t0))
-		svcStore = cached
-	}
-	d.lrpHub = events.NewHub(cfg.EventBufferSize, log.With("hub", "lrp_instances"))
-	d.taskHub = events.NewHub(cfg.EventBufferSize, log.With("hub", "tasks"))
-	d.svc, err = service.New(service.Config{
-		Store: svcStore, LRPEvents: d.lrpHub, TaskEvents: d.taskHub, Logger: log,
-		Auctioneer: opts.Auctioneer, Cells: repclient.New(repTLS, time.Duration(cfg.RepClientTimeout)),
-		MaxTaskRejections: int32(cfg.MaxTaskRetries),
-	})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	d.Rotation = rotation.New(ring, st, keyLoader(cfg, opts.ConfigPath), log)
-	handler, err := server.New(server.Config{
-		Service: d.svc, LRPHub: d.lrpHub, TaskHub: d.taskHub, Admin: d.Rotation,
-		AdminCommonNames: cfg.AdminCommonNames, MaxBodyBytes: cfg.MaxRequestBodyBytes, Logger: log,
-	})
-	if err != nil {
+	d := &Daemon{cfg: cfg, opts: opts, log: log, serveErr: make(chan error, 4), leading: make(chan struct{}), Metrics: metrics.New()}
+	if err := d.open(ctx); err != nil {
 		d.close()
 		return nil, err
 	}
-	if d.apiLn, err = net.Listen("tcp", cfg.ListenAddress); err != nil {
+	if err := d.startHealth(); err != nil {
 		d.close()
-		return nil, fmt.Errorf("listen_address: %w", err)
+		return nil, err
 	}
-	if d.healthLn, err = net.Listen("tcp", cfg.HealthAddress); err != nil {
-		d.apiLn.Close()
-		d.close()
-		return nil, fmt.Errorf("health_address: %w", err)
-	}
-	d.Metrics = metrics.New()
-	d.api = &http.Server{Handler: d.Metrics.Instrument(handler.KnownRoute, handler), TLSConfig: serverTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	healthMux := http.NewServeMux()
-	healthMux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	healthMux.Handle("GET /metrics", d.Metrics.Handler())
-	d.health = &http.Server{Handler: healthMux, ReadHeaderTimeout: 5 * time.Second}
-	d.serve(func() error { return d.api.ServeTLS(d.apiLn, "", "") })
-	d.serve(func() error { return d.health.Serve(d.healthLn) })
-	if cfg.DebugAddress != "" {
-		if err := d.startDebug(cfg.DebugAddress); err != nil {
+	if d.lockClient == nil {
+		log.Warn("no locket_address or locket_listen_address: serving without leader election (run one BBS only)")
+		if err := d.lead(ctx); err != nil {
 			d.Stop(context.Background())
 			return nil, err
 		}
+		return d, nil
 	}
-	log.Info("bbs started", "listen_address", d.apiLn.Addr().String(), "health_address", d.healthLn.Addr().String(),
-		"database", cfg.DatabaseDriver, "active_key", ring.ActiveLabel())
+	d.contend()
 	return d, nil
+}
+
+// open builds everything that does not depend on leading.
+func (d *Daemon) open(ctx context.Context) error {
+	cfg := d.cfg
+	var err error
+	if d.ring, err = encryption.NewRing(cfg.EncryptionKeys, cfg.ActiveKeyLabel); err != nil {
+		return err
+	}
+	if d.serverTLS, err = pki.ServerTLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile); err != nil {
+		return fmt.Errorf("server TLS: %w", err)
+	}
+	if d.repTLS, err = pki.ClientTLSConfig(cfg.RepCAFile, cfg.RepClientCertFile, cfg.RepClientKeyFile); err != nil {
+		return fmt.Errorf("rep client TLS (rep_ca_file, rep_client_cert_file, rep_client_key_file): %w", err)
+	}
+	if d.store, err = sqlstore.Open(ctx, sqlstore.Config{
+		Driver: cfg.DatabaseDriver, DSN: cfg.DatabaseConnectionString,
+		MaxOpenConns: cfg.MaxOpenDatabaseConnections, MaxIdleConns: cfg.MaxIdleDatabaseConnections,
+	}, d.ring, d.log); err != nil {
+		return fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
+	}
+	d.lrpHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "lrp_instances"))
+	d.taskHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "tasks"))
+	d.Rotation = rotation.New(d.ring, d.store, keyLoader(cfg, d.opts.ConfigPath), d.log)
+	return d.openLocket(ctx)
+}
+
+// openLocket starts the embedded Locket or connects to an external one.
+func (d *Daemon) openLocket(ctx context.Context) error {
+	switch {
+	case d.cfg.LocketListenAddress != "":
+		svc, err := locket.New(ctx, locket.Config{Store: d.store, Logger: d.log, Registerer: d.Metrics.Registry, ScanInterval: time.Second})
+		if err != nil {
+			return err
+		}
+		d.locketSvc = svc
+		ln, err := net.Listen("tcp", d.cfg.LocketListenAddress)
+		if err != nil {
+			return fmt.Errorf("locket_listen_address: %w", err)
+		}
+		d.locketSrv = locket.NewGRPCServer(svc, d.serverTLS)
+		d.serve(func() error { return d.locketSrv.Serve(ln) })
+		d.lockClient = svc.LocalClient()
+		d.log.Info("embedded locket serving", "locket_listen_address", ln.Addr().String())
+	case d.cfg.LocketAddress != "":
+		tlsCfg, err := pki.ClientTLSConfig(d.cfg.LocketCAFile, d.cfg.LocketClientCertFile, d.cfg.LocketClientKeyFile)
+		if err != nil {
+			return fmt.Errorf("locket client TLS (locket_ca_file, locket_client_cert_file, locket_client_key_file): %w", err)
+		}
+		if d.locketConn, err = locket.Dial(d.cfg.LocketAddress, tlsCfg); err != nil {
+			return err
+		}
+		d.lockClient = d.locketConn
+	}
+	return nil
+}
+
+func (d *Daemon) startHealth() error {
+	var err error
+	if d.healthLn, err = net.Listen("tcp", d.cfg.HealthAddress); err != nil {
+		return fmt.Errorf("health_address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /leader", func(w http.ResponseWriter, _ *http.Request) {
+		if d.IsLeading() {
+			w.Write([]byte("leading\n"))
+			return
+		}
+		http.Error(w, "standby", http.StatusServiceUnavailable)
+	})
+	mux.Handle("GET /metrics", d.Metrics.Handler())
+	d.health = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	d.serve(func() error { return d.health.Serve(d.healthLn) })
+	if d.cfg.DebugAddress != "" {
+		return d.startDebug(d.cfg.DebugAddress)
+	}
+	return nil
 }
 
 func (d *Daemon) serve(fn func() error) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
 			d.serveErr <- err
 		}
 	}()
@@ -171,44 +216,51 @@ func (d *Daemon) startDebug(addr string) error {
 	return nil
 }
 
-// Addr is the API's bound address (useful with port 0).
-func (d *Daemon) Addr() string { return d.apiLn.Addr().String() }
-
 // HealthAddr is the health endpoint's bound address.
 func (d *Daemon) HealthAddr() string { return d.healthLn.Addr().String() }
 
-// Service exposes the controllers (for in-process tools and tests).
-func (d *Daemon) Service() *service.Service { return d.svc }
-
-// ServiceStore is the store the service reads through (the desired LRP
-// cache when it is on).
-func (d *Daemon) ServiceStore() store.Store { return d.svcStore }
-
-// Store exposes the store.
+// Store exposes the database store.
 func (d *Daemon) Store() *sqlstore.Store { return d.store }
 
-// Wait blocks until ctx ends or a server fails, then stops the daemon.
+// Wait blocks until ctx ends, a server fails, or the lock is lost, then stops.
 func (d *Daemon) Wait(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-d.serveErr:
-		d.log.Error("server failed", "err", err)
+		d.log.Error("bbs stopping", "err", err)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return errors.Join(err, d.Stop(sctx))
 }
 
-// Stop ends event streams, drains requests and closes the store.
+// Stop stops serving (API first, so no two BBSs ever serve at once), then
+// releases the lock, then closes Locket and the store.
 func (d *Daemon) Stop(ctx context.Context) error {
 	var err error
 	d.stopOnce.Do(func() {
+		d.mu.Lock()
+		api, stopLead := d.api, d.stopLead
+		d.mu.Unlock()
+		if stopLead != nil {
+			stopLead()
+		}
 		d.lrpHub.Close()
 		d.taskHub.Close()
-		err = errors.Join(d.api.Shutdown(ctx), d.health.Shutdown(ctx))
+		if api != nil {
+			err = api.Shutdown(ctx)
+		}
+		if d.stopLease != nil {
+			d.stopLease()
+			<-d.leaseDone
+		}
+		err = errors.Join(err, d.health.Shutdown(ctx))
 		if d.debug != nil {
 			err = errors.Join(err, d.debug.Shutdown(ctx))
+		}
+		if d.locketSrv != nil {
+			d.locketSrv.GracefulStop()
 		}
 		d.wg.Wait()
 		d.Rotation.Wait()
@@ -219,10 +271,21 @@ func (d *Daemon) Stop(ctx context.Context) error {
 }
 
 func (d *Daemon) close() {
-	if d.svc != nil {
-		d.svc.Close()
+	d.mu.Lock()
+	svc := d.svc
+	d.mu.Unlock()
+	if svc != nil {
+		svc.Close()
 	}
-	d.store.Close()
+	if d.locketSvc != nil {
+		d.locketSvc.Close()
+	}
+	if d.locketConn != nil {
+		d.locketConn.Close()
+	}
+	if d.store != nil {
+		d.store.Close()
+	}
 }
 
 // keyLoader re-reads the key ring from the config file, or serves the
@@ -239,3 +302,5 @@ func keyLoader(cfg config.Config, path string) rotation.Loader {
 		return c.EncryptionKeys, c.ActiveKeyLabel, nil
 	}
 }
+
+func (d *Daemon) errorLog() *log.Logger { return slog.NewLogLogger(d.log.Handler(), slog.LevelWarn) }

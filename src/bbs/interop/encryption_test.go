@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
 )
 
@@ -181,6 +183,12 @@ func adminCall(t *testing.T, c *http.Client, url string, want int) string {
 // routes), tasks (definition and result).
 func writeSecrets(t *testing.T, h *bbstest.Harness) {
 	c := h.Client
+	// the cell the instance runs on is alive, so convergence leaves it be
+	v, _ := json.Marshal(models.NewCellPresence("cell", "https://cell:1801", "https://cell:1801", "z1",
+		models.NewCellCapacity(1024, 1024, 10), nil, nil, nil, nil))
+	if _, err := h.Daemon.Store().AcquireLock(context.Background(), sqlstore.Lock{Key: "cell", Owner: "cell", Value: string(v), Type: "presence", TTLSeconds: 3600}); err != nil {
+		t.Fatal(err)
+	}
 	for _, g := range []string{"sec-1", "sec-2"} {
 		d := desiredLRP(g, "sec", 2, secret)
 		raw := json.RawMessage(`[{"hostnames":["` + strings.ToLower(secret) + `.example.com"],"port":8080}]`)

@@ -1,0 +1,170 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"code.cloudfoundry.org/locket/models"
+
+	"github.com/diego-go/diego/src/bbs/convergence"
+	"github.com/diego-go/diego/src/bbs/converger"
+	"github.com/diego-go/diego/src/bbs/repclient"
+	"github.com/diego-go/diego/src/bbs/server"
+	"github.com/diego-go/diego/src/bbs/service"
+	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/bbs/store/desiredcache"
+	"github.com/diego-go/diego/src/locket/lease"
+)
+
+// standbyAttemptInterval is how often a standby tries to take the lock, so
+// that it takes over promptly once the leader's lock expires.
+const standbyAttemptInterval = time.Second
+
+// contend holds the bbs lock in the background: on acquiring it the daemon
+// starts serving; on losing it the daemon stops (its supervisor restarts it
+// as a standby), so two BBSs never serve at once.
+func (d *Daemon) contend() {
+	ctx, cancel := context.WithCancel(context.Background())
+	d.stopLease, d.leaseDone = cancel, make(chan struct{})
+	d.log.Info("standing by for the lock", "lock_key", d.cfg.LockKey, "lock_owner", d.cfg.LockOwner)
+	go func() {
+		defer close(d.leaseDone)
+		err := lease.Hold(ctx, d.lockClient, lease.Config{
+			Resource:        &models.Resource{Key: d.cfg.LockKey, Owner: d.cfg.LockOwner, TypeCode: models.LOCK, Type: models.LockType},
+			TTL:             time.Duration(d.cfg.LockTTL),
+			RetryInterval:   time.Duration(d.cfg.LockRetryInterval),
+			AcquireInterval: min(standbyAttemptInterval, time.Duration(d.cfg.LockRetryInterval)),
+			StopOnLost:      true,
+			Logger:          d.log,
+			OnAcquired: func() {
+				go func() {
+					if err := d.lead(context.Background()); err != nil {
+						d.serveErr <- fmt.Errorf("starting to serve after acquiring the lock: %w", err)
+					}
+				}()
+			},
+			OnLost: func(cause error) {
+				if ctx.Err() == nil {
+					d.serveErr <- fmt.Errorf("lost the %q lock: %w", d.cfg.LockKey, cause)
+				}
+			},
+		})
+		if err != nil && ctx.Err() == nil {
+			d.serveErr <- err
+		}
+	}()
+}
+
+// lead builds the serving half: the desired LRP cache (loaded now, from the
+// state the previous leader left), the service, the API and convergence.
+func (d *Daemon) lead(ctx context.Context) error {
+	start := time.Now()
+	var st store.Store = d.store
+	if d.cfg.CacheDesiredLRPs {
+		cached, err := desiredcache.New(ctx, d.store)
+		if err != nil {
+			return fmt.Errorf("loading the desired LRP cache: %w", err)
+		}
+		st = cached
+		d.log.Info("desired LRP cache loaded", "desired_lrps", cached.Len(), "duration", time.Since(start))
+	}
+	svc, err := service.New(service.Config{
+		Store: st, LRPEvents: d.lrpHub, TaskEvents: d.taskHub, Logger: d.log,
+		Auctioneer: d.opts.Auctioneer, Cells: repclient.New(d.repTLS, time.Duration(d.cfg.RepClientTimeout)),
+		MaxTaskRejections: int32(d.cfg.MaxTaskRetries),
+	})
+	if err != nil {
+		return err
+	}
+	handler, err := server.New(server.Config{
+		Service: svc, LRPHub: d.lrpHub, TaskHub: d.taskHub, Admin: d.Rotation,
+		AdminCommonNames: d.cfg.AdminCommonNames, MaxBodyBytes: d.cfg.MaxRequestBodyBytes, Logger: d.log,
+	})
+	if err != nil {
+		svc.Close()
+		return err
+	}
+	conv, err := converger.New(converger.Config{
+		Interval:         time.Duration(d.cfg.ConvergenceRepeatInterval),
+		CellPollInterval: time.Duration(d.cfg.CellPresencePollInterval),
+		Workers:          d.cfg.ConvergenceWorkers,
+		Decide:           convergence.DefaultConfig(),
+	}, st, svc, d.Metrics, d.log)
+	if err != nil {
+		svc.Close()
+		return err
+	}
+	ln, err := net.Listen("tcp", d.cfg.ListenAddress)
+	if err != nil {
+		svc.Close()
+		return fmt.Errorf("listen_address: %w", err)
+	}
+	api := &http.Server{Handler: d.Metrics.Instrument(handler.KnownRoute, handler), TLSConfig: d.serverTLS,
+		ReadHeaderTimeout: 10 * time.Second, ErrorLog: d.errorLog()}
+	leaderCtx, stopLead := context.WithCancel(context.Background())
+
+	d.mu.Lock()
+	d.svc, d.svcStore, d.conv, d.api, d.apiLn = svc, st, conv, api, ln
+	d.leaderCtx, d.stopLead = leaderCtx, stopLead
+	d.mu.Unlock()
+
+	d.serve(func() error { return api.ServeTLS(ln, "", "") })
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		_ = conv.Run(leaderCtx)
+	}()
+	d.Metrics.IsLeader.Set(1)
+	close(d.leading)
+	d.log.Info("bbs serving", "listen_address", ln.Addr().String(), "health_address", d.HealthAddr(),
+		"database", d.cfg.DatabaseDriver, "active_key", d.ring.ActiveLabel(), "took", time.Since(start))
+	return nil
+}
+
+// Leading is closed once the daemon serves.
+func (d *Daemon) Leading() <-chan struct{} { return d.leading }
+
+// IsLeading reports whether the daemon serves.
+func (d *Daemon) IsLeading() bool {
+	select {
+	case <-d.leading:
+		return true
+	default:
+		return false
+	}
+}
+
+// Addr is the API's bound address ("" until leading).
+func (d *Daemon) Addr() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.apiLn == nil {
+		return ""
+	}
+	return d.apiLn.Addr().String()
+}
+
+// Service exposes the controllers (nil until leading).
+func (d *Daemon) Service() *service.Service {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.svc
+}
+
+// ServiceStore is the store the service reads through (the desired LRP
+// cache when it is on; nil until leading).
+func (d *Daemon) ServiceStore() store.Store {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.svcStore
+}
+
+// Converger exposes the convergence loop (nil until leading).
+func (d *Daemon) Converger() *converger.Converger {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.conv
+}
