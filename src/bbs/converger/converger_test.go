@@ -149,7 +149,7 @@ func TestConvergenceEndToEnd(t *testing.T) {
 		must(t, err)
 		go loop.Run(runCtx)
 		waitFor(t, func() bool { return loop.Passes() >= 1 }) // the start-up pass
-		time.Sleep(300 * time.Millisecond)                     // let the watcher learn the cells
+		time.Sleep(300 * time.Millisecond)                    // let the watcher learn the cells
 		rec.Indices()
 		lost := time.Now()
 		must(t, st.ReleaseLock(ctx, "cell-a", "cell-a"))
