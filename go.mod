@@ -14,14 +14,15 @@ require (
 )
 
 require (
+	code.cloudfoundry.org/clock v1.2.0
 	github.com/prometheus/client_golang v1.25.0
+	github.com/tedsuo/ifrit v0.0.0-20230516164442-7862c310ad26
 	github.com/vito/go-sse v1.0.0
 	google.golang.org/grpc v1.65.0
 )
 
 require (
 	code.cloudfoundry.org/cfhttp/v2 v2.1.0 // indirect
-	code.cloudfoundry.org/clock v1.2.0 // indirect
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bmizerany/pat v0.0.0-20170815010413-6226ea591a40 // indirect
@@ -38,7 +39,6 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/ncruces/go-strftime v1.0.0 // indirect
 	github.com/nu7hatch/gouuid v0.0.0-20131221200532-179d4d0c4d8d // indirect
-	github.com/onsi/ginkgo v1.16.5 // indirect
 	github.com/onsi/ginkgo/v2 v2.20.2 // indirect
 	github.com/openzipkin/zipkin-go v0.4.3 // indirect
 	github.com/pkg/errors v0.9.1 // indirect

@@ -44,6 +44,9 @@ type Options struct {
 	NoDesiredCache bool
 	// Auctioneer receives start requests (default: none, logged).
 	Auctioneer service.Auctioneer
+	// EmbeddedLocket runs Locket inside the BBS, which then serves only once
+	// it holds its lock (as in production).
+	EmbeddedLocket bool
 }
 
 // Start runs a BBS until the test ends.
@@ -76,6 +79,9 @@ func TryStart(t testing.TB, o Options) (*Harness, error) {
 	cfg.DatabaseDriver, cfg.DatabaseConnectionString = o.Driver, o.DSN
 	cfg.EncryptionKeys, cfg.ActiveKeyLabel = o.Keys, o.ActiveKey
 	cfg.CacheDesiredLRPs = !o.NoDesiredCache
+	if o.EmbeddedLocket {
+		cfg.LocketListenAddress = "127.0.0.1:0"
+	}
 	path := filepath.Join(o.Dir, "bbs.json")
 	WriteConfig(t, path, cfg)
 	if err := cfg.Validate(); err != nil {
@@ -86,8 +92,14 @@ func TryStart(t testing.TB, o Options) (*Harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Harness{Config: cfg, ConfigPath: path, Certs: certs, Daemon: d, URL: "https://" + d.Addr()}
+	h := &Harness{Config: cfg, ConfigPath: path, Certs: certs, Daemon: d}
 	t.Cleanup(func() { h.Stop(t) })
+	select {
+	case <-d.Leading():
+	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("the BBS did not acquire its lock within 30s")
+	}
+	h.URL = "https://" + d.Addr()
 	h.Client, err = bbs.NewClient(h.URL, certs.CACert, certs.ClientCert, certs.ClientKey, 0, 0)
 	if err != nil {
 		t.Fatalf("reference client: %v", err)

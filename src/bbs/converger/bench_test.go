@@ -9,6 +9,7 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
+	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/converger"
 	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/events"
@@ -112,4 +113,71 @@ func populate(b *testing.B, st *sqlstore.Store) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func BenchmarkCellLossToAuctionSQLite(b *testing.B) {
+	benchCellLoss(b, sqlstore.DriverSQLite, testdb.SQLite(b))
+}
+
+func BenchmarkCellLossToAuctionPostgres(b *testing.B) {
+	benchCellLoss(b, sqlstore.DriverPostgres, testdb.Postgres(b))
+}
+
+// benchCellLoss measures, at full scale, the time from a cell's presence
+// disappearing to the auction request for its instances' replacements, with
+// the loop running as in the BBS (cell presences polled every second).
+func benchCellLoss(b *testing.B, driver, dsn string) {
+	ctx := context.Background()
+	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
+	inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer inner.Close()
+	populate(b, inner)
+	st, err := desiredcache.New(ctx, inner)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := &bbstest.Recorder{Notify: make(chan struct{}, 1)}
+	svc, err := service.New(service.Config{Store: st, LRPEvents: events.NewHub(0, nil), TaskEvents: events.NewHub(0, nil), Auctioneer: rec})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Close()
+	c, err := converger.New(converger.Config{Interval: time.Hour, CellPollInterval: time.Second}, st, svc, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go c.Run(runCtx)
+	for c.Passes() < 1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // the watcher has seen every cell
+	var worst time.Duration
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		cell := fmt.Sprintf("cell-%d", i)
+		i++
+		rec.Indices()
+		lost := time.Now()
+		if err := inner.ReleaseLock(ctx, cell, cell); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-rec.Notify:
+		case <-time.After(30 * time.Second):
+			b.Fatal("no auction request within 30 s")
+		}
+		took := time.Since(lost)
+		worst = max(worst, took)
+		if n := len(rec.Indices()); n != benchDesired*5/2/benchCells {
+			b.Fatalf("%d instances re-auctioned, want %d", n, benchDesired*5/2/benchCells)
+		}
+		time.Sleep(1200 * time.Millisecond) // let the watcher settle before the next loss
+	}
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
 }

@@ -59,6 +59,7 @@ type Daemon struct {
 	locketSvc  *locket.Service
 	locketSrv  *grpc.Server
 	locketConn *locket.Conn
+	locketLn   net.Listener
 	lockClient locket.Client
 
 	// Set once leading (guarded by mu until leading is closed).
@@ -148,6 +149,7 @@ func (d *Daemon) openLocket(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("locket_listen_address: %w", err)
 		}
+		d.locketLn = ln
 		d.locketSrv = locket.NewGRPCServer(svc, d.serverTLS)
 		d.serve(func() error { return d.locketSrv.Serve(ln) })
 		d.lockClient = svc.LocalClient()
@@ -214,6 +216,14 @@ func (d *Daemon) startDebug(addr string) error {
 	d.serve(func() error { return d.debug.Serve(ln) })
 	d.log.Info("debug server started", "debug_address", ln.Addr().String())
 	return nil
+}
+
+// LocketAddr is the embedded Locket's bound address ("" without one).
+func (d *Daemon) LocketAddr() string {
+	if d.locketLn == nil {
+		return ""
+	}
+	return d.locketLn.Addr().String()
 }
 
 // HealthAddr is the health endpoint's bound address.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"code.cloudfoundry.org/bbs/models"
 	"github.com/gogo/protobuf/proto"
@@ -133,17 +134,28 @@ func TestBadRequests(t *testing.T) {
 		}
 	})
 	t.Run("metrics endpoint", func(t *testing.T) {
-		resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, want := range []string{`bbs_requests_total{outcome="ok",route="/v1/ping"}`, `bbs_request_duration_seconds_bucket{route="/v1/actual_lrps/claim"`, "go_goroutines"} {
-			if !strings.Contains(string(b), want) {
-				t.Errorf("metrics lack %s", want)
+		want := []string{`bbs_requests_total{outcome="ok",route="/v1/ping"}`, `bbs_request_duration_seconds_bucket{route="/v1/actual_lrps/claim"`,
+			"go_goroutines", "bbs_convergence_runs_total 1", "bbs_convergence_duration_seconds_count 1", `bbs_lrps{kind="missing"} 0`,
+			`bbs_lrps{kind="suspect"} 0`, `bbs_lrps{kind="crashed"} 0`, `bbs_tasks{state="pending"} 0`, "bbs_is_leader 1"}
+		var missing []string
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			missing = missing[:0]
+			for _, w := range want {
+				if !strings.Contains(string(b), w) {
+					missing = append(missing, w)
+				}
+			}
+			if len(missing) == 0 {
+				return
 			}
 		}
+		t.Fatalf("metrics lack %q", missing)
 	})
 	t.Run("health endpoint", func(t *testing.T) {
 		resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/ping")
