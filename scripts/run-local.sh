@@ -16,6 +16,7 @@ cat > "$state/bbs.json" <<JSON
 {
   "listen_address": "127.0.0.1:8889",
   "health_address": "127.0.0.1:8890",
+  "locket_listen_address": "127.0.0.1:8891",
   "ca_file": "$state/certs/ca.crt",
   "server_cert_file": "$state/certs/server.crt",
   "server_key_file": "$state/certs/server.key",
@@ -28,7 +29,8 @@ JSON
 chmod 600 "$state/bbs.json"
 cat <<INFO
 BBS          https://127.0.0.1:8889   (mutual TLS)
-health       http://127.0.0.1:8890/ping
+health       http://127.0.0.1:8890/ping   (/leader, /metrics)
+Locket       127.0.0.1:8891           (gRPC, mutual TLS; embedded in the BBS)
 database     $state/bbs.db (SQLite)
 client cert  $state/certs/client.crt / client.key, CA $state/certs/ca.crt
 admin cert   $state/certs/admin.crt / admin.key
