@@ -3,15 +3,14 @@
 package config
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"io"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/diego-go/diego/src/bbs/encryption"
@@ -131,14 +130,8 @@ func Default() Config {
 // a property name is caught at start-up rather than silently ignored.
 func Parse(r io.Reader) (Config, error) {
 	c := Default()
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return c, fmt.Errorf("reading config: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("parsing config: %w", err)
+	if err := jsonconfig.Decode(r, &c); err != nil {
+		return c, err
 	}
 	if c.RepCAFile == "" {
 		c.RepCAFile = c.CAFile
@@ -245,10 +238,8 @@ func (c Config) Validate() error {
 	if c.ConvergenceWorkers < 1 {
 		errs = append(errs, errors.New("convergence_workers must be at least 1"))
 	}
-	switch strings.ToLower(c.LogLevel) {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("log_level %q must be debug, info, warn or error", c.LogLevel))
+	if _, err := jsonconfig.Level(c.LogLevel); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

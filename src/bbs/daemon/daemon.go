@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/debugserver"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/pki"
 )
@@ -206,13 +206,7 @@ func (d *Daemon) startDebug(addr string) error {
 	if err != nil {
 		return fmt.Errorf("debug_address: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	d.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	d.debug = &http.Server{Handler: debugserver.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	d.serve(func() error { return d.debug.Serve(ln) })
 	d.log.Info("debug server started", "debug_address", ln.Addr().String())
 	return nil

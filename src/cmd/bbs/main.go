@@ -10,11 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/daemon"
+	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/version"
 )
 
@@ -70,13 +70,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func level(s string) slog.Level {
-	switch strings.ToLower(s) {
-	case "debug":
-		return slog.LevelDebug
-	case "warn":
-		return slog.LevelWarn
-	case "error":
-		return slog.LevelError
-	}
-	return slog.LevelInfo
+	l, _ := jsonconfig.Level(s) // validated with the config
+	return l
 }

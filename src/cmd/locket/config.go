@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 )
@@ -47,19 +45,7 @@ func DefaultConfig() Config {
 // typo in a property name is caught at start-up.
 func ParseConfig(r io.Reader) (Config, error) {
 	c := DefaultConfig()
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return c, fmt.Errorf("reading config: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("parsing config: %w", err)
-	}
-	if dec.More() {
-		return c, errors.New("parsing config: unexpected data after the JSON object")
-	}
-	return c, nil
+	return c, jsonconfig.Decode(r, &c)
 }
 
 // LoadConfig reads, defaults and validates the file at path.
@@ -111,8 +97,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("database_driver / database_connection_string / max_*_database_connections: %w", err))
 		}
 	}
-	if _, ok := logLevels[strings.ToLower(c.LogLevel)]; !ok {
-		errs = append(errs, fmt.Errorf("log_level %q must be debug, info, warn or error", c.LogLevel))
+	if _, err := jsonconfig.Level(c.LogLevel); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -124,11 +110,7 @@ func (c Config) storeConfig() sqlstore.Config {
 	}
 }
 
-var logLevels = map[string]slog.Level{
-	"debug": slog.LevelDebug,
-	"info":  slog.LevelInfo,
-	"warn":  slog.LevelWarn,
-	"error": slog.LevelError,
+func (c Config) level() slog.Level {
+	l, _ := jsonconfig.Level(c.LogLevel)
+	return l
 }
-
-func (c Config) level() slog.Level { return logLevels[strings.ToLower(c.LogLevel)] }

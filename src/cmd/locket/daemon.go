@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/diego-go/diego/src/internal/debugserver"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -74,11 +74,7 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *daemon, err er
 	}
 	if cfg.DebugAddress != "" {
 		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.Handle("/debug/pprof/", debugserver.Handler())
 		if err := d.serveHTTP("debug_address", cfg.DebugAddress, mux); err != nil {
 			return nil, err
 		}
