@@ -92,6 +92,13 @@ type Config struct {
 	LockTTL              Duration `json:"lock_ttl"`
 	LockRetryInterval    Duration `json:"lock_retry_interval"`
 
+	// The auctioneer start requests go to (host:port, mutual TLS). Without it,
+	// start requests are logged and left for a later convergence pass.
+	AuctioneerAddress        string `json:"auctioneer_address"`
+	AuctioneerCAFile         string `json:"auctioneer_ca_file"`
+	AuctioneerClientCertFile string `json:"auctioneer_client_cert_file"`
+	AuctioneerClientKeyFile  string `json:"auctioneer_client_key_file"`
+
 	// Convergence.
 	ConvergenceRepeatInterval Duration `json:"convergence_repeat_interval"`
 	CellPresencePollInterval  Duration `json:"cell_presence_poll_interval"`
@@ -142,6 +149,15 @@ func Parse(r io.Reader) (Config, error) {
 	if c.RepClientKeyFile == "" {
 		c.RepClientKeyFile = c.KeyFile
 	}
+	if c.AuctioneerCAFile == "" {
+		c.AuctioneerCAFile = c.CAFile
+	}
+	if c.AuctioneerClientCertFile == "" {
+		c.AuctioneerClientCertFile = c.CertFile
+	}
+	if c.AuctioneerClientKeyFile == "" {
+		c.AuctioneerClientKeyFile = c.KeyFile
+	}
 	if c.LocketCAFile == "" {
 		c.LocketCAFile = c.CAFile
 	}
@@ -176,7 +192,8 @@ func Load(path string) (Config, error) {
 func (c Config) Validate() error {
 	var errs []error
 	addrs := map[string]string{"listen_address": c.ListenAddress, "health_address": c.HealthAddress}
-	for name, addr := range map[string]string{"debug_address": c.DebugAddress, "locket_address": c.LocketAddress, "locket_listen_address": c.LocketListenAddress} {
+	for name, addr := range map[string]string{"debug_address": c.DebugAddress, "locket_address": c.LocketAddress,
+		"locket_listen_address": c.LocketListenAddress, "auctioneer_address": c.AuctioneerAddress} {
 		if addr != "" {
 			addrs[name] = addr
 		}
