@@ -1,0 +1,306 @@
+package auctioneer
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	lmodels "code.cloudfoundry.org/locket/models"
+
+	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/lease"
+)
+
+// Defaults for Config.
+const (
+	DefaultListenAddress = "0.0.0.0:9016"
+	DefaultLockKey       = "auctioneer"
+)
+
+// standbyAttemptInterval is how often a standby tries to take the lock.
+const standbyAttemptInterval = time.Second
+
+// Config assembles an Auctioneer. TLS and the Runner's Reps and BBS are
+// required; Runner.Cells defaults to the presences in Locket.
+type Config struct {
+	Runner RunnerConfig
+	// ListenAddress serves the API (default 0.0.0.0:9016), only while the
+	// lock is held.
+	ListenAddress string
+	// TLS is the server's mutual-TLS configuration (pki.ServerTLSConfig).
+	TLS *tls.Config
+	// Locket holds the lock. Without it the auctioneer serves at once and
+	// must be the only one.
+	Locket locket.Client
+	// LockKey (default "auctioneer"), LockOwner (default: host name and a
+	// random suffix), LockTTL and LockRetryInterval (lease defaults: 15 s, 5 s).
+	LockKey, LockOwner         string
+	LockTTL, LockRetryInterval time.Duration
+	MaxBodyBytes               int64 // default DefaultMaxBodyBytes
+	Logger                     *slog.Logger
+}
+
+// Validate fills defaults and reports every problem.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Runner.Logger == nil {
+		c.Runner.Logger = c.Logger
+	}
+	if c.Runner.Cells == nil && c.Locket != nil {
+		c.Runner.Cells = LocketCells{Client: c.Locket, Logger: c.Logger}
+	}
+	if err := c.Runner.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TLS == nil {
+		errs = append(errs, errors.New("auctioneer: no server TLS config (mutual TLS is mandatory)"))
+	}
+	if c.ListenAddress == "" {
+		c.ListenAddress = DefaultListenAddress
+	}
+	if c.LockKey == "" {
+		c.LockKey = DefaultLockKey
+	}
+	if c.LockOwner == "" {
+		c.LockOwner = DefaultLockOwner()
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultLockOwner is the host name with a random suffix, so two
+// auctioneers on one host still differ.
+func DefaultLockOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("auctioneer-%s-%x", host, b)
+}
+
+// Auctioneer is a running auctioneer: a standby until it holds its lock,
+// then it serves the API and runs auction rounds.
+type Auctioneer struct {
+	cfg     Config
+	log     *slog.Logger
+	runner  *Runner
+	metrics *Metrics
+
+	leading  chan struct{}
+	errs     chan error
+	leaseCtx context.CancelFunc
+	leaseEnd chan struct{}
+
+	mu        sync.Mutex
+	api       *http.Server       // guarded by mu
+	ln        net.Listener       // guarded by mu
+	stopRuns  context.CancelFunc // guarded by mu
+	stopping  chan struct{}      // closed once serving stopped; guarded by mu
+	runnerEnd chan struct{}
+	wg        sync.WaitGroup
+	stopOnce  sync.Once
+}
+
+// Start begins contending for the lock (or, without Locket, serves at once
+// and returns once serving).
+func Start(ctx context.Context, cfg Config) (*Auctioneer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := NewRunner(cfg.Runner)
+	if err != nil {
+		return nil, err
+	}
+	a := &Auctioneer{cfg: cfg, log: cfg.Logger, runner: r, metrics: r.metrics,
+		leading: make(chan struct{}), errs: make(chan error, 4), runnerEnd: make(chan struct{})}
+	if cfg.Locket == nil {
+		a.log.Warn("no locket: serving without the auctioneer lock (run one auctioneer only)")
+		if err := a.lead(); err != nil {
+			return nil, err
+		}
+		return a, nil
+	}
+	a.contend()
+	return a, nil
+}
+
+// contend holds the lock in the background: acquiring it starts serving;
+// losing it stops serving at once and ends Wait with an error, so the
+// process exits and its supervisor restarts it as a standby.
+func (a *Auctioneer) contend() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.leaseCtx, a.leaseEnd = cancel, make(chan struct{})
+	a.log.Info("standing by for the lock", "lock_key", a.cfg.LockKey, "lock_owner", a.cfg.LockOwner)
+	retry := a.cfg.LockRetryInterval
+	if retry == 0 {
+		retry = lease.DefaultRetryInterval
+	}
+	go func() {
+		defer close(a.leaseEnd)
+		err := lease.Hold(ctx, a.cfg.Locket, lease.Config{
+			Resource:        &lmodels.Resource{Key: a.cfg.LockKey, Owner: a.cfg.LockOwner, TypeCode: lmodels.LOCK, Type: lmodels.LockType},
+			TTL:             a.cfg.LockTTL,
+			RetryInterval:   a.cfg.LockRetryInterval,
+			AcquireInterval: min(standbyAttemptInterval, retry),
+			StopOnLost:      true,
+			Logger:          a.log,
+			OnAcquired: func() {
+				go func() {
+					if err := a.lead(); err != nil {
+						a.errs <- fmt.Errorf("starting to serve after acquiring the lock: %w", err)
+					}
+				}()
+			},
+			OnLost: func(cause error) {
+				if ctx.Err() == nil {
+					go a.stopServing(context.Background())
+					a.errs <- fmt.Errorf("lost the %q lock: %w", a.cfg.LockKey, cause)
+				}
+			},
+		})
+		if err != nil && ctx.Err() == nil {
+			a.errs <- err
+		}
+	}()
+}
+
+// lead opens the API and starts the runner.
+func (a *Auctioneer) lead() error {
+	ln, err := net.Listen("tcp", a.cfg.ListenAddress)
+	if err != nil {
+		return fmt.Errorf("listen_address: %w", err)
+	}
+	api := &http.Server{
+		Handler:           NewHandler(a.runner, a.cfg.MaxBodyBytes, a.log),
+		TLSConfig:         a.cfg.TLS.Clone(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	runCtx, stopRuns := context.WithCancel(context.Background())
+	a.mu.Lock()
+	if a.stopping != nil {
+		a.mu.Unlock()
+		ln.Close()
+		stopRuns()
+		return nil
+	}
+	a.api, a.ln, a.stopRuns = api, ln, stopRuns
+	a.mu.Unlock()
+
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := api.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errs <- fmt.Errorf("serving the API: %w", err)
+		}
+	}()
+	go func() {
+		defer close(a.runnerEnd)
+		_ = a.runner.Run(runCtx)
+	}()
+	a.metrics.IsLeader.Set(1)
+	close(a.leading)
+	a.log.Info("auctioneer serving", "listen_address", ln.Addr().String())
+	return nil
+}
+
+// stopServing closes the API, then stops the runner after its round. Later
+// calls wait for the first to finish.
+func (a *Auctioneer) stopServing(ctx context.Context) error {
+	a.mu.Lock()
+	if a.stopping != nil {
+		done := a.stopping
+		a.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	a.stopping = make(chan struct{})
+	defer close(a.stopping)
+	api, stopRuns := a.api, a.stopRuns
+	a.mu.Unlock()
+	if api == nil {
+		return nil
+	}
+	err := api.Shutdown(ctx)
+	stopRuns()
+	select {
+	case <-a.runnerEnd:
+	case <-ctx.Done():
+	}
+	a.metrics.IsLeader.Set(0)
+	return err
+}
+
+// Leading is closed once the auctioneer serves.
+func (a *Auctioneer) Leading() <-chan struct{} { return a.leading }
+
+// IsLeading reports whether the auctioneer has started serving.
+func (a *Auctioneer) IsLeading() bool {
+	select {
+	case <-a.leading:
+		return true
+	default:
+		return false
+	}
+}
+
+// Addr is the API's bound address ("" until leading).
+func (a *Auctioneer) Addr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Runner exposes the queue and rounds.
+func (a *Auctioneer) Runner() *Runner { return a.runner }
+
+// Metrics exposes the metrics.
+func (a *Auctioneer) Metrics() *Metrics { return a.metrics }
+
+// Wait blocks until ctx ends, serving fails or the lock is lost, then
+// stops; it returns the failure (nil when ctx ended).
+func (a *Auctioneer) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-a.errs:
+		a.log.Error("auctioneer stopping", "error", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return errors.Join(err, a.Stop(sctx))
+}
+
+// Stop stops serving (API first, then the runner after its current
+// round), then releases the lock.
+func (a *Auctioneer) Stop(ctx context.Context) error {
+	var err error
+	a.stopOnce.Do(func() {
+		err = a.stopServing(ctx)
+		if a.leaseCtx != nil {
+			a.leaseCtx()
+			<-a.leaseEnd
+		}
+		a.wg.Wait()
+		a.log.Info("auctioneer stopped")
+	})
+	return err
+}
