@@ -17,6 +17,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/diego-go/diego/src/bbs/auctioneerclient"
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/converger"
 	"github.com/diego-go/diego/src/bbs/encryption"
@@ -60,6 +61,7 @@ type Daemon struct {
 	locketSrv  *grpc.Server
 	locketConn *locket.Conn
 	locketLn   net.Listener
+	dispatcher *service.Dispatcher
 	lockClient locket.Client
 
 	// Set once leading (guarded by mu until leading is closed).
@@ -133,7 +135,30 @@ func (d *Daemon) open(ctx context.Context) error {
 	d.lrpHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "lrp_instances"))
 	d.taskHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "tasks"))
 	d.Rotation = rotation.New(d.ring, d.store, keyLoader(cfg, d.opts.ConfigPath), d.log)
+	if err := d.openAuctioneer(); err != nil {
+		return err
+	}
 	return d.openLocket(ctx)
+}
+
+// openAuctioneer connects to the auctioneer, when one is configured, behind
+// a dispatcher so that BBS writes never wait for it.
+func (d *Daemon) openAuctioneer() error {
+	if d.opts.Auctioneer != nil || d.cfg.AuctioneerAddress == "" {
+		return nil
+	}
+	tlsCfg, err := pki.ClientTLSConfig(d.cfg.AuctioneerCAFile, d.cfg.AuctioneerClientCertFile, d.cfg.AuctioneerClientKeyFile)
+	if err != nil {
+		return fmt.Errorf("auctioneer client TLS (auctioneer_ca_file, auctioneer_client_cert_file, auctioneer_client_key_file): %w", err)
+	}
+	client, err := auctioneerclient.New(auctioneerclient.Config{Address: d.cfg.AuctioneerAddress, TLS: tlsCfg, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	d.dispatcher = service.NewDispatcher(client, 50*time.Millisecond, 100000, d.log)
+	d.opts.Auctioneer = d.dispatcher
+	d.log.Info("start requests go to the auctioneer", "auctioneer_address", d.cfg.AuctioneerAddress)
+	return nil
 }
 
 // openLocket starts the embedded Locket or connects to an external one.
@@ -280,6 +305,9 @@ func (d *Daemon) close() {
 	d.mu.Unlock()
 	if svc != nil {
 		svc.Close()
+	}
+	if d.dispatcher != nil {
+		d.dispatcher.Close()
 	}
 	if d.locketSvc != nil {
 		d.locketSvc.Close()
