@@ -34,6 +34,7 @@ func genScenario(r *rand.Rand, o genOpts) scenario {
 	nCells := r.IntN(o.maxCells + 1)
 	zones := []string{"z1", "z2", "z3", "z4", ""}[:1+r.IntN(4)]
 	identical := r.IntN(3) == 0
+	jitter := r.IntN(3) == 0 // totals a little different, as VMs of one type may report
 	var proto rep.CellState
 	for i := range nCells {
 		if !identical || i == 0 {
@@ -49,6 +50,13 @@ func genScenario(r *rand.Rand, o genOpts) scenario {
 		}
 		if !identical {
 			c.LRPs, c.Tasks = genExisting(r)
+		}
+		if jitter {
+			dm, dd := int32(r.IntN(40)), int32(r.IntN(40))
+			c.TotalResources.MemoryMB += dm
+			c.TotalResources.DiskMB += dd
+			c.AvailableResources.MemoryMB += dm * int32(r.IntN(2))
+			c.AvailableResources.DiskMB += dd * int32(r.IntN(2))
 		}
 		s.cells = append(s.cells, c)
 	}

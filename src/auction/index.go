@@ -3,6 +3,7 @@ package auction
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -11,10 +12,11 @@ import (
 )
 
 // index is the round's view of the cluster. Cells are grouped by zone,
-// filter signature and the totals and proxy memory that fix a request's
-// share of the score; each group keeps a tree ordered by base score, so a
-// placement searches a few trees in O(log cells) instead of scoring every
-// cell.
+// filter signature, proxy memory and size class (totals within about 3% of
+// each other, which bounds how much a request's share of the score varies
+// in a group); each group keeps a tree that bounds the score from its
+// cells' base scores, so a placement searches a few trees in about
+// O(log cells) instead of scoring every cell.
 type index struct {
 	cfg        Config
 	cells      []cell
@@ -44,22 +46,33 @@ type cell struct {
 	leaf     int32
 }
 
-// group is a set of cells in one zone with the same filter signature,
-// memory and disk totals and proxy memory.
+// group is a set of cells in one zone with the same filter signature and
+// proxy memory and memory and disk totals of the same size class.
 type group struct {
-	zone                       int32
-	sig                        int32
-	totalMem, totalDisk, proxy int64
-	cells                      []int32 // leaf -> cell
-	tree                       tree
+	zone  int32
+	sig   int32
+	proxy int64
+	cells []int32 // leaf -> cell
+	tree  tree
 }
 
 type groupKey struct {
 	zone, sig                  int32
-	totalMem, totalDisk, proxy int64
+	proxy, memClass, diskClass int64
 }
 
-func newIndex(states []rep.CellState, b *Batch, cfg Config) *index {
+// sizeClass buckets a total: positive totals in one class differ by less
+// than 1/32 of the smaller; a total of 0 or less is a class of its own.
+func sizeClass(total int64) int64 {
+	if total <= 0 {
+		return total
+	}
+	l := bits.Len64(uint64(total))
+	top := total << (6 - min(l, 6)) >> (max(l, 6) - 6) // the six leading bits, 1xxxxx
+	return int64(l)<<6 | top
+}
+
+func newIndex(states []rep.CellState, reqs []request, cfg Config) *index {
 	x := &index{cfg: cfg, simple: map[string]*compat{}, complex: map[string]*compat{}}
 	live := liveCells(states)
 	ranks := tieRanks(len(live), cfg.Seed)
@@ -70,7 +83,7 @@ func newIndex(states []rep.CellState, b *Batch, cfg Config) *index {
 	}
 	x.buildZones()
 	x.buildGroups()
-	x.buildProcs(b)
+	x.buildProcs(reqs)
 	return x
 }
 
@@ -141,12 +154,12 @@ func (x *index) buildGroups() {
 			sigs[sk] = sig
 			x.sigs = append(x.sigs, c.state)
 		}
-		gk := groupKey{c.zone, sig, c.res.totalMem, c.res.totalDisk, c.proxy}
+		gk := groupKey{c.zone, sig, c.proxy, sizeClass(c.res.totalMem), sizeClass(c.res.totalDisk)}
 		g, ok := groups[gk]
 		if !ok {
 			g = int32(len(x.groups))
 			groups[gk] = g
-			x.groups = append(x.groups, group{zone: c.zone, sig: sig, totalMem: gk.totalMem, totalDisk: gk.totalDisk, proxy: c.proxy})
+			x.groups = append(x.groups, group{zone: c.zone, sig: sig, proxy: c.proxy})
 			x.zoneGroups[c.zone] = append(x.zoneGroups[c.zone], g)
 		}
 		c.group, c.leaf = g, int32(len(x.groups[g].cells))
@@ -163,17 +176,24 @@ func (x *index) buildGroups() {
 }
 
 // buildProcs counts, for every process in the batch, its instances on the
-// live cells.
-func (x *index) buildProcs(b *Batch) {
-	x.procs = make(map[string]*proc, len(b.LRPs))
-	slab := make([]proc, 0, len(b.LRPs))
-	zones := make([]int32, len(b.LRPs)*len(x.zones))
-	for i := range b.LRPs {
-		if g := b.LRPs[i].ProcessGuid; x.procs[g] == nil {
+// live cells, and points each LRP request at its process.
+func (x *index) buildProcs(reqs []request) {
+	x.procs = make(map[string]*proc, len(reqs))
+	slab := make([]proc, 0, len(reqs))
+	zones := make([]int32, len(reqs)*len(x.zones))
+	for i := range reqs {
+		l := reqs[i].lrp
+		if l == nil {
+			continue
+		}
+		p := x.procs[l.ProcessGuid]
+		if p == nil {
 			slab = append(slab, proc{zones: zones[:len(x.zones):len(x.zones)]})
 			zones = zones[len(x.zones):]
-			x.procs[g] = &slab[len(slab)-1]
+			p = &slab[len(slab)-1]
+			x.procs[l.ProcessGuid] = p
 		}
+		reqs[i].proc = p
 	}
 	for ci := range x.cells {
 		c := &x.cells[ci]
@@ -194,8 +214,14 @@ func (x *index) leaf(c *cell) node {
 		maxMem: c.res.mem, maxDisk: c.res.disk,
 		lrpRank: c.rank, taskRank: c.rank, pairRank: c.rank,
 		pairTasks:     c.tasks,
-		maxContainers: int32(min(max(c.res.containers, math.MinInt32), math.MaxInt32)),
+		maxContainers: clamp32(c.res.containers),
+		totalMem:      span{clamp32(c.res.totalMem), clamp32(c.res.totalMem)},
+		totalDisk:     span{clamp32(c.res.totalDisk), clamp32(c.res.totalDisk)},
 	}
+}
+
+func clamp32(v int64) int32 {
+	return int32(min(max(v, math.MinInt32), math.MaxInt32))
 }
 
 // reserve records a placement needing mem (proxy included) and disk on cell ci.

@@ -161,11 +161,7 @@ func naiveLRP(cells []*naiveCell, l *LRP, cfg Config) (*naiveCell, string) {
 	}
 	perZone := map[string]int{}
 	for _, c := range cells {
-		for _, p := range c.procs {
-			if p == l.ProcessGuid {
-				perZone[c.state.Zone]++
-			}
-		}
+		perZone[c.state.Zone] += c.instances(l.ProcessGuid)
 	}
 	var counts []int
 	for _, c := range ok {
@@ -184,13 +180,7 @@ func naiveLRP(cells []*naiveCell, l *LRP, cfg Config) (*naiveCell, string) {
 				continue
 			}
 			base := lrpBase(load(&c.res, c.starting, cfg.StartingContainerWeight), c.state.CellIndex, cfg.BinPackFirstFitWeight)
-			var n int64
-			for _, p := range c.procs {
-				if p == l.ProcessGuid {
-					n++
-				}
-			}
-			k := key{score(base, share(mem, disk, c.res.totalMem, c.res.totalDisk), n), base, c.rank}
+			k := key{score(base, share(mem, disk, c.res.totalMem, c.res.totalDisk), int64(c.instances(l.ProcessGuid))), base, c.rank}
 			if winner == nil || k.less(best) {
 				winner, best = c, k
 			}
@@ -233,6 +223,16 @@ func naiveTask(cells []*naiveCell, t *Task, cfg Config) (*naiveCell, string) {
 	winner.take(mem, disk)
 	winner.tasks++
 	return winner, ""
+}
+
+func (c *naiveCell) instances(guid string) int {
+	n := 0
+	for _, p := range c.procs {
+		if p == guid {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *naiveCell) take(mem, disk int64) {

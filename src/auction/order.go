@@ -9,6 +9,7 @@ import (
 type request struct {
 	lrp  *LRP
 	task *Task
+	proc *proc // the LRP's process, set by the index
 }
 
 // order deduplicates b (LRP instances by process guid and index, tasks by

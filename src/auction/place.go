@@ -4,12 +4,11 @@ package auction
 // placement error. Zones are tried in order of fewest instances of the
 // process, zones with equal counts together; the first such tier with a
 // cell with room wins, so a process spreads across zones.
-func (x *index) placeLRP(l *LRP) (int32, string) {
+func (x *index) placeLRP(l *LRP, p *proc) (int32, string) {
 	cp := x.compatFor(&l.Constraint)
 	if len(cp.zones) == 0 {
 		return -1, filterReason(cp.stage, &l.Constraint)
 	}
-	p := x.procs[l.ProcessGuid]
 	mem, disk := int64(l.Resource.MemoryMB), int64(l.Resource.DiskMB)
 	q := query{proc: p}
 	zs := x.byInstances(cp.zones, p)
@@ -55,7 +54,6 @@ func (x *index) search(q *query, groups []int32, mem, disk int64, proxied bool) 
 		if proxied {
 			q.mem += g.proxy
 		}
-		q.share = share(q.mem, disk, g.totalMem, g.totalDisk)
 		g.tree.search(q)
 	}
 }

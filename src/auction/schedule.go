@@ -13,7 +13,7 @@ func Schedule(cells []rep.CellState, b Batch, cfg Config) Result {
 	cfg = cfg.sanitized()
 	res := Result{LRPs: map[string][]LRP{}, Tasks: map[string][]Task{}}
 	reqs := order(&b)
-	x := newIndex(cells, &b, cfg)
+	x := newIndex(cells, reqs, cfg)
 	for _, r := range reqs {
 		switch {
 		case len(x.cells) == 0:
@@ -21,7 +21,7 @@ func Schedule(cells []rep.CellState, b Batch, cfg Config) Result {
 		case cfg.StartingContainerCountMaximum > 0 && x.inflight >= cfg.StartingContainerCountMaximum:
 			res.deferRequest(r)
 		case r.lrp != nil:
-			if c, reason := x.placeLRP(r.lrp); c < 0 {
+			if c, reason := x.placeLRP(r.lrp, r.proc); c < 0 {
 				res.fail(r, reason)
 			} else {
 				id := x.cells[c].state.CellID

@@ -16,14 +16,21 @@ type tree struct {
 
 // node summarises a subtree. The three (base, rank) pairs are the least in
 // the subtree in lexicographic order; the max* fields are the most free of
-// each resource on any one cell.
+// each resource on any one cell; the spans bound the cells' totals, which
+// fix a request's share of the score.
 type node struct {
 	lrpBase, taskBase, pairBase float64
 	maxMem, maxDisk             int64
 	lrpRank, taskRank, pairRank uint32
 	pairTasks                   int32 // with pairBase, pairRank: least (tasks, base, rank)
 	maxContainers               int32
+	totalMem, totalDisk         span
 }
+
+// span is the least and greatest of a total under a node.
+type span struct{ lo, hi int32 }
+
+func (a span) union(b span) span { return span{min(a.lo, b.lo), max(a.hi, b.hi)} }
 
 // empty pads the tree; no request fits it and every real node beats it.
 var empty = node{
@@ -31,6 +38,7 @@ var empty = node{
 	maxMem: math.MinInt64, maxDisk: math.MinInt64,
 	lrpRank: math.MaxUint32, taskRank: math.MaxUint32, pairRank: math.MaxUint32,
 	pairTasks: math.MaxInt32, maxContainers: math.MinInt32,
+	totalMem: span{math.MaxInt32, math.MinInt32}, totalDisk: span{math.MaxInt32, math.MinInt32},
 }
 
 func newTree(leaves int) tree {
@@ -80,6 +88,8 @@ func merge(a, b *node) node {
 	n.maxMem = max(a.maxMem, b.maxMem)
 	n.maxDisk = max(a.maxDisk, b.maxDisk)
 	n.maxContainers = max(a.maxContainers, b.maxContainers)
+	n.totalMem = a.totalMem.union(b.totalMem)
+	n.totalDisk = a.totalDisk.union(b.totalDisk)
 	return n
 }
 

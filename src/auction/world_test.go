@@ -66,16 +66,7 @@ func (w *world) addCell(id string, args []string) error {
 		case "zone":
 			c.Zone = v
 		case "mem", "disk", "containers":
-			var avail, total int
-			avail, total, err = availTotal(v)
-			switch k {
-			case "mem":
-				c.AvailableResources.MemoryMB, c.TotalResources.MemoryMB = int32(avail), int32(total)
-			case "disk":
-				c.AvailableResources.DiskMB, c.TotalResources.DiskMB = int32(avail), int32(total)
-			default:
-				c.AvailableResources.Containers, c.TotalResources.Containers = avail, total
-			}
+			err = setResource(&c, k, v)
 		case "rootfs":
 			c.RootFSProviders = providers(v)
 		case "drivers":
@@ -92,18 +83,8 @@ func (w *world) addCell(id string, args []string) error {
 			c.ProxyMemoryAllocationMB, err = strconv.Atoi(v)
 		case "evacuating":
 			c.Evacuating = true
-		case "lrps":
-			for _, l := range list(v) {
-				g, i, _ := strings.Cut(l, "/")
-				idx, _ := strconv.Atoi(i)
-				c.LRPs = append(c.LRPs, rep.NewLRP("", models.NewActualLRPKey(g, int32(idx), "d"), rep.Resource{}, rep.PlacementConstraint{}))
-			}
-		case "tasks":
-			var n int
-			n, err = strconv.Atoi(v)
-			for i := range n {
-				c.Tasks = append(c.Tasks, rep.NewTask(fmt.Sprintf("%s-task-%d", id, i), "d", rep.Resource{}, rep.PlacementConstraint{}))
-			}
+		case "lrps", "tasks":
+			err = addWork(&c, k, v)
 		default:
 			err = fmt.Errorf("unknown cell field %q", k)
 		}
@@ -112,6 +93,40 @@ func (w *world) addCell(id string, args []string) error {
 		}
 	}
 	w.cells = append(w.cells, c)
+	return nil
+}
+
+// setResource parses mem=, disk= or containers= (AVAIL/TOTAL or TOTAL).
+func setResource(c *rep.CellState, k, v string) error {
+	avail, total, err := availTotal(v)
+	switch k {
+	case "mem":
+		c.AvailableResources.MemoryMB, c.TotalResources.MemoryMB = int32(avail), int32(total)
+	case "disk":
+		c.AvailableResources.DiskMB, c.TotalResources.DiskMB = int32(avail), int32(total)
+	default:
+		c.AvailableResources.Containers, c.TotalResources.Containers = avail, total
+	}
+	return err
+}
+
+// addWork parses lrps=GUID/INDEX,... or tasks=N: work already on the cell.
+func addWork(c *rep.CellState, k, v string) error {
+	if k == "tasks" {
+		n, err := strconv.Atoi(v)
+		for i := range n {
+			c.Tasks = append(c.Tasks, rep.NewTask(fmt.Sprintf("%s-task-%d", c.CellID, i), "d", rep.Resource{}, rep.PlacementConstraint{}))
+		}
+		return err
+	}
+	for _, l := range list(v) {
+		g, i, _ := strings.Cut(l, "/")
+		idx, err := strconv.Atoi(i)
+		if err != nil {
+			return err
+		}
+		c.LRPs = append(c.LRPs, rep.NewLRP("", models.NewActualLRPKey(g, int32(idx), "d"), rep.Resource{}, rep.PlacementConstraint{}))
+	}
 	return nil
 }
 
