@@ -53,7 +53,8 @@ func (l LocketCells) Cells(ctx context.Context) ([]*models.CellPresence, error) 
 // RepClientConfig says how to reach reps.
 type RepClientConfig struct {
 	// TLS names the CA and client certificate files; RequireTLS makes
-	// every cell need an https rep_url.
+	// every cell need an https rep_url. ClientCacheSize (TLS sessions kept
+	// for resumption) defaults to 4096, enough for every cell.
 	TLS rep.TLSConfig
 	// StateTimeout bounds each GET /state (default 10 s); WorkTimeout each
 	// POST /work (default 10 s).
@@ -68,6 +69,9 @@ func NewRepClientFactory(cfg RepClientConfig) (rep.ClientFactory, error) {
 	}
 	if cfg.WorkTimeout <= 0 {
 		cfg.WorkTimeout = 10 * time.Second
+	}
+	if cfg.TLS.ClientCacheSize == 0 {
+		cfg.TLS.ClientCacheSize = 4096
 	}
 	newClient := func(timeout time.Duration) *http.Client {
 		return &http.Client{Timeout: timeout, Transport: &http.Transport{

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -62,6 +63,13 @@ type Cell struct {
 	states     int           // guarded by mu
 	works      int           // guarded by mu
 	lastTaken  time.Time     // guarded by mu
+	conns      int           // guarded by mu
+	// The last encoded state, reused while nothing changed (so a large
+	// simulation spends its CPU in the auctioneer, not in the cells).
+	version      int    // bumped on every change; guarded by mu
+	cachedJSON   []byte // guarded by mu
+	cachedVer    int    // guarded by mu
+	cachedStarts int    // guarded by mu
 }
 
 // Start serves a cell on a loopback port until Close.
@@ -92,7 +100,14 @@ func Start(cfg Config) (*Cell, error) {
 	if cfg.TLS != nil {
 		tlsCfg = cfg.TLS.Clone() // a server adds its protocols to its config
 	}
-	c.srv = &http.Server{Handler: mux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second}
+	c.srv = &http.Server{Handler: mux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				c.mu.Lock()
+				c.conns++
+				c.mu.Unlock()
+			}
+		}}
 	go func() {
 		if cfg.TLS != nil {
 			_ = c.srv.ServeTLS(ln, "", "")
@@ -139,7 +154,7 @@ func (c *Cell) SetRejectWork(v bool) { c.mu.Lock(); c.rejectWork = v; c.mu.Unloc
 func (c *Cell) SetFailState(v bool) { c.mu.Lock(); c.failState = v; c.mu.Unlock() }
 
 // SetEvacuating marks the cell evacuating in its state.
-func (c *Cell) SetEvacuating(v bool) { c.mu.Lock(); c.evacuating = v; c.mu.Unlock() }
+func (c *Cell) SetEvacuating(v bool) { c.mu.Lock(); c.evacuating = v; c.version++; c.mu.Unlock() }
 
 // Usage is what the cell's containers use (it may exceed Total when the
 // cell does not enforce capacity).
@@ -163,11 +178,12 @@ func (c *Cell) Tasks() []rep.Task {
 	return append([]rep.Task(nil), c.tasks...)
 }
 
-// Requests counts the state and work requests served.
-func (c *Cell) Requests() (states, works int) {
+// Requests counts the state and work requests served and the connections
+// accepted.
+func (c *Cell) Requests() (states, works, conns int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.states, c.works
+	return c.states, c.works, c.conns
 }
 
 // LastTaken is when the cell last took work (zero: never).
@@ -190,7 +206,8 @@ func (c *Cell) State() rep.CellState {
 	return c.stateLocked()
 }
 
-func (c *Cell) stateLocked() rep.CellState {
+// startingLocked counts the containers still starting.
+func (c *Cell) startingLocked() int {
 	now := c.cfg.Now()
 	starting := 0
 	for _, at := range c.startedAt {
@@ -198,6 +215,11 @@ func (c *Cell) stateLocked() rep.CellState {
 			starting++
 		}
 	}
+	return starting
+}
+
+func (c *Cell) stateLocked() rep.CellState {
+	starting := c.startingLocked()
 	avail := c.cfg.Total
 	avail.MemoryMB -= c.used.MemoryMB
 	avail.DiskMB -= c.used.DiskMB
@@ -223,10 +245,21 @@ func (c *Cell) serveState(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "simulated state failure", http.StatusInternalServerError)
 		return
 	}
-	st := c.stateLocked()
+	body, starting := c.cachedJSON, c.startingLocked()
+	if body == nil || c.cachedVer != c.version || c.cachedStarts != starting {
+		st := c.stateLocked()
+		var err error
+		if body, err = json.Marshal(st); err != nil {
+			c.mu.Unlock()
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		c.cachedJSON, c.cachedVer, c.cachedStarts = body, c.version, st.StartingContainerCount
+	}
 	c.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(st)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
 }
 
 // serveWork takes what fits (everything unless Enforce) and answers 200
@@ -273,6 +306,7 @@ func (c *Cell) serveWork(w http.ResponseWriter, r *http.Request) {
 			failed.Tasks = append(failed.Tasks, t)
 		}
 	}
+	c.version++
 	c.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(failed)
