@@ -113,3 +113,14 @@ func applyResult(cells []rep.CellState, res Result, started bool) int {
 	}
 	return n
 }
+
+// BenchmarkNaive is the naive O(cells)-per-placement scheduler of the
+// differential test on the round of BenchmarkSchedule's "1k/round", for
+// comparison.
+func BenchmarkNaive(b *testing.B) {
+	lrps := benchLRPs(400)[:1000]
+	cells := benchCells(1000, 3)
+	for b.Loop() {
+		naiveSchedule(cells, Batch{LRPs: lrps}, DefaultConfig())
+	}
+}

@@ -7,13 +7,15 @@ package auction
 //	+ 1000 × instances of the same process on the cell (tasks: tasks on the cell)
 //	+ BinPackFirstFitWeight × cell index (LRPs only)
 //
-// It is computed as two parts so that an index can order cells without
-// knowing the request. A used fraction after placing is (total − available +
+// It is computed as two parts so that an index can bound it without knowing
+// the request. A used fraction after placing is (total − available +
 // request) / total, so the score splits into a base that depends only on the
 // cell (everything but the request's share) and the request's share of the
-// cell's memory and disk, which is the same on every cell with the same
-// totals. score adds them in one rounding, which keeps the order: a lower
-// base never gives a higher score on cells with the same totals.
+// cell's memory and disk, which depends only on the request and the cell's
+// totals. score adds them with one rounding, then adds the locality penalty,
+// so it never decreases when base, share or locality grows: the least of
+// each over a set of cells gives a score no cell in the set beats. (The
+// value is the reference's; only the last bit may round differently.)
 //
 // Cells are compared by key: score, then base, then a rank drawn from the
 // seeded RNG. Base only decides between scores equal after rounding, where it
