@@ -49,10 +49,17 @@ type failure struct {
 	reason string
 }
 
+// cellListTimeout bounds listing the cells at the start of a round.
+const cellListTimeout = 10 * time.Second
+
 // Round places everything queued now: it lists cells, fetches their
 // states, decides, sends each cell its work, reports failures to the BBS
 // and re-queues deferred work. It returns at once if nothing is queued.
+// Once started, a round runs to the end even if ctx is cancelled (every
+// call in it has a timeout), so that stopping never turns the cells it
+// had not reached yet into reported placement failures.
 func (r *Runner) Round(ctx context.Context) RoundReport {
+	ctx = context.WithoutCancel(ctx)
 	rr := RoundReport{Start: time.Now(), Seed: uint64(time.Now().UnixNano())}
 	batch := r.queue.drain()
 	r.updateQueueGauges()
@@ -66,7 +73,9 @@ func (r *Runner) Round(ctx context.Context) RoundReport {
 }
 
 func (r *Runner) round(ctx context.Context, batch auction.Batch, rr *RoundReport) {
-	presences, err := r.cfg.Cells.Cells(ctx)
+	lctx, cancel := context.WithTimeout(ctx, cellListTimeout)
+	presences, err := r.cfg.Cells.Cells(lctx)
+	cancel()
 	if err != nil {
 		rr.Err = err
 		r.queue.addAt(batch, time.Now().Add(r.cfg.RetryInterval))
