@@ -124,3 +124,52 @@ func BenchmarkNaive(b *testing.B) {
 		naiveSchedule(cells, Batch{LRPs: lrps}, DefaultConfig())
 	}
 }
+
+// BenchmarkScheduleShapes covers workloads the index is weaker or stronger
+// on, each one round on 1,000 cells in 3 zones with uneven load: 100
+// processes of 200 instances; one process of 5,000 instances (every cell
+// soon holds it, so each placement looks at most cells, as the reference
+// does); 100,000 tasks.
+func BenchmarkScheduleShapes(b *testing.B) {
+	many := func(procs, instances int) Batch {
+		var bt Batch
+		for p := range procs {
+			for i := range instances {
+				bt.LRPs = append(bt.LRPs, LRP{ProcessGuid: fmt.Sprintf("p%04d", p), Index: int32(i),
+					Resource: rep.Resource{MemoryMB: 256, DiskMB: 1024}, Constraint: rep.PlacementConstraint{RootFs: "preloaded:cflinuxfs4"}})
+			}
+		}
+		return bt
+	}
+	tasks := func(n int) Batch {
+		var bt Batch
+		for i := range n {
+			bt.Tasks = append(bt.Tasks, Task{TaskGuid: fmt.Sprintf("t%06d", i), Resource: rep.Resource{MemoryMB: int32(128 << (i % 3)), DiskMB: 1024},
+				Constraint: rep.PlacementConstraint{RootFs: "preloaded:cflinuxfs4"}})
+		}
+		return bt
+	}
+	for _, s := range []struct {
+		name  string
+		batch Batch
+	}{{"procs=100x200", many(100, 200)}, {"procs=1x5000", many(1, 5000)}, {"tasks=100k", tasks(100000)}} {
+		b.Run(s.name, func(b *testing.B) {
+			var placed int
+			var elapsed time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				cells := benchCells(1000, 3)
+				for i := range cells {
+					cells[i].StartingContainerCount = i % 7
+					cells[i].AvailableResources.MemoryMB -= int32(i * 13 % 9000)
+				}
+				b.StartTimer()
+				start := time.Now()
+				res := Schedule(cells, s.batch, DefaultConfig())
+				elapsed += time.Since(start)
+				placed += len(s.batch.LRPs) + len(s.batch.Tasks) - len(res.FailedLRPs) - len(res.FailedTasks)
+			}
+			b.ReportMetric(float64(placed)/elapsed.Seconds(), "placements/s")
+		})
+	}
+}
