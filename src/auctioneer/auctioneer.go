@@ -109,6 +109,7 @@ type Auctioneer struct {
 	stopRuns  context.CancelFunc // guarded by mu
 	stopping  chan struct{}      // closed once serving stopped; guarded by mu
 	runnerEnd chan struct{}
+	fresh     freshConns
 	wg        sync.WaitGroup
 	stopOnce  sync.Once
 }
@@ -183,6 +184,7 @@ func (a *Auctioneer) lead() error {
 		return fmt.Errorf("listen_address: %w", err)
 	}
 	api := &http.Server{
+		ConnState:         a.fresh.track,
 		Handler:           NewHandler(a.runner, a.cfg.MaxBodyBytes, a.log),
 		TLSConfig:         a.cfg.TLS.Clone(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -236,7 +238,22 @@ func (a *Auctioneer) stopServing(ctx context.Context) error {
 	if api == nil {
 		return nil
 	}
-	err := api.Shutdown(ctx)
+	done := make(chan error, 1)
+	go func() { done <- api.Shutdown(ctx) }()
+	// Shutdown waits up to 5 s for connections that never sent a request
+	// (a client's spare connection); they have nothing in flight.
+	tick := time.NewTicker(50 * time.Millisecond)
+	var err error
+wait:
+	for {
+		a.fresh.closeAll()
+		select {
+		case err = <-done:
+			break wait
+		case <-tick.C:
+		}
+	}
+	tick.Stop()
 	stopRuns()
 	select {
 	case <-a.runnerEnd:
@@ -303,4 +320,32 @@ func (a *Auctioneer) Stop(ctx context.Context) error {
 		a.log.Info("auctioneer stopped")
 	})
 	return err
+}
+
+// freshConns tracks the API's connections that have not sent a request yet.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{} // guarded by mu
+}
+
+func (f *freshConns) track(c net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st == http.StateNew {
+		if f.conns == nil {
+			f.conns = map[net.Conn]struct{}{}
+		}
+		f.conns[c] = struct{}{}
+		return
+	}
+	delete(f.conns, c)
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		c.Close()
+		delete(f.conns, c)
+	}
 }
