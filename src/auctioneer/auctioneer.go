@@ -210,6 +210,7 @@ func (a *Auctioneer) lead() error {
 	}()
 	go func() {
 		defer close(a.runnerEnd)
+		a.runner.Warm(runCtx)
 		_ = a.runner.Run(runCtx)
 	}()
 	a.metrics.IsLeader.Set(1)

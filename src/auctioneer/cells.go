@@ -62,7 +62,8 @@ type RepClientConfig struct {
 }
 
 // NewRepClientFactory builds the reference rep client factory over one
-// connection pool that keeps a connection open to every cell between rounds.
+// connection pool that keeps a connection open to every cell between rounds
+// (idle connections close after 5 minutes).
 func NewRepClientFactory(cfg RepClientConfig) (rep.ClientFactory, error) {
 	if cfg.StateTimeout <= 0 {
 		cfg.StateTimeout = 10 * time.Second
@@ -73,17 +74,16 @@ func NewRepClientFactory(cfg RepClientConfig) (rep.ClientFactory, error) {
 	if cfg.TLS.ClientCacheSize == 0 {
 		cfg.TLS.ClientCacheSize = 4096
 	}
-	newClient := func(timeout time.Duration) *http.Client {
-		return &http.Client{Timeout: timeout, Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout: 5 * time.Second,
-			MaxIdleConns:        0, // no limit across cells
-			MaxIdleConnsPerHost: 2,
-			IdleConnTimeout:     90 * time.Second,
-			ForceAttemptHTTP2:   false,
-		}}
+	// State and work requests share one pool (and so one connection per
+	// cell, kept between rounds); only their timeouts differ.
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConns:        0, // no limit across cells
+		MaxIdleConnsPerHost: 2,
+		IdleConnTimeout:     5 * time.Minute,
 	}
+	newClient := func(timeout time.Duration) *http.Client { return &http.Client{Timeout: timeout, Transport: tr} }
 	f, err := rep.NewClientFactory(newClient(cfg.WorkTimeout), newClient(cfg.StateTimeout), &cfg.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("rep client: %w", err)
@@ -187,6 +187,32 @@ func (r *Runner) fetchStates(ctx context.Context, presences []*models.CellPresen
 		}
 	}
 	return res
+}
+
+// Warm lists the cells and fetches their states without placing anything,
+// so that the first round after taking the lock finds a connection open to
+// every cell instead of paying for all the TLS handshakes at once. It
+// reports like a round (Warmup set, nothing placed).
+func (r *Runner) Warm(ctx context.Context) RoundReport {
+	rr := RoundReport{Start: time.Now(), Warmup: true}
+	lctx, cancel := context.WithTimeout(ctx, cellListTimeout)
+	presences, err := r.cfg.Cells.Cells(lctx)
+	cancel()
+	if err != nil {
+		rr.Err = err
+		r.log.Warn("warming connections to cells: cells not listed", "error", err)
+	} else {
+		f := r.fetchStates(ctx, presences)
+		rr.Cells, rr.CellsUnreachable, rr.CellsEvacuating = len(presences), f.unreachable, f.evacuating
+		rr.CellsFetched = len(presences) - f.unreachable
+		rr.FetchStates = time.Since(rr.Start)
+		r.log.Info("connections to cells warmed", "cells", rr.Cells, "unreachable", rr.CellsUnreachable, "took", rr.FetchStates)
+	}
+	rr.Total = time.Since(rr.Start)
+	if r.cfg.OnRound != nil {
+		r.cfg.OnRound(rr)
+	}
+	return rr
 }
 
 // forEach calls fn(0..n-1) on at most workers goroutines and waits.

@@ -16,6 +16,8 @@ import (
 type RoundReport struct {
 	Start time.Time
 	Seed  uint64
+	// Warmup marks the state fetch made on taking the lock (see Warm).
+	Warmup bool
 	// Err is set when the cells could not be listed; the batch was kept.
 	Err error
 

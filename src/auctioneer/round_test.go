@@ -167,3 +167,30 @@ func TestRoundDefersOverTheStartingLimit(t *testing.T) {
 		t.Fatalf("queued %d after the round, want 3 deferred", l)
 	}
 }
+
+// TestWarmOpensConnections: warming fetches every state once, places
+// nothing, and reports itself as a warm-up.
+func TestWarmOpensConnections(t *testing.T) {
+	cells := startCells(t, 3, []string{"z1"}, rep.NewResources(8192, 16384, 10), true)
+	cells[2].SetFailState(true)
+	var got []RoundReport
+	r := newTestRunner(t, presencesOf(cells), newRecordingBBS(), func(c *RunnerConfig) { c.OnRound = func(rr RoundReport) { got = append(got, rr) } })
+	rr := r.Warm(context.Background())
+	if !rr.Warmup || rr.Cells != 3 || rr.CellsFetched != 2 || rr.CellsUnreachable != 1 || len(got) != 1 || !got[0].Warmup {
+		t.Fatalf("warm-up = %+v, reported %d", rr, len(got))
+	}
+	for _, c := range cells {
+		if states, works, conns := c.Requests(); states != 1 || works != 0 || conns != 1 {
+			t.Errorf("cell %s: %d state and %d work requests over %d connections; want 1, 0, 1", c.ID(), states, works, conns)
+		}
+	}
+	r.AddLRPs([]LRPStartRequest{lrpStart("web", 256, 0, 1)})
+	if rr := r.Round(context.Background()); rr.LRPsPlaced != 2 {
+		t.Fatalf("round = %+v", rr)
+	}
+	for _, c := range cells[:2] {
+		if _, _, conns := c.Requests(); conns != 1 {
+			t.Errorf("cell %s: %d connections after a round; want the warm one reused", c.ID(), conns)
+		}
+	}
+}

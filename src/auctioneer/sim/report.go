@@ -143,11 +143,13 @@ func spread(xs []int) (lo, hi int, mean, stdev float64) {
 
 // RoundStats summarises the rounds that placed something.
 type RoundStats struct {
-	Rounds                               int
-	MaxLRPs                              int
-	Total, FetchStates, Decide, Perform  Summary
-	FetchPlusDecideMax                   time.Duration
-	FetchPlusDecideMaxLRPs, MaxRoundLRPs int
+	Rounds                              int
+	MaxLRPs                             int
+	Total, FetchStates, Decide, Perform Summary
+	FetchPlusDecideMax                  time.Duration
+	FetchPlusDecideMaxLRPs              int
+	// Warmup is the state fetch on taking the lock (every TLS handshake).
+	Warmup time.Duration
 }
 
 // Summary is the median and maximum of durations.
@@ -167,6 +169,9 @@ func (r *Report) Stats() RoundStats {
 	var st RoundStats
 	var total, fetch, decide, perform []time.Duration
 	for _, rr := range r.Rounds {
+		if rr.Warmup {
+			st.Warmup = rr.FetchStates
+		}
 		if rr.Err != nil || rr.LRPs+rr.Tasks == 0 {
 			continue
 		}
@@ -219,6 +224,7 @@ func (r *Report) Print(out io.Writer) {
 	p("  end to end: %d placements in %s = %.0f placements/s (POSTs done after %s)", r.Placed, r.Elapsed.Round(time.Millisecond), r.PlacementsPerSecond, r.Submit.Round(time.Millisecond))
 	p("  rounds: %d, largest %d instances", st.Rounds, st.MaxLRPs)
 	p("  cells served %d state and %d work requests over %d connections", r.StateRequests, r.WorkRequests, r.Connections)
+	p("  warm-up on taking the lock (fetch every state, opening every connection): %s", st.Warmup.Round(time.Millisecond))
 	p("  round duration      p50 %8s  max %8s", st.Total.P50.Round(time.Millisecond), st.Total.Max.Round(time.Millisecond))
 	p("    fetch states      p50 %8s  max %8s", st.FetchStates.P50.Round(time.Millisecond), st.FetchStates.Max.Round(time.Millisecond))
 	p("    decide            p50 %8s  max %8s", st.Decide.P50.Round(time.Millisecond), st.Decide.Max.Round(time.Millisecond))
@@ -233,11 +239,13 @@ func (r *Report) Print(out io.Writer) {
 	}
 	p("")
 	p("  round  instances  placed  failed  fetch      decide     send work  total")
-	for i, rr := range r.Rounds {
+	n := 0
+	for _, rr := range r.Rounds {
 		if rr.LRPs+rr.Tasks == 0 {
 			continue
 		}
-		p("  %5d  %9d  %6d  %6d  %-9s  %-9s  %-9s  %s", i+1, rr.LRPs, rr.LRPsPlaced, rr.LRPsFailed,
+		n++
+		p("  %5d  %9d  %6d  %6d  %-9s  %-9s  %-9s  %s", n, rr.LRPs, rr.LRPsPlaced, rr.LRPsFailed,
 			rr.FetchStates.Round(time.Millisecond), rr.Decide.Round(time.Millisecond), rr.Perform.Round(time.Millisecond), rr.Total.Round(time.Millisecond))
 	}
 }
