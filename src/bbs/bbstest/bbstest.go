@@ -44,6 +44,9 @@ type Options struct {
 	NoDesiredCache bool
 	// Auctioneer receives start requests (default: none, logged).
 	Auctioneer service.Auctioneer
+	// AuctioneerAddress points the BBS at an auctioneer through its config
+	// (the production path: a batching dispatcher in front of the client).
+	AuctioneerAddress string
 	// EmbeddedLocket runs Locket inside the BBS, which then serves only once
 	// it holds its lock (as in production).
 	EmbeddedLocket bool
@@ -76,9 +79,11 @@ func TryStart(t testing.TB, o Options) (*Harness, error) {
 	cfg.ListenAddress, cfg.HealthAddress = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.CAFile, cfg.CertFile, cfg.KeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
 	cfg.RepCAFile, cfg.RepClientCertFile, cfg.RepClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
+	cfg.AuctioneerCAFile, cfg.AuctioneerClientCertFile, cfg.AuctioneerClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
 	cfg.DatabaseDriver, cfg.DatabaseConnectionString = o.Driver, o.DSN
 	cfg.EncryptionKeys, cfg.ActiveKeyLabel = o.Keys, o.ActiveKey
 	cfg.CacheDesiredLRPs = !o.NoDesiredCache
+	cfg.AuctioneerAddress = o.AuctioneerAddress
 	if o.EmbeddedLocket {
 		cfg.LocketListenAddress = "127.0.0.1:0"
 	}

@@ -19,7 +19,6 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/auctioneer/fakerep"
-	"github.com/diego-go/diego/src/bbs/auctioneerclient"
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
@@ -173,7 +172,7 @@ func startLocket(t *testing.T, b *pki.Bundle) (*locket.Service, string) {
 
 // TestRunPlacesThroughTheBBS runs the command against a real Locket (lock
 // and cell presence) and a real BBS that sends its start requests through
-// auctioneerclient: desired instances land on the simulated cell, an LRP
+// auctioneer client: desired instances land on the simulated cell, an LRP
 // and a task too big for it come back as a placement error and a task
 // rejection in the BBS.
 func TestRunPlacesThroughTheBBS(t *testing.T) {
@@ -197,12 +196,9 @@ func TestRunPlacesThroughTheBBS(t *testing.T) {
 	}
 
 	aucAddr := freeAddr(t)
-	clientTLS, _ := pki.ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
-	ac, err := auctioneerclient.New(auctioneerclient.Config{Address: aucAddr, TLS: clientTLS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := bbstest.Start(t, bbstest.Options{Driver: sqlstore.DriverSQLite, DSN: testdb.SQLite(t), Dir: dir, Auctioneer: ac})
+	// the BBS reaches the auctioneer as in production: auctioneer_address in
+	// its config, a batching dispatcher in front of the auctioneer client
+	h := bbstest.Start(t, bbstest.Options{Driver: sqlstore.DriverSQLite, DSN: testdb.SQLite(t), Dir: dir, AuctioneerAddress: aucAddr})
 
 	cfg := validConfig(b)
 	cfg.ListenAddress, cfg.LocketAddress, cfg.BBSAddress = aucAddr, locketAddr, h.URL
