@@ -4,7 +4,6 @@ package config
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
@@ -16,30 +15,8 @@ import (
 	"github.com/diego-go/diego/src/bbs/encryption"
 )
 
-// Duration is a time.Duration that reads "30s" or a number of nanoseconds.
-type Duration time.Duration
-
-// UnmarshalJSON accepts a Go duration string or an integer.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("invalid duration %q: %w", s, err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	var n int64
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("duration must be a string like \"30s\" or nanoseconds: %s", b)
-	}
-	*d = Duration(n)
-	return nil
-}
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is a time.Duration read as "30s" or nanoseconds.
+type Duration = jsonconfig.Duration
 
 // Config is the BBS configuration file.
 type Config struct {
@@ -173,19 +150,7 @@ func Parse(r io.Reader) (Config, error) {
 
 // Load reads, defaults and validates the file at path.
 func Load(path string) (Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("opening config: %w", err)
-	}
-	defer f.Close()
-	c, err := Parse(f)
-	if err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return jsonconfig.LoadFile(path, Parse, Config.Validate)
 }
 
 // Validate reports every problem at once, each saying what to fix.

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net"
 	"net/url"
@@ -18,30 +16,8 @@ import (
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 )
 
-// Duration is a time.Duration that reads "10s" or a number of nanoseconds.
-type Duration time.Duration
-
-// UnmarshalJSON accepts a Go duration string or an integer of nanoseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", s, err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	var n int64
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("duration %s must be a string like \"10s\" or nanoseconds", b)
-	}
-	*d = Duration(n)
-	return nil
-}
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is a time.Duration read as "30s" or nanoseconds.
+type Duration = jsonconfig.Duration
 
 // Config is the auctioneer configuration file.
 type Config struct {
@@ -134,19 +110,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 
 // LoadConfig reads, defaults and validates the file at path.
 func LoadConfig(path string) (Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("opening config: %w", err)
-	}
-	defer f.Close()
-	c, err := ParseConfig(f)
-	if err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return jsonconfig.LoadFile(path, ParseConfig, Config.Validate)
 }
 
 // Validate reports every problem at once, each saying what to fix.
@@ -239,7 +203,3 @@ func (c Config) auctionConfig() auction.Config {
 	return a
 }
 
-func (c Config) level() slog.Level {
-	l, _ := jsonconfig.Level(c.LogLevel)
-	return l
-}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 
@@ -50,19 +49,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 
 // LoadConfig reads, defaults and validates the file at path.
 func LoadConfig(path string) (Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("opening config: %w", err)
-	}
-	defer f.Close()
-	c, err := ParseConfig(f)
-	if err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return jsonconfig.LoadFile(path, ParseConfig, Config.Validate)
 }
 
 // Validate reports every problem at once, each saying what to fix.
@@ -110,7 +97,3 @@ func (c Config) storeConfig() sqlstore.Config {
 	}
 }
 
-func (c Config) level() slog.Level {
-	l, _ := jsonconfig.Level(c.LogLevel)
-	return l
-}

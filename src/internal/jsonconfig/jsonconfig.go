@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
+	"time"
 )
 
 // Decode reads one JSON object from r into dst, over whatever defaults dst
@@ -39,4 +41,49 @@ func Level(s string) (slog.Level, error) {
 		return 0, fmt.Errorf("log_level %q must be debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// Duration is a time.Duration that reads "30s" or a number of nanoseconds
+// and writes itself as a string.
+type Duration time.Duration
+
+// UnmarshalJSON accepts a Go duration string or an integer of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("invalid duration %q: %w", s, err)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("duration must be a string like \"30s\" or nanoseconds: %s", b)
+	}
+	*d = Duration(n)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// LoadFile opens path, parses it with parse (which applies defaults) and
+// validates the result; errors name the file.
+func LoadFile[C any](path string, parse func(io.Reader) (C, error), validate func(C) error) (C, error) {
+	var zero C
+	f, err := os.Open(path)
+	if err != nil {
+		return zero, fmt.Errorf("opening config: %w", err)
+	}
+	defer f.Close()
+	c, err := parse(f)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := validate(c); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
 }
