@@ -202,4 +202,3 @@ func (c Config) auctionConfig() auction.Config {
 	a.StartingContainerCountMaximum = c.StartingContainerCountMaximum
 	return a
 }
-

@@ -96,4 +96,3 @@ func (c Config) storeConfig() sqlstore.Config {
 		MaxOpenConns: c.MaxOpenDatabaseConnections, MaxIdleConns: c.MaxIdleDatabaseConnections,
 	}
 }
-
