@@ -1,11 +1,7 @@
 package convergence
 
 import (
-	"bufio"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,115 +9,21 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/lifecycle"
+	"github.com/diego-go/diego/src/internal/golden"
 )
 
-var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata/*.txt")
-
-// TestScenarios runs every testdata/*.txt script. A script is a list of
-// blocks, each a command line, its input lines, "----", and the expected
-// output up to a blank line. Commands:
+// TestScenarios runs every testdata/*.txt script (see package golden for the
+// format; go test -rewrite regenerates the expectations). Commands:
 //
 //	world    the input lines (see world) replace the cluster state
 //	change   the input lines update it
 //	decide   prints the plan for the current state
 //	apply    applies the last plan as if every action committed; prints the rows
 func TestScenarios(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txt")
-	if len(files) == 0 {
-		t.Fatal("no testdata/*.txt")
-	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runScript(t, f) })
-	}
-}
-
-type block struct {
-	pre   []string // comments and blank lines before the command
-	cmd   string
-	input []string
-	want  []string
-	line  int
-}
-
-func runScript(t *testing.T, path string) {
-	blocks, tail, err := readScript(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &runner{w: newWorld()}
-	for i := range blocks {
-		b := &blocks[i]
-		got, err := r.run(b)
-		if err != nil {
-			t.Fatalf("%s:%d: %v", path, b.line, err)
-		}
-		if !*rewrite && strings.Join(got, "\n") != strings.Join(b.want, "\n") {
-			t.Errorf("%s:%d: %s\n--- got\n%s\n--- want\n%s", path, b.line, b.cmd,
-				strings.Join(got, "\n"), strings.Join(b.want, "\n"))
-		}
-		b.want = got
-	}
-	if *rewrite {
-		if err := writeScript(path, blocks, tail); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func readScript(path string) (blocks []block, tail []string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	var cur *block
-	state, n := 0, 0 // 0: between blocks, 1: input, 2: output
-	for sc.Scan() {
-		line := sc.Text()
-		n++
-		switch {
-		case state == 0 && (line == "" || strings.HasPrefix(line, "#")):
-			tail = append(tail, line)
-		case state == 0:
-			blocks = append(blocks, block{pre: tail, cmd: line, line: n})
-			cur, tail, state = &blocks[len(blocks)-1], nil, 1
-		case state == 1 && line == "----":
-			state = 2
-		case state == 1:
-			cur.input = append(cur.input, line)
-		case line == "":
-			state = 0
-		default:
-			cur.want = append(cur.want, line)
-		}
-	}
-	if state == 1 {
-		return nil, nil, fmt.Errorf("%s: block at line %d has no ----", path, cur.line)
-	}
-	return blocks, tail, sc.Err()
-}
-
-func writeScript(path string, blocks []block, tail []string) error {
-	var b strings.Builder
-	for i, bl := range blocks {
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		for _, l := range append(append(append(bl.pre, bl.cmd), bl.input...), "----") {
-			b.WriteString(l + "\n")
-		}
-		for _, l := range bl.want {
-			b.WriteString(l + "\n")
-		}
-	}
-	for _, l := range tail {
-		b.WriteString("\n" + l)
-	}
-	if len(tail) > 0 {
-		b.WriteString("\n")
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	golden.Run(t, "testdata/*.txt", func() func(*golden.Block) ([]string, error) {
+		r := &runner{w: newWorld()}
+		return r.run
+	})
 }
 
 // runner holds a script's state between blocks.
@@ -136,13 +38,13 @@ func (r *runner) newEpoch() string {
 	return fmt.Sprintf("n%d", r.epochs)
 }
 
-func (r *runner) run(b *block) ([]string, error) {
-	switch b.cmd {
+func (r *runner) run(b *golden.Block) ([]string, error) {
+	switch b.Cmd {
 	case "world", "change":
-		if b.cmd == "world" {
+		if b.Cmd == "world" {
 			r.w = newWorld()
 		}
-		for _, l := range b.input {
+		for _, l := range b.Input {
 			if err := r.w.exec(l); err != nil {
 				return nil, err
 			}
@@ -162,7 +64,7 @@ func (r *runner) run(b *block) ([]string, error) {
 		r.last = nil
 		return r.w.render(), nil
 	}
-	return nil, fmt.Errorf("unknown command %q", b.cmd)
+	return nil, fmt.Errorf("unknown command %q", b.Cmd)
 }
 
 // decided is a plan with its LRP changes materialised.
