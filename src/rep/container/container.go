@@ -1,0 +1,130 @@
+// Package container declares what the rep needs from a container backend
+// (process, runc, garden): create, run processes in, stream files into and
+// out of, inspect and destroy containers. Every backend passes one contract
+// suite (containertest).
+package container
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"time"
+)
+
+// Sentinel errors every backend maps its failures onto.
+var (
+	ErrNotFound      = errors.New("container: not found")
+	ErrExists        = errors.New("container: handle already exists")
+	ErrNoCapacity    = errors.New("container: not enough capacity")
+	ErrRootFSMissing = errors.New("container: rootfs not found")
+)
+
+// PortMapping exposes a container port on the host.
+type PortMapping struct {
+	ContainerPort uint32
+	HostPort      uint32
+}
+
+// Spec describes a container to create.
+type Spec struct {
+	Handle string // unique: the instance guid or task guid
+	// RootFS is "preloaded:NAME" (a rootfs the backend knows by name) or, for
+	// backends that support it, a path or URL. The process backend ignores
+	// everything but the name.
+	RootFS string
+	Env    []string // KEY=VALUE, given to every process
+	// Ports are container ports to expose; the backend allocates host ports
+	// and reports them in Info.
+	Ports      []uint32
+	MemoryMB   int64 // 0 = unlimited
+	DiskMB     int64 // 0 = unlimited
+	MaxPids    int64 // 0 = unlimited
+	CPUWeight  uint32
+	Properties map[string]string // free-form labels, returned by Info
+}
+
+// ProcessSpec describes a process to run in a container.
+type ProcessSpec struct {
+	Path string
+	Args []string
+	Env  []string // appended to the container's Env
+	Dir  string   // working directory inside the container ("" = the container's home)
+	User string
+	// Limits
+	NoFile uint64
+}
+
+// ProcessIO connects a process's standard streams (nil = discarded).
+type ProcessIO struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Process is a process running in a container.
+type Process interface {
+	ID() string
+	// Wait blocks until the process exits and returns its exit status
+	// (128+signal when killed by a signal).
+	Wait() (int, error)
+	Signal(sig os.Signal) error
+}
+
+// Info describes a container.
+type Info struct {
+	Handle      string
+	State       string // "active" or "stopped"
+	HostIP      string // address the mapped ports answer on
+	ContainerIP string
+	Ports       []PortMapping
+	Properties  map[string]string
+	// OOMKilled reports that a process was killed for exceeding the memory limit.
+	OOMKilled bool
+}
+
+// Metrics are a container's resource usage.
+type Metrics struct {
+	MemoryBytes    uint64
+	DiskBytes      uint64
+	CPUTime        time.Duration
+	RxBytes        uint64
+	TxBytes        uint64
+	ProcessCount   int
+	MemoryLimit    uint64
+	DiskLimit      uint64
+	TimeSpentInCPU time.Duration
+}
+
+// Container is one container.
+type Container interface {
+	Handle() string
+	Info(ctx context.Context) (Info, error)
+	// Run starts a process; it returns once the process has started.
+	Run(ctx context.Context, spec ProcessSpec, pio ProcessIO) (Process, error)
+	// StreamIn extracts the tar stream into dir inside the container.
+	StreamIn(ctx context.Context, dir string, tarStream io.Reader) error
+	// StreamOut returns a tar stream of path inside the container.
+	StreamOut(ctx context.Context, path string) (io.ReadCloser, error)
+	// Stop signals every process (SIGTERM, then SIGKILL after a grace period;
+	// at once when kill is true) and waits for them to exit.
+	Stop(ctx context.Context, kill bool) error
+	Metrics(ctx context.Context) (Metrics, error)
+}
+
+// Capacity is what a backend can host.
+type Capacity struct {
+	MemoryMB      int64
+	DiskMB        int64
+	MaxContainers int
+}
+
+// Backend creates and tracks containers.
+type Backend interface {
+	Create(ctx context.Context, spec Spec) (Container, error)
+	Lookup(ctx context.Context, handle string) (Container, error)
+	// Destroy stops every process, releases ports and removes the container's
+	// files. Destroying an unknown handle returns ErrNotFound.
+	Destroy(ctx context.Context, handle string) error
+	Containers(ctx context.Context) ([]Container, error)
+	Capacity(ctx context.Context) (Capacity, error)
+}
