@@ -84,15 +84,14 @@ type Info struct {
 
 // Metrics are a container's resource usage.
 type Metrics struct {
-	MemoryBytes    uint64
-	DiskBytes      uint64
-	CPUTime        time.Duration
-	RxBytes        uint64
-	TxBytes        uint64
-	ProcessCount   int
-	MemoryLimit    uint64
-	DiskLimit      uint64
-	TimeSpentInCPU time.Duration
+	MemoryBytes  uint64
+	DiskBytes    uint64
+	CPUTime      time.Duration
+	RxBytes      uint64
+	TxBytes      uint64
+	ProcessCount int
+	MemoryLimit  uint64
+	DiskLimit    uint64
 }
 
 // Container is one container.
