@@ -1,0 +1,232 @@
+package process
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/diego-go/diego/src/rep/container"
+)
+
+// Backend is the process container backend. It is safe for concurrent use.
+type Backend struct {
+	cfg      Config
+	capacity container.Capacity
+
+	mu         sync.Mutex
+	containers map[string]*Container
+	ports      map[uint32]string // allocated host port -> handle
+	nextPort   uint32            // round-robin cursor, so a freed port is reused last
+}
+
+var _ container.Backend = (*Backend)(nil)
+
+// New fills cfg's defaults, validates it, creates the root dir and detects
+// the capacity not set in cfg.
+func New(cfg Config) (*Backend, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("process backend config: %w", err)
+	}
+	if err := os.MkdirAll(cfg.RootDir, 0o755); err != nil {
+		return nil, fmt.Errorf("process backend: %w", err)
+	}
+	capy := container.Capacity{MemoryMB: cfg.MemoryMB, DiskMB: cfg.DiskMB, MaxContainers: cfg.MaxContainers}
+	var err error
+	if capy.MemoryMB == 0 {
+		if capy.MemoryMB, err = machineMemoryMB(); err != nil {
+			return nil, fmt.Errorf("process backend: detecting memory (set memory_mb): %w", err)
+		}
+	}
+	if capy.DiskMB == 0 {
+		if capy.DiskMB, err = diskMB(cfg.RootDir); err != nil {
+			return nil, fmt.Errorf("process backend: detecting disk (set disk_mb): %w", err)
+		}
+	}
+	return &Backend{
+		cfg:        cfg,
+		capacity:   capy,
+		containers: map[string]*Container{},
+		ports:      map[uint32]string{},
+		nextPort:   cfg.PortRangeStart,
+	}, nil
+}
+
+// Config returns the effective configuration (defaults filled).
+func (b *Backend) Config() Config { return b.cfg }
+
+// Capacity implements container.Backend.
+func (b *Backend) Capacity(ctx context.Context) (container.Capacity, error) {
+	return b.capacity, nil
+}
+
+// Create implements container.Backend: it makes the container's home under
+// RootDir and allocates one host port per requested container port.
+func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Container, error) {
+	if spec.Handle == "" {
+		return nil, errors.New("container: empty handle")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rootfs := strings.TrimPrefix(spec.RootFS, "preloaded:")
+	if len(b.cfg.RootFSes) > 0 && !slices.Contains(b.cfg.RootFSes, rootfs) {
+		return nil, fmt.Errorf("%w: %q", container.ErrRootFSMissing, spec.RootFS)
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.containers[spec.Handle]; ok {
+		return nil, fmt.Errorf("%w: %s", container.ErrExists, spec.Handle)
+	}
+	if len(b.containers) >= b.capacity.MaxContainers {
+		return nil, fmt.Errorf("%w: %d containers", container.ErrNoCapacity, len(b.containers))
+	}
+	ports, err := b.allocatePortsLocked(spec.Handle, len(spec.Ports))
+	if err != nil {
+		return nil, err
+	}
+	mappings := make([]container.PortMapping, len(spec.Ports))
+	for i, p := range spec.Ports {
+		mappings[i] = container.PortMapping{ContainerPort: p, HostPort: ports[i]}
+	}
+	dir := filepath.Join(b.cfg.RootDir, "c-"+randomHex(8))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		b.releasePortsLocked(ports)
+		return nil, fmt.Errorf("container: creating home: %w", err)
+	}
+	c := newContainer(b, spec, rootfs, dir, mappings)
+	b.containers[spec.Handle] = c
+	return c, nil
+}
+
+// Lookup implements container.Backend.
+func (b *Backend) Lookup(ctx context.Context, handle string) (container.Container, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, ok := b.containers[handle]
+	if !ok || c.isDestroying() {
+		return nil, fmt.Errorf("%w: %s", container.ErrNotFound, handle)
+	}
+	return c, nil
+}
+
+// Containers implements container.Backend (sorted by handle).
+func (b *Backend) Containers(ctx context.Context) ([]container.Container, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]container.Container, 0, len(b.containers))
+	for _, c := range b.containers {
+		if !c.isDestroying() {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(x, y container.Container) int { return strings.Compare(x.Handle(), y.Handle()) })
+	return out, nil
+}
+
+// Destroy implements container.Backend: SIGKILL to every process group of
+// the container, wait for them, remove the home, release the ports. If ctx
+// ends before the processes are gone the container stays (destroy again).
+func (b *Backend) Destroy(ctx context.Context, handle string) error {
+	b.mu.Lock()
+	c, ok := b.containers[handle]
+	if !ok || !c.beginDestroy() {
+		b.mu.Unlock()
+		return fmt.Errorf("%w: %s", container.ErrNotFound, handle)
+	}
+	b.mu.Unlock()
+
+	if err := c.Stop(ctx, true); err != nil {
+		c.abortDestroy()
+		return fmt.Errorf("container: destroying %s: %w", handle, err)
+	}
+	c.closeWatch()
+	rmErr := removeAll(c.dir)
+
+	b.mu.Lock()
+	delete(b.containers, handle)
+	for _, m := range c.ports {
+		if b.ports[m.HostPort] == handle {
+			delete(b.ports, m.HostPort)
+		}
+	}
+	b.mu.Unlock()
+	if rmErr != nil {
+		return fmt.Errorf("container: removing %s: %w", c.dir, rmErr)
+	}
+	return nil
+}
+
+// allocatePortsLocked takes n free host ports, round-robin through the
+// range, skipping ports another program on the host is listening on.
+func (b *Backend) allocatePortsLocked(handle string, n int) ([]uint32, error) {
+	var got []uint32
+	size := b.cfg.PortRangeEnd - b.cfg.PortRangeStart + 1
+	for tried := uint32(0); len(got) < n && tried < size; tried++ {
+		p := b.nextPort
+		b.nextPort++
+		if b.nextPort > b.cfg.PortRangeEnd {
+			b.nextPort = b.cfg.PortRangeStart
+		}
+		if _, taken := b.ports[p]; taken || !portFree(p) {
+			continue
+		}
+		b.ports[p] = handle
+		got = append(got, p)
+	}
+	if len(got) < n {
+		b.releasePortsLocked(got)
+		return nil, fmt.Errorf("%w: no free host port in %d-%d", container.ErrNoCapacity, b.cfg.PortRangeStart, b.cfg.PortRangeEnd)
+	}
+	return got, nil
+}
+
+func (b *Backend) releasePortsLocked(ports []uint32) {
+	for _, p := range ports {
+		delete(b.ports, p)
+	}
+}
+
+// portFree reports whether nothing listens on port (all addresses).
+func portFree(port uint32) bool {
+	l, err := net.Listen("tcp", ":"+strconv.Itoa(int(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return strconv.FormatInt(time.Now().UnixNano(), 16)
+	}
+	return hex.EncodeToString(b)
+}
+
+// removeAll removes dir, making read-only directories a process left behind
+// writable first if needed.
+func removeAll(dir string) error {
+	if err := os.RemoveAll(dir); err == nil {
+		return nil
+	}
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
