@@ -1,0 +1,186 @@
+// Package health runs an instance's declared liveness and readiness checks and reports when it becomes healthy, unhealthy, ready or unready.
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+)
+
+// DefaultCheckTimeout is the connect or request timeout of a check that
+// names none (the reference's 1000 ms).
+const DefaultCheckTimeout = time.Second
+
+// Resolver maps a container port to the "host:port" address it answers on
+// from the cell (the container's host IP and mapped host port).
+type Resolver func(ctx context.Context, containerPort uint32) (string, error)
+
+// Checker probes an instance once; a nil error means healthy.
+type Checker interface {
+	Check(ctx context.Context) error
+	// Interval is how often the check runs once healthy (0 = the
+	// monitor's default).
+	Interval() time.Duration
+}
+
+// Error is a failed check, worded like the reference's healthcheck.
+type Error struct {
+	Msg string
+	Err error
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+// NewChecker builds the checker for one check definition.
+func NewChecker(c *models.Check, resolve Resolver) (Checker, error) {
+	if c == nil {
+		return nil, errors.New("health: empty check")
+	}
+	switch {
+	case c.TcpCheck != nil && c.HttpCheck != nil:
+		return nil, errors.New("health: check is both tcp and http")
+	case c.TcpCheck != nil:
+		t := c.TcpCheck
+		if t.Port == 0 {
+			return nil, errors.New("health: tcp check without a port")
+		}
+		return &TCPChecker{Port: t.Port, Timeout: msOr(t.ConnectTimeoutMs), Every: time.Duration(t.IntervalMs) * time.Millisecond, Resolve: resolve}, nil
+	case c.HttpCheck != nil:
+		h := c.HttpCheck
+		if h.Port == 0 {
+			return nil, errors.New("health: http check without a port")
+		}
+		path := h.Path
+		if path == "" {
+			path = "/"
+		}
+		return &HTTPChecker{Port: h.Port, Path: path, Timeout: msOr(h.RequestTimeoutMs), Every: time.Duration(h.IntervalMs) * time.Millisecond, Resolve: resolve}, nil
+	}
+	return nil, errors.New("health: check is neither tcp nor http")
+}
+
+// NewCheckers builds a checker for every check definition.
+func NewCheckers(cs []*models.Check, resolve Resolver) ([]Checker, error) {
+	out := make([]Checker, 0, len(cs))
+	for i, c := range cs {
+		ch, err := NewChecker(c, resolve)
+		if err != nil {
+			return nil, fmt.Errorf("check %d: %w", i, err)
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+func msOr(ms uint64) time.Duration {
+	if ms == 0 {
+		return DefaultCheckTimeout
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// TCPChecker is healthy when a TCP connection to the port succeeds.
+type TCPChecker struct {
+	Port    uint32
+	Timeout time.Duration
+	Every   time.Duration
+	Resolve Resolver
+}
+
+// Interval implements Checker.
+func (c *TCPChecker) Interval() time.Duration { return c.Every }
+
+// Check implements Checker.
+func (c *TCPChecker) Check(ctx context.Context) error {
+	fail := func(err error) error {
+		if isTimeout(err) {
+			return &Error{Msg: fmt.Sprintf("Failed to make TCP connection to port %d: timed out after %.2f seconds", c.Port, c.Timeout.Seconds()), Err: err}
+		}
+		return &Error{Msg: fmt.Sprintf("Failed to make TCP connection to port %d: %s", c.Port, err), Err: err}
+	}
+	addr, err := c.Resolve(ctx, c.Port)
+	if err != nil {
+		return fail(err)
+	}
+	d := net.Dialer{Timeout: c.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fail(err)
+	}
+	conn.Close()
+	return nil
+}
+
+// HTTPChecker is healthy when a GET of the path answers 200 OK.
+type HTTPChecker struct {
+	Port    uint32
+	Path    string
+	Timeout time.Duration
+	Every   time.Duration
+	Resolve Resolver
+}
+
+// Interval implements Checker.
+func (c *HTTPChecker) Interval() time.Duration { return c.Every }
+
+// Check implements Checker.
+func (c *HTTPChecker) Check(ctx context.Context) error {
+	prefix := fmt.Sprintf("Failed to make HTTP request to '%s' on port %d", c.Path, c.Port)
+	addr, err := c.Resolve(ctx, c.Port)
+	if err != nil {
+		return &Error{Msg: prefix + ": " + err.Error(), Err: err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+c.Path, nil)
+	if err != nil {
+		return &Error{Msg: fmt.Sprintf("Failed to create an HTTP request to '%s' on port %d", c.Path, c.Port), Err: err}
+	}
+	req.Header.Set("User-Agent", "diego-healthcheck")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	start := time.Now()
+	resp, err := healthClient.Do(req)
+	if err != nil {
+		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+			return &Error{Msg: fmt.Sprintf("%s: timed out after %.2f seconds", prefix, c.Timeout.Seconds()), Err: err}
+		}
+		return &Error{Msg: prefix + ": connection refused", Err: err}
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return &Error{Msg: fmt.Sprintf("%s: received status code %d in %dms", prefix, resp.StatusCode, time.Since(start).Milliseconds())}
+	}
+	return nil
+}
+
+// healthClient follows redirects like the reference's healthcheck but keeps
+// no connections, so every check dials afresh.
+var healthClient = &http.Client{
+	Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// HostPortResolver resolves container ports through a fixed host IP and
+// port mapping (as container.Info reports them).
+func HostPortResolver(hostIP string, mapping map[uint32]uint32) Resolver {
+	return func(_ context.Context, port uint32) (string, error) {
+		hp, ok := mapping[port]
+		if !ok {
+			return "", fmt.Errorf("port %d is not mapped", port)
+		}
+		return net.JoinHostPort(hostIP, strconv.FormatUint(uint64(hp), 10)), nil
+	}
+}

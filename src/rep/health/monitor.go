@@ -1,0 +1,229 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Default monitoring intervals (the reference's).
+const (
+	DefaultStartInterval   = 2 * time.Second
+	DefaultHealthyInterval = 30 * time.Second
+)
+
+// Sentinels the monitor's crash errors match with errors.Is.
+var (
+	ErrNeverHealthy = errors.New("instance never healthy")
+	ErrUnhealthy    = errors.New("instance became unhealthy")
+)
+
+// CrashError is why an instance crashed; Reason is the reference's crash
+// reason text.
+type CrashError struct {
+	Reason string
+	kind   error // ErrNeverHealthy or ErrUnhealthy
+	Err    error // the failing check's error
+}
+
+func (e *CrashError) Error() string   { return e.Reason }
+func (e *CrashError) Unwrap() []error { return []error{e.kind, e.Err} }
+
+// Monitor runs an instance's checks: every StartInterval until all
+// liveness checks pass (bounded by StartTimeout), then each at its own
+// interval (HealthyInterval by default) until one fails. Readiness checks
+// run alongside and toggle OnReady.
+type Monitor struct {
+	Liveness  []Checker
+	Readiness []Checker
+
+	StartTimeout    time.Duration // 0 = wait for health forever
+	StartInterval   time.Duration // 0 = DefaultStartInterval
+	HealthyInterval time.Duration // 0 = DefaultHealthyInterval
+
+	// OnHealthy is called once, when every liveness check has passed.
+	OnHealthy func()
+	// OnReady is called with true when every readiness check passes and
+	// with false when one then fails.
+	OnReady func(ready bool)
+	// Log receives progress lines; HealthLog the failing checks' errors
+	// (nil = discarded).
+	Log, HealthLog io.Writer
+}
+
+// Run monitors until ctx is done (returning ctx.Err()) or the instance
+// crashes (returning a *CrashError).
+func (m *Monitor) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if len(m.Readiness) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.runReadiness(ctx)
+		}()
+	}
+
+	m.logf("Starting health monitoring of container\n")
+	start := time.Now()
+	if err := m.untilAllPass(ctx, m.Liveness, m.StartTimeout); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		elapsed := time.Since(start).Round(time.Millisecond)
+		m.healthf("%s\n", err)
+		m.logf("Failed after %s: startup health check never passed.\n", elapsed)
+		return &CrashError{Reason: fmt.Sprintf("Instance never healthy after %s: %s", elapsed, err), kind: ErrNeverHealthy, Err: err}
+	}
+	m.logf("Container became healthy\n")
+	if m.OnHealthy != nil {
+		m.OnHealthy()
+	}
+	if len(m.Liveness) == 0 {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	err := m.untilOneFails(ctx, m.Liveness)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	m.healthf("%s\n", err)
+	m.logf("Container became unhealthy\n")
+	return &CrashError{Reason: "Instance became unhealthy: " + err.Error(), kind: ErrUnhealthy, Err: err}
+}
+
+func (m *Monitor) runReadiness(ctx context.Context) {
+	m.logf("Starting readiness health monitoring of container\n")
+	for {
+		if err := m.untilAllPass(ctx, m.Readiness, 0); err != nil {
+			return // cancelled
+		}
+		m.logf("Container passed the readiness health check. Container marked ready and added to route pool.\n")
+		if m.OnReady != nil {
+			m.OnReady(true)
+		}
+		m.untilOneFails(ctx, m.Readiness)
+		if ctx.Err() != nil {
+			return
+		}
+		m.logf("Container failed the readiness health check. Container marked not ready and removed from route pool.\n")
+		if m.OnReady != nil {
+			m.OnReady(false)
+		}
+	}
+}
+
+// untilAllPass runs each check every StartInterval until it passes. It
+// fails, with the last errors of the checks still failing, when timeout
+// (if any) passes first, or with ctx's error when ctx is done.
+func (m *Monitor) untilAllPass(ctx context.Context, checks []Checker, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	interval := or(m.StartInterval, DefaultStartInterval)
+	errs := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				err := c.Check(ctx)
+				if err == nil {
+					errs[i] = nil
+					return
+				}
+				if ctx.Err() == nil || errs[i] == nil {
+					errs[i] = err // keep the last error from before the deadline
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var msgs []string
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+			failed = append(failed, err)
+		}
+	}
+	switch {
+	case len(failed) == 1:
+		return failed[0]
+	case len(failed) > 1:
+		return &Error{Msg: strings.Join(msgs, "; "), Err: errors.Join(failed...)}
+	}
+	return nil
+}
+
+// untilOneFails runs each check at its interval until one fails and
+// returns that check's error (or ctx's error when ctx is done first).
+func (m *Monitor) untilOneFails(ctx context.Context, checks []Checker) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	first := make(chan error, len(checks))
+	var wg sync.WaitGroup
+	for _, c := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(or(c.Interval(), or(m.HealthyInterval, DefaultHealthyInterval)))
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if err := c.Check(ctx); err != nil && ctx.Err() == nil {
+					first <- err
+					return
+				}
+			}
+		}()
+	}
+	var err error
+	select {
+	case err = <-first:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+func (m *Monitor) logf(format string, args ...any) {
+	if m.Log != nil {
+		fmt.Fprintf(m.Log, format, args...)
+	}
+}
+
+func (m *Monitor) healthf(format string, args ...any) {
+	if m.HealthLog != nil {
+		fmt.Fprintf(m.HealthLog, format, args...)
+	}
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}

@@ -1,0 +1,227 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+)
+
+// fakeChecker fails until healthyAfter calls, then passes until failAfter
+// calls (0 = never fails again).
+type fakeChecker struct {
+	name         string
+	healthyAfter int64
+	failAfter    int64
+	every        time.Duration
+	calls        atomic.Int64
+}
+
+func (f *fakeChecker) Interval() time.Duration { return f.every }
+
+func (f *fakeChecker) Check(context.Context) error {
+	n := f.calls.Add(1)
+	if n <= f.healthyAfter || (f.failAfter > 0 && n > f.failAfter) {
+		return &Error{Msg: fmt.Sprintf("%s failed (call %d)", f.name, n)}
+	}
+	return nil
+}
+
+type events struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (e *events) add(s string) {
+	e.mu.Lock()
+	e.log = append(e.log, s)
+	e.mu.Unlock()
+}
+
+func (e *events) get() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.log...)
+}
+
+func (e *events) Write(p []byte) (int, error) {
+	e.add(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func newMonitor(ev *events, liveness ...Checker) *Monitor {
+	return &Monitor{
+		Liveness:        liveness,
+		StartTimeout:    200 * time.Millisecond,
+		StartInterval:   10 * time.Millisecond,
+		HealthyInterval: 20 * time.Millisecond,
+		OnHealthy:       func() { ev.add("HEALTHY") },
+		OnReady:         func(r bool) { ev.add(fmt.Sprint("READY ", r)) },
+	}
+}
+
+func TestMonitorNeverHealthy(t *testing.T) {
+	ev := &events{}
+	var log, hlog events
+	m := newMonitor(ev, &fakeChecker{name: "web", healthyAfter: 1 << 30})
+	m.Log, m.HealthLog = &log, &hlog
+	start := time.Now()
+	err := m.Run(context.Background())
+	var ce *CrashError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrNeverHealthy) {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.HasPrefix(ce.Reason, "Instance never healthy after 2") || !strings.Contains(ce.Reason, "ms: web failed (call ") {
+		t.Errorf("reason = %q", ce.Reason)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d > time.Second {
+		t.Errorf("gave up after %s", d)
+	}
+	if len(ev.get()) != 0 {
+		t.Errorf("events %v", ev.get())
+	}
+	l := log.get()
+	if len(l) != 2 || l[0] != "Starting health monitoring of container" || !strings.HasSuffix(l[1], ": startup health check never passed.") {
+		t.Errorf("log = %q", l)
+	}
+}
+
+func TestMonitorHealthyThenUnhealthy(t *testing.T) {
+	ev := &events{}
+	var log events
+	web := &fakeChecker{name: "web", healthyAfter: 3, failAfter: 6}
+	other := &fakeChecker{name: "other"}
+	m := newMonitor(ev, web, other)
+	m.Log = &log
+	err := m.Run(context.Background())
+	if !errors.Is(err, ErrUnhealthy) || err.Error() != "Instance became unhealthy: web failed (call 7)" {
+		t.Fatalf("err = %v", err)
+	}
+	if got := ev.get(); len(got) != 1 || got[0] != "HEALTHY" {
+		t.Errorf("events %v", got)
+	}
+	l := log.get()
+	if len(l) != 3 || l[1] != "Container became healthy" || l[2] != "Container became unhealthy" {
+		t.Errorf("log = %q", l)
+	}
+}
+
+func TestMonitorPerCheckInterval(t *testing.T) {
+	ev := &events{}
+	slow := &fakeChecker{name: "slow", every: time.Hour}
+	fast := &fakeChecker{name: "fast"}
+	m := newMonitor(ev, slow, fast)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if err := m.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if n := slow.calls.Load(); n != 1 {
+		t.Errorf("slow check ran %d times, want 1 (startup only)", n)
+	}
+	if n := fast.calls.Load(); n < 3 {
+		t.Errorf("fast check ran %d times", n)
+	}
+}
+
+func TestMonitorNoChecksIsHealthy(t *testing.T) {
+	ev := &events{}
+	m := newMonitor(ev)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	if err := m.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := ev.get(); len(got) != 1 || got[0] != "HEALTHY" {
+		t.Errorf("events %v", got)
+	}
+}
+
+func TestMonitorCancelledWhileStarting(t *testing.T) {
+	m := newMonitor(&events{}, &fakeChecker{name: "web", healthyAfter: 1 << 30})
+	m.StartTimeout = 0 // forever
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	if err := m.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// flappingChecker fails its first 2 calls, passes calls 3-5, fails 6-8
+// and passes again from call 9.
+type flappingChecker struct {
+	calls atomic.Int64
+}
+
+func (f *flappingChecker) Interval() time.Duration { return 0 }
+func (f *flappingChecker) Check(context.Context) error {
+	n := f.calls.Add(1)
+	if n <= 2 || (n >= 6 && n <= 8) {
+		return errors.New("not ready")
+	}
+	return nil
+}
+
+func TestMonitorReadiness(t *testing.T) {
+	ev := &events{}
+	m := newMonitor(ev, &fakeChecker{name: "web"})
+	m.Readiness = []Checker{&flappingChecker{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(ev.get()) >= 4 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	var ready []string
+	for _, e := range ev.get() {
+		if strings.HasPrefix(e, "READY") {
+			ready = append(ready, e)
+		}
+	}
+	want := []string{"READY true", "READY false", "READY true"}
+	if len(ready) < 3 || strings.Join(ready[:3], ",") != strings.Join(want, ",") {
+		t.Errorf("readiness events %v, want %v", ready, want)
+	}
+}
+
+func TestMonitorRealTCPListenerStartsLate(t *testing.T) {
+	addr := closedAddr(t)
+	c, err := NewChecker(&models.Check{TcpCheck: &models.TCPCheck{Port: 8080, ConnectTimeoutMs: 100}}, resolverTo(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &events{}
+	m := newMonitor(ev, c)
+	m.StartTimeout = 2 * time.Second
+	time.AfterFunc(50*time.Millisecond, func() {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Cleanup(func() { l.Close() })
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	m.OnHealthy = func() { ev.add("HEALTHY"); cancel() }
+	if err := m.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := ev.get(); len(got) != 1 {
+		t.Errorf("events %v", got)
+	}
+}
