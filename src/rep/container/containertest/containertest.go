@@ -368,6 +368,10 @@ func testStreamInOut(t *testing.T, b container.Backend) {
 	if r := runSh(t, c, "/suite/in", `cat data/hello.txt && ./data/run.sh && echo produced > out.txt`); r.status != 0 || r.stdout != "hi there\nscript ran\n" {
 		t.Fatalf("reading streamed-in files: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
 	}
+	// A streamed-in program runs by its container path.
+	if r := start(t, c, container.ProcessSpec{Path: "/suite/in/data/run.sh"}).wait(t, 30*time.Second); r.status != 0 || r.stdout != "script ran\n" {
+		t.Errorf("running /suite/in/data/run.sh: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
+	}
 	rc, err := c.StreamOut(ctxT(t, 30*time.Second), "/suite/in/out.txt")
 	if err != nil {
 		t.Fatalf("StreamOut: %v", err)

@@ -1,6 +1,7 @@
 package process_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,6 +33,14 @@ func newBackend(t *testing.T, mutate ...func(*process.Config)) *process.Backend 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		cs, _ := b.Containers(context.Background())
+		for _, c := range cs {
+			if err := b.Destroy(context.Background(), c.Handle()); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		}
+	})
 	return b
 }
 
