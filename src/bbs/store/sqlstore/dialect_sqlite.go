@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -54,8 +55,11 @@ func openSQLite(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	// The writer connects first: it creates the file and switches it to WAL,
-	// which the read-only connections cannot do.
-	if err := w.PingContext(ctx); err != nil {
+	// which the read-only connections cannot do. Switching the journal mode
+	// takes an exclusive lock without consulting busy_timeout, so a process
+	// opening the same new file at the same moment gets SQLITE_BUSY at once:
+	// retry that, bounded.
+	if err := pingRetryingBusy(ctx, w, 10*time.Second); err != nil {
 		w.Close()
 		return nil, nil, fmt.Errorf("connecting sqlite writer to %s: %w", path, err)
 	}
@@ -86,4 +90,23 @@ func classifySQLite(err error) errKind {
 		return errRetryable
 	}
 	return errOther
+}
+
+// pingRetryingBusy pings db, retrying while SQLite reports the database busy
+// or locked, for at most limit.
+func pingRetryingBusy(ctx context.Context, db *sql.DB, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	wait := 5 * time.Millisecond
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || classifySQLite(err) != errRetryable || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }
