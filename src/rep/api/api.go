@@ -1,0 +1,168 @@
+// Package api serves the rep's HTTP API over a cell ledger: the network handler the auctioneer and BBS call, and the local handler for ping and evacuation.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/rep/cell"
+)
+
+// MaxBodyBytes bounds the size of a request body.
+const MaxBodyBytes = 16 << 20
+
+// ErrNotFound is what a Stopper returns (wrapped) when there is no such
+// instance or task; the handler then answers 404.
+var ErrNotFound = errors.New("api: not found")
+
+// Stopper stops LRP instances and cancels tasks running on the cell.
+type Stopper interface {
+	StopLRPInstance(ctx context.Context, processGuid, instanceGuid string) error
+	CancelTask(ctx context.Context, taskGuid string) error
+}
+
+// Evacuator starts the cell's evacuation; it must return promptly.
+type Evacuator interface {
+	Evacuate(ctx context.Context)
+}
+
+// Config is what the network handler serves.
+type Config struct {
+	Ledger  *cell.Ledger
+	Stopper Stopper
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// OnReserved, if set, is called with the work the ledger accepted on
+	// POST /work, before the answer is written (the daemon starts the
+	// containers from here).
+	OnReserved func(ctx context.Context, accepted rep.Work)
+}
+
+type handler struct {
+	cfg Config
+}
+
+// NewHandler returns the network-accessible rep API: GET /state, POST /work,
+// POST /v1/lrps/{process_guid}/instances/{instance_guid}/stop and
+// POST /v1/tasks/{task_guid}/cancel. Mutual TLS is the caller's business.
+func NewHandler(cfg Config) (http.Handler, error) {
+	if cfg.Ledger == nil {
+		return nil, errors.New("api: nil ledger")
+	}
+	if cfg.Stopper == nil {
+		return nil, errors.New("api: nil stopper")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &handler{cfg: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /state", h.state)
+	mux.HandleFunc("POST /work", h.perform)
+	mux.HandleFunc("POST /v1/lrps/{process_guid}/instances/{instance_guid}/stop", h.stopLRP)
+	mux.HandleFunc("POST /v1/tasks/{task_guid}/cancel", h.cancelTask)
+	return mux, nil
+}
+
+func (h *handler) state(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.cfg.Ledger.State(h.cfg.Now()))
+}
+
+// perform reserves what fits of the posted rep.Work and answers 200 with the
+// rejected rep.Work, as the reference rep does.
+func (h *handler) perform(w http.ResponseWriter, r *http.Request) {
+	var work rep.Work
+	if err := decode(w, r, &work); err != nil {
+		httpError(w, http.StatusBadRequest, fmt.Errorf("decoding work: %w", err))
+		return
+	}
+	if id := h.cfg.Ledger.CellID(); work.CellID != "" && work.CellID != id {
+		httpError(w, http.StatusConflict, fmt.Errorf("work is for cell %q, this is cell %q", work.CellID, id))
+		return
+	}
+	accepted, rejected := h.cfg.Ledger.Reserve(work, h.cfg.Now())
+	if h.cfg.OnReserved != nil && len(accepted.LRPs)+len(accepted.Tasks) > 0 {
+		h.cfg.OnReserved(r.Context(), accepted)
+	}
+	writeJSON(w, http.StatusOK, rejected)
+}
+
+func (h *handler) stopLRP(w http.ResponseWriter, r *http.Request) {
+	pg, ig := r.PathValue("process_guid"), r.PathValue("instance_guid")
+	if pg == "" || ig == "" {
+		httpError(w, http.StatusBadRequest, errors.New("process_guid and instance_guid are required"))
+		return
+	}
+	h.delegate(w, h.cfg.Stopper.StopLRPInstance(r.Context(), pg, ig),
+		fmt.Sprintf("stopping LRP instance %s/%s", pg, ig))
+}
+
+func (h *handler) cancelTask(w http.ResponseWriter, r *http.Request) {
+	tg := r.PathValue("task_guid")
+	if tg == "" {
+		httpError(w, http.StatusBadRequest, errors.New("task_guid is required"))
+		return
+	}
+	h.delegate(w, h.cfg.Stopper.CancelTask(r.Context(), tg), "cancelling task "+tg)
+}
+
+// delegate answers 202 on success, 404 for ErrNotFound and 500 otherwise.
+func (h *handler) delegate(w http.ResponseWriter, err error, what string) {
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusAccepted)
+	case errors.Is(err, ErrNotFound):
+		httpError(w, http.StatusNotFound, fmt.Errorf("%s: %w", what, err))
+	default:
+		httpError(w, http.StatusInternalServerError, fmt.Errorf("%s: %w", what, err))
+	}
+}
+
+// NewLocalHandler returns the localhost-only rep API: GET /ping answers 200 and
+// POST /evacuate starts evacuation and answers 202 with {"ping_path":"/ping"}.
+func NewLocalHandler(ev Evacuator) (http.Handler, error) {
+	if ev == nil {
+		return nil, errors.New("api: nil evacuator")
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	})
+	mux.HandleFunc("POST /evacuate", func(w http.ResponseWriter, r *http.Request) {
+		ev.Evacuate(r.Context())
+		writeJSON(w, http.StatusAccepted, map[string]string{"ping_path": "/ping"})
+	})
+	return mux, nil
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, fmt.Errorf("encoding response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func httpError(w http.ResponseWriter, status int, err error) {
+	http.Error(w, err.Error(), status)
+}
