@@ -1,0 +1,326 @@
+// Package daemon runs a rep cell: it announces the cell's presence in
+// Locket, serves the rep API, and runs the LRP instances the auctioneer
+// places on it in process-backend containers, reporting their lifecycle to
+// the BBS (claim, start, crash, remove). Tasks and evacuation (beyond
+// refusing new work) are not implemented yet.
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"code.cloudfoundry.org/bbs"
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/lager/v3"
+	locketmodels "code.cloudfoundry.org/locket/models"
+	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/lease"
+	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/api"
+	"github.com/diego-go/diego/src/rep/cell"
+	"github.com/diego-go/diego/src/rep/container/process"
+)
+
+// Options are the daemon's dependencies that do not come from the config.
+type Options struct {
+	// LocketClient, if set, is used instead of dialing LocketAddress.
+	LocketClient locket.Client
+	Logger       *slog.Logger
+	// ContainerOutput receives the containers' stdout and stderr (nil = discarded).
+	ContainerOutput io.Writer
+}
+
+// Daemon is a running rep cell.
+type Daemon struct {
+	cfg     Config
+	opts    Options
+	log     *slog.Logger
+	lg      lager.Logger
+	ledger  *cell.Ledger
+	backend *process.Backend
+	bbs     bbs.InternalClient
+	lockCl  locket.Client
+	lockCon *locket.Conn
+	repURL  string
+
+	repLn, localLn     net.Listener
+	repSrv, localSrv   *http.Server
+	ctx                context.Context
+	cancel             context.CancelFunc
+	bg                 sync.WaitGroup // servers, lease, expiry
+	instWG             sync.WaitGroup // instance goroutines
+	presenceHeld       chan struct{}
+	presenceOnce       sync.Once
+	stopOnce           sync.Once
+	stopErr            error
+	mu                 sync.Mutex
+	instances          map[string]*instance // by instance guid; guarded by mu
+	stoppingInstances  bool                 // guarded by mu
+	serveErrs          chan error
+	presenceCapacity   models.CellCapacity
+	preloaded, schemes []string
+}
+
+// Start validates cfg, starts serving and announcing the cell, and returns
+// the running daemon. Stop it with Stop.
+func Start(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("rep config: %w", err)
+	}
+	d := &Daemon{
+		cfg: cfg, opts: opts, log: opts.Logger,
+		instances:    map[string]*instance{},
+		presenceHeld: make(chan struct{}),
+		serveErrs:    make(chan error, 2),
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	d.log = d.log.With("component", "rep", "cell_id", cfg.CellID)
+	d.lg = lager.NewLogger("rep")
+	d.preloaded, d.schemes, _ = parseProviders(cfg.RootFSProviders)
+	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if err := d.start(); err != nil {
+		d.cancel()
+		d.closeAll()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Daemon) start() error {
+	var err error
+	d.backend, err = process.New(process.Config{
+		RootDir: d.cfg.ContainerRootDir, HostIP: d.cfg.HostIP,
+		MemoryMB: d.cfg.MemoryMB, DiskMB: d.cfg.DiskMB, MaxContainers: d.cfg.MaxContainers,
+		RootFSes: d.preloaded,
+	})
+	if err != nil {
+		return err
+	}
+	capy, err := d.backend.Capacity(d.ctx)
+	if err != nil {
+		return fmt.Errorf("backend capacity: %w", err)
+	}
+	mem, disk := clamp32(capy.MemoryMB), clamp32(capy.DiskMB)
+	d.presenceCapacity = models.NewCellCapacity(mem, disk, int32(capy.MaxContainers))
+
+	if d.bbs, err = bbs.NewClient(d.cfg.BBSAddress, d.cfg.BBSCAFile, d.cfg.BBSClientCertFile, d.cfg.BBSClientKeyFile, 0, 0); err != nil {
+		return fmt.Errorf("bbs client: %w", err)
+	}
+	switch {
+	case d.opts.LocketClient != nil:
+		d.lockCl = d.opts.LocketClient
+	case d.cfg.LocketAddress != "":
+		tlsCfg, err := pki.ClientTLSConfig(d.cfg.LocketCAFile, d.cfg.LocketClientCertFile, d.cfg.LocketClientKeyFile)
+		if err != nil {
+			return fmt.Errorf("locket client TLS: %w", err)
+		}
+		if d.lockCon, err = locket.Dial(d.cfg.LocketAddress, tlsCfg); err != nil {
+			return err
+		}
+		d.lockCl = d.lockCon
+	default:
+		return errors.New("rep: locket_address is required (or Options.LocketClient)")
+	}
+
+	serverTLS, err := pki.ServerTLSConfig(d.cfg.CAFile, d.cfg.CertFile, d.cfg.KeyFile)
+	if err != nil {
+		return fmt.Errorf("rep server TLS: %w", err)
+	}
+	if d.repLn, err = net.Listen("tcp", d.cfg.ListenAddress); err != nil {
+		return fmt.Errorf("listen_address: %w", err)
+	}
+	if d.localLn, err = net.Listen("tcp", d.cfg.LocalAddress); err != nil {
+		return fmt.Errorf("local_address: %w", err)
+	}
+	host, port, _ := net.SplitHostPort(d.repLn.Addr().String())
+	if d.cfg.AdvertiseHost != "" {
+		host = d.cfg.AdvertiseHost
+	}
+	d.repURL = "https://" + net.JoinHostPort(host, port)
+
+	d.ledger = cell.New(cell.Identity{
+		CellID: d.cfg.CellID, RepURL: d.repURL, Zone: d.cfg.Zone,
+		RootFSProviders: repProviders(d.preloaded, d.schemes),
+		PlacementTags:   d.cfg.PlacementTags, OptionalPlacementTags: d.cfg.OptionalPlacementTags,
+	}, rep.NewResources(mem, disk, capy.MaxContainers))
+
+	h, err := api.NewHandler(api.Config{Ledger: d.ledger, Stopper: d, OnReserved: d.onReserved})
+	if err != nil {
+		return err
+	}
+	lh, err := api.NewLocalHandler(d)
+	if err != nil {
+		return err
+	}
+	presence, err := d.presenceResource()
+	if err != nil {
+		return err
+	}
+	d.repSrv = &http.Server{Handler: h, TLSConfig: serverTLS, ReadHeaderTimeout: 10 * time.Second}
+	d.localSrv = &http.Server{Handler: lh, ReadHeaderTimeout: 10 * time.Second}
+	d.bg.Add(2)
+	go func() {
+		defer d.bg.Done()
+		if err := d.repSrv.ServeTLS(d.repLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.serveErrs <- fmt.Errorf("rep API: %w", err)
+		}
+	}()
+	go func() {
+		defer d.bg.Done()
+		if err := d.localSrv.Serve(d.localLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.serveErrs <- fmt.Errorf("local API: %w", err)
+		}
+	}()
+
+	ttl := time.Duration(d.cfg.PresenceTTL)
+	d.bg.Add(2)
+	go func() {
+		defer d.bg.Done()
+		err := lease.Hold(d.ctx, d.lockCl, lease.Config{
+			Resource:      presence,
+			TTL:           ttl,
+			RetryInterval: ttl / 3,
+			Logger:        d.log,
+			OnAcquired: func() {
+				d.log.Info("presence held")
+				d.presenceOnce.Do(func() { close(d.presenceHeld) })
+			},
+			OnLost: func(cause error) { d.log.Warn("presence lost", "cause", cause) },
+		})
+		if err != nil {
+			d.serveErrs <- fmt.Errorf("presence: %w", err)
+		}
+	}()
+	go func() {
+		defer d.bg.Done()
+		d.expireLoop()
+	}()
+	d.log.Info("rep started", "rep_url", d.repURL, "local_address", d.localLn.Addr().String())
+	return nil
+}
+
+func clamp32(v int64) int32 {
+	if v > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int32(v)
+}
+
+func (d *Daemon) presenceResource() (*locketmodels.Resource, error) {
+	p := models.NewCellPresence(d.cfg.CellID, d.repURL, d.repURL, d.cfg.Zone, d.presenceCapacity,
+		d.schemes, d.preloaded, d.cfg.PlacementTags, d.cfg.OptionalPlacementTags)
+	value, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encoding cell presence: %w", err)
+	}
+	owner := make([]byte, 8)
+	_, _ = rand.Read(owner)
+	return &locketmodels.Resource{
+		Key: d.cfg.CellID, Owner: d.cfg.CellID + "-" + hex.EncodeToString(owner), Value: string(value),
+		TypeCode: locketmodels.PRESENCE, Type: locketmodels.PresenceType,
+	}, nil
+}
+
+func (d *Daemon) expireLoop() {
+	t := time.NewTicker(time.Duration(d.cfg.ExpireInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case now := <-t.C:
+			for _, r := range d.ledger.Expire(now) {
+				d.log.Info("reservation expired", "kind", r.Kind.String(), "guid", r.Guid)
+			}
+		}
+	}
+}
+
+// RepURL is the https URL the rep API is served on.
+func (d *Daemon) RepURL() string { return d.repURL }
+
+// LocalAddr is the local API's address.
+func (d *Daemon) LocalAddr() string { return d.localLn.Addr().String() }
+
+// Ledger is the cell's capacity ledger.
+func (d *Daemon) Ledger() *cell.Ledger { return d.ledger }
+
+// PresenceHeld is closed once the cell's presence was first acquired.
+func (d *Daemon) PresenceHeld() <-chan struct{} { return d.presenceHeld }
+
+// Errors reports fatal serving errors.
+func (d *Daemon) Errors() <-chan error { return d.serveErrs }
+
+// Evacuate stops the cell from taking new work. (Re-placing running
+// instances elsewhere is not implemented yet.)
+func (d *Daemon) Evacuate(ctx context.Context) {
+	d.log.Info("evacuating: refusing new work")
+	d.ledger.SetEvacuating(true)
+}
+
+// CancelTask is not supported yet: there are never tasks on this cell.
+func (d *Daemon) CancelTask(ctx context.Context, taskGuid string) error {
+	return fmt.Errorf("task %s: %w", taskGuid, api.ErrNotFound)
+}
+
+// Stop stops every instance (removing them from the BBS), the servers and
+// the presence (released in Locket). It is idempotent.
+func (d *Daemon) Stop(ctx context.Context) error {
+	d.stopOnce.Do(func() {
+		d.mu.Lock()
+		d.stoppingInstances = true
+		for _, inst := range d.instances {
+			inst.stop()
+		}
+		d.mu.Unlock()
+		instDone := make(chan struct{})
+		go func() { d.instWG.Wait(); close(instDone) }()
+		select {
+		case <-instDone:
+		case <-ctx.Done():
+			d.stopErr = fmt.Errorf("waiting for instances to stop: %w", ctx.Err())
+		}
+		d.cancel()
+		if d.repSrv != nil {
+			_ = d.repSrv.Shutdown(ctx)
+			_ = d.localSrv.Shutdown(ctx)
+		}
+		bgDone := make(chan struct{})
+		go func() { d.bg.Wait(); close(bgDone) }()
+		select {
+		case <-bgDone:
+		case <-ctx.Done():
+			d.stopErr = errors.Join(d.stopErr, fmt.Errorf("waiting for the daemon to stop: %w", ctx.Err()))
+		}
+		d.closeAll()
+	})
+	return d.stopErr
+}
+
+func (d *Daemon) closeAll() {
+	if d.repLn != nil && d.repSrv == nil {
+		_ = d.repLn.Close()
+	}
+	if d.localLn != nil && d.localSrv == nil {
+		_ = d.localLn.Close()
+	}
+	if d.lockCon != nil {
+		_ = d.lockCon.Close()
+	}
+}

@@ -1,0 +1,247 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/lager/v3"
+	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/bbs/bbstest"
+	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/rep/cell"
+)
+
+const waitFor = 30 * time.Second
+
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		last = msg
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s; last: %s", waitFor, what, last)
+}
+
+func buildHelper(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "tcpserver")
+	cmd := exec.Command("go", "build", "-o", out, "./testdata/tcpserver")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building helper: %v\n%s", err, b)
+	}
+	return out
+}
+
+func TestValidate(t *testing.T) {
+	if err := (Config{}).WithDefaults().Validate(); err == nil {
+		t.Fatal("empty config validated")
+	}
+	c := Config{CellID: "c", CAFile: "a", CertFile: "b", KeyFile: "c", BBSAddress: "https://x", BBSCAFile: "a",
+		BBSClientCertFile: "b", BBSClientKeyFile: "c", ContainerRootDir: "/tmp/x"}.WithDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	c.RootFSProviders = []string{"preloaded:"}
+	if err := c.Validate(); err == nil {
+		t.Fatal("preloaded without a name validated")
+	}
+}
+
+// TestLRPEndToEnd runs a real BBS with embedded Locket and a rep cell, places
+// one LRP instance on the cell through the reference rep client, waits for
+// it to be RUNNING and reachable, then stops it.
+func TestLRPEndToEnd(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go toolchain not found")
+	}
+	helper := buildHelper(t)
+	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
+	certs := h.Certs
+	lg := lager.NewLogger("test")
+
+	cfg := Config{
+		CellID: "cell-e2e", Zone: "z1",
+		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
+		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,
+		BBSAddress: h.URL, BBSCAFile: certs.CACert, BBSClientCertFile: certs.ClientCert, BBSClientKeyFile: certs.ClientKey,
+		LocketAddress: h.Daemon.LocketAddr(), LocketCAFile: certs.CACert,
+		LocketClientCertFile: certs.ClientCert, LocketClientKeyFile: certs.ClientKey,
+		ContainerRootDir: filepath.Join(t.TempDir(), "containers"),
+		MemoryMB:         1024, DiskMB: 1024, MaxContainers: 10,
+		RootFSProviders: []string{"preloaded:cflinuxfs4"},
+		PlacementTags:   []string{"tag1"},
+	}
+	d, err := Start(context.Background(), cfg, Options{ContainerOutput: testWriter{t}})
+	if err != nil {
+		t.Fatalf("starting rep: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		if err := d.Stop(ctx); err != nil {
+			t.Errorf("stopping rep: %v", err)
+		}
+	})
+
+	select {
+	case <-d.PresenceHeld():
+	case <-time.After(waitFor):
+		t.Fatal("presence not acquired")
+	}
+	eventually(t, "the BBS to list the cell", func() (bool, string) {
+		cells, err := h.Client.Cells(lg, "")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, c := range cells {
+			if c.CellId == cfg.CellID {
+				if c.RepUrl != d.RepURL() || c.Zone != "z1" || c.Capacity.MemoryMb != 1024 {
+					return false, c.String()
+				}
+				return true, ""
+			}
+		}
+		return false, "cell not listed"
+	})
+
+	resp, err := http.Get("http://" + d.LocalAddr() + "/ping")
+	if err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ping: %d", resp.StatusCode)
+	}
+
+	desired := &models.DesiredLRP{
+		ProcessGuid: "pg-e2e", Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
+		MemoryMb: 64, DiskMb: 64, Ports: []uint32{8080}, LogGuid: "log",
+		MetricTags:           map[string]*models.MetricTagValue{"source_id": {Static: "pg-e2e"}},
+		EnvironmentVariables: []*models.EnvironmentVariable{{Name: "PORT", Value: "8080"}},
+		Action: models.WrapAction(&models.RunAction{
+			Path: "/bin/sh", Args: []string{"-c", "exec " + helper}, User: "vcap",
+		}),
+		CheckDefinition: &models.CheckDefinition{Checks: []*models.Check{{TcpCheck: &models.TCPCheck{Port: 8080}}}},
+		StartTimeoutMs:  20000,
+	}
+	if err := h.Client.DesireLRP(lg, "", desired); err != nil {
+		t.Fatalf("desiring LRP: %v", err)
+	}
+	var key models.ActualLRPKey
+	eventually(t, "the unclaimed actual LRP", func() (bool, string) {
+		lrps, err := h.Client.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "pg-e2e"})
+		if err != nil || len(lrps) != 1 {
+			return false, "not yet"
+		}
+		key = lrps[0].ActualLRPKey
+		return true, ""
+	})
+
+	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
+		&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
+		&rep.TLSConfig{RequireTLS: true, CertFile: certs.ClientCert, KeyFile: certs.ClientKey, CaCertFile: certs.CACert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := factory.CreateClient("", d.RepURL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := rc.State(lg)
+	if err != nil || state.CellID != cfg.CellID {
+		t.Fatalf("state: %+v, %v", state, err)
+	}
+	instanceGuid := "ig-e2e"
+	work := rep.Work{LRPs: []rep.LRP{rep.NewLRP(instanceGuid, key,
+		rep.NewResource(desired.MemoryMb, desired.DiskMb, 0),
+		rep.NewPlacementConstraint(desired.RootFs, nil, nil))}}
+	rejected, err := rc.Perform(lg, work)
+	if err != nil {
+		t.Fatalf("perform: %v", err)
+	}
+	if len(rejected.LRPs) != 0 {
+		t.Fatalf("work rejected: %+v", rejected)
+	}
+
+	var running *models.ActualLRP
+	eventually(t, "the instance to be RUNNING", func() (bool, string) {
+		lrps, err := h.Client.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "pg-e2e"})
+		if err != nil || len(lrps) != 1 {
+			return false, "not listed"
+		}
+		if lrps[0].State != models.ActualLRPStateRunning {
+			return false, lrps[0].String()
+		}
+		running = lrps[0]
+		return true, ""
+	})
+	if running.InstanceGuid != instanceGuid || running.CellId != cfg.CellID {
+		t.Fatalf("running on the wrong instance: %s", running)
+	}
+	ni := running.ActualLRPNetInfo
+	if ni.Address != "127.0.0.1" || len(ni.Ports) != 1 || ni.Ports[0].ContainerPort != 8080 || ni.Ports[0].HostPort == 0 {
+		t.Fatalf("net info: %s", ni.String())
+	}
+	if r, ok := d.Ledger().Get(cell.KindLRP, instanceGuid); !ok || r.Phase != cell.Running {
+		t.Fatalf("ledger: %+v %v", r, ok)
+	}
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ni.Address, strconv.Itoa(int(ni.Ports[0].HostPort))), 10*time.Second)
+	if err != nil {
+		t.Fatalf("connecting to the instance: %v", err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	conn.Close()
+	if err != nil || !strings.Contains(line, instanceGuid) {
+		t.Fatalf("greeting %q, %v", line, err)
+	}
+
+	if err := rc.StopLRPInstance(lg, key, running.ActualLRPInstanceKey); err != nil {
+		t.Fatalf("stopping instance: %v", err)
+	}
+	eventually(t, "the instance to be removed from the BBS", func() (bool, string) {
+		lrps, err := h.Client.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "pg-e2e"})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, l := range lrps {
+			if l.InstanceGuid == instanceGuid {
+				return false, l.String()
+			}
+		}
+		return true, ""
+	})
+	eventually(t, "the reservation to be released", func() (bool, string) {
+		_, ok := d.Ledger().Get(cell.KindLRP, instanceGuid)
+		return !ok, "still reserved"
+	})
+	if _, err := os.Stat(filepath.Join(cfg.ContainerRootDir, instanceGuid)); err == nil {
+		entries, _ := os.ReadDir(cfg.ContainerRootDir)
+		t.Fatalf("container directory left behind: %v", entries)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Logf("container: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
