@@ -65,14 +65,17 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestLRPEndToEnd runs a real BBS with embedded Locket and a rep cell, places
-// one LRP instance on the cell through the reference rep client, waits for
-// it to be RUNNING and reachable, then stops it.
-func TestLRPEndToEnd(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go toolchain not found")
-	}
-	helper := buildHelper(t)
+type cellFixture struct {
+	h   *bbstest.Harness
+	d   *Daemon
+	rc  rep.Client
+	lg  lager.Logger
+	cfg Config
+}
+
+// newCell starts a BBS with embedded Locket and a rep cell registered with it.
+func newCell(t *testing.T) *cellFixture {
+	t.Helper()
 	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
 	certs := h.Certs
 	lg := lager.NewLogger("test")
@@ -131,6 +134,29 @@ func TestLRPEndToEnd(t *testing.T) {
 		t.Fatalf("ping: %d", resp.StatusCode)
 	}
 
+	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
+		&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
+		&rep.TLSConfig{RequireTLS: true, CertFile: certs.ClientCert, KeyFile: certs.ClientKey, CaCertFile: certs.CACert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := factory.CreateClient("", d.RepURL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cellFixture{h: h, d: d, rc: rc, lg: lg, cfg: cfg}
+}
+
+// TestLRPEndToEnd runs a real BBS with embedded Locket and a rep cell, places
+// one LRP instance on the cell through the reference rep client, waits for
+// it to be RUNNING and reachable, then stops it.
+func TestLRPEndToEnd(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go toolchain not found")
+	}
+	helper := buildHelper(t)
+	f := newCell(t)
+	h, d, rc, lg, cfg := f.h, f.d, f.rc, f.lg, f.cfg
 	desired := &models.DesiredLRP{
 		ProcessGuid: "pg-e2e", Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
 		MemoryMb: 64, DiskMb: 64, Ports: []uint32{8080}, LogGuid: "log",
@@ -155,16 +181,6 @@ func TestLRPEndToEnd(t *testing.T) {
 		return true, ""
 	})
 
-	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
-		&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
-		&rep.TLSConfig{RequireTLS: true, CertFile: certs.ClientCert, KeyFile: certs.ClientKey, CaCertFile: certs.CACert})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := factory.CreateClient("", d.RepURL(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	state, err := rc.State(lg)
 	if err != nil || state.CellID != cfg.CellID {
 		t.Fatalf("state: %+v, %v", state, err)
@@ -244,4 +260,61 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("container: %s", strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// desireAndPlace desires an LRP with one instance and places its instance
+// on the cell through the rep client, as the auctioneer would.
+func (f *cellFixture) desireAndPlace(t *testing.T, desired *models.DesiredLRP, instanceGuid string) models.ActualLRPKey {
+	t.Helper()
+	if err := f.h.Client.DesireLRP(f.lg, "", desired); err != nil {
+		t.Fatalf("desiring LRP: %v", err)
+	}
+	var key models.ActualLRPKey
+	eventually(t, "the unclaimed actual LRP", func() (bool, string) {
+		lrps, err := f.h.Client.ActualLRPs(f.lg, "", models.ActualLRPFilter{ProcessGuid: desired.ProcessGuid})
+		if err != nil || len(lrps) != 1 {
+			return false, "not yet"
+		}
+		key = lrps[0].ActualLRPKey
+		return true, ""
+	})
+	rejected, err := f.rc.Perform(f.lg, rep.Work{LRPs: []rep.LRP{rep.NewLRP(instanceGuid, key,
+		rep.NewResource(desired.MemoryMb, desired.DiskMb, 0), rep.NewPlacementConstraint(desired.RootFs, nil, nil))}})
+	if err != nil || len(rejected.LRPs) != 0 {
+		t.Fatalf("perform: rejected %+v, %v", rejected, err)
+	}
+	return key
+}
+
+// TestLRPCrash: an instance whose action exits is crashed in the BBS with
+// the exit reason, and its reservation and container are released.
+func TestLRPCrash(t *testing.T) {
+	f := newCell(t)
+	desired := &models.DesiredLRP{
+		ProcessGuid: "pg-crash", Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
+		MemoryMb: 64, DiskMb: 64, LogGuid: "log",
+		MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: "pg-crash"}},
+		Action: models.WrapAction(&models.RunAction{
+			Path: "/bin/sh", Args: []string{"-c", "sleep 0.5; exit 3"}, User: "vcap",
+		}),
+	}
+	f.desireAndPlace(t, desired, "ig-crash")
+	eventually(t, "the crash to be recorded", func() (bool, string) {
+		lrps, err := f.h.Client.ActualLRPs(f.lg, "", models.ActualLRPFilter{ProcessGuid: "pg-crash"})
+		if err != nil || len(lrps) != 1 {
+			return false, "not listed"
+		}
+		l := lrps[0]
+		if l.CrashCount < 1 {
+			return false, l.String()
+		}
+		if !strings.Contains(l.CrashReason, "Exited with status 3") {
+			t.Fatalf("crash reason %q", l.CrashReason)
+		}
+		return true, ""
+	})
+	eventually(t, "the reservation to be released", func() (bool, string) {
+		_, ok := f.d.Ledger().Get(cell.KindLRP, "ig-crash")
+		return !ok, "still reserved"
+	})
 }
