@@ -117,34 +117,18 @@ func Parse(r io.Reader) (Config, error) {
 	if err := jsonconfig.Decode(r, &c); err != nil {
 		return c, err
 	}
-	if c.RepCAFile == "" {
-		c.RepCAFile = c.CAFile
+	// client identities default to the server's own files
+	for _, id := range [][3]*string{
+		{&c.RepCAFile, &c.RepClientCertFile, &c.RepClientKeyFile},
+		{&c.AuctioneerCAFile, &c.AuctioneerClientCertFile, &c.AuctioneerClientKeyFile},
+		{&c.LocketCAFile, &c.LocketClientCertFile, &c.LocketClientKeyFile},
+	} {
+		for i, server := range [3]string{c.CAFile, c.CertFile, c.KeyFile} {
+			if *id[i] == "" {
+				*id[i] = server
+			}
+		}
 	}
-	if c.RepClientCertFile == "" {
-		c.RepClientCertFile = c.CertFile
-	}
-	if c.RepClientKeyFile == "" {
-		c.RepClientKeyFile = c.KeyFile
-	}
-	if c.AuctioneerCAFile == "" {
-		c.AuctioneerCAFile = c.CAFile
-	}
-	if c.AuctioneerClientCertFile == "" {
-		c.AuctioneerClientCertFile = c.CertFile
-	}
-	if c.AuctioneerClientKeyFile == "" {
-		c.AuctioneerClientKeyFile = c.KeyFile
-	}
-	if c.LocketCAFile == "" {
-		c.LocketCAFile = c.CAFile
-	}
-	if c.LocketClientCertFile == "" {
-		c.LocketClientCertFile = c.CertFile
-	}
-	if c.LocketClientKeyFile == "" {
-		c.LocketClientKeyFile = c.KeyFile
-	}
-
 	return c, nil
 }
 
