@@ -38,17 +38,7 @@ func BenchmarkPassSteadyStatePostgres(b *testing.B) {
 // benchPass times one convergence pass with nothing to do.
 func benchPass(b *testing.B, driver, dsn string) {
 	ctx := context.Background()
-	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
-	inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer inner.Close()
-	populate(b, inner)
-	st, err := desiredcache.New(ctx, inner)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, st := openPopulated(b, driver, dsn)
 	svc, err := service.New(service.Config{Store: st, LRPEvents: events.NewHub(0, nil), TaskEvents: events.NewHub(0, nil)})
 	if err != nil {
 		b.Fatal(err)
@@ -68,6 +58,24 @@ func benchPass(b *testing.B, driver, dsn string) {
 			b.Fatalf("not a steady state: %+v", r)
 		}
 	}
+}
+
+// openPopulated opens a store on dsn, fills it with the benchmark's cluster
+// and loads the desired LRP cache over it; the store closes with the benchmark.
+func openPopulated(b *testing.B, driver, dsn string) (*sqlstore.Store, *desiredcache.Store) {
+	ctx := context.Background()
+	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
+	inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { inner.Close() })
+	populate(b, inner)
+	st, err := desiredcache.New(ctx, inner)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return inner, st
 }
 
 func populate(b *testing.B, st *sqlstore.Store) {
@@ -128,17 +136,7 @@ func BenchmarkCellLossToAuctionPostgres(b *testing.B) {
 // the loop running as in the BBS (cell presences polled every second).
 func benchCellLoss(b *testing.B, driver, dsn string) {
 	ctx := context.Background()
-	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
-	inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer inner.Close()
-	populate(b, inner)
-	st, err := desiredcache.New(ctx, inner)
-	if err != nil {
-		b.Fatal(err)
-	}
+	inner, st := openPopulated(b, driver, dsn)
 	rec := &bbstest.Recorder{Notify: make(chan struct{}, 1)}
 	svc, err := service.New(service.Config{Store: st, LRPEvents: events.NewHub(0, nil), TaskEvents: events.NewHub(0, nil), Auctioneer: rec})
 	if err != nil {
