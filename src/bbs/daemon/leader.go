@@ -161,10 +161,3 @@ func (d *Daemon) ServiceStore() store.Store {
 	defer d.mu.Unlock()
 	return d.svcStore
 }
-
-// Converger exposes the convergence loop (nil until leading).
-func (d *Daemon) Converger() *converger.Converger {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.conv
-}
