@@ -22,6 +22,7 @@ import (
 type Backend struct {
 	cfg      Config
 	capacity container.Capacity
+	reaped   int // leftover containers of an earlier backend removed by New
 
 	mu         sync.Mutex
 	containers map[string]*Container
@@ -41,8 +42,11 @@ func New(cfg Config) (*Backend, error) {
 	if err := os.MkdirAll(cfg.RootDir, 0o755); err != nil {
 		return nil, fmt.Errorf("process backend: %w", err)
 	}
+	reaped, err := reapLeftovers(cfg.RootDir)
+	if err != nil {
+		return nil, err
+	}
 	capy := container.Capacity{MemoryMB: cfg.MemoryMB, DiskMB: cfg.DiskMB, MaxContainers: cfg.MaxContainers}
-	var err error
 	if capy.MemoryMB == 0 {
 		if capy.MemoryMB, err = machineMemoryMB(); err != nil {
 			return nil, fmt.Errorf("process backend: detecting memory (set memory_mb): %w", err)
@@ -54,6 +58,7 @@ func New(cfg Config) (*Backend, error) {
 		}
 	}
 	return &Backend{
+		reaped:     reaped,
 		cfg:        cfg,
 		capacity:   capy,
 		containers: map[string]*Container{},
@@ -61,6 +66,11 @@ func New(cfg Config) (*Backend, error) {
 		nextPort:   cfg.PortRangeStart,
 	}, nil
 }
+
+// Reaped reports how many containers an earlier backend on the same
+// RootDir left behind (the rep was killed) and New removed, killing their
+// processes.
+func (b *Backend) Reaped() int { return b.reaped }
 
 // Config returns the effective configuration (defaults filled).
 func (b *Backend) Config() Config { return b.cfg }
@@ -153,6 +163,7 @@ func (b *Backend) Destroy(ctx context.Context, handle string) error {
 	}
 	c.closeWatch()
 	rmErr := removeAll(c.dir)
+	_ = os.Remove(pgidFile(c.dir))
 
 	b.mu.Lock()
 	delete(b.containers, handle)

@@ -333,3 +333,56 @@ func TestConfig(t *testing.T) {
 		t.Errorf("detected capacity %+v", capy)
 	}
 }
+
+// TestReapLeftovers: a backend started on the RootDir of one that was
+// abandoned (the rep was killed) kills the old containers' processes and
+// removes their homes.
+func TestReapLeftovers(t *testing.T) {
+	root := t.TempDir()
+	b1, err := process.New(process.Config{RootDir: root, MemoryMB: 100, DiskMB: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b1.Create(t.Context(), container.Spec{Handle: "old", RootFS: "preloaded:x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Run(t.Context(), container.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", "sleep 60 & sleep 60"}}, container.ProcessIO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, _ := filepath.Glob(filepath.Join(root, "c-*.pgids"))
+	if len(records) != 1 {
+		t.Fatalf("pgid records: %v", records)
+	}
+	raw, _ := os.ReadFile(records[0])
+	pgid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatalf("pgid record %q: %v", raw, err)
+	}
+
+	b2, err := process.New(process.Config{RootDir: root, MemoryMB: 100, DiskMB: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b2.Reaped() != 1 {
+		t.Fatalf("reaped %d containers, want 1", b2.Reaped())
+	}
+	if _, err := p.Wait(); err != nil {
+		t.Fatalf("waiting for the killed process: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(-pgid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("process group %d still alive after the reap", pgid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	left, _ := os.ReadDir(root)
+	if len(left) != 0 {
+		t.Fatalf("left in root after the reap: %v", left)
+	}
+	if cs, _ := b2.Containers(t.Context()); len(cs) != 0 {
+		t.Fatalf("new backend lists %d containers", len(cs))
+	}
+}

@@ -160,6 +160,11 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 		return nil, fmt.Errorf("container: running %s: %w", spec.Path, err)
 	}
 	p := &process{id: randomHex(8), pgid: cmd.Process.Pid, done: make(chan struct{})}
+	if err := recordPgid(c.dir, p.pgid); err != nil {
+		_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+		go func() { _ = cmd.Wait() }()
+		return nil, fmt.Errorf("container: recording process group: %w", err)
+	}
 	c.procs[p.id] = p
 	c.groups[p.pgid] = struct{}{}
 	go c.reap(p, cmd)
