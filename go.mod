@@ -26,7 +26,6 @@ require (
 	code.cloudfoundry.org/diego-logging-client v0.0.0-20240223143657-dcc89d577b62 // indirect
 	code.cloudfoundry.org/ecrhelper v0.0.0-20230612152651-56a9cdc53d60 // indirect
 	code.cloudfoundry.org/executor v0.1442.0 // indirect
-	code.cloudfoundry.org/garden v0.0.0-20240906210158-d3ba7afc2097 // indirect
 	code.cloudfoundry.org/go-diodes v0.0.0-20240220215648-1478b399ee36 // indirect
 	code.cloudfoundry.org/go-loggregator/v8 v8.0.5 // indirect
 	code.cloudfoundry.org/routing-info v0.0.0-20230911184850-3a6d4ccb3cfc // indirect
@@ -87,4 +86,7 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-require code.cloudfoundry.org/rep v0.1442.0
+require (
+	code.cloudfoundry.org/garden v0.0.0-20240906210158-d3ba7afc2097
+	code.cloudfoundry.org/rep v0.1442.0
+)
