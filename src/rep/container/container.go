@@ -67,6 +67,9 @@ type Process interface {
 	// Wait blocks until the process exits and returns its exit status
 	// (128+signal when killed by a signal).
 	Wait() (int, error)
+	// Signal sends sig to the process. A backend whose runtime forwards only
+	// SIGTERM and SIGKILL (garden) fails other signals with an error
+	// wrapping errors.ErrUnsupported.
 	Signal(sig os.Signal) error
 }
 
