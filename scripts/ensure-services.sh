@@ -55,3 +55,16 @@ if ! mysqladmin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then
 fi
 mysql -h 127.0.0.1 -uroot -e 'select 1' >/dev/null 2>&1 || die "cannot connect to MariaDB as root on 127.0.0.1"
 log "MariaDB ready ($(mysql -h 127.0.0.1 -uroot -N -e 'select version()'))"
+
+# --- runc (the rep's runc container backend) --------------------------------
+# src/rep/container/runc's tests run real containers: runc, iproute2's ip and a
+# static busybox (scripts/rootfs/busybox.sh builds their rootfs from it).
+# Never skipped: without them (or without root) those tests fail.
+command -v runc >/dev/null 2>&1 || { log "installing runc"; apt_install runc; }
+command -v ip >/dev/null 2>&1 || { log "installing iproute2"; apt_install iproute2; }
+if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+  log "installing busybox-static"; apt_install busybox-static
+fi
+runc --version >/dev/null 2>&1 || die "runc is installed but does not run"
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox is not the static busybox (apt-get install busybox-static)"
+log "runc ready ($(runc --version | head -n1))"

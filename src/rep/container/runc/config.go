@@ -1,0 +1,178 @@
+package runc
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/diego-go/diego/src/internal/jsonconfig"
+)
+
+// Duration is a time.Duration read as "10s" or nanoseconds.
+type Duration = jsonconfig.Duration
+
+// Rootfs modes.
+const (
+	RootFSAuto    = "auto"    // overlayfs, falling back to a copy if mounting fails
+	RootFSOverlay = "overlay" // overlayfs only
+	RootFSCopy    = "copy"    // a full copy of the rootfs per container
+)
+
+// Config configures the runc backend. Zero fields take the defaults of
+// DefaultConfig through WithDefaults (New does this).
+type Config struct {
+	// StateDir holds runc's state and one bundle per container; a backend
+	// created on the same StateDir finds the containers of the previous one.
+	StateDir string `json:"state_dir"`
+	// RuncPath and IPPath are the runc and iproute2 "ip" binaries.
+	RuncPath string `json:"runc_path"`
+	IPPath   string `json:"ip_path"`
+	// RootFSes maps preloaded rootfs names ("preloaded:NAME") to directories.
+	RootFSes map[string]string `json:"rootfses"`
+	// RootFSMode is "auto", "overlay" or "copy".
+	RootFSMode string `json:"rootfs_mode"`
+	// HostIP is the address reported in Info (and CF_INSTANCE_IP) that mapped
+	// ports answer on; ListenIP is where the port proxies listen.
+	HostIP   string `json:"host_ip"`
+	ListenIP string `json:"listen_ip"`
+	// Host ports are allocated from [PortRangeStart, PortRangeEnd].
+	PortRangeStart uint32 `json:"port_range_start"`
+	PortRangeEnd   uint32 `json:"port_range_end"`
+	// NetworkCIDR is split into one /30 per container.
+	NetworkCIDR string `json:"network_cidr"`
+	// CgroupParent is the cgroup containers are created under; a relative
+	// path is relative to the rep's own cgroup.
+	CgroupParent string `json:"cgroup_parent"`
+	// StopGracePeriod is how long Stop waits after SIGTERM before SIGKILL.
+	StopGracePeriod Duration `json:"stop_grace_period"`
+	// Capacity; 0 = detect (memory from /proc/meminfo, disk from statfs of
+	// StateDir) and 250 containers.
+	MemoryMB      int64 `json:"memory_mb"`
+	DiskMB        int64 `json:"disk_mb"`
+	MaxContainers int   `json:"max_containers"`
+	// DefaultPath is the PATH given to processes whose env has none.
+	DefaultPath string `json:"default_path"`
+	// Logger receives the backend's logs (slog.Default() when nil).
+	Logger *slog.Logger `json:"-"`
+}
+
+// Defaults.
+const (
+	DefaultPortRangeStart  = 61000
+	DefaultPortRangeEnd    = 65000
+	DefaultMaxContainers   = 250
+	DefaultStopGracePeriod = 10 * time.Second
+	DefaultNetworkCIDR     = "10.254.0.0/16"
+	DefaultCgroupParent    = "diego-runc"
+	DefaultListenIP        = "0.0.0.0"
+	DefaultPATH            = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+)
+
+// DefaultConfig returns the defaults (HostIP and capacity are detected).
+func DefaultConfig() Config {
+	return Config{
+		StateDir:        filepath.Join(os.TempDir(), "diego-runc"),
+		RuncPath:        "runc",
+		IPPath:          "ip",
+		RootFSMode:      RootFSAuto,
+		HostIP:          detectHostIP(),
+		ListenIP:        DefaultListenIP,
+		PortRangeStart:  DefaultPortRangeStart,
+		PortRangeEnd:    DefaultPortRangeEnd,
+		NetworkCIDR:     DefaultNetworkCIDR,
+		CgroupParent:    DefaultCgroupParent,
+		StopGracePeriod: Duration(DefaultStopGracePeriod),
+		MaxContainers:   DefaultMaxContainers,
+		DefaultPath:     DefaultPATH,
+	}
+}
+
+// WithDefaults fills every zero field from DefaultConfig.
+func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
+	set := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	set(&c.StateDir, d.StateDir)
+	set(&c.RuncPath, d.RuncPath)
+	set(&c.IPPath, d.IPPath)
+	set(&c.RootFSMode, d.RootFSMode)
+	set(&c.HostIP, d.HostIP)
+	set(&c.ListenIP, d.ListenIP)
+	set(&c.NetworkCIDR, d.NetworkCIDR)
+	set(&c.CgroupParent, d.CgroupParent)
+	set(&c.DefaultPath, d.DefaultPath)
+	if c.PortRangeStart == 0 && c.PortRangeEnd == 0 {
+		c.PortRangeStart, c.PortRangeEnd = d.PortRangeStart, d.PortRangeEnd
+	}
+	if c.StopGracePeriod == 0 {
+		c.StopGracePeriod = d.StopGracePeriod
+	}
+	if c.MaxContainers == 0 {
+		c.MaxContainers = d.MaxContainers
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate reports every invalid field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.StateDir == "" {
+		errs = append(errs, errors.New("state_dir is required"))
+	} else if !filepath.IsAbs(c.StateDir) {
+		errs = append(errs, fmt.Errorf("state_dir %q must be absolute", c.StateDir))
+	}
+	for name, dir := range c.RootFSes {
+		if name == "" || !filepath.IsAbs(dir) {
+			errs = append(errs, fmt.Errorf("rootfses: %q -> %q: want a name and an absolute directory", name, dir))
+		}
+	}
+	switch c.RootFSMode {
+	case RootFSAuto, RootFSOverlay, RootFSCopy:
+	default:
+		errs = append(errs, fmt.Errorf("rootfs_mode %q: want auto, overlay or copy", c.RootFSMode))
+	}
+	if net.ParseIP(c.HostIP) == nil {
+		errs = append(errs, fmt.Errorf("host_ip %q is not an IP address", c.HostIP))
+	}
+	if net.ParseIP(c.ListenIP) == nil {
+		errs = append(errs, fmt.Errorf("listen_ip %q is not an IP address", c.ListenIP))
+	}
+	if c.PortRangeStart == 0 || c.PortRangeEnd > 65535 || c.PortRangeStart > c.PortRangeEnd {
+		errs = append(errs, fmt.Errorf("port range %d-%d must be within 1-65535 and start <= end", c.PortRangeStart, c.PortRangeEnd))
+	}
+	if p, err := netip.ParsePrefix(c.NetworkCIDR); err != nil || !p.Addr().Is4() || p.Bits() > 30 {
+		errs = append(errs, fmt.Errorf("network_cidr %q: want an IPv4 prefix of /30 or larger", c.NetworkCIDR))
+	}
+	if c.CgroupParent == "" {
+		errs = append(errs, errors.New("cgroup_parent is required"))
+	}
+	if c.StopGracePeriod < 0 {
+		errs = append(errs, errors.New("stop_grace_period must not be negative"))
+	}
+	if c.MemoryMB < 0 || c.DiskMB < 0 || c.MaxContainers < 0 {
+		errs = append(errs, errors.New("memory_mb, disk_mb and max_containers must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// detectHostIP is the address of the interface holding the default route,
+// or 127.0.0.1 (no packet is sent).
+func detectHostIP() string {
+	conn, err := net.Dial("udp4", "192.0.2.1:9")
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).IP.String()
+}

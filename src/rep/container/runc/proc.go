@@ -1,0 +1,237 @@
+package runc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/diego-go/diego/src/rep/container"
+)
+
+// Run implements container.Container with "runc exec": the runc process is
+// the rep's child and passes the process's stdio through; its exit status is
+// the process's (128+signal when killed). ctx only bounds the start.
+func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio container.ProcessIO) (container.Process, error) {
+	if err := c.errIfGone(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	user, err := lookupUser(c.RootFSPath(), spec.User)
+	if err != nil {
+		return nil, fmt.Errorf("container: running %s: %w", spec.Path, err)
+	}
+	cwd := spec.Dir
+	if cwd == "" {
+		cwd = user.home
+	}
+	nofile := uint64(1024)
+	if spec.NoFile > 0 {
+		nofile = spec.NoFile
+	}
+	p := &process{id: randomHex(8), done: make(chan struct{})}
+	sio, err := c.openStdio(p.id, pio)
+	if err != nil {
+		return nil, fmt.Errorf("container: running %s: %w", spec.Path, err)
+	}
+	proc := ociProcess{
+		User: ociUser{UID: user.uid, GID: user.gid},
+		// The shell points stdout and stderr at the FIFOs and execs the
+		// process: runc's own pipes are then held by nobody, and runc exits
+		// with the process rather than when its last background child does.
+		Args:         append([]string{"/bin/sh", "-c", `exec "$0" "$@" >` + sio.ctrPaths[0] + ` 2>` + sio.ctrPaths[1], spec.Path}, spec.Args...),
+		Env:          c.processEnv(spec.Env),
+		Cwd:          filepath.Clean("/" + cwd),
+		Capabilities: caps(),
+		Rlimits:      []ociRlimit{{Type: "RLIMIT_NOFILE", Hard: nofile, Soft: nofile}},
+	}
+	if user.uid != 0 {
+		proc.Capabilities = &ociCaps{Bounding: defaultCaps}
+	}
+	base := filepath.Join(c.dir, "procs", p.id)
+	p.pidFile = base + ".pid"
+	raw, _ := json.Marshal(proc)
+	if err := os.WriteFile(base+".json", raw, 0o600); err != nil {
+		sio.abort()
+		return nil, fmt.Errorf("container: writing process.json: %w", err)
+	}
+	runcErr := &limitedBuffer{max: 4096}
+	cmd := &exec.Cmd{
+		Path:      c.b.cfg.RuncPath,
+		Args:      []string{"runc", "--root", c.b.runcRoot, "exec", "--process", base + ".json", "--pid-file", p.pidFile, c.m.ID},
+		Stdin:     pio.Stdin,
+		Stderr:    runcErr, // runc's own errors
+		WaitDelay: ioWaitDelay,
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped || c.destroying {
+		os.Remove(base + ".json")
+		sio.abort()
+		return nil, fmt.Errorf("container %s is stopped: cannot run processes", c.m.Handle)
+	}
+	if err := cmd.Start(); err != nil {
+		os.Remove(base + ".json")
+		sio.abort()
+		return nil, fmt.Errorf("container: starting runc exec (is runc_path right?): %w", err)
+	}
+	c.procs[p.id] = p
+	go c.reap(p, cmd, base, sio, runcErr, pio.Stderr)
+	c.mu.Unlock()
+	err = p.waitStarted(ctx)
+	c.mu.Lock()
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("container: running %s: %w", spec.Path, err)
+	}
+	return p, nil
+}
+
+// waitStarted returns once runc has written the pid file, i.e. the process
+// runs in the container (killing it earlier would kill runc's setup and
+// make runc exit 255), or runc has exited (a failed exec: its status and
+// stderr tell why).
+func (p *process) waitStarted(ctx context.Context) error {
+	for delay := 500 * time.Microsecond; ; delay = min(delay*2, 10*time.Millisecond) {
+		if _, err := os.Stat(p.pidFile); err == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for runc exec to start the process: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+	}
+}
+
+func (c *Container) reap(p *process, cmd *exec.Cmd, base string, sio *stdio, runcErr *limitedBuffer, stderr io.Writer) {
+	err := cmd.Wait()
+	sio.finish()
+	if msg := runcErr.String(); msg != "" && stderr != nil {
+		_, _ = stderr.Write([]byte(msg))
+	}
+	switch st := cmd.ProcessState; {
+	case st == nil:
+		p.status, p.err = -1, err
+	default:
+		ws := st.Sys().(syscall.WaitStatus)
+		if ws.Signaled() { // runc itself was killed
+			p.status = 128 + int(ws.Signal())
+		} else {
+			p.status = ws.ExitStatus()
+		}
+	}
+	os.Remove(base + ".json")
+	os.Remove(base + ".pid")
+	c.mu.Lock()
+	delete(c.procs, p.id)
+	c.mu.Unlock()
+	close(p.done)
+}
+
+// processEnv is PATH (DefaultPath unless given), the container's env, the
+// process's env, then Diego's networking variables; PORT defaults to the
+// first container port.
+func (c *Container) processEnv(procEnv []string) []string {
+	env := []string{"PATH=" + c.b.cfg.DefaultPath}
+	env = append(env, c.m.Spec.Env...)
+	env = append(env, procEnv...)
+	env = append(env, "CF_INSTANCE_IP="+c.b.cfg.HostIP, "CF_INSTANCE_INTERNAL_IP="+c.m.Net.ContainerIP)
+	if len(c.m.Ports) == 0 {
+		return append(env, "CF_INSTANCE_PORT=", "CF_INSTANCE_ADDR=", "CF_INSTANCE_PORTS=[]")
+	}
+	type cfPort struct {
+		External uint32 `json:"external"`
+		Internal uint32 `json:"internal"`
+	}
+	var ports []cfPort
+	for _, m := range c.m.Ports {
+		ports = append(ports, cfPort{External: m.HostPort, Internal: m.ContainerPort})
+	}
+	js, _ := json.Marshal(ports)
+	first := c.m.Ports[0]
+	env = append(env,
+		fmt.Sprintf("CF_INSTANCE_PORT=%d", first.HostPort),
+		fmt.Sprintf("CF_INSTANCE_ADDR=%s:%d", c.b.cfg.HostIP, first.HostPort),
+		"CF_INSTANCE_PORTS="+string(js))
+	if !hasEnv(env, "PORT") {
+		env = append(env, fmt.Sprintf("PORT=%d", first.ContainerPort))
+	}
+	return env
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// process is a process started by Run.
+type process struct {
+	id      string
+	pidFile string // written by runc exec: the process's host pid
+	done    chan struct{}
+	status  int
+	err     error
+}
+
+func (p *process) ID() string { return p.id }
+
+// Wait implements container.Process; it may be called many times.
+func (p *process) Wait() (int, error) {
+	<-p.done
+	return p.status, p.err
+}
+
+// Signal sends sig to the process (its host pid, from runc's pid file).
+func (p *process) Signal(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("container: unsupported signal %v", sig)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		select {
+		case <-p.done:
+			return os.ErrProcessDone
+		default:
+		}
+		raw, err := os.ReadFile(p.pidFile)
+		if pid, perr := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil && perr == nil && pid > 0 {
+			if err := syscall.Kill(pid, s); err != nil && !errors.Is(err, syscall.ESRCH) {
+				return fmt.Errorf("container: signalling process %s: %w", p.id, err)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("container: signalling process %s: runc wrote no pid file", p.id)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return strconv.FormatInt(time.Now().UnixNano(), 16)
+	}
+	return hex.EncodeToString(b)
+}

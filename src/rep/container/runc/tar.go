@@ -1,0 +1,231 @@
+package runc
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// maxSymlinks bounds symlink resolution, as the kernel's ELOOP does.
+const maxSymlinks = 255
+
+// secureJoin resolves the container path p under root as if root were "/":
+// ".." stops at root and symlinks, absolute or relative, are followed inside
+// root, so the result never names a file outside it. Missing components are
+// kept as they are. (A process in the container swapping a directory for a
+// symlink while the rep resolves can still race it.)
+func secureJoin(root, p string) (string, error) {
+	var resolved string // relative to root, "" is root itself
+	parts := strings.Split(path.Clean("/"+p), "/")
+	links := 0
+	for len(parts) > 0 {
+		part := parts[0]
+		parts = parts[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			resolved = path.Dir("/" + resolved)[1:]
+			continue
+		}
+		next := path.Join(resolved, part)
+		fi, err := os.Lstat(filepath.Join(root, next))
+		if errors.Is(err, fs.ErrNotExist) {
+			resolved = next
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			resolved = next
+			continue
+		}
+		if links++; links > maxSymlinks {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", p)
+		}
+		target, err := os.Readlink(filepath.Join(root, next))
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(target) {
+			resolved = ""
+		}
+		parts = append(strings.Split(target, "/"), parts...)
+	}
+	return filepath.Join(root, resolved), nil
+}
+
+// StreamIn implements container.Container: it extracts the tar stream into
+// dir (inside the container, created if missing) through the bundle's
+// rootfs on the host. Entries stay inside the container: ".." stops at its
+// root and symlinks resolve within it. Ownership and modes are kept.
+func (c *Container) StreamIn(ctx context.Context, dir string, tarStream io.Reader) error {
+	if err := c.errIfGone(); err != nil {
+		return err
+	}
+	root := c.RootFSPath()
+	tr := tar.NewReader(tarStream)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("container: stream in: reading tar: %w", err)
+		}
+		if err := extract(root, dir, hdr, tr); err != nil {
+			return fmt.Errorf("container: stream in %s: %w", hdr.Name, err)
+		}
+	}
+}
+
+// extract writes one entry of a stream into container dir dir under root.
+func extract(root, dir string, hdr *tar.Header, r io.Reader) error {
+	name := path.Join("/", dir, hdr.Name)
+	parent, err := secureJoin(root, path.Dir(name))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	target := filepath.Join(parent, path.Base(name)) // name "/" is root itself
+	mode := os.FileMode(hdr.Mode) & os.ModePerm
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if fi, err := os.Lstat(target); err == nil && !fi.IsDir() {
+			_ = os.Remove(target) // never follow a symlink out
+		}
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chmod(target, mode); err != nil {
+			return err
+		}
+	case tar.TypeReg, tar.TypeRegA:
+		_ = os.Remove(target) // replace, never write through an existing symlink
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(f, r); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Chmod(target, mode); err != nil {
+			return err
+		}
+		_ = os.Chtimes(target, hdr.ModTime, hdr.ModTime)
+	case tar.TypeSymlink:
+		_ = os.Remove(target)
+		if err := os.Symlink(hdr.Linkname, target); err != nil {
+			return err
+		}
+	case tar.TypeLink:
+		src, err := secureJoin(root, path.Join("/", dir, hdr.Linkname))
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() {
+			return fmt.Errorf("hard link to %s: not a regular file in the stream", hdr.Linkname)
+		}
+		_ = os.Remove(target)
+		if err := os.Link(src, target); err != nil {
+			return err
+		}
+	default:
+		return nil // devices, fifos, pax/global headers: skipped
+	}
+	return os.Lchown(target, hdr.Uid, hdr.Gid)
+}
+
+// StreamOut implements container.Container: a tar of path inside the
+// container. A file or a directory appears under its base name; a path
+// ending in "/" streams the directory's contents.
+func (c *Container) StreamOut(ctx context.Context, p string) (io.ReadCloser, error) {
+	if err := c.errIfGone(); err != nil {
+		return nil, err
+	}
+	src, err := secureJoin(c.RootFSPath(), p)
+	if err != nil {
+		return nil, fmt.Errorf("container: stream out: %w", err)
+	}
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return nil, fmt.Errorf("container: stream out: %w", err)
+	}
+	prefix := filepath.Base(src)
+	if strings.HasSuffix(p, "/") && fi.IsDir() {
+		prefix = "."
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTar(ctx, pw, src, prefix)) }()
+	return pr, nil
+}
+
+func writeTar(ctx context.Context, w io.Writer, src, prefix string) error {
+	tw := tar.NewWriter(w)
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		name := filepath.ToSlash(filepath.Join(prefix, rel))
+		if name == "." {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		link := ""
+		if fi.Mode()&os.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return nil // sockets and the like: skipped
+		}
+		hdr.Name = name
+		if fi.IsDir() {
+			hdr.Name += "/"
+		}
+		hdr.Uname, hdr.Gname = "", ""
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if fi.Mode().IsRegular() {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			_, err = io.CopyN(tw, f, hdr.Size)
+			f.Close()
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Close()
+}
