@@ -9,12 +9,14 @@
 // ID is derived from the state dir and the handle.
 //
 // Init and processes. A container's init is "/bin/sh -c" running a sleep and
-// wait loop (it reaps orphans, being PID 1 of the PID namespace); Run starts
-// each process with "runc exec" from the host, so the rep keeps the process's
-// stdio and exit status (128+signal when killed), and Signal goes to the
-// process's host pid. Stop signals every process in the container's cgroup
-// but init (SIGTERM, SIGKILL after StopGracePeriod), then kills init: the
-// container is stopped and runs no new processes.
+// wait loop (it reaps orphans, being PID 1 of the PID namespace). Run starts
+// each process with "runc exec" from the host through a shell that points
+// stdout and stderr at two FIFOs the rep makes in the container's /dev and
+// reads, so runc exits with the process (its exit status, 128+signal when
+// killed) rather than with its last background child; Signal goes to the
+// process's host pid from runc's pid file. Stop signals every process in the
+// container's cgroup but init (SIGTERM, SIGKILL after StopGracePeriod), then
+// kills init: the container is stopped and runs no new processes.
 //
 // Network. Each container has a named network namespace
 // ("ip netns", diego-ID) with a veth pair: a /30 out of NetworkCIDR per
