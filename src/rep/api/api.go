@@ -32,6 +32,11 @@ type Evacuator interface {
 	Evacuate(ctx context.Context)
 }
 
+// MetricsProvider reports the cell's container metrics.
+type MetricsProvider interface {
+	ContainerMetrics(ctx context.Context) (rep.ContainerMetricsCollection, error)
+}
+
 // Config is what the network handler serves.
 type Config struct {
 	Ledger  *cell.Ledger
@@ -42,6 +47,8 @@ type Config struct {
 	// POST /work, before the answer is written (the daemon starts the
 	// containers from here).
 	OnReserved func(ctx context.Context, accepted rep.Work)
+	// Metrics, if set, serves GET /container_metrics.
+	Metrics MetricsProvider
 }
 
 type handler struct {
@@ -49,8 +56,9 @@ type handler struct {
 }
 
 // NewHandler returns the network-accessible rep API: GET /state, POST /work,
-// POST /v1/lrps/{process_guid}/instances/{instance_guid}/stop and
-// POST /v1/tasks/{task_guid}/cancel. Mutual TLS is the caller's business.
+// POST /v1/lrps/{process_guid}/instances/{instance_guid}/stop,
+// POST /v1/tasks/{task_guid}/cancel and GET /container_metrics. Mutual TLS
+// is the caller's business.
 func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.Ledger == nil {
 		return nil, errors.New("api: nil ledger")
@@ -67,6 +75,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /work", h.perform)
 	mux.HandleFunc("POST /v1/lrps/{process_guid}/instances/{instance_guid}/stop", h.stopLRP)
 	mux.HandleFunc("POST /v1/tasks/{task_guid}/cancel", h.cancelTask)
+	if cfg.Metrics != nil {
+		mux.HandleFunc("GET /container_metrics", h.containerMetrics)
+	}
 	return mux, nil
 }
 
@@ -76,6 +87,15 @@ func (h *handler) state(w http.ResponseWriter, r *http.Request) {
 
 // perform reserves what fits of the posted rep.Work and answers 200 with the
 // rejected rep.Work, as the reference rep does.
+func (h *handler) containerMetrics(w http.ResponseWriter, r *http.Request) {
+	m, err := h.cfg.Metrics.ContainerMetrics(r.Context())
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, fmt.Errorf("collecting container metrics: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
 func (h *handler) perform(w http.ResponseWriter, r *http.Request) {
 	var work rep.Work
 	if err := decode(w, r, &work); err != nil {

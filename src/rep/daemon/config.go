@@ -21,6 +21,13 @@ const (
 	DefaultPresenceTTL    = 15 * time.Second
 	DefaultExpireInterval = 10 * time.Second
 	DefaultMaxContainers  = 250
+	// DefaultSyncInterval is the reference's bulk sync period.
+	DefaultSyncInterval = 30 * time.Second
+	// DefaultEvacuationTimeout bounds a drain (the reference's 10 minutes).
+	DefaultEvacuationTimeout = 10 * time.Minute
+	// DefaultEvacuationPollingInterval is how often an evacuating cell asks
+	// the BBS whether its instances' replacements are running.
+	DefaultEvacuationPollingInterval = 10 * time.Second
 )
 
 // Config configures a rep cell.
@@ -66,6 +73,14 @@ type Config struct {
 
 	PresenceTTL    Duration `json:"presence_ttl"`
 	ExpireInterval Duration `json:"expire_interval"`
+	// SyncInterval is the period of the bulk sync with the BBS (default 30s).
+	SyncInterval Duration `json:"sync_interval"`
+	// EvacuationTimeout bounds an evacuation; instances still here then are
+	// stopped (default 10m).
+	EvacuationTimeout Duration `json:"evacuation_timeout"`
+	// EvacuationPollingInterval is how often an evacuating cell re-asks the
+	// BBS about its instances (default 10s).
+	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
 }
 
 // WithDefaults fills zero fields.
@@ -90,6 +105,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ExpireInterval == 0 {
 		c.ExpireInterval = Duration(DefaultExpireInterval)
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = Duration(DefaultSyncInterval)
+	}
+	if c.EvacuationTimeout == 0 {
+		c.EvacuationTimeout = Duration(DefaultEvacuationTimeout)
+	}
+	if c.EvacuationPollingInterval == 0 {
+		c.EvacuationPollingInterval = Duration(DefaultEvacuationPollingInterval)
 	}
 	return c
 }
@@ -126,6 +150,9 @@ func (c Config) Validate() error {
 	}
 	if c.ExpireInterval <= 0 {
 		errs = append(errs, errors.New("expire_interval must be positive"))
+	}
+	if c.SyncInterval <= 0 || c.EvacuationTimeout <= 0 || c.EvacuationPollingInterval <= 0 {
+		errs = append(errs, errors.New("sync_interval, evacuation_timeout and evacuation_polling_interval must be positive"))
 	}
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)

@@ -1,8 +1,7 @@
 // Package daemon runs a rep cell: it announces the cell's presence in
-// Locket, serves the rep API, and runs the LRP instances the auctioneer
-// places on it in process-backend containers, reporting their lifecycle to
-// the BBS (claim, start, crash, remove). Tasks and evacuation (beyond
-// refusing new work) are not implemented yet.
+// Locket, serves the rep API, runs the LRP instances and tasks placed on it
+// in containers, reports their lifecycle to the BBS, keeps the BBS and its
+// containers in step with a bulk sync, and evacuates on drain.
 package daemon
 
 import (
@@ -31,7 +30,9 @@ import (
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/api"
 	"github.com/diego-go/diego/src/rep/cell"
+	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/opqueue"
 )
 
 // Options are the daemon's dependencies that do not come from the config.
@@ -41,6 +42,9 @@ type Options struct {
 	Logger       *slog.Logger
 	// ContainerOutput receives the containers' stdout and stderr (nil = discarded).
 	ContainerOutput io.Writer
+	// Backend, if set, runs the containers instead of a process backend
+	// under ContainerRootDir.
+	Backend container.Backend
 }
 
 // Daemon is a running rep cell.
@@ -50,7 +54,8 @@ type Daemon struct {
 	log     *slog.Logger
 	lg      lager.Logger
 	ledger  *cell.Ledger
-	backend *process.Backend
+	backend container.Backend
+	ops     opqueue.Queue
 	bbs     bbs.InternalClient
 	lockCl  locket.Client
 	lockCon *locket.Conn
@@ -68,7 +73,11 @@ type Daemon struct {
 	stopErr            error
 	mu                 sync.Mutex
 	instances          map[string]*instance // by instance guid; guarded by mu
+	tasks              map[string]*taskRun  // by task guid; guarded by mu
 	stoppingInstances  bool                 // guarded by mu
+	evacuating         bool                 // guarded by mu
+	evacuated          chan struct{}        // closed when an evacuation has finished
+	metricsCache       metricsCache
 	serveErrs          chan error
 	presenceCapacity   models.CellCapacity
 	preloaded, schemes []string
@@ -84,7 +93,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, opts: opts, log: opts.Logger,
 		instances:    map[string]*instance{},
+		tasks:        map[string]*taskRun{},
 		presenceHeld: make(chan struct{}),
+		evacuated:    make(chan struct{}),
 		serveErrs:    make(chan error, 2),
 	}
 	if d.log == nil {
@@ -104,12 +115,17 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 
 func (d *Daemon) start() error {
 	var err error
-	d.backend, err = process.New(process.Config{
-		RootDir: d.cfg.ContainerRootDir, HostIP: d.cfg.HostIP,
-		MemoryMB: d.cfg.MemoryMB, DiskMB: d.cfg.DiskMB, MaxContainers: d.cfg.MaxContainers,
-		RootFSes: d.preloaded,
-	})
-	if err != nil {
+	d.backend = d.opts.Backend
+	if d.backend == nil {
+		if d.backend, err = process.New(process.Config{
+			RootDir: d.cfg.ContainerRootDir, HostIP: d.cfg.HostIP,
+			MemoryMB: d.cfg.MemoryMB, DiskMB: d.cfg.DiskMB, MaxContainers: d.cfg.MaxContainers,
+			RootFSes: d.preloaded,
+		}); err != nil {
+			return err
+		}
+	}
+	if err := d.destroyLeftovers(); err != nil {
 		return err
 	}
 	capy, err := d.backend.Capacity(d.ctx)
@@ -160,7 +176,7 @@ func (d *Daemon) start() error {
 		PlacementTags:   d.cfg.PlacementTags, OptionalPlacementTags: d.cfg.OptionalPlacementTags,
 	}, rep.NewResources(mem, disk, capy.MaxContainers))
 
-	h, err := api.NewHandler(api.Config{Ledger: d.ledger, Stopper: d, OnReserved: d.onReserved})
+	h, err := api.NewHandler(api.Config{Ledger: d.ledger, Stopper: d, OnReserved: d.onReserved, Metrics: d})
 	if err != nil {
 		return err
 	}
@@ -210,6 +226,11 @@ func (d *Daemon) start() error {
 	go func() {
 		defer d.bg.Done()
 		d.expireLoop()
+	}()
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		d.syncLoop()
 	}()
 	d.log.Info("rep started", "rep_url", d.repURL, "local_address", d.localLn.Addr().String())
 	return nil
@@ -267,26 +288,18 @@ func (d *Daemon) PresenceHeld() <-chan struct{} { return d.presenceHeld }
 // Errors reports fatal serving errors.
 func (d *Daemon) Errors() <-chan error { return d.serveErrs }
 
-// Evacuate stops the cell from taking new work. (Re-placing running
-// instances elsewhere is not implemented yet.)
-func (d *Daemon) Evacuate(ctx context.Context) {
-	d.log.Info("evacuating: refusing new work")
-	d.ledger.SetEvacuating(true)
-}
-
-// CancelTask is not supported yet: there are never tasks on this cell.
-func (d *Daemon) CancelTask(ctx context.Context, taskGuid string) error {
-	return fmt.Errorf("task %s: %w", taskGuid, api.ErrNotFound)
-}
-
-// Stop stops every instance (removing them from the BBS), the servers and
-// the presence (released in Locket). It is idempotent.
+// Stop stops every instance (removing them from the BBS) and task (failing
+// them), the servers and the presence (released in Locket). It is
+// idempotent.
 func (d *Daemon) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
 		d.mu.Lock()
 		d.stoppingInstances = true
 		for _, inst := range d.instances {
-			inst.stop()
+			inst.end(endStop)
+		}
+		for _, tr := range d.tasks {
+			tr.cancel()
 		}
 		d.mu.Unlock()
 		instDone := make(chan struct{})

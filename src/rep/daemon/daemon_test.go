@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,15 +40,40 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Fatalf("timed out after %s waiting for %s; last: %s", waitFor, what, last)
 }
 
-func buildHelper(t *testing.T) string {
+var (
+	helperMu   sync.Mutex
+	helperBins = map[string]string{}
+)
+
+// buildHelper builds ./testdata/NAME once per test binary run and returns
+// the program's path.
+func buildHelper(t *testing.T, name string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "tcpserver")
-	cmd := exec.Command("go", "build", "-o", out, "./testdata/tcpserver")
+	helperMu.Lock()
+	defer helperMu.Unlock()
+	if p, ok := helperBins[name]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "rep-daemon-helpers-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+name)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building helper: %v\n%s", err, b)
+		t.Fatalf("building helper %s: %v\n%s", name, err, b)
 	}
+	helperBins[name] = out
 	return out
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, p := range helperBins {
+		_ = os.RemoveAll(filepath.Dir(p))
+	}
+	os.Exit(code)
 }
 
 func TestValidate(t *testing.T) {
@@ -76,12 +102,24 @@ type cellFixture struct {
 // newCell starts a BBS with embedded Locket and a rep cell registered with it.
 func newCell(t *testing.T) *cellFixture {
 	t.Helper()
-	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
+	return addCell(t, newBBS(t), "cell-e2e", nil)
+}
+
+// newBBS starts a BBS with embedded Locket on SQLite.
+func newBBS(t *testing.T) *bbstest.Harness {
+	t.Helper()
+	return bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
+}
+
+// addCell starts a rep cell registered with h; tweak, if set, adjusts its
+// config and options first. Bulk sync runs every second.
+func addCell(t *testing.T, h *bbstest.Harness, cellID string, tweak func(*Config, *Options)) *cellFixture {
+	t.Helper()
 	certs := h.Certs
 	lg := lager.NewLogger("test")
 
 	cfg := Config{
-		CellID: "cell-e2e", Zone: "z1",
+		CellID: cellID, Zone: "z1", SyncInterval: Duration(time.Second),
 		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
 		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,
 		BBSAddress: h.URL, BBSCAFile: certs.CACert, BBSClientCertFile: certs.ClientCert, BBSClientKeyFile: certs.ClientKey,
@@ -92,7 +130,11 @@ func newCell(t *testing.T) *cellFixture {
 		RootFSProviders: []string{"preloaded:cflinuxfs4"},
 		PlacementTags:   []string{"tag1"},
 	}
-	d, err := Start(context.Background(), cfg, Options{ContainerOutput: testWriter{t}})
+	opts := Options{ContainerOutput: testWriter{t}}
+	if tweak != nil {
+		tweak(&cfg, &opts)
+	}
+	d, err := Start(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatalf("starting rep: %v", err)
 	}
@@ -151,10 +193,7 @@ func newCell(t *testing.T) *cellFixture {
 // one LRP instance on the cell through the reference rep client, waits for
 // it to be RUNNING and reachable, then stops it.
 func TestLRPEndToEnd(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go toolchain not found")
-	}
-	helper := buildHelper(t)
+	helper := buildHelper(t, "tcpserver")
 	f := newCell(t)
 	h, d, rc, lg, cfg := f.h, f.d, f.rc, f.lg, f.cfg
 	desired := &models.DesiredLRP{

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,32 +26,47 @@ import (
 // instance ends.
 const cleanupTimeout = 30 * time.Second
 
+// How an instance's container ends, which decides what the BBS is told.
+const (
+	endCrash   int32 = iota // it exited or became unhealthy: crash it
+	endStop                 // stopped on purpose: remove it
+	endAbandon              // no longer ours (replaced, evacuated, gone from the BBS): destroy only
+)
+
 // instance is one LRP instance running (or starting) on the cell.
 type instance struct {
-	lrp     rep.LRP
-	ikey    models.ActualLRPInstanceKey
-	ctx     context.Context
-	cancel  context.CancelFunc
-	stopped atomic.Bool // stopped on purpose: remove rather than crash
-	done    chan struct{}
+	lrp    rep.LRP
+	ikey   models.ActualLRPInstanceKey
+	ctx    context.Context
+	cancel context.CancelFunc
+	mode   atomic.Int32 // endCrash, endStop or endAbandon
+	done   chan struct{}
+
+	mu      sync.Mutex
+	claimed bool                     // the BBS has it claimed by this cell
+	running bool                     // the BBS has it RUNNING (ordinary or evacuating)
+	ready   bool                     // routable
+	netInfo *models.ActualLRPNetInfo // set once the container exists
 }
 
-func (i *instance) stop() {
-	i.stopped.Store(true)
+// end asks the instance to stop; the first reason given wins.
+func (i *instance) end(mode int32) {
+	i.mode.CompareAndSwap(endCrash, mode)
 	i.cancel()
 }
 
-// onReserved starts every accepted LRP instance. Tasks are not supported:
-// their reservations are released at once.
+func (i *instance) status() (claimed, running, ready bool, ni *models.ActualLRPNetInfo) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.claimed, i.running, i.ready, i.netInfo
+}
+
+// onReserved starts every accepted LRP instance and task.
 func (d *Daemon) onReserved(_ context.Context, work rep.Work) {
-	for _, t := range work.Tasks {
-		d.log.Warn("tasks are not supported; releasing the reservation", "task_guid", t.TaskGuid)
-		_, _ = d.ledger.Release(cell.KindTask, t.TaskGuid)
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, lrp := range work.LRPs {
-		if d.stoppingInstances {
+		if d.stoppingInstances || d.evacuating {
 			_, _ = d.ledger.Release(cell.KindLRP, lrp.InstanceGUID)
 			continue
 		}
@@ -64,6 +82,13 @@ func (d *Daemon) onReserved(_ context.Context, work rep.Work) {
 		d.instWG.Add(1)
 		go d.run(inst)
 	}
+	for _, t := range work.Tasks {
+		if d.stoppingInstances || d.evacuating {
+			_, _ = d.ledger.Release(cell.KindTask, t.TaskGuid)
+			continue
+		}
+		d.startTaskLocked(t)
+	}
 }
 
 // StopLRPInstance stops an instance on purpose: its container is stopped
@@ -76,8 +101,14 @@ func (d *Daemon) StopLRPInstance(ctx context.Context, processGuid, instanceGuid 
 		return fmt.Errorf("instance %s/%s: %w", processGuid, instanceGuid, api.ErrNotFound)
 	}
 	d.log.Info("stopping instance", "process_guid", processGuid, "instance_guid", instanceGuid)
-	inst.stop()
+	inst.end(endStop)
 	return nil
+}
+
+func (d *Daemon) isEvacuating() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.evacuating
 }
 
 func (d *Daemon) run(inst *instance) {
@@ -87,7 +118,7 @@ func (d *Daemon) run(inst *instance) {
 	log := d.log.With("process_guid", lrp.ProcessGuid, "index", lrp.Index, "instance_guid", lrp.InstanceGUID)
 	guid := lrp.InstanceGUID
 	forget := func() {
-		if _, err := d.ledger.Release(cell.KindLRP, guid); err != nil {
+		if _, err := d.ledger.Release(cell.KindLRP, guid); err != nil && !errors.Is(err, cell.ErrNotFound) {
 			log.Warn("releasing reservation", "error", err)
 		}
 		d.mu.Lock()
@@ -102,8 +133,20 @@ func (d *Daemon) run(inst *instance) {
 		forget()
 		return
 	}
-	if err := d.bbs.ClaimActualLRP(d.lg, "", &lrp.ActualLRPKey, &inst.ikey); err != nil {
-		log.Error("claiming actual LRP", "error", err)
+	var claimErr error
+	d.ops.Do(guid, func() {
+		if inst.ctx.Err() != nil {
+			claimErr = inst.ctx.Err()
+			return
+		}
+		if claimErr = d.bbs.ClaimActualLRP(d.lg, "", &lrp.ActualLRPKey, &inst.ikey); claimErr == nil {
+			inst.mu.Lock()
+			inst.claimed = true
+			inst.mu.Unlock()
+		}
+	})
+	if claimErr != nil {
+		log.Error("claiming actual LRP", "error", claimErr)
 		forget()
 		return
 	}
@@ -116,29 +159,79 @@ func (d *Daemon) run(inst *instance) {
 	if err := d.backend.Destroy(ctx, guid); err != nil && !errors.Is(err, container.ErrNotFound) {
 		log.Error("destroying container", "error", err)
 	}
-	if inst.stopped.Load() {
-		if err := d.bbs.RemoveActualLRP(d.lg, "", &lrp.ActualLRPKey, &inst.ikey); err != nil {
-			log.Error("removing actual LRP", "error", err)
-		} else {
-			log.Info("removed")
-		}
-	} else {
-		log.Info("crashed", "reason", reason)
-		if err := d.bbs.CrashActualLRP(d.lg, "", &lrp.ActualLRPKey, &inst.ikey, reason); err != nil {
-			log.Error("crashing actual LRP", "error", err)
-		}
-	}
-	_ = d.ledger.Complete(cell.KindLRP, guid, !inst.stopped.Load())
+	d.ops.Do(guid, func() { d.reportEnd(inst, reason, log) })
+	_ = d.ledger.Complete(cell.KindLRP, guid, inst.mode.Load() == endCrash)
 	forget()
+}
+
+// reportEnd tells the BBS how the instance ended, through the evacuation
+// calls while the cell is evacuating. Runs in the instance's operation queue.
+func (d *Daemon) reportEnd(inst *instance, reason string, log *slog.Logger) {
+	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
+	evac := d.isEvacuating()
+	var err error
+	switch mode := inst.mode.Load(); {
+	case mode == endAbandon:
+		log.Info("container destroyed; the BBS no longer has the instance here")
+		return
+	case mode == endStop && evac:
+		_, err = d.bbs.EvacuateStoppedActualLRP(d.lg, "", key, ikey)
+	case mode == endStop:
+		err = d.bbs.RemoveActualLRP(d.lg, "", key, ikey)
+	case evac:
+		log.Info("crashed while evacuating", "reason", reason)
+		_, err = d.bbs.EvacuateCrashedActualLRP(d.lg, "", key, ikey, reason)
+	default:
+		log.Info("crashed", "reason", reason)
+		err = d.bbs.CrashActualLRP(d.lg, "", key, ikey, reason)
+	}
+	if err != nil {
+		log.Error("reporting the end of the instance to the BBS", "error", err)
+		return
+	}
+	log.Info("reported end", "mode", inst.mode.Load())
+}
+
+// reportRunning tells the BBS the instance is RUNNING (with its routability);
+// while evacuating it asks for a replacement instead, and abandons the
+// container once the BBS says it need not be kept. Runs in the instance's
+// operation queue.
+func (d *Daemon) reportRunning(inst *instance, log *slog.Logger) {
+	if inst.ctx.Err() != nil {
+		return
+	}
+	_, _, ready, ni := inst.status()
+	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
+	if d.isEvacuating() {
+		keep, err := d.bbs.EvacuateRunningActualLRP(d.lg, "", key, ikey, ni, nil, nil, ready, d.cfg.Zone)
+		if err != nil {
+			log.Error("evacuating running instance", "error", err)
+			return
+		}
+		inst.mu.Lock()
+		inst.running = true
+		inst.mu.Unlock()
+		if !keep {
+			log.Info("evacuated: the replacement is running elsewhere")
+			inst.end(endAbandon)
+		}
+		return
+	}
+	if err := d.bbs.StartActualLRP(d.lg, "", key, ikey, ni, nil, nil, ready, d.cfg.Zone); err != nil {
+		log.Error("starting actual LRP", "error", err)
+		return
+	}
+	inst.mu.Lock()
+	inst.running = true
+	inst.mu.Unlock()
+	_ = d.ledger.Transition(cell.KindLRP, inst.lrp.InstanceGUID, cell.Running)
+	log.Info("running", "address", ni.Address, "routable", ready)
 }
 
 // runContainer creates the container, runs setup, then the action with the
 // health monitor, until the action exits, the instance becomes unhealthy
 // or it is stopped. It returns the crash reason.
-func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log interface {
-	Info(string, ...any)
-	Error(string, ...any)
-}) string {
+func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *slog.Logger) string {
 	ctx := inst.ctx
 	lrp := inst.lrp
 	env := []string{
@@ -149,14 +242,16 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log in
 		env = append(env, e.Name+"="+e.Value)
 	}
 	c, err := d.backend.Create(ctx, container.Spec{
-		Handle:   lrp.InstanceGUID,
-		RootFS:   desired.RootFs,
-		Env:      env,
-		Ports:    desired.Ports,
-		MemoryMB: int64(desired.MemoryMb),
-		DiskMB:   int64(desired.DiskMb),
+		Handle:    lrp.InstanceGUID,
+		RootFS:    desired.RootFs,
+		Env:       env,
+		Ports:     desired.Ports,
+		MemoryMB:  int64(desired.MemoryMb),
+		DiskMB:    int64(desired.DiskMb),
+		MaxPids:   int64(desired.MaxPids),
+		CPUWeight: desired.CpuWeight,
 		Properties: map[string]string{
-			"process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
+			propKind: kindLRP, "process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
 		},
 	})
 	if err != nil {
@@ -196,25 +291,50 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log in
 		mapping[p.ContainerPort] = p.HostPort
 		ports = append(ports, models.NewPortMapping(p.HostPort, p.ContainerPort))
 	}
-	var checks []health.Checker
-	if cd := desired.CheckDefinition; cd != nil {
-		if checks, err = health.NewCheckers(cd.Checks, health.HostPortResolver(info.HostIP, mapping)); err != nil {
+	var liveness, readiness []health.Checker
+	resolve := health.HostPortResolver(info.HostIP, mapping)
+	switch cd := desired.CheckDefinition; {
+	case cd != nil && (len(cd.Checks) > 0 || len(cd.ReadinessChecks) > 0):
+		if liveness, err = health.NewCheckers(cd.Checks, resolve); err != nil {
 			return "invalid check definition: " + err.Error()
 		}
+		if readiness, err = health.NewCheckers(cd.ReadinessChecks, resolve); err != nil {
+			return "invalid readiness check definition: " + err.Error()
+		}
+	case desired.Monitor != nil:
+		mdeps := deps
+		mdeps.Stdout, mdeps.Stderr, mdeps.LogSource = io.Discard, io.Discard, "HEALTH"
+		step, err := actions.Build(desired.Monitor, mdeps)
+		if err != nil {
+			return "invalid monitor action: " + err.Error()
+		}
+		liveness = []health.Checker{actionCheck{step}}
 	}
 	netInfo := models.NewActualLRPNetInfo(info.HostIP, info.ContainerIP, models.ActualLRPNetInfo_PreferredAddressHost, ports...)
+	inst.mu.Lock()
+	inst.netInfo = &netInfo
+	inst.ready = len(readiness) == 0 // without readiness checks a running instance is routable
+	inst.mu.Unlock()
+
 	mon := &health.Monitor{
-		Liveness:     checks,
+		Liveness:     liveness,
+		Readiness:    readiness,
 		StartTimeout: time.Duration(desired.StartTimeoutMs) * time.Millisecond,
 		Log:          out,
 		HealthLog:    out,
 		OnHealthy: func() {
-			if err := d.bbs.StartActualLRP(d.lg, "", &lrp.ActualLRPKey, &inst.ikey, &netInfo, nil, nil, true, d.cfg.Zone); err != nil {
-				log.Error("starting actual LRP", "error", err)
-				return
+			d.ops.Do(lrp.InstanceGUID, func() { d.reportRunning(inst, log) })
+		},
+		OnReady: func(ready bool) {
+			inst.mu.Lock()
+			changed := inst.ready != ready
+			inst.ready = ready
+			running := inst.running
+			inst.mu.Unlock()
+			if changed && running {
+				// StartActualLRP again on a RUNNING instance only updates routable.
+				d.ops.Do(lrp.InstanceGUID, func() { d.reportRunning(inst, log) })
 			}
-			_ = d.ledger.Transition(cell.KindLRP, lrp.InstanceGUID, cell.Running)
-			log.Info("running", "address", netInfo.Address)
 		},
 	}
 
@@ -235,7 +355,25 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log in
 		cancelRun()
 		<-actionErr
 	}
+	if ctx.Err() == nil {
+		if ci, err := c.Info(context.WithoutCancel(ctx)); err == nil && ci.OOMKilled && !strings.Contains(reason, "out of memory") {
+			reason += " (out of memory)"
+		}
+	}
 	return reason
+}
+
+// actionCheck runs a desired LRP's monitor action as a liveness check: the
+// instance is healthy while the action succeeds.
+type actionCheck struct{ step actions.Step }
+
+func (a actionCheck) Interval() time.Duration { return 0 }
+
+func (a actionCheck) Check(ctx context.Context) error {
+	if err := a.step.Run(ctx); err != nil {
+		return &health.Error{Msg: "monitor action failed: " + err.Error(), Err: err}
+	}
+	return nil
 }
 
 func exitReason(err error) string {
