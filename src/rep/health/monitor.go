@@ -14,6 +14,10 @@ import (
 const (
 	DefaultStartInterval   = 2 * time.Second
 	DefaultHealthyInterval = 30 * time.Second
+	// DefaultStartRamp is the first pause between start-up checks; it
+	// doubles up to the start interval, so an app that listens within
+	// milliseconds is RUNNING within milliseconds, not seconds.
+	DefaultStartRamp = 5 * time.Millisecond
 )
 
 // Sentinels the monitor's crash errors match with errors.Is.
@@ -44,6 +48,10 @@ type Monitor struct {
 	StartTimeout    time.Duration // 0 = wait for health forever
 	StartInterval   time.Duration // 0 = DefaultStartInterval
 	HealthyInterval time.Duration // 0 = DefaultHealthyInterval
+	// StartRamp is the first pause between failing start-up checks,
+	// doubling up to StartInterval (0 = DefaultStartRamp; negative = the
+	// reference's fixed StartInterval from the first retry).
+	StartRamp time.Duration
 
 	// OnHealthy is called once, when every liveness check has passed.
 	OnHealthy func()
@@ -135,7 +143,11 @@ func (m *Monitor) untilAllPass(ctx context.Context, checks []Checker, timeout ti
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := time.NewTicker(interval)
+			pause := interval
+			if m.StartRamp >= 0 {
+				pause = min(or(m.StartRamp, DefaultStartRamp), interval)
+			}
+			t := time.NewTimer(pause)
 			defer t.Stop()
 			for {
 				err := c.Check(ctx)
@@ -151,6 +163,8 @@ func (m *Monitor) untilAllPass(ctx context.Context, checks []Checker, timeout ti
 					return
 				case <-t.C:
 				}
+				pause = min(2*pause, interval)
+				t.Reset(pause)
 			}
 		}()
 	}

@@ -225,3 +225,59 @@ func TestMonitorRealTCPListenerStartsLate(t *testing.T) {
 		t.Errorf("events %v", got)
 	}
 }
+
+// timedChecker records when it is called and fails the first fails calls.
+type timedChecker struct {
+	mu    sync.Mutex
+	at    []time.Time
+	fails int
+}
+
+func (c *timedChecker) Interval() time.Duration { return 0 }
+
+func (c *timedChecker) Check(context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = append(c.at, time.Now())
+	if len(c.at) <= c.fails {
+		return &Error{Msg: "not yet"}
+	}
+	return nil
+}
+
+// TestMonitorStartRamp: start-up checks retry after StartRamp, doubling up
+// to StartInterval; a negative ramp keeps the reference's fixed interval.
+func TestMonitorStartRamp(t *testing.T) {
+	c := &timedChecker{fails: 6}
+	m := &Monitor{Liveness: []Checker{c}, StartInterval: 80 * time.Millisecond, StartRamp: 10 * time.Millisecond,
+		HealthyInterval: time.Hour, OnHealthy: func() {}}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	healthy := make(chan struct{})
+	m.OnHealthy = func() { close(healthy); cancel() }
+	_ = m.Run(ctx)
+	<-healthy
+	// pauses: 10, 20, 40, 80, 80, 80 ms
+	want := []time.Duration{10, 20, 40, 80, 80, 80}
+	if len(c.at) != 7 {
+		t.Fatalf("%d checks, want 7", len(c.at))
+	}
+	for i, w := range want {
+		got := c.at[i+1].Sub(c.at[i])
+		if got < w*time.Millisecond-2*time.Millisecond || got > w*time.Millisecond+40*time.Millisecond {
+			t.Errorf("pause %d: %s, want about %dms", i, got, w)
+		}
+	}
+
+	fixed := &timedChecker{fails: 2}
+	m = &Monitor{Liveness: []Checker{fixed}, StartInterval: 50 * time.Millisecond, StartRamp: -1, HealthyInterval: time.Hour}
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel2()
+	m.OnHealthy = cancel2
+	_ = m.Run(ctx2)
+	for i := 1; i < len(fixed.at); i++ {
+		if got := fixed.at[i].Sub(fixed.at[i-1]); got < 48*time.Millisecond {
+			t.Errorf("fixed interval pause %d: %s, want 50ms", i, got)
+		}
+	}
+}
