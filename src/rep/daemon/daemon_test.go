@@ -25,7 +25,7 @@ import (
 
 const waitFor = 30 * time.Second
 
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	last := ""
@@ -47,7 +47,7 @@ var (
 
 // buildHelper builds ./testdata/NAME once per test binary run and returns
 // the program's path.
-func buildHelper(t *testing.T, name string) string {
+func buildHelper(t testing.TB, name string) string {
 	t.Helper()
 	helperMu.Lock()
 	defer helperMu.Unlock()
@@ -106,14 +106,14 @@ func newCell(t *testing.T) *cellFixture {
 }
 
 // newBBS starts a BBS with embedded Locket on SQLite.
-func newBBS(t *testing.T) *bbstest.Harness {
+func newBBS(t testing.TB) *bbstest.Harness {
 	t.Helper()
 	return bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
 }
 
 // addCell starts a rep cell registered with h; tweak, if set, adjusts its
 // config and options first. Bulk sync runs every second.
-func addCell(t *testing.T, h *bbstest.Harness, cellID string, tweak func(*Config, *Options)) *cellFixture {
+func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Config, *Options)) *cellFixture {
 	t.Helper()
 	certs := h.Certs
 	lg := lager.NewLogger("test")
@@ -158,7 +158,7 @@ func addCell(t *testing.T, h *bbstest.Harness, cellID string, tweak func(*Config
 		}
 		for _, c := range cells {
 			if c.CellId == cfg.CellID {
-				if c.RepUrl != d.RepURL() || c.Zone != "z1" || c.Capacity.MemoryMb != 1024 {
+				if c.RepUrl != d.RepURL() || c.Zone != "z1" || int64(c.Capacity.MemoryMb) != cfg.MemoryMB {
 					return false, c.String()
 				}
 				return true, ""
@@ -294,7 +294,7 @@ func TestLRPEndToEnd(t *testing.T) {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("container: %s", strings.TrimRight(string(p), "\n"))
