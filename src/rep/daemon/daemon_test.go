@@ -73,6 +73,9 @@ func TestMain(m *testing.M) {
 	for _, p := range helperBins {
 		_ = os.RemoveAll(filepath.Dir(p))
 	}
+	if runcRootFS != "" {
+		_ = os.RemoveAll(filepath.Dir(runcRootFS))
+	}
 	os.Exit(code)
 }
 

@@ -1,0 +1,174 @@
+package daemon
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/rep/container/runc"
+)
+
+var (
+	runcRootFSOnce sync.Once
+	runcRootFS     string
+	runcRootFSErr  error
+)
+
+// runcCell starts a cell on the runc backend whose preloaded cflinuxfs4 is
+// a busybox rootfs holding the tcpserver helper at /usr/local/bin.
+func runcCell(t testing.TB, maxContainers int, quiet bool) *cellFixture {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("the runc backend needs root: run as root, as CI does")
+	}
+	helper := buildHelper(t, "tcpserver")
+	runcRootFSOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "rep-daemon-rootfs-")
+		if err != nil {
+			runcRootFSErr = err
+			return
+		}
+		runcRootFS = filepath.Join(dir, "busybox")
+		if out, err := exec.Command("../../../scripts/rootfs/busybox.sh", runcRootFS).CombinedOutput(); err != nil {
+			runcRootFSErr = fmt.Errorf("scripts/rootfs/busybox.sh: %w: %s", err, out)
+			return
+		}
+		bin, err := os.ReadFile(helper)
+		if err == nil {
+			_ = os.MkdirAll(filepath.Join(runcRootFS, "usr/local/bin"), 0o755)
+			err = os.WriteFile(filepath.Join(runcRootFS, "usr/local/bin/tcpserver"), bin, 0o755)
+		}
+		runcRootFSErr = err
+	})
+	if runcRootFSErr != nil {
+		t.Fatal(runcRootFSErr)
+	}
+	return addCell(t, newBBS(t), "cell-runc", func(c *Config, o *Options) {
+		c.MaxContainers = maxContainers
+		c.MemoryMB, c.DiskMB = int64(maxContainers)*64, int64(maxContainers)*64
+		if quiet {
+			c.SyncInterval = Duration(time.Hour)
+			o.ContainerOutput = io.Discard
+		}
+		b, err := runc.New(runc.Config{
+			StateDir:       filepath.Join(c.ContainerRootDir, "runc"),
+			RootFSes:       map[string]string{"cflinuxfs4": runcRootFS},
+			HostIP:         "127.0.0.1",
+			PortRangeStart: 45000, PortRangeEnd: 47000,
+			NetworkCIDR:     "10.253.0.0/16",
+			MemoryMB:        c.MemoryMB, DiskMB: c.DiskMB, MaxContainers: maxContainers,
+			StopGracePeriod: runc.Duration(time.Second),
+			Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Backend = b
+	})
+}
+
+func runcDesired(pg string) *models.DesiredLRP {
+	return &models.DesiredLRP{
+		ProcessGuid: pg, Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
+		MemoryMb: 64, DiskMb: 64, Ports: []uint32{8080}, LogGuid: "log",
+		MetricTags:           map[string]*models.MetricTagValue{"source_id": {Static: pg}},
+		EnvironmentVariables: []*models.EnvironmentVariable{{Name: "PORT", Value: "8080"}},
+		Action:               models.WrapAction(&models.RunAction{Path: "/usr/local/bin/tcpserver", User: "vcap"}),
+		CheckDefinition:      &models.CheckDefinition{Checks: []*models.Check{{TcpCheck: &models.TCPCheck{Port: 8080}}}},
+		StartTimeoutMs:       30000,
+	}
+}
+
+// TestLRPOnRunc runs an LRP instance in a runc container: RUNNING with
+// net_info, answering on the host-mapped port, removed when stopped.
+func TestLRPOnRunc(t *testing.T) {
+	f := runcCell(t, 10, false)
+	f.desireAndPlace(t, runcDesired("pg-runc"), "ig-runc")
+	running := f.waitRunning(t, "pg-runc", "ig-runc")
+	ni := running.ActualLRPNetInfo
+	if len(ni.Ports) != 1 || ni.Ports[0].ContainerPort != 8080 || ni.InstanceAddress == "" || ni.InstanceAddress == ni.Address {
+		t.Fatalf("net info: %s", ni.String())
+	}
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ni.Address, strconv.Itoa(int(ni.Ports[0].HostPort))), 10*time.Second)
+	if err != nil {
+		t.Fatalf("connecting to the instance: %v", err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	conn.Close()
+	if err != nil || !strings.Contains(line, "ig-runc") {
+		t.Fatalf("greeting %q, %v", line, err)
+	}
+	if err := f.rc.StopLRPInstance(f.lg, running.ActualLRPKey, running.ActualLRPInstanceKey); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the instance to leave the BBS and the cell", func() (bool, string) {
+		if l := f.actual(t, "pg-runc"); len(l) == 1 && l[0].InstanceGuid == "ig-runc" {
+			return false, l[0].String()
+		}
+		cs, _ := f.d.backend.Containers(t.Context())
+		return len(cs) == 0, fmt.Sprintf("%d containers", len(cs))
+	})
+}
+
+// TestLRPOnRuncOOM: an instance that exceeds its memory limit in a runc
+// container crashes with "out of memory" in its crash reason.
+func TestLRPOnRuncOOM(t *testing.T) {
+	f := runcCell(t, 10, false)
+	d := runcDesired("pg-oom")
+	d.MemoryMb = 32
+	d.CheckDefinition = nil
+	// busybox sh: grow a variable until the cgroup kills the shell
+	d.Action = models.WrapAction(&models.RunAction{Path: "/bin/sh", User: "vcap",
+		Args: []string{"-c", `x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x="$x$x"; done`}})
+	f.desireAndPlace(t, d, "ig-oom")
+	eventually(t, "the instance to crash out of memory", func() (bool, string) {
+		l := f.actual(t, "pg-oom")
+		return len(l) == 1 && l[0].CrashCount > 0 && strings.Contains(l[0].CrashReason, "out of memory"), fmt.Sprint(l)
+	})
+}
+
+// BenchmarkWorkToRunningRunc is BenchmarkWorkToRunning on the runc
+// backend: claim, OCI bundle on overlayfs, namespaces, veth, cgroups, the
+// app started and its tcp check passed through the host port proxy.
+func BenchmarkWorkToRunningRunc(b *testing.B) {
+	f := runcCell(b, max(b.N, 1)+1, true)
+	w := watchRunning(b, f)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		d := runcDesired(fmt.Sprintf("pg-runc-%d", i))
+		key := desireKeys(b, f, []*models.DesiredLRP{d})[0]
+		guid := fmt.Sprintf("ig-runc-%d", i)
+		running := w.expect(guid)
+		b.StartTimer()
+		t0 := time.Now()
+		rejected, err := f.rc.Perform(f.lg, rep.Work{LRPs: []rep.LRP{rep.NewLRP(guid, key,
+			rep.NewResource(d.MemoryMb, d.DiskMb, 0), rep.NewPlacementConstraint(d.RootFs, nil, nil))}})
+		if err != nil || len(rejected.LRPs) != 0 {
+			b.Fatalf("perform: rejected %+v, %v", rejected, err)
+		}
+		select {
+		case at := <-running:
+			lat = append(lat, at.Sub(t0))
+		case <-time.After(30 * time.Second):
+			b.Fatalf("%s not RUNNING after 30s", guid)
+		}
+	}
+	b.StopTimer()
+	reportLatencies(b, lat)
+}
