@@ -68,8 +68,8 @@ func runcCell(t testing.TB, maxContainers int, quiet bool) *cellFixture {
 			RootFSes:       map[string]string{"cflinuxfs4": runcRootFS},
 			HostIP:         "127.0.0.1",
 			PortRangeStart: 45000, PortRangeEnd: 47000,
-			NetworkCIDR:     "10.253.0.0/16",
-			MemoryMB:        c.MemoryMB, DiskMB: c.DiskMB, MaxContainers: maxContainers,
+			NetworkCIDR: "10.253.0.0/16",
+			MemoryMB:    c.MemoryMB, DiskMB: c.DiskMB, MaxContainers: maxContainers,
 			StopGracePeriod: runc.Duration(time.Second),
 			Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		})
