@@ -1,0 +1,34 @@
+// Command rep runs a Diego cell: it holds the cell's presence in Locket,
+// serves the rep API to the auctioneer and the BBS, and runs the LRP
+// instances and tasks placed on it in the configured container backend.
+//
+// It stops gracefully on SIGTERM or SIGINT (instances stopped and removed
+// from the BBS, presence released) and exits 0. A drain is POST /evacuate
+// on local_address (202): once the evacuation finishes the rep stops itself
+// and exits 0, so a drain script polls GET /ping until it stops answering.
+// A config error or a runtime failure exits 1. See README.md here for the
+// config file.
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/diego-go/diego/src/internal/command"
+)
+
+func main() { command.Main("rep", run) }
+
+// run serves until ctx ends, SIGINT/SIGTERM arrives or an evacuation
+// finishes, then stops gracefully. Logs go to stderr as JSON.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return command.Daemon[Config]{
+		Name:     "rep",
+		Load:     LoadConfig,
+		LogLevel: func(c Config) string { return c.LogLevel },
+		Serve: func(ctx context.Context, cfg Config, _ string, log *slog.Logger) error {
+			return serve(ctx, cfg, log)
+		},
+	}.Run(ctx, args, stdout, stderr)
+}
