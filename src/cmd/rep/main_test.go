@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 }
 
 // writeJSON writes v as a config file and returns its path.
-func writeJSON(t *testing.T, v any) string {
+func writeJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -151,7 +151,7 @@ type repProc struct {
 
 // startRep runs the rep binary on configPath and waits for the line that
 // says where it serves.
-func startRep(t *testing.T, configPath string) *repProc {
+func startRep(t testing.TB, configPath string) *repProc {
 	t.Helper()
 	cmd := exec.Command(repBin, "-config", configPath)
 	stderr, err := cmd.StderrPipe()
@@ -195,7 +195,7 @@ func startRep(t *testing.T, configPath string) *repProc {
 }
 
 // wait waits up to d for the rep to exit and returns its exit code.
-func (p *repProc) wait(t *testing.T, d time.Duration) int {
+func (p *repProc) wait(t testing.TB, d time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -206,7 +206,7 @@ func (p *repProc) wait(t *testing.T, d time.Duration) int {
 	}
 }
 
-func eventually(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, d time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	last := ""
@@ -241,7 +241,7 @@ func (e *cellEnv) cellListed() (bool, string) {
 	return false, fmt.Sprintf("%d other cells", len(cells))
 }
 
-func (e *cellEnv) waitListed(t *testing.T, p *repProc) {
+func (e *cellEnv) waitListed(t testing.TB, p *repProc) {
 	t.Helper()
 	eventually(t, 15*time.Second, "the BBS to list the cell", func() (bool, string) {
 		ok, url := e.cellListed()

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/lager/v3"
+	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/bbs/bbstest"
+	"github.com/diego-go/diego/src/internal/testdb"
+)
+
+// rssKB reads VmRSS and VmHWM (peak) of pid in KiB.
+func rssKB(tb testing.TB, pid int) (rss, peak int64) {
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(fields[1], 10, 64)
+		switch fields[0] {
+		case "VmRSS:":
+			rss = v
+		case "VmHWM:":
+			peak = v
+		}
+	}
+	return rss, peak
+}
+
+// BenchmarkRepRSS250 runs the rep binary (process backend) with 250 running
+// instances, placed in batches of 50 as the auctioneer sends them, lets it
+// run bulk syncs every second for a few seconds, and reports its resident
+// memory (now and peak).
+func BenchmarkRepRSS250(b *testing.B) {
+	const n, batch = 250, 50
+	h := bbstest.Start(b, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(b), EmbeddedLocket: true})
+	c := h.Certs
+	lg := lager.NewLogger("bench")
+	e := &cellEnv{h: h, lg: lg, cellID: "cell-rss"}
+	cfg := DefaultConfig()
+	cfg.CellID, cfg.Zone = e.cellID, "z1"
+	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey
+	cfg.BBSAddress, cfg.BBSCAFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = h.URL, c.CACert, c.ClientCert, c.ClientKey
+	cfg.LocketAddress = h.Daemon.LocketAddr()
+	cfg.ContainerRootDir = filepath.Join(b.TempDir(), "containers")
+	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = n*32, n*32, n
+	cfg.SyncInterval = Duration(time.Second)
+	cfg.LogLevel = "info"
+	p := startRep(b, writeJSON(b, cfg))
+	e.waitListed(b, p)
+
+	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
+		&http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
+		&rep.TLSConfig{RequireTLS: true, CertFile: c.ClientCert, KeyFile: c.ClientKey, CaCertFile: c.CACert})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc, err := factory.CreateClient("", p.repURL, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var work []rep.LRP
+	for i := range n {
+		pg := fmt.Sprintf("pg-rss-%d", i)
+		d := &models.DesiredLRP{
+			ProcessGuid: pg, Domain: "bench", RootFs: "preloaded:cflinuxfs4", Instances: 1,
+			MemoryMb: 32, DiskMb: 32, LogGuid: "log",
+			MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: pg}},
+			Action:     models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "exec sleep 600"}, User: "vcap"}),
+		}
+		if err := h.Client.DesireLRP(lg, "", d); err != nil {
+			b.Fatal(err)
+		}
+		lrps, err := h.Client.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: pg})
+		if err != nil || len(lrps) != 1 {
+			b.Fatalf("actual LRP of %s: %v %v", pg, lrps, err)
+		}
+		work = append(work, rep.NewLRP(fmt.Sprintf("ig-rss-%d", i), lrps[0].ActualLRPKey,
+			rep.NewResource(d.MemoryMb, d.DiskMb, 0), rep.NewPlacementConstraint(d.RootFs, nil, nil)))
+	}
+	b.ResetTimer()
+	for lo := 0; lo < n; lo += batch {
+		rejected, err := rc.Perform(lg, rep.Work{LRPs: work[lo:min(lo+batch, n)]})
+		if err != nil || len(rejected.LRPs) != 0 {
+			b.Fatalf("perform: %d rejected, %v", len(rejected.LRPs), err)
+		}
+	}
+	eventually(b, 2*time.Minute, "250 instances RUNNING", func() (bool, string) {
+		lrps, err := h.Client.ActualLRPs(lg, "", models.ActualLRPFilter{CellID: e.cellID})
+		if err != nil {
+			return false, err.Error()
+		}
+		running := 0
+		for _, l := range lrps {
+			if l.State == models.ActualLRPStateRunning {
+				running++
+			}
+		}
+		return running == n, fmt.Sprintf("%d RUNNING", running)
+	})
+	b.StopTimer()
+	time.Sleep(5 * time.Second) // five bulk syncs over 250 instances
+	rss, peak := rssKB(b, p.cmd.Process.Pid)
+	b.ReportMetric(float64(rss)/1024, "rss-MB")
+	b.ReportMetric(float64(peak)/1024, "peak-rss-MB")
+}
