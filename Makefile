@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-unit services bench bench-quick vet fmt clean
+.PHONY: all build run test test-unit services bench bench-quick bench-rep vet fmt clean
 
 all: build
 
@@ -41,6 +41,12 @@ bench: build services
 ## bench-quick: the same workload at 1/20 scale
 bench-quick: build services
 	@bash scripts/bench.sh "$(BIN)" quick
+
+## bench-rep: the rep's figures (docs/rep.md); runc needs root
+bench-rep: services
+	$(GO) test -count=1 -run XXX -bench 'WorkToRunning$$' -benchtime 100x ./src/rep/daemon
+	$(GO) test -count=1 -run XXX -bench 'WorkToRunningRunc|BulkSync250' -benchtime 50x ./src/rep/daemon
+	$(GO) test -count=1 -run XXX -bench RepRSS250 -benchtime 1x ./src/cmd/rep
 
 clean:
 	rm -rf $(BIN) $(LOCAL)
