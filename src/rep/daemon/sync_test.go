@@ -280,3 +280,23 @@ func TestRestartRecovery(t *testing.T) {
 		t.Fatalf("the dead rep's instance still has %d processes", m.ProcessCount)
 	}
 }
+
+// TestRetire: retiring an actual LRP through the BBS reaches the cell (the
+// BBS calls the rep's stop endpoint), which stops and removes the instance.
+func TestRetire(t *testing.T) {
+	f := newCell(t)
+	f.desireAndPlace(t, sleeper("pg-retire"), "ig-retire")
+	running := f.waitRunning(t, "pg-retire", "ig-retire")
+	if err := f.h.Client.RetireActualLRP(f.lg, "", &running.ActualLRPKey); err != nil {
+		t.Fatalf("retiring: %v", err)
+	}
+	eventually(t, "the retired instance to leave the BBS and the cell", func() (bool, string) {
+		for _, l := range f.actual(t, "pg-retire") {
+			if l.InstanceGuid == "ig-retire" {
+				return false, l.String()
+			}
+		}
+		cs, _ := f.d.backend.Containers(t.Context())
+		return len(cs) == 0, fmt.Sprintf("%d containers", len(cs))
+	})
+}
