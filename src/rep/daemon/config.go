@@ -58,6 +58,10 @@ type Config struct {
 
 	// ContainerRootDir is where the process backend keeps containers.
 	ContainerRootDir string `json:"container_root_dir"`
+	// ContainerLogDir, if set, keeps each container's stdout and stderr in
+	// DIR/<process_guid>/<index>.log (LRP instances) and
+	// DIR/tasks/<task_guid>.log (tasks), appended across restarts.
+	ContainerLogDir string `json:"container_log_dir"`
 	// HostIP is the address the containers' mapped ports answer on.
 	HostIP string `json:"host_ip"`
 
@@ -138,6 +142,9 @@ func (c Config) Validate() error {
 	req(c.BBSClientKeyFile, "bbs_client_key_file")
 	if c.ContainerRootDir == "" || !filepath.IsAbs(c.ContainerRootDir) {
 		errs = append(errs, errors.New("container_root_dir must be an absolute path"))
+	}
+	if c.ContainerLogDir != "" && !filepath.IsAbs(c.ContainerLogDir) {
+		errs = append(errs, errors.New("container_log_dir must be an absolute path"))
 	}
 	if net.ParseIP(c.HostIP) == nil {
 		errs = append(errs, fmt.Errorf("host_ip %q is not an IP address", c.HostIP))

@@ -263,10 +263,8 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 		return "failed to inspect container: " + err.Error()
 	}
 
-	out := d.opts.ContainerOutput
-	if out == nil {
-		out = io.Discard
-	}
+	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
+	defer closeOut()
 	deps := actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: "APP/PROC/WEB"}
 	if desired.Setup != nil {
 		setup, err := actions.Build(desired.Setup, deps)

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sync"
 	"sync/atomic"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -146,10 +149,8 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 		return true, "failed to create container: " + err.Error(), ""
 	}
 	_ = d.ledger.Transition(cell.KindTask, tr.task.TaskGuid, cell.Running)
-	out := d.opts.ContainerOutput
-	if out == nil {
-		out = io.Discard
-	}
+	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
+	defer closeOut()
 	step, err := actions.Build(def.Action, actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: def.LogSource})
 	if err != nil {
 		return true, "invalid action: " + err.Error(), ""
@@ -169,6 +170,51 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 		return true, "failed to read result_file: " + err.Error(), ""
 	}
 	return false, "", result
+}
+
+// containerOutput returns where a container's output goes: Options.
+// ContainerOutput and, with a container_log_dir, DIR/group/name.log. Close
+// the file with the returned func.
+func (d *Daemon) containerOutput(group, name string) (io.Writer, func()) {
+	var ws []io.Writer
+	if d.opts.ContainerOutput != nil {
+		ws = append(ws, d.opts.ContainerOutput)
+	}
+	closeFn := func() {}
+	if d.cfg.ContainerLogDir != "" {
+		dir := filepath.Join(d.cfg.ContainerLogDir, filepath.Base(group))
+		f, err := func() (*os.File, error) {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
+			return os.OpenFile(filepath.Join(dir, filepath.Base(name)+".log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		}()
+		if err != nil {
+			d.log.Warn("opening the container log; output is not kept", "dir", dir, "error", err)
+		} else {
+			ws = append(ws, &lockedWriter{w: f})
+			closeFn = func() { _ = f.Close() }
+		}
+	}
+	switch len(ws) {
+	case 0:
+		return io.Discard, closeFn
+	case 1:
+		return ws[0], closeFn
+	}
+	return io.MultiWriter(ws...), closeFn
+}
+
+// lockedWriter serialises writes from a container's stdout and stderr.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // readResult returns the first MaxResultBytes of the file at path in c.

@@ -1,6 +1,9 @@
 package daemon
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -123,4 +126,22 @@ func TestTaskCancel(t *testing.T) {
 	if err := f.rc.CancelTask(f.lg, "no-such-task"); err == nil {
 		t.Fatal("cancelling an unknown task succeeded")
 	}
+}
+
+// TestContainerLogDir: with container_log_dir, an instance's output lands
+// in DIR/<process_guid>/<index>.log and a task's in DIR/tasks/<guid>.log.
+func TestContainerLogDir(t *testing.T) {
+	logDir := t.TempDir()
+	f := addCell(t, newBBS(t), "cell-logs", func(c *Config, _ *Options) { c.ContainerLogDir = logDir })
+	d := sleeper("pg-logs")
+	d.Action = models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "echo out-line; echo err-line >&2; exec sleep 600"}, User: "vcap"})
+	f.desireAndPlace(t, d, "ig-logs")
+	f.placeTask(t, "task-logs", taskDef("echo task-line", ""))
+	eventually(t, "the instance's and the task's log files", func() (bool, string) {
+		lrp, _ := os.ReadFile(filepath.Join(logDir, "pg-logs", "0.log"))
+		task, _ := os.ReadFile(filepath.Join(logDir, "tasks", "task-logs.log"))
+		ok := strings.Contains(string(lrp), "out-line") && strings.Contains(string(lrp), "err-line") &&
+			strings.Contains(string(task), "task-line")
+		return ok, fmt.Sprintf("instance %q, task %q", lrp, task)
+	})
 }
