@@ -214,7 +214,7 @@ func testLocket(c *cluster) {
 	// Someone else cannot take the lock.
 	if _, stderr, err := c.run("claim-lock", "--key", "k1", "--owner", "other", "--ttl", "30"); err == nil {
 		t.Fatal("claim by another owner succeeded")
-	} else if !strings.HasPrefix(stderr, "error: ") {
+	} else if !strings.HasPrefix(stderr, "error: claiming lock k1: ") {
 		t.Fatalf("stderr: %q", stderr)
 	}
 	c.ok("release-lock", "--key", "k1", "--owner", "me")
@@ -343,4 +343,41 @@ func testErrors(c *cluster) {
 	if err == nil || !strings.Contains(err.Error(), "no logs") || out != "" {
 		t.Fatalf("logs: %v", err)
 	}
+}
+
+// TestRunUntilRunning plays a cell through the internal client (claim,
+// crash, start) and checks that run reports progress and crash reasons and
+// succeeds once every instance is RUNNING.
+func TestRunUntilRunning(t *testing.T) {
+	c := newCluster(t)
+	pollInterval = 20 * time.Millisecond
+	go func() {
+		var lrps []*models.ActualLRP
+		for deadline := time.Now().Add(5 * time.Second); len(lrps) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			lrps, _ = c.h.Client.ActualLRPs(c.lg, "", models.ActualLRPFilter{ProcessGuid: "app"})
+		}
+		net := models.NewActualLRPNetInfo("10.0.0.1", "", models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(61000, 8080))
+		for _, l := range lrps {
+			ik := models.NewActualLRPInstanceKey("ig-"+string(rune('0'+l.Index)), "cell-1")
+			c.h.Client.ClaimActualLRP(c.lg, "", &l.ActualLRPKey, &ik)
+			if l.Index == 1 {
+				c.h.Client.CrashActualLRP(c.lg, "", &l.ActualLRPKey, &ik, "boom")
+				time.Sleep(200 * time.Millisecond)
+				c.h.Client.ClaimActualLRP(c.lg, "", &l.ActualLRPKey, &ik)
+			}
+			c.h.Client.StartActualLRP(c.lg, "", &l.ActualLRPKey, &ik, &net, nil, nil, true, "z1")
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	out, stderr, err := c.run("run", "app", "-i", "2", "--port", "8080", "--timeout", "10s", "--", "sleep 1000")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"0/2 RUNNING", "1/2 RUNNING", "#1 crashed 1 time(s): boom", "2/2 RUNNING"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("progress lacks %q:\n%s", want, stderr)
+		}
+	}
+	lrps, _ := c.h.Client.ActualLRPs(c.lg, "", models.ActualLRPFilter{ProcessGuid: "app"})
+	same(t, "run output", out, jsonLines(t, lrps))
 }

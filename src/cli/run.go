@@ -146,7 +146,11 @@ func waitRunning(ctx context.Context, client bbs.Client, w io.Writer, guid strin
 		}
 		p := summarize(lrps, instances)
 		if text := p.String(); text != last {
-			fmt.Fprintf(w, "%s [%s]\n", text, time.Since(start).Round(100*time.Millisecond))
+			head, details, _ := strings.Cut(text, "\n")
+			fmt.Fprintf(w, "%s [%s]\n", head, time.Since(start).Round(100*time.Millisecond))
+			if details != "" {
+				fmt.Fprintln(w, details)
+			}
 			last = text
 		}
 		if p.Running == instances {
