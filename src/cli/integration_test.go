@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/cli/target"
 	"github.com/diego-go/diego/src/internal/testdb"
+	repdaemon "github.com/diego-go/diego/src/rep/daemon"
 )
 
 // cluster is a real BBS with embedded Locket and a target file for it.
@@ -380,4 +382,61 @@ func TestRunUntilRunning(t *testing.T) {
 	}
 	lrps, _ := c.h.Client.ActualLRPs(c.lg, "", models.ActualLRPFilter{ProcessGuid: "app"})
 	same(t, "run output", out, jsonLines(t, lrps))
+}
+
+// TestCellsWithRep registers a real rep cell and reads it back through the
+// BBS (cells, cell) and through the rep (cell-state, cell-states).
+func TestCellsWithRep(t *testing.T) {
+	c := newCluster(t)
+	certs := c.h.Certs
+	cfg := repdaemon.Config{
+		CellID: "cell-1", Zone: "z1", SyncInterval: repdaemon.Duration(time.Second),
+		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
+		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,
+		BBSAddress: c.h.URL, BBSCAFile: certs.CACert, BBSClientCertFile: certs.ClientCert, BBSClientKeyFile: certs.ClientKey,
+		LocketAddress: c.h.Daemon.LocketAddr(), LocketCAFile: certs.CACert,
+		LocketClientCertFile: certs.ClientCert, LocketClientKeyFile: certs.ClientKey,
+		ContainerRootDir: filepath.Join(t.TempDir(), "containers"),
+		MemoryMB:         1024, DiskMB: 2048, MaxContainers: 10,
+		RootFSProviders: []string{"preloaded:cflinuxfs4"},
+	}
+	d, err := repdaemon.Start(context.Background(), cfg, repdaemon.Options{ContainerOutput: io.Discard})
+	if err != nil {
+		t.Fatalf("starting rep: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d.Stop(ctx)
+	})
+	var cells []*models.CellPresence
+	for deadline := time.Now().Add(10 * time.Second); len(cells) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the cell never registered")
+		}
+		cells, _ = c.h.Client.Cells(c.lg, "")
+	}
+	same(t, "cells", c.ok("cells"), jsonLines(t, cells))
+	same(t, "cell", c.ok("cell", "cell-1"), jsonLines(t, cells))
+	if table := c.ok("cells", "-o", "table"); !strings.Contains(table, "cell-1") || !strings.Contains(table, "1024") {
+		t.Fatalf("cells table: %s", table)
+	}
+	if presences := c.ok("presences"); !strings.Contains(presences, `"key":"cell-1"`) {
+		t.Fatalf("presences: %s", presences)
+	}
+	var state struct {
+		CellID         string `json:"cell_id"`
+		Zone           string
+		TotalResources struct{ MemoryMB int32 }
+	}
+	out := c.ok("cell-state", "cell-1")
+	if err := json.Unmarshal([]byte(out), &state); err != nil || state.CellID != "cell-1" || state.Zone != "z1" || state.TotalResources.MemoryMB != 1024 {
+		t.Fatalf("cell-state: %s (%v)", out, err)
+	}
+	if all := c.ok("cell-states"); all != out {
+		t.Fatalf("cell-states %q, cell-state %q", all, out)
+	}
+	if table := c.ok("cell-states", "-o", "table"); !strings.Contains(table, "1024/1024") {
+		t.Fatalf("cell-states table: %s", table)
+	}
 }
