@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 
 	"code.cloudfoundry.org/bbs/models"
 )
@@ -140,14 +139,4 @@ func Main(table []Command) {
 	err := Dispatch(ctx, table, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(ExitCode(err))
-}
-
-// names returns the table's command names, sorted (for tests and docs).
-func names(table []Command) []string {
-	var out []string
-	for _, c := range table {
-		out = append(out, c.Name)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -189,3 +189,13 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("path guid: %v", err)
 	}
 }
+
+// names returns the table's command names, sorted.
+func names(table []Command) []string {
+	var out []string
+	for _, c := range table {
+		out = append(out, c.Name)
+	}
+	slices.Sort(out)
+	return out
+}
