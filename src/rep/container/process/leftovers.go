@@ -25,6 +25,12 @@ func recordPgid(dir string, pgid int) error {
 	return errors.Join(werr, f.Close())
 }
 
+// ReapLeftovers does what New does first on root: it kills the processes
+// of containers a dead backend left there and removes their homes (for a
+// supervisor whose rep died and will not be restarted). It returns how many
+// containers it removed. Do not call it on the root of a live backend.
+func ReapLeftovers(root string) (int, error) { return reapLeftovers(root) }
+
 // reapLeftovers kills the process groups of containers a previous backend
 // on RootDir left behind (the rep was killed) and removes their homes. A
 // group is killed only if one of its processes still works inside the

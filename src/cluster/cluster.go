@@ -1,0 +1,375 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"code.cloudfoundry.org/bbs"
+	"code.cloudfoundry.org/lager/v3"
+
+	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/container/process"
+)
+
+// ReadyTimeout bounds each start-up step.
+const ReadyTimeout = 60 * time.Second
+
+// Cluster is a running local cluster.
+type Cluster struct {
+	opts     Options
+	l        layout
+	locket   *child
+	bbs      *child
+	auction  *child
+	reps     []*child
+	targetMu sync.Mutex
+	target   Target
+	start    time.Time
+}
+
+// Up starts the cluster and returns once it is ready and target.json is
+// written. Run blocks until ctx ends and then stops it.
+func Up(ctx context.Context, opts Options) (*Cluster, error) {
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{opts: opts, start: time.Now()}
+	c.l = layout{opts: opts, dir: dir}
+	if err := c.prepare(); err != nil {
+		return nil, err
+	}
+	if err := c.startAll(ctx); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) progress(format string, args ...any) {
+	fmt.Fprintf(c.opts.Out, "[%5.1fs] %s\n", time.Since(c.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// prepare makes the directory layout, certificates, the encryption key,
+// the rootfs and every config.
+func (c *Cluster) prepare() error {
+	l := &c.l
+	for _, d := range []string{l.dir, filepath.Join(l.dir, "config"), filepath.Join(l.dir, "logs"), l.appLogDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	if err := c.lockDir(); err != nil {
+		return err
+	}
+	_ = os.Remove(TargetFile(l.dir))
+	if err := c.checkSameDB(); err != nil {
+		return err
+	}
+	certs, err := pki.GenerateLocal(filepath.Join(l.dir, "certs"), []string{"127.0.0.1", "localhost"})
+	if err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+	l.certs = certs
+	if len(certs.Generated) > 0 {
+		c.progress("generated mTLS certificates in %s", certs.Dir)
+	}
+	if l.key, err = readOrCreateKey(filepath.Join(l.dir, "encryption-key")); err != nil {
+		return err
+	}
+	if c.opts.Backend == "runc" {
+		if err := busyboxRootFS(l.rootfsDir()); err != nil {
+			return fmt.Errorf("building the busybox rootfs: %w", err)
+		}
+	}
+	locketCfg, err := l.locketConfig()
+	if err != nil {
+		return err
+	}
+	bbsCfg, err := l.bbsConfig()
+	if err != nil {
+		return err
+	}
+	configs := map[string]map[string]any{"locket": locketCfg, "bbs": bbsCfg, "auctioneer": l.auctioneerConfig()}
+	for i := 0; i < c.opts.Cells; i++ {
+		configs["rep-"+l.cellID(i)] = l.repConfig(i)
+	}
+	for name, cfg := range configs {
+		if err := writeConfig(l.configFile(name), cfg); err != nil {
+			return fmt.Errorf("writing the %s config: %w", name, err)
+		}
+	}
+	mk := func(name, bin string, restart bool) *child {
+		return &child{name: name, bin: binPath(c.opts.BinDir, bin), config: l.configFile(name), logPath: l.logFile(name), restart: restart}
+	}
+	c.locket = mk("locket", "locket", true)
+	c.bbs = mk("bbs", "bbs", true)
+	c.auction = mk("auctioneer", "auctioneer", true)
+	for i := 0; i < c.opts.Cells; i++ {
+		c.reps = append(c.reps, mk("rep-"+l.cellID(i), "rep", false))
+	}
+	return nil
+}
+
+// lockDir makes sure one diego up runs per directory.
+func (c *Cluster) lockDir() error {
+	f, err := os.OpenFile(filepath.Join(c.l.dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("another diego up is running on %s", c.l.dir)
+	}
+	return nil // held until the process exits
+}
+
+// checkSameDB refuses to resume a directory on another database than the
+// one it was created with.
+func (c *Cluster) checkSameDB() error {
+	path := filepath.Join(c.l.dir, "database")
+	want := c.opts.DB
+	if want == "" {
+		want = "sqlite"
+	}
+	got, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return os.WriteFile(path, []byte(want+"\n"), 0o600)
+	case err != nil:
+		return err
+	}
+	if have := strings.TrimSpace(string(got)); have != want {
+		return fmt.Errorf("%s was created with --db %q; resume it with the same --db, or use another --dir", c.l.dir, have)
+	}
+	return nil
+}
+
+func readOrCreateKey(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if k := strings.TrimSpace(string(b)); k != "" {
+			return k, nil
+		}
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	k := base64.StdEncoding.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the encryption key: %w", err)
+	}
+	return k, nil
+}
+
+// startAll starts the components in order, waiting for each to be ready.
+func (c *Cluster) startAll(ctx context.Context) error {
+	l := c.l
+	if err := c.startWait(ctx, c.locket, "Locket on "+l.locketAddr(), func() error { return dialOK(l.locketAddr()) }); err != nil {
+		return err
+	}
+	bbsClient, err := bbs.NewClient("https://"+l.bbsAddr(), l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey, 0, 0)
+	if err != nil {
+		return fmt.Errorf("BBS client: %w", err)
+	}
+	lg := lager.NewLogger("diego-up")
+	if err := c.startWait(ctx, c.bbs, "BBS on https://"+l.bbsAddr(), func() error {
+		if !bbsClient.Ping(lg, "") {
+			return errors.New("not answering yet")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := c.startWait(ctx, c.auction, "auctioneer on https://"+l.auctioneerAddr(), func() error { return dialOK(l.auctioneerAddr()) }); err != nil {
+		return err
+	}
+	for _, r := range c.reps {
+		if err := r.start(); err != nil {
+			return err
+		}
+	}
+	c.progress("starting %d cells (%s backend)", len(c.reps), c.opts.Backend)
+	seen := map[string]bool{}
+	err = c.waitFor(ctx, "cells to register", c.reps, func() error {
+		cells, err := bbsClient.Cells(lg, "")
+		if err != nil {
+			return err
+		}
+		for _, cell := range cells {
+			if !seen[cell.CellId] {
+				seen[cell.CellId] = true
+				c.progress("  %s in %s at %s", cell.CellId, cell.Zone, cell.RepUrl)
+			}
+		}
+		if len(seen) < len(c.reps) {
+			return fmt.Errorf("%d of %d cells registered", len(seen), len(c.reps))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.writeTarget(); err != nil {
+		return err
+	}
+	c.progress("ready: %s", TargetFile(l.dir))
+	return nil
+}
+
+func dialOK(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+func (c *Cluster) startWait(ctx context.Context, ch *child, what string, ready func() error) error {
+	if err := ch.start(); err != nil {
+		return err
+	}
+	if err := c.waitFor(ctx, what, []*child{ch}, ready); err != nil {
+		return err
+	}
+	c.progress("%s", what)
+	return nil
+}
+
+// waitFor polls ready until it succeeds, failing early (with the end of
+// its log) when one of the children exits.
+func (c *Cluster) waitFor(ctx context.Context, what string, children []*child, ready func() error) error {
+	deadline := time.Now().Add(ReadyTimeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if last = ready(); last == nil {
+			return nil
+		}
+		for _, ch := range children {
+			select {
+			case <-ch.done():
+				return fmt.Errorf("%s exited (%s) while starting; the end of %s:\n%s", ch.name, ch.status(), ch.logPath, tail(ch.logPath, 15))
+			default:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("waiting for %s: %v after %s (logs in %s)", what, last, ReadyTimeout, filepath.Join(c.l.dir, "logs"))
+}
+
+func (c *Cluster) writeTarget() error {
+	l := c.l
+	t := Target{
+		BBSURL: "https://" + l.bbsAddr(), LocketAddress: l.locketAddr(), AuctioneerURL: "https://" + l.auctioneerAddr(),
+		CACert: l.certs.CACert, ClientCert: l.certs.ClientCert, ClientKey: l.certs.ClientKey,
+		LogDir: l.appLogDir(), RootFS: "preloaded:" + RootFSName, Backend: c.opts.Backend,
+		Pids: map[string]int{"locket": c.locket.pid(), "bbs": c.bbs.pid(), "auctioneer": c.auction.pid()},
+	}
+	for i, r := range c.reps {
+		t.Cells = append(t.Cells, Cell{
+			CellID: l.cellID(i), RepURL: "https://" + l.repAddr(i), LocalURL: "http://" + l.localAddr(i),
+			Zone: l.zone(i), Pid: r.pid(),
+		})
+	}
+	c.targetMu.Lock()
+	defer c.targetMu.Unlock()
+	c.target = t
+	return WriteTarget(TargetFile(l.dir), t)
+}
+
+// Target is what target.json holds.
+func (c *Cluster) Target() Target {
+	c.targetMu.Lock()
+	defer c.targetMu.Unlock()
+	return c.target
+}
+
+// Run supervises the components until ctx ends: Locket, the BBS and the
+// auctioneer are restarted a second after an unexpected exit; a rep that
+// dies stays down (its instances are re-placed on the other cells), as a
+// cell VM that failed would. Then it stops everything.
+func (c *Cluster) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	all := append([]*child{c.locket, c.bbs, c.auction}, c.reps...)
+	for _, ch := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ch.supervise(ctx, func(ch *child, restarted bool, err error) {
+				switch {
+				case err != nil:
+					c.progress("%s could not be restarted: %v", ch.name, err)
+				case restarted:
+					c.progress("%s exited; restarted (pid %d)", ch.name, ch.pid())
+					if err := c.writeTarget(); err != nil {
+						c.progress("updating target.json: %v", err)
+					}
+				default:
+					c.progress("%s exited (%s); not restarted: its instances move to the other cells. Restart diego up to bring it back.", ch.name, ch.status())
+					c.reapCell(ch)
+				}
+			})
+		}()
+	}
+	<-ctx.Done()
+	c.Stop()
+	wg.Wait()
+}
+
+// reapCell kills the app processes a dead rep's process backend left
+// running (a dead cell VM would take them with it).
+func (c *Cluster) reapCell(rep *child) {
+	if c.opts.Backend != "process" {
+		return
+	}
+	for i, r := range c.reps {
+		if r == rep {
+			dir := filepath.Join(c.l.cellDir(i), "containers")
+			if n, err := process.ReapLeftovers(dir); err != nil {
+				c.progress("cleaning up %s: %v", dir, err)
+			} else if n > 0 {
+				c.progress("  killed the %d containers %s left running", n, rep.name)
+			}
+		}
+	}
+}
+
+// Stop stops the reps (their instances leave the BBS; the desired state
+// stays), then the auctioneer, the BBS and Locket. target.json is removed.
+func (c *Cluster) Stop() {
+	c.progress("stopping")
+	var wg sync.WaitGroup
+	for _, r := range c.reps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.stop(40 * time.Second)
+		}()
+	}
+	wg.Wait()
+	for _, ch := range []*child{c.auction, c.bbs, c.locket} {
+		if ch != nil {
+			ch.stop(15 * time.Second)
+		}
+	}
+	_ = os.Remove(TargetFile(c.l.dir))
+	c.progress("stopped; run again with the same --dir to resume")
+}

@@ -1,0 +1,151 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/diego-go/diego/src/pki"
+)
+
+// layout is where everything of a cluster lives and listens.
+type layout struct {
+	opts  Options
+	dir   string
+	certs *pki.Bundle
+	key   string // the BBS encryption passphrase
+}
+
+func (l layout) addr(offset int) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.opts.PortBase+offset))
+}
+
+func (l layout) bbsAddr() string        { return l.addr(0) }
+func (l layout) healthAddr() string     { return l.addr(1) }
+func (l layout) locketAddr() string     { return l.addr(2) }
+func (l layout) auctioneerAddr() string { return l.addr(3) }
+func (l layout) repAddr(i int) string   { return l.addr(10 + 2*i) }
+func (l layout) localAddr(i int) string { return l.addr(11 + 2*i) }
+
+func (l layout) cellID(i int) string { return fmt.Sprintf("cell-%d", i+1) }
+func (l layout) zone(i int) string   { return fmt.Sprintf("z%d", i%3+1) }
+
+func (l layout) configFile(name string) string { return filepath.Join(l.dir, "config", name+".json") }
+func (l layout) logFile(name string) string    { return filepath.Join(l.dir, "logs", name+".log") }
+func (l layout) appLogDir() string             { return filepath.Join(l.dir, "logs", "apps") }
+func (l layout) rootfsDir() string             { return filepath.Join(l.dir, "rootfs", "busybox") }
+
+func (l layout) tlsServer() map[string]any {
+	return map[string]any{
+		"ca_file": l.certs.CACert, "server_cert_file": l.certs.ServerCert, "server_key_file": l.certs.ServerKey,
+	}
+}
+
+func merge(ms ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (l layout) locketConfig() (map[string]any, error) {
+	// Locket shares the BBS's database: the BBS reads cell presences from it.
+	driver, dsn, err := databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
+	if err != nil {
+		return nil, err
+	}
+	return merge(l.tlsServer(), map[string]any{
+		"listen_address":  l.locketAddr(),
+		"database_driver": driver, "database_connection_string": dsn,
+		"log_level": "info",
+	}), nil
+}
+
+func (l layout) bbsConfig() (map[string]any, error) {
+	driver, dsn, err := databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"listen_address": l.bbsAddr(), "health_address": l.healthAddr(),
+		"ca_file": l.certs.CACert, "server_cert_file": l.certs.ServerCert, "server_key_file": l.certs.ServerKey,
+		"database_driver": driver, "database_connection_string": dsn,
+		"encryption_keys":  map[string]string{"local": l.key},
+		"active_key_label": "local",
+		"locket_address":   l.locketAddr(),
+		"locket_ca_file":   l.certs.CACert, "locket_client_cert_file": l.certs.ClientCert, "locket_client_key_file": l.certs.ClientKey,
+		"lock_ttl":                    "5s",
+		"lock_retry_interval":         "1s",
+		"auctioneer_address":          l.auctioneerAddr(),
+		"convergence_repeat_interval": "5s",
+		"cell_presence_poll_interval": "1s",
+		"log_level":                   "info",
+	}, nil
+}
+
+func (l layout) auctioneerConfig() map[string]any {
+	c := l.certs
+	return merge(l.tlsServer(), map[string]any{
+		"listen_address": l.auctioneerAddr(),
+		"locket_address": l.locketAddr(),
+		"locket_ca_file": c.CACert, "locket_client_cert_file": c.ClientCert, "locket_client_key_file": c.ClientKey,
+		"lock_ttl": "5s", "lock_retry_interval": "1s",
+		"bbs_address": "https://" + l.bbsAddr(),
+		"bbs_ca_file": c.CACert, "bbs_client_cert_file": c.ClientCert, "bbs_client_key_file": c.ClientKey,
+		"rep_ca_file": c.CACert, "rep_client_cert_file": c.ClientCert, "rep_client_key_file": c.ClientKey,
+		"log_level": "info",
+	})
+}
+
+func (l layout) cellDir(i int) string { return filepath.Join(l.dir, "cells", l.cellID(i)) }
+
+func (l layout) repConfig(i int) map[string]any {
+	c := l.certs
+	ports := map[string]any{"port_range_start": 61000 + 1000*i, "port_range_end": 61999 + 1000*i}
+	cfg := map[string]any{
+		"cell_id": l.cellID(i), "zone": l.zone(i),
+		"listen_address": l.repAddr(i), "local_address": l.localAddr(i),
+		"ca_file": c.CACert, "cert_file": c.ServerCert, "key_file": c.ServerKey,
+		"bbs_address": "https://" + l.bbsAddr(),
+		"bbs_ca_file": c.CACert, "bbs_client_cert_file": c.ClientCert, "bbs_client_key_file": c.ClientKey,
+		"locket_address": l.locketAddr(),
+		"locket_ca_file": c.CACert, "locket_client_cert_file": c.ClientCert, "locket_client_key_file": c.ClientKey,
+		"container_root_dir": filepath.Join(l.cellDir(i), "containers"),
+		"container_log_dir":  l.appLogDir(),
+		"rootfs_providers":   []string{"preloaded:" + RootFSName},
+		"presence_ttl":       "10s",
+		"backend":            l.opts.Backend,
+		"log_level":          "info",
+	}
+	switch l.opts.Backend {
+	case "process":
+		cfg["process"] = ports
+	case "runc":
+		runc := merge(ports, map[string]any{
+			"state_dir":     filepath.Join(l.cellDir(i), "runc"),
+			"rootfses":      map[string]string{RootFSName: l.rootfsDir()},
+			"network_cidr":  fmt.Sprintf("10.%d.0.0/16", 200+i),
+			"cgroup_parent": "diego-up-" + l.cellID(i),
+		})
+		cfg["runc"] = runc
+	}
+	return cfg
+}
+
+// writeConfig writes a component's config (0600: it holds the key).
+func writeConfig(path string, cfg map[string]any) error {
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}

@@ -1,0 +1,149 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// child is one supervised component process.
+type child struct {
+	name    string
+	bin     string
+	config  string
+	logPath string
+	restart bool // restarted when it exits unexpectedly
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed when the current process has exited
+	stopping bool
+}
+
+// start launches the component; its stdout and stderr go to its log file.
+func (c *child) start() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	logf, err := os.OpenFile(c.logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("%s: opening its log: %w", c.name, err)
+	}
+	cmd := exec.Command(c.bin, "-config", c.config)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Children die with the supervisor, even when it is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("starting %s (%s): %w", c.name, c.bin, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(exited)
+	}()
+	c.cmd, c.exited = cmd, exited
+	return nil
+}
+
+func (c *child) pid() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil || c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
+}
+
+func (c *child) done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.exited
+}
+
+func (c *child) status() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil || c.cmd.ProcessState == nil {
+		return "running"
+	}
+	return c.cmd.ProcessState.String()
+}
+
+// stop sends SIGTERM and waits up to grace before SIGKILL.
+func (c *child) stop(grace time.Duration) {
+	c.mu.Lock()
+	c.stopping = true
+	cmd, exited := c.cmd, c.exited
+	c.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
+}
+
+func (c *child) isStopping() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopping
+}
+
+// supervise restarts the child after an unexpected exit (when it is a
+// restartable one) until ctx ends; onChange is told of every exit and
+// restart.
+func (c *child) supervise(ctx context.Context, onExit func(c *child, restarted bool, err error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.done():
+		}
+		if c.isStopping() || ctx.Err() != nil {
+			return
+		}
+		if !c.restart {
+			onExit(c, false, nil)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		err := c.start()
+		onExit(c, err == nil, err)
+		if err != nil {
+			return
+		}
+	}
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := 0
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			lines++
+			if lines > n {
+				return string(b[i+1:])
+			}
+		}
+	}
+	return string(b)
+}
+
+func binPath(dir, name string) string { return filepath.Join(dir, name) }

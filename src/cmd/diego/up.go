@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/diego-go/diego/src/cli"
+	"github.com/diego-go/diego/src/cluster"
+)
+
+var upCommand = cli.Command{Name: "up", Summary: "start a complete local cluster in the foreground (Ctrl-C stops it)", Run: up}
+
+// up runs `diego up`: a whole cluster on this machine until SIGINT/SIGTERM.
+func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("diego up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o cluster.Options
+	fs.StringVar(&o.Dir, "dir", ".diego", "state directory: certs, configs, databases, logs, containers, target.json (re-run on it to resume)")
+	fs.IntVar(&o.Cells, "cells", cluster.DefaultCells, "number of reps (zones z1..z3, round robin)")
+	fs.StringVar(&o.DB, "db", "", "database: empty for SQLite files in --dir, or postgres://user@host:port/db?sslmode=disable, or mysql://user:pass@host:port/db")
+	fs.StringVar(&o.Backend, "backend", cluster.DefaultBackend, "container backend: process (no root) or runc (root)")
+	fs.IntVar(&o.PortBase, "port-base", cluster.DefaultPortBase, "BBS port; Locket, the auctioneer and the reps listen just above it")
+	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding the bbs, locket, auctioneer and rep binaries (default: next to diego)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: diego up [flags]\n\nStarts Locket, the BBS, the auctioneer and N reps on this machine and writes DIR/target.json when ready.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &cli.UsageError{Err: err}
+	}
+	if fs.NArg() > 0 {
+		return &cli.UsageError{Err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	o.Out = stdout
+	c, err := cluster.Up(ctx, o)
+	if err != nil {
+		return err
+	}
+	t := c.Target()
+	dir, _ := filepath.Abs(o.Dir)
+	fmt.Fprintf(stdout, `
+Diego is running (%s backend, %d cells).
+  BBS         %s   (mutual TLS)
+  Locket      %s
+  auctioneer  %s
+  certs       CA %s, client %s / %s
+  target      %s   (export DIEGO_TARGET=%[9]s)
+  logs        components in %s, apps in %s
+Try:  diego cells -o table        diego run hello --instances 3 --port 8080 -- ./bin/sample-app
+Ctrl-C stops everything; running it again with the same --dir resumes.
+`, t.Backend, len(t.Cells), t.BBSURL, t.LocketAddress, t.AuctioneerURL, t.CACert, t.ClientCert, t.ClientKey,
+		cluster.TargetFile(dir), filepath.Join(dir, "logs"), t.LogDir)
+	c.Run(ctx)
+	return nil
+}
