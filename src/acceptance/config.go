@@ -1,0 +1,197 @@
+package acceptance
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Feature groups: each names a set of tests that a config turns on.
+const (
+	GroupTasks       = "tasks"
+	GroupLRPs        = "lrps"
+	GroupCrashes     = "crashes"
+	GroupPlacement   = "placement"
+	GroupZones       = "zones"
+	GroupRepKill     = "rep_kill"
+	GroupEvacuation  = "evacuation"
+	GroupBBSRestart  = "bbs_restart"
+	GroupBadRequests = "bad_requests"
+)
+
+// AllGroups lists every feature group, in the order the suite runs them.
+var AllGroups = []string{
+	GroupTasks, GroupLRPs, GroupCrashes, GroupPlacement, GroupZones,
+	GroupBadRequests, GroupEvacuation, GroupBBSRestart, GroupRepKill,
+}
+
+// targetGroups need the target file: they signal component processes or
+// call the cells' local endpoints.
+var targetGroups = []string{GroupRepKill, GroupEvacuation, GroupBBSRestart}
+
+// Config says which Diego the suite runs against and what it may do there.
+type Config struct {
+	BBSURL        string `json:"bbs_url"`
+	CACert        string `json:"ca_cert"`
+	ClientCert    string `json:"client_cert"`
+	ClientKey     string `json:"client_key"`
+	LocketAddress string `json:"locket_address,omitempty"`
+	// RootFS is the rootfs of every desired LRP and task, e.g.
+	// "preloaded:cflinuxfs4".
+	RootFS string `json:"rootfs"`
+	// PlacementTags are tags some (not all need be) cells carry; the
+	// placement group desires LRPs with them. Empty: the suite takes the
+	// tags of a tagged cell from the BBS.
+	PlacementTags []string `json:"placement_tags,omitempty"`
+	// FeatureGroups turns groups on; empty means none.
+	FeatureGroups []string `json:"feature_groups"`
+	// AppURL is where cells download the sample app (a .tgz holding
+	// sample-app). Empty: the suite builds it and serves it itself on
+	// AppListen.
+	AppURL string `json:"app_url,omitempty"`
+	// AppListen is the address the suite serves the sample app on when
+	// AppURL is empty: it must be reachable from the cells (default
+	// 127.0.0.1:0, right for a local cluster).
+	AppListen string `json:"app_listen,omitempty"`
+	// TargetFile is a `diego up` target.json naming component pids and the
+	// cells' local URLs; rep_kill, evacuation and bbs_restart need it.
+	TargetFile string `json:"target_file,omitempty"`
+}
+
+// ParseConfig reads a config, makes relative paths relative to dir, fills
+// defaults and validates it.
+func ParseConfig(r io.Reader, dir string) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("parsing acceptance config: %w", err)
+	}
+	for _, p := range []*string{&c.CACert, &c.ClientCert, &c.ClientKey, &c.TargetFile} {
+		if *p != "" && !filepath.IsAbs(*p) && dir != "" {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if c.AppListen == "" {
+		c.AppListen = "127.0.0.1:0"
+	}
+	return c, c.Validate()
+}
+
+// LoadConfig reads the config file at path.
+func LoadConfig(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("reading acceptance config: %w", err)
+	}
+	defer f.Close()
+	return ParseConfig(f, filepath.Dir(path))
+}
+
+// Validate reports every missing field, unknown group, and target-only
+// group without a target file.
+func (c Config) Validate() error {
+	var errs []error
+	for _, f := range []struct{ name, v string }{
+		{"bbs_url", c.BBSURL}, {"ca_cert", c.CACert}, {"client_cert", c.ClientCert},
+		{"client_key", c.ClientKey}, {"rootfs", c.RootFS},
+	} {
+		if f.v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", f.name))
+		}
+	}
+	if c.BBSURL != "" && !strings.HasPrefix(c.BBSURL, "https://") && !strings.HasPrefix(c.BBSURL, "http://") {
+		errs = append(errs, fmt.Errorf("bbs_url %q must be an http(s) URL", c.BBSURL))
+	}
+	if len(c.FeatureGroups) == 0 {
+		errs = append(errs, errors.New("feature_groups is empty: list the groups to run"))
+	}
+	for _, g := range c.FeatureGroups {
+		if !slices.Contains(AllGroups, g) {
+			errs = append(errs, fmt.Errorf("unknown feature group %q (known: %s)", g, strings.Join(AllGroups, ", ")))
+		} else if slices.Contains(targetGroups, g) && c.TargetFile == "" {
+			errs = append(errs, fmt.Errorf("feature group %q needs target_file", g))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Enabled reports whether group is turned on.
+func (c Config) Enabled(group string) bool { return slices.Contains(c.FeatureGroups, group) }
+
+// Target is the part of a `diego up` target.json the suite reads.
+type Target struct {
+	BBSURL        string         `json:"bbs_url"`
+	LocketAddress string         `json:"locket_address"`
+	AuctioneerURL string         `json:"auctioneer_url"`
+	CACert        string         `json:"ca_cert"`
+	ClientCert    string         `json:"client_cert"`
+	ClientKey     string         `json:"client_key"`
+	LogDir        string         `json:"log_dir"`
+	RootFS        string         `json:"rootfs"`
+	Backend       string         `json:"backend"`
+	PIDs          map[string]int `json:"pids"`
+	Cells         []TargetCell   `json:"cells"`
+}
+
+// TargetCell is one rep of a `diego up` cluster.
+type TargetCell struct {
+	CellID   string `json:"cell_id"`
+	RepURL   string `json:"rep_url"`
+	LocalURL string `json:"local_url"`
+	Zone     string `json:"zone"`
+	PID      int    `json:"pid"`
+}
+
+// LoadTarget reads a target file; relative paths are relative to its
+// directory.
+func LoadTarget(path string) (Target, error) {
+	var t Target
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return t, fmt.Errorf("reading target file: %w", err)
+	}
+	if err := json.Unmarshal(b, &t); err != nil {
+		return t, fmt.Errorf("parsing target file %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	for _, p := range []*string{&t.CACert, &t.ClientCert, &t.ClientKey, &t.LogDir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	return t, nil
+}
+
+// Cell returns the target's cell with the given id.
+func (t Target) Cell(id string) (TargetCell, bool) {
+	for _, c := range t.Cells {
+		if c.CellID == id {
+			return c, true
+		}
+	}
+	return TargetCell{}, false
+}
+
+// ConfigFromTarget is the config for running every feature group against
+// the `diego up` cluster that wrote the target file at path.
+func ConfigFromTarget(path string) (Config, error) {
+	t, err := LoadTarget(path)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{
+		BBSURL: t.BBSURL, CACert: t.CACert, ClientCert: t.ClientCert, ClientKey: t.ClientKey,
+		LocketAddress: t.LocketAddress, RootFS: t.RootFS, FeatureGroups: AllGroups,
+		AppListen: "127.0.0.1:0", TargetFile: path,
+	}
+	if c.RootFS == "" {
+		c.RootFS = "preloaded:cflinuxfs4"
+	}
+	return c, c.Validate()
+}
