@@ -15,10 +15,11 @@ all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./src/cmd/...
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./src/cmd/sample-app
 
-## run: a local BBS on SQLite with generated mTLS certificates under .local/
+## run: `diego up` (Locket, BBS, auctioneer, 3 cells on SQLite) with the sample app, state in .local/diego
 run: build
-	@bash scripts/run-local.sh "$(BIN)" "$(LOCAL)"
+	@bash scripts/run-local.sh "$(BIN)" "$(LOCAL)/diego"
 
 services:
 	@bash scripts/ensure-services.sh

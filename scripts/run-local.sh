@@ -1,40 +1,47 @@
 #!/usr/bin/env bash
-# Runs a local BBS on SQLite with generated mTLS certificates and a generated
-# encryption key, all kept under the state directory so a re-run resumes the
-# same data. Usage: run-local.sh BIN_DIR STATE_DIR
+# `make run`: starts a whole local Diego with `diego up` (SQLite, process
+# backend, 3 cells, state in STATE_DIR so a re-run resumes it), runs the
+# sample app with 3 instances, shows each answering over HTTP, and keeps
+# the cluster running until Ctrl-C. Usage: run-local.sh BIN_DIR STATE_DIR
 set -euo pipefail
 bin=$1 state=$2
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
-"$bin/diego-certs" -dir "$state/certs" -host 127.0.0.1 -host localhost >/dev/null
-if [ ! -s "$state/encryption-key" ]; then
-  umask 077
-  head -c 32 /dev/urandom | base64 > "$state/encryption-key"
+target="$state/target.json"
+rm -f "$target"
+
+read -ra extra <<<"${DIEGO_UP_FLAGS:-}"   # e.g. DIEGO_UP_FLAGS="--cells 5 --backend runc"
+"$bin/diego" up --dir "$state" "${extra[@]}" &
+up=$!
+trap 'kill -INT $up 2>/dev/null; wait $up' INT TERM
+for _ in $(seq 1 600); do
+  [ -s "$target" ] && break
+  kill -0 $up 2>/dev/null || { echo "diego up exited; see $state/logs" >&2; exit 1; }
+  sleep 0.1
+done
+[ -s "$target" ] || { echo "diego up did not become ready in 60 s; see $state/logs" >&2; kill -INT $up; exit 1; }
+export DIEGO_TARGET=$target
+
+echo
+echo "==> diego run sample-app --instances 3 --port 8080"
+if ! "$bin/diego" desired-lrp sample-app >/dev/null 2>&1; then
+  "$bin/diego" run sample-app --instances 3 --port 8080 --timeout 60s -- "$bin/sample-app" >/dev/null
+else
+  echo "(already desired: resuming)"
 fi
-key=$(cat "$state/encryption-key")
-cat > "$state/bbs.json" <<JSON
-{
-  "listen_address": "127.0.0.1:8889",
-  "health_address": "127.0.0.1:8890",
-  "locket_listen_address": "127.0.0.1:8891",
-  "ca_file": "$state/certs/ca.crt",
-  "server_cert_file": "$state/certs/server.crt",
-  "server_key_file": "$state/certs/server.key",
-  "database_driver": "sqlite",
-  "database_connection_string": "$state/bbs.db",
-  "encryption_keys": {"local": "$key"},
-  "active_key_label": "local"
-}
-JSON
-chmod 600 "$state/bbs.json"
-cat <<INFO
-BBS          https://127.0.0.1:8889   (mutual TLS)
-health       http://127.0.0.1:8890/ping   (/leader, /metrics)
-Locket       127.0.0.1:8891           (gRPC, mutual TLS; embedded in the BBS)
-database     $state/bbs.db (SQLite)
-client cert  $state/certs/client.crt / client.key, CA $state/certs/ca.crt
-admin cert   $state/certs/admin.crt / admin.key
-config       $state/bbs.json
-Ctrl-C stops it; running again resumes the same data.
-INFO
-exec "$bin/bbs" -config "$state/bbs.json"
+for _ in $(seq 1 100); do
+  n=$("$bin/diego" actual-lrps --process-guid sample-app -o table | grep -c RUNNING || true)
+  [ "$n" -ge 3 ] && break
+  sleep 0.1
+done
+"$bin/diego" actual-lrps --process-guid sample-app -o table
+echo
+echo "==> each instance answering over HTTP"
+"$bin/diego" actual-lrps --process-guid sample-app | while read -r line; do
+  addr=$(printf '%s' "$line" | sed -E 's/.*"address":"([^"]*)".*"host_port":([0-9]+).*/\1:\2/')
+  printf '  http://%s/  ->  %s\n' "$addr" "$(curl -fsS "http://$addr/" 2>&1 || true)"
+done
+echo
+echo "Try: export DIEGO_TARGET=$target; $bin/diego cells -o table; $bin/diego logs sample-app"
+echo "Ctrl-C stops the cluster; 'make run' again resumes it."
+wait $up
