@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-unit services bench bench-quick bench-rep vet fmt clean
+.PHONY: all build run test test-unit services bench bench-quick bench-rep bench-up vet fmt clean
 
 all: build
 
@@ -42,6 +42,10 @@ bench: build services
 ## bench-quick: the same workload at 1/20 scale
 bench-quick: build services
 	@bash scripts/bench.sh "$(BIN)" quick
+
+## bench-up: `diego up` to ready, and 100 sample-app instances answering
+bench-up:
+	$(GO) test -count=1 -run XXX -bench UpReady -benchtime 3x ./src/cluster
 
 ## bench-rep: the rep's figures (docs/rep.md); runc needs root
 bench-rep: services

@@ -295,6 +295,9 @@ func (c *Cluster) writeTarget() error {
 	return WriteTarget(TargetFile(l.dir), t)
 }
 
+// BinDir is where the component binaries were taken from.
+func (c *Cluster) BinDir() string { return c.opts.BinDir }
+
 // Target is what target.json holds.
 func (c *Cluster) Target() Target {
 	c.targetMu.Lock()

@@ -57,10 +57,10 @@ Diego is running (%s backend, %d cells).
   certs       CA %s, client %s / %s
   target      %s   (export DIEGO_TARGET=%[9]s)
   logs        components in %s, apps in %s
-Try:  diego cells -o table        diego run hello --instances 3 --port 8080 -- ./bin/sample-app
+Try:  diego cells -o table        diego run hello --instances 3 --port 8080 -- %[12]s
 Ctrl-C stops everything; running it again with the same --dir resumes.
 `, t.Backend, len(t.Cells), t.BBSURL, t.LocketAddress, t.AuctioneerURL, t.CACert, t.ClientCert, t.ClientKey,
-		cluster.TargetFile(dir), filepath.Join(dir, "logs"), t.LogDir)
+		cluster.TargetFile(dir), filepath.Join(dir, "logs"), t.LogDir, filepath.Join(c.BinDir(), "sample-app"))
 	c.Run(ctx)
 	return nil
 }
