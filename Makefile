@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-unit services bench bench-quick bench-rep bench-up vet fmt clean
+.PHONY: all build run test test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh
 
 all: build
 
@@ -52,6 +52,10 @@ bench-rep: services
 	$(GO) test -count=1 -run XXX -bench 'WorkToRunning$$' -benchtime 100x ./src/rep/daemon
 	$(GO) test -count=1 -run XXX -bench 'WorkToRunningRunc|BulkSync250' -benchtime 50x ./src/rep/daemon
 	$(GO) test -count=1 -run XXX -bench RepRSS250 -benchtime 1x ./src/cmd/rep
+
+## bosh: the real bosh CLI (bosh-cli v7, pinned in tools/go.mod) in bin/bosh
+bosh:
+	@bash scripts/build-bosh.sh
 
 clean:
 	rm -rf $(BIN) $(LOCAL)

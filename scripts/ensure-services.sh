@@ -68,3 +68,10 @@ fi
 runc --version >/dev/null 2>&1 || die "runc is installed but does not run"
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox is not the static busybox (apt-get install busybox-static)"
 log "runc ready ($(runc --version | head -n1))"
+
+# --- ruby (the bosh CLI's ERB template renderer) ----------------------------
+# tools/releasetest renders every job template of the BOSH release with the
+# bosh CLI's templatescompiler, whose erbrenderer execs `ruby`.
+command -v ruby >/dev/null 2>&1 || { log "installing ruby"; apt_install ruby; }
+ruby -e 'require "erb"; require "json"; require "yaml"' >/dev/null 2>&1 || die "ruby is installed but cannot load erb/json/yaml"
+log "ruby ready ($(ruby --version))"
