@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -28,6 +29,7 @@ type cluster struct {
 	cmd        *exec.Cmd
 	exited     chan struct{}
 	waitErr    error
+	stopping   atomic.Bool
 	// tagged is the extra rep carrying taggedCellTag (see addTaggedCell).
 	tagged *exec.Cmd
 }
@@ -111,6 +113,9 @@ func startCluster() (*cluster, error) {
 		c.waitErr = c.cmd.Wait()
 		log.Close()
 		close(c.exited)
+		if !c.stopping.Load() {
+			fmt.Fprintf(os.Stderr, "acceptance: diego up exited while the suite ran (%v); the end of its output:\n%s\n", c.waitErr, c.tail())
+		}
 	}()
 
 	deadline := time.After(60 * time.Second)
@@ -138,8 +143,10 @@ func (c *cluster) tail() string {
 }
 
 // stop sends diego up SIGTERM and waits for it (SIGKILL to its process
-// group after 30 s). The directory is removed unless ACCEPTANCE_KEEP is set.
-func (c *cluster) stop() {
+// group after 30 s). The directory is removed unless the suite failed or
+// ACCEPTANCE_KEEP is set.
+func (c *cluster) stop(failed bool) {
+	c.stopping.Store(true)
 	if c.tagged != nil && c.tagged.Process != nil {
 		_ = c.tagged.Process.Signal(syscall.SIGTERM)
 		waited := make(chan struct{})
@@ -161,7 +168,8 @@ func (c *cluster) stop() {
 			<-c.exited
 		}
 	}
-	if os.Getenv("ACCEPTANCE_KEEP") != "" {
+	c.removeRuncLeftovers()
+	if failed || os.Getenv("ACCEPTANCE_KEEP") != "" {
 		fmt.Fprintf(os.Stderr, "acceptance: cluster kept in %s\n", filepath.Dir(c.dir))
 		return
 	}
@@ -226,4 +234,31 @@ func (c *cluster) addTaggedCell() error {
 	}
 	log.Close()
 	return nil
+}
+
+// removeRuncLeftovers deletes the runc containers still running under the
+// cluster's directory once diego up has stopped: those of the rep rep_kill
+// killed, which diego up does not reap on the runc backend. It says what
+// it removed, so the gap stays visible.
+func (c *cluster) removeRuncLeftovers() {
+	roots, _ := filepath.Glob(filepath.Join(c.dir, "cells", "*", "runc", "runc"))
+	for _, root := range roots {
+		out, err := exec.Command("runc", "--root", root, "list", "-q").Output()
+		if err != nil {
+			continue
+		}
+		for _, id := range strings.Fields(string(out)) {
+			if err := exec.Command("runc", "--root", root, "delete", "-f", id).Run(); err != nil {
+				fmt.Fprintf(os.Stderr, "acceptance: deleting runc container %s left in %s: %v\n", id, root, err)
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "acceptance: deleted runc container %s that diego up left running in %s\n", id, root)
+		}
+	}
+	mounts, _ := os.ReadFile("/proc/self/mounts")
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], c.dir+"/") {
+			_ = syscall.Unmount(f[1], syscall.MNT_DETACH)
+		}
+	}
 }

@@ -166,8 +166,14 @@ func testBBSRestart(t *testing.T, e *env) {
 	e.desire(t, e.appLRP(g, d, 2))
 	lrps := e.waitRunning(t, g, 2, 90*time.Second)
 	task := e.desireTask(t, d, e.taskDef("printf kept > result.txt", appDir+"/result.txt"))
-	e.waitTask(t, task, models.Task_Completed, 60*time.Second)
+	if tk := e.waitTask(t, task, models.Task_Completed, 60*time.Second); tk.Failed || tk.Result != "kept" {
+		t.Errorf("task before the restart: failed=%v reason=%q result=%q, want result %q%s", tk.Failed, tk.FailureReason, tk.Result, "kept", e.taskLog(task))
+	}
 	desired, err := e.client.DesiredLRPByProcessGuid(e.logger, "", g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskBefore, err := e.client.TaskByGuid(e.logger, "", task)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,9 +221,11 @@ func testBBSRestart(t *testing.T, e *env) {
 		run == nil || run.Path != appDir+"/sample-app" {
 		t.Errorf("desired LRP changed across the restart: before %v, after %v", desired, after)
 	}
-	tk, err := e.client.TaskByGuid(e.logger, "", task)
-	if err != nil || tk.State != models.Task_Completed || tk.Result != "kept" {
-		t.Errorf("task after the restart: %v %v, want COMPLETED with result %q", tk, err, "kept")
+	if tk, err := e.client.TaskByGuid(e.logger, "", task); err != nil {
+		t.Errorf("task lost across the restart: %v", err)
+	} else if before := taskBefore; tk.State != before.State || tk.Failed != before.Failed || tk.Result != before.Result || tk.FailureReason != before.FailureReason {
+		t.Errorf("task changed across the restart: before %s failed=%v result=%q reason=%q, after %s failed=%v result=%q reason=%q",
+			before.State, before.Failed, before.Result, before.FailureReason, tk.State, tk.Failed, tk.Result, tk.FailureReason)
 	}
 	now := e.waitRunning(t, g, 2, 30*time.Second)
 	for i, l := range now {

@@ -202,6 +202,23 @@ func (e *env) instanceLog(processGuid string, index int) string {
 	return fmt.Sprintf("\n--- output of instance %d:\n%s", index, b)
 }
 
+// taskLog is the end of a task's container output when the target names
+// a log directory (the rep keeps it as tasks/<task_guid>.log there).
+func (e *env) taskLog(taskGuid string) string {
+	tg, err := e.target()
+	if err != nil || tg.LogDir == "" {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(tg.LogDir, "tasks", taskGuid+".log"))
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	if len(b) > 1500 {
+		b = b[len(b)-1500:]
+	}
+	return fmt.Sprintf("\n--- output of task %s:\n%s", taskGuid, b)
+}
+
 // target reads the target file afresh: diego up rewrites it when it
 // restarts a component.
 func (e *env) target() (Target, error) {

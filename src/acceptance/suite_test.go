@@ -31,7 +31,9 @@ var (
 	setupOnce sync.Once
 	setupEnv  *env
 	setupErr  error
-	teardowns []func()
+	// teardowns run after the tests, last first; failed says whether any
+	// test failed.
+	teardowns []func(failed bool)
 )
 
 // suite returns the shared env, setting it up on first use: from
@@ -103,7 +105,7 @@ func setup() (*env, error) {
 		if err != nil {
 			return nil, err
 		}
-		teardowns = append(teardowns, stop)
+		teardowns = append(teardowns, func(bool) { stop() })
 		e.appURL, e.cacheKey = url, key
 	}
 	return e, nil
@@ -112,7 +114,7 @@ func setup() (*env, error) {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	for i := len(teardowns) - 1; i >= 0; i-- {
-		teardowns[i]()
+		teardowns[i](code != 0)
 	}
 	os.Exit(code)
 }

@@ -67,7 +67,7 @@ func testTasks(t *testing.T, e *env) {
 		g := e.desireTask(t, d, e.taskDef("printf 'the answer is 42' > result.txt", appDir+"/result.txt"))
 		task := e.waitTask(t, g, models.Task_Completed, 60*time.Second)
 		if task.Failed || task.Result != "the answer is 42" {
-			t.Fatalf("completed task: failed=%v reason=%q result=%q, want success with result %q", task.Failed, task.FailureReason, task.Result, "the answer is 42")
+			t.Fatalf("completed task: failed=%v reason=%q result=%q, want success with result %q%s", task.Failed, task.FailureReason, task.Result, "the answer is 42", e.taskLog(g))
 		}
 		if task.CellId == "" || task.Domain != d {
 			t.Errorf("completed task: cell_id=%q domain=%q", task.CellId, task.Domain)
@@ -96,7 +96,7 @@ func testTasks(t *testing.T, e *env) {
 		g := e.desireTask(t, d, e.taskDef("echo failing on purpose >&2; exit 7", ""))
 		task := e.waitTask(t, g, models.Task_Completed, 60*time.Second)
 		if !task.Failed || !strings.Contains(task.FailureReason, "Exited with status 7") {
-			t.Fatalf("failed task: failed=%v reason=%q, want failed with %q", task.Failed, task.FailureReason, "Exited with status 7")
+			t.Fatalf("failed task: failed=%v reason=%q, want failed with %q%s", task.Failed, task.FailureReason, "Exited with status 7", e.taskLog(g))
 		}
 	})
 
