@@ -9,6 +9,33 @@ import (
 )
 
 func testLRPs(t *testing.T, e *env) {
+	t.Run("desire, scale, update routes, delete", func(t *testing.T) {
+		t.Parallel()
+		testLRPLifecycle(t, e)
+	})
+	t.Run("RUNNING only once the app listens", func(t *testing.T) {
+		t.Parallel()
+		testHealthyMeansListening(t, e)
+	})
+}
+
+// testHealthyMeansListening desires an app that listens only 3 s after it
+// starts: its tcp check must not pass before, so once the BBS says RUNNING
+// the app answers.
+func testHealthyMeansListening(t *testing.T, e *env) {
+	d := e.domain(t)
+	g := guid(t, "app")
+	start := time.Now()
+	e.desire(t, e.appLRP(g, d, 2, &models.EnvironmentVariable{Name: "LISTEN_AFTER", Value: "3s"}))
+	lrps := e.waitRunning(t, g, 2, 60*time.Second)
+	took := time.Since(start)
+	expectHello(t, lrps)
+	if took < 3*time.Second {
+		t.Errorf("RUNNING %s after desire, before the app listened (LISTEN_AFTER=3s): the health check passed without the app", took.Round(time.Millisecond))
+	}
+}
+
+func testLRPLifecycle(t *testing.T, e *env) {
 	d := e.domain(t)
 	g := guid(t, "app")
 	e.desire(t, e.appLRP(g, d, 10))

@@ -7,7 +7,9 @@
 //	GET /health  200 "ok\n"
 //
 // With CRASH_AFTER set to a Go duration (e.g. "2s") it exits with status 1
-// that long after starting, so crash handling can be exercised. It builds
+// that long after starting, so crash handling can be exercised; with
+// LISTEN_AFTER it waits that long before listening, so health checks can be
+// told apart from a port that merely accepts. It builds
 // with CGO_ENABLED=0 and has no dependencies beyond the standard library,
 // so it runs in a busybox rootfs.
 package main
@@ -43,6 +45,13 @@ func run(getenv func(string) string) error {
 			log.Printf("crashing after %s as asked (CRASH_AFTER)", d)
 			os.Exit(1)
 		})
+	}
+	if v := getenv("LISTEN_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("LISTEN_AFTER: %w", err)
+		}
+		time.Sleep(d)
 	}
 	log.Printf("sample-app: listening on :%s", port)
 	return http.ListenAndServe(":"+port, handler(getenv, os.Environ))

@@ -49,12 +49,14 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
-func TestBadCrashAfter(t *testing.T) {
-	err := run(func(k string) string {
-		return map[string]string{"CRASH_AFTER": "soon"}[k]
-	})
-	if err == nil {
-		t.Fatal("run with CRASH_AFTER=soon: want an error")
+func TestBadDurations(t *testing.T) {
+	for _, key := range []string{"CRASH_AFTER", "LISTEN_AFTER"} {
+		err := run(func(k string) string {
+			return map[string]string{key: "soon"}[k]
+		})
+		if err == nil {
+			t.Errorf("run with %s=soon: want an error", key)
+		}
 	}
 }
 
