@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh
+.PHONY: all build run test test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release
 
 all: build
 
@@ -27,6 +27,7 @@ services:
 ## test: every suite, against real SQLite, PostgreSQL and MariaDB
 test: services vet
 	$(GOTEST) ./...
+	@$(MAKE) --no-print-directory test-tools
 
 test-unit:
 	$(GOTEST) -short ./...
@@ -52,6 +53,16 @@ bench-rep: services
 	$(GO) test -count=1 -run XXX -bench 'WorkToRunning$$' -benchtime 100x ./src/rep/daemon
 	$(GO) test -count=1 -run XXX -bench 'WorkToRunningRunc|BulkSync250' -benchtime 50x ./src/rep/daemon
 	$(GO) test -count=1 -run XXX -bench RepRSS250 -benchtime 1x ./src/cmd/rep
+
+## test-tools: the tools module (tools/): BOSH release tests (templates rendered and
+## -check-config'd, bosh int --var-errs of every ops-file, the release tarball compiled
+## offline) and diego-manifest
+test-tools: bosh
+	cd tools && $(GO) vet ./... && $(GOTEST) ./...
+
+## test-release: only the release tarball test (scripts/release.sh, offline compilation), verbose with timings
+test-release: bosh
+	cd tools && $(GOTEST) -v -run TestReleaseTarball ./releasetest
 
 ## bosh: the real bosh CLI (bosh-cli v7, pinned in tools/go.mod) in bin/bosh
 bosh:

@@ -14,19 +14,27 @@ import (
 )
 
 // packs maps a pack to the ops-files (relative to the repository) it applies.
-// core is the base manifest itself.
+// core is the base manifest itself (BBS, Locket, auctioneer, cells, the diego
+// CLI); infrastructure forwards the platform's logs to syslog; monitoring
+// adds Prometheus and node_exporter.
 var packs = map[string][]string{
 	"core":           nil,
-	"infrastructure": nil,
-	"monitoring":     nil,
+	"infrastructure": {"ops-files/addons/enable-syslog-forwarding.yml"},
+	"monitoring":     {"ops-files/addons/enable-prometheus-monitoring.yml"},
 }
 
-// databaseOps maps database.type (external: database.driver) to ops-files.
+// databaseOps maps database.type to ops-files; the base manifest runs PostgreSQL.
 var databaseOps = map[string][]string{
 	"postgres": nil,
-	"mysql":    nil,
-	"external": nil,
+	"mysql":    {"ops-files/use-mysql.yml"},
+	"external": {"ops-files/use-external-dbs.yml"},
 }
+
+const (
+	renameOps = "ops-files/rename-network-and-deployment.yml"
+	scaleOps  = "ops-files/scale-cells.yml"
+	oneAZOps  = "ops-files/scale-to-one-az.yml"
+)
 
 // Plan is what a spec turns into: the `bosh deploy` arguments.
 type Plan struct {
@@ -84,12 +92,52 @@ func (g *Generator) Plan(s *Spec) (*Plan, []byte, error) {
 	if err := add(databaseOps[s.Database.Type]...); err != nil {
 		return nil, nil, fmt.Errorf("database %s: %w", s.Database.Type, err)
 	}
+	if s.Database.Type == "external" {
+		d := s.Database
+		port := d.Port
+		if port == 0 {
+			port = map[string]int{"postgres": 5432, "mysql": 3306}[d.Driver]
+		}
+		name := d.Name
+		if name == "" {
+			name = "diego"
+		}
+		for k, v := range map[string]string{
+			"external_database_type":           d.Driver,
+			"external_database_port":           fmt.Sprint(port),
+			"external_diego_database_address":  d.Host,
+			"external_diego_database_name":     name,
+			"external_diego_database_username": d.Username,
+			"external_diego_database_password": d.Password,
+		} {
+			if v != "" && !boshrel.IsVariable(v) {
+				p.Vars[k] = v
+			}
+		}
+	}
 	for _, a := range s.AddOns {
 		f, err := g.addOn(a)
 		if err != nil {
 			return nil, nil, err
 		}
 		p.OpsFiles = append(p.OpsFiles, f)
+	}
+	if len(s.AZs) == 1 && s.AZs[0] == "z1" {
+		if err := add(oneAZOps); err != nil {
+			return nil, nil, err
+		}
+	}
+	if s.Cells.Instances != nil || s.Cells.VMType != "" {
+		if err := add(scaleOps); err != nil {
+			return nil, nil, err
+		}
+	}
+	if s.Deployment != "diego" || s.Network != "default" {
+		if err := add(renameOps); err != nil {
+			return nil, nil, err
+		}
+		p.Vars["deployment_name"] = s.Deployment
+		p.Vars["network_name"] = s.Network
 	}
 	if err := add(s.OpsFiles...); err != nil {
 		return nil, nil, err
@@ -102,6 +150,26 @@ func (g *Generator) Plan(s *Spec) (*Plan, []byte, error) {
 			return nil, nil, fmt.Errorf("vars file: %w", err)
 		}
 		p.VarsFiles = append(p.VarsFiles, f)
+	}
+
+	if contains(p.OpsFiles, scaleOps) {
+		igs, err := g.baseInstanceGroups()
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, ig := range igs {
+			if hasJob(ig, "rep") {
+				p.Vars["diego_cell_instances"] = fmt.Sprint(ig.Instances)
+				p.Vars["diego_cell_vm_type"] = ig.VMType
+				break
+			}
+		}
+		if s.Cells.Instances != nil {
+			p.Vars["diego_cell_instances"] = fmt.Sprint(*s.Cells.Instances)
+		}
+		if s.Cells.VMType != "" {
+			p.Vars["diego_cell_vm_type"] = s.Cells.VMType
+		}
 	}
 
 	// the manifest with the chosen ops-files, variables left as they are
@@ -208,14 +276,16 @@ func (g *Generator) generatedOps(s *Spec, m *boshrel.Manifest) []patch.OpDefinit
 				set(fmt.Sprintf("%s/networks/%d/name", base, i), s.Network)
 			}
 		}
-		if len(s.AZs) > 0 {
+		if len(s.AZs) > 0 && !sameList(ig.AZs, s.AZs) {
 			set(base+"/azs", s.AZs)
 		}
 		if hasJob(ig, "rep") {
-			if s.Cells.Instances != nil {
+			// scale-cells.yml covers the cell group named diego-cell; another
+			// group running rep (an ops-file's) is set here
+			if s.Cells.Instances != nil && ig.Instances != *s.Cells.Instances {
 				set(base+"/instances", *s.Cells.Instances)
 			}
-			if s.Cells.VMType != "" {
+			if s.Cells.VMType != "" && ig.VMType != s.Cells.VMType {
 				set(base+"/vm_type", s.Cells.VMType)
 			}
 		}
@@ -266,6 +336,39 @@ func keyVarName(label string) string {
 	return "diego_encryption_key_" + r.Replace(label)
 }
 
+func (g *Generator) baseInstanceGroups() ([]boshrel.InstanceGroup, error) {
+	b, err := os.ReadFile(filepath.Join(g.Repo, "manifests", "diego.yml"))
+	if err != nil {
+		return nil, err
+	}
+	m, err := boshrel.ParseManifest(b)
+	if err != nil {
+		return nil, err
+	}
+	return m.InstanceGroups, nil
+}
+
+func sameList(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
 func hasJob(ig boshrel.InstanceGroup, name string) bool {
 	for _, j := range ig.Jobs {
 		if j.Name == name {
@@ -299,15 +402,15 @@ func opsYAML(ops []patch.OpDefinition) []map[string]interface{} {
 
 // Command is the equivalent `bosh deploy` command line.
 func (p *Plan) Command() string {
-	args := []string{"bosh", "-d", p.Spec.Deployment, "deploy", p.Manifest}
+	lines := []string{"bosh -d " + shellQuote(p.Spec.Deployment) + " deploy " + p.Manifest}
 	for _, f := range p.OpsFiles {
-		args = append(args, "-o", f)
+		lines = append(lines, "-o "+shellQuote(f))
 	}
 	if p.GeneratedPath != "" && len(p.Generated) > 0 {
-		args = append(args, "-o", p.GeneratedPath)
+		lines = append(lines, "-o "+shellQuote(p.GeneratedPath))
 	}
 	for _, f := range p.VarsFiles {
-		args = append(args, "-l", f)
+		lines = append(lines, "-l "+shellQuote(f))
 	}
 	var keys []string
 	for k := range p.Vars {
@@ -315,9 +418,9 @@ func (p *Plan) Command() string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		args = append(args, "-v", shellQuote(k+"="+p.Vars[k]))
+		lines = append(lines, "-v "+shellQuote(k+"="+p.Vars[k]))
 	}
-	return strings.Join(args, " \\\n  ")
+	return strings.Join(lines, " \\\n  ")
 }
 
 func shellQuote(s string) string {
