@@ -20,6 +20,8 @@ import (
 	"strings"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/rep/container"
 )
 
 // ErrChecksumMismatch is wrapped by errors for artifacts whose checksum
@@ -275,7 +277,7 @@ func (s *downloadStep) Run(ctx context.Context) error {
 		return &EmittableError{Msg: msg, Err: err}
 	}
 	defer tarStream.Close()
-	if err := s.deps.Container.StreamIn(ctx, s.model.To, tarStream); err != nil {
+	if err := container.StreamInAs(ctx, s.deps.Container, s.model.User, s.model.To, tarStream); err != nil {
 		if ctx.Err() != nil {
 			return &CancelledError{}
 		}

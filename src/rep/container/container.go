@@ -113,6 +113,22 @@ type Container interface {
 	Metrics(ctx context.Context) (Metrics, error)
 }
 
+// UserStreamer is implemented by containers that have users of their own
+// (runc, garden): StreamInAs is StreamIn with what is streamed in owned by
+// user, as Diego's download action asks.
+type UserStreamer interface {
+	StreamInAs(ctx context.Context, user, dir string, tarStream io.Reader) error
+}
+
+// StreamInAs streams into c as user where c supports it (UserStreamer),
+// and with StreamIn otherwise (the process backend has one user).
+func StreamInAs(ctx context.Context, c Container, user, dir string, tarStream io.Reader) error {
+	if us, ok := c.(UserStreamer); ok && user != "" {
+		return us.StreamInAs(ctx, user, dir, tarStream)
+	}
+	return c.StreamIn(ctx, dir, tarStream)
+}
+
 // Capacity is what a backend can host.
 type Capacity struct {
 	MemoryMB      int64

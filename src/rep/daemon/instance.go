@@ -291,6 +291,9 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	}
 	var liveness, readiness []health.Checker
 	resolve := health.HostPortResolver(info.HostIP, mapping)
+	if info.ContainerIP != "" && info.ContainerIP != info.HostIP {
+		resolve = health.ContainerResolver(info.ContainerIP)
+	}
 	switch cd := desired.CheckDefinition; {
 	case cd != nil && (len(cd.Checks) > 0 || len(cd.ReadinessChecks) > 0):
 		if liveness, err = health.NewCheckers(cd.Checks, resolve); err != nil {

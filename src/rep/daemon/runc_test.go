@@ -172,3 +172,18 @@ func BenchmarkWorkToRunningRunc(b *testing.B) {
 	b.StopTimer()
 	reportLatencies(b, lat)
 }
+
+// TestRuncHealthCheckReachesTheApp: on runc the tcp check dials the app in
+// its container, not the host port proxy (which accepts at once), so an
+// app that listens late is not RUNNING before it listens.
+func TestRuncHealthCheckReachesTheApp(t *testing.T) {
+	f := runcCell(t, 10, false)
+	d := runcDesired("pg-late")
+	d.Action = models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "sleep 2; exec /usr/local/bin/tcpserver"}, User: "vcap"})
+	start := time.Now()
+	f.desireAndPlace(t, d, "ig-late")
+	f.waitRunning(t, "pg-late", "ig-late")
+	if el := time.Since(start); el < 2*time.Second {
+		t.Fatalf("RUNNING after %s, before the app listened (2s)", el)
+	}
+}

@@ -184,3 +184,13 @@ func HostPortResolver(hostIP string, mapping map[uint32]uint32) Resolver {
 		return net.JoinHostPort(hostIP, strconv.FormatUint(uint64(hp), 10)), nil
 	}
 }
+
+// ContainerResolver resolves container ports on the container's own
+// address, for backends whose containers have one reachable from the cell
+// (runc, garden): the check then reaches the app itself, not a port proxy
+// on the host that accepts connections before the app listens.
+func ContainerResolver(containerIP string) Resolver {
+	return func(_ context.Context, port uint32) (string, error) {
+		return net.JoinHostPort(containerIP, strconv.FormatUint(uint64(port), 10)), nil
+	}
+}

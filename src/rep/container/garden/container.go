@@ -83,8 +83,14 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 
 // StreamIn implements container.Container.
 func (c *Container) StreamIn(ctx context.Context, dir string, tarStream io.Reader) error {
+	return c.StreamInAs(ctx, "", dir, tarStream)
+}
+
+// StreamInAs implements container.UserStreamer: Garden extracts the
+// stream as user ("" = its default).
+func (c *Container) StreamInAs(ctx context.Context, user, dir string, tarStream io.Reader) error {
 	err := call0(ctx, func() error {
-		return c.gc.StreamIn(gardenapi.StreamInSpec{Path: dir, TarStream: tarStream})
+		return c.gc.StreamIn(gardenapi.StreamInSpec{Path: dir, User: user, TarStream: tarStream})
 	})
 	if err != nil {
 		return c.b.mapErr("stream in to "+dir+" of", c.Handle(), err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -346,5 +347,35 @@ func TestWaitDoesNotWaitForBackgroundChildren(t *testing.T) {
 	}
 	if status, out := run(t, c, "exec no-such-command"); status != 127 {
 		t.Errorf("missing command: %d %q", status, out)
+	}
+}
+
+// TestStreamInAsUser: what is streamed in as vcap, and the directories
+// created for it, belong to vcap, so a process running as vcap can write
+// there (Diego's download action then run action as vcap).
+func TestStreamInAsUser(t *testing.T) {
+	b := newBackend(t)
+	c := create(t, b, container.Spec{Handle: "as-user"})
+	if err := container.StreamInAs(t.Context(), c, "vcap", "/home/vcap/app/bin", bytes.NewReader(tarOneFile(t, "app", "x"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/home/vcap/app", "/home/vcap/app/bin", "/home/vcap/app/bin/app"} {
+		fi, err := os.Lstat(filepath.Join(c.(*runc.Container).RootFSPath(), p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 2000 || st.Gid != 2000 {
+			t.Errorf("%s owned by %d:%d, want vcap (2000:2000)", p, st.Uid, st.Gid)
+		}
+	}
+	p, err := c.Run(t.Context(), container.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", "echo 42 > /home/vcap/app/result"}, User: "vcap"}, container.ProcessIO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := p.Wait(); err != nil || status != 0 {
+		t.Fatalf("vcap writing next to the streamed-in files: status %d, %v", status, err)
+	}
+	if err := container.StreamInAs(t.Context(), c, "nobody-here", "/x", bytes.NewReader(tarOneFile(t, "a", "x"))); err == nil {
+		t.Fatal("streaming in as an unknown user succeeded")
 	}
 }

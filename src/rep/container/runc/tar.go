@@ -68,6 +68,24 @@ func secureJoin(root, p string) (string, error) {
 // rootfs on the host. Entries stay inside the container: ".." stops at its
 // root and symlinks resolve within it. Ownership and modes are kept.
 func (c *Container) StreamIn(ctx context.Context, dir string, tarStream io.Reader) error {
+	return c.streamIn(ctx, dir, tarStream, nil)
+}
+
+// StreamInAs implements container.UserStreamer: StreamIn with every entry,
+// and every directory it creates, owned by user (as garden-runc does), so
+// a process running as that user can write next to what was streamed in.
+func (c *Container) StreamInAs(ctx context.Context, user, dir string, tarStream io.Reader) error {
+	if err := c.errIfGone(); err != nil {
+		return err
+	}
+	owner, err := lookupUser(c.RootFSPath(), user)
+	if err != nil {
+		return fmt.Errorf("container: stream in: %w", err)
+	}
+	return c.streamIn(ctx, dir, tarStream, &owner)
+}
+
+func (c *Container) streamIn(ctx context.Context, dir string, tarStream io.Reader, owner *passwdEntry) error {
 	if err := c.errIfGone(); err != nil {
 		return err
 	}
@@ -84,20 +102,21 @@ func (c *Container) StreamIn(ctx context.Context, dir string, tarStream io.Reade
 		if err != nil {
 			return fmt.Errorf("container: stream in: reading tar: %w", err)
 		}
-		if err := extract(root, dir, hdr, tr); err != nil {
+		if err := extract(root, dir, hdr, tr, owner); err != nil {
 			return fmt.Errorf("container: stream in %s: %w", hdr.Name, err)
 		}
 	}
 }
 
-// extract writes one entry of a stream into container dir dir under root.
-func extract(root, dir string, hdr *tar.Header, r io.Reader) error {
+// extract writes one entry of a stream into container dir dir under root;
+// with an owner, it and the directories created for it belong to owner.
+func extract(root, dir string, hdr *tar.Header, r io.Reader, owner *passwdEntry) error {
 	name := path.Join("/", dir, hdr.Name)
 	parent, err := secureJoin(root, path.Dir(name))
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := mkdirAllOwned(root, parent, owner); err != nil {
 		return err
 	}
 	target := filepath.Join(parent, path.Base(name)) // name "/" is root itself
@@ -150,7 +169,34 @@ func extract(root, dir string, hdr *tar.Header, r io.Reader) error {
 	default:
 		return nil // devices, fifos, pax/global headers: skipped
 	}
+	if owner != nil {
+		return os.Lchown(target, int(owner.uid), int(owner.gid))
+	}
 	return os.Lchown(target, hdr.Uid, hdr.Gid)
+}
+
+// mkdirAllOwned is os.MkdirAll(dir) that gives the directories it creates
+// (below root) to owner, when there is one.
+func mkdirAllOwned(root, dir string, owner *passwdEntry) error {
+	if owner == nil {
+		return os.MkdirAll(dir, 0o755)
+	}
+	var missing []string
+	for d := dir; d != root && len(d) > len(root); d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range missing {
+		if err := os.Lchown(d, int(owner.uid), int(owner.gid)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StreamOut implements container.Container: a tar of path inside the

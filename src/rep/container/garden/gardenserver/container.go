@@ -59,7 +59,7 @@ func (g *Container) Info() (garden.ContainerInfo, error) {
 
 // StreamIn implements garden.Container (User is ignored).
 func (g *Container) StreamIn(spec garden.StreamInSpec) error {
-	return g.err(g.c.StreamIn(context.Background(), spec.Path, spec.TarStream))
+	return g.err(container.StreamInAs(context.Background(), g.c, spec.User, spec.Path, spec.TarStream))
 }
 
 // StreamOut implements garden.Container (User is ignored).
