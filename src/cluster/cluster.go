@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/container/runc"
 )
 
 // ReadyTimeout bounds each start-up step.
@@ -337,22 +339,55 @@ func (c *Cluster) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// reapCell kills the app processes a dead rep's process backend left
-// running (a dead cell VM would take them with it).
+// reapCell kills the containers a dead rep left running (a dead cell VM
+// would take them with it): the process backend's process groups, or the
+// runc backend's containers (with their namespaces, cgroups and mounts).
 func (c *Cluster) reapCell(rep *child) {
-	if c.opts.Backend != "process" {
-		return
-	}
 	for i, r := range c.reps {
-		if r == rep {
-			dir := filepath.Join(c.l.cellDir(i), "containers")
-			if n, err := process.ReapLeftovers(dir); err != nil {
-				c.progress("cleaning up %s: %v", dir, err)
-			} else if n > 0 {
-				c.progress("  killed the %d containers %s left running", n, rep.name)
-			}
+		if r != rep {
+			continue
+		}
+		n, err := c.reapContainers(i)
+		switch {
+		case err != nil:
+			c.progress("cleaning up after %s: %v", rep.name, err)
+		case n > 0:
+			c.progress("  removed the %d containers %s left running", n, rep.name)
 		}
 	}
+}
+
+func (c *Cluster) reapContainers(i int) (int, error) {
+	if c.opts.Backend == "process" {
+		return process.ReapLeftovers(filepath.Join(c.l.cellDir(i), "containers"))
+	}
+	var cfg struct {
+		Runc runc.Config `json:"runc"`
+	}
+	b, err := os.ReadFile(c.l.configFile("rep-" + c.l.cellID(i)))
+	if err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return 0, err
+	}
+	cfg.Runc.Logger = c.opts.Logger
+	backend, err := runc.New(cfg.Runc)
+	if err != nil {
+		return 0, err
+	}
+	defer backend.Close()
+	cs, err := backend.Containers(context.Background())
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, ct := range cs {
+		if err := backend.Destroy(context.Background(), ct.Handle()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(cs) - len(errs), errors.Join(errs...)
 }
 
 // Stop stops the reps (their instances leave the BBS; the desired state

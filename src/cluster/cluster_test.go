@@ -314,3 +314,47 @@ func BenchmarkUpReady(b *testing.B) {
 	b.ReportMetric(up.Seconds()/float64(len(upTimes)), "up-to-ready-s")
 	b.ReportMetric(app.Seconds()/float64(len(appTimes)), "100-instances-answering-s")
 }
+
+// TestUpRuncReapsDeadCell: on the runc backend, the containers of a rep
+// that was SIGKILLed are removed (with their namespaces and mounts), not
+// left running.
+func TestUpRuncReapsDeadCell(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cluster")
+	out := &syncBuf{}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := Up(ctx, Options{Dir: dir, Cells: 1, PortBase: 9470, BinDir: binDir, Out: out, Backend: "runc"})
+	if err != nil {
+		cancel()
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	tgt := c.Target()
+	cl := clientFor(t, tgt)
+	lg := lager.NewLogger("t")
+	d := sampleApp("sleeper", 1)
+	d.Ports, d.CheckDefinition, d.EnvironmentVariables = nil, nil, nil
+	d.Action = models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "exec sleep 600"}, User: "vcap"})
+	if err := cl.UpsertDomain(lg, "", "cluster-test", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.DesireLRP(lg, "", d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the instance RUNNING", func() (bool, string) {
+		l, err := cl.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "sleeper"})
+		return err == nil && len(l) == 1 && l[0].State == models.ActualLRPStateRunning, fmt.Sprint(l, err)
+	})
+	if err := syscall.Kill(tgt.Cells[0].Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the dead cell's container to be removed", func() (bool, string) {
+		return strings.Contains(out.String(), "removed the 1 containers rep-cell-1 left running"), out.String()
+	})
+	list, err := exec.Command("runc", "--root", filepath.Join(dir, "cells", "cell-1", "runc", "runc"), "list", "-q").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(list)) != "" {
+		t.Fatalf("runc still lists containers: %q %v", list, err)
+	}
+}

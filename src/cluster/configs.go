@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"net"
 	"os"
 	"path/filepath"
@@ -131,7 +132,7 @@ func (l layout) repConfig(i int) map[string]any {
 			"state_dir":     filepath.Join(l.cellDir(i), "runc"),
 			"rootfses":      map[string]string{RootFSName: l.rootfsDir()},
 			"network_cidr":  fmt.Sprintf("10.%d.0.0/16", 200+i),
-			"cgroup_parent": "diego-up-" + l.cellID(i),
+			"cgroup_parent": fmt.Sprintf("diego-up-%08x-%s", crc32.ChecksumIEEE([]byte(l.dir)), l.cellID(i)),
 		})
 		cfg["runc"] = runc
 	}
