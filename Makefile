@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release
+.PHONY: all build run test test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release
 
 all: build
 
@@ -27,7 +27,12 @@ services:
 ## test: every suite, against real SQLite, PostgreSQL and MariaDB
 test: services vet
 	$(GOTEST) ./...
+	@$(MAKE) --no-print-directory test-acceptance-runc
 	@$(MAKE) --no-print-directory test-tools
+
+## test-acceptance-runc: the acceptance suite against diego up on PostgreSQL with the runc backend (root)
+test-acceptance-runc:
+	GO=$(GO) bash scripts/acceptance-postgres-runc.sh
 
 test-unit:
 	$(GOTEST) -short ./...
