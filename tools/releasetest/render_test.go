@@ -93,6 +93,14 @@ func checkRendered(t *testing.T, where string, job *boshrel.Job, out, root, bins
 			if msg, err := exec.Command("bash", "-n", p).CombinedOutput(); err != nil {
 				t.Errorf("%s: %s: bash -n: %v\n%s", where, relTo(out, p), err, msg)
 			}
+			// a script may only run what the job's packages ship (packages of
+			// other releases, e.g. bpm's, are their jobs' business)
+			for _, m := range pkgRef.FindAllStringSubmatch(string(b), -1) {
+				_, ours := os.Stat(filepath.Join(repo, "packages", m[1]))
+				if ours == nil && !contains(job.Spec.Packages, m[1]) {
+					t.Errorf("%s: %s uses /var/vcap/packages/%s, not a package of the job (%v)", where, relTo(out, p), m[1], job.Spec.Packages)
+				}
+			}
 		}
 		return nil
 	})
@@ -178,6 +186,8 @@ func hasProcess(procs []bpmProcess, bin string) bool {
 }
 
 var vcap = regexp.MustCompile(`/var/vcap/`)
+
+var pkgRef = regexp.MustCompile(`/var/vcap/packages/([A-Za-z0-9_.-]+)`)
 
 // relocate rewrites /var/vcap/ in the rendered JSON and YAML files to root/,
 // so that the configs' certificate, key and directory paths point at the
