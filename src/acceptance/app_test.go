@@ -7,37 +7,29 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"testing"
 	"time"
 )
 
-// serveSampleApp builds src/cmd/sample-app (static), packs it as a .tgz
-// holding "sample-app" and serves it on listen. It returns the URL, a
-// cache key naming this build, and a stop function.
-func serveSampleApp(listen string) (url, cacheKey string, stop func(), err error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return "", "", nil, err
-	}
-	dir, err := os.MkdirTemp("", "acceptance-app-")
-	if err != nil {
-		return "", "", nil, err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "sample-app")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./src/cmd/sample-app")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", "", nil, fmt.Errorf("building the sample app: %w\n%s", err, out)
-	}
-	tgz, err := tarGz(bin)
-	if err != nil {
+// serveSampleApp serves the sample app .tgz on listen: the prebuilt one at
+// tgzPath when set (config app_tgz), else it builds src/cmd/sample-app
+// (static) and packs it as a .tgz holding "sample-app". It returns the URL,
+// a cache key naming this build, and a stop function.
+func serveSampleApp(listen, tgzPath string) (url, cacheKey string, stop func(), err error) {
+	var tgz []byte
+	if tgzPath != "" {
+		if tgz, err = os.ReadFile(tgzPath); err != nil {
+			return "", "", nil, fmt.Errorf("reading app_tgz: %w", err)
+		}
+	} else if tgz, err = buildSampleApp(); err != nil {
 		return "", "", nil, err
 	}
 	sum := sha256.Sum256(tgz)
@@ -55,6 +47,27 @@ func serveSampleApp(listen string) (url, cacheKey string, stop func(), err error
 	srv.Listener = ln
 	srv.Start()
 	return srv.URL + "/sample-app.tgz", cacheKey, srv.Close, nil
+}
+
+// buildSampleApp builds src/cmd/sample-app (static) and packs it.
+func buildSampleApp() ([]byte, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "acceptance-app-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "sample-app")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./src/cmd/sample-app")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the sample app: %w\n%s", err, out)
+	}
+	return tarGz(bin)
 }
 
 // tarGz packs the file at path as a gzipped tar with one executable entry.
@@ -80,4 +93,35 @@ func tarGz(path string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// TestServeSampleAppTgz: with app_tgz the suite serves that file as it is
+// (no Go toolchain needed), under a cache key naming its content.
+func TestServeSampleAppTgz(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sample-app.tgz")
+	want := []byte("not really a tgz, served as it is")
+	if err := os.WriteFile(path, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url, key, stop, err := serveSampleApp("127.0.0.1:0", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+		t.Fatalf("GET %s: %d %q %v, want %q", url, resp.StatusCode, got, err, want)
+	}
+	sum := sha256.Sum256(want)
+	if key != "acceptance-sample-app-"+hex.EncodeToString(sum[:8]) {
+		t.Errorf("cache key %q does not name the content", key)
+	}
+	if _, _, _, err := serveSampleApp("127.0.0.1:0", path+".missing"); err == nil || !strings.Contains(err.Error(), "app_tgz") {
+		t.Errorf("missing app_tgz: err = %v", err)
+	}
 }

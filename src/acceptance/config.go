@@ -54,6 +54,10 @@ type Config struct {
 	// sample-app). Empty: the suite builds it and serves it itself on
 	// AppListen.
 	AppURL string `json:"app_url,omitempty"`
+	// AppTgz is a prebuilt sample-app .tgz (as AppURL would serve) that the
+	// suite serves on AppListen instead of building the app: for hosts
+	// without a Go toolchain, such as the acceptance-tests errand's VM.
+	AppTgz string `json:"app_tgz,omitempty"`
 	// AppListen is the address the suite serves the sample app on when
 	// AppURL is empty: it must be reachable from the cells (default
 	// 127.0.0.1:0, right for a local cluster).
@@ -72,7 +76,7 @@ func ParseConfig(r io.Reader, dir string) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return c, fmt.Errorf("parsing acceptance config: %w", err)
 	}
-	for _, p := range []*string{&c.CACert, &c.ClientCert, &c.ClientKey, &c.TargetFile} {
+	for _, p := range []*string{&c.CACert, &c.ClientCert, &c.ClientKey, &c.TargetFile, &c.AppTgz} {
 		if *p != "" && !filepath.IsAbs(*p) && dir != "" {
 			*p = filepath.Join(dir, *p)
 		}
@@ -107,6 +111,9 @@ func (c Config) Validate() error {
 	}
 	if c.BBSURL != "" && !strings.HasPrefix(c.BBSURL, "https://") && !strings.HasPrefix(c.BBSURL, "http://") {
 		errs = append(errs, fmt.Errorf("bbs_url %q must be an http(s) URL", c.BBSURL))
+	}
+	if c.AppURL != "" && c.AppTgz != "" {
+		errs = append(errs, errors.New("app_url and app_tgz are exclusive: the cells fetch app_url, the suite serves app_tgz"))
 	}
 	if len(c.FeatureGroups) == 0 {
 		errs = append(errs, errors.New("feature_groups is empty: list the groups to run"))

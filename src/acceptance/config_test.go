@@ -29,6 +29,18 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+func TestParseConfigAppTgz(t *testing.T) {
+	in := `{"bbs_url":"https://b","ca_cert":"/a","client_cert":"/b","client_key":"/c","rootfs":"r",
+		"feature_groups":["tasks"],"app_tgz":"app/sample-app.tgz","app_listen":"10.0.0.7:0"}`
+	c, err := ParseConfig(strings.NewReader(in), "/var/vcap/jobs/acceptance-tests/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AppTgz != "/var/vcap/jobs/acceptance-tests/config/app/sample-app.tgz" || c.AppListen != "10.0.0.7:0" {
+		t.Errorf("app_tgz %q app_listen %q", c.AppTgz, c.AppListen)
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"missing fields", `{"feature_groups":["tasks"]}`, "bbs_url is required"},
@@ -37,6 +49,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"target group without target", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["evacuation"]}`, `"evacuation" needs target_file`},
 		{"bad url", `{"bbs_url":"b:8889","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["tasks"]}`, "must be an http(s) URL"},
 		{"unknown field", `{"bbs":"x"}`, "unknown field"},
+		{"app_url and app_tgz", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["tasks"],"app_url":"http://x/a.tgz","app_tgz":"a.tgz"}`, "app_url and app_tgz are exclusive"},
 		{"not json", `{`, "parsing acceptance config"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -101,7 +101,7 @@ func setup() (*env, error) {
 	if e.cfg.AppURL != "" {
 		e.appURL, e.cacheKey = e.cfg.AppURL, "acceptance-sample-app-configured"
 	} else {
-		url, key, stop, err := serveSampleApp(e.cfg.AppListen)
+		url, key, stop, err := serveSampleApp(e.cfg.AppListen, e.cfg.AppTgz)
 		if err != nil {
 			return nil, err
 		}
