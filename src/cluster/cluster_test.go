@@ -19,6 +19,8 @@ import (
 	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
+
+	"github.com/diego-go/diego/src/pki"
 )
 
 var binDir string
@@ -252,6 +254,7 @@ func TestUpRefusesBadOptions(t *testing.T) {
 		{Options{Dir: dir, BinDir: binDir, DB: "postgres://127.0.0.1:5432"}, "name the database"},
 		{Options{Dir: dir, BinDir: t.TempDir()}, "make build"},
 		{Options{Dir: dir, BinDir: binDir, Cells: -1}, "--cells"},
+		{Options{Dir: dir, BinDir: binDir, Cells: 2, CellTags: map[string][]string{"cell-3": {"gpu"}}}, "no such cell"},
 	} {
 		_, err := Up(t.Context(), tc.o)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -356,5 +359,16 @@ func TestUpRuncReapsDeadCell(t *testing.T) {
 	list, err := exec.Command("runc", "--root", filepath.Join(dir, "cells", "cell-1", "runc", "runc"), "list", "-q").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(list)) != "" {
 		t.Fatalf("runc still lists containers: %q %v", list, err)
+	}
+}
+
+func TestCellTagsInRepConfig(t *testing.T) {
+	l := layout{opts: Options{Cells: 2, Backend: "process", PortBase: 9000, CellTags: map[string][]string{"cell-2": {"gpu", "ssd"}}}.WithDefaults(),
+		dir: "/x", certs: &pki.Bundle{}}
+	if _, ok := l.repConfig(0)["placement_tags"]; ok {
+		t.Fatalf("cell-1 got placement tags: %v", l.repConfig(0))
+	}
+	if got := fmt.Sprint(l.repConfig(1)["placement_tags"]); got != "[gpu ssd]" {
+		t.Fatalf("cell-2 placement tags: %s", got)
 	}
 }

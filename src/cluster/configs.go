@@ -124,6 +124,9 @@ func (l layout) repConfig(i int) map[string]any {
 		"backend":            l.opts.Backend,
 		"log_level":          "info",
 	}
+	if tags := l.opts.CellTags[l.cellID(i)]; len(tags) > 0 {
+		cfg["placement_tags"] = tags
+	}
 	switch l.opts.Backend {
 	case "process":
 		cfg["process"] = ports

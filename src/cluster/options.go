@@ -40,6 +40,8 @@ type Options struct {
 	// PortBase is the BBS port; the other components listen above it:
 	// BBS health +1, Locket +2, auctioneer +3, rep i at +10+2i (local +11+2i).
 	PortBase int
+	// CellTags gives cells placement tags, by cell id (cell-1, ...).
+	CellTags map[string][]string
 	// BinDir holds the bbs, locket, auctioneer and rep binaries.
 	BinDir string
 	// Out receives progress for people (nil = discarded).
@@ -90,6 +92,12 @@ func (o Options) Validate() error {
 	}
 	if o.PortBase < 1024 || o.PortBase+11+2*o.Cells > 65535 {
 		errs = append(errs, fmt.Errorf("--port-base %d: want 1024 or more, leaving room for %d ports above it", o.PortBase, 12+2*o.Cells))
+	}
+	for id := range o.CellTags {
+		var n int
+		if _, err := fmt.Sscanf(id, "cell-%d", &n); err != nil || n < 1 || n > o.Cells {
+			errs = append(errs, fmt.Errorf("--cell-tags %s: no such cell (cells are cell-1 to cell-%d)", id, o.Cells))
+		}
 	}
 	if _, _, err := databaseFor(o.DB, ""); err != nil {
 		errs = append(errs, err)

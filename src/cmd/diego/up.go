@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/diego-go/diego/src/cli"
@@ -26,6 +27,17 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.DB, "db", "", "database: empty for SQLite files in --dir, or postgres://user@host:port/db?sslmode=disable, or mysql://user:pass@host:port/db")
 	fs.StringVar(&o.Backend, "backend", cluster.DefaultBackend, "container backend: process (no root) or runc (root)")
 	fs.IntVar(&o.PortBase, "port-base", cluster.DefaultPortBase, "BBS port; Locket, the auctioneer and the reps listen just above it")
+	fs.Func("cell-tags", "placement tags of a cell, e.g. cell-3=gpu,ssd (repeatable)", func(v string) error {
+		id, tags, ok := strings.Cut(v, "=")
+		if !ok || id == "" || tags == "" {
+			return fmt.Errorf("want CELL_ID=TAG[,TAG...], got %q", v)
+		}
+		if o.CellTags == nil {
+			o.CellTags = map[string][]string{}
+		}
+		o.CellTags[id] = append(o.CellTags[id], strings.Split(tags, ",")...)
+		return nil
+	})
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding the bbs, locket, auctioneer and rep binaries (default: next to diego)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: diego up [flags]\n\nStarts Locket, the BBS, the auctioneer and N reps on this machine and writes DIR/target.json when ready.")
