@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release
+.PHONY: all build run test test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines
 
 all: build
 
@@ -29,6 +29,7 @@ test: services vet
 	$(GOTEST) ./...
 	@$(MAKE) --no-print-directory test-acceptance-runc
 	@$(MAKE) --no-print-directory test-tools
+	@$(MAKE) --no-print-directory test-pipelines
 
 ## test-acceptance-runc: the acceptance suite against diego up on PostgreSQL with the runc backend (root)
 test-acceptance-runc:
@@ -68,6 +69,13 @@ test-tools: bosh
 ## test-release: only the release tarball test (scripts/release.sh, offline compilation), verbose with timings
 test-release: bosh
 	cd tools && $(GOTEST) -v -run TestReleaseTarball ./releasetest
+
+## test-pipelines: pipelines/ and ci/ (docs/pipelines.md): every pipeline and task file
+## through Concourse's own validator (tools/concourse, its own module), run paths,
+## ops-files and vars files, each deploy step interpolated with bin/bosh; shellcheck
+test-pipelines: bosh
+	shellcheck -x ci/scripts/*.sh packages/acceptance-tests/packaging
+	cd tools/concourse && $(GO) vet ./... && $(GOTEST) ./...
 
 ## bosh: the real bosh CLI (bosh-cli v7, pinned in tools/go.mod) in bin/bosh
 bosh:

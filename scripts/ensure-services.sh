@@ -75,3 +75,7 @@ log "runc ready ($(runc --version | head -n1))"
 command -v ruby >/dev/null 2>&1 || { log "installing ruby"; apt_install ruby; }
 ruby -e 'require "erb"; require "json"; require "yaml"' >/dev/null 2>&1 || die "ruby is installed but cannot load erb/json/yaml"
 log "ruby ready ($(ruby --version))"
+
+# --- shellcheck (make test-pipelines lints ci/scripts) ------------------------
+command -v shellcheck >/dev/null 2>&1 || { log "installing shellcheck"; apt_install shellcheck; }
+log "shellcheck ready ($(shellcheck --version | sed -n 's/^version: //p'))"
