@@ -3,6 +3,14 @@
 # Every script runs in Concourse (params as environment variables, inputs as
 # directories in the working directory) and by hand from a checkout.
 
+# Concourse passes a param declared without a value as an empty variable; the
+# bosh CLI rejects an empty BOSH_CA_CERT (even for interpolate), so empty
+# BOSH_* variables are unset.
+for _v in BOSH_ENVIRONMENT BOSH_CLIENT BOSH_CLIENT_SECRET BOSH_CA_CERT BOSH_DEPLOYMENT; do
+  [[ -n "${!_v:-}" ]] || unset "${_v}"
+done
+unset _v
+
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
