@@ -64,7 +64,7 @@ func TestBoshIntVarErrs(t *testing.T) {
 		s := s
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"int", baseManifest(), "--var-errs", "--vars-store", filepath.Join(t.TempDir(), "vars.yml")}
+			args := []string{"int", baseManifest(), "--var-errs", "--vars-store", varsStore(t)}
 			for _, o := range s.opsFiles {
 				args = append(args, "-o", o)
 			}

@@ -36,7 +36,7 @@ func TestRenderTemplates(t *testing.T) {
 		s := s
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			vstore := filepath.Join(t.TempDir(), "vars.yml")
+			vstore := varsStore(t)
 			b, err := boshrel.Interpolate(boshrel.Interpolation{
 				Manifest: baseManifest(), OpsFiles: s.opsFiles, VarsFiles: s.varsFiles,
 				VarsStore: vstore, VarErrs: true,

@@ -19,6 +19,9 @@ var (
 func TestMain(m *testing.M) {
 	var err error
 	repo, err = boshrel.RepoRoot()
+	if r := os.Getenv("DIEGO_RELEASETEST_REPO"); r != "" {
+		repo, err = r, nil // another checkout (or a copy) of the repository
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -119,3 +122,34 @@ func scenarios(t *testing.T) []scenario {
 	}
 	return out
 }
+
+// varsStore returns a fresh copy of a vars store holding the base manifest's
+// generated variables (CA, certificates, passwords), generated once: each
+// scenario then generates only what its ops-file adds.
+func varsStore(t *testing.T) string {
+	t.Helper()
+	seedOnce.Do(func() {
+		seedPath = filepath.Join(tmpRoot, "seed-vars.yml")
+		_, seedErr = boshrel.Interpolate(boshrel.Interpolation{
+			Manifest: baseManifest(), VarsFiles: baseVarsFiles(), VarsStore: seedPath,
+		})
+	})
+	if seedErr != nil {
+		t.Fatalf("generating the base manifest's variables: %v", seedErr)
+	}
+	b, err := os.ReadFile(seedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "vars.yml")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var (
+	seedOnce sync.Once
+	seedPath string
+	seedErr  error
+)
