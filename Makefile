@@ -74,7 +74,7 @@ test-release: bosh
 ## through Concourse's own validator (tools/concourse, its own module), run paths,
 ## ops-files and vars files, each deploy step interpolated with bin/bosh; shellcheck
 test-pipelines: bosh
-	shellcheck -x ci/scripts/*.sh packages/acceptance-tests/packaging
+	shellcheck -x ci/scripts/*.sh ci/local/*.sh packages/acceptance-tests/packaging
 	cd tools/concourse && $(GO) vet ./... && $(GOTEST) ./...
 
 ## bosh: the real bosh CLI (bosh-cli v7, pinned in tools/go.mod) in bin/bosh

@@ -88,22 +88,54 @@ func evaluate(t *testing.T, b []byte, static vars.StaticVariables) []byte {
 	return out
 }
 
-// varsFileFor is pipelines/vars/<pipeline>: every pipeline has one.
-func varsFileFor(t *testing.T, root, pipeline string) vars.StaticVariables {
+// varsFiles are the vars files of a pipeline: pipelines/vars/<pipeline>.yml
+// (required) and pipelines/vars/<pipeline>-*.yml (other environments), by
+// file name, each with the pipeline's instance vars added.
+func varsFiles(t *testing.T, root, pipeline string) map[string]vars.StaticVariables {
 	t.Helper()
-	path := filepath.Join(root, "pipelines", "vars", filepath.Base(pipeline))
-	b, err := os.ReadFile(path)
-	if err != nil {
+	base := strings.TrimSuffix(filepath.Base(pipeline), ".yml")
+	dir := filepath.Join(root, "pipelines", "vars")
+	if _, err := os.Stat(filepath.Join(dir, base+".yml")); err != nil {
 		t.Fatalf("every pipeline has a vars file: %v", err)
 	}
-	static := vars.StaticVariables{}
-	if err := yaml.UnmarshalStrict(b, &static); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	others, err := filepath.Glob(filepath.Join(dir, base+"-*.yml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range instanceVars[filepath.Base(pipeline)] {
-		static[k] = v
+	out := map[string]vars.StaticVariables{}
+	for _, path := range append([]string{filepath.Join(dir, base+".yml")}, others...) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		static := vars.StaticVariables{}
+		if err := yaml.UnmarshalStrict(b, &static); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for k, v := range instanceVars[filepath.Base(pipeline)] {
+			static[k] = v
+		}
+		out[filepath.Base(path)] = static
 	}
-	return static
+	return out
+}
+
+// evaluated is each vars file's interpolation of the pipeline, as atc.Config.
+func evaluated(t *testing.T, root, pipeline string) map[string]atc.Config {
+	t.Helper()
+	b, err := os.ReadFile(pipeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]atc.Config{}
+	for name, static := range varsFiles(t, root, pipeline) {
+		var c atc.Config
+		if err := yaml.UnmarshalStrict(evaluate(t, b, static), &c); err != nil {
+			t.Fatalf("with %s: %v", name, err)
+		}
+		out[name] = c
+	}
+	return out
 }
 
 // TestPipelinesValidate: every pipelines/*.yml as it is in git (credentials
@@ -117,9 +149,11 @@ func TestPipelinesValidate(t *testing.T) {
 				t.Fatal(err)
 			}
 			validatePipeline(t, "as in git", b)
-			c := validatePipeline(t, "with its vars file", evaluate(t, b, varsFileFor(t, root, p)))
-			if len(c.Groups) == 0 {
-				t.Errorf("no groups")
+			for name, static := range varsFiles(t, root, p) {
+				c := validatePipeline(t, "with "+name, evaluate(t, b, static))
+				if len(c.Groups) == 0 {
+					t.Errorf("no groups")
+				}
 			}
 		})
 	}
@@ -289,19 +323,13 @@ func pipelineTasks(t *testing.T, root string, c atc.Config) []taskUse {
 func TestPipelineTasksAndFiles(t *testing.T) {
 	root := repoRoot(t)
 	for _, p := range globYAML(t, filepath.Join(root, "pipelines", "*.yml")) {
-		t.Run(filepath.Base(p), func(t *testing.T) {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var c atc.Config
-			if err := yaml.UnmarshalStrict(evaluate(t, b, varsFileFor(t, root, p)), &c); err != nil {
-				t.Fatal(err)
-			}
-			if len(pipelineTasks(t, root, c)) == 0 {
-				t.Errorf("no tasks")
-			}
-		})
+		for name, c := range evaluated(t, root, p) {
+			t.Run(filepath.Base(p)+"/"+name, func(t *testing.T) {
+				if len(pipelineTasks(t, root, c)) == 0 {
+					t.Errorf("no tasks")
+				}
+			})
+		}
 	}
 }
 
@@ -317,63 +345,57 @@ func TestPipelineDeploysInterpolate(t *testing.T) {
 	}
 	n := 0
 	for _, p := range globYAML(t, filepath.Join(root, "pipelines", "*.yml")) {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c atc.Config
-		if err := yaml.UnmarshalStrict(evaluate(t, b, varsFileFor(t, root, p)), &c); err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range pipelineTasks(t, root, c) {
-			script := filepath.Base(u.tc.Run.Path)
-			if script != "bosh-deploy.sh" && script != "rotate-key.sh" {
-				continue
-			}
-			n++
-			t.Run(filepath.Base(p)+"/"+u.job, func(t *testing.T) {
-				env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-					"REPO_DIR=" + root, "BOSH_CLI=" + bosh, "INTERPOLATE_ONLY=true"}
-				params := map[string]string{}
-				for k, v := range u.tc.Params {
-					params[k] = v
+		for name, c := range evaluated(t, root, p) {
+			for _, u := range pipelineTasks(t, root, c) {
+				script := filepath.Base(u.tc.Run.Path)
+				if script != "bosh-deploy.sh" && script != "rotate-key.sh" {
+					continue
 				}
-				for k, v := range u.step.Params {
-					params[k] = v
-				}
-				keys := make([]string, 0, len(params))
-				for k := range params {
-					keys = append(keys, k)
-				}
-				sort.Strings(keys)
-				// As Concourse does: every declared param is set, the empty
-				// ones to "". Credentials ((...)) are set empty too: they
-				// are not needed to interpolate.
-				for _, k := range keys {
-					v := params[k]
-					switch {
-					case k == "INTERPOLATE_ONLY":
-						continue
-					case strings.HasPrefix(k, "BOSH_") || strings.HasPrefix(k, "VAULT_"):
-						v = ""
-					case unresolved.MatchString(v):
-						t.Fatalf("%s=%s is not resolved by the pipeline's vars file", k, v)
+				n++
+				t.Run(filepath.Base(p)+"/"+name+"/"+u.job, func(t *testing.T) {
+					env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+						"REPO_DIR=" + root, "BOSH_CLI=" + bosh, "INTERPOLATE_ONLY=true"}
+					params := map[string]string{}
+					for k, v := range u.tc.Params {
+						params[k] = v
 					}
-					env = append(env, k+"="+v)
-				}
-				cmd := exec.Command("bash", filepath.Join(root, "ci", "scripts", script))
-				cmd.Dir = t.TempDir()
-				cmd.Env = env
-				var stderr bytes.Buffer
-				cmd.Stderr = &stderr
-				out, err := cmd.Output()
-				if err != nil {
-					t.Fatalf("%s: %v\n%s", script, err, stderr.String())
-				}
-				if want := "name: " + params["DEPLOYMENT_NAME"] + "\n"; !bytes.Contains(out, []byte(want)) {
-					t.Errorf("the interpolated manifest has no %q", want)
-				}
-			})
+					for k, v := range u.step.Params {
+						params[k] = v
+					}
+					keys := make([]string, 0, len(params))
+					for k := range params {
+						keys = append(keys, k)
+					}
+					sort.Strings(keys)
+					// As Concourse does: every declared param is set, the empty
+					// ones to "". Credentials ((...)) are set empty too: they
+					// are not needed to interpolate.
+					for _, k := range keys {
+						v := params[k]
+						switch {
+						case k == "INTERPOLATE_ONLY":
+							continue
+						case strings.HasPrefix(k, "BOSH_") || strings.HasPrefix(k, "VAULT_"):
+							v = ""
+						case unresolved.MatchString(v):
+							t.Fatalf("%s=%s is not resolved by the pipeline's vars file", k, v)
+						}
+						env = append(env, k+"="+v)
+					}
+					cmd := exec.Command("bash", filepath.Join(root, "ci", "scripts", script))
+					cmd.Dir = t.TempDir()
+					cmd.Env = env
+					var stderr bytes.Buffer
+					cmd.Stderr = &stderr
+					out, err := cmd.Output()
+					if err != nil {
+						t.Fatalf("%s: %v\n%s", script, err, stderr.String())
+					}
+					if want := "name: " + params["DEPLOYMENT_NAME"] + "\n"; !bytes.Contains(out, []byte(want)) {
+						t.Errorf("the interpolated manifest has no %q", want)
+					}
+				})
+			}
 		}
 	}
 	if n == 0 {
