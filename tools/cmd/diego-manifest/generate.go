@@ -13,15 +13,12 @@ import (
 	"github.com/diego-go/diego/tools/internal/boshrel"
 )
 
-// packs maps a pack to the ops-files (relative to the repository) it applies.
-// core is the base manifest itself (BBS, Locket, auctioneer, cells, the diego
-// CLI); infrastructure forwards the platform's logs to syslog; monitoring
-// adds Prometheus and node_exporter.
-var packs = map[string][]string{
-	"core":           nil,
-	"infrastructure": {"ops-files/addons/enable-syslog-forwarding.yml"},
-	"monitoring":     {"ops-files/addons/enable-prometheus-monitoring.yml"},
-}
+// Packs come from the "pack" column of ops-files/README.md: core is the base
+// manifest (its shape is set by the spec's other fields); a pack named in the
+// spec applies every add-on (ops-files/addons/) of that pack, e.g.
+// infrastructure = the security agents, monitoring = syslog forwarding and
+// Prometheus. Single add-ons are named in `addons:`.
+var packs = map[string]bool{"core": true, "infrastructure": true, "monitoring": true}
 
 // databaseOps maps database.type to ops-files; the base manifest runs PostgreSQL.
 var databaseOps = map[string][]string{
@@ -31,9 +28,10 @@ var databaseOps = map[string][]string{
 }
 
 const (
-	renameOps = "ops-files/rename-network-and-deployment.yml"
-	scaleOps  = "ops-files/scale-cells.yml"
-	oneAZOps  = "ops-files/scale-to-one-az.yml"
+	renameOps   = "ops-files/rename-network-and-deployment.yml"
+	scaleOps    = "ops-files/scale-cells.yml"
+	oneAZOps    = "ops-files/scale-to-one-az.yml"
+	boshLiteOps = "ops-files/bosh-lite.yml"
 )
 
 // Plan is what a spec turns into: the `bosh deploy` arguments.
@@ -84,9 +82,30 @@ func (g *Generator) Plan(s *Spec) (*Plan, []byte, error) {
 		}
 		return nil
 	}
+	listed, err := boshrel.ReadOpsFileReadme(g.Repo)
+	if err != nil && len(s.Packs)+len(s.AddOns) > 0 && !(len(s.Packs) == 1 && s.Packs[0] == "core" && len(s.AddOns) == 0) {
+		return nil, nil, err
+	}
 	for _, pk := range s.Packs {
-		if err := add(packs[pk]...); err != nil {
-			return nil, nil, fmt.Errorf("pack %s: %w", pk, err)
+		if pk == "core" {
+			continue
+		}
+		n := 0
+		for _, of := range listed {
+			if of.Pack == pk && strings.HasPrefix(of.Name, "addons/") {
+				if err := add(filepath.Join("ops-files", of.Name)); err != nil {
+					return nil, nil, fmt.Errorf("pack %s: %w", pk, err)
+				}
+				n++
+			}
+		}
+		if n == 0 {
+			return nil, nil, fmt.Errorf("pack %s: ops-files/README.md lists no add-on of that pack", pk)
+		}
+	}
+	if s.Director == "bosh-lite" {
+		if err := add(boshLiteOps); err != nil {
+			return nil, nil, err
 		}
 	}
 	if err := add(databaseOps[s.Database.Type]...); err != nil {
@@ -120,7 +139,9 @@ func (g *Generator) Plan(s *Spec) (*Plan, []byte, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		p.OpsFiles = append(p.OpsFiles, f)
+		if !contains(p.OpsFiles, f) {
+			p.OpsFiles = append(p.OpsFiles, f)
+		}
 	}
 	if len(s.AZs) == 1 && s.AZs[0] == "z1" {
 		if err := add(oneAZOps); err != nil {

@@ -143,8 +143,18 @@ func TestExampleSpec(t *testing.T) {
 		}
 	}
 
-	// the printed command, as bosh int
 	cmdline := stderr.String()
+	for _, w := range []string{
+		"-o ops-files/addons/enable-syslog-forwarding.yml", "-o ops-files/addons/enable-prometheus-monitoring.yml",
+		"-o ops-files/addons/add-clamav.yml", "-o ops-files/scale-cells.yml", "-o ops-files/rename-network-and-deployment.yml",
+		"-v deployment_name=diego-prod", "-v diego_cell_instances=5", "-o " + opsOut,
+	} {
+		if !strings.Contains(cmdline, w) {
+			t.Errorf("command lacks %q:\n%s", w, cmdline)
+		}
+	}
+
+	// the printed command, as bosh int
 	i := strings.Index(cmdline, "bosh -d")
 	if i < 0 {
 		t.Fatalf("no bosh command in:\n%s", cmdline)

@@ -14,6 +14,7 @@ import (
 type Spec struct {
 	Deployment string   `yaml:"deployment"` // deployment name (default diego)
 	Network    string   `yaml:"network"`    // network name (default default)
+	Director   string   `yaml:"director"`   // "" or bosh-lite (ops-files/bosh-lite.yml)
 	AZs        []string `yaml:"azs"`        // availability zones of every instance group
 	Cells      struct {
 		Instances *int   `yaml:"instances"`
@@ -106,6 +107,9 @@ func (s *Spec) check() error {
 		if _, ok := packs[p]; !ok {
 			return fmt.Errorf("spec: unknown pack %q (known: core, infrastructure, monitoring)", p)
 		}
+	}
+	if s.Director != "" && s.Director != "bosh-lite" {
+		return fmt.Errorf("spec: director must be empty or bosh-lite, not %q", s.Director)
 	}
 	switch s.Keys.Source {
 	case "manifest", "vault":

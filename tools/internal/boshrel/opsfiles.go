@@ -16,6 +16,7 @@ type OpsFile struct {
 	Name     string // path relative to ops-files/, e.g. "use-postgres.yml" or "addons/enable-syslog.yml"
 	Path     string // absolute path
 	VarsFile string // ops-files/example-vars-files/vars-<name>.yml when it exists, else ""
+	Pack     string // the row's "pack" column (core, infrastructure, monitoring), if the table has one
 	Row      string // the README row, for messages
 }
 
@@ -32,10 +33,12 @@ func ReadOpsFileReadme(repo string) ([]OpsFile, error) {
 	defer f.Close()
 	var out []OpsFile
 	seen := map[string]bool{}
+	packCol := -1
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if !strings.HasPrefix(line, "|") {
+			packCol = -1
 			continue
 		}
 		cells := strings.Split(strings.Trim(line, "|"), "|")
@@ -45,8 +48,13 @@ func ReadOpsFileReadme(repo string) ([]OpsFile, error) {
 		first := cells[0]
 		// a link's target or the name in backticks
 		m := ymlName.FindAllString(first, -1)
-		if len(m) == 0 {
-			continue // header or separator
+		if len(m) == 0 { // header or separator
+			for i, c := range cells {
+				if strings.EqualFold(strings.TrimSpace(c), "pack") {
+					packCol = i
+				}
+			}
+			continue
 		}
 		name := strings.TrimPrefix(strings.TrimPrefix(m[len(m)-1], "./"), "ops-files/")
 		if seen[name] {
@@ -54,6 +62,9 @@ func ReadOpsFileReadme(repo string) ([]OpsFile, error) {
 		}
 		seen[name] = true
 		of := OpsFile{Name: name, Path: filepath.Join(dir, name), Row: line}
+		if packCol >= 0 && packCol < len(cells) {
+			of.Pack = strings.Trim(strings.TrimSpace(cells[packCol]), "`*")
+		}
 		base := strings.TrimSuffix(filepath.Base(name), ".yml")
 		vf := filepath.Join(dir, "example-vars-files", "vars-"+base+".yml")
 		if _, err := os.Stat(vf); err == nil {
