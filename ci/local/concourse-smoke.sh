@@ -9,7 +9,8 @@
 #      the preview ops-files) and, with RUN_ACCEPTANCE=true, run-acceptance.sh
 #      (the acceptance suite against its own diego up), from copies of the task
 #      files without image_resource (a houdini worker has no registry-image).
-# Usage: ci/local/concourse-smoke.sh [stop]
+# Usage: ci/local/concourse-smoke.sh [stop]   (stop: the server, and houdini's
+# leftover bind mounts under CONCOURSE_DIR/worker; rm -rf CONCOURSE_DIR after)
 # Environment: CONCOURSE_DIR (state, default /tmp/diego-concourse), PORT (web,
 # default 8181), RUN_ACCEPTANCE (default false). Needs root (houdini), Go,
 # PostgreSQL on 127.0.0.1:5432 (trust), bin/bosh (make bosh).
@@ -26,7 +27,11 @@ if [[ "${1:-}" == stop ]]; then
   if [[ -f "${dir}/pid" ]] && kill -0 "$(cat "${dir}/pid")" 2>/dev/null; then
     kill -TERM "$(cat "${dir}/pid")"
     log "stopped concourse $(cat "${dir}/pid")"
+    sleep 5
   fi
+  # houdini leaves the builds' bind mounts under the work dir
+  awk -v d="${dir}/worker/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount "${m}" || umount -l "${m}"; done
   exit 0
 fi
 
