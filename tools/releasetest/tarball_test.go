@@ -28,6 +28,9 @@ func TestReleaseTarball(t *testing.T) {
 	}
 	bosh := boshCLI(t)
 	work := t.TempDir()
+	// read-only files (Go's module cache, compiled trees) must not stop
+	// TempDir's removal; cleanups run last-in first-out, so this runs first
+	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", work).Run() })
 	start := time.Now()
 
 	// 1. a copy of the working tree (tracked and untracked, not ignored files)
