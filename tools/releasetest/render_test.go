@@ -26,6 +26,9 @@ var checkConfigBinaries = map[string]bool{"bbs": true, "locket": true, "auctione
 // CLI's templatescompiler (as `bosh create-env` does), then checks bpm.yml,
 // shell syntax and, with the repository's binaries, -check-config.
 func TestRenderTemplates(t *testing.T) {
+	if _, err := exec.LookPath("ruby"); err != nil {
+		t.Fatal("the bosh CLI's ERB renderer needs ruby: run scripts/ensure-services.sh (or apt-get install ruby)")
+	}
 	bins := binaries(t)
 	renderer := boshrel.NewRenderer()
 	jobs, err := boshrel.ReadJobs(repo, renderer.FS)
