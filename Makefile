@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines
+.PHONY: all build run test test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines deploy-local test-deploy-local
 
 all: build
 
@@ -76,6 +76,15 @@ test-release: bosh
 test-pipelines: bosh
 	shellcheck -x ci/scripts/*.sh ci/local/*.sh packages/acceptance-tests/packaging
 	cd tools/concourse && $(GO) vet ./... && $(GOTEST) ./...
+
+## deploy-local: the release deployed on this machine (root; docs/deploy-local.md) in the
+## foreground: ops-files/test/local-deployment.yml, Ctrl-C drains and stops
+deploy-local: bosh
+	GO=$(GO) bash scripts/deploy-local.sh up
+
+## test-deploy-local: TestDeployLocal (root): up, the acceptance-tests errand, drain a cell, down
+test-deploy-local: bosh
+	GO=$(GO) bash scripts/deploy-local.sh test
 
 ## bosh: the real bosh CLI (bosh-cli v7, pinned in tools/go.mod) in bin/bosh
 bosh:

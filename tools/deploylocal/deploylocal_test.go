@@ -1,0 +1,195 @@
+package deploylocal
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diego-go/diego/tools/internal/boshrel"
+)
+
+// TestDeployLocal deploys the release with ops-files/test/local-deployment.yml,
+// runs the acceptance-tests errand against it, drains a cell (its LRP
+// instances must move to the other cells) and tears it down. Root only;
+// runs when DIEGO_DEPLOYLOCAL_TEST is set (make test-deploy-local).
+func TestDeployLocal(t *testing.T) {
+	if os.Getenv("DIEGO_DEPLOYLOCAL_TEST") == "" {
+		t.Skip("set DIEGO_DEPLOYLOCAL_TEST=1 (make test-deploy-local) to deploy the release locally")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("deploy-local needs root")
+	}
+	repo, err := boshrel.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	cache := filepath.Join(repo, ".cache", "deploy-local")
+	tarball := os.Getenv("DIEGO_DEPLOYLOCAL_TARBALL")
+	if tarball == "" {
+		if out, err := exec.Command("bash", filepath.Join(repo, "scripts", "build-bosh.sh")).CombinedOutput(); err != nil {
+			t.Fatalf("scripts/build-bosh.sh: %v\n%s", err, out)
+		}
+		tarball = filepath.Join(cache, "test-diego-go.tgz")
+		if err := BuildTarball(repo, filepath.Join(repo, "bin", "bosh"), tarball, t.Logf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := filepath.Join(cache, "test-root")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	step := time.Now()
+	d, err := Up(ctx, Options{
+		Repo: repo, Manifest: filepath.Join(repo, "manifests", "diego.yml"),
+		OpsFiles:  []string{filepath.Join(repo, "ops-files", "test", "local-deployment.yml")},
+		VarsFiles: []string{filepath.Join(repo, "manifests", "example-vars-files", "vars-diego.yml")},
+		Root:      root, Tarball: tarball, Logf: t.Logf,
+	})
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	downed := false
+	defer func() {
+		if !downed {
+			d.Down()
+		}
+	}()
+	t.Logf("TIMING up (compile, render, start, post-start): %s", time.Since(step).Round(time.Second))
+	st := d.State
+	if len(st.Instances) != 5 {
+		t.Errorf("%d instances, want 5 (api/0, scheduler/0, diego-cell/0..2)", len(st.Instances))
+	}
+	for _, inst := range st.Instances {
+		for _, j := range inst.Jobs {
+			for _, p := range j.Processes {
+				if p.Exited != "" || !alive(p.Pid) {
+					t.Errorf("%s %s/%s is not running (%s)%s", inst.Name(), j.Name, p.Name, p.Exited, d.logTail(inst, j))
+				}
+			}
+		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	// the acceptance suite, as the errand
+	step = time.Now()
+	errandLog := filepath.Join(root, "acceptance-tests-errand.log")
+	f, err := os.Create(errandLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = RunErrand(st, "acceptance-tests", "", f)
+	f.Close()
+	out, _ := os.ReadFile(errandLog)
+	t.Logf("TIMING acceptance-tests errand: %s", time.Since(step).Round(time.Second))
+	if err != nil {
+		t.Fatalf("errand acceptance-tests: %v\n%s", err, tailLines(out, 80))
+	}
+	t.Logf("errand acceptance-tests passed:\n%s", grepLines(out, "--- ", "ok", "PASS", "FAIL"))
+
+	// drain a cell: its LRP instances move to the other cells
+	step = time.Now()
+	api, _ := st.Instance("api/0")
+	diego := func(args ...string) ([]byte, error) {
+		cmd := Command(api, "/var/vcap/jobs/diego-cli/bin/diego", args...)
+		var b bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &b, &b
+		err := cmd.Run()
+		return b.Bytes(), err
+	}
+	if out, err := diego("run", "-i", "6", "-m", "16", "--disk", "16", "-d", "deploy-local", "--timeout", "2m", "drain-check", "--", "/bin/sh", "-c", "sleep 100000"); err != nil {
+		t.Fatalf("diego run drain-check: %v\n%s", err, out)
+	}
+	cells := func() map[string]int {
+		out, err := diego("actual-lrps", "-d", "deploy-local")
+		if err != nil {
+			t.Fatalf("diego actual-lrps: %v\n%s", err, out)
+		}
+		m := map[string]int{}
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		for sc.Scan() {
+			var a map[string]interface{}
+			if json.Unmarshal(sc.Bytes(), &a) != nil {
+				continue
+			}
+			if strings.EqualFold(str(a, "state"), "RUNNING") {
+				m[str(a, "cell_id")]++
+			}
+		}
+		return m
+	}
+	before := cells()
+	t.Logf("drain-check instances per cell before the drain: %v", before)
+	cell, _ := st.Instance("diego-cell/1")
+	if before[cell.ID] == 0 {
+		t.Fatalf("no instance of drain-check on diego-cell/1 (%s): %v", cell.ID, before)
+	}
+	if err := StopInstance(st, cell, 5*time.Minute, t.Logf); err != nil {
+		t.Fatalf("drain diego-cell/1: %v", err)
+	}
+	after := cells()
+	total := 0
+	for _, n := range after {
+		total += n
+	}
+	t.Logf("TIMING drain diego-cell/1: %s; instances per cell after: %v", time.Since(step).Round(time.Second), after)
+	if after[cell.ID] != 0 || total != 6 {
+		t.Errorf("after draining diego-cell/1 (%s): RUNNING per cell %v, want 6 on the other cells", cell.ID, after)
+	}
+	drainLog, _ := os.ReadFile(filepath.Join(cell.Root, "sys/log/rep/drain.log"))
+	t.Logf("rep drain.log:\n%s", tailLines(drainLog, 12))
+	diego("delete-desired-lrp", "drain-check")
+
+	// down
+	step = time.Now()
+	downed = true
+	if err := d.Down(); err != nil {
+		t.Errorf("down: %v", err)
+	}
+	t.Logf("TIMING down: %s", time.Since(step).Round(time.Second))
+	for _, inst := range st.Instances {
+		if _, err := os.Stat(filepath.Join("/run/netns", inst.Netns)); err == nil {
+			t.Errorf("namespace %s left behind", inst.Netns)
+		}
+	}
+	t.Logf("TIMING TestDeployLocal in all: %s", time.Since(start).Round(time.Second))
+}
+
+func str(m map[string]interface{}, k string) string {
+	if v, ok := m[k]; ok {
+		if s, ok := v.(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+func tailLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func grepLines(b []byte, prefixes ...string) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		tl := strings.TrimSpace(l)
+		for _, p := range prefixes {
+			if strings.HasPrefix(tl, p) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
