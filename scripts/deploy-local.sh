@@ -33,7 +33,7 @@ bash scripts/build-bosh.sh
 (cd tools && "${GO}" build -o "${repo}/bin/deploy-local" ./cmd/deploy-local)
 case "${cmd}" in
   up)
-    exec bin/deploy-local up --root "${root}" \
+    exec bin/deploy-local up --root "${root}" --packages-dir "${repo}/.cache/deploy-local/packages" \
       -o ops-files/test/local-deployment.yml \
       -l manifests/example-vars-files/vars-diego.yml "$@"
     ;;

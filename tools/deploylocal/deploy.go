@@ -45,9 +45,13 @@ type Options struct {
 	VarsStore string            // --vars-store (default ROOT/vars.yml)
 	Root      string            // the deployment's directory
 	Tarball   string            // release tarball; empty: built with scripts/release.sh into ROOT/diego-go.tgz
-	Bosh      string            // bosh CLI for scripts/release.sh (default REPO/bin/bosh)
-	Subnet    string            // first three octets of the /24 (default 10.245.0)
-	Bridge    string            // host bridge (default dlbr0)
+	// PackagesDir holds the compiled packages (default ROOT/packages); the
+	// Go packages' build cache is PackagesDir/../data/golang-1-linux/cache.
+	// Share it between roots to compile only what changed.
+	PackagesDir string
+	Bosh        string // bosh CLI for scripts/release.sh (default REPO/bin/bosh)
+	Subnet      string // first three octets of the /24 (default 10.245.0)
+	Bridge      string // host bridge (default dlbr0)
 	// DBForward "LISTEN=TARGET": a TCP forwarder from the bridge to a
 	// service listening on the host's loopback (default
 	// GATEWAY:5524=127.0.0.1:5432, PostgreSQL).
@@ -186,7 +190,13 @@ func Up(ctx context.Context, o Options) (*Deployment, error) {
 		}
 	}
 	step := time.Now()
-	pkgs := filepath.Join(o.Root, "packages")
+	pkgs := o.PackagesDir
+	if pkgs == "" {
+		pkgs = filepath.Join(o.Root, "packages")
+	}
+	if pkgs, err = filepath.Abs(pkgs); err != nil {
+		return nil, err
+	}
 	if _, err := CompilePackages(tarball, pkgs, o.Logf); err != nil {
 		return nil, err
 	}
@@ -523,7 +533,7 @@ func StopInstance(st *State, inst *Instance, drainTimeout time.Duration, logf fu
 	wg.Wait()
 	for _, j := range inst.Jobs {
 		for _, p := range j.Processes {
-			if p.Pid > 0 && p.Exited == "" {
+			if p.Exited == "" && running(p, inst) {
 				syscall.Kill(p.Pid, syscall.SIGTERM)
 			}
 		}
@@ -531,10 +541,10 @@ func StopInstance(st *State, inst *Instance, drainTimeout time.Duration, logf fu
 	deadline := time.Now().Add(20 * time.Second)
 	for _, j := range inst.Jobs {
 		for _, p := range j.Processes {
-			for p.Pid > 0 && alive(p.Pid) && time.Now().Before(deadline) {
+			for running(p, inst) && time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond)
 			}
-			if p.Pid > 0 && alive(p.Pid) {
+			if running(p, inst) {
 				logf("%s job %s: %s (pid %d) did not stop within 20s: SIGKILL", inst.Name(), j.Name, p.Name, p.Pid)
 				syscall.Kill(p.Pid, syscall.SIGKILL)
 			}
@@ -554,6 +564,11 @@ func StopInstance(st *State, inst *Instance, drainTimeout time.Duration, logf fu
 		return fmt.Errorf("%s: %s", inst.Name(), strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// running: the process lives in the instance's namespace (not a reused pid).
+func running(p *Process, inst *Instance) bool {
+	return p.Pid > 0 && alive(p.Pid) && sameNetns(p.Pid, inst.Netns)
 }
 
 // alive: the process exists and is not a zombie.
@@ -638,7 +653,7 @@ func cleanup(st *State, logf func(string, ...interface{})) {
 	for _, inst := range st.Instances {
 		for _, j := range inst.Jobs {
 			for _, p := range j.Processes {
-				if p.Pid > 0 && p.Exited == "" && alive(p.Pid) && sameNetns(p.Pid, inst.Netns) {
+				if p.Exited == "" && running(p, inst) {
 					syscall.Kill(p.Pid, syscall.SIGKILL)
 				}
 			}

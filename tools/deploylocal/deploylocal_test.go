@@ -32,6 +32,9 @@ func TestDeployLocal(t *testing.T) {
 	}
 	start := time.Now()
 	cache := filepath.Join(repo, ".cache", "deploy-local")
+	if c := os.Getenv("DIEGO_DEPLOYLOCAL_CACHE"); c != "" {
+		cache = c // e.g. an empty directory: a cold run (compile everything)
+	}
 	tarball := os.Getenv("DIEGO_DEPLOYLOCAL_TARBALL")
 	if tarball == "" {
 		if out, err := exec.Command("bash", filepath.Join(repo, "scripts", "build-bosh.sh")).CombinedOutput(); err != nil {
@@ -50,7 +53,7 @@ func TestDeployLocal(t *testing.T) {
 		Repo: repo, Manifest: filepath.Join(repo, "manifests", "diego.yml"),
 		OpsFiles:  []string{filepath.Join(repo, "ops-files", "test", "local-deployment.yml")},
 		VarsFiles: []string{filepath.Join(repo, "manifests", "example-vars-files", "vars-diego.yml")},
-		Root:      root, Tarball: tarball, Logf: t.Logf,
+		Root:      root, Tarball: tarball, PackagesDir: filepath.Join(cache, "packages"), Logf: t.Logf,
 	})
 	if err != nil {
 		t.Fatalf("up: %v", err)

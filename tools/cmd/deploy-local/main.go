@@ -51,10 +51,11 @@ func main() {
 		fs.Var(&kvs, "v", "NAME=VALUE (repeatable)")
 		store := fs.String("vars-store", "", "vars store (default ROOT/vars.yml)")
 		tarball := fs.String("tarball", "", "release tarball (default: built with scripts/release.sh)")
+		pkgDir := fs.String("packages-dir", "", "compiled packages (default ROOT/packages; share it between roots)")
 		keepDB := fs.Bool("keep-database", false, "do not drop and re-create the BBS's PostgreSQL database")
 		fs.Parse(args)
 		o := deploylocal.Options{Repo: repo, Manifest: *manifest, OpsFiles: ops, VarsFiles: vars, VarsStore: *store,
-			Root: *root, Tarball: *tarball, KeepDatabase: *keepDB, Vars: map[string]string{}}
+			Root: *root, Tarball: *tarball, PackagesDir: *pkgDir, KeepDatabase: *keepDB, Vars: map[string]string{}}
 		for _, kv := range kvs {
 			k, v, _ := strings.Cut(kv, "=")
 			o.Vars[k] = v
@@ -159,7 +160,7 @@ func load(root string) *deploylocal.State {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  deploy-local up --root ROOT [--manifest M] [-o OPS]... [-l VARS]... [-v K=V]... [--vars-store F] [--tarball T] [--keep-database]
+  deploy-local up --root ROOT [--manifest M] [-o OPS]... [-l VARS]... [-v K=V]... [--vars-store F] [--tarball T] [--packages-dir D] [--keep-database]
   deploy-local errand NAME [--root ROOT] [--instance GROUP/INDEX]
   deploy-local drain GROUP/INDEX [--root ROOT] [--timeout 10m]
   deploy-local ssh GROUP/INDEX [--root ROOT] [-- COMMAND ARGS...]
