@@ -40,6 +40,10 @@ type Config struct {
 
 	EncryptionKeys map[string]string `json:"encryption_keys"`
 	ActiveKeyLabel string            `json:"active_key_label"`
+	// EncryptionKeySource says where the key ring comes from: "config"
+	// (encryption_keys and active_key_label above) or "vault" (one KV v2
+	// secret, re-read at start-up, on every reload and on taking the lock).
+	EncryptionKeySource KeySource `json:"encryption_key_source"`
 
 	// AdminCommonNames are the client-certificate common names allowed to call
 	// the admin API (key reload, re-encryption).
@@ -107,6 +111,10 @@ func Default() Config {
 		CellPresencePollInterval:   Duration(time.Second),
 		ConvergenceWorkers:         16,
 		LogLevel:                   "info",
+		EncryptionKeySource: KeySource{Type: KeySourceConfig, Vault: VaultKeySource{
+			Mount: "secret", Path: "diego/bbs/encryption", Timeout: Duration(10 * time.Second),
+			AppRole: VaultAppRole{Mount: "approle"},
+		}},
 	}
 }
 
@@ -170,7 +178,7 @@ func (c Config) Validate() error {
 	if c.MaxOpenDatabaseConnections < 1 {
 		errs = append(errs, errors.New("max_open_database_connections must be at least 1"))
 	}
-	if err := c.validateKeys(); err != nil {
+	if err := c.validateKeySource(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(c.AdminCommonNames) == 0 {

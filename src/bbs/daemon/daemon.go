@@ -22,6 +22,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/converger"
 	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/events"
+	"github.com/diego-go/diego/src/bbs/keysource"
 	"github.com/diego-go/diego/src/bbs/metrics"
 	"github.com/diego-go/diego/src/bbs/rotation"
 	"github.com/diego-go/diego/src/bbs/service"
@@ -116,8 +117,15 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error
 // open builds everything that does not depend on leading.
 func (d *Daemon) open(ctx context.Context) error {
 	cfg := d.cfg
-	var err error
-	if d.ring, err = encryption.NewRing(cfg.EncryptionKeys, cfg.ActiveKeyLabel); err != nil {
+	load, err := keyLoader(cfg, d.opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	keys, active, err := load(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the encryption key ring: %w", err)
+	}
+	if d.ring, err = encryption.NewRing(keys, active); err != nil {
 		return err
 	}
 	if d.serverTLS, err = pki.ServerTLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile); err != nil {
@@ -134,7 +142,7 @@ func (d *Daemon) open(ctx context.Context) error {
 	}
 	d.lrpHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "lrp_instances"))
 	d.taskHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "tasks"))
-	d.Rotation = rotation.New(d.ring, d.store, keyLoader(cfg, d.opts.ConfigPath), d.log)
+	d.Rotation = rotation.New(d.ring, d.store, load, d.log)
 	if err := d.openAuctioneer(); err != nil {
 		return err
 	}
@@ -320,9 +328,23 @@ func (d *Daemon) close() {
 	}
 }
 
-// keyLoader re-reads the key ring from the config file, or serves the
-// start-up keys when there is no file.
-func keyLoader(cfg config.Config, path string) rotation.Loader {
+// keyLoader returns where the key ring comes from: Vault (encryption_key_source
+// type vault: the KV v2 secret, read on every call), or the config file
+// (re-read on every call; the start-up keys when there is no file).
+func keyLoader(cfg config.Config, path string) (rotation.Loader, error) {
+	if cfg.EncryptionKeySource.Type == config.KeySourceVault {
+		v := cfg.EncryptionKeySource.Vault
+		src, err := keysource.NewVault(keysource.VaultConfig{
+			Address: v.Address, Mount: v.Mount, Path: v.Path, Token: v.Token, TokenFile: v.TokenFile,
+			AppRole: keysource.AppRole{RoleID: v.AppRole.RoleID, SecretID: v.AppRole.SecretID,
+				SecretIDFile: v.AppRole.SecretIDFile, Mount: v.AppRole.Mount},
+			CACertFile: v.CACertFile, Timeout: time.Duration(v.Timeout),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("encryption_key_source.vault: %w", err)
+		}
+		return src.Load, nil
+	}
 	return func(context.Context) (map[string]string, string, error) {
 		if path == "" {
 			return cfg.EncryptionKeys, cfg.ActiveKeyLabel, nil
@@ -332,7 +354,28 @@ func keyLoader(cfg config.Config, path string) rotation.Loader {
 			return nil, "", err
 		}
 		return c.EncryptionKeys, c.ActiveKeyLabel, nil
+	}, nil
+}
+
+// reloadKeysOnAcquire re-reads the key ring when a standby takes the lock:
+// while it stood by, a rotation may have added a key that rows are now sealed
+// under. If the source cannot be read, it serves on with the ring it has
+// only when that ring opens every row; otherwise it refuses to serve.
+func (d *Daemon) reloadKeysOnAcquire(ctx context.Context) error {
+	if _, err := d.Rotation.ReloadKeys(ctx); err != nil {
+		counts, cerr := d.store.EncryptionStatus(ctx)
+		if cerr != nil {
+			return fmt.Errorf("reloading the encryption key ring on taking the lock: %w", err)
+		}
+		for _, c := range counts {
+			if c.Rows > 0 && !d.ring.Has(c.Label) {
+				return fmt.Errorf("reloading the encryption key ring on taking the lock: %w (and the key ring loaded at start lacks %q, used by %d rows in %s)",
+					err, c.Label, c.Rows, c.Table)
+			}
+		}
+		d.log.Error("could not reload the encryption key ring on taking the lock; serving with the ring loaded before, which opens every row", "err", err)
 	}
+	return nil
 }
 
 func (d *Daemon) errorLog() *log.Logger { return slog.NewLogLogger(d.log.Handler(), slog.LevelWarn) }

@@ -62,6 +62,11 @@ func (d *Daemon) contend() {
 // state the previous leader left), the service, the API and convergence.
 func (d *Daemon) lead(ctx context.Context) error {
 	start := time.Now()
+	if d.lockClient != nil {
+		if err := d.reloadKeysOnAcquire(ctx); err != nil {
+			return err
+		}
+	}
 	var st store.Store = d.store
 	if d.cfg.CacheDesiredLRPs {
 		cached, err := desiredcache.New(ctx, d.store)

@@ -1,0 +1,53 @@
+package rotate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/diego-go/diego/src/cli"
+	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/rotate"
+)
+
+// TestCLIRotateEncryptionKey runs `diego rotate-encryption-key` with AppRole
+// login to a TLS Vault stand-in, then checks the error path (wrong secret_id).
+func TestCLIRotateEncryptionKey(t *testing.T) {
+	e := newEnv(t, "sqlite", testdb.SQLite(t), true)
+	e.populate(20, 50, 10)
+	b := e.startBBS()
+	role, sec := e.vault.AddAppRole()
+	secFile := filepath.Join(t.TempDir(), "secret-id")
+	os.WriteFile(secFile, []byte(sec+"\n"), 0o600)
+	args := []string{"rotate-encryption-key", "--bbs-admin-url", b.URL,
+		"--admin-cert", e.certs.AdminCert, "--admin-key", e.certs.AdminKey, "--ca-cert", e.certs.CACert,
+		"--vault-addr", e.vault.URL, "--vault-ca-cert", e.vault.CACertFile, "--vault-role-id", role,
+		"--vault-path", vaultPath, "--new-key-label", "k2"}
+	var out, errOut bytes.Buffer
+	if err := cli.Run(context.Background(), append(args, "--vault-secret-id-file", secFile), &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var res rotate.Result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.ActiveLabel != "k2" || len(res.RemovedLabels) != 1 {
+		t.Fatalf("summary %q: %+v %v", out.String(), res, err)
+	}
+	if !strings.Contains(errOut.String(), "step 8/8 finish: done") || !strings.Contains(errOut.String(), "re-encryption complete") {
+		t.Fatalf("progress on stderr:\n%s", errOut.String())
+	}
+	checkConverged(t, e, b, "k1")
+
+	out.Reset()
+	errOut.Reset()
+	writes := e.vault.Writes()
+	err := cli.Run(context.Background(), append(args[:len(args)-1], "k3", "--vault-secret-id", "wrong"), &out, &errOut)
+	if cli.ExitCode(err) != 1 || !strings.Contains(errOut.String(), "invalid role or secret ID") || !strings.Contains(errOut.String(), "nothing changed") {
+		t.Fatalf("wrong secret_id: exit %d\n%s", cli.ExitCode(err), errOut.String())
+	}
+	if e.vault.Writes() != writes {
+		t.Fatal("Vault was written")
+	}
+}
