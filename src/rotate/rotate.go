@@ -90,6 +90,7 @@ type Result struct {
 
 type run struct {
 	cfg     Config
+	pending int64 // rows under other labels reported by the last reload
 	doc     keysource.Doc
 	version int
 	res     Result
@@ -309,6 +310,9 @@ func (r *run) reloadAll(ctx context.Context) error {
 				return fmt.Errorf("the BBS at %s reloaded keys %v with %q active, but Vault holds %v with %q active: is it reading %s?",
 					u, st.Labels, st.ActiveLabel, want, r.doc.ActiveKeyLabel, r.cfg.Vault.Where())
 			}
+			if reached == 0 {
+				r.pending = st.PendingRows
+			}
 			r.reached[u] = true
 			reached++
 		}
@@ -329,15 +333,13 @@ func (r *run) reloadAll(ctx context.Context) error {
 func (r *run) reencrypt(ctx context.Context, target string) error {
 	start := time.Now()
 	lastLine := time.Time{}
-	var total, firstPending int64 = 0, -1
+	var total int64
+	firstPending := r.pending // as the activating reload reported it
 	failures := 0
 	for {
 		st, url, err := r.statusAny(ctx, true)
 		if err != nil {
 			return fmt.Errorf("following re-encryption: %w", err)
-		}
-		if firstPending < 0 {
-			firstPending = st.PendingRows
 		}
 		if st.ActiveLabel != target {
 			// a BBS that restarted from an old config, or missed the reload
