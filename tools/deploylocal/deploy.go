@@ -158,7 +158,7 @@ func Up(ctx context.Context, o Options) (*Deployment, error) {
 		return nil, err
 	}
 	if old, err := Load(o.Root); err == nil {
-		if old.Pid != os.Getpid() && syscall.Kill(old.Pid, 0) == nil {
+		if old.Pid > 0 && old.Pid != os.Getpid() && alive(old.Pid) {
 			return nil, fmt.Errorf("%s: a deployment is running (pid %d): deploy-local down first", o.Root, old.Pid)
 		}
 		cleanup(old, o.Logf)

@@ -82,6 +82,34 @@ func TestDeployLocal(t *testing.T) {
 		return
 	}
 
+	api, _ := st.Instance("api/0")
+	diego := func(args ...string) ([]byte, error) {
+		cmd := Command(api, "/var/vcap/jobs/diego-cli/bin/diego", args...)
+		var b bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &b, &b
+		err := cmd.Run()
+		return b.Bytes(), err
+	}
+
+	// Deployed is not ready: the BBS's and the auctioneer's post-start pass
+	// on a standby too (as on BOSH), and a standby retries the Locket lock
+	// only every lock_retry_interval. Wait until both hold their locks and
+	// the three cells are registered.
+	step = time.Now()
+	for {
+		cellsOut, errC := diego("cells")
+		locksOut, errL := diego("locks")
+		n := bytes.Count(bytes.TrimSpace(cellsOut), []byte("\n")) + 1
+		if errC == nil && errL == nil && n == 3 && bytes.Contains(locksOut, []byte(`"bbs"`)) && bytes.Contains(locksOut, []byte(`"auctioneer"`)) {
+			break
+		}
+		if time.Since(step) > 90*time.Second {
+			t.Fatalf("not ready within 90s: diego cells: %v\n%s\ndiego locks: %v\n%s", errC, cellsOut, errL, locksOut)
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("TIMING ready (BBS and auctioneer hold their locks, 3 cells): %s", time.Since(step).Round(time.Millisecond))
+
 	// the acceptance suite, as the errand
 	step = time.Now()
 	errandLog := filepath.Join(root, "acceptance-tests-errand.log")
@@ -100,14 +128,6 @@ func TestDeployLocal(t *testing.T) {
 
 	// drain a cell: its LRP instances move to the other cells
 	step = time.Now()
-	api, _ := st.Instance("api/0")
-	diego := func(args ...string) ([]byte, error) {
-		cmd := Command(api, "/var/vcap/jobs/diego-cli/bin/diego", args...)
-		var b bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &b, &b
-		err := cmd.Run()
-		return b.Bytes(), err
-	}
 	if out, err := diego("run", "-i", "6", "-m", "16", "--disk", "16", "-d", "deploy-local", "--timeout", "2m", "drain-check", "--", "/bin/sh", "-c", "sleep 100000"); err != nil {
 		t.Fatalf("diego run drain-check: %v\n%s", err, out)
 	}
