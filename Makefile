@@ -40,7 +40,7 @@ test-unit:
 
 vet:
 	$(GO) vet ./...
-	@unformatted=$$(gofmt -l src); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l src | grep -v '^src/_release/' || true); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 ## bench: the BBS benchmark (100k desired / 250k actual) on SQLite and PostgreSQL
 bench: build services

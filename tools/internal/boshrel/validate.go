@@ -67,7 +67,8 @@ func validateJob(ig string, job *Job, props map[interface{}]interface{}) []Probl
 	walk = func(prefix string, v interface{}) {
 		if def, ok := spec[prefix]; ok {
 			set[prefix] = true
-			if def.Default != nil && v != nil && !IsVariable(v) {
+			// An empty-string default ("unset: the job picks") implies no type.
+			if def.Default != nil && def.Default != "" && v != nil && !IsVariable(v) {
 				if want, got := kindOf(def.Default), kindOf(v); want != got {
 					out = append(out, Problem{Kind: "wrong type", InstanceGroup: ig, Job: job.Name, Property: prefix,
 						Detail: fmt.Sprintf("%s, the spec's default is a %s", got, want)})
