@@ -29,6 +29,7 @@ test: services vet
 	$(GOTEST) ./...
 	@$(MAKE) --no-print-directory test-acceptance-runc
 	@$(MAKE) --no-print-directory test-tools
+	@$(MAKE) --no-print-directory test-deploy-local
 	@$(MAKE) --no-print-directory test-pipelines
 
 ## test-acceptance-runc: the acceptance suite against diego up on PostgreSQL with the runc backend (root)

@@ -31,7 +31,13 @@ func TestDeployLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
+	// Compiled packages and their Go build cache live in the user's cache
+	// dir, so a later run (a new checkout in CI too) recompiles only what
+	// changed, still from the tarball alone and offline.
 	cache := filepath.Join(repo, ".cache", "deploy-local")
+	if dir, err := os.UserCacheDir(); err == nil {
+		cache = filepath.Join(dir, "diego-deploy-local")
+	}
 	if c := os.Getenv("DIEGO_DEPLOYLOCAL_CACHE"); c != "" {
 		cache = c // e.g. an empty directory: a cold run (compile everything)
 	}
