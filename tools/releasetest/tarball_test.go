@@ -1,10 +1,6 @@
 package releasetest
 
 import (
-	"archive/tar"
-	"compress/gzip"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/diego-go/diego/tools/deploylocal"
 )
 
 // TestReleaseTarball builds the release with scripts/release.sh (in a copy of
@@ -55,7 +53,7 @@ func TestReleaseTarball(t *testing.T) {
 
 	// 3. the tarball's release.MF and packages
 	rel := filepath.Join(work, "release")
-	if err := untar(tarball, rel); err != nil {
+	if err := deploylocal.Untar(tarball, rel); err != nil {
 		t.Fatalf("extracting %s: %v", tarball, err)
 	}
 	mfBytes, err := os.ReadFile(filepath.Join(rel, "release.MF"))
@@ -111,7 +109,7 @@ func TestReleaseTarball(t *testing.T) {
 			done[p.Name] = true
 			step := time.Now()
 			src := filepath.Join(work, "compile", p.Name)
-			if err := untar(filepath.Join(rel, "packages", p.Name+".tgz"), src); err != nil {
+			if err := deploylocal.Untar(filepath.Join(rel, "packages", p.Name+".tgz"), src); err != nil {
 				t.Fatalf("package %s: extracting: %v", p.Name, err)
 			}
 			install := filepath.Join(pkgs, p.Name)
@@ -205,53 +203,4 @@ func copyWorkingTree(t *testing.T, dst string) {
 		t.Fatalf("copying the working tree: %v\n%s", err, out)
 	}
 	// release.sh uses `git describe`; the copy has no .git, so it falls back.
-}
-
-func untar(path, dst string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return err
-	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.Clean(h.Name)
-		if strings.HasPrefix(name, "..") {
-			return fmt.Errorf("bad path %s", h.Name)
-		}
-		p := filepath.Join(dst, name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			if err := os.Symlink(h.Linkname, p); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			w, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode)&0o777|0o600)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(w, tr); err != nil {
-				w.Close()
-				return err
-			}
-			w.Close()
-		}
-	}
 }
