@@ -130,14 +130,20 @@ func reportLatencies(b *testing.B, lat []time.Duration) {
 func BenchmarkWorkToRunning(b *testing.B) {
 	helper := buildHelper(b, "tcpserver")
 	f := benchCell(b, max(b.N, 1)+1)
+	benchWorkToRunning(b, f, "bench", func(pg string) *models.DesiredLRP { return benchDesired(pg, helper) })
+}
+
+// benchWorkToRunning places b.N instances of desired LRPs, one at a time,
+// and reports the time from POST /work to RUNNING on the event stream.
+func benchWorkToRunning(b *testing.B, f *cellFixture, name string, desired func(pg string) *models.DesiredLRP) {
 	w := watchRunning(b, f)
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		d := benchDesired(fmt.Sprintf("pg-bench-%d", i), helper)
+		d := desired(fmt.Sprintf("pg-%s-%d", name, i))
 		key := desireKeys(b, f, []*models.DesiredLRP{d})[0]
-		guid := fmt.Sprintf("ig-bench-%d", i)
+		guid := fmt.Sprintf("ig-%s-%d", name, i)
 		running := w.expect(guid)
 		b.StartTimer()
 		t0 := time.Now()

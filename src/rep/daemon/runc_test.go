@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
-	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/rep/container/runc"
 )
@@ -145,32 +144,7 @@ func TestLRPOnRuncOOM(t *testing.T) {
 // backend: claim, OCI bundle on overlayfs, namespaces, veth, cgroups, the
 // app started and its tcp check passed through the host port proxy.
 func BenchmarkWorkToRunningRunc(b *testing.B) {
-	f := runcCell(b, max(b.N, 1)+1, true)
-	w := watchRunning(b, f)
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		d := runcDesired(fmt.Sprintf("pg-runc-%d", i))
-		key := desireKeys(b, f, []*models.DesiredLRP{d})[0]
-		guid := fmt.Sprintf("ig-runc-%d", i)
-		running := w.expect(guid)
-		b.StartTimer()
-		t0 := time.Now()
-		rejected, err := f.rc.Perform(f.lg, rep.Work{LRPs: []rep.LRP{rep.NewLRP(guid, key,
-			rep.NewResource(d.MemoryMb, d.DiskMb, 0), rep.NewPlacementConstraint(d.RootFs, nil, nil))}})
-		if err != nil || len(rejected.LRPs) != 0 {
-			b.Fatalf("perform: rejected %+v, %v", rejected, err)
-		}
-		select {
-		case at := <-running:
-			lat = append(lat, at.Sub(t0))
-		case <-time.After(30 * time.Second):
-			b.Fatalf("%s not RUNNING after 30s", guid)
-		}
-	}
-	b.StopTimer()
-	reportLatencies(b, lat)
+	benchWorkToRunning(b, runcCell(b, max(b.N, 1)+1, true), "runc", runcDesired)
 }
 
 // TestRuncHealthCheckReachesTheApp: on runc the tcp check dials the app in
