@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/tarout"
 )
 
 // StreamIn implements container.Container: it extracts the tar stream into
@@ -127,71 +128,5 @@ func (c *Container) StreamOut(ctx context.Context, path string) (io.ReadCloser, 
 	if c.isDestroying() {
 		return nil, fmt.Errorf("%w: %s", container.ErrNotFound, c.handle)
 	}
-	src := c.resolve(path)
-	fi, err := os.Lstat(src)
-	if err != nil {
-		return nil, fmt.Errorf("container: stream out: %w", err)
-	}
-	prefix := filepath.Base(src)
-	if strings.HasSuffix(path, "/") && fi.IsDir() {
-		prefix = "."
-	}
-	pr, pw := io.Pipe()
-	go func() {
-		pw.CloseWithError(writeTar(ctx, pw, src, prefix))
-	}()
-	return pr, nil
-}
-
-func writeTar(ctx context.Context, w io.Writer, src, prefix string) error {
-	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		name := filepath.ToSlash(filepath.Join(prefix, rel))
-		if name == "." {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		link := ""
-		if fi.Mode()&os.ModeSymlink != 0 {
-			if link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return nil // sockets and the like: skipped
-		}
-		hdr.Name = name
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if fi.Mode().IsRegular() {
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			_, err = io.CopyN(tw, f, hdr.Size)
-			f.Close()
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return tw.Close()
+	return tarout.Stream(ctx, c.resolve(path), path, false)
 }
