@@ -38,23 +38,29 @@ func runningIndices(lrps []*models.ActualLRP) int {
 	return len(seen)
 }
 
-// testEvacuation evacuates a cell through its local API while polling the
-// BBS every 75 ms: never fewer RUNNING instances than desired, and in the
-// end every instance RUNNING on another cell and the cell gone.
-func testEvacuation(t *testing.T, e *env) {
+// spreadApp reads the target and runs an app with two instances per cell an
+// untagged LRP may use (at least two cells), returning them RUNNING.
+func (e *env) spreadApp(t *testing.T, group string) (tg Target, g string, n int, lrps []*models.ActualLRP) {
+	t.Helper()
 	tg, err := e.target()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cells := e.untaggedCells(t)
 	if len(cells) < 2 {
-		t.Fatalf("evacuation needs two cells an untagged LRP may use, have %v", cells)
+		t.Fatalf("%s needs two cells an untagged LRP may use, have %v", group, cells)
 	}
-	d := e.domain(t)
-	g := guid(t, "app")
-	n := 2 * len(cells)
-	e.desire(t, e.appLRP(g, d, int32(n)))
-	lrps := e.waitRunning(t, g, n, 90*time.Second)
+	g = guid(t, "app")
+	n = 2 * len(cells)
+	e.desire(t, e.appLRP(g, e.domain(t), int32(n)))
+	return tg, g, n, e.waitRunning(t, g, n, 90*time.Second)
+}
+
+// testEvacuation evacuates a cell through its local API while polling the
+// BBS every 75 ms: never fewer RUNNING instances than desired, and in the
+// end every instance RUNNING on another cell and the cell gone.
+func testEvacuation(t *testing.T, e *env) {
+	tg, g, n, lrps := e.spreadApp(t, "evacuation")
 
 	victim := busiestCell(lrps, func(id string) bool { _, ok := tg.Cell(id); return ok })
 	cell, ok := tg.Cell(victim)
@@ -240,19 +246,7 @@ func testBBSRestart(t *testing.T, e *env) {
 // the other cells within 30 s (the cell's presence expires, convergence
 // re-places). Runs last: the cell does not come back.
 func testRepKill(t *testing.T, e *env) {
-	tg, err := e.target()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cells := e.untaggedCells(t)
-	if len(cells) < 2 {
-		t.Fatalf("rep_kill needs two cells an untagged LRP may use, have %v", cells)
-	}
-	d := e.domain(t)
-	g := guid(t, "app")
-	n := 2 * len(cells)
-	e.desire(t, e.appLRP(g, d, int32(n)))
-	lrps := e.waitRunning(t, g, n, 90*time.Second)
+	tg, g, n, lrps := e.spreadApp(t, "rep_kill")
 	victim := busiestCell(lrps, func(id string) bool { c, ok := tg.Cell(id); return ok && c.PID > 0 })
 	cell, ok := tg.Cell(victim)
 	if !ok {
