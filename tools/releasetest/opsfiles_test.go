@@ -53,10 +53,11 @@ func TestOpsFilesReadmeListsEveryOpsFile(t *testing.T) {
 
 // TestBoshIntVarErrs runs the real bosh CLI: `bosh int manifests/diego.yml
 // --var-errs --vars-store TMP -o OPS -l VARS` for the base manifest, every
-// ops-file, and all ops-files that apply together (see combinedScenario).
+// ops-file, all ops-files that apply together (see combinedScenario) and the
+// combinations meant to be applied together (combinations).
 func TestBoshIntVarErrs(t *testing.T) {
 	bosh := boshCLI(t)
-	all := scenarios(t)
+	all := append(scenarios(t), combinationScenarios(t)...)
 	if c, ok := combinedScenario(t); ok {
 		all = append(all, c)
 	}

@@ -22,9 +22,10 @@ import (
 var checkConfigBinaries = map[string]bool{"bbs": true, "locket": true, "auctioneer": true, "rep": true}
 
 // TestRenderTemplates renders every template of every job of ours in every
-// instance group, for the base manifest and every ops-file, with the bosh
-// CLI's templatescompiler (as `bosh create-env` does), then checks bpm.yml,
-// shell syntax and, with the repository's binaries, -check-config.
+// instance group, for the base manifest, every ops-file and the combinations
+// of ops-files meant to be applied together, with the bosh CLI's
+// templatescompiler (as `bosh create-env` does), then checks bpm.yml, shell
+// syntax and, with the repository's binaries, -check-config.
 func TestRenderTemplates(t *testing.T) {
 	if _, err := exec.LookPath("ruby"); err != nil {
 		t.Fatal("the bosh CLI's ERB renderer needs ruby: run scripts/ensure-services.sh (or apt-get install ruby)")
@@ -35,7 +36,7 @@ func TestRenderTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range scenarios(t) {
+	for _, s := range append(scenarios(t), combinationScenarios(t)...) {
 		s := s
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
