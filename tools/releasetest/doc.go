@@ -9,6 +9,10 @@
 //     for the base manifest and for every ops-file, each bpm.yml names an
 //     executable of a package the job depends on, shell templates pass
 //     `bash -n`, and the binaries accept the rendered configs (-check-config);
+//   - the same for the ops-files meant to be applied together (combinations);
+//   - the BBS's Vault key source as rendered, the template errors for
+//     inconsistent Vault properties, and the rotate-encryption-key errand's
+//     bin/run (its diego command line, and the real diego accepting it);
 //   - the release tarball's packages compile offline from their sources in
 //     dependency order and the binaries run.
 //
