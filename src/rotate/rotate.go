@@ -95,6 +95,9 @@ type run struct {
 	version int
 	res     Result
 	reached map[string]bool
+	// fixActive handles a BBS found sealing with another key than the
+	// target during re-encryption (default: reload every BBS from Vault).
+	fixActive func(ctx context.Context, url, active, target string) error
 }
 
 // Run rotates (or finishes an unfinished rotation). Bound it with ctx.
@@ -344,7 +347,11 @@ func (r *run) reencrypt(ctx context.Context, target string) error {
 		if st.ActiveLabel != target {
 			// a BBS that restarted from an old config, or missed the reload
 			r.logf("bbs %s has %q active, not %q: reloading it", url, st.ActiveLabel, target)
-			if err := r.reloadAll(ctx); err != nil {
+			fix := r.fixActive
+			if fix == nil {
+				fix = func(ctx context.Context, _, _, _ string) error { return r.reloadAll(ctx) }
+			}
+			if err := fix(ctx, url, st.ActiveLabel, target); err != nil {
 				return err
 			}
 			continue
