@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Feature groups: each names a set of tests that a config turns on.
@@ -65,6 +66,12 @@ type Config struct {
 	// TargetFile is a `diego up` target.json naming component pids and the
 	// cells' local URLs; rep_kill, evacuation and bbs_restart need it.
 	TargetFile string `json:"target_file,omitempty"`
+	// MinCells is how many cells the BBS must list before any test starts
+	// (default 1): right after a deploy the reps' presences may still be
+	// on their way to Locket. The suite waits up to ReadyTimeout for them.
+	MinCells int `json:"min_cells,omitempty"`
+	// ReadyTimeout bounds that wait (a Go duration, default 2m).
+	ReadyTimeout string `json:"ready_timeout,omitempty"`
 }
 
 // ParseConfig reads a config, makes relative paths relative to dir, fills
@@ -83,6 +90,12 @@ func ParseConfig(r io.Reader, dir string) (Config, error) {
 	}
 	if c.AppListen == "" {
 		c.AppListen = "127.0.0.1:0"
+	}
+	if c.MinCells == 0 {
+		c.MinCells = 1
+	}
+	if c.ReadyTimeout == "" {
+		c.ReadyTimeout = "2m"
 	}
 	return c, c.Validate()
 }
@@ -114,6 +127,14 @@ func (c Config) Validate() error {
 	}
 	if c.AppURL != "" && c.AppTgz != "" {
 		errs = append(errs, errors.New("app_url and app_tgz are exclusive: the cells fetch app_url, the suite serves app_tgz"))
+	}
+	if c.MinCells < 0 {
+		errs = append(errs, fmt.Errorf("min_cells %d must not be negative", c.MinCells))
+	}
+	if c.ReadyTimeout != "" {
+		if d, err := time.ParseDuration(c.ReadyTimeout); err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("ready_timeout %q must be a positive duration such as 2m", c.ReadyTimeout))
+		}
 	}
 	if len(c.FeatureGroups) == 0 {
 		errs = append(errs, errors.New("feature_groups is empty: list the groups to run"))

@@ -51,6 +51,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unknown field", `{"bbs":"x"}`, "unknown field"},
 		{"app_url and app_tgz", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["tasks"],"app_url":"http://x/a.tgz","app_tgz":"a.tgz"}`, "app_url and app_tgz are exclusive"},
 		{"not json", `{`, "parsing acceptance config"},
+		{"negative min_cells", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["tasks"],"min_cells":-1}`, "min_cells -1 must not be negative"},
+		{"bad ready_timeout", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["tasks"],"ready_timeout":"soon"}`, `ready_timeout "soon" must be a positive duration`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig(strings.NewReader(tc.in), "")

@@ -86,6 +86,21 @@ func setup() (*env, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// Right after a deploy the BBS may serve before the reps' presences
+	// reached Locket: wait for min_cells cells.
+	ready, _ := time.ParseDuration(e.cfg.ReadyTimeout)
+	if ready <= 0 {
+		ready = 2 * time.Minute
+	}
+	for deadline := time.Now().Add(ready); ; time.Sleep(500 * time.Millisecond) {
+		cells, err := client.Cells(e.logger, "")
+		if err == nil && len(cells) >= e.cfg.MinCells {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the BBS lists %d cells (%v) after %s; min_cells is %d: are the reps running and registered with Locket?", len(cells), err, ready, e.cfg.MinCells)
+		}
+	}
 	if len(e.cfg.PlacementTags) > 0 && e.cluster != nil {
 		// wait for the tagged cell to be among the BBS's cells
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
