@@ -203,3 +203,42 @@ func Untar(path, dst string) error {
 		}
 	}
 }
+
+// ExtractJobs lays the release tarball's jobs out as a release source tree
+// (dst/jobs/<name>/spec and templates/, what Options.Repo is read for), so
+// a deployment renders the jobs of an uploaded tarball rather than a
+// checkout's. It returns the tarball's release.MF.
+func ExtractJobs(tarball, dst string) (*ReleaseManifest, error) {
+	work, err := os.MkdirTemp("", "deploy-local-jobs-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	if err := Untar(tarball, work); err != nil {
+		return nil, fmt.Errorf("extracting %s: %w", tarball, err)
+	}
+	b, err := os.ReadFile(filepath.Join(work, "release.MF"))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a release tarball (no release.MF): %w", tarball, err)
+	}
+	var rm ReleaseManifest
+	if err := yaml.Unmarshal(b, &rm); err != nil {
+		return nil, fmt.Errorf("%s: release.MF: %w", tarball, err)
+	}
+	if len(rm.Jobs) == 0 {
+		return nil, fmt.Errorf("%s: the release has no jobs", tarball)
+	}
+	if err := os.RemoveAll(dst); err != nil {
+		return nil, err
+	}
+	for _, j := range rm.Jobs {
+		dir := filepath.Join(dst, "jobs", j.Name)
+		if err := Untar(filepath.Join(work, "jobs", j.Name+".tgz"), dir); err != nil {
+			return nil, fmt.Errorf("%s: job %s: %w", tarball, j.Name, err)
+		}
+		if err := os.Rename(filepath.Join(dir, "job.MF"), filepath.Join(dir, "spec")); err != nil {
+			return nil, fmt.Errorf("%s: job %s has no job.MF: %w", tarball, j.Name, err)
+		}
+	}
+	return &rm, nil
+}
