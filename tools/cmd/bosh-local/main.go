@@ -11,7 +11,7 @@
 //	bosh-local -d NAME run-errand ERRAND [--instance G/i|G/first] [--download-logs --logs-dir D]
 //	bosh-local -d NAME delete-deployment
 //	bosh-local [-d NAME] instances | deployments
-//	bosh-local interpolate ...        (handed to the real bosh CLI)
+//	bosh-local interpolate | create-release | ...   (handed to the real bosh CLI)
 //
 // The state directory holds releases/ (uploaded tarballs; the last one is
 // deployed), packages/ (compiled, shared by every deploy) and
@@ -68,11 +68,16 @@ func main() {
 		usageFail(err)
 	}
 	switch o.cmd {
-	case "interpolate", "int":
-		os.Exit(realBosh(os.Args[1:]))
 	case "", "help", "-h", "--help":
 		usage(os.Stdout)
 		return
+	case "upload-release", "ur", "deploy", "d", "manifest", "man", "run-errand", "delete-deployment", "deld",
+		"deployments", "ds", "instances", "is":
+	default:
+		// what needs no director (interpolate, create-release, ...) is the
+		// real bosh CLI's; it rejects the director commands it would need
+		// a director for
+		os.Exit(realBosh(os.Args[1:]))
 	}
 	dir, err := stateDir(o.env)
 	if err != nil {
@@ -93,8 +98,6 @@ func main() {
 		err = listDeployments(dir)
 	case "instances", "is":
 		err = instances(dir, o)
-	default:
-		err = fmt.Errorf("bosh-local does not implement %q (it answers upload-release, deploy, manifest, run-errand, delete-deployment, deployments, instances, interpolate)", o.cmd)
 	}
 	if err != nil {
 		var ee *exitError
@@ -200,7 +203,7 @@ func realBosh(args []string) int {
 		cli = filepath.Join(filepath.Dir(self), "bosh")
 	}
 	if _, err := os.Stat(cli); err != nil {
-		fail(fmt.Errorf("interpolate is handed to the real bosh CLI: none at %s (set BOSH_LOCAL_REAL_CLI, or run make bosh)", cli))
+		fail(fmt.Errorf("bosh-local hands %q to the real bosh CLI: none at %s (set BOSH_LOCAL_REAL_CLI, or run make bosh)", strings.Join(args, " "), cli))
 	}
 	cmd := exec.Command(cli, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -666,7 +669,7 @@ Environment: BOSH_ENVIRONMENT=local:/STATE/DIR (or -e); BOSH_CLIENT/BOSH_CLIENT_
   bosh-local -d NAME run-errand ERRAND [--instance G/i|G/first] [--download-logs --logs-dir D]
   bosh-local -d NAME delete-deployment
   bosh-local deployments | [-d NAME] instances
-  bosh-local interpolate ...   (the real bosh CLI: BOSH_LOCAL_REAL_CLI, default bosh beside this binary)`)
+  anything else (interpolate, create-release, ...) runs the real bosh CLI: BOSH_LOCAL_REAL_CLI, default bosh beside this binary`)
 }
 
 func usageFail(err error) {
