@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# A local Concourse (concourse quickstart from the pin in tools/concourse, on
-# the PostgreSQL of scripts/ensure-services.sh, houdini runtime) and what can
-# be proven on it without container images and without a BOSH director:
+# On the local Concourse of ci/local/concourse.sh, what can be proven without
+# container images and without a BOSH director (ci/local/concourse-pipeline.sh
+# runs the pipeline itself against the local deployment target):
 #   1. both pipelines are accepted by the server (fly set-pipeline; the
 #      preview one as an instanced pipeline);
 #   2. a trivial pipeline job runs to success;
@@ -18,56 +18,16 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 dir="${CONCOURSE_DIR:-/tmp/diego-concourse}"
-port="${PORT:-8181}"
 fly="${repo}/bin/fly"
 target=diego-local
 log() { printf 'concourse-smoke: %s\n' "$*" >&2; }
 
 if [[ "${1:-}" == stop ]]; then
-  if [[ -f "${dir}/pid" ]] && kill -0 "$(cat "${dir}/pid")" 2>/dev/null; then
-    kill -TERM "$(cat "${dir}/pid")"
-    log "stopped concourse $(cat "${dir}/pid")"
-    sleep 5
-  fi
-  # houdini leaves the builds' bind mounts under the work dir
-  awk -v d="${dir}/worker/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r |
-    while read -r m; do umount "${m}" || umount -l "${m}"; done
-  exit 0
+  exec bash "${repo}/ci/local/concourse.sh" stop
 fi
 
-mkdir -p "${dir}/worker" "${repo}/bin"
-for b in fly concourse; do
-  if [[ ! -x "${repo}/bin/${b}" || "${repo}/bin/${b}" -ot "${repo}/tools/concourse/go.sum" ]]; then
-    log "building bin/${b} (minutes on a cold cache)"
-    pkg=github.com/concourse/concourse/fly
-    [[ "${b}" == concourse ]] && pkg=github.com/concourse/concourse/cmd/concourse
-    (cd "${repo}/tools/concourse" && go build -o "${repo}/bin/${b}" "${pkg}")
-  fi
-done
+bash "${repo}/ci/local/concourse.sh" start
 [[ -x "${repo}/bin/bosh" ]] || bash "${repo}/scripts/build-bosh.sh"
-
-if ! curl -fsS "http://127.0.0.1:${port}/api/v1/info" >/dev/null 2>&1; then
-  psql -h 127.0.0.1 -U postgres -Atc "select 1 from pg_database where datname='concourse_local'" | grep -q 1 ||
-    psql -h 127.0.0.1 -U postgres -qc 'create database concourse_local'
-  log "starting concourse quickstart on :${port} (log ${dir}/concourse.log)"
-  setsid "${repo}/bin/concourse" quickstart \
-    --postgres-host 127.0.0.1 --postgres-port 5432 --postgres-user postgres --postgres-database concourse_local \
-    --add-local-user ci:ci-pass --main-team-local-user ci \
-    --external-url "http://127.0.0.1:${port}" --bind-ip 127.0.0.1 --bind-port "${port}" --debug-bind-port $((port + 10000)) \
-    --tsa-bind-port $((port + 4041)) --tsa-debug-bind-port $((port + 4040)) --worker-tsa-host "127.0.0.1:$((port + 4041))" \
-    --worker-runtime houdini --worker-work-dir "${dir}/worker" --worker-baggageclaim-driver naive \
-    --worker-bind-port $((port + 9596)) --worker-baggageclaim-bind-port $((port + 9607)) \
-    --worker-baggageclaim-debug-bind-port $((port + 9606)) --worker-debug-bind-port $((port + 9595)) \
-    --worker-healthcheck-bind-port $((port + 10707)) \
-    --enable-pipeline-instances > "${dir}/concourse.log" 2>&1 &
-  echo $! > "${dir}/pid"
-fi
-for _ in $(seq 1 60); do
-  "${fly}" -t "${target}" login -c "http://127.0.0.1:${port}" -u ci -p ci-pass >/dev/null 2>&1 &&
-    "${fly}" -t "${target}" workers 2>/dev/null | grep -q running && break
-  sleep 2
-done
-"${fly}" -t "${target}" workers | grep -q running || { log "no running worker; see ${dir}/concourse.log"; exit 1; }
 log "1. the pipelines are accepted by the server"
 "${fly}" -t "${target}" set-pipeline -n -p deploy-diego -c "${repo}/pipelines/deploy-diego.yml" -l "${repo}/pipelines/vars/deploy-diego.yml" >/dev/null
 "${fly}" -t "${target}" set-pipeline -n -p preview -i branch=feature-x -c "${repo}/pipelines/preview.yml" -l "${repo}/pipelines/vars/preview.yml" >/dev/null

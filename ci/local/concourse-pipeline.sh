@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# pipelines/deploy-diego.yml's create-release -> deploy-staging ->
+# acceptance-staging path, run by a local Concourse (ci/local/concourse.sh:
+# quickstart, PostgreSQL, houdini, loopback) against the local deployment
+# target: bosh-local (tools/cmd/bosh-local), which answers the tasks' bosh
+# commands with deploy-local. Fails on any red build.
+#
+# What differs from a real Concourse (docs/pipelines.md): a houdini worker has
+# no images and no resource types, so the pipeline is set in its local form
+# (tools/concourse/localpipeline): the `diego` git resource becomes a task
+# cloning this repository at HEAD, the `release-tarball` s3 resource a
+# directory (CONCOURSE_DIR/bucket), task files are inlined without their
+# image_resource and get PATH/HOME/Go caches/BOSH_CLI as params; without
+# resources no job triggers the next, so this script triggers them in order.
+# The task scripts, their params and the vars file
+# (pipelines/vars/deploy-diego-local.yml) are the pipeline's own.
+#
+# Usage: ci/local/concourse-pipeline.sh
+# Environment: CONCOURSE_DIR (default /tmp/diego-concourse), PORT (8181),
+# BOSH_LOCAL_DIR (bosh-local's state: releases, compiled packages,
+# deployments; default ~/.cache/diego-bosh-local), KEEP=true (leave the
+# deployment and Concourse running). Needs root, Go, PostgreSQL, ruby, ip.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+dir="${CONCOURSE_DIR:-/tmp/diego-concourse}"
+state="${BOSH_LOCAL_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/diego-bosh-local}"
+fly="${repo}/bin/fly"
+target=diego-local
+pipeline=deploy-diego-local
+deployment=diego-local-staging
+jobs=(create-release deploy-staging acceptance-staging)
+log() { printf 'concourse-pipeline: %s\n' "$*" >&2; }
+
+[[ "$(id -u)" == 0 ]] || { log "needs root (houdini, deploy-local's namespaces)"; exit 1; }
+sha="$(git -C "${repo}" rev-parse HEAD)"
+if [[ -n "$(git -C "${repo}" status --porcelain --untracked-files=no)" ]]; then
+  log "note: uncommitted changes are not in the pipeline's clone of ${sha:0:12}"
+fi
+
+bash "${repo}/ci/local/concourse.sh" start
+[[ -x "${repo}/bin/bosh" ]] || bash "${repo}/scripts/build-bosh.sh"
+log "building bin/bosh-local"
+(cd "${repo}/tools" && go build -o "${repo}/bin/bosh-local" ./cmd/bosh-local)
+mkdir -p "${dir}" "${dir}/home" "${state}"
+rm -rf "${dir}/bucket"
+export BOSH_ENVIRONMENT="local:${state}"
+
+cleanup() {
+  if [[ "${KEEP:-false}" == true ]]; then
+    log "KEEP=true: ${deployment} and Concourse keep running (bin/bosh-local -e local:${state} -d ${deployment} delete-deployment; ci/local/concourse.sh stop)"
+    return
+  fi
+  "${repo}/bin/bosh-local" -d "${deployment}" delete-deployment >/dev/null 2>&1 || true
+  bash "${repo}/ci/local/concourse.sh" stop || true
+}
+trap cleanup EXIT
+
+gobin="$(dirname "$(command -v go)")"
+log "deriving the local form of pipelines/deploy-diego.yml at ${sha:0:12}"
+(cd "${repo}/tools/concourse" && go run ./cmd/local-pipeline -c "${repo}/pipelines/deploy-diego.yml" \
+  -jobs "$(IFS=,; echo "${jobs[*]}")" -repo "${repo}" -git-uri "${repo}" -git-ref "${sha}" -bucket "${dir}/bucket" \
+  -env "PATH=${gobin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" -env "HOME=${dir}/home" \
+  -env "GOFLAGS=-buildvcs=false" -env "GOMODCACHE=$(go env GOMODCACHE)" -env "GOCACHE=$(go env GOCACHE)" \
+  -env "BOSH_CLI=${repo}/bin/bosh-local" -env "BOSH_LOCAL_REAL_CLI=${repo}/bin/bosh") > "${dir}/${pipeline}.yml"
+# the credentials Concourse's credential manager would hold: the local target
+cat > "${dir}/credentials.yml" <<YAML
+staging_bosh: {environment: "local:${state}", client: local, client_secret: unused, ca_cert: ""}
+production_bosh: {environment: "local:${state}", client: local, client_secret: unused, ca_cert: ""}
+YAML
+"${fly}" -t "${target}" set-pipeline -n -p "${pipeline}" -c "${dir}/${pipeline}.yml" \
+  -l "${repo}/pipelines/vars/deploy-diego-local.yml" -l "${dir}/credentials.yml" >/dev/null
+"${fly}" -t "${target}" unpause-pipeline -p "${pipeline}" >/dev/null
+
+start=$(date +%s)
+for job in "${jobs[@]}"; do
+  t0=$(date +%s)
+  log "${job}: triggered, watching (log ${dir}/${job}.log)"
+  if ! "${fly}" -t "${target}" trigger-job -j "${pipeline}/${job}" -w > "${dir}/${job}.log" 2>&1; then
+    tail -n 60 "${dir}/${job}.log" >&2
+    log "${job}: the build is not green (full log ${dir}/${job}.log)"
+    exit 1
+  fi
+  log "${job}: succeeded in $(( $(date +%s) - t0 ))s"
+done
+grep -q -- '--- PASS: TestAcceptance ' "${dir}/acceptance-staging.log" ||
+  { log "acceptance-staging: no passing TestAcceptance in the build log"; exit 1; }
+log "the pipeline's create-release -> deploy -> acceptance path is green in $(( $(date +%s) - start ))s"
