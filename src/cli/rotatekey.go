@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -129,8 +128,8 @@ func rotateEncryptionKey(ctx context.Context, c *call) error {
 		}
 	}
 	if m.NewLabel = label; label != "" && manifestMode {
-		if err := checkLabel(label); err != nil {
-			return c.usageError(err)
+		if err := rotate.CheckManifestLabel(label); err != nil {
+			return c.usageError(fmt.Errorf("--new-key-label: %w", err))
 		}
 	}
 	var vault *keysource.Vault
@@ -182,16 +181,6 @@ func rotateManifest(ctx context.Context, c *call, m rotate.ManifestConfig) error
 	}
 	return json.NewEncoder(c.stdout).Encode(res)
 }
-
-// checkLabel is the manifest mode's label rule, checked before anything runs.
-func checkLabel(l string) error {
-	if !manifestLabelRE.MatchString(l) {
-		return fmt.Errorf("--new-key-label %q: 1-127 characters of letters, digits, '.', '_' and '-', starting with a letter or digit", l)
-	}
-	return nil
-}
-
-var manifestLabelRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$`)
 
 func envDefault(p *string, name string) {
 	if *p == "" {

@@ -22,7 +22,7 @@ func TestRotateEncryptionKeyManifestUsage(t *testing.T) {
 		{with("--ops-file", "o.yml"), "manifest mode needs --deployment and --manifest"},
 		{with("--dry-run"), "manifest mode needs --deployment and --manifest"},
 		{with("--deployment", "diego", "--manifest", "m.yml", "-v", "novalue"), `"novalue" is not KEY=VALUE`},
-		{with("--deployment", "diego", "--manifest", "m.yml", "--new-key-label", "a:b"), `--new-key-label "a:b"`},
+		{with("--deployment", "diego", "--manifest", "m.yml", "--new-key-label", "a:b"), `--new-key-label: key label "a:b"`},
 		{with("--deployment", "diego", "--manifest", "m.yml", "--timeout", "0s"), "--timeout"},
 		{[]string{"rotate-encryption-key", "--deployment", "diego", "--manifest", "m.yml"}, "--bbs-admin-url is required"},
 		{with(), "or give --deployment and --manifest"},

@@ -339,7 +339,7 @@ func (m *manifestRun) pickLabel(ctx context.Context, sts map[string]rotation.Sta
 		m.label = extra[0]
 		m.res.Resumed = true
 		m.logf("resuming the unfinished rotation to key %q (the BBSs hold it, the manifest's keys are %v)", m.label, m.baseLabels)
-		return checkManifestLabel(m.label)
+		return CheckManifestLabel(m.label)
 	default:
 		return fmt.Errorf("the BBSs hold keys %v that the manifest does not (it has %v): give the deployment's usual ops-files and vars, so that the manifest is the deployed one, and run again", extra, m.baseLabels)
 	}
@@ -352,7 +352,7 @@ func (m *manifestRun) pickLabel(ctx context.Context, sts map[string]rotation.Sta
 	if m.label == "" {
 		m.label = defaultLabel()
 	}
-	if err := checkManifestLabel(m.label); err != nil {
+	if err := CheckManifestLabel(m.label); err != nil {
 		return err
 	}
 	if slices.Contains(m.baseLabels, m.label) {
@@ -393,7 +393,9 @@ func (m *manifestRun) unfinished(ctx context.Context, sts map[string]rotation.St
 		label, v, label)
 }
 
-func checkManifestLabel(l string) error {
+// CheckManifestLabel: a label manifest mode can write into an ops-file and a
+// director variable name.
+func CheckManifestLabel(l string) error {
 	if !manifestLabel.MatchString(l) {
 		return fmt.Errorf("key label %q: 1-127 characters of letters, digits, '.', '_' and '-', starting with a letter or digit", l)
 	}
