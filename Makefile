@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines deploy-local test-deploy-local
+.PHONY: all build run test test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines test-pipeline-local deploy-local test-deploy-local
 
 all: build
 
@@ -31,6 +31,7 @@ test: services vet
 	@$(MAKE) --no-print-directory test-tools
 	@$(MAKE) --no-print-directory test-deploy-local
 	@$(MAKE) --no-print-directory test-pipelines
+	@$(MAKE) --no-print-directory test-pipeline-local
 
 ## test-acceptance-runc: the acceptance suite against diego up on PostgreSQL with the runc backend (root)
 test-acceptance-runc:
@@ -77,6 +78,11 @@ test-release: bosh
 test-pipelines: bosh
 	shellcheck -x ci/scripts/*.sh ci/local/*.sh packages/acceptance-tests/packaging
 	cd tools/concourse && $(GO) vet ./... && $(GOTEST) ./...
+
+## test-pipeline-local: a local Concourse (houdini) runs pipelines/deploy-diego.yml's
+## create-release -> deploy-staging -> acceptance-staging against bosh-local (root)
+test-pipeline-local: bosh
+	bash ci/local/concourse-pipeline.sh
 
 ## deploy-local: the release deployed on this machine (root; docs/deploy-local.md) in the
 ## foreground: ops-files/test/local-deployment.yml, Ctrl-C drains and stops

@@ -18,7 +18,9 @@
 # Usage: ci/local/concourse-pipeline.sh
 # Environment: CONCOURSE_DIR (default /tmp/diego-concourse), PORT (8181),
 # BOSH_LOCAL_DIR (bosh-local's state: releases, compiled packages,
-# deployments; default ~/.cache/diego-bosh-local), KEEP=true (leave the
+# deployments; default ~/.cache/diego-bosh-local), BOSH_LOCAL_PACKAGES_DIR
+# (compiled packages; default TestDeployLocal's cache when it exists, so
+# what make test-deploy-local compiled is not compiled again), KEEP=true (leave the
 # deployment and Concourse running). Needs root, Go, PostgreSQL, ruby, ip.
 set -euo pipefail
 
@@ -44,6 +46,10 @@ log "building bin/bosh-local"
 (cd "${repo}/tools" && go build -o "${repo}/bin/bosh-local" ./cmd/bosh-local)
 mkdir -p "${dir}" "${dir}/home" "${state}"
 rm -rf "${dir}/bucket"
+# the tasks' HOME: build volumes belong to another uid than the tasks' root,
+# which git refuses without this (a real worker's git resource runs as root
+# in its own container)
+git config --file "${dir}/home/.gitconfig" safe.directory '*'
 export BOSH_ENVIRONMENT="local:${state}"
 
 cleanup() {
@@ -57,12 +63,18 @@ cleanup() {
 trap cleanup EXIT
 
 gobin="$(dirname "$(command -v go)")"
+pkgs="${BOSH_LOCAL_PACKAGES_DIR:-}"
+if [[ -z "${pkgs}" && -d "${XDG_CACHE_HOME:-${HOME}/.cache}/diego-deploy-local/packages" ]]; then
+  pkgs="${XDG_CACHE_HOME:-${HOME}/.cache}/diego-deploy-local/packages"
+fi
+pkgs="${pkgs:-${state}/packages}"
 log "deriving the local form of pipelines/deploy-diego.yml at ${sha:0:12}"
 (cd "${repo}/tools/concourse" && go run ./cmd/local-pipeline -c "${repo}/pipelines/deploy-diego.yml" \
   -jobs "$(IFS=,; echo "${jobs[*]}")" -repo "${repo}" -git-uri "${repo}" -git-ref "${sha}" -bucket "${dir}/bucket" \
   -env "PATH=${gobin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" -env "HOME=${dir}/home" \
   -env "GOFLAGS=-buildvcs=false" -env "GOMODCACHE=$(go env GOMODCACHE)" -env "GOCACHE=$(go env GOCACHE)" \
-  -env "BOSH_CLI=${repo}/bin/bosh-local" -env "BOSH_LOCAL_REAL_CLI=${repo}/bin/bosh") > "${dir}/${pipeline}.yml"
+  -env "BOSH_CLI=${repo}/bin/bosh-local" -env "BOSH_LOCAL_REAL_CLI=${repo}/bin/bosh" \
+  -env "BOSH_LOCAL_PACKAGES_DIR=${pkgs}") > "${dir}/${pipeline}.yml"
 # the credentials Concourse's credential manager would hold: the local target
 cat > "${dir}/credentials.yml" <<YAML
 staging_bosh: {environment: "local:${state}", client: local, client_secret: unused, ca_cert: ""}

@@ -21,6 +21,8 @@
 // (`bosh-local __supervise`), so the deployment outlives the task; every
 // deploy of a running deployment drains and stops it, then starts it again
 // (no in-place update) keeping its database. One deployment runs at a time.
+// BOSH_LOCAL_PACKAGES_DIR moves packages/ (e.g. to share deploy-local's test
+// cache: a package of the same fingerprint is not compiled again).
 // Needs root.
 package main
 
@@ -364,6 +366,9 @@ func deploy(dir string, o opts) error {
 	cfg := upConfig{Repo: filepath.Join(ddir, "release"), Manifest: filepath.Join(ddir, "manifest.yml"),
 		VarsStore: filepath.Join(ddir, "vars.yml"), Root: root, Tarball: tarball,
 		PackagesDir: filepath.Join(dir, "packages"), KeepDatabase: existed}
+	if p := os.Getenv("BOSH_LOCAL_PACKAGES_DIR"); p != "" {
+		cfg.PackagesDir = p // shared with another deploy-local cache
+	}
 	if _, err := deploylocal.ExtractJobs(tarball, cfg.Repo); err != nil {
 		return err
 	}
