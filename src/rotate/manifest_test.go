@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -647,6 +648,59 @@ func TestCLIRotateEncryptionKeyManifest(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "step 6/6 reencrypt: done") || !strings.Contains(errOut.String(), "to drop them, deploy once more with -o") {
 		t.Fatalf("progress:\n%s", errOut.String())
+	}
+	d.checkConverged("k2", "k1", "k2")
+}
+
+// TestRotateKeyScript runs the pipeline task's script (ci/scripts/rotate-key.sh)
+// with the diego CLI built from this checkout and the bosh stand-in.
+func TestRotateKeyScript(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go to build the diego CLI")
+	}
+	d := newManifestEnv(t)
+	diego := filepath.Join(t.TempDir(), "diego")
+	if out, err := exec.Command(goBin, "build", "-o", diego, "github.com/diego-go/diego/src/cmd/diego").CombinedOutput(); err != nil {
+		t.Fatalf("building diego: %v\n%s", err, out)
+	}
+	repo, _ := filepath.Abs("../..")
+	cert, err := os.ReadFile(d.e.certs.AdminCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(extra ...string) (string, string, error) {
+		cmd := exec.Command(bash, filepath.Join(repo, "ci", "scripts", "rotate-key.sh"))
+		cmd.Dir = t.TempDir()
+		cmd.Env = append(os.Environ(), "REPO_DIR="+repo, "BOSH_CLI="+d.cfg.BoshCLI, "DIEGO_CLI="+diego,
+			"DEPLOYMENT_NAME=diego", "MANIFEST="+d.cfg.Manifest, "VARS="+d.cfg.Vars[0], "NEW_KEY_LABEL=k2",
+			"BBS_ADMIN_URLS=[\""+d.b.URL+"\"]", "BBS_ADMIN_CERT="+string(cert), "BBS_ADMIN_KEY="+d.e.certs.AdminKey,
+			"BBS_ADMIN_CA_CERT="+d.e.certs.CACert, "OPS_DIR="+d.cfg.OpsDir, "VAULT_ADDR=",
+			"BOSH_ENVIRONMENT=https://director:25555", "BOSH_CLIENT=admin", "BOSH_CLIENT_SECRET=x")
+		cmd.Env = append(cmd.Env, extra...)
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		return out.String(), errOut.String(), err
+	}
+	out, errOut, err := run("DRY_RUN=true")
+	if err != nil || len(d.argv(true)) != 0 || !strings.Contains(errOut, "dry run: nothing deployed") {
+		t.Fatalf("dry run: %v, %d deploys\n%s\n%s", err, len(d.argv(true)), out, errOut)
+	}
+	out, errOut, err = run()
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out, errOut)
+	}
+	var res rotate.ManifestResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.ActiveLabel != "k2" || len(res.Deployed) != 2 {
+		t.Fatalf("summary %q: %+v %v\n%s", out, res, err, errOut)
+	}
+	if !strings.Contains(errOut, "rotate-key.sh: done: diego seals with the new key") {
+		t.Errorf("stderr:\n%s", errOut)
 	}
 	d.checkConverged("k2", "k1", "k2")
 }
