@@ -9,6 +9,11 @@
 // run killed at any point converges when run again. The diego CLI command
 // rotate-encryption-key, the BOSH errand and the pipeline's rotation task are
 // thin wrappers around Run.
+//
+// RunManifest (manifest.go) is the same rotation for keys kept in the BOSH
+// manifest: two deploys (the new key, then the new key active), each
+// verified through the BBS admin API, then re-encryption followed as in Run;
+// where it is is derived from the BBSs' key rings.
 package rotate
 
 import (
