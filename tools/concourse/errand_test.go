@@ -51,6 +51,8 @@ type errandConfig struct {
 	AppURL        string   `json:"app_url"`
 	AppTgz        string   `json:"app_tgz"`
 	AppListen     string   `json:"app_listen"`
+	MinCells      int      `json:"min_cells"`
+	ReadyTimeout  string   `json:"ready_timeout"`
 }
 
 func TestErrandConfig(t *testing.T) {
@@ -67,7 +69,8 @@ func TestErrandConfig(t *testing.T) {
 	}
 	if c.BBSURL != "https://bbs.service.cf.internal:8889" || c.RootFS != "preloaded:cflinuxfs4" ||
 		c.CACert != "/var/vcap/jobs/acceptance-tests/config/certs/ca.crt" ||
-		c.AppTgz != "/var/vcap/packages/acceptance-tests/sample-app.tgz" || c.AppListen != "10.0.16.5:0" || c.AppURL != "" {
+		c.AppTgz != "/var/vcap/packages/acceptance-tests/sample-app.tgz" || c.AppListen != "10.0.16.5:0" || c.AppURL != "" ||
+		c.MinCells != 1 || c.ReadyTimeout != "2m" {
 		t.Errorf("defaults: %+v", c)
 	}
 	if want := []string{"tasks", "lrps", "crashes", "placement", "zones", "bad_requests"}; !slices.Equal(c.FeatureGroups, want) {
