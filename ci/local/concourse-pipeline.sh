@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # pipelines/deploy-diego.yml's create-release -> deploy-staging ->
-# acceptance-staging path, run by a local Concourse (ci/local/concourse.sh:
+# acceptance-staging path, then its rotate-staging-key job (keys in the
+# manifest: two deploys by `diego rotate-encryption-key`) and the acceptance
+# errand again, run by a local Concourse (ci/local/concourse.sh:
 # quickstart, PostgreSQL, houdini, loopback) against the local deployment
 # target: bosh-local (tools/cmd/bosh-local), which answers the tasks' bosh
 # commands with deploy-local. Fails on any red build.
@@ -31,7 +33,10 @@ fly="${repo}/bin/fly"
 target=diego-local
 pipeline=deploy-diego-local
 deployment=diego-local-staging
-jobs=(create-release deploy-staging acceptance-staging)
+jobs=(create-release deploy-staging acceptance-staging rotate-staging-key)
+# the builds, in order: after the key rotation (two deploys by diego
+# rotate-encryption-key) the acceptance errand runs again
+runs=(create-release deploy-staging acceptance-staging rotate-staging-key acceptance-staging)
 log() { printf 'concourse-pipeline: %s\n' "$*" >&2; }
 
 [[ "$(id -u)" == 0 ]] || { log "needs root (houdini, deploy-local's namespaces)"; exit 1; }
@@ -76,16 +81,22 @@ log "deriving the local form of pipelines/deploy-diego.yml at ${sha:0:12}"
   -env "BOSH_CLI=${repo}/bin/bosh-local" -env "BOSH_LOCAL_REAL_CLI=${repo}/bin/bosh" \
   -env "BOSH_LOCAL_PACKAGES_DIR=${pkgs}") > "${dir}/${pipeline}.yml"
 # the credentials Concourse's credential manager would hold: the local target
+# (the BBS admin certificate files are written once the deploy generated
+# them; no Vault here: the new key label is not recorded anywhere else)
+admin="${dir}/bbs-admin"
 cat > "${dir}/credentials.yml" <<YAML
 staging_bosh: {environment: "local:${state}", client: local, client_secret: unused, ca_cert: ""}
 production_bosh: {environment: "local:${state}", client: local, client_secret: unused, ca_cert: ""}
+staging_bbs_admin: {urls: "https://10.245.0.10:8889", certificate: "${admin}/cert.pem", private_key: "${admin}/key.pem", ca: "${admin}/ca.pem"}
+production_bbs_admin: {urls: "https://10.245.0.10:8889", certificate: "${admin}/cert.pem", private_key: "${admin}/key.pem", ca: "${admin}/ca.pem"}
+vault: {addr: "", role_id: "", secret_id: ""}
 YAML
 "${fly}" -t "${target}" set-pipeline -n -p "${pipeline}" -c "${dir}/${pipeline}.yml" \
   -l "${repo}/pipelines/vars/deploy-diego-local.yml" -l "${dir}/credentials.yml" >/dev/null
 "${fly}" -t "${target}" unpause-pipeline -p "${pipeline}" >/dev/null
 
 start=$(date +%s)
-for job in "${jobs[@]}"; do
+for job in "${runs[@]}"; do
   t0=$(date +%s)
   log "${job}: triggered, watching (log ${dir}/${job}.log)"
   if ! "${fly}" -t "${target}" trigger-job -j "${pipeline}/${job}" -w > "${dir}/${job}.log" 2>&1; then
@@ -94,7 +105,17 @@ for job in "${jobs[@]}"; do
     exit 1
   fi
   log "${job}: succeeded in $(( $(date +%s) - t0 ))s"
+  if [[ "${job}" == deploy-staging ]]; then
+    # what CredHub would serve: the deployment's diego_cli_client (diego-admin)
+    mkdir -p "${admin}"
+    ruby -ryaml -e 'v = YAML.load_file(ARGV[0])["diego_cli_client"] or abort("no diego_cli_client in #{ARGV[0]}")
+      File.write(ARGV[1] + "/cert.pem", v["certificate"]); File.write(ARGV[1] + "/key.pem", v["private_key"]); File.write(ARGV[1] + "/ca.pem", v["ca"])' \
+      "${state}/deployments/${deployment}/vars.yml" "${admin}"
+  fi
+  cp "${dir}/${job}.log" "${dir}/${job}.$(date +%s).log"
 done
 grep -q -- '--- PASS: TestAcceptance ' "${dir}/acceptance-staging.log" ||
   { log "acceptance-staging: no passing TestAcceptance in the build log"; exit 1; }
-log "the pipeline's create-release -> deploy -> acceptance path is green in $(( $(date +%s) - start ))s"
+grep -q 'complete: every row is sealed with it' "${dir}/rotate-staging-key.log" ||
+  { log "rotate-staging-key: no re-encryption in the build log"; exit 1; }
+log "the pipeline's create-release -> deploy -> acceptance -> key rotation -> acceptance path is green in $(( $(date +%s) - start ))s"
