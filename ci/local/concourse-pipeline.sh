@@ -47,8 +47,8 @@ fi
 
 bash "${repo}/ci/local/concourse.sh" start
 [[ -x "${repo}/bin/bosh" ]] || bash "${repo}/scripts/build-bosh.sh"
-log "building bin/bosh-local"
-(cd "${repo}/tools" && go build -o "${repo}/bin/bosh-local" ./cmd/bosh-local)
+log "building bin/bosh-local, bin/deploy-local"
+(cd "${repo}/tools" && go build -o "${repo}/bin/bosh-local" ./cmd/bosh-local && go build -o "${repo}/bin/deploy-local" ./cmd/deploy-local)
 mkdir -p "${dir}" "${dir}/home" "${state}"
 rm -rf "${dir}/bucket"
 # the tasks' HOME: build volumes belong to another uid than the tasks' root,
@@ -95,6 +95,12 @@ YAML
   -l "${repo}/pipelines/vars/deploy-diego-local.yml" -l "${dir}/credentials.yml" >/dev/null
 "${fly}" -t "${target}" unpause-pipeline -p "${pipeline}" >/dev/null
 
+# the diego CLI on the api instance (like bosh ssh api/0 -c ...)
+diego() {
+  "${repo}/bin/deploy-local" ssh api/0 --root "${state}/deployments/${deployment}/root" -- /var/vcap/jobs/diego-cli/bin/diego "$@"
+}
+canary=rotation-canary
+
 start=$(date +%s)
 for job in "${runs[@]}"; do
   t0=$(date +%s)
@@ -112,8 +118,26 @@ for job in "${runs[@]}"; do
       File.write(ARGV[1] + "/cert.pem", v["certificate"]); File.write(ARGV[1] + "/key.pem", v["private_key"]); File.write(ARGV[1] + "/ca.pem", v["ca"])' \
       "${state}/deployments/${deployment}/vars.yml" "${admin}"
   fi
+  if [[ "${job}" == acceptance-staging && ! -f "${dir}/canary" ]]; then
+    # records the rotation must re-encrypt and that must still read after it
+    log "desiring ${canary} (3 instances) before the rotation"
+    diego run "${canary}" -i 3 -- 'while true; do sleep 1; done' >&2
+    touch "${dir}/canary"
+  fi
   cp "${dir}/${job}.log" "${dir}/${job}.$(date +%s).log"
 done
+rm -f "${dir}/canary"
+reencrypted="$(grep -o '"rows_reencrypted":[0-9]*' "${dir}/rotate-staging-key.log" | cut -d: -f2 || true)"
+[[ "${reencrypted:-0}" -gt 0 ]] || { log "rotate-staging-key: re-encrypted ${reencrypted:-no} rows; the canary's records should have been"; exit 1; }
+log "rotate-staging-key re-encrypted ${reencrypted} rows"
+for _ in $(seq 1 60); do
+  running="$(diego actual-lrps -p "${canary}" | grep -c '"state":"RUNNING"' || true)"
+  [[ "${running}" == 3 ]] && break
+  sleep 1
+done
+diego desired-lrp "${canary}" | grep -q '"instances":3' || { log "${canary}: the desired LRP does not read back after the rotation"; exit 1; }
+[[ "${running}" == 3 ]] || { log "${canary}: ${running} of 3 instances RUNNING after the rotation"; diego actual-lrps -p "${canary}" >&2; exit 1; }
+log "${canary} reads back after the rotation, 3 instances RUNNING"
 grep -q -- '--- PASS: TestAcceptance ' "${dir}/acceptance-staging.log" ||
   { log "acceptance-staging: no passing TestAcceptance in the build log"; exit 1; }
 grep -q 'complete: every row is sealed with it' "${dir}/rotate-staging-key.log" ||
