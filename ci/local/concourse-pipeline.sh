@@ -127,9 +127,19 @@ for job in "${runs[@]}"; do
   cp "${dir}/${job}.log" "${dir}/${job}.$(date +%s).log"
 done
 rm -f "${dir}/canary"
-reencrypted="$(grep -o '"rows_reencrypted":[0-9]*' "${dir}/rotate-staging-key.log" | cut -d: -f2 || true)"
-[[ "${reencrypted:-0}" -gt 0 ]] || { log "rotate-staging-key: re-encrypted ${reencrypted:-no} rows; the canary's records should have been"; exit 1; }
-log "rotate-staging-key re-encrypted ${reencrypted} rows"
+# the serving BBS's own account (the command's rows_reencrypted counts only
+# what it saw pending; the BBS re-encrypts as soon as it serves with the new
+# active key): every counted row under the new key, and some re-encrypted
+status="$(curl -fsS --cacert "${admin}/ca.pem" --cert "${admin}/cert.pem" --key "${admin}/key.pem" \
+  https://10.245.0.10:8889/v1/admin/encryption/status)" || { log "BBS admin status: not reachable"; exit 1; }
+label="$(grep -o '"active_label":"[^"]*"' "${dir}/rotate-staging-key.log" | tail -1 | cut -d'"' -f4)"
+ruby -rjson -e 's = JSON.parse(ARGV[0]); l = ARGV[1]
+  abort("BBS active key #{s["active_label"]}, the rotation said #{l}") unless s["active_label"] == l
+  old = (s["counts"] || []).reject { |c| c["label"] == l || c["rows"].to_i == 0 }
+  abort("rows still under old keys: #{old}") unless old.empty?
+  n = (s["counts"] || []).sum { |c| c["rows"].to_i }
+  abort("the BBS re-encrypted no row (#{s})") unless s["rows_reencrypted"].to_i > 0 && n > 0
+  warn "concourse-pipeline: BBS status: #{n} rows, all under #{l}; #{s["rows_reencrypted"]} re-encrypted by the BBS"' "${status}" "${label}"
 for _ in $(seq 1 60); do
   running="$(diego actual-lrps -p "${canary}" | grep -c '"state":"RUNNING"' || true)"
   [[ "${running}" == 3 ]] && break
