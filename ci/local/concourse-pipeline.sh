@@ -129,7 +129,8 @@ done
 rm -f "${dir}/canary"
 # the serving BBS's own account (the command's rows_reencrypted counts only
 # what it saw pending; the BBS re-encrypts as soon as it serves with the new
-# active key): every counted row under the new key, and some re-encrypted
+# active key): every counted row under the new key, the canary's desired LRP
+# (written under the old key) among them
 status="$(curl -fsS --cacert "${admin}/ca.pem" --cert "${admin}/cert.pem" --key "${admin}/key.pem" \
   https://10.245.0.10:8889/v1/admin/encryption/status)" || { log "BBS admin status: not reachable"; exit 1; }
 label="$(grep -o '"active_label":"[^"]*"' "${dir}/rotate-staging-key.log" | tail -1 | cut -d'"' -f4)"
@@ -138,8 +139,9 @@ ruby -rjson -e 's = JSON.parse(ARGV[0]); l = ARGV[1]
   old = (s["counts"] || []).reject { |c| c["label"] == l || c["rows"].to_i == 0 }
   abort("rows still under old keys: #{old}") unless old.empty?
   n = (s["counts"] || []).sum { |c| c["rows"].to_i }
-  abort("the BBS re-encrypted no row (#{s})") unless s["rows_reencrypted"].to_i > 0 && n > 0
-  warn "concourse-pipeline: BBS status: #{n} rows, all under #{l}; #{s["rows_reencrypted"]} re-encrypted by the BBS"' "${status}" "${label}"
+  d = (s["counts"] || []).select { |c| c["table"] == "desired_lrps" }.sum { |c| c["rows"].to_i }
+  abort("no desired LRP row under #{l} (#{s})") unless d > 0
+  warn "concourse-pipeline: BBS status: #{n} rows (#{d} desired LRPs), all under #{l}"' "${status}" "${label}"
 for _ in $(seq 1 60); do
   running="$(diego actual-lrps -p "${canary}" | grep -c '"state":"RUNNING"' || true)"
   [[ "${running}" == 3 ]] && break
