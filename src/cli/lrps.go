@@ -46,7 +46,7 @@ func init() {
 		{"claim-presence", "", "Claim a Locket presence (--key, --owner, --value, --ttl)", claimPresence},
 		{"run", "NAME -- COMMAND [ARGS...]", "Run an app: desire an LRP and wait until its instances are RUNNING", runApp},
 		{"logs", "PROCESS_GUID", "Show an instance's logs (clusters started by `diego up`)", logs},
-		{"rotate-encryption-key", "", "Rotate the BBS encryption key kept in Vault online: add, activate, re-encrypt, remove the old (resumable)", rotateEncryptionKey},
+		{"rotate-encryption-key", "", "Rotate the BBS encryption key online, keys in Vault (add, activate, re-encrypt, remove the old) or in the manifest (two verified deploys); resumable", rotateEncryptionKey},
 	}
 }
 
