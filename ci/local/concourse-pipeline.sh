@@ -121,7 +121,8 @@ for job in "${runs[@]}"; do
   if [[ "${job}" == acceptance-staging && ! -f "${dir}/canary" ]]; then
     # records the rotation must re-encrypt and that must still read after it
     log "desiring ${canary} (3 instances) before the rotation"
-    diego run "${canary}" -i 3 -- 'while true; do sleep 1; done' >&2
+    diego run "${canary}" -i 3 -- 'while true; do sleep 1; done' > "${dir}/canary.log" 2>&1 ||
+      { cat "${dir}/canary.log" >&2; log "diego run ${canary} failed"; exit 1; }
     touch "${dir}/canary"
   fi
   cp "${dir}/${job}.log" "${dir}/${job}.$(date +%s).log"
