@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -319,7 +320,7 @@ func (m *manifestRun) readBase(ctx context.Context) error {
 // new label is chosen.
 func (m *manifestRun) pickLabel(ctx context.Context, sts map[string]rotation.Status) error {
 	var extra []string
-	for _, u := range sortedKeys(sts) {
+	for _, u := range slices.Sorted(maps.Keys(sts)) {
 		st := sts[u]
 		for _, l := range append(slices.Clone(st.Labels), st.ActiveLabel) {
 			if l != "" && !slices.Contains(m.baseLabels, l) && !slices.Contains(extra, l) {
@@ -343,7 +344,7 @@ func (m *manifestRun) pickLabel(ctx context.Context, sts map[string]rotation.Sta
 	default:
 		return fmt.Errorf("the BBSs hold keys %v that the manifest does not (it has %v): give the deployment's usual ops-files and vars, so that the manifest is the deployed one, and run again", extra, m.baseLabels)
 	}
-	for _, u := range sortedKeys(sts) {
+	for _, u := range slices.Sorted(maps.Keys(sts)) {
 		if a := sts[u].ActiveLabel; a != m.baseActive {
 			return fmt.Errorf("the BBS at %s has %q active, but the manifest makes %q active: deploy the deployment's usual configuration first, or give its ops-files and vars", u, a, m.baseActive)
 		}
@@ -627,7 +628,7 @@ func (m *manifestRun) verifyAddKey(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("step %s: %w", MStepVerifyAddKey, err)
 	}
-	for _, u := range sortedKeys(sts) {
+	for _, u := range slices.Sorted(maps.Keys(sts)) {
 		st := sts[u]
 		if !slices.Contains(st.Labels, m.label) {
 			return fmt.Errorf("step %s: the BBS at %s holds keys %v, without the new key %q: the deploy did not reach it (is it this deployment's BBS? is the bbs job in instance group api?); nothing is sealed with %q yet, fix and run again",
@@ -647,7 +648,7 @@ func (m *manifestRun) verifyActive(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("step %s: %w", MStepVerifyActive, err)
 	}
-	for _, u := range sortedKeys(sts) {
+	for _, u := range slices.Sorted(maps.Keys(sts)) {
 		st := sts[u]
 		if st.ActiveLabel != m.label {
 			return fmt.Errorf("step %s: the BBS at %s has %q active (keys %v), not %q: the second deploy did not reach it; run again (it deploys again)",
@@ -682,15 +683,6 @@ func (m *manifestRun) finalWords() {
 		m.logf("the old keys %v stay in the manifest, unused; to drop them, deploy once more with -o %s as well",
 			m.res.OldLabels, m.res.DropOpsFile)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./=:@%+,-]+$`)
