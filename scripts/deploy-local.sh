@@ -2,7 +2,7 @@
 # The release deployed on this machine as a test harness (docs/deploy-local.md).
 #
 #   scripts/deploy-local.sh up [deploy-local up flags...]   # foreground; Ctrl-C drains and stops
-#   scripts/deploy-local.sh test                             # TestDeployLocal (up, errand, drain, down)
+#   scripts/deploy-local.sh test                             # TestDeployLocal, TestRotateErrandLocal (each: up, errands, down)
 #   scripts/deploy-local.sh errand|drain|ssh|status|down ARGS...
 #
 # Needs root. DEPLOY_LOCAL_ROOT (default .cache/deploy-local/root) is the
@@ -25,7 +25,7 @@ shift || true
 case "${cmd}" in
   test)
     cd tools
-    exec env DIEGO_DEPLOYLOCAL_TEST=1 "${GO}" test -count=1 -timeout 30m -v -run TestDeployLocal ./deploylocal "$@"
+    exec env DIEGO_DEPLOYLOCAL_TEST=1 "${GO}" test -count=1 -timeout 30m -v -run 'TestDeployLocal|TestRotateErrandLocal' ./deploylocal "$@"
     ;;
 esac
 

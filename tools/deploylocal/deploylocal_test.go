@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,37 +22,8 @@ import (
 // instances must move to the other cells) and tears it down. Root only;
 // runs when DIEGO_DEPLOYLOCAL_TEST is set (make test-deploy-local).
 func TestDeployLocal(t *testing.T) {
-	if os.Getenv("DIEGO_DEPLOYLOCAL_TEST") == "" {
-		t.Skip("set DIEGO_DEPLOYLOCAL_TEST=1 (make test-deploy-local) to deploy the release locally")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("deploy-local needs root")
-	}
-	repo, err := boshrel.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	// Compiled packages and their Go build cache live in the user's cache
-	// dir, so a later run (a new checkout in CI too) recompiles only what
-	// changed, still from the tarball alone and offline.
-	cache := filepath.Join(repo, ".cache", "deploy-local")
-	if dir, err := os.UserCacheDir(); err == nil {
-		cache = filepath.Join(dir, "diego-deploy-local")
-	}
-	if c := os.Getenv("DIEGO_DEPLOYLOCAL_CACHE"); c != "" {
-		cache = c // e.g. an empty directory: a cold run (compile everything)
-	}
-	tarball := os.Getenv("DIEGO_DEPLOYLOCAL_TARBALL")
-	if tarball == "" {
-		if out, err := exec.Command("bash", filepath.Join(repo, "scripts", "build-bosh.sh")).CombinedOutput(); err != nil {
-			t.Fatalf("scripts/build-bosh.sh: %v\n%s", err, out)
-		}
-		tarball = filepath.Join(cache, "test-diego-go.tgz")
-		if err := BuildTarball(repo, filepath.Join(repo, "bin", "bosh"), tarball, t.Logf); err != nil {
-			t.Fatal(err)
-		}
-	}
+	repo, cache, tarball := deployLocalTestSetup(t)
 	root := filepath.Join(cache, "test-root")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -97,24 +70,7 @@ func TestDeployLocal(t *testing.T) {
 		return b.Bytes(), err
 	}
 
-	// Deployed is not ready: the BBS's and the auctioneer's post-start pass
-	// on a standby too (as on BOSH), and a standby retries the Locket lock
-	// only every lock_retry_interval. Wait until both hold their locks and
-	// the three cells are registered.
-	step = time.Now()
-	for {
-		cellsOut, errC := diego("cells")
-		locksOut, errL := diego("locks")
-		n := bytes.Count(bytes.TrimSpace(cellsOut), []byte("\n")) + 1
-		if errC == nil && errL == nil && n == 3 && bytes.Contains(locksOut, []byte(`"bbs"`)) && bytes.Contains(locksOut, []byte(`"auctioneer"`)) {
-			break
-		}
-		if time.Since(step) > 90*time.Second {
-			t.Fatalf("not ready within 90s: diego cells: %v\n%s\ndiego locks: %v\n%s", errC, cellsOut, errL, locksOut)
-		}
-		time.Sleep(time.Second)
-	}
-	t.Logf("TIMING ready (BBS and auctioneer hold their locks, 3 cells): %s", time.Since(step).Round(time.Millisecond))
+	waitReady(t, diego)
 
 	// the acceptance suite, as the errand
 	step = time.Now()
@@ -190,6 +146,78 @@ func TestDeployLocal(t *testing.T) {
 		}
 	}
 	t.Logf("TIMING TestDeployLocal in all: %s", time.Since(start).Round(time.Second))
+}
+
+var (
+	tarballOnce sync.Once
+	tarballErr  error
+)
+
+// deployLocalTestSetup skips unless DIEGO_DEPLOYLOCAL_TEST is set, needs
+// root, and returns the repository, the cache directory and the release
+// tarball (built once per test binary, shared by the tests here).
+func deployLocalTestSetup(t *testing.T) (repo, cache, tarball string) {
+	t.Helper()
+	if os.Getenv("DIEGO_DEPLOYLOCAL_TEST") == "" {
+		t.Skip("set DIEGO_DEPLOYLOCAL_TEST=1 (make test-deploy-local) to deploy the release locally")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("deploy-local needs root")
+	}
+	repo, err := boshrel.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Compiled packages and their Go build cache live in the user's cache
+	// dir, so a later run (a new checkout in CI too) recompiles only what
+	// changed, still from the tarball alone and offline.
+	cache = filepath.Join(repo, ".cache", "deploy-local")
+	if dir, err := os.UserCacheDir(); err == nil {
+		cache = filepath.Join(dir, "diego-deploy-local")
+	}
+	if c := os.Getenv("DIEGO_DEPLOYLOCAL_CACHE"); c != "" {
+		cache = c // e.g. an empty directory: a cold run (compile everything)
+	}
+	tarball = os.Getenv("DIEGO_DEPLOYLOCAL_TARBALL")
+	if tarball != "" {
+		return repo, cache, tarball
+	}
+	tarball = filepath.Join(cache, "test-diego-go.tgz")
+	tarballOnce.Do(func() {
+		if out, err := exec.Command("bash", filepath.Join(repo, "scripts", "build-bosh.sh")).CombinedOutput(); err != nil {
+			tarballErr = fmt.Errorf("scripts/build-bosh.sh: %v\n%s", err, out)
+			return
+		}
+		step := time.Now()
+		tarballErr = BuildTarball(repo, filepath.Join(repo, "bin", "bosh"), tarball, t.Logf)
+		t.Logf("TIMING tarball: %s", time.Since(step).Round(time.Second))
+	})
+	if tarballErr != nil {
+		t.Fatal(tarballErr)
+	}
+	return repo, cache, tarball
+}
+
+// waitReady waits until the BBS and the auctioneer hold their Locket locks
+// and the three cells are registered. Deployed is not ready: the BBS's and
+// the auctioneer's post-start pass on a standby too (as on BOSH), and a
+// standby retries the Locket lock only every lock_retry_interval.
+func waitReady(t *testing.T, diego func(args ...string) ([]byte, error)) {
+	t.Helper()
+	step := time.Now()
+	for {
+		cellsOut, errC := diego("cells")
+		locksOut, errL := diego("locks")
+		n := bytes.Count(bytes.TrimSpace(cellsOut), []byte("\n")) + 1
+		if errC == nil && errL == nil && n == 3 && bytes.Contains(locksOut, []byte(`"bbs"`)) && bytes.Contains(locksOut, []byte(`"auctioneer"`)) {
+			break
+		}
+		if time.Since(step) > 90*time.Second {
+			t.Fatalf("not ready within 90s: diego cells: %v\n%s\ndiego locks: %v\n%s", errC, cellsOut, errL, locksOut)
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("TIMING ready (BBS and auctioneer hold their locks, 3 cells): %s", time.Since(step).Round(time.Millisecond))
 }
 
 func str(m map[string]interface{}, k string) string {

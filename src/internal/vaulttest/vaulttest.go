@@ -19,7 +19,11 @@
 //   - error bodies are {"errors": [...]}; a sealed server answers 503.
 //
 // It also goes down and comes back on the same address (Down, Up), can be
-// sealed, serves TLS with its own CA on request, and counts requests.
+// sealed, serves TLS with its own CA on request, and counts requests. New
+// runs one outside `go test`: the standin command (vaulttest/standin) serves
+// it to a local deployment (tools/deploylocal TestRotateErrandLocal). It is
+// a test stand-in, never a Vault replacement: secrets live in memory, and
+// every valid token (root or AppRole) may read and write every path.
 package vaulttest
 
 import (
@@ -49,6 +53,11 @@ type Options struct {
 	Mounts []string
 	// AppRoleMount enables AppRole login at auth/<mount> (default "approle").
 	AppRoleMount string
+	// Listen is the address to listen on (default 127.0.0.1:0, a free port).
+	Listen string
+	// CertHosts are more names or IPs for the TLS certificate (besides
+	// 127.0.0.1), e.g. the address other hosts reach it at.
+	CertHosts []string
 }
 
 type version struct {
@@ -88,11 +97,26 @@ type Server struct {
 // Start runs a server until the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
+	s, err := New(o, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Down)
+	return s
+}
+
+// New runs a server outside a test (the standin command): dir holds its
+// TLS certificates with Options.TLS (a CA in dir is reused). Stop it with
+// Down.
+func New(o Options, dir string) (*Server, error) {
 	if len(o.Mounts) == 0 {
 		o.Mounts = []string{"secret"}
 	}
 	if o.AppRoleMount == "" {
 		o.AppRoleMount = "approle"
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
 	}
 	s := &Server{opts: o, tokens: map[string]bool{}, roles: map[string]string{}, secrets: map[string]*secret{},
 		mounts: map[string]bool{}, requests: map[string]int{}}
@@ -102,28 +126,31 @@ func Start(t testing.TB, o Options) *Server {
 	s.RootToken = s.NewToken()
 	scheme := "http"
 	if o.TLS {
-		certs, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "vault-certs"), []string{"127.0.0.1"})
+		hosts := append([]string{"127.0.0.1"}, o.CertHosts...)
+		certs, err := pki.GenerateLocal(filepath.Join(dir, "vault-certs"), hosts)
 		if err != nil {
-			t.Fatalf("vaulttest: certificates: %v", err)
+			return nil, fmt.Errorf("vaulttest: certificates: %w", err)
 		}
 		cert, err := tls.LoadX509KeyPair(certs.ServerCert, certs.ServerKey)
 		if err != nil {
-			t.Fatalf("vaulttest: %v", err)
+			return nil, fmt.Errorf("vaulttest: %w", err)
 		}
 		s.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		s.CACertFile = certs.CACert
 		scheme = "https"
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		t.Fatalf("vaulttest: %v", err)
+		return nil, fmt.Errorf("vaulttest: %w", err)
 	}
 	s.addr = ln.Addr().String()
 	s.URL = scheme + "://" + s.addr
 	s.serve(ln)
-	t.Cleanup(s.Down)
-	return s
+	return s, nil
 }
+
+// Addr is the address the server listens on (host:port).
+func (s *Server) Addr() string { return s.addr }
 
 func (s *Server) serve(ln net.Listener) {
 	if s.tlsCfg != nil {
