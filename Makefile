@@ -89,7 +89,8 @@ test-pipeline-local: bosh
 deploy-local: bosh
 	GO=$(GO) bash scripts/deploy-local.sh up
 
-## test-deploy-local: TestDeployLocal (root): up, the acceptance-tests errand, drain a cell, down
+## test-deploy-local: TestDeployLocal (root): up, the acceptance-tests errand, drain a cell, down;
+## TestRotateErrandLocal: the BBS on a Vault stand-in, the rotate-encryption-key errand twice
 test-deploy-local: bosh
 	GO=$(GO) bash scripts/deploy-local.sh test
 
