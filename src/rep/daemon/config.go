@@ -39,9 +39,13 @@ type Config struct {
 	ListenAddress string `json:"listen_address"`
 	// LocalAddress serves ping and evacuate over plain HTTP (bind it to localhost).
 	LocalAddress string `json:"local_address"`
-	CAFile       string `json:"ca_file"`
-	CertFile     string `json:"cert_file"`
-	KeyFile      string `json:"key_file"`
+	// MetricsAddress, when set, serves GET /metrics (Prometheus, plain
+	// HTTP): the cell's capacity, its containers by kind and phase, whether
+	// it evacuates, and the Go runtime. Empty: no metrics listener.
+	MetricsAddress string `json:"metrics_address,omitempty"`
+	CAFile         string `json:"ca_file"`
+	CertFile       string `json:"cert_file"`
+	KeyFile        string `json:"key_file"`
 	// AdvertiseHost replaces the listener's host in the rep URL given to
 	// Locket (default: the listener's host).
 	AdvertiseHost string `json:"advertise_host"`
@@ -133,6 +137,11 @@ func (c Config) Validate() error {
 	req(c.CellID, "cell_id")
 	req(c.ListenAddress, "listen_address")
 	req(c.LocalAddress, "local_address")
+	if c.MetricsAddress != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddress); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_address %q must be host:port (or empty for no metrics listener): %w", c.MetricsAddress, err))
+		}
+	}
 	req(c.CAFile, "ca_file")
 	req(c.CertFile, "cert_file")
 	req(c.KeyFile, "key_file")

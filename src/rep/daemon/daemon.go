@@ -32,6 +32,7 @@ import (
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/metrics"
 	"github.com/diego-go/diego/src/rep/opqueue"
 )
 
@@ -63,6 +64,8 @@ type Daemon struct {
 
 	repLn, localLn     net.Listener
 	repSrv, localSrv   *http.Server
+	metricsLn          net.Listener // nil without metrics_address
+	metricsSrv         *http.Server
 	ctx                context.Context
 	cancel             context.CancelFunc
 	bg                 sync.WaitGroup // servers, lease, expiry
@@ -96,7 +99,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 		tasks:        map[string]*taskRun{},
 		presenceHeld: make(chan struct{}),
 		evacuated:    make(chan struct{}),
-		serveErrs:    make(chan error, 2),
+		serveErrs:    make(chan error, 3),
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -164,6 +167,11 @@ func (d *Daemon) start() error {
 	if d.localLn, err = net.Listen("tcp", d.cfg.LocalAddress); err != nil {
 		return fmt.Errorf("local_address: %w", err)
 	}
+	if d.cfg.MetricsAddress != "" {
+		if d.metricsLn, err = net.Listen("tcp", d.cfg.MetricsAddress); err != nil {
+			return fmt.Errorf("metrics_address: %w", err)
+		}
+	}
 	host, port, _ := net.SplitHostPort(d.repLn.Addr().String())
 	if d.cfg.AdvertiseHost != "" {
 		host = d.cfg.AdvertiseHost
@@ -203,6 +211,19 @@ func (d *Daemon) start() error {
 			d.serveErrs <- fmt.Errorf("local API: %w", err)
 		}
 	}()
+
+	if d.metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler(d.ledger, d.cfg.CellID, d.cfg.Zone))
+		d.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		d.bg.Add(1)
+		go func() {
+			defer d.bg.Done()
+			if err := d.metricsSrv.Serve(d.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.serveErrs <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
 
 	ttl := time.Duration(d.cfg.PresenceTTL)
 	d.bg.Add(2)
@@ -279,6 +300,14 @@ func (d *Daemon) RepURL() string { return d.repURL }
 // LocalAddr is the local API's address.
 func (d *Daemon) LocalAddr() string { return d.localLn.Addr().String() }
 
+// MetricsAddr is the metrics listener's address ("" without metrics_address).
+func (d *Daemon) MetricsAddr() string {
+	if d.metricsLn == nil {
+		return ""
+	}
+	return d.metricsLn.Addr().String()
+}
+
 // Ledger is the cell's capacity ledger.
 func (d *Daemon) Ledger() *cell.Ledger { return d.ledger }
 
@@ -314,6 +343,9 @@ func (d *Daemon) Stop(ctx context.Context) error {
 			_ = d.repSrv.Shutdown(ctx)
 			_ = d.localSrv.Shutdown(ctx)
 		}
+		if d.metricsSrv != nil {
+			_ = d.metricsSrv.Shutdown(ctx)
+		}
 		bgDone := make(chan struct{})
 		go func() { d.bg.Wait(); close(bgDone) }()
 		select {
@@ -332,6 +364,9 @@ func (d *Daemon) closeAll() {
 	}
 	if d.localLn != nil && d.localSrv == nil {
 		_ = d.localLn.Close()
+	}
+	if d.metricsLn != nil && d.metricsSrv == nil {
+		_ = d.metricsLn.Close()
 	}
 	if d.lockCon != nil {
 		_ = d.lockCon.Close()

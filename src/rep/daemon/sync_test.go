@@ -300,3 +300,27 @@ func TestRetire(t *testing.T) {
 		return len(cs) == 0, fmt.Sprintf("%d containers", len(cs))
 	})
 }
+
+// TestPrometheusMetrics: with metrics_address, GET /metrics shows the
+// running instance and the capacity it takes.
+func TestPrometheusMetrics(t *testing.T) {
+	f := addCell(t, newBBS(t), "cell-prom", func(c *Config, _ *Options) { c.MetricsAddress = "127.0.0.1:0" })
+	if f.d.MetricsAddr() == "" {
+		t.Fatal("no metrics listener")
+	}
+	f.desireAndPlace(t, sleeper("pg-prom"), "ig-prom")
+	f.waitRunning(t, "pg-prom", "ig-prom")
+	eventually(t, "the running instance in /metrics", func() (bool, string) {
+		resp, err := http.Get("http://" + f.d.MetricsAddr() + "/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		s := string(body)
+		return resp.StatusCode == http.StatusOK &&
+			strings.Contains(s, `diego_rep_work{cell_id="cell-prom",kind="lrp",phase="running",zone="z1"} 1`+"\n") &&
+			strings.Contains(s, `diego_rep_memory_mb{cell_id="cell-prom",kind="total",zone="z1"} 1024`+"\n") &&
+			strings.Contains(s, `diego_rep_evacuating{cell_id="cell-prom",zone="z1"} 0`+"\n"), s
+	})
+}
