@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +73,23 @@ func TestDeployLocal(t *testing.T) {
 	}
 
 	waitReady(t, diego)
+
+	// every cell serves Prometheus metrics (diego.rep.metrics_addr in the
+	// ops-file) on its own address
+	for _, inst := range st.Instances {
+		if inst.Group != "diego-cell" {
+			continue
+		}
+		resp, err := http.Get("http://" + inst.IP + ":1802/metrics")
+		if err != nil {
+			t.Fatalf("%s: rep metrics: %v", inst.Name(), err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := `diego_rep_containers{cell_id="` + inst.ID + `",kind="total",zone="` + inst.AZ + `"}`; resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(want)) {
+			t.Fatalf("%s: rep metrics: %d, no %s in\n%s", inst.Name(), resp.StatusCode, want, body)
+		}
+	}
 
 	// the acceptance suite, as the errand
 	step = time.Now()
