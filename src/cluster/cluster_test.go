@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -45,29 +44,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuf is a goroutine-safe progress sink.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type running struct {
 	c      *Cluster
 	cancel context.CancelFunc
 	done   chan struct{}
-	out    *syncBuf
+	out    *testutil.SyncBuffer
 }
 
 func (r *running) stop() {
@@ -77,7 +58,7 @@ func (r *running) stop() {
 
 func up(tb testing.TB, dir string, cells, portBase int) *running {
 	tb.Helper()
-	out := &syncBuf{}
+	out := &testutil.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := Up(ctx, Options{Dir: dir, Cells: cells, PortBase: portBase, BinDir: binDir, Out: out})
 	if err != nil {
@@ -101,20 +82,7 @@ func clientFor(tb testing.TB, t Target) bbs.Client {
 	return cl
 }
 
-func eventually(tb testing.TB, d time.Duration, what string, cond func() (bool, string)) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(50 * time.Millisecond)
-	}
-	tb.Fatalf("timed out after %s waiting for %s; last: %s", d, what, last)
-}
+var eventually = testutil.Eventually
 
 func sampleApp(pg string, instances int32) *models.DesiredLRP {
 	return &models.DesiredLRP{
@@ -323,7 +291,7 @@ func BenchmarkUpReady(b *testing.B) {
 // left running.
 func TestUpRuncReapsDeadCell(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cluster")
-	out := &syncBuf{}
+	out := &testutil.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := Up(ctx, Options{Dir: dir, Cells: 1, PortBase: 9470, BinDir: binDir, Out: out, Backend: "runc"})
 	if err != nil {

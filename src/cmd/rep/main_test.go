@@ -23,6 +23,7 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -207,20 +208,7 @@ func (p *repProc) wait(t testing.TB, d time.Duration) int {
 	}
 }
 
-func eventually(t testing.TB, d time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s; last: %s", d, what, last)
-}
+var eventually = testutil.Eventually
 
 type cellEnv struct {
 	h      *bbstest.Harness

@@ -1,36 +1,21 @@
 package actions
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"reflect"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // syncBuffer is a goroutine-safe log writer.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 func run(path string) *models.RunAction { return &models.RunAction{Path: path} }
 

@@ -20,24 +20,16 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/cell"
 )
 
 const waitFor = 30 * time.Second
 
+// eventually waits waitFor for cond.
 func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s; last: %s", waitFor, what, last)
+	testutil.Eventually(t, waitFor, what, cond)
 }
 
 var (

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/container"
 )
 
@@ -89,12 +90,12 @@ type result struct {
 
 type running struct {
 	p              container.Process
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.SyncBuffer
 }
 
 func start(t *testing.T, c container.Container, spec container.ProcessSpec) *running {
 	t.Helper()
-	r := &running{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	r := &running{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}}
 	p, err := c.Run(ctxT(t, 30*time.Second), spec, container.ProcessIO{Stdout: r.stdout, Stderr: r.stderr})
 	if err != nil {
 		t.Fatalf("Run(%s %v): %v", spec.Path, spec.Args, err)

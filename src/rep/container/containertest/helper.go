@@ -141,21 +141,3 @@ func tarOf(t *testing.T, files ...tarFile) []byte {
 	}
 	return buf.Bytes()
 }
-
-// syncBuffer is a bytes.Buffer safe to write from a process's copy goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
