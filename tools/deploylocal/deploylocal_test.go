@@ -50,27 +50,12 @@ func TestDeployLocal(t *testing.T) {
 	if len(st.Instances) != 5 {
 		t.Errorf("%d instances, want 5 (api/0, scheduler/0, diego-cell/0..2)", len(st.Instances))
 	}
-	for _, inst := range st.Instances {
-		for _, j := range inst.Jobs {
-			for _, p := range j.Processes {
-				if p.Exited != "" || !alive(p.Pid) {
-					t.Errorf("%s %s/%s is not running (%s)%s", inst.Name(), j.Name, p.Name, p.Exited, d.logTail(inst, j))
-				}
-			}
-		}
-	}
-	if t.Failed() {
+	if !checkProcesses(t, d) || t.Failed() {
 		return
 	}
 
 	api, _ := st.Instance("api/0")
-	diego := func(args ...string) ([]byte, error) {
-		cmd := Command(api, "/var/vcap/jobs/diego-cli/bin/diego", args...)
-		var b bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &b, &b
-		err := cmd.Run()
-		return b.Bytes(), err
-	}
+	diego := diegoCLI(api)
 
 	waitReady(t, diego)
 
@@ -215,6 +200,36 @@ func deployLocalTestSetup(t *testing.T) (repo, cache, tarball string) {
 		t.Fatal(tarballErr)
 	}
 	return repo, cache, tarball
+}
+
+// checkProcesses fails t for every bpm process of d that is not running
+// (with its log's tail) and reports whether all run.
+func checkProcesses(t *testing.T, d *Deployment) bool {
+	t.Helper()
+	ok := true
+	for _, inst := range d.State.Instances {
+		for _, j := range inst.Jobs {
+			for _, p := range j.Processes {
+				if p.Exited != "" || !alive(p.Pid) {
+					t.Errorf("%s %s/%s is not running (%s)%s", inst.Name(), j.Name, p.Name, p.Exited, d.logTail(inst, j))
+					ok = false
+				}
+			}
+		}
+	}
+	return ok
+}
+
+// diegoCLI runs the diego-cli job's diego in the instance, returning its
+// combined output.
+func diegoCLI(inst *Instance) func(args ...string) ([]byte, error) {
+	return func(args ...string) ([]byte, error) {
+		cmd := Command(inst, "/var/vcap/jobs/diego-cli/bin/diego", args...)
+		var b bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &b, &b
+		err := cmd.Run()
+		return b.Bytes(), err
+	}
 }
 
 // waitReady waits until the BBS and the auctioneer hold their Locket locks

@@ -168,29 +168,14 @@ func TestRotateErrandLocal(t *testing.T) {
 	}()
 	t.Logf("TIMING up: %s", time.Since(step).Round(time.Second))
 	st := d.State
-	for _, inst := range st.Instances {
-		for _, j := range inst.Jobs {
-			for _, p := range j.Processes {
-				if p.Exited != "" || !alive(p.Pid) {
-					t.Errorf("%s %s/%s is not running (%s)%s", inst.Name(), j.Name, p.Name, p.Exited, d.logTail(inst, j))
-				}
-			}
-		}
-	}
-	if t.Failed() {
+	if !checkProcesses(t, d) || t.Failed() {
 		return
 	}
 	api, err := st.Instance("api/0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	diego := func(args ...string) ([]byte, error) {
-		cmd := Command(api, "/var/vcap/jobs/diego-cli/bin/diego", args...)
-		var b bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &b, &b
-		err := cmd.Run()
-		return b.Bytes(), err
-	}
+	diego := diegoCLI(api)
 	waitReady(t, diego)
 
 	// the BBS admin API from the host, with the errand's rendered admin
