@@ -20,6 +20,10 @@ type Duration = jsonconfig.Duration
 
 // Config is the BBS configuration file.
 type Config struct {
+	// Path is the file the config was loaded from (set by Load, not JSON);
+	// the BBS re-reads it for the key ring on SIGHUP or a reload request.
+	Path string `json:"-"`
+
 	ListenAddress string `json:"listen_address"`
 	HealthAddress string `json:"health_address"`
 	// DebugAddress, when set, serves Go's /debug/pprof profiles (plain HTTP; keep it on loopback).
@@ -142,7 +146,9 @@ func Parse(r io.Reader) (Config, error) {
 
 // Load reads, defaults and validates the file at path.
 func Load(path string) (Config, error) {
-	return jsonconfig.LoadFile(path, Parse, Config.Validate)
+	c, err := jsonconfig.LoadFile(path, Parse, Config.Validate)
+	c.Path = path
+	return c, err
 }
 
 // Validate reports every problem at once, each saying what to fix.
@@ -240,3 +246,6 @@ func defaultOwner() string {
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("bbs-%s-%x", host, b)
 }
+
+// Level is the configured log level (for the command runner).
+func (c Config) Level() string { return c.LogLevel }

@@ -12,7 +12,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -379,3 +382,24 @@ func (d *Daemon) reloadKeysOnAcquire(ctx context.Context) error {
 }
 
 func (d *Daemon) errorLog() *log.Logger { return slog.NewLogLogger(d.log.Handler(), slog.LevelWarn) }
+
+// Run serves the BBS from cfg until ctx ends, then stops gracefully. SIGHUP
+// reloads the key ring from cfg.Path. Logs go to slog.Default().
+func Run(ctx context.Context, cfg config.Config) error {
+	log := slog.Default()
+	d, err := Start(ctx, cfg, Options{ConfigPath: cfg.Path, Logger: log})
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if _, err := d.Rotation.ReloadKeys(ctx); err != nil {
+				log.Error("SIGHUP key reload refused", "err", err)
+			}
+		}
+	}()
+	return d.Wait(ctx)
+}

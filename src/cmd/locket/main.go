@@ -18,12 +18,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Name:     "locket",
 		Load:     LoadConfig,
 		LogLevel: func(c Config) string { return c.LogLevel },
-		Serve: func(ctx context.Context, cfg Config, _ string, log *slog.Logger) error {
-			d, err := start(ctx, cfg, log)
+		Run: func(ctx context.Context, cfg Config) error {
+			d, err := start(ctx, cfg, slog.Default())
 			if err != nil {
 				return err
 			}
 			return d.wait(ctx)
 		},
-	}.Run(ctx, args, stdout, stderr)
+	}.Execute(ctx, args, stdout, stderr)
 }

@@ -27,8 +27,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Name:     "rep",
 		Load:     LoadConfig,
 		LogLevel: func(c Config) string { return c.LogLevel },
-		Serve: func(ctx context.Context, cfg Config, _ string, log *slog.Logger) error {
-			return serve(ctx, cfg, log)
+		Run: func(ctx context.Context, cfg Config) error {
+			return serve(ctx, cfg, slog.Default())
 		},
-	}.Run(ctx, args, stdout, stderr)
+	}.Execute(ctx, args, stdout, stderr)
 }

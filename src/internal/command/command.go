@@ -18,15 +18,23 @@ import (
 	"github.com/diego-go/diego/src/version"
 )
 
-// Daemon describes one command.
+// Daemon describes one long-running component's command: its daemon
+// package's Load and Run, and nothing else. See docs/architecture.md.
 type Daemon[C any] struct {
 	Name string
-	// Load reads, defaults and validates the config file.
+	// Load reads, defaults and validates the config file (unknown fields rejected).
 	Load func(path string) (C, error)
 	// LogLevel is the config's log_level.
 	LogLevel func(C) string
-	// Serve runs until ctx ends (SIGINT/SIGTERM) and stops gracefully.
-	Serve func(ctx context.Context, cfg C, path string, log *slog.Logger) error
+	// Run serves until ctx ends (SIGINT/SIGTERM) and stops gracefully. It
+	// logs through slog.Default(), which Execute points at stderr as JSON.
+	Run func(ctx context.Context, cfg C) error
+}
+
+// Main runs the daemon with the process's arguments and maps its error to
+// exit code 1.
+func (d Daemon[C]) Main() {
+	Main(d.Name, d.Execute)
 }
 
 // Main runs run with the process's arguments and maps its error to exit code 1.
@@ -37,8 +45,9 @@ func Main(name string, run func(ctx context.Context, args []string, stdout, stde
 	}
 }
 
-// Run parses args and serves.
-func (d Daemon[C]) Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Execute parses args, loads the config and runs the daemon with JSON logs
+// on stderr until ctx ends or SIGINT/SIGTERM arrives.
+func (d Daemon[C]) Execute(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(d.Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "path to the "+d.Name+" JSON config file (required)")
@@ -66,8 +75,10 @@ func (d Daemon[C]) Run(ctx context.Context, args []string, stdout, stderr io.Wri
 		return nil
 	}
 	level, _ := jsonconfig.Level(d.LogLevel(cfg)) // validated with the config
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})))
+	defer slog.SetDefault(prev)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return d.Serve(ctx, cfg, *configPath, log)
+	return d.Run(ctx, cfg)
 }
