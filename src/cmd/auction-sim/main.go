@@ -13,7 +13,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"github.com/diego-go/diego/src/auctioneer/sim"
+	"github.com/diego-go/diego/src/auctionsim"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 )
 
@@ -27,7 +27,7 @@ func main() {
 // run parses flags, simulates, and prints the report; it fails when a cell
 // was over-committed or a process's zones differ by more than one instance.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := sim.DefaultConfig()
+	cfg := auctionsim.DefaultConfig()
 	fs := flag.NewFlagSet("auction-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&cfg.Cells, "cells", cfg.Cells, "simulated cells")
@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var err error
-	if cfg.MemoryMix, err = sim.ParseMemoryMix(*mix); err != nil {
+	if cfg.MemoryMix, err = auctionsim.ParseMemoryMix(*mix); err != nil {
 		return err
 	}
 	cfg.CellMemoryMB, cfg.CellDiskMB = int32(*cellMem), int32(*cellDisk)
@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	rep, err := sim.Run(ctx, cfg)
+	rep, err := auctionsim.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
