@@ -11,33 +11,30 @@ import (
 )
 
 func TestReferenceJSONShapes(t *testing.T) {
-	refLRPJSON, refTaskJSON := reftest.LRPsJSON, reftest.TasksJSON
-	if got := mustJSON(t, reftest.LRPs()); got != refLRPJSON {
-		t.Fatalf("reference LRP JSON changed:\n got %s\nwant %s", got, refLRPJSON)
-	}
-	var ours []LRPStartRequest
-	if err := json.Unmarshal([]byte(refLRPJSON), &ours); err != nil {
-		t.Fatal(err)
-	}
-	if got := mustJSON(t, ours); got != refLRPJSON {
-		t.Errorf("our LRPStartRequest does not round-trip the reference JSON:\n got %s\nwant %s", got, refLRPJSON)
-	}
+	ours := roundTrip[LRPStartRequest](t, "LRP", reftest.LRPs(), reftest.LRPsJSON)
 	if o := ours[0]; o.ProcessGuid != "pg-1" || o.Domain != "cf-apps" || len(o.Indices) != 2 || o.Indices[1] != 2 ||
 		o.RootFs != "preloaded:cflinuxfs4" || o.PlacementTags[0] != "gpu" || o.VolumeDrivers[0] != "nfs" ||
 		o.MemoryMB != 256 || o.DiskMB != 1024 || o.MaxPids != 100 {
 		t.Errorf("decoded %+v", o)
 	}
+	roundTrip[TaskStartRequest](t, "task", reftest.Tasks(), reftest.TasksJSON)
+}
 
-	if got := mustJSON(t, reftest.Tasks()); got != refTaskJSON {
-		t.Fatalf("reference task JSON changed:\n got %s\nwant %s", got, refTaskJSON)
+// roundTrip checks that ref marshals to refJSON and that refJSON decodes
+// into []T and marshals back byte for byte; it returns the decoded requests.
+func roundTrip[T any](t *testing.T, kind string, ref any, refJSON string) []T {
+	t.Helper()
+	if got := mustJSON(t, ref); got != refJSON {
+		t.Fatalf("reference %s JSON changed:\n got %s\nwant %s", kind, got, refJSON)
 	}
-	var tasks []TaskStartRequest
-	if err := json.Unmarshal([]byte(refTaskJSON), &tasks); err != nil {
+	var ours []T
+	if err := json.Unmarshal([]byte(refJSON), &ours); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustJSON(t, tasks); got != refTaskJSON {
-		t.Errorf("our TaskStartRequest does not round-trip the reference JSON:\n got %s\nwant %s", got, refTaskJSON)
+	if got := mustJSON(t, ours); got != refJSON {
+		t.Errorf("our %T does not round-trip the reference JSON:\n got %s\nwant %s", ours, got, refJSON)
 	}
+	return ours
 }
 
 func TestNewStartRequestsFromModels(t *testing.T) {

@@ -75,3 +75,15 @@ func TestParseMemoryMix(t *testing.T) {
 		}
 	}
 }
+
+func TestReportCheck(t *testing.T) {
+	if err := (&Report{MaxZoneSkew: 1}).Check(); err != nil {
+		t.Errorf("a skew of 1 failed: %v", err)
+	}
+	err := (&Report{OverCapacity: 2, MaxZoneSkew: 3, ProcessesSkewed: 4}).Check()
+	for _, want := range []string{"2 cells over capacity", "zone skew 3 (> 1) in 4 processes"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check() = %v; want it to say %q", err, want)
+		}
+	}
+}

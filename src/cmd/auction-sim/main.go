@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,15 +13,11 @@ import (
 	"syscall"
 
 	"github.com/diego-go/diego/src/auctionsim"
+	"github.com/diego-go/diego/src/internal/command"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 )
 
-func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "auction-sim:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("auction-sim", run) }
 
 // run parses flags, simulates, and prints the report; it fails when a cell
 // was over-committed or a process's zones differ by more than one instance.
@@ -85,12 +80,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.Print(stdout)
-	var errs []error
-	if rep.OverCapacity > 0 {
-		errs = append(errs, fmt.Errorf("%d cells over capacity", rep.OverCapacity))
-	}
-	if rep.MaxZoneSkew > 1 {
-		errs = append(errs, fmt.Errorf("zone skew %d (> 1) in %d processes", rep.MaxZoneSkew, rep.ProcessesSkewed))
-	}
-	return errors.Join(errs...)
+	return rep.Check()
 }
