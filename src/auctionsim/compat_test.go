@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/diego-go/diego/src/auctioneer"
 	"github.com/diego-go/diego/src/bbs/auctioneerclient"
 	"github.com/diego-go/diego/src/bbs/service"
-	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // TestClientAgainstOurAuctioneer: what the BBS's auctioneer client sends
@@ -29,21 +28,12 @@ func TestClientAgainstOurAuctioneer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mtls := testutil.MutualTLS(t)
 	srv := httptest.NewUnstartedServer(auctioneer.NewHandler(r, 0, nil))
-	if srv.TLS, err = pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey); err != nil {
-		t.Fatal(err)
-	}
+	srv.TLS = mtls.Server
 	srv.StartTLS()
 	defer srv.Close()
-	clientTLS, err := pki.ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := auctioneerclient.New(auctioneerclient.Config{Address: strings.TrimPrefix(srv.URL, "https://"), TLS: clientTLS,
+	c, err := auctioneerclient.New(auctioneerclient.Config{Address: strings.TrimPrefix(srv.URL, "https://"), TLS: mtls.Client,
 		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

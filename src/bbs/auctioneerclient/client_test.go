@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +18,7 @@ import (
 
 	"github.com/diego-go/diego/src/auctionapi/reftest"
 	"github.com/diego-go/diego/src/bbs/service"
-	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 type recorded struct {
@@ -31,14 +30,7 @@ type recorded struct {
 // handle (202 by default).
 func server(t *testing.T, handle http.HandlerFunc) (*httptest.Server, *Client, func() []recorded) {
 	t.Helper()
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverTLS, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mtls := testutil.MutualTLS(t)
 	var mu sync.Mutex
 	var reqs []recorded
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,14 +46,10 @@ func server(t *testing.T, handle http.HandlerFunc) (*httptest.Server, *Client, f
 		w.WriteHeader(http.StatusAccepted)
 		w.Write([]byte("{}"))
 	}))
-	srv.TLS = serverTLS
+	srv.TLS = mtls.Server
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	clientTLS, err := pki.ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(Config{Address: strings.TrimPrefix(srv.URL, "https://"), TLS: clientTLS, Timeout: 5 * time.Second,
+	c, err := New(Config{Address: strings.TrimPrefix(srv.URL, "https://"), TLS: mtls.Client, Timeout: 5 * time.Second,
 		RetryWait: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -47,14 +47,7 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-func certs(t *testing.T) *pki.Bundle {
-	t.Helper()
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func certs(t *testing.T) *pki.Bundle { return testutil.MutualTLS(t).Bundle }
 
 func validConfig(b *pki.Bundle) daemon.Config {
 	c := daemon.DefaultConfig()
@@ -146,7 +139,7 @@ func startLocket(t *testing.T, b *pki.Bundle) (*locket.Service, string) {
 // rejection in the BBS.
 func TestRunPlacesThroughTheBBS(t *testing.T) {
 	dir := t.TempDir()
-	b, err := pki.GenerateLocal(filepath.Join(dir, "certs"), []string{"127.0.0.1"})
+	b, err := pki.GenerateLocal(filepath.Join(dir, "certs"), []string{"127.0.0.1"}) // shared with the BBS (bbstest Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
