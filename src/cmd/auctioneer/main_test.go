@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -166,12 +163,8 @@ func TestRunPlacesThroughTheBBS(t *testing.T) {
 	cfg.ListenAddress, cfg.LocketAddress, cfg.BBSAddress = aucAddr, locketAddr, h.URL
 	cfg.MetricsAddress, cfg.BatchInterval, cfg.LockTTL, cfg.LockRetryInterval = testutil.FreeAddr(t), daemon.Duration(10*time.Millisecond), daemon.Duration(5*time.Second), daemon.Duration(time.Second)
 	path := writeConfig(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs bytes.Buffer // read only after run returns
-	done := make(chan error, 1)
-	go func() { done <- cmd.Execute(ctx, []string{"-config", path}, io.Discard, &logs) }()
-	waitFor(t, done, 15*time.Second, "the auctioneer to serve", func() bool {
+	run := testutil.StartDaemon(t, "auctioneer", cmd.Execute, "-config", path)
+	run.WaitFor(15*time.Second, "the auctioneer to serve", func() bool {
 		conn, err := net.DialTimeout("tcp", aucAddr, 200*time.Millisecond)
 		if err == nil {
 			conn.Close()
@@ -195,62 +188,23 @@ func TestRunPlacesThroughTheBBS(t *testing.T) {
 		Action: models.WrapAction(&models.RunAction{Path: "/bin/true", User: "vcap"})}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, done, 15*time.Second, "3 instances on the cell", func() bool { return len(cell.LRPs()) == 3 })
-	waitFor(t, done, 15*time.Second, "a placement error on huge/0", func() bool {
+	run.WaitFor(15*time.Second, "3 instances on the cell", func() bool { return len(cell.LRPs()) == 3 })
+	run.WaitFor(15*time.Second, "a placement error on huge/0", func() bool {
 		lrps, err := h.Client.ActualLRPs(logger, "", models.ActualLRPFilter{ProcessGuid: "huge"})
 		return err == nil && len(lrps) == 1 && strings.Contains(lrps[0].PlacementError, "insufficient resources")
 	})
-	waitFor(t, done, 15*time.Second, "big-task rejected", func() bool {
+	run.WaitFor(15*time.Second, "big-task rejected", func() bool {
 		task, err := h.Client.TaskByGuid(logger, "", "big-task")
 		return err == nil && (task.RejectionCount > 0 || task.State == models.Task_Completed) && strings.Contains(task.RejectionReason+task.FailureReason, "insufficient resources")
 	})
 
-	resp, err := http.Get("http://" + cfg.MetricsAddress + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{"auctioneer_is_leader 1", "auctioneer_lrp_instances_placed_total 3", "auctioneer_lrp_instances_failed_total 1",
-		"auctioneer_tasks_failed_total", "auctioneer_cells_fetched 1", "auctioneer_auction_duration_seconds_count", "go_goroutines"} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
+	testutil.MetricsContain(t, cfg.MetricsAddress, "auctioneer_is_leader 1", "auctioneer_lrp_instances_placed_total 3", "auctioneer_lrp_instances_failed_total 1",
+		"auctioneer_tasks_failed_total", "auctioneer_cells_fetched 1", "auctioneer_auction_duration_seconds_count", "go_goroutines")
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run returned %v after stop, want nil", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not stop")
-	}
-	for _, want := range []string{`"msg":"auctioneer started"`, `"msg":"auctioneer serving"`, `"msg":"auction round"`, `"msg":"auctioneer stopped"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("JSON logs lack %s", want)
-		}
-	}
+	run.Stop(20 * time.Second)
+	run.LogsContain(`"msg":"auctioneer started"`, `"msg":"auctioneer serving"`, `"msg":"auction round"`, `"msg":"auctioneer stopped"`)
 	if conn, err := net.DialTimeout("tcp", aucAddr, time.Second); err == nil {
 		conn.Close()
 		t.Error("API port still open after stop")
-	}
-}
-
-// waitFor polls cond until it holds, failing if within passes or run exits.
-func waitFor(t *testing.T, done <-chan error, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		select {
-		case err := <-done:
-			t.Fatalf("waiting for %s: auctioneer exited: %v", what, err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not within %s", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,19 +14,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/diego-go/diego/src/internal/debugserver"
 )
-
-// NewRegistry returns a metrics registry holding the Go runtime and process
-// collectors every component exports.
-func NewRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
-}
 
 // Config says what to serve where; an empty address serves nothing there.
 type Config struct {
@@ -57,7 +47,7 @@ func Start(cfg Config) (*Servers, error) {
 	}
 	if cfg.MetricsAddress != "" {
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{ErrorLog: s.errorLog()}))
+		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
 		if err := s.serve("metrics_address", cfg.MetricsAddress, mux); err != nil {
 			return nil, err
 		}
@@ -71,15 +61,13 @@ func Start(cfg Config) (*Servers, error) {
 	return s, nil
 }
 
-func (s *Servers) errorLog() *log.Logger { return slog.NewLogLogger(s.log.Handler(), slog.LevelWarn) }
-
 // serve binds addr and serves h on it in the background.
 func (s *Servers) serve(name, addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: s.errorLog()}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.servers = append(s.servers, srv)
 	s.addrs = append(s.addrs, ln.Addr().String())
 	s.wg.Add(1)

@@ -2,34 +2,15 @@ package testutil
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"testing"
+	"time"
 )
-
-func TestFreeAddrAndMutualTLS(t *testing.T) {
-	m := MutualTLS(t)
-	ln, err := tls.Listen("tcp", FreeAddr(t), m.Server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
-	c, err := tls.Dial("tcp", ln.Addr().String(), m.Client)
-	if err != nil {
-		t.Fatalf("mutual TLS handshake: %v", err)
-	}
-	c.Close()
-}
 
 func TestWriteJSON(t *testing.T) {
 	path := WriteJSON(t, "x.json", map[string]int{"a": 1})
@@ -59,4 +40,18 @@ func TestCheckDaemonFlags(t *testing.T) {
 		return nil
 	}
 	CheckDaemonFlags(t, execute, "x", "good", "bad", "field")
+}
+
+func TestDaemonRun(t *testing.T) {
+	var ready atomic.Bool
+	run := StartDaemon(t, "x", func(ctx context.Context, args []string, _, stderr io.Writer) error {
+		fmt.Fprintf(stderr, `{"msg":"started","args":%q}`+"\n", args)
+		ready.Store(true)
+		<-ctx.Done()
+		fmt.Fprintln(stderr, `{"msg":"stopped"}`)
+		return nil
+	}, "-config", "c.json")
+	run.WaitFor(10*time.Second, "ready", ready.Load)
+	run.Stop(10 * time.Second)
+	run.LogsContain(`"msg":"started"`, `-config`, `"msg":"stopped"`)
 }
