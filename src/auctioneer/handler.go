@@ -21,12 +21,11 @@ const maxListedProblems = 10
 
 // NewHandler serves the auctioneer API: POST /v1/lrps takes a JSON array of
 // auctionapi.LRPStartRequest and POST /v1/tasks a JSON array of
-// auctionapi.TaskStartRequest. A
-// valid array is queued on r and answered 202 Accepted with {}. An array
-// with any invalid entry is refused as a whole with 400 and
-// {"error": "..."} naming the entries and what is wrong with them, so the
-// caller learns of the problem (the reference drops invalid entries
-// silently and answers 202).
+// auctionapi.TaskStartRequest. A valid array is queued on r and answered 202
+// Accepted with {}. An array with any invalid entry is refused as a whole
+// with 400 and {"error": "..."} naming the entries and what is wrong with
+// them, so the caller learns of the problem (the reference drops invalid
+// entries silently and answers 202).
 func NewHandler(r *Runner, maxBodyBytes int64, log *slog.Logger) http.Handler {
 	if maxBodyBytes <= 0 {
 		maxBodyBytes = DefaultMaxBodyBytes
