@@ -8,16 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"syscall"
 
 	"github.com/diego-go/diego/src/auctionsim"
 	"github.com/diego-go/diego/src/internal/command"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 )
 
-func main() { command.Main("auction-sim", run) }
+func main() { command.Tool("auction-sim", run) }
 
 // run parses flags, simulates, and prints the report; it fails when a cell
 // was over-committed or a process's zones differ by more than one instance.
@@ -73,8 +71,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	rep, err := auctionsim.Run(ctx, cfg)
 	if err != nil {
 		return err
