@@ -230,11 +230,7 @@ func reusableLeaf(ca *CA, certFile, keyFile string, opts IssueOptions) (bool, er
 			return false, err
 		}
 	}
-	certPEM, err := readFile("certificate file", certFile)
-	if err != nil {
-		return false, err
-	}
-	keyPEM, err := readFile("key file", keyFile)
+	certPEM, keyPEM, err := readCertAndKey("", certFile, keyFile)
 	if err != nil {
 		return false, err
 	}
