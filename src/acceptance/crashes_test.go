@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // testCrashes desires an app that exits 1 a second after starting and
@@ -32,7 +34,7 @@ func testCrashes(t *testing.T, e *env) {
 			history = append(history, fmt.Sprintf("%s@%.1fs", s, time.Since(start).Seconds()))
 		}
 	}
-	eventually(t, 45*time.Second, "three crashes, the first two restarted at once, then CRASHED", func() (bool, string) {
+	testutil.Eventually(t, 45*time.Second, "three crashes, the first two restarted at once, then CRASHED", func() (bool, string) {
 		lrps := e.actuals(t, g)
 		if len(lrps) != 1 {
 			return false, describe(lrps)
@@ -57,7 +59,7 @@ func testCrashes(t *testing.T, e *env) {
 	}
 
 	// The backoff: CRASHED (not restarted) for a while, then restarted.
-	eventually(t, 60*time.Second, "the CRASHED instance restarted after its backoff", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "the CRASHED instance restarted after its backoff", func() (bool, string) {
 		lrps := e.actuals(t, g)
 		if len(lrps) != 1 {
 			return false, describe(lrps)

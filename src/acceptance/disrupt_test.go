@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // These groups disturb the cluster and run one at a time, after the
@@ -125,7 +127,7 @@ func testEvacuation(t *testing.T, e *env) {
 		t.Fatalf("POST %s/evacuate: %s, want 202", cell.LocalURL, resp.Status)
 	}
 	start := time.Now()
-	eventually(t, 120*time.Second, "every instance RUNNING off the evacuated cell", func() (bool, string) {
+	testutil.Eventually(t, 120*time.Second, "every instance RUNNING off the evacuated cell", func() (bool, string) {
 		all := e.actuals(t, g)
 		sample(all)
 		if !running(all, n) {
@@ -149,7 +151,7 @@ func testEvacuation(t *testing.T, e *env) {
 	t.Logf("instances moved off %s in %s; %d samples, never fewer than %d RUNNING; EVACUATING copies seen: %v", victim, moved.Round(time.Millisecond), samples, fewest, sawEvacuating)
 	expectHello(t, e.actuals(t, g))
 
-	eventually(t, 60*time.Second, "the evacuated cell leaves", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "the evacuated cell leaves", func() (bool, string) {
 		_, there := e.cellsByID(t)[victim]
 		return !there, "still in the BBS's cells"
 	})
@@ -189,10 +191,10 @@ func testBBSRestart(t *testing.T, e *env) {
 		t.Fatalf("signalling the BBS: %v", err)
 	}
 	start := time.Now()
-	eventually(t, 30*time.Second, "the BBS stops", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "the BBS stops", func() (bool, string) {
 		return syscall.Kill(pid, 0) != nil, fmt.Sprintf("pid %d alive", pid)
 	})
-	eventually(t, 60*time.Second, "a new BBS in the target file, answering", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "a new BBS in the target file, answering", func() (bool, string) {
 		tg, err := e.target()
 		if err != nil {
 			return false, err.Error()
@@ -257,7 +259,7 @@ func testRepKill(t *testing.T, e *env) {
 		t.Fatalf("killing the rep: %v", err)
 	}
 	start := time.Now()
-	eventually(t, 45*time.Second, "every instance RUNNING off the killed cell", func() (bool, string) {
+	testutil.Eventually(t, 45*time.Second, "every instance RUNNING off the killed cell", func() (bool, string) {
 		all := e.actuals(t, g)
 		if !running(all, n) {
 			return false, describe(all)

@@ -16,6 +16,8 @@ import (
 	bbsevents "code.cloudfoundry.org/bbs/events"
 	"code.cloudfoundry.org/bbs/models"
 	"github.com/vito/go-sse/sse"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // sseServer serves hub on /v1/events/... with the cell id taken from the
@@ -147,7 +149,7 @@ func TestServeSSEHeadersAndFrames(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ServeSSE(ctx, rec, sub) }()
-	waitFor(t, func() bool { return len(sub.ch) == 0 })
+	testutil.WaitFor(t, 10*time.Second, "the stream to drain the buffer", func() bool { return len(sub.ch) == 0 })
 	time.Sleep(10 * time.Millisecond) // let the last write land
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
