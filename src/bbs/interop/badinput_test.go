@@ -37,6 +37,29 @@ func postRaw(t *testing.T, c *http.Client, url string, body []byte) (*http.Respo
 	return resp, b
 }
 
+// getRaw GETs url with c and returns the response with its body read.
+func getRaw(t *testing.T, c *http.Client, url string) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// refusedPing fails t when c, holding a client certificate the BBS must
+// not accept (what), gets through the TLS handshake.
+func refusedPing(t *testing.T, c *http.Client, url, what string) {
+	t.Helper()
+	resp, err := c.Post(url+"/v1/ping", "application/x-protobuf", nil)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("request %s succeeded", what)
+	}
+}
+
 func TestBadRequests(t *testing.T) {
 	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t)})
 	c := httpClient(t, h.Certs.CACert, h.Certs.ClientCert, h.Certs.ClientKey)
@@ -81,11 +104,7 @@ func TestBadRequests(t *testing.T) {
 		}
 	})
 	t.Run("wrong method", func(t *testing.T) {
-		resp, err := c.Get(h.URL + "/v1/ping")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := getRaw(t, c, h.URL+"/v1/ping")
 		if resp.StatusCode != http.StatusMethodNotAllowed {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -93,11 +112,7 @@ func TestBadRequests(t *testing.T) {
 	t.Run("no client certificate is refused", func(t *testing.T) {
 		pool, _ := pki.LoadCAPool(h.Certs.CACert)
 		bare := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-		resp, err := bare.Post(h.URL+"/v1/ping", "application/x-protobuf", nil)
-		if err == nil {
-			resp.Body.Close()
-			t.Fatal("request without a client certificate succeeded")
-		}
+		refusedPing(t, bare, h.URL, "without a client certificate")
 	})
 	t.Run("certificate from another CA is refused", func(t *testing.T) {
 		other, err := pki.GenerateLocal(t.TempDir(), []string{"127.0.0.1"})
@@ -107,28 +122,15 @@ func TestBadRequests(t *testing.T) {
 		pool, _ := pki.LoadCAPool(h.Certs.CACert)
 		cert, _ := tls.LoadX509KeyPair(other.ClientCert, other.ClientKey)
 		foreign := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}
-		resp, err := foreign.Post(h.URL+"/v1/ping", "application/x-protobuf", nil)
-		if err == nil {
-			resp.Body.Close()
-			t.Fatal("request with a foreign client certificate succeeded")
-		}
+		refusedPing(t, foreign, h.URL, "with a foreign client certificate")
 	})
 	t.Run("admin API needs the admin certificate", func(t *testing.T) {
-		resp, err := c.Get(h.URL + "/v1/admin/encryption/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := getRaw(t, c, h.URL+"/v1/admin/encryption/status")
 		if resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("client cert got %d on admin API", resp.StatusCode)
 		}
 		admin := httpClient(t, h.Certs.CACert, h.Certs.AdminCert, h.Certs.AdminKey)
-		resp, err = admin.Get(h.URL + "/v1/admin/encryption/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := getRaw(t, admin, h.URL+"/v1/admin/encryption/status")
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"active_label": "k1"`) {
 			t.Fatalf("admin status %d: %s", resp.StatusCode, b)
 		}
@@ -139,12 +141,7 @@ func TestBadRequests(t *testing.T) {
 			`bbs_lrps{kind="suspect"} 0`, `bbs_lrps{kind="crashed"} 0`, `bbs_tasks{state="pending"} 0`, "bbs_is_leader 1"}
 		var missing []string
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/metrics")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			_, b := getRaw(t, http.DefaultClient, "http://"+h.Daemon.HealthAddr()+"/metrics")
 			missing = missing[:0]
 			for _, w := range want {
 				if !strings.Contains(string(b), w) {
@@ -158,11 +155,7 @@ func TestBadRequests(t *testing.T) {
 		t.Fatalf("metrics lack %q", missing)
 	})
 	t.Run("health endpoint", func(t *testing.T) {
-		resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/ping")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := getRaw(t, http.DefaultClient, "http://"+h.Daemon.HealthAddr()+"/ping")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("health %d", resp.StatusCode)
 		}

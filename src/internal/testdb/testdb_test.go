@@ -38,10 +38,10 @@ func TestServerDatabasesAreCreatedAndDropped(t *testing.T) {
 		admin        func(t *testing.T) (string, string) // admin DSN, query counting databases named ?
 	}{
 		{"postgres", "pgx", testdb.Postgres, func(t *testing.T) (string, string) {
-			return envOr(testdb.PostgresEnv, testdb.DefaultPostgresURL), "SELECT COUNT(*) FROM pg_database WHERE datname = $1"
+			return testdb.PostgresServer(), "SELECT COUNT(*) FROM pg_database WHERE datname = $1"
 		}},
 		{"mysql", "mysql", testdb.MySQL, func(t *testing.T) (string, string) {
-			return envOr(testdb.MySQLEnv, testdb.DefaultMySQLDSN), "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?"
+			return testdb.MySQLServer(), "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?"
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,11 +75,39 @@ func TestServerDatabasesAreCreatedAndDropped(t *testing.T) {
 	}
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// TestDumpShowsWhatIsStored writes a marker into a table of each kind of
+// database and finds it, with the table's name, in the dump.
+func TestDumpShowsWhatIsStored(t *testing.T) {
+	for _, tc := range []struct {
+		driver, sqlDriver string
+		newDSN            func(testing.TB) string
+	}{
+		{"sqlite", "sqlite", testdb.SQLite},
+		{"postgres", "pgx", testdb.Postgres},
+		{"mysql", "mysql", testdb.MySQL},
+	} {
+		t.Run(tc.driver, func(t *testing.T) {
+			dsn := tc.newDSN(t)
+			db, err := sql.Open(tc.sqlDriver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("CREATE TABLE marked (v VARCHAR(64))"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec("INSERT INTO marked (v) VALUES ('MARKER-4d2f')"); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			out := string(testdb.Dump(t, tc.driver, dsn))
+			for _, want := range []string{"marked", "MARKER-4d2f"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("dump lacks %q", want)
+				}
+			}
+		})
 	}
-	return def
 }
 
 func databaseName(t *testing.T, driver, dsn string) string {
