@@ -3,6 +3,7 @@ package acceptance
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -130,15 +131,7 @@ func testEvacuation(t *testing.T, e *env) {
 	testutil.Eventually(t, 120*time.Second, "every instance RUNNING off the evacuated cell", func() (bool, string) {
 		all := e.actuals(t, g)
 		sample(all)
-		if !running(all, n) {
-			return false, describe(all)
-		}
-		for _, l := range all {
-			if l.CellId == victim {
-				return false, describe(all)
-			}
-		}
-		return true, ""
+		return runningOff(all, n, victim)
 	})
 	moved := time.Since(start)
 	close(stop)
@@ -260,16 +253,7 @@ func testRepKill(t *testing.T, e *env) {
 	}
 	start := time.Now()
 	testutil.Eventually(t, 45*time.Second, "every instance RUNNING off the killed cell", func() (bool, string) {
-		all := e.actuals(t, g)
-		if !running(all, n) {
-			return false, describe(all)
-		}
-		for _, l := range all {
-			if l.CellId == victim {
-				return false, describe(all)
-			}
-		}
-		return true, ""
+		return runningOff(e.actuals(t, g), n, victim)
 	})
 	took := time.Since(start)
 	if took > 30*time.Second {
@@ -277,4 +261,13 @@ func testRepKill(t *testing.T, e *env) {
 	}
 	t.Logf("instances RUNNING elsewhere %s after the SIGKILL", took.Round(time.Millisecond))
 	expectHello(t, e.actuals(t, g))
+}
+
+// runningOff reports whether all is exactly n RUNNING instances, none of
+// them on cell, and describes all when it is not.
+func runningOff(all []*models.ActualLRP, n int, cell string) (bool, string) {
+	if !running(all, n) || slices.ContainsFunc(all, func(l *models.ActualLRP) bool { return l.CellId == cell }) {
+		return false, describe(all)
+	}
+	return true, ""
 }
