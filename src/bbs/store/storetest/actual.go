@@ -136,18 +136,7 @@ func testActualLRPFilters(t *testing.T, open Opener) {
 			t.Fatalf("ActualLRPs(%s): %v", what, err)
 		}
 		wantStrings(t, "ActualLRPs("+what+")", actualKeys(got), tc.want)
-		var streamed []*models.ActualLRP
-		err = s.EachActualLRP(ctx(t), tc.f, func(pb []byte) error {
-			a := new(models.ActualLRP)
-			if err := a.Unmarshal(pb); err != nil {
-				return err
-			}
-			streamed = append(streamed, a)
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("EachActualLRP(%s): %v", what, err)
-		}
+		streamed := stream[models.ActualLRP](t, "EachActualLRP", s.EachActualLRP, tc.f)
 		wantStrings(t, "EachActualLRP("+what+")", actualKeys(streamed), tc.want)
 		for _, a := range streamed {
 			wantEqual(t, "streamed "+actualKey(a), a, want[actualKey(a)])

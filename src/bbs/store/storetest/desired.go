@@ -119,43 +119,19 @@ func testDesiredLRPFilters(t *testing.T, open Opener) {
 	wantDesiredGuids(t, s, store.DesiredFilter{ProcessGuids: long}, "a", "d")
 
 	// Streamed bytes are the complete model / its scheduling info.
-	err := s.EachDesiredLRP(ctx(t), store.DesiredFilter{}, func(pb []byte) error {
-		var d models.DesiredLRP
-		if err := d.Unmarshal(pb); err != nil {
-			return err
-		}
-		wantEqual(t, "streamed desired lrp "+d.ProcessGuid, &d, want[d.ProcessGuid])
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachDesiredLRP: %v", err)
+	for _, d := range stream[models.DesiredLRP](t, "EachDesiredLRP", s.EachDesiredLRP, store.DesiredFilter{}) {
+		wantEqual(t, "streamed desired lrp "+d.ProcessGuid, d, want[d.ProcessGuid])
 	}
 	var infos []string
-	err = s.EachSchedulingInfo(ctx(t), store.DesiredFilter{Domain: "even"}, func(pb []byte) error {
-		var si models.DesiredLRPSchedulingInfo
-		if err := si.Unmarshal(pb); err != nil {
-			return err
-		}
+	for _, si := range stream[models.DesiredLRPSchedulingInfo](t, "EachSchedulingInfo", s.EachSchedulingInfo, store.DesiredFilter{Domain: "even"}) {
 		w := want[si.ProcessGuid].DesiredLRPSchedulingInfo()
-		wantEqual(t, "streamed scheduling info "+si.ProcessGuid, &si, &w)
+		wantEqual(t, "streamed scheduling info "+si.ProcessGuid, si, &w)
 		infos = append(infos, si.ProcessGuid)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachSchedulingInfo: %v", err)
 	}
 	wantStrings(t, "EachSchedulingInfo(domain even)", infos, []string{"b", "d"})
 	infos = nil
-	err = s.EachSchedulingInfo(ctx(t), store.DesiredFilter{ProcessGuids: []string{"c", "a"}}, func(pb []byte) error {
-		var si models.DesiredLRPSchedulingInfo
-		if err := si.Unmarshal(pb); err != nil {
-			return err
-		}
+	for _, si := range stream[models.DesiredLRPSchedulingInfo](t, "EachSchedulingInfo", s.EachSchedulingInfo, store.DesiredFilter{ProcessGuids: []string{"c", "a"}}) {
 		infos = append(infos, si.ProcessGuid)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachSchedulingInfo: %v", err)
 	}
 	wantStrings(t, "EachSchedulingInfo(guids c, a)", infos, []string{"a", "c"})
 }
@@ -163,16 +139,8 @@ func testDesiredLRPFilters(t *testing.T, open Opener) {
 func wantDesiredGuids(t *testing.T, s store.Store, f store.DesiredFilter, want ...string) {
 	t.Helper()
 	var got []string
-	err := s.EachDesiredLRP(ctx(t), f, func(pb []byte) error {
-		var d models.DesiredLRP
-		if err := d.Unmarshal(pb); err != nil {
-			return err
-		}
+	for _, d := range stream[models.DesiredLRP](t, "EachDesiredLRP", s.EachDesiredLRP, f) {
 		got = append(got, d.ProcessGuid)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachDesiredLRP(%+v): %v", f, err)
 	}
 	wantStrings(t, fmt.Sprintf("EachDesiredLRP(domain %q, %d guids)", f.Domain, len(f.ProcessGuids)), got, want)
 }

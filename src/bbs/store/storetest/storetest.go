@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"code.cloudfoundry.org/bbs/models"
+	"github.com/gogo/protobuf/proto"
+
 	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/store"
 )
@@ -120,6 +123,36 @@ func update(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 	if err := s.Update(ctx(t), fn); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
+}
+
+// insertOneOfEach inserts, for each guid, a desired LRP, its instance 0 on
+// "cell" and a running task, all in domain "d".
+func insertOneOfEach(tx store.Tx, guids ...string) error {
+	for _, g := range guids {
+		if err := tx.InsertDesiredLRP(NewDesiredLRP(g, "d")); err != nil {
+			return err
+		}
+		if err := tx.InsertActualLRP(NewActualLRP(g, 0, ordinary, "d", "cell")); err != nil {
+			return err
+		}
+		if err := tx.InsertTask(NewTask(g, "d", "cell", models.Task_Running)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stream is store.Collect, failing t on any error.
+func stream[T any, F any, PT interface {
+	*T
+	proto.Message
+}](t *testing.T, what string, each func(context.Context, F, func([]byte) error) error, f F) []PT {
+	t.Helper()
+	out, err := store.Collect[T, F, PT](ctx(t), each, f)
+	if err != nil {
+		t.Fatalf("%s(%s): %v", what, jsonOf(f), err)
+	}
+	return out
 }
 
 // wantErr fails unless err wraps target.

@@ -75,32 +75,16 @@ func testTaskFilters(t *testing.T, open Opener) {
 	wantTaskGuids(t, s, store.TaskFilter{CellID: "cell-1"}, "t1", "t2")
 	wantTaskGuids(t, s, store.TaskFilter{Domain: "cf-b", CellID: "cell-1"}, "t2")
 	wantTaskGuids(t, s, store.TaskFilter{CellID: "none"})
-	err := s.EachTask(ctx(t), store.TaskFilter{}, func(pb []byte) error {
-		var task models.Task
-		if err := task.Unmarshal(pb); err != nil {
-			return err
-		}
-		wantEqual(t, "streamed task "+task.TaskGuid, &task, want[task.TaskGuid])
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachTask: %v", err)
+	for _, task := range stream[models.Task](t, "EachTask", s.EachTask, store.TaskFilter{}) {
+		wantEqual(t, "streamed task "+task.TaskGuid, task, want[task.TaskGuid])
 	}
 }
 
 func wantTaskGuids(t *testing.T, s store.Store, f store.TaskFilter, want ...string) {
 	t.Helper()
 	var got []string
-	err := s.EachTask(ctx(t), f, func(pb []byte) error {
-		var task models.Task
-		if err := task.Unmarshal(pb); err != nil {
-			return err
-		}
+	for _, task := range stream[models.Task](t, "EachTask", s.EachTask, f) {
 		got = append(got, task.TaskGuid)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachTask(%+v): %v", f, err)
 	}
 	wantStrings(t, "EachTask("+jsonOf(f)+")", got, want)
 }
