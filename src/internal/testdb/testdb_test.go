@@ -19,13 +19,22 @@ func TestSQLitePathIsFreshAndWritable(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("%s already exists (err %v)", path, err)
 	}
-	db, err := sql.Open("sqlite", path)
+	execAll(t, "sqlite", path, "CREATE TABLE t (x INTEGER)")
+}
+
+// execAll opens dsn with the database/sql driver, runs stmts in order and
+// closes the connection, failing t on any error.
+func execAll(t *testing.T, driver, dsn string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec("CREATE TABLE t (x INTEGER)"); err != nil {
-		t.Fatal(err)
+	for _, stmt := range stmts {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s on %s: %v", stmt, dsn, err)
+		}
 	}
 }
 
@@ -48,14 +57,7 @@ func TestServerDatabasesAreCreatedAndDropped(t *testing.T) {
 			var dbName string
 			t.Run("use", func(t *testing.T) {
 				dsn := tc.newDSN(t)
-				db, err := sql.Open(tc.driver, dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer db.Close()
-				if _, err := db.Exec("CREATE TABLE t (x INTEGER)"); err != nil {
-					t.Fatalf("using %s: %v", dsn, err)
-				}
+				execAll(t, tc.driver, dsn, "CREATE TABLE t (x INTEGER)")
 				dbName = databaseName(t, tc.driver, dsn)
 			})
 			adminDSN, count := tc.admin(t)
@@ -88,18 +90,7 @@ func TestDumpShowsWhatIsStored(t *testing.T) {
 	} {
 		t.Run(tc.driver, func(t *testing.T) {
 			dsn := tc.newDSN(t)
-			db, err := sql.Open(tc.sqlDriver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Exec("CREATE TABLE marked (v VARCHAR(64))"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.Exec("INSERT INTO marked (v) VALUES ('MARKER-4d2f')"); err != nil {
-				t.Fatal(err)
-			}
-			db.Close()
+			execAll(t, tc.sqlDriver, dsn, "CREATE TABLE marked (v VARCHAR(64))", "INSERT INTO marked (v) VALUES ('MARKER-4d2f')")
 			out := string(testdb.Dump(t, tc.driver, dsn))
 			for _, want := range []string{"marked", "MARKER-4d2f"} {
 				if !strings.Contains(out, want) {
