@@ -286,14 +286,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	}()
 	hub.Close()
 	hub.Close() // idempotent
-	select {
-	case err := <-waiting:
-		if !errors.Is(err, ErrHubClosed) {
-			t.Fatalf("blocked Next returned %v, want ErrHubClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Hub.Close did not wake a blocked Next")
-	}
+	receiveErr(t, waiting, ErrHubClosed, "the blocked Next after Hub.Close")
 	if !errors.Is(a.Err(), ErrClosed) {
 		t.Fatalf("Hub.Close changed the reason of an already closed subscription: %v", a.Err())
 	}
@@ -405,4 +398,18 @@ func BenchmarkPublish(b *testing.B) {
 		hub.Close()
 		wg.Wait()
 	})
+}
+
+// receiveErr waits up to five seconds for the error a goroutine reports on
+// ch (what) and fails unless it wraps want.
+func receiveErr(t *testing.T, ch <-chan error, want error, what string) {
+	t.Helper()
+	select {
+	case err := <-ch:
+		if !errors.Is(err, want) {
+			t.Fatalf("%s returned %v, want %v", what, err, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not return within 5s", what)
+	}
 }

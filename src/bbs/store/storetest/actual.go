@@ -99,13 +99,7 @@ func testActualLRPs(t *testing.T, open Opener) {
 	}
 	wantEqual(t, "moved actual lrp", got[0], moved)
 
-	update(t, s, func(tx store.Tx) error {
-		if err := tx.DeleteActualLRP("p1", 0, evacuating); err != nil {
-			return err
-		}
-		wantErr(t, "DeleteActualLRP(missing)", tx.DeleteActualLRP("p1", 0, evacuating), store.ErrNotFound)
-		return nil
-	})
+	deleteTwice(t, s, "DeleteActualLRP", func(tx store.Tx) error { return tx.DeleteActualLRP("p1", 0, evacuating) })
 	got, err = s.ActualLRPs(ctx(t), store.ActualFilter{ProcessGuid: "p1", Index: i32(0)})
 	if err != nil {
 		t.Fatal(err)

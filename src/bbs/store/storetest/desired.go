@@ -75,13 +75,7 @@ func testDesiredLRPs(t *testing.T, open Opener) {
 	wantEqual(t, "scheduling info p1 after update", info, &wantInfo)
 	wantDesiredGuids(t, s, store.DesiredFilter{Domain: "cf-moved"}, "p1")
 
-	update(t, s, func(tx store.Tx) error {
-		if err := tx.DeleteDesiredLRP("p2"); err != nil {
-			return err
-		}
-		wantErr(t, "DeleteDesiredLRP(missing)", tx.DeleteDesiredLRP("p2"), store.ErrNotFound)
-		return nil
-	})
+	deleteTwice(t, s, "DeleteDesiredLRP", func(tx store.Tx) error { return tx.DeleteDesiredLRP("p2") })
 	_, err = s.DesiredLRP(ctx(t), "p2")
 	wantErr(t, "DesiredLRP(deleted)", err, store.ErrNotFound)
 	wantDesiredGuids(t, s, store.DesiredFilter{}, "p1", "p3")

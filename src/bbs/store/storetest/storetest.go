@@ -155,6 +155,19 @@ func stream[T any, F any, PT interface {
 	return out
 }
 
+// deleteTwice runs del twice in one transaction: the first must succeed, the
+// second (named what) must report store.ErrNotFound.
+func deleteTwice(t *testing.T, s store.Store, what string, del func(tx store.Tx) error) {
+	t.Helper()
+	update(t, s, func(tx store.Tx) error {
+		if err := del(tx); err != nil {
+			return err
+		}
+		wantErr(t, what+"(missing)", del(tx), store.ErrNotFound)
+		return nil
+	})
+}
+
 // wantErr fails unless err wraps target.
 func wantErr(t *testing.T, what string, err, target error) {
 	t.Helper()

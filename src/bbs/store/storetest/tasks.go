@@ -42,13 +42,7 @@ func testTasks(t *testing.T, open Opener) {
 	wantEqual(t, "task t1 after update", got, running)
 	wantTaskGuids(t, s, store.TaskFilter{CellID: "cell-1"}, "t1")
 
-	update(t, s, func(tx store.Tx) error {
-		if err := tx.DeleteTask("t1"); err != nil {
-			return err
-		}
-		wantErr(t, "DeleteTask(missing)", tx.DeleteTask("t1"), store.ErrNotFound)
-		return nil
-	})
+	deleteTwice(t, s, "DeleteTask", func(tx store.Tx) error { return tx.DeleteTask("t1") })
 	_, err = s.Task(ctx(t), "t1")
 	wantErr(t, "Task(deleted)", err, store.ErrNotFound)
 	wantTaskGuids(t, s, store.TaskFilter{})
