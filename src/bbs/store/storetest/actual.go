@@ -53,8 +53,7 @@ func seedActuals(t *testing.T, s store.Store) map[string]*models.ActualLRP {
 	return byKey
 }
 
-func testActualLRPs(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testActualLRPs(t *testing.T, s store.Store) {
 	want := seedActuals(t, s)
 
 	update(t, s, func(tx store.Tx) error {
@@ -107,8 +106,7 @@ func testActualLRPs(t *testing.T, open Opener) {
 	wantStrings(t, "ActualLRPs(p1, 0) after delete", actualKeys(got), []string{"p1/0/ORDINARY"})
 }
 
-func testActualLRPFilters(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testActualLRPFilters(t *testing.T, s store.Store) {
 	want := seedActuals(t, s)
 	for _, tc := range []struct {
 		f    store.ActualFilter

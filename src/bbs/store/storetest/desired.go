@@ -9,8 +9,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
-func testDesiredLRPs(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testDesiredLRPs(t *testing.T, s store.Store) {
 	d1, d2 := NewDesiredLRP("p1", "cf-apps"), NewDesiredLRP("p2", "cf-tasks")
 	update(t, s, func(tx store.Tx) error {
 		if err := tx.InsertDesiredLRP(d1); err != nil {
@@ -81,8 +80,7 @@ func testDesiredLRPs(t *testing.T, open Opener) {
 	wantDesiredGuids(t, s, store.DesiredFilter{}, "p1", "p3")
 }
 
-func testDesiredLRPFilters(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testDesiredLRPFilters(t *testing.T, s store.Store) {
 	want := map[string]*models.DesiredLRP{}
 	update(t, s, func(tx store.Tx) error {
 		// Inserted out of order: results must come back sorted by guid.

@@ -59,19 +59,19 @@ func Run(t *testing.T, open Opener) {
 		name string
 		fn   func(t *testing.T, open Opener)
 	}{
-		{"Domains", testDomains},
-		{"DesiredLRPs", testDesiredLRPs},
-		{"DesiredLRPFilters", testDesiredLRPFilters},
-		{"ActualLRPs", testActualLRPs},
-		{"ActualLRPFilters", testActualLRPFilters},
-		{"Tasks", testTasks},
-		{"TaskFilters", testTaskFilters},
-		{"StreamStopsOnError", testStreamStopsOnError},
-		{"Presences", testPresences},
-		{"UpdateRollsBack", testUpdateRollsBack},
-		{"UpdateRetries", testUpdateRetries},
-		{"UpdateContext", testUpdateContext},
-		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"Domains", onK1Store(testDomains)},
+		{"DesiredLRPs", onK1Store(testDesiredLRPs)},
+		{"DesiredLRPFilters", onK1Store(testDesiredLRPFilters)},
+		{"ActualLRPs", onK1Store(testActualLRPs)},
+		{"ActualLRPFilters", onK1Store(testActualLRPFilters)},
+		{"Tasks", onK1Store(testTasks)},
+		{"TaskFilters", onK1Store(testTaskFilters)},
+		{"StreamStopsOnError", onK1Store(testStreamStopsOnError)},
+		{"Presences", onK1Store(testPresences)},
+		{"UpdateRollsBack", onK1Store(testUpdateRollsBack)},
+		{"UpdateRetries", onK1Store(testUpdateRetries)},
+		{"UpdateContext", onK1Store(testUpdateContext)},
+		{"ConcurrentUpdates", onK1Store(testConcurrentUpdates)},
 		{"Reencrypt", testReencrypt},
 		{"ReencryptConcurrentWrites", testReencryptConcurrentWrites},
 		{"ReopenUnknownLabel", testReopenUnknownLabel},
@@ -82,6 +82,14 @@ func Run(t *testing.T, open Opener) {
 			t.Parallel()
 			tc.fn(t, open)
 		})
+	}
+}
+
+// onK1Store adapts a test that needs only an open store sealing with key
+// "k1" to the suite's table.
+func onK1Store(fn func(t *testing.T, s store.Store)) func(t *testing.T, open Opener) {
+	return func(t *testing.T, open Opener) {
+		fn(t, mustOpen(t, open, NewRing(t, "k1")))
 	}
 }
 

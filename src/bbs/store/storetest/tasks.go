@@ -8,8 +8,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
-func testTasks(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testTasks(t *testing.T, s store.Store) {
 	t1 := NewTask("t1", "cf-a", "", models.Task_Pending)
 	update(t, s, func(tx store.Tx) error { return tx.InsertTask(t1) })
 
@@ -48,8 +47,7 @@ func testTasks(t *testing.T, open Opener) {
 	wantTaskGuids(t, s, store.TaskFilter{})
 }
 
-func testTaskFilters(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testTaskFilters(t *testing.T, s store.Store) {
 	want := map[string]*models.Task{
 		"t3": NewTask("t3", "cf-a", "cell-2", models.Task_Running),
 		"t1": NewTask("t1", "cf-a", "cell-1", models.Task_Running),
