@@ -55,41 +55,45 @@ func PerTest(newDSN func(t testing.TB) string, openDSN func(ctx context.Context,
 // Run runs the contract suite against the stores open returns. Subtests run
 // in parallel, each on its own database.
 func Run(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, open Opener)
-	}{
-		{"Domains", onK1Store(testDomains)},
-		{"DesiredLRPs", onK1Store(testDesiredLRPs)},
-		{"DesiredLRPFilters", onK1Store(testDesiredLRPFilters)},
-		{"ActualLRPs", onK1Store(testActualLRPs)},
-		{"ActualLRPFilters", onK1Store(testActualLRPFilters)},
-		{"Tasks", onK1Store(testTasks)},
-		{"TaskFilters", onK1Store(testTaskFilters)},
-		{"StreamStopsOnError", onK1Store(testStreamStopsOnError)},
-		{"Presences", onK1Store(testPresences)},
-		{"UpdateRollsBack", onK1Store(testUpdateRollsBack)},
-		{"UpdateRetries", onK1Store(testUpdateRetries)},
-		{"UpdateContext", onK1Store(testUpdateContext)},
-		{"ConcurrentUpdates", onK1Store(testConcurrentUpdates)},
+	// Contracts on one store sealing with key "k1".
+	runParallel(t, func(t *testing.T) store.Store { return mustOpen(t, open, NewRing(t, "k1")) }, []contract[store.Store]{
+		{"Domains", testDomains},
+		{"DesiredLRPs", testDesiredLRPs},
+		{"DesiredLRPFilters", testDesiredLRPFilters},
+		{"ActualLRPs", testActualLRPs},
+		{"ActualLRPFilters", testActualLRPFilters},
+		{"Tasks", testTasks},
+		{"TaskFilters", testTaskFilters},
+		{"StreamStopsOnError", testStreamStopsOnError},
+		{"Presences", testPresences},
+		{"UpdateRollsBack", testUpdateRollsBack},
+		{"UpdateRetries", testUpdateRetries},
+		{"UpdateContext", testUpdateContext},
+		{"ConcurrentUpdates", testConcurrentUpdates},
+	})
+	// Contracts that open (and reopen) stores with their own key rings.
+	runParallel(t, func(*testing.T) Opener { return open }, []contract[Opener]{
 		{"Reencrypt", testReencrypt},
 		{"ReencryptConcurrentWrites", testReencryptConcurrentWrites},
 		{"ReopenUnknownLabel", testReopenUnknownLabel},
 		{"ReopenRotatesKey", testReopenRotatesKey},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open)
-		})
-	}
+	})
 }
 
-// onK1Store adapts a test that needs only an open store sealing with key
-// "k1" to the suite's table.
-func onK1Store(fn func(t *testing.T, s store.Store)) func(t *testing.T, open Opener) {
-	return func(t *testing.T, open Opener) {
-		fn(t, mustOpen(t, open, NewRing(t, "k1")))
+// contract is one named test of the suite, run on what its table provides.
+type contract[A any] struct {
+	name string
+	fn   func(t *testing.T, arg A)
+}
+
+// runParallel runs each contract as a parallel subtest on what arg makes
+// for that subtest.
+func runParallel[A any](t *testing.T, arg func(t *testing.T) A, contracts []contract[A]) {
+	for _, c := range contracts {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.fn(t, arg(t))
+		})
 	}
 }
 
