@@ -3,10 +3,7 @@ package pki
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"time"
 )
@@ -129,38 +126,4 @@ func usageName(usage x509.ExtKeyUsage) string {
 		return "client"
 	}
 	return fmt.Sprintf("usage %d", usage)
-}
-
-// readError is a failure to read a file, as opposed to a problem with its contents.
-type readError struct {
-	what, path string
-	err        error
-}
-
-func (e *readError) Error() string { return fmt.Sprintf("reading %s %s: %v", e.what, e.path, e.err) }
-func (e *readError) Unwrap() error { return e.err }
-
-// readCertAndKey reads a PEM certificate file and its key file; prefix
-// qualifies both in errors ("CA " gives "reading CA key file ...").
-func readCertAndKey(prefix, certFile, keyFile string) (certPEM, keyPEM []byte, err error) {
-	if certPEM, err = readFile(prefix+"certificate file", certFile); err != nil {
-		return nil, nil, err
-	}
-	if keyPEM, err = readFile(prefix+"key file", keyFile); err != nil {
-		return nil, nil, err
-	}
-	return certPEM, keyPEM, nil
-}
-
-// readFile reads path, describing a failure as "reading <what> <path>: <cause>".
-func readFile(what, path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &readError{what: what, path: path, err: err}
-	}
-	return data, nil
 }
