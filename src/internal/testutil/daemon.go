@@ -5,23 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// FreeAddr is a loopback host:port that was free a moment ago.
-func FreeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // WriteJSON writes v as JSON to a file name in a fresh temporary directory
 // and returns its path.
