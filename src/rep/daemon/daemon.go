@@ -34,6 +34,7 @@ import (
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/metrics"
 	"github.com/diego-go/diego/src/rep/opqueue"
+	"github.com/diego-go/diego/src/rep/reconcile"
 )
 
 // Options are the daemon's dependencies that do not come from the config.
@@ -325,7 +326,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		d.mu.Lock()
 		d.stoppingInstances = true
 		for _, inst := range d.instances {
-			inst.end(endStop)
+			inst.end(reconcile.EndStop)
 		}
 		for _, tr := range d.tasks {
 			tr.cancel()

@@ -20,18 +20,12 @@ import (
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/health"
+	"github.com/diego-go/diego/src/rep/reconcile"
 )
 
 // cleanupTimeout bounds the BBS calls and container destruction after an
 // instance ends.
 const cleanupTimeout = 30 * time.Second
-
-// How an instance's container ends, which decides what the BBS is told.
-const (
-	endCrash   int32 = iota // it exited or became unhealthy: crash it
-	endStop                 // stopped on purpose: remove it
-	endAbandon              // no longer ours (replaced, evacuated, gone from the BBS): destroy only
-)
 
 // instance is one LRP instance running (or starting) on the cell.
 type instance struct {
@@ -39,7 +33,7 @@ type instance struct {
 	ikey   models.ActualLRPInstanceKey
 	ctx    context.Context
 	cancel context.CancelFunc
-	mode   atomic.Int32 // endCrash, endStop or endAbandon
+	mode   atomic.Int32 // a reconcile.End
 	done   chan struct{}
 
 	mu      sync.Mutex
@@ -50,10 +44,13 @@ type instance struct {
 }
 
 // end asks the instance to stop; the first reason given wins.
-func (i *instance) end(mode int32) {
-	i.mode.CompareAndSwap(endCrash, mode)
+func (i *instance) end(mode reconcile.End) {
+	i.mode.CompareAndSwap(int32(reconcile.EndCrash), int32(mode))
 	i.cancel()
 }
+
+// ending is how the instance ends (EndCrash unless asked otherwise).
+func (i *instance) ending() reconcile.End { return reconcile.End(i.mode.Load()) }
 
 func (i *instance) status() (claimed, running, ready bool, ni *models.ActualLRPNetInfo) {
 	i.mu.Lock()
@@ -101,7 +98,7 @@ func (d *Daemon) StopLRPInstance(ctx context.Context, processGuid, instanceGuid 
 		return fmt.Errorf("instance %s/%s: %w", processGuid, instanceGuid, api.ErrNotFound)
 	}
 	d.log.Info("stopping instance", "process_guid", processGuid, "instance_guid", instanceGuid)
-	inst.end(endStop)
+	inst.end(reconcile.EndStop)
 	return nil
 }
 
@@ -160,7 +157,7 @@ func (d *Daemon) run(inst *instance) {
 		log.Error("destroying container", "error", err)
 	}
 	d.ops.Do(guid, func() { d.reportEnd(inst, reason, log) })
-	_ = d.ledger.Complete(cell.KindLRP, guid, inst.mode.Load() == endCrash)
+	_ = d.ledger.Complete(cell.KindLRP, guid, inst.ending() == reconcile.EndCrash)
 	forget()
 }
 
@@ -168,17 +165,16 @@ func (d *Daemon) run(inst *instance) {
 // calls while the cell is evacuating. Runs in the instance's operation queue.
 func (d *Daemon) reportEnd(inst *instance, reason string, log *slog.Logger) {
 	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
-	evac := d.isEvacuating()
 	var err error
-	switch mode := inst.mode.Load(); {
-	case mode == endAbandon:
+	switch reconcile.Ended(inst.ending(), d.isEvacuating()) {
+	case reconcile.ReportNothing:
 		log.Info("container destroyed; the BBS no longer has the instance here")
 		return
-	case mode == endStop && evac:
+	case reconcile.ReportEvacuateStopped:
 		_, err = d.bbs.EvacuateStoppedActualLRP(d.lg, "", key, ikey)
-	case mode == endStop:
+	case reconcile.ReportRemove:
 		err = d.bbs.RemoveActualLRP(d.lg, "", key, ikey)
-	case evac:
+	case reconcile.ReportEvacuateCrashed:
 		log.Info("crashed while evacuating", "reason", reason)
 		_, err = d.bbs.EvacuateCrashedActualLRP(d.lg, "", key, ikey, reason)
 	default:
@@ -202,7 +198,7 @@ func (d *Daemon) reportRunning(inst *instance, log *slog.Logger) {
 	}
 	_, _, ready, ni := inst.status()
 	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
-	if d.isEvacuating() {
+	if reconcile.Running(d.isEvacuating()) == reconcile.ReportEvacuateRunning {
 		keep, err := d.bbs.EvacuateRunningActualLRP(d.lg, "", key, ikey, ni, nil, nil, ready, d.cfg.Zone)
 		if err != nil {
 			log.Error("evacuating running instance", "error", err)
@@ -213,7 +209,7 @@ func (d *Daemon) reportRunning(inst *instance, log *slog.Logger) {
 		inst.mu.Unlock()
 		if !keep {
 			log.Info("evacuated: the replacement is running elsewhere")
-			inst.end(endAbandon)
+			inst.end(reconcile.EndAbandon)
 		}
 		return
 	}

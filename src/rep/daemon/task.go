@@ -18,6 +18,7 @@ import (
 	"github.com/diego-go/diego/src/rep/api"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/reconcile"
 )
 
 // MaxResultBytes is how much of a task's result_file becomes its result
@@ -112,12 +113,11 @@ func (d *Daemon) runTask(tr *taskRun) {
 		log.Error("destroying container", "error", err)
 	}
 	d.ops.Do(guid, func() {
-		if tr.cancelled.Load() {
+		var report bool
+		report, failed, reason = reconcile.TaskEnded(tr.cancelled.Load(), tr.ctx.Err() != nil, failed, reason)
+		if !report {
 			log.Info("task cancelled")
 			return
-		}
-		if tr.ctx.Err() != nil && !failed {
-			failed, reason = true, "task was stopped: the cell is shutting down"
 		}
 		if err := d.bbs.CompleteTask(d.lg, "", guid, d.cfg.CellID, failed, reason, result); err != nil {
 			log.Error("completing task", "error", err)

@@ -7,6 +7,8 @@ package reconcile
 import (
 	"fmt"
 	"strings"
+
+	"code.cloudfoundry.org/bbs/models"
 )
 
 // TaskContainerMissing is the failure reason of a task the BBS has RUNNING
@@ -50,12 +52,15 @@ type Op struct {
 	// ProcessGuid and Index name an instance (RemoveActualLRP, AbandonInstance).
 	ProcessGuid string
 	Index       int32
-	// Evacuating: RemoveActualLRP removes the evacuating record.
+	// LRP is the record RemoveActualLRP removes; Evacuating when it is the
+	// evacuating one.
+	LRP        *models.ActualLRP
 	Evacuating bool
 	// Reason is FailTask's failure reason.
 	Reason string
-	// UnlessOwned: re-check in the queue and skip when the cell owns Guid
-	// (as an instance or a task) by then; it may have been placed meanwhile.
+	// UnlessOwned: re-check in the queue and skip when the cell owns Guid by
+	// then (as an instance for RemoveActualLRP, a task for FailTask, either
+	// for DestroyContainer); it may have been placed meanwhile.
 	UnlessOwned bool
 }
 

@@ -58,7 +58,7 @@ func Sync(c Cell) []Op {
 			continue
 		}
 		ops = append(ops, Op{
-			Kind: RemoveActualLRP, Guid: a.InstanceGuid, ProcessGuid: a.ProcessGuid, Index: a.Index,
+			Kind: RemoveActualLRP, Guid: a.InstanceGuid, ProcessGuid: a.ProcessGuid, Index: a.Index, LRP: a,
 			Evacuating: a.Presence == models.ActualLRP_Evacuating, UnlessOwned: true,
 		})
 	}
