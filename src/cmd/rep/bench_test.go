@@ -17,6 +17,7 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/rep/daemon"
 )
 
 // rssKB reads VmRSS and VmHWM (peak) of pid in KiB.
@@ -53,7 +54,7 @@ func BenchmarkRepRSS250(b *testing.B) {
 	c := h.Certs
 	lg := lager.NewLogger("bench")
 	e := &cellEnv{h: h, lg: lg, cellID: "cell-rss"}
-	cfg := DefaultConfig()
+	cfg := daemon.DefaultConfig()
 	cfg.CellID, cfg.Zone = e.cellID, "z1"
 	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey
@@ -61,7 +62,7 @@ func BenchmarkRepRSS250(b *testing.B) {
 	cfg.LocketAddress = h.Daemon.LocketAddr()
 	cfg.ContainerRootDir = filepath.Join(b.TempDir(), "containers")
 	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = n*32, n*32, n
-	cfg.SyncInterval = Duration(time.Second)
+	cfg.SyncInterval = daemon.Duration(time.Second)
 	cfg.LogLevel = "info"
 	p := startRep(b, writeJSON(b, cfg))
 	e.waitListed(b, p)

@@ -25,6 +25,7 @@ import (
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/daemon"
 )
 
 var repBin string
@@ -214,7 +215,7 @@ type cellEnv struct {
 	h      *bbstest.Harness
 	lg     lager.Logger
 	cellID string
-	cfg    Config
+	cfg    daemon.Config
 }
 
 func (e *cellEnv) cellListed() (bool, string) {
@@ -353,7 +354,7 @@ func TestRepBinary(t *testing.T) {
 	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
 	c := h.Certs
 	e := &cellEnv{h: h, lg: lager.NewLogger("test"), cellID: "cell-bin"}
-	cfg := DefaultConfig()
+	cfg := daemon.DefaultConfig()
 	cfg.CellID, cfg.Zone = e.cellID, "z1"
 	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey
@@ -361,11 +362,11 @@ func TestRepBinary(t *testing.T) {
 	cfg.LocketAddress = h.Daemon.LocketAddr()
 	cfg.ContainerRootDir = filepath.Join(t.TempDir(), "containers")
 	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = 1024, 1024, 10
-	cfg.PresenceTTL = Duration(2 * time.Second)
-	cfg.SyncInterval = Duration(time.Second)
-	cfg.EvacuationTimeout = Duration(2 * time.Second)
-	cfg.EvacuationPollingInterval = Duration(200 * time.Millisecond)
-	cfg.StopTimeout = Duration(10 * time.Second)
+	cfg.PresenceTTL = daemon.Duration(2 * time.Second)
+	cfg.SyncInterval = daemon.Duration(time.Second)
+	cfg.EvacuationTimeout = daemon.Duration(2 * time.Second)
+	cfg.EvacuationPollingInterval = daemon.Duration(200 * time.Millisecond)
+	cfg.StopTimeout = daemon.Duration(10 * time.Second)
 	cfg.LogLevel = "debug"
 	e.cfg = cfg
 	path := writeJSON(t, cfg)

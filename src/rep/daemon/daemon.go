@@ -51,7 +51,7 @@ type Options struct {
 
 // Daemon is a running rep cell.
 type Daemon struct {
-	cfg     Config
+	cfg     Settings
 	opts    Options
 	log     *slog.Logger
 	lg      lager.Logger
@@ -89,7 +89,7 @@ type Daemon struct {
 
 // Start validates cfg, starts serving and announcing the cell, and returns
 // the running daemon. Stop it with Stop.
-func Start(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
+func Start(ctx context.Context, cfg Settings, opts Options) (*Daemon, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("rep config: %w", err)

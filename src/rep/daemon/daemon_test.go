@@ -72,10 +72,10 @@ func TestMain(m *testing.M) {
 }
 
 func TestValidate(t *testing.T) {
-	if err := (Config{}).WithDefaults().Validate(); err == nil {
+	if err := (Settings{}).WithDefaults().Validate(); err == nil {
 		t.Fatal("empty config validated")
 	}
-	c := Config{CellID: "c", CAFile: "a", CertFile: "b", KeyFile: "c", BBSAddress: "https://x", BBSCAFile: "a",
+	c := Settings{CellID: "c", CAFile: "a", CertFile: "b", KeyFile: "c", BBSAddress: "https://x", BBSCAFile: "a",
 		BBSClientCertFile: "b", BBSClientKeyFile: "c", ContainerRootDir: "/tmp/x"}.WithDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
@@ -91,7 +91,7 @@ type cellFixture struct {
 	d   *Daemon
 	rc  rep.Client
 	lg  lager.Logger
-	cfg Config
+	cfg Settings
 }
 
 // newCell starts a BBS with embedded Locket and a rep cell registered with it.
@@ -108,12 +108,12 @@ func newBBS(t testing.TB) *bbstest.Harness {
 
 // addCell starts a rep cell registered with h; tweak, if set, adjusts its
 // config and options first. Bulk sync runs every second.
-func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Config, *Options)) *cellFixture {
+func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settings, *Options)) *cellFixture {
 	t.Helper()
 	certs := h.Certs
 	lg := lager.NewLogger("test")
 
-	cfg := Config{
+	cfg := Settings{
 		CellID: cellID, Zone: "z1", SyncInterval: Duration(time.Second),
 		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
 		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,

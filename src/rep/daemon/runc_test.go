@@ -55,7 +55,7 @@ func runcCell(t testing.TB, maxContainers int, quiet bool) *cellFixture {
 	if runcRootFSErr != nil {
 		t.Fatal(runcRootFSErr)
 	}
-	return addCell(t, newBBS(t), "cell-runc", func(c *Config, o *Options) {
+	return addCell(t, newBBS(t), "cell-runc", func(c *Settings, o *Options) {
 		c.MaxContainers = maxContainers
 		c.MemoryMB, c.DiskMB = int64(maxContainers)*64, int64(maxContainers)*64
 		if quiet {
