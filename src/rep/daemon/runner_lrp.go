@@ -1,8 +1,10 @@
 package daemon
 
+// The runner of LRP instances: claim, container, setup, action and health
+// checks, and the reports to the BBS.
+
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,10 +24,6 @@ import (
 	"github.com/diego-go/diego/src/rep/health"
 	"github.com/diego-go/diego/src/rep/reconcile"
 )
-
-// cleanupTimeout bounds the BBS calls and container destruction after an
-// instance ends.
-const cleanupTimeout = 30 * time.Second
 
 // instance is one LRP instance running (or starting) on the cell.
 type instance struct {
@@ -58,36 +56,6 @@ func (i *instance) status() (claimed, running, ready bool, ni *models.ActualLRPN
 	return i.claimed, i.running, i.ready, i.netInfo
 }
 
-// onReserved starts every accepted LRP instance and task.
-func (d *Daemon) onReserved(_ context.Context, work rep.Work) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, lrp := range work.LRPs {
-		if d.stoppingInstances || d.evacuating {
-			_, _ = d.ledger.Release(cell.KindLRP, lrp.InstanceGUID)
-			continue
-		}
-		ctx, cancel := context.WithCancel(d.ctx)
-		inst := &instance{
-			lrp:    lrp,
-			ikey:   models.NewActualLRPInstanceKey(lrp.InstanceGUID, d.cfg.CellID),
-			ctx:    ctx,
-			cancel: cancel,
-			done:   make(chan struct{}),
-		}
-		d.instances[lrp.InstanceGUID] = inst
-		d.instWG.Add(1)
-		go d.run(inst)
-	}
-	for _, t := range work.Tasks {
-		if d.stoppingInstances || d.evacuating {
-			_, _ = d.ledger.Release(cell.KindTask, t.TaskGuid)
-			continue
-		}
-		d.startTaskLocked(t)
-	}
-}
-
 // StopLRPInstance stops an instance on purpose: its container is stopped
 // and destroyed and it is removed from the BBS (asynchronously).
 func (d *Daemon) StopLRPInstance(ctx context.Context, processGuid, instanceGuid string) error {
@@ -114,14 +82,7 @@ func (d *Daemon) run(inst *instance) {
 	lrp := inst.lrp
 	log := d.log.With("process_guid", lrp.ProcessGuid, "index", lrp.Index, "instance_guid", lrp.InstanceGUID)
 	guid := lrp.InstanceGUID
-	forget := func() {
-		if _, err := d.ledger.Release(cell.KindLRP, guid); err != nil && !errors.Is(err, cell.ErrNotFound) {
-			log.Warn("releasing reservation", "error", err)
-		}
-		d.mu.Lock()
-		delete(d.instances, guid)
-		d.mu.Unlock()
-	}
+	forget := func() { d.forget(cell.KindLRP, guid, log) }
 	_ = d.ledger.Transition(cell.KindLRP, guid, cell.Initializing)
 
 	desired, err := d.bbs.DesiredLRPByProcessGuid(d.lg, "", lrp.ProcessGuid)
@@ -151,11 +112,7 @@ func (d *Daemon) run(inst *instance) {
 
 	reason := d.runContainer(inst, desired, log)
 
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), cleanupTimeout)
-	defer cancel()
-	if err := d.backend.Destroy(ctx, guid); err != nil && !errors.Is(err, container.ErrNotFound) {
-		log.Error("destroying container", "error", err)
-	}
+	d.destroyContainer(guid, log)
 	d.ops.Do(guid, func() { d.reportEnd(inst, reason, log) })
 	_ = d.ledger.Complete(cell.KindLRP, guid, inst.ending() == reconcile.EndCrash)
 	forget()
