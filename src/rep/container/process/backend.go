@@ -2,8 +2,6 @@ package process
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -13,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/proc"
 )
 
 // Backend is the process container backend. It is safe for concurrent use.
@@ -110,7 +108,7 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 	for i, p := range spec.Ports {
 		mappings[i] = container.PortMapping{ContainerPort: p, HostPort: ports[i]}
 	}
-	dir := filepath.Join(b.cfg.RootDir, "c-"+randomHex(8))
+	dir := filepath.Join(b.cfg.RootDir, "c-"+proc.RandomHex(8))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		b.releasePortsLocked(ports)
 		return nil, fmt.Errorf("container: creating home: %w", err)
@@ -217,14 +215,6 @@ func portFree(port uint32) bool {
 	}
 	l.Close()
 	return true
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return strconv.FormatInt(time.Now().UnixNano(), 16)
-	}
-	return hex.EncodeToString(b)
 }
 
 // removeAll removes dir, making read-only directories a process left behind

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/proc"
 )
 
 // ioWaitDelay bounds how long Wait waits for a process's output pipes to
@@ -159,13 +160,13 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("container: running %s: %w", spec.Path, err)
 	}
-	p := &process{id: randomHex(8), pgid: cmd.Process.Pid, done: make(chan struct{})}
+	p := &process{Process: proc.New(), pgid: cmd.Process.Pid}
 	if err := recordPgid(c.dir, p.pgid); err != nil {
 		_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
 		go func() { _ = cmd.Wait() }()
 		return nil, fmt.Errorf("container: recording process group: %w", err)
 	}
-	c.procs[p.id] = p
+	c.procs[p.ID()] = p
 	c.groups[p.pgid] = struct{}{}
 	go c.reap(p, cmd)
 	return p, nil
@@ -174,24 +175,14 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 func (c *Container) reap(p *process, cmd *exec.Cmd) {
 	err := cmd.Wait()
 	st := cmd.ProcessState
-	switch {
-	case st == nil:
-		p.status, p.err = -1, err
-	default:
-		ws := st.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			p.status = 128 + int(ws.Signal())
-		} else {
-			p.status = ws.ExitStatus()
-		}
-	}
+	p.Reaped(st, err)
 	c.mu.Lock()
-	delete(c.procs, p.id)
+	delete(c.procs, p.ID())
 	if st != nil {
 		c.cpuExited += st.UserTime() + st.SystemTime()
 	}
 	c.mu.Unlock()
-	close(p.done)
+	p.Close()
 }
 
 // processEnv is PATH (DefaultPath unless given), the container's env, the
@@ -404,33 +395,17 @@ func (c *Container) watchMemory(every time.Duration, limit uint64) {
 	}
 }
 
-// process is a process started by Run.
+// process is a process started by Run, in its own process group.
 type process struct {
-	id     string
-	pgid   int
-	done   chan struct{}
-	status int
-	err    error
-}
-
-func (p *process) ID() string { return p.id }
-
-// Wait implements container.Process; it may be called many times.
-func (p *process) Wait() (int, error) {
-	<-p.done
-	return p.status, p.err
+	proc.Process
+	pgid int
 }
 
 // Signal sends sig to the process's whole process group.
 func (p *process) Signal(sig os.Signal) error {
-	s, ok := sig.(syscall.Signal)
-	if !ok {
-		return fmt.Errorf("container: unsupported signal %v", sig)
-	}
-	select {
-	case <-p.done:
-		return os.ErrProcessDone
-	default:
+	s, err := p.Signalable(sig)
+	if err != nil {
+		return err
 	}
 	if err := syscall.Kill(-p.pgid, s); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err
