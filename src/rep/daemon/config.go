@@ -210,16 +210,22 @@ func fill[T comparable](dst *T, v T) {
 	}
 }
 
+// fillCell fills a backend section's empty directory, host IP and capacity
+// from the top level.
+func (c Config) fillCell(dir, hostIP *string, memoryMB, diskMB *int64, maxContainers *int) {
+	fill(dir, c.ContainerRootDir)
+	fill(hostIP, c.HostIP)
+	fill(memoryMB, c.MemoryMB)
+	fill(diskMB, c.DiskMB)
+	fill(maxContainers, c.MaxContainers)
+}
+
 func (c Config) processConfig() process.Config {
 	var p process.Config
 	if c.Process != nil {
 		p = *c.Process
 	}
-	fill(&p.RootDir, c.ContainerRootDir)
-	fill(&p.HostIP, c.HostIP)
-	fill(&p.MemoryMB, c.MemoryMB)
-	fill(&p.DiskMB, c.DiskMB)
-	fill(&p.MaxContainers, c.MaxContainers)
+	c.fillCell(&p.RootDir, &p.HostIP, &p.MemoryMB, &p.DiskMB, &p.MaxContainers)
 	if len(p.RootFSes) == 0 {
 		p.RootFSes = c.preloaded()
 	}
@@ -231,11 +237,7 @@ func (c Config) runcConfig() runc.Config {
 	if c.Runc != nil {
 		r = *c.Runc
 	}
-	fill(&r.StateDir, c.ContainerRootDir)
-	fill(&r.HostIP, c.HostIP)
-	fill(&r.MemoryMB, c.MemoryMB)
-	fill(&r.DiskMB, c.DiskMB)
-	fill(&r.MaxContainers, c.MaxContainers)
+	c.fillCell(&r.StateDir, &r.HostIP, &r.MemoryMB, &r.DiskMB, &r.MaxContainers)
 	return r
 }
 

@@ -64,10 +64,7 @@ func newBackend(ctx context.Context, cfg Config, log *slog.Logger) (container.Ba
 	switch cfg.Backend {
 	case BackendProcess:
 		b, err := process.New(cfg.processConfig())
-		if err != nil {
-			return nil, nil, err
-		}
-		return b, nop, nil
+		return b, nop, err
 	case BackendRunc:
 		rc := cfg.runcConfig()
 		rc.Logger = log

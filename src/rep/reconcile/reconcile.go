@@ -64,37 +64,32 @@ type Op struct {
 	UnlessOwned bool
 }
 
-// Done is what the daemon logs once the operation succeeded.
-func (o Op) Done() string {
-	switch o.Kind {
-	case RemoveActualLRP:
-		return "removed an actual LRP without a container"
-	case FailTask:
-		return "failed a task without a container"
-	case AbandonInstance:
-		return "the BBS no longer has this instance here; destroying its container"
-	case AbandonTask:
-		return "the BBS no longer has this task running here; destroying its container"
-	case DestroyContainer:
-		return "destroyed an unowned container"
-	default:
-		return "destroying a container left by an earlier rep"
+// What the daemon logs for each kind once its operation succeeded, and
+// when it failed.
+var (
+	done = [...]string{
+		"removed an actual LRP without a container",
+		"failed a task without a container",
+		"the BBS no longer has this instance here; destroying its container",
+		"the BBS no longer has this task running here; destroying its container",
+		"destroyed an unowned container",
+		"destroying a container left by an earlier rep",
 	}
-}
+	failed = [...]string{
+		"removing an actual LRP without a container",
+		"failing a task without a container",
+		"", "",
+		"destroying an unowned container",
+		"destroying leftover container",
+	}
+)
 
-// Failed is what the daemon logs when the operation failed.
-func (o Op) Failed() string {
-	switch o.Kind {
-	case RemoveActualLRP:
-		return "removing an actual LRP without a container"
-	case FailTask:
-		return "failing a task without a container"
-	case DestroyContainer:
-		return "destroying an unowned container"
-	default:
-		return "destroying leftover container"
-	}
-}
+// Done is what the daemon logs once the operation succeeded.
+func (o Op) Done() string { return done[o.Kind] }
+
+// Failed is what the daemon logs when the operation failed (abandons
+// cannot fail).
+func (o Op) Failed() string { return failed[o.Kind] }
 
 // String renders the operation for logs and golden scenarios.
 func (o Op) String() string {

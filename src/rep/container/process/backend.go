@@ -44,16 +44,9 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	capy := container.Capacity{MemoryMB: cfg.MemoryMB, DiskMB: cfg.DiskMB, MaxContainers: cfg.MaxContainers}
-	if capy.MemoryMB == 0 {
-		if capy.MemoryMB, err = machineMemoryMB(); err != nil {
-			return nil, fmt.Errorf("process backend: detecting memory (set memory_mb): %w", err)
-		}
-	}
-	if capy.DiskMB == 0 {
-		if capy.DiskMB, err = diskMB(cfg.RootDir); err != nil {
-			return nil, fmt.Errorf("process backend: detecting disk (set disk_mb): %w", err)
-		}
+	capy, err := cfg.host().Capacity(cfg.RootDir)
+	if err != nil {
+		return nil, fmt.Errorf("process backend: %w", err)
 	}
 	return &Backend{
 		reaped:     reaped,

@@ -70,16 +70,8 @@ func New(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("runc backend: creating the state dir: %w", err)
 		}
 	}
-	b.capacity = container.Capacity{MemoryMB: cfg.MemoryMB, DiskMB: cfg.DiskMB, MaxContainers: cfg.MaxContainers}
-	if b.capacity.MemoryMB == 0 {
-		if b.capacity.MemoryMB, err = machineMemoryMB(); err != nil {
-			return nil, fmt.Errorf("runc backend: detecting memory (set memory_mb): %w", err)
-		}
-	}
-	if b.capacity.DiskMB == 0 {
-		if b.capacity.DiskMB, err = diskMB(cfg.StateDir); err != nil {
-			return nil, fmt.Errorf("runc backend: detecting disk (set disk_mb): %w", err)
-		}
+	if b.capacity, err = cfg.host().Capacity(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("runc backend: %w", err)
 	}
 	_, err = os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
 	b.swapAccounting = err == nil
