@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/proc"
 )
 
@@ -24,8 +25,7 @@ type Backend struct {
 
 	mu         sync.Mutex
 	containers map[string]*Container
-	ports      map[uint32]string // allocated host port -> handle
-	nextPort   uint32            // round-robin cursor, so a freed port is reused last
+	ports      *host.Ports
 }
 
 var _ container.Backend = (*Backend)(nil)
@@ -53,8 +53,7 @@ func New(cfg Config) (*Backend, error) {
 		cfg:        cfg,
 		capacity:   capy,
 		containers: map[string]*Container{},
-		ports:      map[uint32]string{},
-		nextPort:   cfg.PortRangeStart,
+		ports:      host.NewPorts(cfg.PortRangeStart, cfg.PortRangeEnd),
 	}, nil
 }
 
@@ -93,7 +92,7 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 	if len(b.containers) >= b.capacity.MaxContainers {
 		return nil, fmt.Errorf("%w: %d containers", container.ErrNoCapacity, len(b.containers))
 	}
-	ports, err := b.allocatePortsLocked(spec.Handle, len(spec.Ports))
+	ports, err := b.ports.Allocate(spec.Handle, len(spec.Ports), portFree)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +102,7 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 	}
 	dir := filepath.Join(b.cfg.RootDir, "c-"+proc.RandomHex(8))
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		b.releasePortsLocked(ports)
+		b.ports.Release(spec.Handle, ports...)
 		return nil, fmt.Errorf("container: creating home: %w", err)
 	}
 	c := newContainer(b, spec, rootfs, dir, mappings)
@@ -159,45 +158,13 @@ func (b *Backend) Destroy(ctx context.Context, handle string) error {
 	b.mu.Lock()
 	delete(b.containers, handle)
 	for _, m := range c.ports {
-		if b.ports[m.HostPort] == handle {
-			delete(b.ports, m.HostPort)
-		}
+		b.ports.Release(handle, m.HostPort)
 	}
 	b.mu.Unlock()
 	if rmErr != nil {
 		return fmt.Errorf("container: removing %s: %w", c.dir, rmErr)
 	}
 	return nil
-}
-
-// allocatePortsLocked takes n free host ports, round-robin through the
-// range, skipping ports another program on the host is listening on.
-func (b *Backend) allocatePortsLocked(handle string, n int) ([]uint32, error) {
-	var got []uint32
-	size := b.cfg.PortRangeEnd - b.cfg.PortRangeStart + 1
-	for tried := uint32(0); len(got) < n && tried < size; tried++ {
-		p := b.nextPort
-		b.nextPort++
-		if b.nextPort > b.cfg.PortRangeEnd {
-			b.nextPort = b.cfg.PortRangeStart
-		}
-		if _, taken := b.ports[p]; taken || !portFree(p) {
-			continue
-		}
-		b.ports[p] = handle
-		got = append(got, p)
-	}
-	if len(got) < n {
-		b.releasePortsLocked(got)
-		return nil, fmt.Errorf("%w: no free host port in %d-%d", container.ErrNoCapacity, b.cfg.PortRangeStart, b.cfg.PortRangeEnd)
-	}
-	return got, nil
-}
-
-func (b *Backend) releasePortsLocked(ports []uint32) {
-	for _, p := range ports {
-		delete(b.ports, p)
-	}
 }
 
 // portFree reports whether nothing listens on port (all addresses).
