@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -125,14 +126,7 @@ func (b *Backend) Lookup(ctx context.Context, handle string) (container.Containe
 func (b *Backend) Containers(ctx context.Context) ([]container.Container, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]container.Container, 0, len(b.containers))
-	for _, c := range b.containers {
-		if !c.isDestroying() {
-			out = append(out, c)
-		}
-	}
-	slices.SortFunc(out, func(x, y container.Container) int { return strings.Compare(x.Handle(), y.Handle()) })
-	return out, nil
+	return host.List(maps.Values(b.containers), func(c *Container) bool { return !c.isDestroying() }), nil
 }
 
 // Destroy implements container.Backend: SIGKILL to every process group of

@@ -265,19 +265,9 @@ func (b *Backend) Lookup(ctx context.Context, handle string) (container.Containe
 // Containers implements container.Backend (sorted by handle).
 func (b *Backend) Containers(ctx context.Context) ([]container.Container, error) {
 	b.mu.Lock()
-	cs := make([]*Container, 0, len(b.containers))
-	for _, c := range b.containers {
-		cs = append(cs, c)
-	}
+	cs := slices.Collect(maps.Values(b.containers))
 	b.mu.Unlock()
-	out := make([]container.Container, 0, len(cs))
-	for _, c := range cs {
-		if c.visible() {
-			out = append(out, c)
-		}
-	}
-	slices.SortFunc(out, func(x, y container.Container) int { return strings.Compare(x.Handle(), y.Handle()) })
-	return out, nil
+	return host.List(slices.Values(cs), (*Container).visible), nil
 }
 
 // Destroy implements container.Backend: "runc delete --force" (SIGKILL to
