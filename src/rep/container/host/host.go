@@ -6,10 +6,8 @@ package host
 import (
 	"errors"
 	"fmt"
-	"iter"
 	"net"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,17 +84,4 @@ func diskMB(dir string) (int64, error) {
 		return 0, err
 	}
 	return int64(st.Blocks) * int64(st.Bsize) / (1 << 20), nil
-}
-
-// List returns the containers of cs that visible accepts, sorted by handle
-// (a backend's Containers).
-func List[C container.Container](cs iter.Seq[C], visible func(C) bool) []container.Container {
-	out := []container.Container{}
-	for c := range cs {
-		if visible(c) {
-			out = append(out, c)
-		}
-	}
-	slices.SortFunc(out, func(x, y container.Container) int { return strings.Compare(x.Handle(), y.Handle()) })
-	return out
 }

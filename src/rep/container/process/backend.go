@@ -87,11 +87,8 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.containers[spec.Handle]; ok {
-		return nil, fmt.Errorf("%w: %s", container.ErrExists, spec.Handle)
-	}
-	if len(b.containers) >= b.capacity.MaxContainers {
-		return nil, fmt.Errorf("%w: %d containers", container.ErrNoCapacity, len(b.containers))
+	if err := host.Admit(b.containers, spec.Handle, b.capacity.MaxContainers); err != nil {
+		return nil, err
 	}
 	ports, err := b.ports.Allocate(spec.Handle, len(spec.Ports), portFree)
 	if err != nil {

@@ -171,11 +171,8 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 func (b *Backend) reserve(spec container.Spec) (*Container, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.containers[spec.Handle]; ok {
-		return nil, fmt.Errorf("%w: %s", container.ErrExists, spec.Handle)
-	}
-	if len(b.containers) >= b.capacity.MaxContainers {
-		return nil, fmt.Errorf("%w: %d containers", container.ErrNoCapacity, len(b.containers))
+	if err := host.Admit(b.containers, spec.Handle, b.capacity.MaxContainers); err != nil {
+		return nil, err
 	}
 	spec.Env = slices.Clone(spec.Env)
 	spec.Ports = slices.Clone(spec.Ports)
