@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,41 +50,20 @@ func rssKB(tb testing.TB, pid int) (rss, peak int64) {
 func BenchmarkRepRSS250(b *testing.B) {
 	const n, batch = 250, 50
 	h := bbstest.Start(b, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(b), EmbeddedLocket: true})
-	c := h.Certs
 	lg := lager.NewLogger("bench")
 	e := &cellEnv{h: h, lg: lg, cellID: "cell-rss"}
-	cfg := daemon.DefaultConfig()
-	cfg.CellID, cfg.Zone = e.cellID, "z1"
-	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey
-	cfg.BBSAddress, cfg.BBSCAFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = h.URL, c.CACert, c.ClientCert, c.ClientKey
-	cfg.LocketAddress = h.Daemon.LocketAddr()
-	cfg.ContainerRootDir = filepath.Join(b.TempDir(), "containers")
+	cfg := e.baseConfig(b)
 	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = n*32, n*32, n
 	cfg.SyncInterval = daemon.Duration(time.Second)
 	cfg.LogLevel = "info"
 	p := startRep(b, writeJSON(b, cfg))
 	e.waitListed(b, p)
 
-	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
-		&http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
-		&rep.TLSConfig{RequireTLS: true, CertFile: c.ClientCert, KeyFile: c.ClientKey, CaCertFile: c.CACert})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rc, err := factory.CreateClient("", p.repURL, "")
-	if err != nil {
-		b.Fatal(err)
-	}
+	rc := e.repClient(b, p, 30*time.Second)
 	var work []rep.LRP
 	for i := range n {
 		pg := fmt.Sprintf("pg-rss-%d", i)
-		d := &models.DesiredLRP{
-			ProcessGuid: pg, Domain: "bench", RootFs: "preloaded:cflinuxfs4", Instances: 1,
-			MemoryMb: 32, DiskMb: 32, LogGuid: "log",
-			MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: pg}},
-			Action:     models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "exec sleep 600"}, User: "vcap"}),
-		}
+		d := sleeper(pg, "bench")
 		if err := h.Client.DesireLRP(lg, "", d); err != nil {
 			b.Fatal(err)
 		}
