@@ -132,14 +132,14 @@ func (b *Backend) Containers(ctx context.Context) ([]container.Container, error)
 func (b *Backend) Destroy(ctx context.Context, handle string) error {
 	b.mu.Lock()
 	c, ok := b.containers[handle]
-	if !ok || !c.beginDestroy() {
+	if !ok || !c.swapDestroying(false, true) {
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s", container.ErrNotFound, handle)
 	}
 	b.mu.Unlock()
 
 	if err := c.Stop(ctx, true); err != nil {
-		c.abortDestroy()
+		c.swapDestroying(true, false)
 		return fmt.Errorf("container: destroying %s: %w", handle, err)
 	}
 	c.closeWatch()

@@ -81,20 +81,16 @@ func (c *Container) isDestroying() bool {
 	return c.destroying
 }
 
-func (c *Container) beginDestroy() bool {
+// swapDestroying moves destroying from old to new; false if it was not old
+// (beginning a destroy: false to true; aborting it: true to false).
+func (c *Container) swapDestroying(old, new bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.destroying {
+	if c.destroying != old {
 		return false
 	}
-	c.destroying = true
+	c.destroying = new
 	return true
-}
-
-func (c *Container) abortDestroy() {
-	c.mu.Lock()
-	c.destroying = false
-	c.mu.Unlock()
 }
 
 func (c *Container) closeWatch() { c.watchOnce.Do(func() { close(c.watchDone) }) }
