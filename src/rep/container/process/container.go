@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/proc"
 )
 
@@ -278,28 +279,8 @@ func (c *Container) Stop(ctx context.Context, kill bool) error {
 	c.state = "stopped"
 	c.mu.Unlock()
 
-	sig := syscall.SIGTERM
-	if kill {
-		sig = syscall.SIGKILL
-	}
-	c.signalAll(sig)
-	grace := time.NewTimer(time.Duration(c.b.cfg.StopGracePeriod))
-	defer grace.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if c.allGone() {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			c.signalAll(syscall.SIGKILL)
-			return ctx.Err()
-		case <-grace.C:
-			c.signalAll(syscall.SIGKILL)
-		case <-tick.C:
-		}
-	}
+	killAll := func() { c.signalAll(syscall.SIGKILL) }
+	return host.Stop(ctx, kill, time.Duration(c.b.cfg.StopGracePeriod), c.signalAll, c.allGone, killAll, killAll)
 }
 
 func (c *Container) signalAll(sig syscall.Signal) {
