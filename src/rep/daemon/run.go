@@ -69,10 +69,7 @@ func newBackend(ctx context.Context, cfg Config, log *slog.Logger) (container.Ba
 		rc := cfg.runcConfig()
 		rc.Logger = log
 		b, err := runc.New(rc)
-		if err != nil {
-			return nil, nil, err
-		}
-		return b, func() { _ = b.Close() }, nil
+		return b, func() { _ = b.Close() }, err // not called on err
 	case BackendGarden:
 		gc := cfg.gardenConfig()
 		gc.Logger = log

@@ -5,7 +5,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -18,7 +17,6 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/rep/actions"
-	"github.com/diego-go/diego/src/rep/api"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/health"
@@ -54,20 +52,6 @@ func (i *instance) status() (claimed, running, ready bool, ni *models.ActualLRPN
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.claimed, i.running, i.ready, i.netInfo
-}
-
-// StopLRPInstance stops an instance on purpose: its container is stopped
-// and destroyed and it is removed from the BBS (asynchronously).
-func (d *Daemon) StopLRPInstance(ctx context.Context, processGuid, instanceGuid string) error {
-	d.mu.Lock()
-	inst, ok := d.instances[instanceGuid]
-	d.mu.Unlock()
-	if !ok || inst.lrp.ProcessGuid != processGuid {
-		return fmt.Errorf("instance %s/%s: %w", processGuid, instanceGuid, api.ErrNotFound)
-	}
-	d.log.Info("stopping instance", "process_guid", processGuid, "instance_guid", instanceGuid)
-	inst.end(reconcile.EndStop)
-	return nil
 }
 
 func (d *Daemon) isEvacuating() bool {

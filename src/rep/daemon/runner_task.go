@@ -14,7 +14,6 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/rep/actions"
-	"github.com/diego-go/diego/src/rep/api"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/reconcile"
@@ -41,21 +40,6 @@ func (d *Daemon) startTaskLocked(t rep.Task) {
 	d.tasks[t.TaskGuid] = tr
 	d.instWG.Add(1)
 	go d.runTask(tr)
-}
-
-// CancelTask stops a task's container; the BBS has already completed the
-// task as cancelled, so nothing more is reported.
-func (d *Daemon) CancelTask(ctx context.Context, taskGuid string) error {
-	d.mu.Lock()
-	tr, ok := d.tasks[taskGuid]
-	d.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("task %s: %w", taskGuid, api.ErrNotFound)
-	}
-	d.log.Info("cancelling task", "task_guid", taskGuid)
-	tr.cancelled.Store(true)
-	tr.cancel()
-	return nil
 }
 
 func (d *Daemon) runTask(tr *taskRun) {

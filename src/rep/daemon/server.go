@@ -2,7 +2,8 @@ package daemon
 
 // The server: the rep API (mutual TLS) the auctioneer and the BBS call, the
 // local API (ping, evacuate), the optional metrics listener, the cell's
-// presence in Locket and the expiry of its reservations.
+// presence in Locket and the expiry of its reservations. StopLRPInstance
+// and CancelTask are the rep API's stop calls, handed to the runner.
 
 import (
 	"context"
@@ -23,6 +24,7 @@ import (
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/api"
 	"github.com/diego-go/diego/src/rep/metrics"
+	"github.com/diego-go/diego/src/rep/reconcile"
 )
 
 // listen opens the rep API, local and metrics listeners and sets the rep
@@ -95,6 +97,35 @@ func (d *Daemon) serve(serverTLS *tls.Config) error {
 		}
 	})
 	d.background(d.expireLoop)
+	return nil
+}
+
+// StopLRPInstance stops an instance on purpose: its container is stopped
+// and destroyed and it is removed from the BBS (asynchronously).
+func (d *Daemon) StopLRPInstance(ctx context.Context, processGuid, instanceGuid string) error {
+	d.mu.Lock()
+	inst, ok := d.instances[instanceGuid]
+	d.mu.Unlock()
+	if !ok || inst.lrp.ProcessGuid != processGuid {
+		return fmt.Errorf("instance %s/%s: %w", processGuid, instanceGuid, api.ErrNotFound)
+	}
+	d.log.Info("stopping instance", "process_guid", processGuid, "instance_guid", instanceGuid)
+	inst.end(reconcile.EndStop)
+	return nil
+}
+
+// CancelTask stops a task's container; the BBS has already completed the
+// task as cancelled, so nothing more is reported.
+func (d *Daemon) CancelTask(ctx context.Context, taskGuid string) error {
+	d.mu.Lock()
+	tr, ok := d.tasks[taskGuid]
+	d.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("task %s: %w", taskGuid, api.ErrNotFound)
+	}
+	d.log.Info("cancelling task", "task_guid", taskGuid)
+	tr.cancelled.Store(true)
+	tr.cancel()
 	return nil
 }
 
