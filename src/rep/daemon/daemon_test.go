@@ -37,6 +37,19 @@ var (
 	helperBins = map[string]string{}
 )
 
+// greeting connects to the instance's first host-mapped port and returns
+// the first line it sends.
+func greeting(t testing.TB, ni models.ActualLRPNetInfo) (string, error) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ni.Address, strconv.Itoa(int(ni.Ports[0].HostPort))), 10*time.Second)
+	if err != nil {
+		t.Fatalf("connecting to the instance: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	return bufio.NewReader(conn).ReadString('\n')
+}
+
 // buildHelper builds ./testdata/NAME once per test binary run and returns
 // the program's path.
 func buildHelper(t testing.TB, name string) string {
@@ -253,13 +266,7 @@ func TestLRPEndToEnd(t *testing.T) {
 	if r, ok := d.Ledger().Get(cell.KindLRP, instanceGuid); !ok || r.Phase != cell.Running {
 		t.Fatalf("ledger: %+v %v", r, ok)
 	}
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ni.Address, strconv.Itoa(int(ni.Ports[0].HostPort))), 10*time.Second)
-	if err != nil {
-		t.Fatalf("connecting to the instance: %v", err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	conn.Close()
+	line, err := greeting(t, ni)
 	if err != nil || !strings.Contains(line, instanceGuid) {
 		t.Fatalf("greeting %q, %v", line, err)
 	}

@@ -1,15 +1,12 @@
 package daemon
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -101,13 +98,7 @@ func TestLRPOnRunc(t *testing.T) {
 	if len(ni.Ports) != 1 || ni.Ports[0].ContainerPort != 8080 || ni.InstanceAddress == "" || ni.InstanceAddress == ni.Address {
 		t.Fatalf("net info: %s", ni.String())
 	}
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ni.Address, strconv.Itoa(int(ni.Ports[0].HostPort))), 10*time.Second)
-	if err != nil {
-		t.Fatalf("connecting to the instance: %v", err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	conn.Close()
+	line, err := greeting(t, ni)
 	if err != nil || !strings.Contains(line, "ig-runc") {
 		t.Fatalf("greeting %q, %v", line, err)
 	}
