@@ -1,12 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,30 +10,16 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
+	"github.com/diego-go/diego/src/internal/procmem"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/rep/daemon"
 )
 
 // rssKB reads VmRSS and VmHWM (peak) of pid in KiB.
 func rssKB(tb testing.TB, pid int) (rss, peak int64) {
-	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	rss, peak, err := procmem.Read(pid)
 	if err != nil {
 		tb.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(fields[1], 10, 64)
-		switch fields[0] {
-		case "VmRSS:":
-			rss = v
-		case "VmHWM:":
-			peak = v
-		}
 	}
 	return rss, peak
 }
