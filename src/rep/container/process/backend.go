@@ -45,7 +45,7 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	capy, err := cfg.host().Capacity(cfg.RootDir)
+	capy, err := cfg.Settings.Capacity(cfg.RootDir)
 	if err != nil {
 		return nil, fmt.Errorf("process backend: %w", err)
 	}

@@ -69,7 +69,7 @@ func New(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("runc backend: creating the state dir: %w", err)
 		}
 	}
-	if b.capacity, err = cfg.host().Capacity(cfg.StateDir); err != nil {
+	if b.capacity, err = cfg.Settings.Capacity(cfg.StateDir); err != nil {
 		return nil, fmt.Errorf("runc backend: %w", err)
 	}
 	_, err = os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
