@@ -48,17 +48,9 @@ func TestMain(m *testing.M) {
 }
 
 // writeJSON writes v as a config file and returns its path.
-func writeJSON(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "rep.json")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+func writeJSON(tb testing.TB, v any) string {
+	tb.Helper()
+	return testutil.WriteJSON(tb, "rep.json", v)
 }
 
 // exampleConfig is example.json with its certificate paths pointing at b.
