@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -76,6 +77,18 @@ func (s Settings) Validate() []error {
 		errs = append(errs, errors.New("memory_mb, disk_mb and max_containers must not be negative"))
 	}
 	return errs
+}
+
+// Dir checks the backend's own directory, given in JSON field field: it is
+// required and absolute.
+func Dir(field, dir string) error {
+	if dir == "" {
+		return fmt.Errorf("%s is required", field)
+	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("%s %q must be absolute", field, dir)
+	}
+	return nil
 }
 
 // Capacity is the configured capacity, a zero memory being the machine's

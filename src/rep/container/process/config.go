@@ -2,7 +2,6 @@ package process
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -66,14 +65,7 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports the first invalid field.
+// Validate reports every invalid field.
 func (c Config) Validate() error {
-	var errs []error
-	if c.RootDir == "" {
-		errs = append(errs, errors.New("root_dir is required"))
-	} else if !filepath.IsAbs(c.RootDir) {
-		errs = append(errs, fmt.Errorf("root_dir %q must be absolute", c.RootDir))
-	}
-	errs = append(errs, c.Settings.Validate()...)
-	return errors.Join(errs...)
+	return errors.Join(append([]error{host.Dir("root_dir", c.RootDir)}, c.Settings.Validate()...)...)
 }

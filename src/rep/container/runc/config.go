@@ -104,12 +104,7 @@ func (c Config) WithDefaults() Config {
 
 // Validate reports every invalid field.
 func (c Config) Validate() error {
-	var errs []error
-	if c.StateDir == "" {
-		errs = append(errs, errors.New("state_dir is required"))
-	} else if !filepath.IsAbs(c.StateDir) {
-		errs = append(errs, fmt.Errorf("state_dir %q must be absolute", c.StateDir))
-	}
+	errs := []error{host.Dir("state_dir", c.StateDir)}
 	for name, dir := range c.RootFSes {
 		if name == "" || !filepath.IsAbs(dir) {
 			errs = append(errs, fmt.Errorf("rootfses: %q -> %q: want a name and an absolute directory", name, dir))
