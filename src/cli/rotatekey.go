@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/keysource"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/cli/render"
 	"github.com/diego-go/diego/src/rotate"
 )
@@ -27,7 +27,7 @@ func rotateEncryptionKey(ctx context.Context, c *call) error {
 		return nil
 	})
 	var adminCert, adminKey, caCert, timeout, label string
-	var v keysource.VaultConfig
+	var v keyring.VaultConfig
 	c.str(&adminCert, "admin-cert", "", "", "admin client certificate (common name in the BBS's admin_common_names; required)")
 	c.str(&adminKey, "admin-key", "", "", "admin client key (required)")
 	c.str(&caCert, "ca-cert", "", "", "CA the BBS server certificate chains to (default --bbs-ca-cert-file)")
@@ -132,9 +132,9 @@ func rotateEncryptionKey(ctx context.Context, c *call) error {
 			return c.usageError(fmt.Errorf("--new-key-label: %w", err))
 		}
 	}
-	var vault *keysource.Vault
+	var vault *keyring.Vault
 	if !manifestMode {
-		if vault, err = keysource.NewVault(v); err != nil {
+		if vault, err = keyring.NewVault(v); err != nil {
 			return c.usageError(err)
 		}
 	}

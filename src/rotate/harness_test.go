@@ -20,8 +20,7 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/daemon"
-	"github.com/diego-go/diego/src/bbs/encryption"
-	"github.com/diego-go/diego/src/bbs/keysource"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/vaulttest"
@@ -58,8 +57,8 @@ func newEnv(t testing.TB, driver, dsn string, tlsVault bool) *env {
 }
 
 // doc is the key ring currently in Vault.
-func (e *env) doc() keysource.Doc {
-	v, err := keysource.NewVault(keysource.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: e.vault.RootToken, CACertFile: e.vault.CACertFile})
+func (e *env) doc() keyring.Doc {
+	v, err := keyring.NewVault(keyring.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: e.vault.RootToken, CACertFile: e.vault.CACertFile})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -154,7 +153,7 @@ func (b *bbsProc) restart() {
 }
 
 func (e *env) rotateConfig(urls ...string) rotate.Config {
-	v, err := keysource.NewVault(keysource.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: e.vault.RootToken,
+	v, err := keyring.NewVault(keyring.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: e.vault.RootToken,
 		CACertFile: e.vault.CACertFile, MaxRetries: -1})
 	if err != nil {
 		e.t.Fatal(err)
@@ -179,7 +178,7 @@ func (l tlog) Write(p []byte) (int, error) {
 func (e *env) populate(desired, actual, tasks int) {
 	ctx := context.Background()
 	d := e.doc()
-	ring, err := encryption.NewRing(d.Keys, d.ActiveKeyLabel)
+	ring, err := keyring.NewRing(d.Keys, d.ActiveKeyLabel)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -353,7 +352,7 @@ func pgDump(t testing.TB, dsn string) []byte {
 // rotateConfigToken is rotateConfig authenticating to Vault with token.
 func (e *env) rotateConfigToken(token string, urls ...string) rotate.Config {
 	cfg := e.rotateConfig(urls...)
-	v, err := keysource.NewVault(keysource.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: token,
+	v, err := keyring.NewVault(keyring.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: token,
 		CACertFile: e.vault.CACertFile, MaxRetries: -1})
 	if err != nil {
 		e.t.Fatal(err)

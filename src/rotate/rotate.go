@@ -29,7 +29,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/keysource"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/rotation"
 )
 
@@ -62,7 +62,7 @@ var ErrKeyInUse = errors.New("key still in use")
 
 // Config is one rotation.
 type Config struct {
-	Vault *keysource.Vault
+	Vault *keyring.Vault
 	// BBSAdminURLs are every BBS's API address (https://host:8889). Standbys
 	// do not serve, so they cannot be reached; they re-read the key ring from
 	// Vault when they take the lock.
@@ -96,7 +96,7 @@ type Result struct {
 type run struct {
 	cfg     Config
 	pending int64 // rows under other labels reported by the last reload
-	doc     keysource.Doc
+	doc     keyring.Doc
 	version int
 	res     Result
 	reached map[string]bool
@@ -282,10 +282,10 @@ func (r *run) run(ctx context.Context) error {
 }
 
 // write stores next with check-and-set on the version read.
-func (r *run) write(ctx context.Context, next keysource.Doc) error {
+func (r *run) write(ctx context.Context, next keyring.Doc) error {
 	v, err := r.cfg.Vault.Write(ctx, next, r.version)
 	if err != nil {
-		if errors.Is(err, keysource.ErrCASMismatch) {
+		if errors.Is(err, keyring.ErrCASMismatch) {
 			return fmt.Errorf("%w: another rotation or an operator changed the key ring meanwhile; nothing was overwritten, run again", err)
 		}
 		return err

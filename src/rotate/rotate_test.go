@@ -22,7 +22,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/config"
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/rotation"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
@@ -240,7 +240,7 @@ func TestRotateRefusesToRemoveAKeyInUse(t *testing.T) {
 			return nil
 		}
 		// a stale writer: holds both keys but still seals with the old one
-		ring, _ := encryption.NewRing(e.doc().Keys, "k1")
+		ring, _ := keyring.NewRing(e.doc().Keys, "k1")
 		st, err := sqlstore.Open(context.Background(), sqlstore.Config{Driver: e.driver, DSN: e.dsn}, ring, nil)
 		if err == nil {
 			err = st.Update(context.Background(), func(tx store.Tx) error {

@@ -23,9 +23,8 @@ import (
 	"github.com/diego-go/diego/src/bbs/auctioneerclient"
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/converger"
-	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/events"
-	"github.com/diego-go/diego/src/bbs/keysource"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/metrics"
 	"github.com/diego-go/diego/src/bbs/rotation"
 	"github.com/diego-go/diego/src/bbs/service"
@@ -51,7 +50,7 @@ type Daemon struct {
 	cfg       config.Config
 	opts      Options
 	log       *slog.Logger
-	ring      *encryption.Ring
+	ring      *keyring.Ring
 	store     *sqlstore.Store
 	serverTLS *tls.Config
 	repTLS    *tls.Config
@@ -124,11 +123,7 @@ func (d *Daemon) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	keys, active, err := load(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the encryption key ring: %w", err)
-	}
-	if d.ring, err = encryption.NewRing(keys, active); err != nil {
+	if d.ring, err = load.Load(ctx); err != nil {
 		return err
 	}
 	if d.serverTLS, err = pki.ServerTLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile); err != nil {
@@ -334,24 +329,18 @@ func (d *Daemon) close() {
 // keyLoader returns where the key ring comes from: Vault (encryption_key_source
 // type vault: the KV v2 secret, read on every call), or the config file
 // (re-read on every call; the start-up keys when there is no file).
-func keyLoader(cfg config.Config, path string) (rotation.Loader, error) {
+func keyLoader(cfg config.Config, path string) (keyring.Loader, error) {
 	if cfg.EncryptionKeySource.Type == config.KeySourceVault {
-		v := cfg.EncryptionKeySource.Vault
-		src, err := keysource.NewVault(keysource.VaultConfig{
-			Address: v.Address, Mount: v.Mount, Path: v.Path, Token: v.Token, TokenFile: v.TokenFile,
-			AppRole: keysource.AppRole{RoleID: v.AppRole.RoleID, SecretID: v.AppRole.SecretID,
-				SecretIDFile: v.AppRole.SecretIDFile, Mount: v.AppRole.Mount},
-			CACertFile: v.CACertFile, Timeout: time.Duration(v.Timeout),
-		})
+		src, err := keyring.NewVault(cfg.EncryptionKeySource.Vault.KeyringConfig())
 		if err != nil {
 			return nil, fmt.Errorf("encryption_key_source.vault: %w", err)
 		}
 		return src.Load, nil
 	}
+	if path == "" {
+		return keyring.Static(cfg.EncryptionKeys, cfg.ActiveKeyLabel), nil
+	}
 	return func(context.Context) (map[string]string, string, error) {
-		if path == "" {
-			return cfg.EncryptionKeys, cfg.ActiveKeyLabel, nil
-		}
 		c, err := config.Load(path)
 		if err != nil {
 			return nil, "", err

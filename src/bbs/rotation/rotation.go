@@ -12,12 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
 // Loader returns the key ring as configured now (label -> passphrase, active).
-type Loader func(ctx context.Context) (keys map[string]string, active string, err error)
+type Loader = keyring.Loader
 
 // Status is what the admin API reports.
 type Status struct {
@@ -33,7 +33,7 @@ type Status struct {
 
 // Manager owns key reloads and background re-encryption.
 type Manager struct {
-	ring  *encryption.Ring
+	ring  *keyring.Ring
 	store store.Store
 	load  Loader
 	log   *slog.Logger
@@ -47,7 +47,7 @@ type Manager struct {
 }
 
 // New builds a Manager.
-func New(ring *encryption.Ring, st store.Store, load Loader, log *slog.Logger) *Manager {
+func New(ring *keyring.Ring, st store.Store, load Loader, log *slog.Logger) *Manager {
 	if log == nil {
 		log = slog.Default()
 	}

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
@@ -19,7 +19,7 @@ type Store struct {
 	d    *dialect
 	w    *sql.DB // writer: Update and Reencrypt
 	r    *sql.DB // readers (the same pool as w except on sqlite)
-	ring *encryption.Ring
+	ring *keyring.Ring
 	log  *slog.Logger
 
 	closeOnce sync.Once
@@ -33,7 +33,7 @@ var _ store.Store = (*Store)(nil)
 // ring: a label the ring lacks fails with store.ErrUnknownKeyLabel, and rows
 // under a non-active label are re-encrypted before Open returns. A nil
 // logger discards logs.
-func Open(ctx context.Context, cfg Config, ring *encryption.Ring, logger *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, cfg Config, ring *keyring.Ring, logger *slog.Logger) (*Store, error) {
 	if ring == nil {
 		return nil, errors.New("sqlstore: encryption key ring is nil")
 	}
