@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -35,8 +35,8 @@ func AdminHTTPClient(caFile, certFile, keyFile string, timeout time.Duration) (*
 }
 
 // admin calls /v1/admin/encryption/<op> on the BBS at base.
-func (r *run) admin(ctx context.Context, method, base, op string) (rotation.Status, error) {
-	var st rotation.Status
+func (r *run) admin(ctx context.Context, method, base, op string) (reencrypt.Status, error) {
+	var st reencrypt.Status
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(base, "/")+"/v1/admin/encryption/"+op, nil)
 	if err != nil {
 		return st, err

@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 )
 
 // ManifestStep names a point of a manifest-mode rotation; AfterStep hooks run
@@ -318,7 +318,7 @@ func (m *manifestRun) readBase(ctx context.Context) error {
 // resumed, never a second one started beside it (see unfinished for the one
 // ambiguous case). Otherwise every BBS must agree with the manifest, and a
 // new label is chosen.
-func (m *manifestRun) pickLabel(ctx context.Context, sts map[string]rotation.Status) error {
+func (m *manifestRun) pickLabel(ctx context.Context, sts map[string]reencrypt.Status) error {
 	var extra []string
 	for _, u := range slices.Sorted(maps.Keys(sts)) {
 		st := sts[u]
@@ -372,7 +372,7 @@ func (m *manifestRun) pickLabel(ctx context.Context, sts map[string]rotation.Sta
 // own passphrase variable (the first deploy's ops-file) and the
 // configuration given does not (a configuration that kept the key's ops-file
 // and removes the key would).
-func (m *manifestRun) unfinished(ctx context.Context, sts map[string]rotation.Status, label string) error {
+func (m *manifestRun) unfinished(ctx context.Context, sts map[string]reencrypt.Status, label string) error {
 	for _, st := range sts {
 		if st.ActiveLabel == label {
 			return nil
@@ -584,11 +584,11 @@ func (m *manifestRun) boshOut(ctx context.Context, args ...string) (string, erro
 
 // statusAll is the status of every BBS that answers; it waits up to
 // VerifyTimeout while none does.
-func (m *manifestRun) statusAll(ctx context.Context) (map[string]rotation.Status, error) {
+func (m *manifestRun) statusAll(ctx context.Context) (map[string]reencrypt.Status, error) {
 	deadline := time.Now().Add(m.cfg.VerifyTimeout)
 	lastLine := time.Time{}
 	for {
-		out := map[string]rotation.Status{}
+		out := map[string]reencrypt.Status{}
 		var errs []string
 		for _, u := range m.cfg.BBSAdminURLs {
 			st, err := m.r.admin(ctx, http.MethodGet, u, "status")

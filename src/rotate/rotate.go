@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/bbs/keyring"
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 )
 
 // Step names a point of the rotation; AfterStep hooks run after each.
@@ -396,7 +396,7 @@ func (r *run) reencrypt(ctx context.Context, target string) error {
 
 // statusAny returns the status of the first BBS that answers. With wait it
 // retries until ctx ends while none answers.
-func (r *run) statusAny(ctx context.Context, wait bool) (rotation.Status, string, error) {
+func (r *run) statusAny(ctx context.Context, wait bool) (reencrypt.Status, string, error) {
 	for {
 		var errs []string
 		for _, u := range r.cfg.BBSAdminURLs {
@@ -411,11 +411,11 @@ func (r *run) statusAny(ctx context.Context, wait bool) (rotation.Status, string
 			errs = append(errs, err.Error())
 		}
 		if !wait {
-			return rotation.Status{}, "", fmt.Errorf("no BBS answered: %s", strings.Join(errs, "; "))
+			return reencrypt.Status{}, "", fmt.Errorf("no BBS answered: %s", strings.Join(errs, "; "))
 		}
 		r.logf("no BBS answered (restarting?); retrying")
 		if err := sleep(ctx, r.cfg.PollInterval); err != nil {
-			return rotation.Status{}, "", fmt.Errorf("no BBS answered (%s): %w", strings.Join(errs, "; "), err)
+			return reencrypt.Status{}, "", fmt.Errorf("no BBS answered (%s): %w", strings.Join(errs, "; "), err)
 		}
 	}
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/keyring"
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
@@ -374,8 +374,8 @@ func TestRotateSurvivesBBSKilledDuringReencryption(t *testing.T) {
 	start()
 	rc := e.rotateConfig(url)
 	hc := rc.HTTPClient
-	status := func() (rotation.Status, error) {
-		var st rotation.Status
+	status := func() (reencrypt.Status, error) {
+		var st reencrypt.Status
 		resp, err := hc.Get(url + "/v1/admin/encryption/status")
 		if err != nil {
 			return st, err

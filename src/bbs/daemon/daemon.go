@@ -26,7 +26,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/events"
 	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/metrics"
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
@@ -55,7 +55,7 @@ type Daemon struct {
 	serverTLS *tls.Config
 	repTLS    *tls.Config
 	Metrics   *metrics.BBS
-	Rotation  *rotation.Manager
+	Rotation  *reencrypt.Manager
 
 	lrpHub, taskHub *events.Hub
 
@@ -138,9 +138,12 @@ func (d *Daemon) open(ctx context.Context) error {
 	}, d.ring, d.log); err != nil {
 		return fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
 	}
+	d.Rotation = reencrypt.New(d.ring, d.store, load, d.log)
+	if err := d.Rotation.Settle(ctx); err != nil {
+		return fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
+	}
 	d.lrpHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "lrp_instances"))
 	d.taskHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "tasks"))
-	d.Rotation = rotation.New(d.ring, d.store, load, d.log)
 	if err := d.openAuctioneer(); err != nil {
 		return err
 	}

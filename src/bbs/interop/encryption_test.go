@@ -16,7 +16,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
 )
@@ -100,7 +100,7 @@ func rotateAndProve(t *testing.T, driver, dsn string, dump func(t *testing.T) []
 	setKeys(map[string]string{"old": "old-passphrase", "new": "new-passphrase"}, "new")
 	adminCall(t, admin, h.URL+"/v1/admin/encryption/reload", http.StatusOK)
 	deadline := time.Now().Add(30 * time.Second)
-	var st rotation.Status
+	var st reencrypt.Status
 	for {
 		if err := json.Unmarshal([]byte(adminCall(t, admin, h.URL+"/v1/admin/encryption/status", http.StatusOK)), &st); err != nil {
 			t.Fatal(err)

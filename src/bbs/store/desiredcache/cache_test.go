@@ -9,6 +9,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/keyring"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/desiredcache"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
@@ -20,6 +21,11 @@ func opener(driver string, newDSN func(testing.TB) string) storetest.Opener {
 	return storetest.PerTest(newDSN, func(ctx context.Context, dsn string, ring *keyring.Ring) (store.Store, error) {
 		inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
 		if err != nil {
+			return nil, err
+		}
+		// the BBS runs the start-up re-encryption policy before the cache loads
+		if err := reencrypt.Settle(ctx, inner, ring, nil); err != nil {
+			inner.Close()
 			return nil, err
 		}
 		c, err := desiredcache.New(ctx, inner)

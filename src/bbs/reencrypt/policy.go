@@ -1,6 +1,8 @@
-// Package rotation decides when the BBS's key ring may change and drives the
-// online re-encryption of every encrypted column after the active key moves.
-package rotation
+// Package reencrypt is the BBS's re-encryption policy: it decides when the key
+// ring may change (never dropping a key rows still use) and re-seals every
+// encrypted row under the active key, at start-up and online after a reload,
+// batch by batch through the store's ResealBatch.
+package reencrypt
 
 import (
 	"context"
@@ -15,9 +17,6 @@ import (
 	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 )
-
-// Loader returns the key ring as configured now (label -> passphrase, active).
-type Loader = keyring.Loader
 
 // Status is what the admin API reports.
 type Status struct {
@@ -35,7 +34,7 @@ type Status struct {
 type Manager struct {
 	ring  *keyring.Ring
 	store store.Store
-	load  Loader
+	load  keyring.Loader
 	log   *slog.Logger
 
 	mu       sync.Mutex // guards running, lastErr, finished
@@ -47,7 +46,7 @@ type Manager struct {
 }
 
 // New builds a Manager.
-func New(ring *keyring.Ring, st store.Store, load Loader, log *slog.Logger) *Manager {
+func New(ring *keyring.Ring, st store.Store, load keyring.Loader, log *slog.Logger) *Manager {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -56,6 +55,14 @@ func New(ring *keyring.Ring, st store.Store, load Loader, log *slog.Logger) *Man
 
 // ErrKeyInUse: a reload would drop a key that rows are still sealed under.
 var ErrKeyInUse = errors.New("rotation: key still in use")
+
+// Settle is the policy at start-up, run once the store is open and before
+// serving: a row under a label the ring lacks is fatal
+// (store.ErrUnknownKeyLabel), and rows under other labels of the ring are
+// re-encrypted under the active one before it returns.
+func (m *Manager) Settle(ctx context.Context) error {
+	return Settle(ctx, m.store, m.ring, m.log)
+}
 
 // ReloadKeys re-reads the configured keys and swaps them into the ring. It
 // refuses to drop a label that any row still uses, and starts re-encryption
@@ -105,7 +112,7 @@ func (m *Manager) StartReencrypt(ctx context.Context) (Status, error) {
 func (m *Manager) reencrypt() {
 	defer m.wg.Done()
 	start := time.Now()
-	err := m.store.Reencrypt(context.Background(), func(done int64) {
+	err := All(context.Background(), m.store, m.ring, func(done int64) {
 		m.done.Store(done)
 		m.log.Info("re-encryption progress", "rows", done)
 	})
