@@ -1,14 +1,12 @@
 package rotate_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -319,34 +317,6 @@ func readAll(t testing.TB, b *bbsProc) (desired, actual, tasks int) {
 		t.Fatalf("tasks: %v", err)
 	}
 	return len(ds), len(as), len(ts)
-}
-
-// sqliteDump is the database file with its WAL and shared memory.
-func sqliteDump(t testing.TB, dsn string) []byte {
-	var all []byte
-	matches, _ := filepath.Glob(dsn + "*")
-	for _, f := range matches {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, b...)
-	}
-	if len(all) == 0 {
-		t.Fatal("nothing to scan")
-	}
-	return all
-}
-
-func pgDump(t testing.TB, dsn string) []byte {
-	out, err := exec.Command("pg_dump", "--no-owner", dsn).Output()
-	if err != nil {
-		t.Fatalf("pg_dump: %v", err)
-	}
-	if !bytes.Contains(out, []byte("actual_lrps")) {
-		t.Fatal("pg_dump output has no actual_lrps table")
-	}
-	return out
 }
 
 // rotateConfigToken is rotateConfig authenticating to Vault with token.

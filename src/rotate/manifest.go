@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 )
 
 // ManifestConfig is one rotation of a deployment whose keys are in its manifest.
@@ -318,41 +320,51 @@ func (m *manifestRun) deploy(ctx context.Context, step ManifestStep, args []stri
 	return nil
 }
 
-func (m *manifestRun) verifyAddKey(ctx context.Context) error {
+// verify checks every BBS that answers with check, in URL order, for step.
+func (m *manifestRun) verify(ctx context.Context, step ManifestStep, check func(url string, st reencrypt.Status) error) (int, error) {
 	sts, err := m.d.statusAll(ctx, m.cfg.VerifyTimeout)
 	if err != nil {
-		return fmt.Errorf("step %s: %w", MStepVerifyAddKey, err)
+		return 0, fmt.Errorf("step %s: %w", step, err)
 	}
 	for _, u := range slices.Sorted(maps.Keys(sts)) {
-		st := sts[u]
-		if !slices.Contains(st.Labels, m.label) {
-			return fmt.Errorf("step %s: the BBS at %s holds keys %v, without the new key %q: the deploy did not reach it (is it this deployment's BBS? is the bbs job in instance group api?); nothing is sealed with %q yet, fix and run again",
-				MStepVerifyAddKey, u, st.Labels, m.label, m.label)
-		}
-		if st.ActiveLabel != m.baseActive {
-			return fmt.Errorf("step %s: the BBS at %s has %q active, not %q: the first deploy must not change the active key; check the deployment's ops-files and vars",
-				MStepVerifyAddKey, u, st.ActiveLabel, m.baseActive)
+		if err := check(u, sts[u]); err != nil {
+			return 0, fmt.Errorf("step %s: %w", step, err)
 		}
 	}
-	m.logf("every BBS that answers (%d) holds %q; %q is still active", len(sts), m.label, m.baseActive)
-	return nil
+	return len(sts), nil
+}
+
+func (m *manifestRun) verifyAddKey(ctx context.Context) error {
+	n, err := m.verify(ctx, MStepVerifyAddKey, func(u string, st reencrypt.Status) error {
+		if !slices.Contains(st.Labels, m.label) {
+			return fmt.Errorf("the BBS at %s holds keys %v, without the new key %q: the deploy did not reach it (is it this deployment's BBS? is the bbs job in instance group api?); nothing is sealed with %q yet, fix and run again",
+				u, st.Labels, m.label, m.label)
+		}
+		if st.ActiveLabel != m.baseActive {
+			return fmt.Errorf("the BBS at %s has %q active, not %q: the first deploy must not change the active key; check the deployment's ops-files and vars",
+				u, st.ActiveLabel, m.baseActive)
+		}
+		return nil
+	})
+	if err == nil {
+		m.logf("every BBS that answers (%d) holds %q; %q is still active", n, m.label, m.baseActive)
+	}
+	return err
 }
 
 func (m *manifestRun) verifyActive(ctx context.Context) error {
-	sts, err := m.d.statusAll(ctx, m.cfg.VerifyTimeout)
-	if err != nil {
-		return fmt.Errorf("step %s: %w", MStepVerifyActive, err)
-	}
-	for _, u := range slices.Sorted(maps.Keys(sts)) {
-		st := sts[u]
+	n, err := m.verify(ctx, MStepVerifyActive, func(u string, st reencrypt.Status) error {
 		if st.ActiveLabel != m.label {
-			return fmt.Errorf("step %s: the BBS at %s has %q active (keys %v), not %q: the second deploy did not reach it; run again (it deploys again)",
-				MStepVerifyActive, u, st.ActiveLabel, st.Labels, m.label)
+			return fmt.Errorf("the BBS at %s has %q active (keys %v), not %q: the second deploy did not reach it; run again (it deploys again)",
+				u, st.ActiveLabel, st.Labels, m.label)
 		}
 		m.d.pending = max(m.d.pending, st.PendingRows+st.RowsReencrypted)
+		return nil
+	})
+	if err == nil {
+		m.logf("every BBS that answers (%d) seals with %q", n, m.label)
 	}
-	m.logf("every BBS that answers (%d) seals with %q", len(sts), m.label)
-	return nil
+	return err
 }
 
 // fixActive: during re-encryption a BBS has another key active (it restarted

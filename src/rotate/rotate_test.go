@@ -38,12 +38,12 @@ import (
 
 func TestRotateHappyPathSQLite(t *testing.T) {
 	dsn := testdb.SQLite(t)
-	happyPath(t, "sqlite", dsn, func() []byte { return sqliteDump(t, dsn) })
+	happyPath(t, "sqlite", dsn, func() []byte { return testdb.Dump(t, "sqlite", dsn) })
 }
 
 func TestRotateHappyPathPostgres(t *testing.T) {
 	dsn := testdb.Postgres(t)
-	happyPath(t, "postgres", dsn, func() []byte { return pgDump(t, dsn) })
+	happyPath(t, "postgres", dsn, func() []byte { return testdb.Dump(t, "postgres", dsn) })
 }
 
 func happyPath(t *testing.T, driver, dsn string, dump func() []byte) {
@@ -168,11 +168,7 @@ func TestRotateSurvivesBBSRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkConverged(t, e, b, "k1")
-	if d, a, ts := readAll(t, b); d != 4000 || a != 10000 || ts != 2000 {
-		t.Fatalf("read back %d %d %d", d, a, ts)
-	}
-	t.Logf("result %+v", res)
+	checkReadBack(t, e, b, res, 4000, 10000, 2000)
 }
 
 // TestRotateVaultFailuresChangeNothing: a wrong token or Vault down fails
@@ -426,8 +422,15 @@ func TestRotateSurvivesBBSKilledDuringReencryption(t *testing.T) {
 	proc = nil
 	mu.Unlock()
 	b := e.startBBS()
+	checkReadBack(t, e, b, res, 15000, 37500, 7500)
+}
+
+// checkReadBack checks that the rotation away from k1 converged and b reads
+// back every row.
+func checkReadBack(t *testing.T, e *env, b *bbsProc, res rotate.Result, desired, actual, tasks int) {
+	t.Helper()
 	checkConverged(t, e, b, "k1")
-	if d, a, ts := readAll(t, b); d != 15000 || a != 37500 || ts != 7500 {
+	if d, a, ts := readAll(t, b); d != desired || a != actual || ts != tasks {
 		t.Fatalf("read back %d %d %d", d, a, ts)
 	}
 	t.Logf("result %+v", res)

@@ -42,9 +42,18 @@ func mustOpenSettled(t *testing.T, open Opener, ring *keyring.Ring) store.Store 
 // seedAll writes n rows into each encrypted table.
 func seedAll(t *testing.T, s store.Store, prefix string, n int) {
 	t.Helper()
+	guids := make([]string, n)
+	for i := range n {
+		guids[i] = fmt.Sprintf("%s-%03d", prefix, i)
+	}
+	seed(t, s, guids...)
+}
+
+// seed writes a desired LRP, an actual LRP and a task for each guid.
+func seed(t *testing.T, s store.Store, guids ...string) {
+	t.Helper()
 	update(t, s, func(tx store.Tx) error {
-		for i := range n {
-			g := fmt.Sprintf("%s-%03d", prefix, i)
+		for _, g := range guids {
 			if err := tx.InsertDesiredLRP(NewDesiredLRP(g, "d")); err != nil {
 				return err
 			}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"code.cloudfoundry.org/bbs/models"
-
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
@@ -57,20 +55,7 @@ func testDomains(t *testing.T, open Opener) {
 
 func testStreamStopsOnError(t *testing.T, open Opener) {
 	s := mustOpen(t, open, NewRing(t, "k1"))
-	update(t, s, func(tx store.Tx) error {
-		for _, g := range []string{"a", "b", "c"} {
-			if err := tx.InsertDesiredLRP(NewDesiredLRP(g, "d")); err != nil {
-				return err
-			}
-			if err := tx.InsertActualLRP(NewActualLRP(g, 0, ordinary, "d", "cell")); err != nil {
-				return err
-			}
-			if err := tx.InsertTask(NewTask(g, "d", "cell", models.Task_Running)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	seed(t, s, "a", "b", "c")
 	stop := errors.New("stop")
 	for name, each := range map[string]func(fn func([]byte) error) error{
 		"EachDesiredLRP": func(fn func([]byte) error) error {
