@@ -218,10 +218,7 @@ func TestRotateVaultFailuresChangeNothing(t *testing.T) {
 	}
 	readAll(t, b)
 	// And with Vault back, the rotation goes through.
-	if _, err := rotate.Run(context.Background(), e.rotateConfig(b.URL)); err != nil {
-		t.Fatal(err)
-	}
-	checkConverged(t, e, b, "k1")
+	rotateAndCheck(t, e, b)
 }
 
 // TestRotateRefusesToRemoveAKeyInUse: rows sealed under the old key after
@@ -254,10 +251,7 @@ func TestRotateRefusesToRemoveAKeyInUse(t *testing.T) {
 		t.Fatal("k1 was removed from Vault while a row used it")
 	}
 	// Re-run: the row is re-encrypted, then the key goes.
-	if _, err := rotate.Run(context.Background(), e.rotateConfig(b.URL)); err != nil {
-		t.Fatal(err)
-	}
-	checkConverged(t, e, b, "k1")
+	rotateAndCheck(t, e, b)
 }
 
 // TestRotateWhileWriting: LRPs and tasks desired throughout the rotation are
@@ -423,6 +417,16 @@ func TestRotateSurvivesBBSKilledDuringReencryption(t *testing.T) {
 	mu.Unlock()
 	b := e.startBBS()
 	checkReadBack(t, e, b, res, 15000, 37500, 7500)
+}
+
+// rotateAndCheck runs a rotation on b and checks that it converged away
+// from k1.
+func rotateAndCheck(t *testing.T, e *env, b *bbsProc) {
+	t.Helper()
+	if _, err := rotate.Run(context.Background(), e.rotateConfig(b.URL)); err != nil {
+		t.Fatal(err)
+	}
+	checkConverged(t, e, b, "k1")
 }
 
 // checkReadBack checks that the rotation away from k1 converged and b reads

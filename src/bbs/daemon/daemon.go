@@ -352,23 +352,11 @@ func keyLoader(cfg config.Config, path string) (keyring.Loader, error) {
 	}, nil
 }
 
-// reloadKeysOnAcquire re-reads the key ring when a standby takes the lock:
-// while it stood by, a rotation may have added a key that rows are now sealed
-// under. If the source cannot be read, it serves on with the ring it has
-// only when that ring opens every row; otherwise it refuses to serve.
+// reloadKeysOnAcquire re-reads the key ring when a standby takes the lock
+// (see reencrypt.Manager.ReloadOnAcquire).
 func (d *Daemon) reloadKeysOnAcquire(ctx context.Context) error {
-	if _, err := d.Rotation.ReloadKeys(ctx); err != nil {
-		counts, cerr := d.store.EncryptionStatus(ctx)
-		if cerr != nil {
-			return fmt.Errorf("reloading the encryption key ring on taking the lock: %w", err)
-		}
-		for _, c := range counts {
-			if c.Rows > 0 && !d.ring.Has(c.Label) {
-				return fmt.Errorf("reloading the encryption key ring on taking the lock: %w (and the key ring loaded at start lacks %q, used by %d rows in %s)",
-					err, c.Label, c.Rows, c.Table)
-			}
-		}
-		d.log.Error("could not reload the encryption key ring on taking the lock; serving with the ring loaded before, which opens every row", "err", err)
+	if err := d.Rotation.ReloadOnAcquire(ctx); err != nil {
+		return fmt.Errorf("reloading the encryption key ring on taking the lock: %w", err)
 	}
 	return nil
 }

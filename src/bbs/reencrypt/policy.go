@@ -95,6 +95,28 @@ func (m *Manager) ReloadKeys(ctx context.Context) (Status, error) {
 	return m.Status(ctx)
 }
 
+// ReloadOnAcquire re-reads the key ring when a standby takes the lock:
+// while it stood by, a rotation may have added a key that rows are now
+// sealed under. If the source cannot be read, it serves on with the ring it
+// has only when that ring opens every row; otherwise it fails.
+func (m *Manager) ReloadOnAcquire(ctx context.Context) error {
+	_, err := m.ReloadKeys(ctx)
+	if err == nil {
+		return nil
+	}
+	counts, cerr := m.store.EncryptionStatus(ctx)
+	if cerr != nil {
+		return err
+	}
+	for _, c := range counts {
+		if c.Rows > 0 && !m.ring.Has(c.Label) {
+			return fmt.Errorf("%w (and the key ring loaded at start lacks %q, used by %d rows in %s)", err, c.Label, c.Rows, c.Table)
+		}
+	}
+	m.log.Error("could not reload the encryption key ring on taking the lock; serving with the ring loaded before, which opens every row", "err", err)
+	return nil
+}
+
 // StartReencrypt starts re-encryption in the background unless it runs already.
 func (m *Manager) StartReencrypt(ctx context.Context) (Status, error) {
 	m.mu.Lock()
