@@ -55,7 +55,7 @@ type Daemon struct {
 	serverTLS *tls.Config
 	repTLS    *tls.Config
 	Metrics   *metrics.BBS
-	Rotation  *reencrypt.Manager
+	Rotation  *reencrypt.Policy
 
 	lrpHub, taskHub *events.Hub
 
@@ -353,7 +353,7 @@ func keyLoader(cfg config.Config, path string) (keyring.Loader, error) {
 }
 
 // reloadKeysOnAcquire re-reads the key ring when a standby takes the lock
-// (see reencrypt.Manager.ReloadOnAcquire).
+// (see reencrypt.Policy.ReloadOnAcquire).
 func (d *Daemon) reloadKeysOnAcquire(ctx context.Context) error {
 	if err := d.Rotation.ReloadOnAcquire(ctx); err != nil {
 		return fmt.Errorf("reloading the encryption key ring on taking the lock: %w", err)

@@ -30,8 +30,8 @@ type Status struct {
 	Counts          []store.LabelCount `json:"counts"`
 }
 
-// Manager owns key reloads and background re-encryption.
-type Manager struct {
+// Policy owns key reloads and background re-encryption.
+type Policy struct {
 	ring  *keyring.Ring
 	store store.Store
 	load  keyring.Loader
@@ -45,12 +45,12 @@ type Manager struct {
 	wg       sync.WaitGroup
 }
 
-// New builds a Manager.
-func New(ring *keyring.Ring, st store.Store, load keyring.Loader, log *slog.Logger) *Manager {
+// New builds a Policy.
+func New(ring *keyring.Ring, st store.Store, load keyring.Loader, log *slog.Logger) *Policy {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Manager{ring: ring, store: st, load: load, log: log}
+	return &Policy{ring: ring, store: st, load: load, log: log}
 }
 
 // ErrKeyInUse: a reload would drop a key that rows are still sealed under.
@@ -60,14 +60,14 @@ var ErrKeyInUse = errors.New("rotation: key still in use")
 // serving: a row under a label the ring lacks is fatal
 // (store.ErrUnknownKeyLabel), and rows under other labels of the ring are
 // re-encrypted under the active one before it returns.
-func (m *Manager) Settle(ctx context.Context) error {
+func (m *Policy) Settle(ctx context.Context) error {
 	return Settle(ctx, m.store, m.ring, m.log)
 }
 
 // ReloadKeys re-reads the configured keys and swaps them into the ring. It
 // refuses to drop a label that any row still uses, and starts re-encryption
 // when rows are sealed under a label other than the new active one.
-func (m *Manager) ReloadKeys(ctx context.Context) (Status, error) {
+func (m *Policy) ReloadKeys(ctx context.Context) (Status, error) {
 	if m.load == nil {
 		return m.Status(ctx)
 	}
@@ -99,7 +99,7 @@ func (m *Manager) ReloadKeys(ctx context.Context) (Status, error) {
 // while it stood by, a rotation may have added a key that rows are now
 // sealed under. If the source cannot be read, it serves on with the ring it
 // has only when that ring opens every row; otherwise it fails.
-func (m *Manager) ReloadOnAcquire(ctx context.Context) error {
+func (m *Policy) ReloadOnAcquire(ctx context.Context) error {
 	_, err := m.ReloadKeys(ctx)
 	if err == nil {
 		return nil
@@ -118,7 +118,7 @@ func (m *Manager) ReloadOnAcquire(ctx context.Context) error {
 }
 
 // StartReencrypt starts re-encryption in the background unless it runs already.
-func (m *Manager) StartReencrypt(ctx context.Context) (Status, error) {
+func (m *Policy) StartReencrypt(ctx context.Context) (Status, error) {
 	m.mu.Lock()
 	if !m.running {
 		m.running = true
@@ -131,7 +131,7 @@ func (m *Manager) StartReencrypt(ctx context.Context) (Status, error) {
 	return m.Status(ctx)
 }
 
-func (m *Manager) reencrypt() {
+func (m *Policy) reencrypt() {
 	defer m.wg.Done()
 	start := time.Now()
 	err := All(context.Background(), m.store, m.ring, func(done int64) {
@@ -154,10 +154,10 @@ func (m *Manager) reencrypt() {
 }
 
 // Wait blocks until a running re-encryption ends.
-func (m *Manager) Wait() { m.wg.Wait() }
+func (m *Policy) Wait() { m.wg.Wait() }
 
 // Status reports keys, progress and per-label row counts.
-func (m *Manager) Status(ctx context.Context) (Status, error) {
+func (m *Policy) Status(ctx context.Context) (Status, error) {
 	counts, err := m.store.EncryptionStatus(ctx)
 	if err != nil {
 		return Status{}, fmt.Errorf("counting rows per key: %w", err)
