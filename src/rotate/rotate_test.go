@@ -43,7 +43,13 @@ func TestRotateHappyPathSQLite(t *testing.T) {
 
 func TestRotateHappyPathPostgres(t *testing.T) {
 	dsn := testdb.Postgres(t)
-	happyPath(t, "postgres", dsn, func() []byte { return testdb.Dump(t, "postgres", dsn) })
+	happyPath(t, "postgres", dsn, func() []byte {
+		out := testdb.Dump(t, "postgres", dsn)
+		if !bytes.Contains(out, []byte("actual_lrps")) {
+			t.Fatal("pg_dump output has no actual_lrps table")
+		}
+		return out
+	})
 }
 
 func happyPath(t *testing.T, driver, dsn string, dump func() []byte) {

@@ -43,29 +43,10 @@ func mustOpenSettled(t *testing.T, open Opener, ring *keyring.Ring) store.Store 
 func seedAll(t *testing.T, s store.Store, prefix string, n int) {
 	t.Helper()
 	guids := make([]string, n)
-	for i := range n {
+	for i := range guids {
 		guids[i] = fmt.Sprintf("%s-%03d", prefix, i)
 	}
-	seed(t, s, guids...)
-}
-
-// seed writes a desired LRP, an actual LRP and a task for each guid.
-func seed(t *testing.T, s store.Store, guids ...string) {
-	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for _, g := range guids {
-			if err := tx.InsertDesiredLRP(NewDesiredLRP(g, "d")); err != nil {
-				return err
-			}
-			if err := tx.InsertActualLRP(NewActualLRP(g, 0, ordinary, "d", "cell")); err != nil {
-				return err
-			}
-			if err := tx.InsertTask(NewTask(g, "d", "cell", models.Task_Running)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	update(t, s, func(tx store.Tx) error { return insertOneOfEach(tx, guids...) })
 }
 
 // status renders EncryptionStatus as sorted "table:label=rows" strings.
