@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -35,7 +37,54 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(fakeBoshEnv); dir != "" {
 		os.Exit(fakeBosh(dir, os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if diegoDir != "" {
+		os.RemoveAll(diegoDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	diegoOnce sync.Once
+	diegoDir  string
+	diegoErr  error
+)
+
+// diegoCLI is the diego CLI built from this checkout, once per test binary.
+// The tests run the command as a process: importing src/cli here would make
+// src/rotate and src/cli import each other.
+func diegoCLI(t testing.TB) string {
+	t.Helper()
+	diegoOnce.Do(func() {
+		if diegoDir, diegoErr = os.MkdirTemp("", "rotate-diego-"); diegoErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(diegoDir, "diego"), "github.com/diego-go/diego/src/cmd/diego").CombinedOutput()
+		if err != nil {
+			diegoErr = fmt.Errorf("building diego: %w\n%s", err, out)
+		}
+	})
+	if diegoErr != nil {
+		t.Fatal(diegoErr)
+	}
+	return filepath.Join(diegoDir, "diego")
+}
+
+// runDiego runs the diego CLI with args and returns its output and exit code.
+func runDiego(t testing.TB, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(diegoCLI(t), args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("running diego: %v", err)
+	}
+	return out.String(), errOut.String(), code
 }
 
 // fakeBosh is a bosh CLI stand-in for `deploy` and `interpolate --path`,

@@ -17,7 +17,6 @@ import (
 
 	"code.cloudfoundry.org/bbs"
 
-	"github.com/diego-go/diego/src/cli"
 	"github.com/diego-go/diego/src/rotate"
 )
 
@@ -247,24 +246,23 @@ func TestCLIRotateEncryptionKeyManifest(t *testing.T) {
 	args := []string{"rotate-encryption-key", "--bbs-admin-url", d.b.URL, "--admin-cert", c.AdminCert, "--admin-key", c.AdminKey,
 		"--ca-cert", c.CACert, "--deployment", "diego", "--manifest", d.cfg.Manifest, "--bosh-cli", d.cfg.BoshCLI,
 		"-v", d.cfg.Vars[0], "--release-ops-dir", "../../ops-files", "--ops-dir", d.cfg.OpsDir, "--new-key-label", "k2"}
-	var out, errOut bytes.Buffer
-	if err := cli.Run(context.Background(), append(args, "--dry-run"), &out, &errOut); err != nil {
-		t.Fatalf("%v\n%s", err, errOut.String())
+	_, errOut, code := runDiego(t, append(args, "--dry-run")...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
 	}
-	if len(d.argv(true)) != 0 || !strings.Contains(errOut.String(), "dry run: nothing deployed") {
-		t.Fatalf("dry run:\n%s", errOut.String())
+	if len(d.argv(true)) != 0 || !strings.Contains(errOut, "dry run: nothing deployed") {
+		t.Fatalf("dry run:\n%s", errOut)
 	}
-	out.Reset()
-	errOut.Reset()
-	if err := cli.Run(context.Background(), args, &out, &errOut); err != nil {
-		t.Fatalf("%v\n%s", err, errOut.String())
+	out, errOut, code := runDiego(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
 	}
 	var res rotate.ManifestResult
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.ActiveLabel != "k2" || len(res.Deployed) != 2 {
-		t.Fatalf("summary %q: %+v %v", out.String(), res, err)
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.ActiveLabel != "k2" || len(res.Deployed) != 2 {
+		t.Fatalf("summary %q: %+v %v", out, res, err)
 	}
-	if !strings.Contains(errOut.String(), "step 6/6 reencrypt: done") || !strings.Contains(errOut.String(), "to drop them, deploy once more with -o") {
-		t.Fatalf("progress:\n%s", errOut.String())
+	if !strings.Contains(errOut, "step 6/6 reencrypt: done") || !strings.Contains(errOut, "to drop them, deploy once more with -o") {
+		t.Fatalf("progress:\n%s", errOut)
 	}
 	d.checkConverged("k2", "k1", "k2")
 }
@@ -276,15 +274,11 @@ func TestRotateKeyScript(t *testing.T) {
 	if err != nil {
 		t.Skip("no bash")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
+	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go to build the diego CLI")
 	}
 	d := newManifestEnv(t)
-	diego := filepath.Join(t.TempDir(), "diego")
-	if out, err := exec.Command(goBin, "build", "-o", diego, "github.com/diego-go/diego/src/cmd/diego").CombinedOutput(); err != nil {
-		t.Fatalf("building diego: %v\n%s", err, out)
-	}
+	diego := diegoCLI(t)
 	repo, _ := filepath.Abs("../..")
 	cert, err := os.ReadFile(d.e.certs.AdminCert)
 	if err != nil {
