@@ -14,9 +14,10 @@ import (
 
 	lmodels "code.cloudfoundry.org/locket/models"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/lease"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -36,7 +37,7 @@ func (c *cutLocket) Lock(ctx context.Context, req *lmodels.LockRequest) (*lmodel
 
 func newLocket(t *testing.T) *locket.Service {
 	t.Helper()
-	st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: sqlstore.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
+	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/locket/sqllock"
 )
 
 // backends are the databases every server-side test runs against.
@@ -20,21 +21,21 @@ var backends = []struct {
 	driver string
 	newDSN func(testing.TB) string
 }{
-	{sqlstore.DriverSQLite, testdb.SQLite},
-	{sqlstore.DriverPostgres, testdb.Postgres},
-	{sqlstore.DriverMySQL, testdb.MySQL},
+	{sqldb.DriverSQLite, testdb.SQLite},
+	{sqldb.DriverPostgres, testdb.Postgres},
+	{sqldb.DriverMySQL, testdb.MySQL},
 }
 
 // eachBackend runs fn as a parallel subtest per database, with a fresh
 // database and a function opening lock stores (separate pools, as separate
 // Locket processes would have) on it.
-func eachBackend(t *testing.T, fn func(t *testing.T, open func() *sqlstore.LockStore)) {
+func eachBackend(t *testing.T, fn func(t *testing.T, open func() *sqllock.Store)) {
 	for _, b := range backends {
 		t.Run(b.driver, func(t *testing.T) {
 			t.Parallel()
 			dsn := b.newDSN(t)
-			fn(t, func() *sqlstore.LockStore {
-				st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: b.driver, DSN: dsn}, testLogger(t))
+			fn(t, func() *sqllock.Store {
+				st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: b.driver, DSN: dsn}, testLogger(t))
 				if err != nil {
 					t.Fatalf("OpenLocks(%s): %v", b.driver, err)
 				}

@@ -17,7 +17,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -100,7 +101,7 @@ func isReady(r *runner, within time.Duration) bool {
 
 func TestReferenceClientInterop(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, open func() *sqlstore.LockStore) {
+	eachBackend(t, func(t *testing.T, open func() *sqllock.Store) {
 		ctx := context.Background()
 		addr, b := grpcServer(t, newService(t, Config{Store: open()}))
 		c := referenceClient(t, addr, b)
@@ -183,7 +184,7 @@ func TestReferenceClientInterop(t *testing.T) {
 // another CA, are refused, even if the server's TLS config asks for less.
 func TestMutualTLSRequired(t *testing.T) {
 	t.Parallel()
-	st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: sqlstore.DriverSQLite, DSN: filepath.Join(t.TempDir(), "l.db")}, nil)
+	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "l.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

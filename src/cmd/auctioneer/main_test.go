@@ -21,8 +21,10 @@ import (
 	"github.com/diego-go/diego/src/auctioneer/fakerep"
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -146,7 +148,7 @@ func freeAddr(t *testing.T) string {
 // startLocket serves a real Locket on SQLite over mutual TLS.
 func startLocket(t *testing.T, b *pki.Bundle) (*locket.Service, string) {
 	t.Helper()
-	st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: sqlstore.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
+	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

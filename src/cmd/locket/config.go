@@ -8,7 +8,7 @@ import (
 	"net"
 	"os"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
 )
 
 // Config is the Locket configuration file.
@@ -90,8 +90,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c Config) storeConfig() sqlstore.Config {
-	return sqlstore.Config{
+func (c Config) storeConfig() sqldb.Config {
+	return sqldb.Config{
 		Driver: c.DatabaseDriver, DSN: c.DatabaseConnectionString,
 		MaxOpenConns: c.MaxOpenDatabaseConnections, MaxIdleConns: c.MaxIdleDatabaseConnections,
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/version"
@@ -29,7 +29,7 @@ const stopTimeout = 10 * time.Second
 // metrics and debug HTTP servers.
 type daemon struct {
 	log   *slog.Logger
-	store *sqlstore.LockStore
+	store *sqllock.Store
 	svc   *locket.Service
 	grpc  *grpc.Server
 	ln    net.Listener
@@ -52,7 +52,7 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *daemon, err er
 			d.stop()
 		}
 	}()
-	if d.store, err = sqlstore.OpenLocks(ctx, cfg.storeConfig(), log); err != nil {
+	if d.store, err = sqllock.Open(ctx, cfg.storeConfig(), log); err != nil {
 		return nil, fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
 	}
 	reg := prometheus.NewRegistry()

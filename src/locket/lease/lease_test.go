@@ -15,8 +15,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -36,9 +37,9 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func newService(t *testing.T) (*locket.Service, *sqlstore.LockStore) {
+func newService(t *testing.T) (*locket.Service, *sqllock.Store) {
 	t.Helper()
-	st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: sqlstore.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
+	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestHoldWaitsForAFreeLock(t *testing.T) {
 }
 
 // takeOver simulates the lock expiring and another owner taking it.
-func takeOver(t *testing.T, svc *locket.Service, st *sqlstore.LockStore, from, to string) {
+func takeOver(t *testing.T, svc *locket.Service, st *sqllock.Store, from, to string) {
 	t.Helper()
 	if err := st.ReleaseLock(context.Background(), "bbs", from); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 // Reads outside a transaction go to the reader pool and see the latest
@@ -107,23 +108,6 @@ func (s *Store) ActualLRPs(ctx context.Context, f store.ActualFilter) ([]*models
 
 // Presences lists the Locket rows of type typ ("presence" or "lock"),
 // ordered by key.
-func (s *Store) Presences(ctx context.Context, typ string) ([]store.Presence, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(
-		"SELECT path, owner, value, type, ttl, modified_index, modified_id FROM locks WHERE type = ? ORDER BY path"), typ)
-	if err != nil {
-		return nil, fmt.Errorf("presences %q: %w", typ, err)
-	}
-	defer rows.Close()
-	var out []store.Presence
-	for rows.Next() {
-		var p store.Presence
-		if err := rows.Scan(&p.Key, &p.Owner, &p.Value, &p.Type, &p.TTLSeconds, &p.ModifiedIndex, &p.ModifiedID); err != nil {
-			return nil, fmt.Errorf("presences %q: %w", typ, err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("presences %q: %w", typ, err)
-	}
-	return out, nil
+func (s *Store) Presences(ctx context.Context, typ string) ([]record.Lock, error) {
+	return s.FetchLocks(ctx, typ)
 }

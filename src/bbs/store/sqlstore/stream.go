@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/internal/sqldb"
 )
 
 // The Each* methods stream: rows are fetched, decrypted and handed to fn
@@ -74,7 +75,7 @@ func (s *Store) eachDesired(ctx context.Context, column string, aad []byte, f st
 	}
 	guids := slices.Compact(slices.Sorted(slices.Values(f.ProcessGuids)))
 	for chunk := range slices.Chunk(guids, maxInList) {
-		w := append(slices.Clip(where), "process_guid IN ("+placeholders(len(chunk))+")")
+		w := append(slices.Clip(where), "process_guid IN ("+sqldb.Placeholders(len(chunk))+")")
 		a := slices.Clip(args)
 		for _, g := range chunk {
 			a = append(a, g)
@@ -127,8 +128,8 @@ func (s *Store) stream(ctx context.Context, aad []byte, fn func([]byte) error, q
 		buf = pb
 		return fn(pb)
 	}
-	if s.d.rawRows != nil {
-		return s.d.rawRows(ctx, s.r, s.d.q(query), args, each)
+	if s.d.RawRows != nil {
+		return s.d.RawRows(ctx, s.r, s.d.q(query), args, each)
 	}
 	rows, err := s.r.QueryContext(ctx, s.d.q(query), args...)
 	if err != nil {

@@ -1,4 +1,4 @@
-package sqlstore
+package sqllock
 
 import (
 	"context"
@@ -7,42 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 
-	"github.com/diego-go/diego/src/bbs/store"
-)
-
-// Lock is one row of the locks table: a Locket lock or presence.
-//
-// ModifiedIndex grows with every write of a key and never repeats for that
-// key, even after the row is deleted and created again. ModifiedID is fixed
-// for the life of a row (from its creation until its release or expiry), so
-// (ModifiedIndex, ModifiedID) names exactly one version of one row.
-type Lock struct {
-	Key           string
-	Owner         string
-	Value         string
-	Type          string
-	TTLSeconds    int64
-	ModifiedIndex int64
-	ModifiedID    string
-}
-
-var (
-	// ErrLockCollision: the lock is held by another owner.
-	ErrLockCollision = errors.New("sqlstore: lock is held by another owner")
-	// ErrInvalidLock: a lock to write is missing a field or has one too long
-	// for the schema.
-	ErrInvalidLock = errors.New("sqlstore: invalid lock")
-)
-
-// Column limits of the locks table in the PostgreSQL and MySQL schemas
-// (characters), enforced for SQLite too so every database behaves alike.
-const (
-	maxLockKeyLen   = 255
-	maxLockOwnerLen = 255
-	maxLockTypeLen  = 255
-	maxLockValueLen = 4096
+	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 // configLockIndexFloor is the configurations row holding the highest
@@ -54,55 +21,30 @@ const configLockIndexFloor = "locket_modified_index_floor"
 
 const lockColumns = "path, owner, value, type, ttl, modified_index, modified_id"
 
-func checkLock(l Lock) error {
-	switch {
-	case l.Key == "":
-		return fmt.Errorf("%w: key is empty", ErrInvalidLock)
-	case l.Owner == "":
-		return fmt.Errorf("%w: owner is empty", ErrInvalidLock)
-	case l.TTLSeconds <= 0:
-		return fmt.Errorf("%w: ttl is %d seconds; want at least 1", ErrInvalidLock, l.TTLSeconds)
-	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{
-		{"key", l.Key, maxLockKeyLen},
-		{"owner", l.Owner, maxLockOwnerLen},
-		{"type", l.Type, maxLockTypeLen},
-		{"value", l.Value, maxLockValueLen},
-	} {
-		if n := utf8.RuneCountInString(f.v); n > f.max {
-			return fmt.Errorf("%w: %s is %d characters; at most %d fit", ErrInvalidLock, f.name, n, f.max)
-		}
-	}
-	return nil
-}
-
 // AcquireLock creates the lock l.Key for l.Owner, or refreshes it when
 // l.Owner already holds it: value, type and TTL are replaced and the
 // modified index is bumped, keeping the modified id. A new row gets a fresh
 // random modified id and an index above any the key ever had. A key held by
-// another owner fails with ErrLockCollision. It returns the row as written.
+// another owner fails with record.ErrCollision. It returns the row as written.
 // Of concurrent acquirers of a free key exactly one wins.
-func (s *Store) AcquireLock(ctx context.Context, l Lock) (Lock, error) {
-	if err := checkLock(l); err != nil {
-		return Lock{}, fmt.Errorf("acquire lock %q: %w", l.Key, err)
+func (s *Store) AcquireLock(ctx context.Context, l record.Lock) (record.Lock, error) {
+	if err := l.Check(); err != nil {
+		return record.Lock{}, fmt.Errorf("acquire lock %q: %w", l.Key, err)
 	}
-	var out Lock
-	err := s.withRetry(ctx, func() error {
+	var out record.Lock
+	err := s.db.Retry(ctx, sqldb.ErrRetryable, func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			cur, err := s.lockForUpdate(ctx, tx, l.Key)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err != nil && !errors.Is(err, record.ErrNotFound) {
 				return err
 			}
 			out = l
 			if err == nil {
 				if cur.Owner != l.Owner {
-					return ErrLockCollision
+					return record.ErrCollision
 				}
 				out.ModifiedIndex, out.ModifiedID = cur.ModifiedIndex+1, cur.ModifiedID
-				_, err := tx.ExecContext(ctx, s.d.q("UPDATE locks SET value = ?, type = ?, ttl = ?, modified_index = ? WHERE path = ?"),
+				_, err := tx.ExecContext(ctx, s.d.Q("UPDATE locks SET value = ?, type = ?, ttl = ?, modified_index = ? WHERE path = ?"),
 					out.Value, out.Type, out.TTLSeconds, out.ModifiedIndex, out.Key)
 				return err
 			}
@@ -112,50 +54,30 @@ func (s *Store) AcquireLock(ctx context.Context, l Lock) (Lock, error) {
 			if out.ModifiedID, err = newGUID(); err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, s.d.q("INSERT INTO locks ("+lockColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"+s.d.insertSuffix),
+			res, err := tx.ExecContext(ctx, s.d.Q("INSERT INTO locks ("+lockColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"+s.d.InsertSuffix),
 				out.Key, out.Owner, out.Value, out.Type, out.TTLSeconds, out.ModifiedIndex, out.ModifiedID)
-			return s.insertedOne(res, err, "lock "+strconv.Quote(out.Key))
+			return s.db.InsertedOne(res, err, "lock "+strconv.Quote(out.Key))
 		})
 	})
 	if err != nil {
-		return Lock{}, fmt.Errorf("acquire lock %q: %w", l.Key, err)
+		return record.Lock{}, fmt.Errorf("acquire lock %q: %w", l.Key, err)
 	}
 	return out, nil
 }
 
-// insertedOne turns a lost insert race (a duplicate key, or no row inserted
-// under the dialect's conflict-ignoring suffix) into a retryable error: the
-// retry sees the row the other transaction committed and decides afresh.
-func (s *Store) insertedOne(res sql.Result, err error, what string) error {
-	if err != nil {
-		if s.d.classify(err) == errUnique {
-			return fmt.Errorf("%w: %s inserted concurrently: %w", store.ErrRetryable, what, err)
-		}
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("rows affected: %w", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: %s inserted concurrently", store.ErrRetryable, what)
-	}
-	return nil
-}
-
 // ReleaseLock deletes the lock key held by owner. A missing lock fails with
-// store.ErrNotFound, one held by another owner with ErrLockCollision.
+// record.ErrNotFound, one held by another owner with record.ErrCollision.
 func (s *Store) ReleaseLock(ctx context.Context, key, owner string) error {
-	err := s.withRetry(ctx, func() error {
+	err := s.db.Retry(ctx, sqldb.ErrRetryable, func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			cur, err := s.lockForUpdate(ctx, tx, key)
 			if err != nil {
 				return err
 			}
 			if cur.Owner != owner {
-				return ErrLockCollision
+				return record.ErrCollision
 			}
-			if _, err := tx.ExecContext(ctx, s.d.q("DELETE FROM locks WHERE path = ?"), key); err != nil {
+			if _, err := tx.ExecContext(ctx, s.d.Q("DELETE FROM locks WHERE path = ?"), key); err != nil {
 				return err
 			}
 			return s.raiseLockIndexFloor(ctx, tx, cur.ModifiedIndex)
@@ -173,10 +95,10 @@ func (s *Store) ReleaseLock(ctx context.Context, key, owner string) error {
 // expiry timer holding an old version can never remove a newer one.
 func (s *Store) ExpireLock(ctx context.Context, key string, modifiedIndex int64, modifiedID string) (bool, error) {
 	var expired bool
-	err := s.withRetry(ctx, func() error {
+	err := s.db.Retry(ctx, sqldb.ErrRetryable, func() error {
 		expired = false
 		return s.inTx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, s.d.q("DELETE FROM locks WHERE path = ? AND modified_index = ? AND modified_id = ?"),
+			res, err := tx.ExecContext(ctx, s.d.Q("DELETE FROM locks WHERE path = ? AND modified_index = ? AND modified_id = ?"),
 				key, modifiedIndex, modifiedID)
 			if err != nil {
 				return err
@@ -198,28 +120,28 @@ func (s *Store) ExpireLock(ctx context.Context, key string, modifiedIndex int64,
 	return expired, nil
 }
 
-// FetchLock returns the lock key or an error wrapping store.ErrNotFound.
-func (s *Store) FetchLock(ctx context.Context, key string) (Lock, error) {
-	l, err := scanLock(s.r.QueryRowContext(ctx, s.d.q("SELECT "+lockColumns+" FROM locks WHERE path = ?"), key))
+// FetchLock returns the lock key or an error wrapping record.ErrNotFound.
+func (s *Store) FetchLock(ctx context.Context, key string) (record.Lock, error) {
+	l, err := scanLock(s.db.R.QueryRowContext(ctx, s.d.Q("SELECT "+lockColumns+" FROM locks WHERE path = ?"), key))
 	if err != nil {
-		return Lock{}, fmt.Errorf("fetch lock %q: %w", key, err)
+		return record.Lock{}, fmt.Errorf("fetch lock %q: %w", key, err)
 	}
 	return l, nil
 }
 
 // FetchLocks lists, ordered by key, the locks of type typ ("lock",
 // "presence"), or every lock when typ is "".
-func (s *Store) FetchLocks(ctx context.Context, typ string) ([]Lock, error) {
+func (s *Store) FetchLocks(ctx context.Context, typ string) ([]record.Lock, error) {
 	query, args := "SELECT "+lockColumns+" FROM locks ORDER BY path", []any(nil)
 	if typ != "" {
 		query, args = "SELECT "+lockColumns+" FROM locks WHERE type = ? ORDER BY path", []any{typ}
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(query), args...)
+	rows, err := s.db.R.QueryContext(ctx, s.d.Q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch locks %q: %w", typ, err)
 	}
 	defer rows.Close()
-	var out []Lock
+	var out []record.Lock
 	for rows.Next() {
 		l, err := scanLock(rows)
 		if err != nil {
@@ -235,7 +157,7 @@ func (s *Store) FetchLocks(ctx context.Context, typ string) ([]Lock, error) {
 
 // CountLocks counts the locks of each type.
 func (s *Store) CountLocks(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT type, COUNT(*) FROM locks GROUP BY type")
+	rows, err := s.db.R.QueryContext(ctx, "SELECT type, COUNT(*) FROM locks GROUP BY type")
 	if err != nil {
 		return nil, fmt.Errorf("count locks: %w", err)
 	}
@@ -257,34 +179,34 @@ func (s *Store) CountLocks(ctx context.Context) (map[string]int64, error) {
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-func scanLock(r rowScanner) (Lock, error) {
-	var l Lock
+func scanLock(r rowScanner) (record.Lock, error) {
+	var l record.Lock
 	err := r.Scan(&l.Key, &l.Owner, &l.Value, &l.Type, &l.TTLSeconds, &l.ModifiedIndex, &l.ModifiedID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Lock{}, store.ErrNotFound
+		return record.Lock{}, record.ErrNotFound
 	}
 	return l, err
 }
 
 // lockForUpdate reads the lock key inside tx, locking its row where the
-// database supports it; store.ErrNotFound when absent.
-func (s *Store) lockForUpdate(ctx context.Context, tx *sql.Tx, key string) (Lock, error) {
-	return scanLock(tx.QueryRowContext(ctx, s.d.q("SELECT "+lockColumns+" FROM locks WHERE path = ?"+s.d.forUpdate), key))
+// database supports it; record.ErrNotFound when absent.
+func (s *Store) lockForUpdate(ctx context.Context, tx *sql.Tx, key string) (record.Lock, error) {
+	return scanLock(tx.QueryRowContext(ctx, s.d.Q("SELECT "+lockColumns+" FROM locks WHERE path = ?"+s.d.ForUpdate), key))
 }
 
 // lockIndexFloor reads (and locks) the floor row, creating it when missing
 // from the highest index in the locks table.
 func (s *Store) lockIndexFloor(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var v string
-	err := tx.QueryRowContext(ctx, s.d.q("SELECT value FROM configurations WHERE id = ?"+s.d.forUpdate), configLockIndexFloor).Scan(&v)
+	err := tx.QueryRowContext(ctx, s.d.Q("SELECT value FROM configurations WHERE id = ?"+s.d.ForUpdate), configLockIndexFloor).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		var floor int64
 		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(modified_index), 0) FROM locks").Scan(&floor); err != nil {
 			return 0, fmt.Errorf("reading the highest lock index: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, s.d.q("INSERT INTO configurations (id, value) VALUES (?, ?)"+s.d.insertSuffix),
+		res, err := tx.ExecContext(ctx, s.d.Q("INSERT INTO configurations (id, value) VALUES (?, ?)"+s.d.InsertSuffix),
 			configLockIndexFloor, strconv.FormatInt(floor, 10))
-		if err := s.insertedOne(res, err, "configuration "+configLockIndexFloor); err != nil {
+		if err := s.db.InsertedOne(res, err, "configuration "+configLockIndexFloor); err != nil {
 			return 0, err
 		}
 		return floor, nil
@@ -300,7 +222,7 @@ func (s *Store) lockIndexFloor(ctx context.Context, tx *sql.Tx) (int64, error) {
 }
 
 func (s *Store) setLockIndexFloor(ctx context.Context, tx *sql.Tx, floor int64) error {
-	_, err := tx.ExecContext(ctx, s.d.q("UPDATE configurations SET value = ? WHERE id = ?"), strconv.FormatInt(floor, 10), configLockIndexFloor)
+	_, err := tx.ExecContext(ctx, s.d.Q("UPDATE configurations SET value = ? WHERE id = ?"), strconv.FormatInt(floor, 10), configLockIndexFloor)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", configLockIndexFloor, err)
 	}
