@@ -16,11 +16,12 @@ import (
 	"code.cloudfoundry.org/locket/models"
 
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/daemon"
 	"github.com/diego-go/diego/src/pki"
 )
 
 func TestParseConfig(t *testing.T) {
-	c, err := ParseConfig(strings.NewReader(`{"database_driver": "sqlite"}`))
+	c, err := daemon.ParseConfig(strings.NewReader(`{"database_driver": "sqlite"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("defaults = %+v", c)
 	}
 	for _, bad := range []string{`{"listen_adress": "x"}`, `{"ttl": 5}`, `{} {}`, `[`} {
-		if _, err := ParseConfig(strings.NewReader(bad)); err == nil {
+		if _, err := daemon.ParseConfig(strings.NewReader(bad)); err == nil {
 			t.Errorf("ParseConfig(%s) accepted it", bad)
 		}
 	}
@@ -43,8 +44,8 @@ func certs(t *testing.T) *pki.Bundle {
 	return b
 }
 
-func validConfig(t *testing.T, b *pki.Bundle) Config {
-	c := DefaultConfig()
+func validConfig(t *testing.T, b *pki.Bundle) daemon.Config {
+	c := daemon.DefaultConfig()
 	c.CAFile, c.ServerCertFile, c.ServerKeyFile = b.CACert, b.ServerCert, b.ServerKey
 	c.DatabaseDriver, c.DatabaseConnectionString = "sqlite", filepath.Join(t.TempDir(), "locket.db")
 	return c
@@ -55,24 +56,24 @@ func TestValidate(t *testing.T) {
 	if err := validConfig(t, b).Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
-	err := DefaultConfig().Validate()
+	err := daemon.DefaultConfig().Validate()
 	for _, want := range []string{"ca_file is required", "server_cert_file is required", "server_key_file is required", "database_driver is required"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("empty config: error %v should say %q", err, want)
 		}
 	}
 	for _, tc := range []struct {
-		change func(*Config)
+		change func(*daemon.Config)
 		want   string
 	}{
-		{func(c *Config) { c.ListenAddress = "8891" }, "listen_address"},
-		{func(c *Config) { c.MetricsAddress = "localhost" }, "metrics_address"},
-		{func(c *Config) { c.DatabaseDriver = "oracle" }, "unknown database driver"},
-		{func(c *Config) { c.DatabaseConnectionString = "" }, "database_connection_string is required"},
-		{func(c *Config) { c.DatabaseConnectionString = ":memory:" }, "sqlite needs a database file"},
-		{func(c *Config) { c.MaxOpenDatabaseConnections = -1 }, "max open connections"},
-		{func(c *Config) { c.CAFile = "/nonexistent/ca.crt" }, "ca_file"},
-		{func(c *Config) { c.LogLevel = "verbose" }, "log_level"},
+		{func(c *daemon.Config) { c.ListenAddress = "8891" }, "listen_address"},
+		{func(c *daemon.Config) { c.MetricsAddress = "localhost" }, "metrics_address"},
+		{func(c *daemon.Config) { c.DatabaseDriver = "oracle" }, "unknown database driver"},
+		{func(c *daemon.Config) { c.DatabaseConnectionString = "" }, "database_connection_string is required"},
+		{func(c *daemon.Config) { c.DatabaseConnectionString = ":memory:" }, "sqlite needs a database file"},
+		{func(c *daemon.Config) { c.MaxOpenDatabaseConnections = -1 }, "max open connections"},
+		{func(c *daemon.Config) { c.CAFile = "/nonexistent/ca.crt" }, "ca_file"},
+		{func(c *daemon.Config) { c.LogLevel = "verbose" }, "log_level"},
 	} {
 		c := validConfig(t, b)
 		tc.change(&c)
@@ -82,7 +83,12 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func writeConfig(t *testing.T, c Config) string {
+// run is the command as main runs it, with the given arguments and output.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return locketCommand.Execute(ctx, args, stdout, stderr)
+}
+
+func writeConfig(t *testing.T, c daemon.Config) string {
 	t.Helper()
 	data, err := json.Marshal(c)
 	if err != nil {
@@ -108,7 +114,7 @@ func TestRunFlags(t *testing.T) {
 	if err := run(context.Background(), []string{"-config", good, "-check-config"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "config OK") {
 		t.Errorf("-check-config of a valid file: %v, %q", err, out.String())
 	}
-	bad := writeConfig(t, DefaultConfig())
+	bad := writeConfig(t, daemon.DefaultConfig())
 	if err := run(context.Background(), []string{"-config", bad, "-check-config"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "ca_file") {
 		t.Errorf("-check-config of an invalid file: %v", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/diego-go/diego/src/bbs/store/storetest"
 )
 
-
 func TestOpenRejectsInvalidConfig(t *testing.T) {
 	_, err := Open(context.Background(), Config{Driver: "mongodb", DSN: "x"}, storetest.NewRing(t, "k1"), nil)
 	if err == nil || !strings.Contains(err.Error(), "want one of sqlite, postgres, mysql") {
@@ -34,4 +33,3 @@ func TestSQLiteCreatesParentDirectory(t *testing.T) {
 		t.Error("a reader connection could write")
 	}
 }
-

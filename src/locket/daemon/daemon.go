@@ -1,10 +1,10 @@
-package main
+// Package daemon assembles a standalone Locket: its config file, the lock store, the gRPC service and the optional metrics and debug servers.
+package daemon
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/diego-go/diego/src/internal/debugserver"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,8 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
-	"github.com/diego-go/diego/src/locket/sqllock"
+	"github.com/diego-go/diego/src/internal/debugserver"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/version"
 )
@@ -25,9 +26,9 @@ import (
 // stopTimeout bounds the graceful stop; calls still running after it are cut.
 const stopTimeout = 10 * time.Second
 
-// daemon is a running Locket: store, service, gRPC server and the optional
+// Daemon is a running Locket: store, service, gRPC server and the optional
 // metrics and debug HTTP servers.
-type daemon struct {
+type Daemon struct {
 	log   *slog.Logger
 	store *sqllock.Store
 	svc   *locket.Service
@@ -39,14 +40,26 @@ type daemon struct {
 	serveErr chan error
 }
 
-// start opens the store (migrating it), arms expiry timers for the locks in
-// it, and starts serving. It returns once every listener is bound.
-func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *daemon, err error) {
+// Run serves cfg until ctx ends or a server fails, then stops gracefully.
+// It logs through slog.Default().
+func Run(ctx context.Context, cfg Config) error {
+	d, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return d.Wait(ctx)
+}
+
+// Start opens the store (migrating it), arms expiry timers for the locks in
+// it, and starts serving. It returns once every listener is bound. It logs
+// through slog.Default().
+func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
+	log := slog.Default()
 	tlsCfg, err := pki.ServerTLSConfig(cfg.CAFile, cfg.ServerCertFile, cfg.ServerKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("server TLS (ca_file, server_cert_file, server_key_file): %w", err)
 	}
-	d := &daemon{log: log, serveErr: make(chan error, 3)}
+	d := &Daemon{log: log, serveErr: make(chan error, 3)}
 	defer func() {
 		if err != nil {
 			d.stop()
@@ -79,12 +92,12 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *daemon, err er
 			return nil, err
 		}
 	}
-	log.Info("locket started", "version", version.Version, "listen_address", d.addr(), "database", cfg.DatabaseDriver)
+	log.Info("locket started", "version", version.Version, "listen_address", d.Addr(), "database", cfg.DatabaseDriver)
 	return d, nil
 }
 
 // serveHTTP binds addr and serves h on it in the background.
-func (d *daemon) serveHTTP(name, addr string, h http.Handler) error {
+func (d *Daemon) serveHTTP(name, addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -96,7 +109,7 @@ func (d *daemon) serveHTTP(name, addr string, h http.Handler) error {
 	return nil
 }
 
-func (d *daemon) serve(fn func() error) {
+func (d *Daemon) serve(fn func() error) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -106,11 +119,11 @@ func (d *daemon) serve(fn func() error) {
 	}()
 }
 
-// addr is the gRPC API's bound address.
-func (d *daemon) addr() string { return d.ln.Addr().String() }
+// Addr is the gRPC API's bound address.
+func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
-// wait blocks until ctx ends or a server fails, then stops the daemon.
-func (d *daemon) wait(ctx context.Context) error {
+// Wait blocks until ctx ends or a server fails, then stops the daemon.
+func (d *Daemon) Wait(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
@@ -125,7 +138,7 @@ func (d *daemon) wait(ctx context.Context) error {
 // stop drains gRPC calls (cutting them after stopTimeout), shuts the HTTP
 // servers, stops the expiry timers and closes the store. Locks stay in the
 // database: a Locket started later re-arms their timers.
-func (d *daemon) stop() {
+func (d *Daemon) stop() {
 	if d.grpc != nil {
 		done := make(chan struct{})
 		go func() {
