@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,10 +13,9 @@ import (
 
 	lmodels "code.cloudfoundry.org/locket/models"
 
-	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/lease"
-	"github.com/diego-go/diego/src/locket/sqllock"
+	"github.com/diego-go/diego/src/locket/lockettest"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -36,17 +34,7 @@ func (c *cutLocket) Lock(ctx context.Context, req *lmodels.LockRequest) (*lmodel
 }
 
 func newLocket(t *testing.T) *locket.Service {
-	t.Helper()
-	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := locket.New(context.Background(), locket.Config{Store: st, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	svc, _ := lockettest.New(t)
 	return svc
 }
 

@@ -3,9 +3,7 @@ package lease
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,8 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/lockettest"
 	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 )
@@ -30,27 +28,9 @@ const (
 	slack = 150 * time.Millisecond
 )
 
-func testLogger() *slog.Logger {
-	if testing.Verbose() || os.Getenv("DIEGO_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
+var testLogger = lockettest.Logger
 
-func newService(t *testing.T) (*locket.Service, *sqllock.Store) {
-	t.Helper()
-	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := locket.New(context.Background(), locket.Config{Store: st, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	return svc, st
-}
+func newService(t *testing.T) (*locket.Service, *sqllock.Store) { return lockettest.New(t) }
 
 // recorder collects Hold's callbacks.
 type recorder struct {

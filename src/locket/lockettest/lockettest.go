@@ -1,0 +1,42 @@
+// Package lockettest runs a real Locket service in-process, on a fresh SQLite database, for tests of the components that hold its locks.
+package lockettest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/sqllock"
+)
+
+// Logger logs at debug level to stderr under -v or DIEGO_TEST_LOG, and
+// discards otherwise.
+func Logger() *slog.Logger {
+	if testing.Verbose() || os.Getenv("DIEGO_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// New starts a Locket service over a lock store on a fresh SQLite database
+// in t's temporary directory; both are closed when t ends. Use
+// svc.LocalClient() for a client, and the store to change locks behind
+// the service's back (as another Locket server would).
+func New(t testing.TB) (*locket.Service, *sqllock.Store) {
+	t.Helper()
+	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc, err := locket.New(context.Background(), locket.Config{Store: st, Logger: Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return svc, st
+}
