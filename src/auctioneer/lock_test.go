@@ -13,6 +13,7 @@ import (
 
 	lmodels "code.cloudfoundry.org/locket/models"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/lease"
 	"github.com/diego-go/diego/src/locket/lockettest"
@@ -36,16 +37,6 @@ func (c *cutLocket) Lock(ctx context.Context, req *lmodels.LockRequest) (*lmodel
 func newLocket(t *testing.T) *locket.Service {
 	svc, _ := lockettest.New(t)
 	return svc
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func mtlsClient(t *testing.T) *http.Client {
@@ -87,7 +78,7 @@ func TestServesOnlyWhileHoldingTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := &cutLocket{Client: svc.LocalClient()}
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	a := startAuctioneer(t, client, addr, "me")
 
 	time.Sleep(1500 * time.Millisecond)
@@ -142,13 +133,13 @@ func TestServesOnlyWhileHoldingTheLock(t *testing.T) {
 // the standby takes over when the leader stops.
 func TestOneOfTwoServes(t *testing.T) {
 	svc := newLocket(t)
-	a1 := startAuctioneer(t, svc.LocalClient(), freeAddr(t), "a1")
+	a1 := startAuctioneer(t, svc.LocalClient(), testutil.FreeAddr(t), "a1")
 	select {
 	case <-a1.Leading():
 	case <-time.After(5 * time.Second):
 		t.Fatal("first auctioneer did not lead")
 	}
-	a2 := startAuctioneer(t, svc.LocalClient(), freeAddr(t), "a2")
+	a2 := startAuctioneer(t, svc.LocalClient(), testutil.FreeAddr(t), "a2")
 	time.Sleep(time.Second)
 	if a2.IsLeading() {
 		t.Fatal("both auctioneers serve")

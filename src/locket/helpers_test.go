@@ -3,7 +3,6 @@ package locket
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -13,45 +12,27 @@ import (
 
 	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket/sqllock"
 )
-
-// backends are the databases every server-side test runs against.
-var backends = []struct {
-	driver string
-	newDSN func(testing.TB) string
-}{
-	{sqldb.DriverSQLite, testdb.SQLite},
-	{sqldb.DriverPostgres, testdb.Postgres},
-	{sqldb.DriverMySQL, testdb.MySQL},
-}
 
 // eachBackend runs fn as a parallel subtest per database, with a fresh
 // database and a function opening lock stores (separate pools, as separate
 // Locket processes would have) on it.
 func eachBackend(t *testing.T, fn func(t *testing.T, open func() *sqllock.Store)) {
-	for _, b := range backends {
-		t.Run(b.driver, func(t *testing.T) {
-			t.Parallel()
-			dsn := b.newDSN(t)
-			fn(t, func() *sqllock.Store {
-				st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: b.driver, DSN: dsn}, testLogger(t))
-				if err != nil {
-					t.Fatalf("OpenLocks(%s): %v", b.driver, err)
-				}
-				t.Cleanup(func() { st.Close() })
-				return st
-			})
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
+		fn(t, func() *sqllock.Store {
+			st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: driver, DSN: dsn}, testLogger(t))
+			if err != nil {
+				t.Fatalf("sqllock.Open(%s): %v", driver, err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
 		})
-	}
+	})
 }
 
-func testLogger(t testing.TB) *slog.Logger {
-	if testing.Verbose() || os.Getenv("DIEGO_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func testLogger(t testing.TB) *slog.Logger { return testutil.Logger().With("test", t.Name()) }
 
 func newService(t *testing.T, cfg Config) *Service {
 	t.Helper()

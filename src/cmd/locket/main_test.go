@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"code.cloudfoundry.org/locket/models"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/daemon"
 	"github.com/diego-go/diego/src/pki"
@@ -120,22 +120,12 @@ func TestRunFlags(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestRunServes starts the command on SQLite, takes a lock over mutual TLS,
 // reads the metrics, and stops it through its context (what SIGTERM does).
 func TestRunServes(t *testing.T) {
 	b := certs(t)
 	cfg := validConfig(t, b)
-	cfg.ListenAddress, cfg.MetricsAddress, cfg.DebugAddress = freeAddr(t), freeAddr(t), freeAddr(t)
+	cfg.ListenAddress, cfg.MetricsAddress, cfg.DebugAddress = testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	path := writeConfig(t, cfg)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -133,12 +133,40 @@ func (db *DB) InsertedOne(res sql.Result, err error, what string) error {
 		}
 		return err
 	}
-	n, err := res.RowsAffected()
+	n, err := Affected(res, nil)
 	if err != nil {
-		return fmt.Errorf("rows affected: %w", err)
+		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("%w: %s inserted concurrently", ErrRetryable, what)
 	}
 	return nil
+}
+
+// Affected returns how many rows the statement that returned (res, err)
+// changed, or err.
+func Affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("rows affected: %w", err)
+	}
+	return n, nil
+}
+
+// Rows calls fn with the Scan of each row of the query that returned
+// (rows, err), then closes rows. It stops at fn's first error.
+func Rows(rows *sql.Rows, err error, fn func(scan func(dest ...any) error) error) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -99,20 +99,15 @@ func (db *DB) MigrateTo(ctx context.Context, s Schema, target int) error {
 }
 
 func appliedVersions(ctx context.Context, conn *sql.Conn, table string) (map[int]bool, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM "+table)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", table, err)
-	}
-	defer rows.Close()
 	applied := map[int]bool{}
-	for rows.Next() {
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM "+table)
+	err = Rows(rows, err, func(scan func(...any) error) error {
 		var v int
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", table, err)
-		}
+		err := scan(&v)
 		applied[v] = true
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", table, err)
 	}
 	return applied, nil

@@ -8,6 +8,7 @@ import (
 
 	"code.cloudfoundry.org/locket/models"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/leader"
 	"github.com/diego-go/diego/src/locket/lease"
@@ -20,7 +21,7 @@ import (
 const wait = 10 * time.Second
 
 func config(owner string) leader.Config {
-	return leader.Config{Key: "leader", Owner: owner, TTL: time.Second, RetryInterval: 150 * time.Millisecond, Logger: lockettest.Logger()}
+	return leader.Config{Key: "leader", Owner: owner, TTL: time.Second, RetryInterval: 150 * time.Millisecond, Logger: testutil.Logger()}
 }
 
 // contender runs leader.Run in the background: leading receives lead's

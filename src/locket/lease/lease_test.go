@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/lockettest"
 	"github.com/diego-go/diego/src/locket/sqllock"
@@ -28,7 +29,7 @@ const (
 	slack = 150 * time.Millisecond
 )
 
-var testLogger = lockettest.Logger
+var testLogger = testutil.Logger
 
 func newService(t *testing.T) (*locket.Service, *sqllock.Store) { return lockettest.New(t) }
 

@@ -3,24 +3,14 @@ package lockettest
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/sqllock"
 )
-
-// Logger logs at debug level to stderr under -v or DIEGO_TEST_LOG, and
-// discards otherwise.
-func Logger() *slog.Logger {
-	if testing.Verbose() || os.Getenv("DIEGO_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
 
 // New starts a Locket service over a lock store on a fresh SQLite database
 // in t's temporary directory; both are closed when t ends. Use
@@ -33,7 +23,7 @@ func New(t testing.TB) (*locket.Service, *sqllock.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc, err := locket.New(context.Background(), locket.Config{Store: st, Logger: Logger()})
+	svc, err := locket.New(context.Background(), locket.Config{Store: st, Logger: testutil.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,14 +98,10 @@ func (s *Store) ExpireLock(ctx context.Context, key string, modifiedIndex int64,
 	err := s.db.Retry(ctx, sqldb.ErrRetryable, func() error {
 		expired = false
 		return s.inTx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, s.d.Q("DELETE FROM locks WHERE path = ? AND modified_index = ? AND modified_id = ?"),
-				key, modifiedIndex, modifiedID)
+			n, err := sqldb.Affected(tx.ExecContext(ctx, s.d.Q("DELETE FROM locks WHERE path = ? AND modified_index = ? AND modified_id = ?"),
+				key, modifiedIndex, modifiedID))
 			if err != nil {
 				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return fmt.Errorf("rows affected: %w", err)
 			}
 			if n == 0 {
 				return nil
@@ -122,7 +118,7 @@ func (s *Store) ExpireLock(ctx context.Context, key string, modifiedIndex int64,
 
 // FetchLock returns the lock key or an error wrapping record.ErrNotFound.
 func (s *Store) FetchLock(ctx context.Context, key string) (record.Lock, error) {
-	l, err := scanLock(s.db.R.QueryRowContext(ctx, s.d.Q("SELECT "+lockColumns+" FROM locks WHERE path = ?"), key))
+	l, err := scanLock(s.db.R.QueryRowContext(ctx, s.d.Q("SELECT "+lockColumns+" FROM locks WHERE path = ?"), key).Scan)
 	if err != nil {
 		return record.Lock{}, fmt.Errorf("fetch lock %q: %w", key, err)
 	}
@@ -136,20 +132,14 @@ func (s *Store) FetchLocks(ctx context.Context, typ string) ([]record.Lock, erro
 	if typ != "" {
 		query, args = "SELECT "+lockColumns+" FROM locks WHERE type = ? ORDER BY path", []any{typ}
 	}
-	rows, err := s.db.R.QueryContext(ctx, s.d.Q(query), args...)
-	if err != nil {
-		return nil, fmt.Errorf("fetch locks %q: %w", typ, err)
-	}
-	defer rows.Close()
 	var out []record.Lock
-	for rows.Next() {
-		l, err := scanLock(rows)
-		if err != nil {
-			return nil, fmt.Errorf("fetch locks %q: %w", typ, err)
-		}
+	rows, err := s.db.R.QueryContext(ctx, s.d.Q(query), args...)
+	err = sqldb.Rows(rows, err, func(scan func(...any) error) error {
+		l, err := scanLock(scan)
 		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("fetch locks %q: %w", typ, err)
 	}
 	return out, nil
@@ -157,31 +147,24 @@ func (s *Store) FetchLocks(ctx context.Context, typ string) ([]record.Lock, erro
 
 // CountLocks counts the locks of each type.
 func (s *Store) CountLocks(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.R.QueryContext(ctx, "SELECT type, COUNT(*) FROM locks GROUP BY type")
-	if err != nil {
-		return nil, fmt.Errorf("count locks: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
+	rows, err := s.db.R.QueryContext(ctx, "SELECT type, COUNT(*) FROM locks GROUP BY type")
+	err = sqldb.Rows(rows, err, func(scan func(...any) error) error {
 		var typ string
 		var n int64
-		if err := rows.Scan(&typ, &n); err != nil {
-			return nil, fmt.Errorf("count locks: %w", err)
-		}
+		err := scan(&typ, &n)
 		out[typ] = n
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("count locks: %w", err)
 	}
 	return out, nil
 }
 
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanLock(r rowScanner) (record.Lock, error) {
+func scanLock(scan func(dest ...any) error) (record.Lock, error) {
 	var l record.Lock
-	err := r.Scan(&l.Key, &l.Owner, &l.Value, &l.Type, &l.TTLSeconds, &l.ModifiedIndex, &l.ModifiedID)
+	err := scan(&l.Key, &l.Owner, &l.Value, &l.Type, &l.TTLSeconds, &l.ModifiedIndex, &l.ModifiedID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return record.Lock{}, record.ErrNotFound
 	}
@@ -191,7 +174,7 @@ func scanLock(r rowScanner) (record.Lock, error) {
 // lockForUpdate reads the lock key inside tx, locking its row where the
 // database supports it; record.ErrNotFound when absent.
 func (s *Store) lockForUpdate(ctx context.Context, tx *sql.Tx, key string) (record.Lock, error) {
-	return scanLock(tx.QueryRowContext(ctx, s.d.Q("SELECT "+lockColumns+" FROM locks WHERE path = ?"+s.d.ForUpdate), key))
+	return scanLock(tx.QueryRowContext(ctx, s.d.Q("SELECT "+lockColumns+" FROM locks WHERE path = ?"+s.d.ForUpdate), key).Scan)
 }
 
 // lockIndexFloor reads (and locks) the floor row, creating it when missing

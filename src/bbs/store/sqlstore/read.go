@@ -10,6 +10,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/locket/record"
 )
 
@@ -18,20 +19,15 @@ import (
 
 // Domains lists, sorted, the domains that never expire or expire after now.
 func (s *Store) Domains(ctx context.Context, now time.Time) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q("SELECT domain FROM domains WHERE expires_at = 0 OR expires_at > ? ORDER BY domain"), now.UnixNano())
-	if err != nil {
-		return nil, fmt.Errorf("domains: %w", err)
-	}
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
+	rows, err := s.r.QueryContext(ctx, s.d.q("SELECT domain FROM domains WHERE expires_at = 0 OR expires_at > ? ORDER BY domain"), now.UnixNano())
+	err = sqldb.Rows(rows, err, func(scan func(...any) error) error {
 		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("domains: %w", err)
-		}
+		err := scan(&d)
 		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("domains: %w", err)
 	}
 	return out, nil

@@ -10,6 +10,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/internal/sqldb"
 )
 
 // tx implements store.Tx over one database transaction on the writer.
@@ -30,13 +31,9 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 // missing (for UPDATE and DELETE) or a duplicate key (for INSERT with the
 // dialect's conflict-ignoring suffix), reported as ifNone.
 func (t *tx) execOne(ifNone error, query string, args ...any) error {
-	res, err := t.exec(query, args...)
+	n, err := sqldb.Affected(t.exec(query, args...))
 	if err != nil {
 		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("rows affected: %w", err)
 	}
 	if n == 0 {
 		return ifNone
