@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/locket/models"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -29,6 +30,15 @@ func eachBackend(t *testing.T, fn func(t *testing.T, open func() *sqllock.Store)
 			t.Cleanup(func() { st.Close() })
 			return st
 		})
+	})
+}
+
+// eachClient runs fn per database with an in-process client of a fresh
+// Service and the registry holding its metrics.
+func eachClient(t *testing.T, fn func(t *testing.T, c Client, reg *prometheus.Registry)) {
+	eachBackend(t, func(t *testing.T, open func() *sqllock.Store) {
+		reg := prometheus.NewRegistry()
+		fn(t, newService(t, Config{Store: open(), Registerer: reg}).LocalClient(), reg)
 	})
 }
 
@@ -66,14 +76,8 @@ func fetchCode(c Client, key string) codes.Code {
 	return status.Code(err)
 }
 
-// eventually polls cond every 20ms until it holds or within passes.
+// eventually polls cond until it holds, failing t after within.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %s", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, within, what, func() (bool, string) { return cond(), "" })
 }

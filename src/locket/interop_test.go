@@ -23,8 +23,9 @@ import (
 )
 
 // grpcServer serves a Service on a loopback port over mutual TLS with the
-// certificates of a fresh local bundle, and returns its address.
-func grpcServer(t *testing.T, svc *Service) (string, *pki.Bundle) {
+// certificates of a fresh local bundle, and returns its address. adjust,
+// when given, changes the TLS config NewGRPCServer gets.
+func grpcServer(t *testing.T, svc *Service, adjust ...func(*tls.Config)) (string, *pki.Bundle) {
 	t.Helper()
 	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
 	if err != nil {
@@ -33,6 +34,9 @@ func grpcServer(t *testing.T, svc *Service) (string, *pki.Bundle) {
 	tlsCfg, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range adjust {
+		f(tlsCfg)
 	}
 	srv := NewGRPCServer(svc, tlsCfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -189,23 +193,9 @@ func TestMutualTLSRequired(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// NewGRPCServer must not honour a laxer ClientAuth.
 	svc := newService(t, Config{Store: st})
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lax, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lax.ClientAuth = tls.VerifyClientCertIfGiven // NewGRPCServer must not honour this
-	srv := NewGRPCServer(svc, lax)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Stop()
+	addr, b := grpcServer(t, svc, func(c *tls.Config) { c.ClientAuth = tls.VerifyClientCertIfGiven })
 
 	rootsOnly, err := pki.LoadCAPool(b.CACert)
 	if err != nil {
@@ -232,7 +222,7 @@ func TestMutualTLSRequired(t *testing.T) {
 		"another CA's":           {RootCAs: rootsOnly, MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{rogueCert}},
 		"our CA's (the control)": good,
 	} {
-		conn, err := Dial(ln.Addr().String(), cfg)
+		conn, err := Dial(addr, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

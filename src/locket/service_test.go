@@ -15,10 +15,8 @@ import (
 
 func TestServiceRequests(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, open func() *sqllock.Store) {
+	eachClient(t, func(t *testing.T, c Client, reg *prometheus.Registry) {
 		ctx := context.Background()
-		reg := prometheus.NewRegistry()
-		c := newService(t, Config{Store: open(), Registerer: reg}).LocalClient()
 
 		// Validation, with the reference's errors and order.
 		for _, tc := range []struct {
@@ -161,10 +159,8 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 // expired its old owner cannot take it back from a new one.
 func TestExpiry(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, open func() *sqllock.Store) {
+	eachClient(t, func(t *testing.T, c Client, reg *prometheus.Registry) {
 		ctx := context.Background()
-		reg := prometheus.NewRegistry()
-		c := newService(t, Config{Store: open(), Registerer: reg}).LocalClient()
 
 		start := time.Now()
 		for _, key := range []string{"cell-1", "bbs"} {

@@ -72,13 +72,25 @@ func (c *contender) waitDone(t *testing.T) error {
 	return nil
 }
 
-func holder(t *testing.T, svc *locket.Service) string {
+// stop ends c's context and wants Run to return nil.
+func (c *contender) stop(t *testing.T) {
 	t.Helper()
-	resp, err := svc.LocalClient().Fetch(context.Background(), &models.FetchRequest{Key: "leader"})
-	if err != nil {
-		return ""
+	c.cancel()
+	if err := c.waitDone(t); err != nil {
+		t.Fatalf("Run after its context ended = %v, want nil", err)
 	}
-	return resp.Resource.Owner
+}
+
+// wantHolder checks who holds the lock ("": nobody) at the moment named by when.
+func wantHolder(t *testing.T, svc *locket.Service, want, when string) {
+	t.Helper()
+	got := ""
+	if resp, err := svc.LocalClient().Fetch(context.Background(), &models.FetchRequest{Key: "leader"}); err == nil {
+		got = resp.Resource.Owner
+	}
+	if got != want {
+		t.Errorf("lock holder %s = %q, want %q", when, got, want)
+	}
 }
 
 // TestOneLeadsAndTheStandbyTakesOver: of two contenders one leads while
@@ -95,25 +107,13 @@ func TestOneLeadsAndTheStandbyTakesOver(t *testing.T) {
 		t.Fatal("the standby led while the lock was held")
 	case <-time.After(600 * time.Millisecond):
 	}
-	if got := holder(t, svc); got != "a" {
-		t.Fatalf("lock holder = %q, want a", got)
-	}
+	wantHolder(t, svc, "a", "while a leads")
 
-	first.cancel()
-	if err := first.waitDone(t); err != nil {
-		t.Fatalf("Run after its context ended = %v, want nil", err)
-	}
+	first.stop(t)
 	second.waitLeading(t)
-	if got := holder(t, svc); got != "b" {
-		t.Errorf("lock holder after the take-over = %q, want b", got)
-	}
-	second.cancel()
-	if err := second.waitDone(t); err != nil {
-		t.Fatalf("second Run = %v, want nil", err)
-	}
-	if got := holder(t, svc); got != "" {
-		t.Errorf("lock held by %q after both stopped, want released", got)
-	}
+	wantHolder(t, svc, "b", "after the take-over")
+	second.stop(t)
+	wantHolder(t, svc, "", "after both stopped")
 }
 
 // TestLosingTheLockEndsLeading: when another owner takes the lock, lead's
@@ -138,9 +138,7 @@ func TestLosingTheLockEndsLeading(t *testing.T) {
 	if !errors.Is(err, leader.ErrLost) || !errors.Is(err, lease.ErrTaken) {
 		t.Fatalf("Run after the lock was taken = %v, want ErrLost wrapping lease.ErrTaken", err)
 	}
-	if got := holder(t, svc); got != "thief" {
-		t.Errorf("lock holder = %q, want the thief's lock left alone", got)
-	}
+	wantHolder(t, svc, "thief", "after the loss (the thief's lock is left alone)")
 }
 
 // TestLeadFailingReleasesTheLock: lead's error comes back from Run and the
@@ -154,9 +152,7 @@ func TestLeadFailingReleasesTheLock(t *testing.T) {
 	if err := c.waitDone(t); !errors.Is(err, boom) {
 		t.Fatalf("Run = %v, want lead's error", err)
 	}
-	if got := holder(t, svc); got != "" {
-		t.Errorf("lock held by %q after lead failed, want released", got)
-	}
+	wantHolder(t, svc, "", "after lead failed")
 }
 
 // TestStoppedWhileStandingBy: ending the context of a standby returns nil
@@ -167,17 +163,13 @@ func TestStoppedWhileStandingBy(t *testing.T) {
 	first := contend(svc.LocalClient(), "a", nil)
 	first.waitLeading(t)
 	second := contend(svc.LocalClient(), "b", nil)
-	second.cancel()
-	if err := second.waitDone(t); err != nil {
-		t.Fatalf("standby's Run = %v, want nil", err)
-	}
+	second.stop(t)
 	select {
 	case <-second.leading:
 		t.Fatal("a cancelled standby led")
 	default:
 	}
-	first.cancel()
-	first.waitDone(t)
+	first.stop(t)
 }
 
 func TestFlag(t *testing.T) {

@@ -11,12 +11,13 @@ import (
 
 	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket/record"
 )
 
 func mustOpenLocks(t testing.TB, driver, dsn string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), sqldb.Config{Driver: driver, DSN: dsn}, testLogger(t))
+	s, err := Open(context.Background(), sqldb.Config{Driver: driver, DSN: dsn}, testutil.Logger())
 	if err != nil {
 		t.Fatalf("Open(%s): %v", driver, err)
 	}
@@ -36,7 +37,7 @@ func mustAcquire(t *testing.T, s *Store, l record.Lock) record.Lock {
 var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestLockLifecycle(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
 		ctx := context.Background()
 		s := mustOpenLocks(t, driver, dsn)
 
@@ -105,7 +106,7 @@ func TestAcquireLockValidates(t *testing.T) {
 // TestExpireLockComparesAndDeletes: only the exact version expires, and
 // indexes keep growing after an expiry so old versions never match again.
 func TestExpireLockComparesAndDeletes(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
 		ctx := context.Background()
 		s := mustOpenLocks(t, driver, dsn)
 		old := mustAcquire(t, s, record.Lock{Key: "cell-1", Owner: "rep-1", Type: "presence", TTLSeconds: 2})
@@ -156,7 +157,7 @@ func TestExpireLockComparesAndDeletes(t *testing.T) {
 }
 
 func TestFetchLocksAndCount(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
 		ctx := context.Background()
 		s := mustOpenLocks(t, driver, dsn)
 		for _, l := range []record.Lock{
@@ -191,7 +192,7 @@ func TestFetchLocksAndCount(t *testing.T) {
 // created under the race too: exactly one owner wins each key, the others
 // see record.ErrCollision and nothing else.
 func TestConcurrentAcquirers(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
 		ctx := context.Background()
 		pools := []*Store{mustOpenLocks(t, driver, dsn), mustOpenLocks(t, driver, dsn)}
 		const keys, owners = 4, 6
