@@ -19,11 +19,20 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 
 	"github.com/diego-go/diego/src/internal/testdb"
-	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
 )
 
 var logger = lager.NewLogger("failover")
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
 
 type bbsProc struct {
 	name               string
@@ -56,7 +65,7 @@ func TestLeaderKilledStandbyTakesOver(t *testing.T) {
 	dsn := testdb.Postgres(t)
 
 	start := func(name string) *bbsProc {
-		p := &bbsProc{name: name, api: testutil.FreeAddr(t), health: testutil.FreeAddr(t), lockt: testutil.FreeAddr(t)}
+		p := &bbsProc{name: name, api: freeAddr(t), health: freeAddr(t), lockt: freeAddr(t)}
 		cfg := map[string]any{
 			"listen_address": p.api, "health_address": p.health, "locket_listen_address": p.lockt,
 			"ca_file": certs.CACert, "server_cert_file": certs.ServerCert, "server_key_file": certs.ServerKey,

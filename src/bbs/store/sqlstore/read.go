@@ -46,41 +46,20 @@ func (s *Store) readOne(ctx context.Context, query string, args ...any) ([]byte,
 // DesiredLRP returns one desired LRP or an error wrapping store.ErrNotFound.
 func (s *Store) DesiredLRP(ctx context.Context, processGuid string) (*models.DesiredLRP, error) {
 	sealed, err := s.readOne(ctx, "SELECT desired_lrp FROM desired_lrps WHERE process_guid = ?", processGuid)
-	if err != nil {
-		return nil, fmt.Errorf("desired lrp %q: %w", processGuid, err)
-	}
-	d := new(models.DesiredLRP)
-	if err := s.decode(aadDesiredLRP, sealed, d); err != nil {
-		return nil, fmt.Errorf("desired lrp %q: %w", processGuid, err)
-	}
-	return d, nil
+	return decodeRow[models.DesiredLRP](s, aadDesiredLRP, sealed, err, "desired lrp", processGuid)
 }
 
 // SchedulingInfo returns one desired LRP's scheduling info or an error
 // wrapping store.ErrNotFound.
 func (s *Store) SchedulingInfo(ctx context.Context, processGuid string) (*models.DesiredLRPSchedulingInfo, error) {
 	sealed, err := s.readOne(ctx, "SELECT scheduling_info FROM desired_lrps WHERE process_guid = ?", processGuid)
-	if err != nil {
-		return nil, fmt.Errorf("scheduling info %q: %w", processGuid, err)
-	}
-	si := new(models.DesiredLRPSchedulingInfo)
-	if err := s.decode(aadSchedulingInfo, sealed, si); err != nil {
-		return nil, fmt.Errorf("scheduling info %q: %w", processGuid, err)
-	}
-	return si, nil
+	return decodeRow[models.DesiredLRPSchedulingInfo](s, aadSchedulingInfo, sealed, err, "scheduling info", processGuid)
 }
 
 // Task returns one task or an error wrapping store.ErrNotFound.
 func (s *Store) Task(ctx context.Context, taskGuid string) (*models.Task, error) {
 	sealed, err := s.readOne(ctx, "SELECT payload FROM tasks WHERE task_guid = ?", taskGuid)
-	if err != nil {
-		return nil, fmt.Errorf("task %q: %w", taskGuid, err)
-	}
-	t := new(models.Task)
-	if err := s.decode(aadTask, sealed, t); err != nil {
-		return nil, fmt.Errorf("task %q: %w", taskGuid, err)
-	}
-	return t, nil
+	return decodeRow[models.Task](s, aadTask, sealed, err, "task", taskGuid)
 }
 
 // ActualLRPs returns the matching actual LRPs decoded, ordered by

@@ -24,14 +24,7 @@ const maxInList = 500
 // EachActualLRP streams the protobuf encoding of every matching
 // models.ActualLRP, ordered by (process guid, index, presence).
 func (s *Store) EachActualLRP(ctx context.Context, f store.ActualFilter, fn func(pb []byte) error) error {
-	var where []string
-	var args []any
-	if f.Domain != "" {
-		where, args = append(where, "domain = ?"), append(args, f.Domain)
-	}
-	if f.CellID != "" {
-		where, args = append(where, "cell_id = ?"), append(args, f.CellID)
-	}
+	where, args := domainAndCell(f.Domain, f.CellID)
 	if f.ProcessGuid != "" {
 		where, args = append(where, "process_guid = ?"), append(args, f.ProcessGuid)
 	}
@@ -91,19 +84,24 @@ func (s *Store) eachDesired(ctx context.Context, column string, aad []byte, f st
 // EachTask streams the protobuf encoding of every matching models.Task,
 // ordered by task guid.
 func (s *Store) EachTask(ctx context.Context, f store.TaskFilter, fn func(pb []byte) error) error {
-	var where []string
-	var args []any
-	if f.Domain != "" {
-		where, args = append(where, "domain = ?"), append(args, f.Domain)
-	}
-	if f.CellID != "" {
-		where, args = append(where, "cell_id = ?"), append(args, f.CellID)
-	}
+	where, args := domainAndCell(f.Domain, f.CellID)
 	q := "SELECT payload FROM tasks" + whereClause(where) + " ORDER BY task_guid"
 	if err := s.stream(ctx, aadTask, fn, q, args...); err != nil {
 		return fmt.Errorf("each task: %w", err)
 	}
 	return nil
+}
+
+// domainAndCell are the conditions (and their arguments) selecting rows of
+// domain and of cellID, where they are set.
+func domainAndCell(domain, cellID string) (where []string, args []any) {
+	if domain != "" {
+		where, args = append(where, "domain = ?"), append(args, domain)
+	}
+	if cellID != "" {
+		where, args = append(where, "cell_id = ?"), append(args, cellID)
+	}
+	return where, args
 }
 
 func whereClause(conds []string) string {
