@@ -94,8 +94,8 @@ func wantHolder(t *testing.T, svc *locket.Service, want, when string) {
 }
 
 // TestOneLeadsAndTheStandbyTakesOver: of two contenders one leads while
-// the other stands by; when the leader stops it releases the lock and the
-// standby leads promptly.
+// the other stands by; a standby stopped while waiting never leads; when the
+// leader stops it releases the lock and the standby leads promptly.
 func TestOneLeadsAndTheStandbyTakesOver(t *testing.T) {
 	t.Parallel()
 	svc, _ := lockettest.New(t)
@@ -108,6 +108,15 @@ func TestOneLeadsAndTheStandbyTakesOver(t *testing.T) {
 	case <-time.After(600 * time.Millisecond):
 	}
 	wantHolder(t, svc, "a", "while a leads")
+
+	// Ending a standby's context returns nil without ever calling lead.
+	third := contend(svc.LocalClient(), "c", nil)
+	third.stop(t)
+	select {
+	case <-third.leading:
+		t.Fatal("a cancelled standby led")
+	default:
+	}
 
 	first.stop(t)
 	second.waitLeading(t)
@@ -153,23 +162,6 @@ func TestLeadFailingReleasesTheLock(t *testing.T) {
 		t.Fatalf("Run = %v, want lead's error", err)
 	}
 	wantHolder(t, svc, "", "after lead failed")
-}
-
-// TestStoppedWhileStandingBy: ending the context of a standby returns nil
-// without ever calling lead.
-func TestStoppedWhileStandingBy(t *testing.T) {
-	t.Parallel()
-	svc, _ := lockettest.New(t)
-	first := contend(svc.LocalClient(), "a", nil)
-	first.waitLeading(t)
-	second := contend(svc.LocalClient(), "b", nil)
-	second.stop(t)
-	select {
-	case <-second.leading:
-		t.Fatal("a cancelled standby led")
-	default:
-	}
-	first.stop(t)
 }
 
 func TestFlag(t *testing.T) {

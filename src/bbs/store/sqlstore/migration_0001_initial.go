@@ -9,6 +9,10 @@ import "github.com/diego-go/diego/src/internal/sqldb"
 // its primary key and a full listing is one sequential scan. PostgreSQL
 // compares keys with the "C" collation and MySQL with utf8mb4_bin so
 // ordering and uniqueness are bytewise on every database.
+//
+// It ends with Locket's tables (configurations, locks), in the statements of
+// Locket's own first migration: this migration made them before Locket had a
+// schema of its own, and a database Locket opened first already has them.
 var migration0001Initial = sqldb.Migration{
 	Version: 1,
 	Name:    "initial",
