@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,19 +31,23 @@ func (d *Daemon) contend() {
 			TTL: time.Duration(d.cfg.LockTTL), RetryInterval: time.Duration(d.cfg.LockRetryInterval),
 			Logger: d.log,
 		}, d.leadWhileHeld)
-		if err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, leader.ErrLost) { // a loss was reported by leadWhileHeld
 			d.serveErr <- err
 		}
 	}()
 }
 
 // leadWhileHeld serves until the lock is lost or Stop releases it (Stop
-// stops serving first).
+// stops serving first). A loss ends Wait at once, so the daemon stops
+// serving without waiting for the lease's release attempt.
 func (d *Daemon) leadWhileHeld(ctx context.Context) error {
 	if err := d.lead(context.Background()); err != nil {
 		return fmt.Errorf("starting to serve after acquiring the lock: %w", err)
 	}
 	<-ctx.Done()
+	if cause := context.Cause(ctx); errors.Is(cause, leader.ErrLost) {
+		d.serveErr <- cause
+	}
 	return nil
 }
 

@@ -40,6 +40,11 @@ type Config struct {
 // returns: nil when ctx ended, an error wrapping ErrLost when the lock was
 // lost, and lead's error otherwise. It returns nil without calling lead when
 // ctx ends before the lock is acquired.
+//
+// lead must stop serving as soon as its context ends: after a loss Run
+// returns only once the lease's release attempt is over (at most
+// lease.DefaultReleaseTimeout). context.Cause of lead's context wraps
+// ErrLost when the lock was lost.
 func Run(ctx context.Context, client locket.Client, cfg Config, lead func(ctx context.Context) error) error {
 	log := cfg.Logger
 	if log == nil {
@@ -65,7 +70,11 @@ func Run(ctx context.Context, client locket.Client, cfg Config, lead func(ctx co
 			StopOnLost:      true,
 			Logger:          log,
 			OnAcquired:      func() { close(acquired) }, // once: Hold stops on the first loss
-			OnLost:          func(cause error) { stopLeading(fmt.Errorf("%w: lost the %q lock: %w", ErrLost, cfg.Key, cause)) },
+			OnLost: func(cause error) {
+				if holdCtx.Err() == nil { // not our own stop
+					stopLeading(fmt.Errorf("%w: lost the %q lock: %w", ErrLost, cfg.Key, cause))
+				}
+			},
 		})
 	}()
 	select {

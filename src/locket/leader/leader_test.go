@@ -143,6 +143,9 @@ func TestLosingTheLockEndsLeading(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("lead's context did not end when the lock was taken")
 	}
+	if cause := context.Cause(leadCtx); !errors.Is(cause, leader.ErrLost) {
+		t.Errorf("cause of lead's context = %v, want ErrLost", cause)
+	}
 	err := c.waitDone(t)
 	if !errors.Is(err, leader.ErrLost) || !errors.Is(err, lease.ErrTaken) {
 		t.Fatalf("Run after the lock was taken = %v, want ErrLost wrapping lease.ErrTaken", err)
