@@ -13,6 +13,8 @@ import (
 
 	lmodels "code.cloudfoundry.org/locket/models"
 
+	"github.com/diego-go/diego/src/auctionapi"
+	"github.com/diego-go/diego/src/auctionapi/reftest"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/lease"
@@ -98,7 +100,7 @@ func TestServesOnlyWhileHoldingTheLock(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("did not take the released lock")
 	}
-	resp, err := mtlsClient(t).Post("https://"+addr+LRPsPath, "application/json", strings.NewReader(refLRPJSON))
+	resp, err := mtlsClient(t).Post("https://"+addr+auctionapi.LRPsPath, "application/json", strings.NewReader(reftest.LRPsJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func TestServesOnlyWhileHoldingTheLock(t *testing.T) {
 		t.Fatalf("POST while leading: %d", resp.StatusCode)
 	}
 	noCert := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	if resp, err := noCert.Post("https://"+addr+LRPsPath, "application/json", strings.NewReader("[]")); err == nil {
+	if resp, err := noCert.Post("https://"+addr+auctionapi.LRPsPath, "application/json", strings.NewReader("[]")); err == nil {
 		resp.Body.Close()
 		t.Fatal("a client without a certificate was served")
 	}

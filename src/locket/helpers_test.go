@@ -79,5 +79,5 @@ func fetchCode(c Client, key string) codes.Code {
 // eventually polls cond until it holds, failing t after within.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	testutil.Eventually(t, within, what, func() (bool, string) { return cond(), "" })
+	testutil.WaitFor(t, within, what, cond)
 }

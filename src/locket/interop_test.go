@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 )
@@ -27,14 +28,8 @@ import (
 // when given, changes the TLS config NewGRPCServer gets.
 func grpcServer(t *testing.T, svc *Service, adjust ...func(*tls.Config)) (string, *pki.Bundle) {
 	t.Helper()
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsCfg, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testutil.MutualTLS(t)
+	tlsCfg := m.Server
 	for _, f := range adjust {
 		f(tlsCfg)
 	}
@@ -45,7 +40,7 @@ func grpcServer(t *testing.T, svc *Service, adjust ...func(*tls.Config)) (string
 	}
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
-	return ln.Addr().String(), b
+	return ln.Addr().String(), m.Bundle
 }
 
 func lagerLogger(t *testing.T) lager.Logger {

@@ -2,7 +2,6 @@ package testutil
 
 import (
 	"log/slog"
-	"net"
 	"os"
 	"testing"
 )
@@ -14,16 +13,4 @@ func Logger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
-}
-
-// FreeAddr returns a loopback host:port that was free a moment ago, for a
-// server a test starts by address.
-func FreeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/sqllock"
-	"github.com/diego-go/diego/src/pki"
 )
 
 // New starts a Locket service over a lock store on a fresh SQLite database
@@ -38,26 +37,15 @@ func New(t testing.TB) (*locket.Service, *sqllock.Store) {
 // it and a function stopping the server (called when t ends too).
 func ServeGRPC(t testing.TB, svc *locket.Service) (*locket.Conn, func()) {
 	t.Helper()
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverTLS, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientTLS, err := pki.ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := locket.NewGRPCServer(svc, serverTLS)
+	m := testutil.MutualTLS(t)
+	srv := locket.NewGRPCServer(svc, m.Server)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
-	conn, err := locket.Dial(ln.Addr().String(), clientTLS)
+	conn, err := locket.Dial(ln.Addr().String(), m.Client)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,23 +1,19 @@
-package main
+// Package daemon assembles an auctioneer process from its configuration
+// (Locket, BBS and rep clients, metrics and debug servers) and runs it: it
+// serves the auction API only while it holds the auctioneer lock.
+package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"sync"
 	"time"
 
 	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/rep"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/diego-go/diego/src/auctioneer"
-	"github.com/diego-go/diego/src/internal/debugserver"
+	"github.com/diego-go/diego/src/internal/opsserver"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/version"
@@ -26,20 +22,38 @@ import (
 // stopTimeout bounds the graceful stop.
 const stopTimeout = 15 * time.Second
 
-// daemon is a running auctioneer with its optional metrics and debug servers.
-type daemon struct {
-	log      *slog.Logger
-	auc      *auctioneer.Auctioneer
-	locket   *locket.Conn
-	https    []*http.Server
-	wg       sync.WaitGroup
-	serveErr chan error
+// Options are the inputs that are not in the config file.
+type Options struct {
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
 }
 
-// start connects to Locket and the BBS, starts the metrics and debug
+// Daemon is a running auctioneer with its optional metrics and debug servers.
+type Daemon struct {
+	log    *slog.Logger
+	auc    *auctioneer.Auctioneer
+	locket *locket.Conn
+	ops    *opsserver.Servers
+}
+
+// Run serves until ctx ends, the lock is lost or a server fails, then stops
+// gracefully; it logs through slog.Default().
+func Run(ctx context.Context, cfg Config) error {
+	d, err := Start(ctx, cfg, Options{})
+	if err != nil {
+		return err
+	}
+	return d.Wait(ctx)
+}
+
+// Start connects to Locket and the BBS, starts the metrics and debug
 // servers and begins contending for the lock. It returns once every
 // listener other than the API's (opened with the lock) is bound.
-func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *daemon, err error) {
+func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	serverTLS, err := pki.ServerTLSConfig(cfg.CAFile, cfg.ServerCertFile, cfg.ServerKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("server TLS (ca_file, server_cert_file, server_key_file): %w", err)
@@ -67,30 +81,18 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *daemon, err er
 		return nil, fmt.Errorf("rep client (rep_ca_file, rep_client_cert_file, rep_client_key_file): %w", err)
 	}
 
-	d := &daemon{log: log, serveErr: make(chan error, 2)}
+	d := &Daemon{log: log}
 	defer func() {
 		if err != nil {
-			d.stop(context.Background())
+			d.Stop(context.Background())
 		}
 	}()
 	if d.locket, err = locket.Dial(cfg.LocketAddress, locketTLS); err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if cfg.MetricsAddress != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
-		if err := d.serveHTTP("metrics_address", cfg.MetricsAddress, mux); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.DebugAddress != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/debug/pprof/", debugserver.Handler())
-		if err := d.serveHTTP("debug_address", cfg.DebugAddress, mux); err != nil {
-			return nil, err
-		}
+	reg := opsserver.NewRegistry()
+	if d.ops, err = opsserver.Start(opsserver.Config{MetricsAddress: cfg.MetricsAddress, Metrics: reg, DebugAddress: cfg.DebugAddress, Logger: log}); err != nil {
+		return nil, err
 	}
 	d.auc, err = auctioneer.Start(ctx, auctioneer.Config{
 		Runner: auctioneer.RunnerConfig{
@@ -109,28 +111,12 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *daemon, err er
 	return d, nil
 }
 
-// serveHTTP binds addr and serves h on it in the background.
-func (d *daemon) serveHTTP(name, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
-	d.https = append(d.https, s)
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.serveErr <- fmt.Errorf("%s: %w", name, err)
-		}
-	}()
-	d.log.Info("http server started", name, ln.Addr().String())
-	return nil
-}
+// Auctioneer is the running auctioneer (its API address, leadership, runner).
+func (d *Daemon) Auctioneer() *auctioneer.Auctioneer { return d.auc }
 
-// wait blocks until ctx ends, a server fails or the lock is lost, then
+// Wait blocks until ctx ends, a server fails or the lock is lost, then
 // stops; it returns the failure (nil when ctx ended).
-func (d *daemon) wait(ctx context.Context) error {
+func (d *Daemon) Wait(ctx context.Context) error {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	aucDone := make(chan error, 1)
@@ -141,31 +127,28 @@ func (d *daemon) wait(ctx context.Context) error {
 		if err == nil {
 			d.log.Info("stopping", "reason", context.Cause(ctx))
 		}
-	case err = <-d.serveErr:
+	case err = <-d.ops.Failed():
 		d.log.Error("server failed", "error", err)
 		cancel()
 		<-aucDone
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer scancel()
-	d.stop(sctx)
+	d.Stop(sctx)
 	return err
 }
 
-// stop shuts the auctioneer (releasing the lock), the HTTP servers and the
+// Stop shuts the auctioneer (releasing the lock), the HTTP servers and the
 // Locket connection.
-func (d *daemon) stop(ctx context.Context) {
+func (d *Daemon) Stop(ctx context.Context) {
 	if d.auc != nil {
 		if err := d.auc.Stop(ctx); err != nil {
 			d.log.Warn("stopping the auctioneer", "error", err)
 		}
 	}
-	for _, s := range d.https {
-		if err := s.Shutdown(ctx); err != nil {
-			d.log.Warn("http server shutdown", "error", err)
-		}
+	if d.ops != nil {
+		d.ops.Shutdown(ctx)
 	}
-	d.wg.Wait()
 	if d.locket != nil {
 		d.locket.Close()
 	}

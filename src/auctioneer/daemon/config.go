@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"errors"
@@ -83,9 +83,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// ParseConfig reads JSON over the defaults; unknown fields are errors.
-// Empty client files take the server's.
-func ParseConfig(r io.Reader) (Config, error) {
+// Parse reads JSON over the defaults; unknown fields are errors. Empty
+// client files take the server's.
+func Parse(r io.Reader) (Config, error) {
 	c := DefaultConfig()
 	if err := jsonconfig.Decode(r, &c); err != nil {
 		return c, err
@@ -108,10 +108,13 @@ func ParseConfig(r io.Reader) (Config, error) {
 	return c, nil
 }
 
-// LoadConfig reads, defaults and validates the file at path.
-func LoadConfig(path string) (Config, error) {
-	return jsonconfig.LoadFile(path, ParseConfig, Config.Validate)
+// Load reads, defaults and validates the file at path.
+func Load(path string) (Config, error) {
+	return jsonconfig.LoadFile(path, Parse, Config.Validate)
 }
+
+// Level is log_level, for the command's logger.
+func (c Config) Level() string { return c.LogLevel }
 
 // Validate reports every problem at once, each saying what to fix.
 func (c Config) Validate() error {

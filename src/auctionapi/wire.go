@@ -1,4 +1,5 @@
-package auctioneer
+// Package auctionapi is the auctioneer's HTTP API on the wire: the start requests the BBS sends and the auctioneer places, their routes and validation, in the reference auctioneer's JSON.
+package auctionapi
 
 import (
 	"errors"
@@ -6,8 +7,6 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/rep"
-
-	"github.com/diego-go/diego/src/auction"
 )
 
 // Routes of the auctioneer's HTTP API (both POST, both answer 202 Accepted).
@@ -111,15 +110,7 @@ func NewTaskStartRequest(task *models.Task) TaskStartRequest {
 		rep.NewPlacementConstraint(def.RootFs, def.PlacementTags, drivers))}
 }
 
-// auctionLRPs expands r into one placement per index.
-func (r *LRPStartRequest) auctionLRPs() []auction.LRP {
-	out := make([]auction.LRP, len(r.Indices))
-	for i, idx := range r.Indices {
-		out[i] = auction.LRP{ProcessGuid: r.ProcessGuid, Domain: r.Domain, Index: idx, Resource: r.Resource, Constraint: r.PlacementConstraint}
-	}
-	return out
-}
-
-func (t *TaskStartRequest) auctionTask() auction.Task {
-	return auction.Task{TaskGuid: t.TaskGuid, Domain: t.Domain, Resource: t.Resource, Constraint: t.PlacementConstraint}
+// ErrorBody is the JSON of every error answer.
+type ErrorBody struct {
+	Error string `json:"error"`
 }

@@ -1,4 +1,4 @@
-package sim
+package auctionsim
 
 import (
 	"context"
@@ -72,6 +72,18 @@ func TestParseMemoryMix(t *testing.T) {
 	for _, bad := range []string{"", "x", "256:0", "-1:2", "256:a"} {
 		if _, err := ParseMemoryMix(bad); err == nil {
 			t.Errorf("ParseMemoryMix(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestReportCheck(t *testing.T) {
+	if err := (&Report{MaxZoneSkew: 1}).Check(); err != nil {
+		t.Errorf("a skew of 1 failed: %v", err)
+	}
+	err := (&Report{OverCapacity: 2, MaxZoneSkew: 3, ProcessesSkewed: 4}).Check()
+	for _, want := range []string{"2 cells over capacity", "zone skew 3 (> 1) in 4 processes"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check() = %v; want it to say %q", err, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
-package sim
+package auctionsim
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -184,6 +185,20 @@ func (r *Report) Stats() RoundStats {
 	}
 	st.Total, st.FetchStates, st.Decide, st.Perform = summarise(total), summarise(fetch), summarise(decide), summarise(perform)
 	return st
+}
+
+// Check reports the placement faults a run must not have: a cell given
+// more than its capacity, or a process whose zones differ by more than one
+// instance.
+func (r *Report) Check() error {
+	var errs []error
+	if r.OverCapacity > 0 {
+		errs = append(errs, fmt.Errorf("%d cells over capacity", r.OverCapacity))
+	}
+	if r.MaxZoneSkew > 1 {
+		errs = append(errs, fmt.Errorf("zone skew %d (> 1) in %d processes", r.MaxZoneSkew, r.ProcessesSkewed))
+	}
+	return errors.Join(errs...)
 }
 
 // Print writes the report for people.

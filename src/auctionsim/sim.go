@@ -1,5 +1,5 @@
-// Package sim measures the auctioneer end to end: it runs the real auctioneer in-process behind its mutual-TLS API against simulated cells, submits start requests in batches through the BBS's auctioneer client, and reports placement quality and throughput.
-package sim
+// Package auctionsim measures the auctioneer end to end: it runs the real auctioneer in-process behind its mutual-TLS API against simulated cells, submits start requests in batches through the BBS's auctioneer client, and reports placement quality and throughput.
+package auctionsim
 
 import (
 	"context"
