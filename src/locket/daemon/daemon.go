@@ -7,16 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
-	"github.com/diego-go/diego/src/internal/debugserver"
+	"github.com/diego-go/diego/src/internal/opsserver"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
@@ -34,9 +29,9 @@ type Daemon struct {
 	svc   *locket.Service
 	grpc  *grpc.Server
 	ln    net.Listener
-	https []*http.Server
+	ops   *opsserver.Servers
 
-	wg       sync.WaitGroup
+	served   chan struct{} // closed when the gRPC server stops serving
 	serveErr chan error
 }
 
@@ -59,7 +54,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server TLS (ca_file, server_cert_file, server_key_file): %w", err)
 	}
-	d := &Daemon{log: log, serveErr: make(chan error, 3)}
+	d := &Daemon{log: log, served: make(chan struct{}), serveErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			d.stop()
@@ -68,8 +63,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if d.store, err = sqllock.Open(ctx, cfg.storeConfig(), log); err != nil {
 		return nil, fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := opsserver.NewRegistry()
 	if d.svc, err = locket.New(ctx, locket.Config{Store: d.store, Logger: log, Registerer: reg}); err != nil {
 		return nil, err
 	}
@@ -77,46 +71,17 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("listen_address: %w", err)
 	}
 	d.grpc = locket.NewGRPCServer(d.svc, tlsCfg)
-	d.serve(func() error { return d.grpc.Serve(d.ln) })
-	if cfg.MetricsAddress != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
-		if err := d.serveHTTP("metrics_address", cfg.MetricsAddress, mux); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.DebugAddress != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/debug/pprof/", debugserver.Handler())
-		if err := d.serveHTTP("debug_address", cfg.DebugAddress, mux); err != nil {
-			return nil, err
-		}
-	}
-	log.Info("locket started", "version", version.Version, "listen_address", d.Addr(), "database", cfg.DatabaseDriver)
-	return d, nil
-}
-
-// serveHTTP binds addr and serves h on it in the background.
-func (d *Daemon) serveHTTP(name, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
-	d.https = append(d.https, s)
-	d.serve(func() error { return s.Serve(ln) })
-	d.log.Info("http server started", name, ln.Addr().String())
-	return nil
-}
-
-func (d *Daemon) serve(fn func() error) {
-	d.wg.Add(1)
 	go func() {
-		defer d.wg.Done()
-		if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+		defer close(d.served)
+		if err := d.grpc.Serve(d.ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			d.serveErr <- err
 		}
 	}()
+	if d.ops, err = opsserver.Start(opsserver.Config{MetricsAddress: cfg.MetricsAddress, Metrics: reg, DebugAddress: cfg.DebugAddress, Logger: log}); err != nil {
+		return nil, err
+	}
+	log.Info("locket started", "version", version.Version, "listen_address", d.Addr(), "database", cfg.DatabaseDriver)
+	return d, nil
 }
 
 // Addr is the gRPC API's bound address.
@@ -129,6 +94,8 @@ func (d *Daemon) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		d.log.Info("stopping", "reason", context.Cause(ctx))
 	case err = <-d.serveErr:
+		d.log.Error("server failed", "error", err)
+	case err = <-d.ops.Failed():
 		d.log.Error("server failed", "error", err)
 	}
 	d.stop()
@@ -152,17 +119,15 @@ func (d *Daemon) stop() {
 			d.grpc.Stop()
 			<-done
 		}
+		<-d.served
 	} else if d.ln != nil {
 		d.ln.Close()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	for _, s := range d.https {
-		if err := s.Shutdown(ctx); err != nil {
-			d.log.Warn("http server shutdown", "error", err)
-		}
+	if d.ops != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		d.ops.Shutdown(ctx)
 	}
-	d.wg.Wait()
 	if d.svc != nil {
 		d.svc.Close()
 	}
