@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,35 +86,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func writeConfig(t *testing.T, c daemon.Config) string {
-	t.Helper()
-	data, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "locket.json")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testutil.WriteJSON(t, "locket.json", c)
 }
 
 func TestRunFlags(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"-version"}, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "locket ") {
-		t.Errorf("-version: %v, %q", err, out.String())
-	}
-	if err := run(context.Background(), nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "-config is required") {
-		t.Errorf("no -config: %v", err)
-	}
 	good := writeConfig(t, validConfig(t, certs(t)))
-	out.Reset()
-	if err := run(context.Background(), []string{"-config", good, "-check-config"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "config OK") {
-		t.Errorf("-check-config of a valid file: %v, %q", err, out.String())
-	}
 	bad := writeConfig(t, daemon.DefaultConfig())
-	if err := run(context.Background(), []string{"-config", bad, "-check-config"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "ca_file") {
-		t.Errorf("-check-config of an invalid file: %v", err)
-	}
+	testutil.CheckDaemonFlags(t, run, "locket", good, bad, "ca_file")
 }
 
 // TestRunServes starts the command on SQLite, takes a lock over mutual TLS,
@@ -128,11 +103,7 @@ func TestRunServes(t *testing.T) {
 	cfg.ListenAddress, cfg.MetricsAddress, cfg.DebugAddress = testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	path := writeConfig(t, cfg)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs bytes.Buffer // slog handlers serialise their writes; read only after run returns
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-config", path}, io.Discard, &logs) }()
+	r := testutil.StartDaemon(t, "locket", run, "-config", path)
 
 	clientTLS, err := pki.ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
 	if err != nil {
@@ -143,52 +114,18 @@ func TestRunServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		lctx, lcancel := context.WithTimeout(ctx, time.Second)
+	r.WaitFor(10*time.Second, "a Lock to succeed", func() bool {
+		lctx, lcancel := context.WithTimeout(context.Background(), time.Second)
+		defer lcancel()
 		_, err := conn.Lock(lctx, &models.LockRequest{Resource: &models.Resource{Key: "bbs", Owner: "bbs-0", TypeCode: models.LOCK}, TtlInSeconds: 15})
-		lcancel()
-		if err == nil {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("locket exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Lock never succeeded: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil
+	})
 
-	resp, err := http.Get("http://" + cfg.MetricsAddress + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{"locket_active_locks 1", `locket_requests_total{code="OK",method="Lock"} 1`, "go_goroutines"} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
+	testutil.MetricsContain(t, cfg.MetricsAddress, "locket_active_locks 1", `locket_requests_total{code="OK",method="Lock"} 1`, "go_goroutines")
 	if resp, err := http.Get("http://" + cfg.DebugAddress + "/debug/pprof/"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("pprof: %v", err)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run returned %v after stop, want nil", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not stop")
-	}
-	for _, want := range []string{`"msg":"locket started"`, `"msg":"locket stopped"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("JSON logs lack %s:\n%s", want, logs.String())
-		}
-	}
+	r.Stop(15 * time.Second)
+	r.LogsContain(`"msg":"locket started"`, `"msg":"locket stopped"`)
 }
