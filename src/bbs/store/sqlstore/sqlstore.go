@@ -30,10 +30,10 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open connects to the database cfg names, applies pending schema
-// migrations (the BBS's, then Locket's), and checks that every stored
-// record is sealed under a key in ring: a label the ring lacks fails with
-// store.ErrUnknownKeyLabel, and rows under a non-active label are
-// re-encrypted before Open returns. A nil logger discards logs.
+// migrations, and checks that every stored record is sealed under a key in
+// ring: a label the ring lacks fails with store.ErrUnknownKeyLabel, and rows
+// under a non-active label are re-encrypted before Open returns. A nil
+// logger discards logs.
 func Open(ctx context.Context, cfg Config, ring *encryption.Ring, logger *slog.Logger) (*Store, error) {
 	if ring == nil {
 		return nil, errors.New("sqlstore: encryption key ring is nil")
@@ -50,7 +50,7 @@ func Open(ctx context.Context, cfg Config, ring *encryption.Ring, logger *slog.L
 		s.Close()
 		return nil, fmt.Errorf("sqlstore: migrating %s schema: %w", s.d.name, err)
 	}
-	if s.Store, err = sqllock.New(ctx, db); err != nil {
+	if s.Store, err = sqllock.New(ctx, db); err != nil { // Locket's migrations, on the same pool
 		s.Close()
 		return nil, err
 	}
