@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"time"
+
+	"github.com/diego-go/diego/src/rep/reconcile"
 )
 
 // Evacuate starts evacuating the cell (it returns at once): the cell stops
@@ -62,7 +64,7 @@ func (d *Daemon) evacuate() {
 				"instances", lrps, "tasks", tasks, "timeout", time.Duration(d.cfg.EvacuationTimeout))
 			d.mu.Lock()
 			for _, inst := range d.instances {
-				inst.end(endStop) // reported with EvacuateStoppedActualLRP
+				inst.end(reconcile.EndStop) // reported with EvacuateStoppedActualLRP
 			}
 			for _, tr := range d.tasks {
 				tr.cancel() // completed as failed
@@ -92,10 +94,10 @@ func (d *Daemon) evacuatePass() (lrps, tasks int) {
 		log := d.log.With("process_guid", inst.lrp.ProcessGuid, "index", inst.lrp.Index, "instance_guid", inst.lrp.InstanceGUID)
 		d.ops.Do(inst.lrp.InstanceGUID, func() {
 			claimed, running, _, _ := inst.status()
-			switch {
-			case running:
+			switch reconcile.Evacuate(claimed, running) {
+			case reconcile.ReportEvacuateRunning:
 				d.reportRunning(inst, log)
-			case claimed:
+			case reconcile.ReportEvacuateClaimed:
 				keep, err := d.bbs.EvacuateClaimedActualLRP(d.lg, "", &inst.lrp.ActualLRPKey, &inst.ikey)
 				if err != nil {
 					log.Error("evacuating claimed instance", "error", err)
@@ -103,12 +105,12 @@ func (d *Daemon) evacuatePass() (lrps, tasks int) {
 				}
 				if !keep {
 					log.Info("evacuated a starting instance")
-					inst.end(endAbandon)
+					inst.end(reconcile.EndAbandon)
 				}
 			default:
 				// not claimed yet: the claim is refused (ctx) or it will be
 				// evacuated on the next pass
-				inst.end(endAbandon)
+				inst.end(reconcile.EndAbandon)
 			}
 		})
 		lrps++

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -11,24 +11,24 @@ import (
 	"github.com/diego-go/diego/src/rep/container/garden"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
-	"github.com/diego-go/diego/src/rep/daemon"
 	"github.com/diego-go/diego/src/version"
 )
 
 // gardenPingTimeout bounds the start-up check that garden-runc answers.
 const gardenPingTimeout = 10 * time.Second
 
-// serve runs the cell until ctx ends (SIGINT/SIGTERM), an evacuation
+// Run runs the cell until ctx ends (SIGINT/SIGTERM), an evacuation
 // finishes or the daemon fails, then stops it within stop_timeout. A signal
 // or a finished evacuation is a clean exit (nil); a fatal daemon error or a
-// stop that overran its timeout is returned.
-func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+// stop that overran its timeout is returned. It logs through slog.Default().
+func Run(ctx context.Context, cfg Config) error {
+	log := slog.Default()
 	backend, closeBackend, err := newBackend(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeBackend()
-	d, err := daemon.Start(ctx, cfg.daemonConfig(), daemon.Options{Logger: log, Backend: backend})
+	d, err := Start(ctx, cfg.settings(), Options{Logger: log, Backend: backend})
 	if err != nil {
 		return err
 	}
@@ -64,18 +64,12 @@ func newBackend(ctx context.Context, cfg Config, log *slog.Logger) (container.Ba
 	switch cfg.Backend {
 	case BackendProcess:
 		b, err := process.New(cfg.processConfig())
-		if err != nil {
-			return nil, nil, err
-		}
-		return b, nop, nil
+		return b, nop, err
 	case BackendRunc:
 		rc := cfg.runcConfig()
 		rc.Logger = log
 		b, err := runc.New(rc)
-		if err != nil {
-			return nil, nil, err
-		}
-		return b, func() { _ = b.Close() }, nil
+		return b, func() { _ = b.Close() }, err // not called on err
 	case BackendGarden:
 		gc := cfg.gardenConfig()
 		gc.Logger = log

@@ -1,9 +1,10 @@
 package daemon
 
+// The runner of LRP instances: claim, container, setup, action and health
+// checks, and the reports to the BBS.
+
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -16,21 +17,10 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/rep/actions"
-	"github.com/diego-go/diego/src/rep/api"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/health"
-)
-
-// cleanupTimeout bounds the BBS calls and container destruction after an
-// instance ends.
-const cleanupTimeout = 30 * time.Second
-
-// How an instance's container ends, which decides what the BBS is told.
-const (
-	endCrash   int32 = iota // it exited or became unhealthy: crash it
-	endStop                 // stopped on purpose: remove it
-	endAbandon              // no longer ours (replaced, evacuated, gone from the BBS): destroy only
+	"github.com/diego-go/diego/src/rep/reconcile"
 )
 
 // instance is one LRP instance running (or starting) on the cell.
@@ -39,7 +29,7 @@ type instance struct {
 	ikey   models.ActualLRPInstanceKey
 	ctx    context.Context
 	cancel context.CancelFunc
-	mode   atomic.Int32 // endCrash, endStop or endAbandon
+	mode   atomic.Int32 // a reconcile.End
 	done   chan struct{}
 
 	mu      sync.Mutex
@@ -50,59 +40,18 @@ type instance struct {
 }
 
 // end asks the instance to stop; the first reason given wins.
-func (i *instance) end(mode int32) {
-	i.mode.CompareAndSwap(endCrash, mode)
+func (i *instance) end(mode reconcile.End) {
+	i.mode.CompareAndSwap(int32(reconcile.EndCrash), int32(mode))
 	i.cancel()
 }
+
+// ending is how the instance ends (EndCrash unless asked otherwise).
+func (i *instance) ending() reconcile.End { return reconcile.End(i.mode.Load()) }
 
 func (i *instance) status() (claimed, running, ready bool, ni *models.ActualLRPNetInfo) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.claimed, i.running, i.ready, i.netInfo
-}
-
-// onReserved starts every accepted LRP instance and task.
-func (d *Daemon) onReserved(_ context.Context, work rep.Work) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, lrp := range work.LRPs {
-		if d.stoppingInstances || d.evacuating {
-			_, _ = d.ledger.Release(cell.KindLRP, lrp.InstanceGUID)
-			continue
-		}
-		ctx, cancel := context.WithCancel(d.ctx)
-		inst := &instance{
-			lrp:    lrp,
-			ikey:   models.NewActualLRPInstanceKey(lrp.InstanceGUID, d.cfg.CellID),
-			ctx:    ctx,
-			cancel: cancel,
-			done:   make(chan struct{}),
-		}
-		d.instances[lrp.InstanceGUID] = inst
-		d.instWG.Add(1)
-		go d.run(inst)
-	}
-	for _, t := range work.Tasks {
-		if d.stoppingInstances || d.evacuating {
-			_, _ = d.ledger.Release(cell.KindTask, t.TaskGuid)
-			continue
-		}
-		d.startTaskLocked(t)
-	}
-}
-
-// StopLRPInstance stops an instance on purpose: its container is stopped
-// and destroyed and it is removed from the BBS (asynchronously).
-func (d *Daemon) StopLRPInstance(ctx context.Context, processGuid, instanceGuid string) error {
-	d.mu.Lock()
-	inst, ok := d.instances[instanceGuid]
-	d.mu.Unlock()
-	if !ok || inst.lrp.ProcessGuid != processGuid {
-		return fmt.Errorf("instance %s/%s: %w", processGuid, instanceGuid, api.ErrNotFound)
-	}
-	d.log.Info("stopping instance", "process_guid", processGuid, "instance_guid", instanceGuid)
-	inst.end(endStop)
-	return nil
 }
 
 func (d *Daemon) isEvacuating() bool {
@@ -117,14 +66,7 @@ func (d *Daemon) run(inst *instance) {
 	lrp := inst.lrp
 	log := d.log.With("process_guid", lrp.ProcessGuid, "index", lrp.Index, "instance_guid", lrp.InstanceGUID)
 	guid := lrp.InstanceGUID
-	forget := func() {
-		if _, err := d.ledger.Release(cell.KindLRP, guid); err != nil && !errors.Is(err, cell.ErrNotFound) {
-			log.Warn("releasing reservation", "error", err)
-		}
-		d.mu.Lock()
-		delete(d.instances, guid)
-		d.mu.Unlock()
-	}
+	forget := func() { d.forget(cell.KindLRP, guid, log) }
 	_ = d.ledger.Transition(cell.KindLRP, guid, cell.Initializing)
 
 	desired, err := d.bbs.DesiredLRPByProcessGuid(d.lg, "", lrp.ProcessGuid)
@@ -154,13 +96,9 @@ func (d *Daemon) run(inst *instance) {
 
 	reason := d.runContainer(inst, desired, log)
 
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), cleanupTimeout)
-	defer cancel()
-	if err := d.backend.Destroy(ctx, guid); err != nil && !errors.Is(err, container.ErrNotFound) {
-		log.Error("destroying container", "error", err)
-	}
+	d.destroyContainer(guid, log)
 	d.ops.Do(guid, func() { d.reportEnd(inst, reason, log) })
-	_ = d.ledger.Complete(cell.KindLRP, guid, inst.mode.Load() == endCrash)
+	_ = d.ledger.Complete(cell.KindLRP, guid, inst.ending() == reconcile.EndCrash)
 	forget()
 }
 
@@ -168,17 +106,16 @@ func (d *Daemon) run(inst *instance) {
 // calls while the cell is evacuating. Runs in the instance's operation queue.
 func (d *Daemon) reportEnd(inst *instance, reason string, log *slog.Logger) {
 	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
-	evac := d.isEvacuating()
 	var err error
-	switch mode := inst.mode.Load(); {
-	case mode == endAbandon:
+	switch reconcile.Ended(inst.ending(), d.isEvacuating()) {
+	case reconcile.ReportNothing:
 		log.Info("container destroyed; the BBS no longer has the instance here")
 		return
-	case mode == endStop && evac:
+	case reconcile.ReportEvacuateStopped:
 		_, err = d.bbs.EvacuateStoppedActualLRP(d.lg, "", key, ikey)
-	case mode == endStop:
+	case reconcile.ReportRemove:
 		err = d.bbs.RemoveActualLRP(d.lg, "", key, ikey)
-	case evac:
+	case reconcile.ReportEvacuateCrashed:
 		log.Info("crashed while evacuating", "reason", reason)
 		_, err = d.bbs.EvacuateCrashedActualLRP(d.lg, "", key, ikey, reason)
 	default:
@@ -202,7 +139,7 @@ func (d *Daemon) reportRunning(inst *instance, log *slog.Logger) {
 	}
 	_, _, ready, ni := inst.status()
 	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
-	if d.isEvacuating() {
+	if reconcile.Running(d.isEvacuating()) == reconcile.ReportEvacuateRunning {
 		keep, err := d.bbs.EvacuateRunningActualLRP(d.lg, "", key, ikey, ni, nil, nil, ready, d.cfg.Zone)
 		if err != nil {
 			log.Error("evacuating running instance", "error", err)
@@ -213,7 +150,7 @@ func (d *Daemon) reportRunning(inst *instance, log *slog.Logger) {
 		inst.mu.Unlock()
 		if !keep {
 			log.Info("evacuated: the replacement is running elsewhere")
-			inst.end(endAbandon)
+			inst.end(reconcile.EndAbandon)
 		}
 		return
 	}

@@ -1,6 +1,6 @@
-// Package tarout streams a directory tree on the host as the tar stream a
-// container backend's StreamOut returns.
-package tarout
+// Package tario moves files between the host and a container backend's tar
+// streams: StreamOut's tar of a host tree, and StreamIn's extraction.
+package tario
 
 import (
 	"archive/tar"

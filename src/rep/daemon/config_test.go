@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func TestBackendSections(t *testing.T) {
 		t.Errorf("process section = %+v", p)
 	}
 	if c.LocketCAFile != c.BBSCAFile || c.LocketClientKeyFile != c.BBSClientKeyFile {
-		t.Errorf("locket client files do not default to the BBS's: %+v", c.Config)
+		t.Errorf("locket client files do not default to the BBS's: %+v", c.Settings)
 	}
 
 	// runc: state_dir stands in for container_root_dir.
@@ -53,8 +53,8 @@ func TestBackendSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.daemonConfig().ContainerRootDir != "/data/runc" || c.runcConfig().StateDir != "/data/runc" {
-		t.Errorf("runc dirs: %q %q", c.daemonConfig().ContainerRootDir, c.runcConfig().StateDir)
+	if c.settings().ContainerRootDir != "/data/runc" || c.runcConfig().StateDir != "/data/runc" {
+		t.Errorf("runc dirs: %q %q", c.settings().ContainerRootDir, c.runcConfig().StateDir)
 	}
 
 	// garden: no container_root_dir needed.

@@ -1,5 +1,7 @@
 package daemon
 
+// The server side: GET /container_metrics.
+
 import (
 	"context"
 	"errors"

@@ -1,35 +1,27 @@
 package daemon
 
+// The runner of tasks: start in the BBS, container, action, result and
+// completion.
+
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sync"
 	"sync/atomic"
 
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/rep/actions"
-	"github.com/diego-go/diego/src/rep/api"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/reconcile"
 )
 
 // MaxResultBytes is how much of a task's result_file becomes its result
 // (the reference's 10 KB).
 const MaxResultBytes = 10 * 1024
-
-// Container properties that tell the bulk sync what a container is for.
-const (
-	propKind = "diego-go.kind"
-	kindLRP  = "lrp"
-	kindTask = "task"
-)
 
 // taskRun is one task running (or starting) on the cell.
 type taskRun struct {
@@ -50,34 +42,12 @@ func (d *Daemon) startTaskLocked(t rep.Task) {
 	go d.runTask(tr)
 }
 
-// CancelTask stops a task's container; the BBS has already completed the
-// task as cancelled, so nothing more is reported.
-func (d *Daemon) CancelTask(ctx context.Context, taskGuid string) error {
-	d.mu.Lock()
-	tr, ok := d.tasks[taskGuid]
-	d.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("task %s: %w", taskGuid, api.ErrNotFound)
-	}
-	d.log.Info("cancelling task", "task_guid", taskGuid)
-	tr.cancelled.Store(true)
-	tr.cancel()
-	return nil
-}
-
 func (d *Daemon) runTask(tr *taskRun) {
 	defer d.instWG.Done()
 	defer close(tr.done)
 	guid := tr.task.TaskGuid
 	log := d.log.With("task_guid", guid)
-	forget := func() {
-		if _, err := d.ledger.Release(cell.KindTask, guid); err != nil && !errors.Is(err, cell.ErrNotFound) {
-			log.Warn("releasing reservation", "error", err)
-		}
-		d.mu.Lock()
-		delete(d.tasks, guid)
-		d.mu.Unlock()
-	}
+	forget := func() { d.forget(cell.KindTask, guid, log) }
 	_ = d.ledger.Transition(cell.KindTask, guid, cell.Initializing)
 
 	var shouldStart bool
@@ -106,18 +76,13 @@ func (d *Daemon) runTask(tr *taskRun) {
 		failed, reason, result = d.runTaskContainer(tr, task.TaskDefinition)
 	}
 
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), cleanupTimeout)
-	defer cancel()
-	if err := d.backend.Destroy(ctx, guid); err != nil && !errors.Is(err, container.ErrNotFound) {
-		log.Error("destroying container", "error", err)
-	}
+	d.destroyContainer(guid, log)
 	d.ops.Do(guid, func() {
-		if tr.cancelled.Load() {
+		var report bool
+		report, failed, reason = reconcile.TaskEnded(tr.cancelled.Load(), tr.ctx.Err() != nil, failed, reason)
+		if !report {
 			log.Info("task cancelled")
 			return
-		}
-		if tr.ctx.Err() != nil && !failed {
-			failed, reason = true, "task was stopped: the cell is shutting down"
 		}
 		if err := d.bbs.CompleteTask(d.lg, "", guid, d.cfg.CellID, failed, reason, result); err != nil {
 			log.Error("completing task", "error", err)
@@ -170,51 +135,6 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 		return true, "failed to read result_file: " + err.Error(), ""
 	}
 	return false, "", result
-}
-
-// containerOutput returns where a container's output goes: Options.
-// ContainerOutput and, with a container_log_dir, DIR/group/name.log. Close
-// the file with the returned func.
-func (d *Daemon) containerOutput(group, name string) (io.Writer, func()) {
-	var ws []io.Writer
-	if d.opts.ContainerOutput != nil {
-		ws = append(ws, d.opts.ContainerOutput)
-	}
-	closeFn := func() {}
-	if d.cfg.ContainerLogDir != "" {
-		dir := filepath.Join(d.cfg.ContainerLogDir, filepath.Base(group))
-		f, err := func() (*os.File, error) {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, err
-			}
-			return os.OpenFile(filepath.Join(dir, filepath.Base(name)+".log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		}()
-		if err != nil {
-			d.log.Warn("opening the container log; output is not kept", "dir", dir, "error", err)
-		} else {
-			ws = append(ws, &lockedWriter{w: f})
-			closeFn = func() { _ = f.Close() }
-		}
-	}
-	switch len(ws) {
-	case 0:
-		return io.Discard, closeFn
-	case 1:
-		return ws[0], closeFn
-	}
-	return io.MultiWriter(ws...), closeFn
-}
-
-// lockedWriter serialises writes from a container's stdout and stderr.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // readResult returns the first MaxResultBytes of the file at path in c.
