@@ -11,8 +11,8 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/converger"
-	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/events"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/desiredcache"
@@ -58,7 +58,7 @@ func benchPass(b *testing.B, driver, dsn string) {
 // auct; all close with the benchmark.
 func openPopulated(b *testing.B, driver, dsn string, cfg converger.Config, auct service.Auctioneer) (*sqlstore.Store, *converger.Converger) {
 	ctx := context.Background()
-	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
+	ring, _ := keyring.NewRing(map[string]string{"k": "p"}, "k")
 	inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
 	if err != nil {
 		b.Fatal(err)

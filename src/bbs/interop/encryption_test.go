@@ -13,7 +13,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket/record"
@@ -61,7 +61,7 @@ func rotateAndProve(t *testing.T, driver, dsn string) {
 	// Make the new key active: the BBS re-encrypts online.
 	setKeys(map[string]string{"old": "old-passphrase", "new": "new-passphrase"}, "new")
 	adminCall(t, admin, h.URL+"/v1/admin/encryption/reload", http.StatusOK)
-	var st rotation.Status
+	var st reencrypt.Status
 	testutil.Eventually(t, 30*time.Second, "re-encryption to finish", func() (bool, string) {
 		if err := json.Unmarshal([]byte(adminCall(t, admin, h.URL+"/v1/admin/encryption/status", http.StatusOK)), &st); err != nil {
 			t.Fatal(err)

@@ -82,11 +82,24 @@ type Store interface {
 
 	// EncryptionStatus counts, per table and key label, the rows sealed under that label.
 	EncryptionStatus(ctx context.Context) ([]LabelCount, error)
-	// Reencrypt re-seals, in batches, every row not sealed under the active key,
-	// calling progress after each batch. It returns when no such row remains.
-	Reencrypt(ctx context.Context, progress func(done int64)) error
+	// ResealBatch re-seals under the active key, in one transaction, up to
+	// one batch of table's rows sealed under from (table and label as in
+	// EncryptionStatus). A row whose rev moved since it was read is skipped:
+	// the concurrent write sealed it under the active key. Read 0 means no
+	// row of table is left under from. The policy (src/bbs/reencrypt)
+	// decides when to call it.
+	ResealBatch(ctx context.Context, table, from string) (Resealed, error)
+	// RecordActiveKeyLabel records the active label as the one every record
+	// is sealed under (once re-encryption has nothing left to do).
+	RecordActiveKeyLabel(ctx context.Context) error
 
 	Close() error
+}
+
+// Resealed counts one ResealBatch: rows read under the old label, and rows
+// rewritten under the active one.
+type Resealed struct {
+	Read, Rewritten int
 }
 
 // LabelCount is one line of EncryptionStatus.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gogo/protobuf/proto"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
@@ -56,11 +56,11 @@ func (s *Store) open(aad, sealed []byte) ([]byte, error) {
 	return s.openTo(nil, aad, sealed)
 }
 
-// openTo is open appending to dst (see encryption.Ring.OpenTo).
+// openTo is open appending to dst (see keyring.Ring.OpenTo).
 func (s *Store) openTo(dst, aad, sealed []byte) ([]byte, error) {
 	pb, err := s.ring.OpenTo(dst, aad, sealed)
 	if err != nil {
-		if errors.Is(err, encryption.ErrUnknownLabel) {
+		if errors.Is(err, keyring.ErrUnknownLabel) {
 			return nil, fmt.Errorf("%w: %w", store.ErrUnknownKeyLabel, err)
 		}
 		return nil, fmt.Errorf("open %s: %w", aad, err)

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/locket/sqllock"
@@ -23,18 +23,17 @@ type Store struct {
 	d    *dialect
 	w    *sql.DB // writer: Update and Reencrypt
 	r    *sql.DB // readers (the same pool as w except on sqlite)
-	ring *encryption.Ring
+	ring *keyring.Ring
 	log  *slog.Logger
 }
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to the database cfg names, applies pending schema
-// migrations, and checks that every stored record is sealed under a key in
-// ring: a label the ring lacks fails with store.ErrUnknownKeyLabel, and rows
-// under a non-active label are re-encrypted before Open returns. A nil
-// logger discards logs.
-func Open(ctx context.Context, cfg Config, ring *encryption.Ring, logger *slog.Logger) (*Store, error) {
+// Open connects to the database cfg names and applies pending schema
+// migrations; records are sealed with ring. It does not look at the labels
+// stored records are under: the re-encryption policy (src/bbs/reencrypt)
+// does, once the store is open. A nil logger discards logs.
+func Open(ctx context.Context, cfg Config, ring *keyring.Ring, logger *slog.Logger) (*Store, error) {
 	if ring == nil {
 		return nil, errors.New("sqlstore: encryption key ring is nil")
 	}
@@ -53,10 +52,6 @@ func Open(ctx context.Context, cfg Config, ring *encryption.Ring, logger *slog.L
 	if s.Store, err = sqllock.New(ctx, db); err != nil { // Locket's migrations, on the same pool
 		s.Close()
 		return nil, err
-	}
-	if err := s.checkEncryption(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	return s, nil
 }

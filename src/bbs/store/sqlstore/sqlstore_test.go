@@ -46,35 +46,6 @@ func TestPresences(t *testing.T) {
 	})
 }
 
-func recordedLabel(t *testing.T, s *Store) string {
-	t.Helper()
-	var v string
-	if err := s.r.QueryRow(s.d.q("SELECT value FROM configurations WHERE id = ?"), configEncryptionKeyLabel).Scan(&v); err != nil {
-		t.Fatalf("reading recorded key label: %v", err)
-	}
-	return v
-}
-
-func TestOpenRecordsActiveLabel(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
-		s := mustOpen(t, driver, dsn, storetest.NewRing(t, "k1"))
-		if got := recordedLabel(t, s); got != "k1" {
-			t.Errorf("recorded label = %q, want k1", got)
-		}
-		err := s.Update(context.Background(), func(tx store.Tx) error {
-			return tx.InsertTask(storetest.NewTask("t1", "d", "", models.Task_Pending))
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		s = mustOpen(t, driver, dsn, storetest.NewRing(t, "k2", "k1"))
-		if got := recordedLabel(t, s); got != "k2" {
-			t.Errorf("recorded label after rotation = %q, want k2", got)
-		}
-	})
-}
-
 // TestUpdateRetriesDeadlock makes two transactions lock two rows in
 // opposite orders. The database aborts one with a deadlock; Update must
 // retry it so both succeed. (SQLite has one writer, so it cannot deadlock.)
