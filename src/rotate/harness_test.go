@@ -22,6 +22,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/vaulttest"
+	"github.com/diego-go/diego/src/locket/record"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rotate"
 )
@@ -187,7 +188,7 @@ func (e *env) populate(desired, actual, tasks int) {
 	defer st.Close()
 	cell, _ := json.Marshal(models.NewCellPresence("cell-1", "https://cell:1801", "https://cell:1801", "z1",
 		models.NewCellCapacity(1<<20, 1<<20, 100000), nil, nil, nil, nil))
-	if _, err := st.AcquireLock(ctx, sqlstore.Lock{Key: "cell-1", Owner: "cell-1", Value: string(cell), Type: "presence", TTLSeconds: 3600}); err != nil {
+	if _, err := st.AcquireLock(ctx, record.Lock{Key: "cell-1", Owner: "cell-1", Value: string(cell), Type: "presence", TTLSeconds: 3600}); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := st.Update(ctx, func(tx store.Tx) error { return tx.UpsertDomain("pop", time.Time{}) }); err != nil {

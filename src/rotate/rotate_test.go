@@ -26,8 +26,10 @@ import (
 	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rotate"
 )
@@ -511,7 +513,7 @@ func waitLeading(t *testing.T, b *bbsProc) {
 // startLocket serves a standalone Locket (its own SQLite database).
 func startLocket(t *testing.T, e *env) string {
 	ctx := context.Background()
-	st, err := sqlstore.OpenLocks(ctx, sqlstore.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
+	st, err := sqllock.Open(ctx, sqldb.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store/desiredcache"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 // benchDesired and benchCells set the scale: 100,000 desired LRPs with 2 or 3
@@ -85,7 +86,7 @@ func populate(b *testing.B, st *sqlstore.Store) {
 	for c := 0; c < benchCells; c++ {
 		id := fmt.Sprintf("cell-%d", c)
 		v, _ := json.Marshal(models.NewCellPresence(id, "https://"+id, "https://"+id, "z1", models.NewCellCapacity(1<<20, 1<<20, 250), nil, nil, nil, nil))
-		if _, err := st.AcquireLock(ctx, sqlstore.Lock{Key: id, Owner: id, Value: string(v), Type: "presence", TTLSeconds: 3600}); err != nil {
+		if _, err := st.AcquireLock(ctx, record.Lock{Key: id, Owner: id, Value: string(v), Type: "presence", TTLSeconds: 3600}); err != nil {
 			b.Fatal(err)
 		}
 	}

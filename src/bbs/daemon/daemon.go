@@ -32,6 +32,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/debugserver"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/leader"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -74,7 +75,7 @@ type Daemon struct {
 	conv      *converger.Converger
 	api       *http.Server
 	apiLn     net.Listener
-	leading   chan struct{}
+	leading   leader.Flag
 	leaderCtx context.Context
 	stopLead  context.CancelFunc
 
@@ -95,7 +96,7 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{cfg: cfg, opts: opts, log: log, serveErr: make(chan error, 4), leading: make(chan struct{}), Metrics: metrics.New()}
+	d := &Daemon{cfg: cfg, opts: opts, log: log, serveErr: make(chan error, 4), Metrics: metrics.New()}
 	if err := d.open(ctx); err != nil {
 		d.close()
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 // Sentinel errors every implementation maps its driver errors onto.
@@ -45,17 +47,6 @@ type TaskFilter struct {
 	CellID string
 }
 
-// Presence is a Locket presence or lock row (the `locks` table).
-type Presence struct {
-	Key           string
-	Owner         string
-	Value         string
-	Type          string
-	TTLSeconds    int64
-	ModifiedIndex int64
-	ModifiedID    string
-}
-
 // Store is the BBS's view of the database. Implementations must be safe for
 // concurrent use.
 type Store interface {
@@ -87,7 +78,7 @@ type Store interface {
 	EachTask(ctx context.Context, f TaskFilter, fn func(pb []byte) error) error
 
 	// Presences lists the Locket rows of the given type ("presence" or "lock").
-	Presences(ctx context.Context, typ string) ([]Presence, error)
+	Presences(ctx context.Context, typ string) ([]record.Lock, error)
 
 	// EncryptionStatus counts, per table and key label, the rows sealed under that label.
 	EncryptionStatus(ctx context.Context) ([]LabelCount, error)

@@ -79,3 +79,18 @@ func (s *Store) decode(aad, sealed []byte, msg proto.Unmarshaler) error {
 	}
 	return nil
 }
+
+// decodeRow decodes into a new T the sealed value a one-row read returned
+// (with its error); errors name the row by what and key.
+func decodeRow[T any, P interface {
+	*T
+	proto.Unmarshaler
+}](s *Store, aad, sealed []byte, err error, what, key string) (P, error) {
+	if err == nil {
+		msg := P(new(T))
+		if err = s.decode(aad, sealed, msg); err == nil {
+			return msg, nil
+		}
+	}
+	return nil, fmt.Errorf("%s %q: %w", what, key, err)
+}

@@ -12,13 +12,14 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/storetest"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 func TestPresences(t *testing.T) {
 	eachBackend(t, func(t *testing.T, driver, dsn string) {
 		s := mustOpen(t, driver, dsn, storetest.NewRing(t, "k1"))
 		ins := s.d.q("INSERT INTO locks (path, owner, value, type, modified_index, modified_id, ttl) VALUES (?, ?, ?, ?, ?, ?, ?)")
-		for _, p := range []store.Presence{
+		for _, p := range []record.Lock{
 			{Key: "cell-2", Owner: "rep-2", Value: `{"cell_id":"cell-2"}`, Type: "presence", TTLSeconds: 15, ModifiedIndex: 3, ModifiedID: "m2"},
 			{Key: "auctioneer", Owner: "auctioneer-0", Value: "", Type: "lock", TTLSeconds: 15, ModifiedIndex: 1, ModifiedID: "m0"},
 			{Key: "cell-1", Owner: "rep-1", Value: `{"cell_id":"cell-1"}`, Type: "presence", TTLSeconds: 15, ModifiedIndex: 7, ModifiedID: "m1"},
@@ -34,7 +35,7 @@ func TestPresences(t *testing.T) {
 		if len(got) != 2 || got[0].Key != "cell-1" || got[1].Key != "cell-2" {
 			t.Fatalf("Presences(presence) = %+v, want cell-1, cell-2", got)
 		}
-		want := store.Presence{Key: "cell-1", Owner: "rep-1", Value: `{"cell_id":"cell-1"}`, Type: "presence", TTLSeconds: 15, ModifiedIndex: 7, ModifiedID: "m1"}
+		want := record.Lock{Key: "cell-1", Owner: "rep-1", Value: `{"cell_id":"cell-1"}`, Type: "presence", TTLSeconds: 15, ModifiedIndex: 7, ModifiedID: "m1"}
 		if got[0] != want {
 			t.Errorf("Presences(presence)[0] = %+v, want %+v", got[0], want)
 		}
