@@ -11,14 +11,14 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/diego-go/diego/src/cli/connect"
 	"github.com/diego-go/diego/src/cli/render"
-	"github.com/diego-go/diego/src/cli/target"
 )
 
 // globals are the flags every command accepts: where to connect and how to
 // print. They may also be given before the command name.
 type globals struct {
-	settings target.Settings
+	settings connect.Settings
 	output   string
 }
 
@@ -26,7 +26,7 @@ type globals struct {
 var globalFlags = map[string]bool{"target": true, "output": true, "o": true}
 
 func init() {
-	for _, st := range target.All {
+	for _, st := range connect.All {
 		globalFlags[st.Flag] = true
 	}
 }
@@ -34,7 +34,7 @@ func init() {
 // bind registers the global flags on fs, defaulting to g's current values.
 func (g *globals) bind(fs *flag.FlagSet) {
 	fs.StringVar(&g.settings.Target, "target", g.settings.Target, "target file written by `diego up` (env DIEGO_TARGET)")
-	for _, st := range target.All {
+	for _, st := range connect.All {
 		p := st.Field(&g.settings)
 		fs.StringVar(p, st.Flag, *p, st.Usage+" (env "+st.Env+")")
 	}
@@ -172,7 +172,7 @@ func (c *call) usage(w io.Writer) {
 }
 
 // settings resolves the connection settings (flags, then env, then target).
-func (c *call) settings() (*target.Settings, error) {
+func (c *call) settings() (*connect.Settings, error) {
 	if !c.resolved {
 		if err := c.g.settings.Resolve(os.Getenv); err != nil {
 			return nil, err

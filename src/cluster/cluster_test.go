@@ -20,6 +20,7 @@ import (
 
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/target"
 )
 
 var binDir string
@@ -74,7 +75,7 @@ func up(tb testing.TB, dir string, cells, portBase int) *running {
 	return r
 }
 
-func clientFor(tb testing.TB, t Target) bbs.Client {
+func clientFor(tb testing.TB, t target.File) bbs.Client {
 	cl, err := bbs.NewClient(t.BBSURL, t.CACert, t.ClientCert, t.ClientKey, 0, 0)
 	if err != nil {
 		tb.Fatal(err)
@@ -132,12 +133,12 @@ func answering(cl bbs.Client, pg string) (int, string) {
 func TestUp(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cluster")
 	r := up(t, dir, 2, 9400)
-	tgt, err := ReadTarget(TargetFile(dir))
+	tgt, err := target.Load(target.Path(dir))
 	if err != nil {
 		t.Fatalf("target: %v\n%s", err, r.out)
 	}
 	if tgt.BBSURL != "https://127.0.0.1:9400" || tgt.LocketAddress != "127.0.0.1:9402" || len(tgt.Cells) != 2 ||
-		tgt.Cells[1].Zone != "z2" || tgt.Pids["bbs"] == 0 || tgt.Cells[0].Pid == 0 || !filepath.IsAbs(tgt.CACert) {
+		tgt.Cells[1].Zone != "z2" || tgt.PIDs["bbs"] == 0 || tgt.Cells[0].PID == 0 || !filepath.IsAbs(tgt.CACert) {
 		t.Fatalf("target: %+v", tgt)
 	}
 	for _, f := range []string{tgt.CACert, tgt.ClientCert, tgt.ClientKey} {
@@ -159,14 +160,14 @@ func TestUp(t *testing.T) {
 	})
 
 	// The BBS exits: restarted, target updated, data intact.
-	oldPid := tgt.Pids["bbs"]
+	oldPid := tgt.PIDs["bbs"]
 	if err := syscall.Kill(oldPid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 20*time.Second, "the BBS to be restarted", func() (bool, string) {
-		nt, err := ReadTarget(TargetFile(dir))
-		if err != nil || nt.Pids["bbs"] == oldPid || !cl.Ping(lg, "") {
-			return false, fmt.Sprint(nt.Pids, err)
+		nt, err := target.Load(target.Path(dir))
+		if err != nil || nt.PIDs["bbs"] == oldPid || !cl.Ping(lg, "") {
+			return false, fmt.Sprint(nt.PIDs, err)
 		}
 		return true, ""
 	})
@@ -176,7 +177,7 @@ func TestUp(t *testing.T) {
 
 	// A rep is SIGKILLed: not restarted; its instance moves to the other cell.
 	lrps, _ := cl.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "app", CellID: "cell-1"})
-	if err := syscall.Kill(tgt.Cells[0].Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(tgt.Cells[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 40*time.Second, "both instances answering on cell-2", func() (bool, string) {
@@ -198,7 +199,7 @@ func TestUp(t *testing.T) {
 
 	// Stop, then resume: the desired LRP comes back running.
 	r.stop()
-	if _, err := os.Stat(TargetFile(dir)); !os.IsNotExist(err) {
+	if _, err := os.Stat(target.Path(dir)); !os.IsNotExist(err) {
 		t.Fatalf("target.json left after stop: %v", err)
 	}
 	r = up(t, dir, 2, 9400)
@@ -318,7 +319,7 @@ func TestUpRuncReapsDeadCell(t *testing.T) {
 		l, err := cl.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "sleeper"})
 		return err == nil && len(l) == 1 && l[0].State == models.ActualLRPStateRunning, fmt.Sprint(l, err)
 	})
-	if err := syscall.Kill(tgt.Cells[0].Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(tgt.Cells[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 20*time.Second, "the dead cell's container to be removed", func() (bool, string) {

@@ -1,54 +1,13 @@
-// Package target resolves where the diego CLI connects: command-line flags,
-// then environment variables, then a JSON target file written by `diego up`.
-package target
+// Package connect resolves where the diego CLI connects: command-line flags,
+// then environment variables, then the target file written by `diego up`.
+package connect
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+
+	"github.com/diego-go/diego/src/target"
 )
-
-// File is the JSON target file `diego up` writes. Paths are absolute; a
-// relative path is taken relative to the file's directory.
-type File struct {
-	BBSURL        string `json:"bbs_url"`
-	LocketAddress string `json:"locket_address"`
-	AuctioneerURL string `json:"auctioneer_url,omitempty"`
-	CACert        string `json:"ca_cert"`
-	ClientCert    string `json:"client_cert"`
-	ClientKey     string `json:"client_key"`
-	Cells         []Cell `json:"cells,omitempty"`
-	// LogDir holds container logs as LogDir/<process_guid>/<index>.log.
-	LogDir string `json:"log_dir,omitempty"`
-}
-
-// Cell is one rep of a local cluster.
-type Cell struct {
-	CellID string `json:"cell_id"`
-	RepURL string `json:"rep_url"`
-	Zone   string `json:"zone"`
-}
-
-// Load reads a target file.
-func Load(path string) (File, error) {
-	var f File
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return f, fmt.Errorf("reading target file: %w", err)
-	}
-	if err := json.Unmarshal(b, &f); err != nil {
-		return f, fmt.Errorf("parsing target file %s: %w", path, err)
-	}
-	dir := filepath.Dir(path)
-	for _, p := range []*string{&f.CACert, &f.ClientCert, &f.ClientKey, &f.LogDir} {
-		if *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(dir, *p)
-		}
-	}
-	return f, nil
-}
 
 // Settings are the resolved connection settings. Field names match the
 // reference operator tool's flags (cfdot).
@@ -66,29 +25,29 @@ type Settings struct {
 type Setting struct {
 	Flag, Env, Key, Usage string
 	Field                 func(*Settings) *string
-	FromFile              func(File) string
+	FromFile              func(target.File) string
 }
 
 // All lists every setting in flag order.
 var All = []Setting{
 	{"bbs-url", "BBS_URL", "bbs_url", "URL of the BBS (https://host:port)",
-		func(s *Settings) *string { return &s.BBSURL }, func(f File) string { return f.BBSURL }},
+		func(s *Settings) *string { return &s.BBSURL }, func(f target.File) string { return f.BBSURL }},
 	{"bbs-ca-cert-file", "BBS_CA_CERT_FILE", "ca_cert", "CA certificate the BBS server certificate chains to",
-		func(s *Settings) *string { return &s.BBSCACert }, func(f File) string { return f.CACert }},
+		func(s *Settings) *string { return &s.BBSCACert }, func(f target.File) string { return f.CACert }},
 	{"bbs-cert-file", "BBS_CERT_FILE", "client_cert", "client certificate for the BBS (and the reps)",
-		func(s *Settings) *string { return &s.BBSCert }, func(f File) string { return f.ClientCert }},
+		func(s *Settings) *string { return &s.BBSCert }, func(f target.File) string { return f.ClientCert }},
 	{"bbs-key-file", "BBS_KEY_FILE", "client_key", "client key for the BBS (and the reps)",
-		func(s *Settings) *string { return &s.BBSKey }, func(f File) string { return f.ClientKey }},
+		func(s *Settings) *string { return &s.BBSKey }, func(f target.File) string { return f.ClientKey }},
 	{"locket-api-location", "LOCKET_API_LOCATION", "locket_address", "Locket address (host:port)",
-		func(s *Settings) *string { return &s.LocketAddress }, func(f File) string { return f.LocketAddress }},
+		func(s *Settings) *string { return &s.LocketAddress }, func(f target.File) string { return f.LocketAddress }},
 	{"locket-ca-cert-file", "LOCKET_CA_CERT_FILE", "ca_cert", "CA certificate the Locket server certificate chains to",
-		func(s *Settings) *string { return &s.LocketCACert }, func(f File) string { return f.CACert }},
+		func(s *Settings) *string { return &s.LocketCACert }, func(f target.File) string { return f.CACert }},
 	{"locket-client-cert-file", "LOCKET_CLIENT_CERT_FILE", "client_cert", "client certificate for Locket",
-		func(s *Settings) *string { return &s.LocketCert }, func(f File) string { return f.ClientCert }},
+		func(s *Settings) *string { return &s.LocketCert }, func(f target.File) string { return f.ClientCert }},
 	{"locket-client-key-file", "LOCKET_CLIENT_KEY_FILE", "client_key", "client key for Locket",
-		func(s *Settings) *string { return &s.LocketKey }, func(f File) string { return f.ClientKey }},
+		func(s *Settings) *string { return &s.LocketKey }, func(f target.File) string { return f.ClientKey }},
 	{"log-dir", "DIEGO_LOG_DIR", "log_dir", "directory of container logs (<dir>/<process_guid>/<index>.log)",
-		func(s *Settings) *string { return &s.LogDir }, func(f File) string { return f.LogDir }},
+		func(s *Settings) *string { return &s.LogDir }, func(f target.File) string { return f.LogDir }},
 }
 
 // Resolve fills every empty field of s from getenv, then from the target
@@ -105,7 +64,7 @@ func (s *Settings) Resolve(getenv func(string) string) error {
 	if s.Target == "" {
 		return nil
 	}
-	f, err := Load(s.Target)
+	f, err := target.Load(s.Target)
 	if err != nil {
 		return err
 	}
