@@ -54,8 +54,9 @@ func withGlobals(ctx context.Context, g *globals) context.Context {
 	return context.WithValue(ctx, globalsKey{}, *g)
 }
 
-// spec describes an operator command: run defines its flags on c.fs, then
-// calls c.parse.
+// spec is an operator command as the dispatcher sees it: run defines its
+// flags on c.fs, then calls c.parse. The table's rows (cmd) make theirs;
+// rotate-encryption-key is a spec of its own.
 type spec struct {
 	name, args, summary string
 	run                 func(ctx context.Context, c *call) error
