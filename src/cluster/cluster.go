@@ -107,7 +107,7 @@ func (c *Cluster) prepare() error {
 	if err != nil {
 		return err
 	}
-	configs := map[string]map[string]any{"locket": locketCfg, "bbs": bbsCfg, "auctioneer": l.auctioneerConfig()}
+	configs := map[string]any{"locket": locketCfg, "bbs": bbsCfg, "auctioneer": l.auctioneerConfig()}
 	for i := 0; i < c.opts.Cells; i++ {
 		configs["rep-"+l.cellID(i)] = l.repConfig(i)
 	}

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
+	bbsconfig "github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -68,26 +70,30 @@ func (l layout) locketConfig() (map[string]any, error) {
 	}), nil
 }
 
-func (l layout) bbsConfig() (map[string]any, error) {
+// bbsConfig is the BBS's config: its defaults, with the cluster's
+// addresses, certificates, database and key, and short intervals so that a
+// local cluster converges quickly.
+func (l layout) bbsConfig() (bbsconfig.Config, error) {
+	c := bbsconfig.Default()
 	driver, dsn, err := databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
 	if err != nil {
-		return nil, err
+		return c, err
 	}
-	return map[string]any{
-		"listen_address": l.bbsAddr(), "health_address": l.healthAddr(),
-		"ca_file": l.certs.CACert, "server_cert_file": l.certs.ServerCert, "server_key_file": l.certs.ServerKey,
-		"database_driver": driver, "database_connection_string": dsn,
-		"encryption_keys":  map[string]string{"local": l.key},
-		"active_key_label": "local",
-		"locket_address":   l.locketAddr(),
-		"locket_ca_file":   l.certs.CACert, "locket_client_cert_file": l.certs.ClientCert, "locket_client_key_file": l.certs.ClientKey,
-		"lock_ttl":                    "5s",
-		"lock_retry_interval":         "1s",
-		"auctioneer_address":          l.auctioneerAddr(),
-		"convergence_repeat_interval": "5s",
-		"cell_presence_poll_interval": "1s",
-		"log_level":                   "info",
-	}, nil
+	c.ListenAddress, c.HealthAddress = l.bbsAddr(), l.healthAddr()
+	c.CAFile, c.CertFile, c.KeyFile = l.certs.CACert, l.certs.ServerCert, l.certs.ServerKey
+	c.DatabaseDriver, c.DatabaseConnectionString = driver, dsn
+	c.EncryptionKeys, c.ActiveKeyLabel = map[string]string{"local": l.key}, "local"
+	c.LocketAddress = l.locketAddr()
+	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
+	c.LockTTL, c.LockRetryInterval = bbsconfig.Duration(5*time.Second), bbsconfig.Duration(time.Second)
+	c.AuctioneerAddress = l.auctioneerAddr()
+	c.ConvergenceRepeatInterval = bbsconfig.Duration(5 * time.Second)
+	c.CellPresencePollInterval = bbsconfig.Duration(time.Second)
+	c.LogLevel = "info"
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("the BBS config: %w", err)
+	}
+	return c, nil
 }
 
 func (l layout) auctioneerConfig() map[string]any {
@@ -143,7 +149,7 @@ func (l layout) repConfig(i int) map[string]any {
 }
 
 // writeConfig writes a component's config (0600: it holds the key).
-func writeConfig(path string, cfg map[string]any) error {
+func writeConfig(path string, cfg any) error {
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return err
