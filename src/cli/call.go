@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/diego-go/diego/src/cli/connect"
 	"github.com/diego-go/diego/src/cli/render"
@@ -47,6 +45,22 @@ func (g *globals) bind(fs *flag.FlagSet) {
 	fs.StringVar(&g.output, "output", g.output, "output format: json (one object per line) or table (env DIEGO_OUTPUT)")
 	fs.StringVar(&g.output, "o", g.output, "short for --output")
 }
+
+// parseGlobals parses the global flags before the command name; the rest
+// of args is returned.
+func parseGlobals(args []string) (*globals, []string, error) {
+	g := &globals{}
+	fs := flag.NewFlagSet("diego", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	g.bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return g, fs.Args(), nil
+}
+
+// helpShown reports whether a command ended because -h printed its usage.
+func helpShown(err error) bool { return errors.Is(err, flag.ErrHelp) }
 
 type globalsKey struct{}
 
@@ -181,8 +195,4 @@ func (c *call) settings() (*connect.Settings, error) {
 		c.resolved = true
 	}
 	return &c.g.settings, nil
-}
-
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
