@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -160,23 +158,6 @@ func (c *Cluster) checkSameDB() error {
 		return fmt.Errorf("%s was created with --db %q; resume it with the same --db, or use another --dir", c.l.dir, have)
 	}
 	return nil
-}
-
-func readOrCreateKey(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		if k := strings.TrimSpace(string(b)); k != "" {
-			return k, nil
-		}
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	k := base64.StdEncoding.EncodeToString(raw)
-	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("writing the encryption key: %w", err)
-	}
-	return k, nil
 }
 
 // startAll starts the components in order, waiting for each to be ready.

@@ -3,128 +3,21 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 
 	"github.com/diego-go/diego/src/internal/testutil"
-	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/target"
 )
-
-var binDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cluster-bin-")
-	if err != nil {
-		panic(err)
-	}
-	components := exec.Command("go", "build", "-o", dir+"/", "../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep")
-	app := exec.Command("go", "build", "-o", dir+"/", "../cmd/sample-app")
-	app.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as it runs in a busybox rootfs on runc
-	for _, cmd := range []*exec.Cmd{components, app} {
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %v: %v\n%s", cmd.Args, err, out)
-			os.Exit(1)
-		}
-	}
-	binDir = dir
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-type running struct {
-	c      *Cluster
-	cancel context.CancelFunc
-	done   chan struct{}
-	out    *testutil.SyncBuffer
-}
-
-func (r *running) stop() {
-	r.cancel()
-	<-r.done
-}
-
-func up(tb testing.TB, dir string, cells, portBase int) *running {
-	tb.Helper()
-	out := &testutil.SyncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	c, err := Up(ctx, Options{Dir: dir, Cells: cells, PortBase: portBase, BinDir: binDir, Out: out})
-	if err != nil {
-		cancel()
-		tb.Fatalf("up: %v\n%s", err, out)
-	}
-	r := &running{c: c, cancel: cancel, done: make(chan struct{}), out: out}
-	go func() {
-		c.Run(ctx)
-		close(r.done)
-	}()
-	tb.Cleanup(r.stop)
-	return r
-}
-
-func clientFor(tb testing.TB, t target.File) bbs.Client {
-	cl, err := bbs.NewClient(t.BBSURL, t.CACert, t.ClientCert, t.ClientKey, 0, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cl
-}
-
-var eventually = testutil.Eventually
-
-func sampleApp(pg string, instances int32) *models.DesiredLRP {
-	return &models.DesiredLRP{
-		ProcessGuid: pg, Domain: "cluster-test", RootFs: "preloaded:" + RootFSName, Instances: instances,
-		MemoryMb: 32, DiskMb: 32, Ports: []uint32{8080}, LogGuid: pg,
-		MetricTags:           map[string]*models.MetricTagValue{"source_id": {Static: pg}},
-		EnvironmentVariables: []*models.EnvironmentVariable{{Name: "PORT", Value: "8080"}},
-		Action:               models.WrapAction(&models.RunAction{Path: filepath.Join(binDir, "sample-app"), User: "vcap"}),
-		CheckDefinition:      &models.CheckDefinition{Checks: []*models.Check{{TcpCheck: &models.TCPCheck{Port: 8080}}}},
-		StartTimeoutMs:       60000,
-	}
-}
-
-// answering returns how many of pg's instances are RUNNING and answer
-// HTTP with their own index.
-func answering(cl bbs.Client, pg string) (int, string) {
-	lrps, err := cl.ActualLRPs(lager.NewLogger("t"), "", models.ActualLRPFilter{ProcessGuid: pg})
-	if err != nil {
-		return 0, err.Error()
-	}
-	n := 0
-	var last string
-	for _, l := range lrps {
-		if l.State != models.ActualLRPStateRunning || len(l.Ports) == 0 {
-			continue
-		}
-		resp, err := http.Get(fmt.Sprintf("http://%s:%d/", l.Address, l.Ports[0].HostPort))
-		if err != nil {
-			last = err.Error()
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if strings.HasPrefix(string(body), "hello from "+strconv.Itoa(int(l.Index))+" ") {
-			n++
-		} else {
-			last = string(body)
-		}
-	}
-	return n, fmt.Sprintf("%d of %d answering; last: %s", n, len(lrps), last)
-}
 
 // TestUp: a two-cell cluster starts, writes a target that works, runs an
 // app, restarts a BBS that exits, leaves a killed rep down (re-placing its
@@ -211,7 +104,6 @@ func TestUp(t *testing.T) {
 		return n == 2, msg
 	})
 }
-
 func TestUpRefusesBadOptions(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -239,21 +131,6 @@ func TestUpRefusesBadOptions(t *testing.T) {
 		t.Fatalf("resume on another database: %v", err)
 	}
 }
-
-func TestDatabaseFor(t *testing.T) {
-	d, dsn, err := databaseFor("mysql://root:pw@127.0.0.1:3306/diego", "")
-	if err != nil || d != "mysql" || dsn != "root:pw@tcp(127.0.0.1:3306)/diego?parseTime=true" {
-		t.Fatalf("mysql: %s %s %v", d, dsn, err)
-	}
-	d, dsn, err = databaseFor("", "/x/bbs.db")
-	if err != nil || d != "sqlite" || dsn != "/x/bbs.db" {
-		t.Fatalf("sqlite: %s %s %v", d, dsn, err)
-	}
-}
-
-// BenchmarkUpReady measures `diego up` from start to ready (3 cells, SQLite,
-// process backend; binaries already built), then desires 100 instances of
-// the sample app and measures until all are RUNNING and answering HTTP.
 func BenchmarkUpReady(b *testing.B) {
 	var upTimes, appTimes []time.Duration
 	for i := 0; i < b.N; i++ {
@@ -328,16 +205,5 @@ func TestUpRuncReapsDeadCell(t *testing.T) {
 	list, err := exec.Command("runc", "--root", filepath.Join(dir, "cells", "cell-1", "runc", "runc"), "list", "-q").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(list)) != "" {
 		t.Fatalf("runc still lists containers: %q %v", list, err)
-	}
-}
-
-func TestCellTagsInRepConfig(t *testing.T) {
-	l := layout{opts: Options{Cells: 2, Backend: "process", PortBase: 9000, CellTags: map[string][]string{"cell-2": {"gpu", "ssd"}}}.WithDefaults(),
-		dir: "/x", certs: &pki.Bundle{}}
-	if _, ok := l.repConfig(0)["placement_tags"]; ok {
-		t.Fatalf("cell-1 got placement tags: %v", l.repConfig(0))
-	}
-	if got := fmt.Sprint(l.repConfig(1)["placement_tags"]); got != "[gpu ssd]" {
-		t.Fatalf("cell-2 placement tags: %s", got)
 	}
 }

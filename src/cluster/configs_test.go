@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -34,5 +35,16 @@ func TestBBSConfigLoads(t *testing.T) {
 		got.EncryptionKeys["local"] != "passphrase" || time.Duration(got.LockTTL) != 5*time.Second ||
 		got.DatabaseConnectionString != filepath.Join(dir, "bbs.db") {
 		t.Fatalf("config %+v", got)
+	}
+}
+
+func TestCellTagsInRepConfig(t *testing.T) {
+	l := layout{opts: Options{Cells: 2, Backend: "process", PortBase: 9000, CellTags: map[string][]string{"cell-2": {"gpu", "ssd"}}}.WithDefaults(),
+		dir: "/x", certs: &pki.Bundle{}}
+	if _, ok := l.repConfig(0)["placement_tags"]; ok {
+		t.Fatalf("cell-1 got placement tags: %v", l.repConfig(0))
+	}
+	if got := fmt.Sprint(l.repConfig(1)["placement_tags"]); got != "[gpu ssd]" {
+		t.Fatalf("cell-2 placement tags: %s", got)
 	}
 }
