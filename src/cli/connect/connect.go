@@ -5,6 +5,7 @@ package connect
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/diego-go/diego/src/target"
 )
@@ -21,33 +22,33 @@ type Settings struct {
 	LogDir string
 }
 
-// Setting describes one field: its flag, environment variable and target key.
+// Setting describes one field: its flag, environment variable and key in
+// the target file.
 type Setting struct {
 	Flag, Env, Key, Usage string
 	Field                 func(*Settings) *string
-	FromFile              func(target.File) string
 }
 
 // All lists every setting in flag order.
 var All = []Setting{
 	{"bbs-url", "BBS_URL", "bbs_url", "URL of the BBS (https://host:port)",
-		func(s *Settings) *string { return &s.BBSURL }, func(f target.File) string { return f.BBSURL }},
+		func(s *Settings) *string { return &s.BBSURL }},
 	{"bbs-ca-cert-file", "BBS_CA_CERT_FILE", "ca_cert", "CA certificate the BBS server certificate chains to",
-		func(s *Settings) *string { return &s.BBSCACert }, func(f target.File) string { return f.CACert }},
+		func(s *Settings) *string { return &s.BBSCACert }},
 	{"bbs-cert-file", "BBS_CERT_FILE", "client_cert", "client certificate for the BBS (and the reps)",
-		func(s *Settings) *string { return &s.BBSCert }, func(f target.File) string { return f.ClientCert }},
+		func(s *Settings) *string { return &s.BBSCert }},
 	{"bbs-key-file", "BBS_KEY_FILE", "client_key", "client key for the BBS (and the reps)",
-		func(s *Settings) *string { return &s.BBSKey }, func(f target.File) string { return f.ClientKey }},
+		func(s *Settings) *string { return &s.BBSKey }},
 	{"locket-api-location", "LOCKET_API_LOCATION", "locket_address", "Locket address (host:port)",
-		func(s *Settings) *string { return &s.LocketAddress }, func(f target.File) string { return f.LocketAddress }},
+		func(s *Settings) *string { return &s.LocketAddress }},
 	{"locket-ca-cert-file", "LOCKET_CA_CERT_FILE", "ca_cert", "CA certificate the Locket server certificate chains to",
-		func(s *Settings) *string { return &s.LocketCACert }, func(f target.File) string { return f.CACert }},
+		func(s *Settings) *string { return &s.LocketCACert }},
 	{"locket-client-cert-file", "LOCKET_CLIENT_CERT_FILE", "client_cert", "client certificate for Locket",
-		func(s *Settings) *string { return &s.LocketCert }, func(f target.File) string { return f.ClientCert }},
+		func(s *Settings) *string { return &s.LocketCert }},
 	{"locket-client-key-file", "LOCKET_CLIENT_KEY_FILE", "client_key", "client key for Locket",
-		func(s *Settings) *string { return &s.LocketKey }, func(f target.File) string { return f.ClientKey }},
+		func(s *Settings) *string { return &s.LocketKey }},
 	{"log-dir", "DIEGO_LOG_DIR", "log_dir", "directory of container logs (<dir>/<process_guid>/<index>.log)",
-		func(s *Settings) *string { return &s.LogDir }, func(f target.File) string { return f.LogDir }},
+		func(s *Settings) *string { return &s.LogDir }},
 }
 
 // Resolve fills every empty field of s from getenv, then from the target
@@ -56,11 +57,7 @@ func (s *Settings) Resolve(getenv func(string) string) error {
 	if s.Target == "" {
 		s.Target = getenv("DIEGO_TARGET")
 	}
-	for _, st := range All {
-		if p := st.Field(s); *p == "" {
-			*p = getenv(st.Env)
-		}
-	}
+	s.fill(func(st Setting) string { return getenv(st.Env) })
 	if s.Target == "" {
 		return nil
 	}
@@ -68,12 +65,24 @@ func (s *Settings) Resolve(getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	byKey := fileSettings(f)
+	s.fill(func(st Setting) string { return byKey[st.Key] })
+	return nil
+}
+
+// fill sets every empty field of s to its setting's value.
+func (s *Settings) fill(value func(Setting) string) {
 	for _, st := range All {
 		if p := st.Field(s); *p == "" {
-			*p = st.FromFile(f)
+			*p = value(st)
 		}
 	}
-	return nil
+}
+
+// fileSettings are the target file's connection settings by key.
+func fileSettings(f target.File) map[string]string {
+	return map[string]string{"bbs_url": f.BBSURL, "locket_address": f.LocketAddress,
+		"ca_cert": f.CACert, "client_cert": f.ClientCert, "client_key": f.ClientKey, "log_dir": f.LogDir}
 }
 
 // ErrMissing reports connection settings that are needed but not set.
@@ -85,7 +94,7 @@ func (s *Settings) CheckBBS() error {
 	if s.BBSURL == "" {
 		return missing(s, "bbs-url")
 	}
-	if !isHTTPS(s.BBSURL) {
+	if !strings.HasPrefix(s.BBSURL, "https://") {
 		return nil // plain HTTP needs no certificates
 	}
 	return missing(s, "bbs-ca-cert-file", "bbs-cert-file", "bbs-key-file")
@@ -108,14 +117,5 @@ func missing(s *Settings, flags ...string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	msg := ""
-	for i, n := range names {
-		if i > 0 {
-			msg += ", "
-		}
-		msg += n
-	}
-	return fmt.Errorf("%w: set %s, or point --target (or DIEGO_TARGET) at a target file written by `diego up`", ErrMissing, msg)
+	return fmt.Errorf("%w: set %s, or point --target (or DIEGO_TARGET) at a target file written by `diego up`", ErrMissing, strings.Join(names, ", "))
 }
-
-func isHTTPS(url string) bool { return len(url) >= 8 && url[:8] == "https://" }
