@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,23 +21,10 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cluster-bin-")
-	if err != nil {
-		panic(err)
-	}
-	components := exec.Command("go", "build", "-o", dir+"/", "../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep")
-	app := exec.Command("go", "build", "-o", dir+"/", "../cmd/sample-app")
-	app.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as it runs in a busybox rootfs on runc
-	for _, cmd := range []*exec.Cmd{components, app} {
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %v: %v\n%s", cmd.Args, err, out)
-			os.Exit(1)
-		}
-	}
-	binDir = dir
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	testutil.MainWithBinaries(m, &binDir,
+		testutil.Build{Pkgs: []string{"../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep"}},
+		// static, as it runs in a busybox rootfs on runc
+		testutil.Build{Pkgs: []string{"../cmd/sample-app"}, Env: []string{"CGO_ENABLED=0"}})
 }
 
 type running struct {
