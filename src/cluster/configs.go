@@ -44,6 +44,12 @@ func (l layout) logFile(name string) string    { return filepath.Join(l.dir, "lo
 func (l layout) appLogDir() string             { return filepath.Join(l.dir, "logs", "apps") }
 func (l layout) rootfsDir() string             { return filepath.Join(l.dir, "rootfs", "busybox") }
 
+// database is the BBS's and Locket's: --db, or SQLite in the cluster
+// directory.
+func (l layout) database() (driver, dsn string, err error) {
+	return databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
+}
+
 func (l layout) tlsServer() map[string]any {
 	return map[string]any{
 		"ca_file": l.certs.CACert, "server_cert_file": l.certs.ServerCert, "server_key_file": l.certs.ServerKey,
@@ -62,7 +68,7 @@ func merge(ms ...map[string]any) map[string]any {
 
 func (l layout) locketConfig() (map[string]any, error) {
 	// Locket shares the BBS's database: the BBS reads cell presences from it.
-	driver, dsn, err := databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
+	driver, dsn, err := l.database()
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +84,7 @@ func (l layout) locketConfig() (map[string]any, error) {
 // local cluster converges quickly.
 func (l layout) bbsConfig() (bbsconfig.Config, error) {
 	c := bbsconfig.Default()
-	driver, dsn, err := databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
+	driver, dsn, err := l.database()
 	if err != nil {
 		return c, err
 	}
