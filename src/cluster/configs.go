@@ -13,8 +13,12 @@ import (
 	"strings"
 	"time"
 
+	auctioneerdaemon "github.com/diego-go/diego/src/auctioneer/daemon"
 	bbsconfig "github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/container/runc"
+	repdaemon "github.com/diego-go/diego/src/rep/daemon"
 )
 
 // layout is where everything of a cluster lives and listens.
@@ -105,56 +109,54 @@ func (l layout) bbsConfig() (bbsconfig.Config, error) {
 	return c, nil
 }
 
-func (l layout) auctioneerConfig() map[string]any {
-	c := l.certs
-	return merge(l.tlsServer(), map[string]any{
-		"listen_address": l.auctioneerAddr(),
-		"locket_address": l.locketAddr(),
-		"locket_ca_file": c.CACert, "locket_client_cert_file": c.ClientCert, "locket_client_key_file": c.ClientKey,
-		"lock_ttl": "5s", "lock_retry_interval": "1s",
-		"bbs_address": "https://" + l.bbsAddr(),
-		"bbs_ca_file": c.CACert, "bbs_client_cert_file": c.ClientCert, "bbs_client_key_file": c.ClientKey,
-		"rep_ca_file": c.CACert, "rep_client_cert_file": c.ClientCert, "rep_client_key_file": c.ClientKey,
-		"log_level": "info",
-	})
+// auctioneerConfig is the auctioneer's config: it holds the auctioneer
+// lock in Locket and calls the BBS and the reps with the client certificate.
+func (l layout) auctioneerConfig() auctioneerdaemon.Config {
+	c, k := auctioneerdaemon.DefaultConfig(), l.certs
+	c.ListenAddress = l.auctioneerAddr()
+	c.CAFile, c.ServerCertFile, c.ServerKeyFile = k.CACert, k.ServerCert, k.ServerKey
+	c.LocketAddress = l.locketAddr()
+	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.LockTTL, c.LockRetryInterval = auctioneerdaemon.Duration(5*time.Second), auctioneerdaemon.Duration(time.Second)
+	c.BBSAddress = "https://" + l.bbsAddr()
+	c.BBSCAFile, c.BBSClientCertFile, c.BBSClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.RepCAFile, c.RepClientCertFile, c.RepClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.LogLevel = "info"
+	return c
 }
 
 func (l layout) cellDir(i int) string { return filepath.Join(l.dir, "cells", l.cellID(i)) }
 
-func (l layout) repConfig(i int) map[string]any {
-	c := l.certs
-	ports := map[string]any{"port_range_start": 61000 + 1000*i, "port_range_end": 61999 + 1000*i}
-	cfg := map[string]any{
-		"cell_id": l.cellID(i), "zone": l.zone(i),
-		"listen_address": l.repAddr(i), "local_address": l.localAddr(i),
-		"ca_file": c.CACert, "cert_file": c.ServerCert, "key_file": c.ServerKey,
-		"bbs_address": "https://" + l.bbsAddr(),
-		"bbs_ca_file": c.CACert, "bbs_client_cert_file": c.ClientCert, "bbs_client_key_file": c.ClientKey,
-		"locket_address": l.locketAddr(),
-		"locket_ca_file": c.CACert, "locket_client_cert_file": c.ClientCert, "locket_client_key_file": c.ClientKey,
-		"container_root_dir": filepath.Join(l.cellDir(i), "containers"),
-		"container_log_dir":  l.appLogDir(),
-		"rootfs_providers":   []string{"preloaded:" + RootFSName},
-		"presence_ttl":       "10s",
-		"backend":            l.opts.Backend,
-		"log_level":          "info",
-	}
-	if tags := l.opts.CellTags[l.cellID(i)]; len(tags) > 0 {
-		cfg["placement_tags"] = tags
-	}
+// repConfig is cell i's config: its zone, addresses and certificates, a
+// port range of its own, and the backend's section.
+func (l layout) repConfig(i int) repdaemon.Config {
+	c, k := repdaemon.DefaultConfig(), l.certs
+	c.CellID, c.Zone = l.cellID(i), l.zone(i)
+	c.ListenAddress, c.LocalAddress = l.repAddr(i), l.localAddr(i)
+	c.CAFile, c.CertFile, c.KeyFile = k.CACert, k.ServerCert, k.ServerKey
+	c.BBSAddress = "https://" + l.bbsAddr()
+	c.BBSCAFile, c.BBSClientCertFile, c.BBSClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.LocketAddress = l.locketAddr()
+	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.ContainerRootDir = filepath.Join(l.cellDir(i), "containers")
+	c.ContainerLogDir = l.appLogDir()
+	c.RootFSProviders = []string{"preloaded:" + RootFSName}
+	c.PresenceTTL = repdaemon.Duration(10 * time.Second)
+	c.PlacementTags = l.opts.CellTags[l.cellID(i)]
+	c.Backend, c.LogLevel = l.opts.Backend, "info"
+	first, last := uint32(61000+1000*i), uint32(61999+1000*i)
 	switch l.opts.Backend {
 	case "process":
-		cfg["process"] = ports
+		c.Process = &process.Config{PortRangeStart: first, PortRangeEnd: last}
 	case "runc":
-		runc := merge(ports, map[string]any{
-			"state_dir":     filepath.Join(l.cellDir(i), "runc"),
-			"rootfses":      map[string]string{RootFSName: l.rootfsDir()},
-			"network_cidr":  fmt.Sprintf("10.%d.0.0/16", 200+i),
-			"cgroup_parent": fmt.Sprintf("diego-up-%08x-%s", crc32.ChecksumIEEE([]byte(l.dir)), l.cellID(i)),
-		})
-		cfg["runc"] = runc
+		c.Runc = &runc.Config{PortRangeStart: first, PortRangeEnd: last,
+			StateDir:     filepath.Join(l.cellDir(i), "runc"),
+			RootFSes:     map[string]string{RootFSName: l.rootfsDir()},
+			NetworkCIDR:  fmt.Sprintf("10.%d.0.0/16", 200+i),
+			CgroupParent: fmt.Sprintf("diego-up-%08x-%s", crc32.ChecksumIEEE([]byte(l.dir)), l.cellID(i)),
+		}
 	}
-	return cfg
+	return c
 }
 
 // writeConfig writes a component's config (0600: it holds the key).
