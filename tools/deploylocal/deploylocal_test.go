@@ -137,19 +137,25 @@ func TestDeployLocal(t *testing.T) {
 	t.Logf("rep drain.log:\n%s", tailLines(drainLog, 12))
 	diego("delete-desired-lrp", "drain-check")
 
-	// down
-	step = time.Now()
 	downed = true
+	downAndCheck(t, d)
+	t.Logf("TIMING TestDeployLocal in all: %s", time.Since(start).Round(time.Second))
+}
+
+// downAndCheck takes the deployment down and checks that no instance's
+// network namespace is left behind.
+func downAndCheck(t *testing.T, d *Deployment) {
+	t.Helper()
+	step, instances := time.Now(), d.State.Instances
 	if err := d.Down(); err != nil {
 		t.Errorf("down: %v", err)
 	}
 	t.Logf("TIMING down: %s", time.Since(step).Round(time.Second))
-	for _, inst := range st.Instances {
+	for _, inst := range instances {
 		if _, err := os.Stat(filepath.Join("/run/netns", inst.Netns)); err == nil {
 			t.Errorf("namespace %s left behind", inst.Netns)
 		}
 	}
-	t.Logf("TIMING TestDeployLocal in all: %s", time.Since(start).Round(time.Second))
 }
 
 var (

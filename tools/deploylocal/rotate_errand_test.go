@@ -314,18 +314,8 @@ func TestRotateErrandLocal(t *testing.T) {
 	}
 	diego("delete-desired-lrp", "rotate-check")
 
-	// down
-	step = time.Now()
 	downed = true
-	if err := d.Down(); err != nil {
-		t.Errorf("down: %v", err)
-	}
-	t.Logf("TIMING down: %s", time.Since(step).Round(time.Second))
-	for _, inst := range st.Instances {
-		if _, err := os.Stat(filepath.Join("/run/netns", inst.Netns)); err == nil {
-			t.Errorf("namespace %s left behind", inst.Netns)
-		}
-	}
+	downAndCheck(t, d)
 	bridge := st.Bridge
 	if bridge == "" {
 		bridge = "dlbr0"

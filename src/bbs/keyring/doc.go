@@ -1,16 +1,31 @@
-// Package keysource reads the BBS's encryption key ring from where the
-// operator keeps it: the BBS config file, or one KV v2 secret in Vault (read
-// and written through github.com/hashicorp/vault/api). The rotation tool
-// (src/rotate) writes the same Vault document with check-and-set.
-package keysource
+package keyring
+
+// The key ring's sources: the BBS config file, or one KV v2 secret in Vault
+// (read and written through github.com/hashicorp/vault/api).
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
-
-	"github.com/diego-go/diego/src/bbs/encryption"
 )
+
+// Loader returns the key ring as configured now (label -> passphrase, active).
+type Loader func(ctx context.Context) (keys map[string]string, active string, err error)
+
+// Static is a Loader always returning keys and active.
+func Static(keys map[string]string, active string) Loader {
+	return func(context.Context) (map[string]string, string, error) { return keys, active, nil }
+}
+
+// Load reads the ring from its source and builds it.
+func (l Loader) Load(ctx context.Context) (*Ring, error) {
+	keys, active, err := l(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the encryption key ring: %w", err)
+	}
+	return NewRing(keys, active)
+}
 
 // Doc is the key ring document kept in Vault (one KV v2 secret):
 //
@@ -31,7 +46,7 @@ func (d Doc) Validate() error {
 		return errors.New("the document has no keys")
 	}
 	for label, pass := range d.Keys {
-		if err := encryption.ValidateLabel(label); err != nil {
+		if err := ValidateLabel(label); err != nil {
 			return err
 		}
 		if pass == "" {

@@ -1,6 +1,8 @@
-// Package rotation decides when the BBS's key ring may change and drives the
-// online re-encryption of every encrypted column after the active key moves.
-package rotation
+// Package reencrypt is the BBS's re-encryption policy: it decides when the key
+// ring may change (never dropping a key rows still use) and re-seals every
+// encrypted row under the active key, at start-up and online after a reload,
+// batch by batch through the store's ResealBatch.
+package reencrypt
 
 import (
 	"context"
@@ -12,12 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 )
-
-// Loader returns the key ring as configured now (label -> passphrase, active).
-type Loader func(ctx context.Context) (keys map[string]string, active string, err error)
 
 // Status is what the admin API reports.
 type Status struct {
@@ -31,11 +30,11 @@ type Status struct {
 	Counts          []store.LabelCount `json:"counts"`
 }
 
-// Manager owns key reloads and background re-encryption.
-type Manager struct {
-	ring  *encryption.Ring
+// Policy owns key reloads and background re-encryption.
+type Policy struct {
+	ring  *keyring.Ring
 	store store.Store
-	load  Loader
+	load  keyring.Loader
 	log   *slog.Logger
 
 	mu       sync.Mutex // guards running, lastErr, finished
@@ -46,21 +45,29 @@ type Manager struct {
 	wg       sync.WaitGroup
 }
 
-// New builds a Manager.
-func New(ring *encryption.Ring, st store.Store, load Loader, log *slog.Logger) *Manager {
+// New builds a Policy.
+func New(ring *keyring.Ring, st store.Store, load keyring.Loader, log *slog.Logger) *Policy {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Manager{ring: ring, store: st, load: load, log: log}
+	return &Policy{ring: ring, store: st, load: load, log: log}
 }
 
 // ErrKeyInUse: a reload would drop a key that rows are still sealed under.
 var ErrKeyInUse = errors.New("rotation: key still in use")
 
+// Settle is the policy at start-up, run once the store is open and before
+// serving: a row under a label the ring lacks is fatal
+// (store.ErrUnknownKeyLabel), and rows under other labels of the ring are
+// re-encrypted under the active one before it returns.
+func (m *Policy) Settle(ctx context.Context) error {
+	return Settle(ctx, m.store, m.ring, m.log)
+}
+
 // ReloadKeys re-reads the configured keys and swaps them into the ring. It
 // refuses to drop a label that any row still uses, and starts re-encryption
 // when rows are sealed under a label other than the new active one.
-func (m *Manager) ReloadKeys(ctx context.Context) (Status, error) {
+func (m *Policy) ReloadKeys(ctx context.Context) (Status, error) {
 	if m.load == nil {
 		return m.Status(ctx)
 	}
@@ -88,8 +95,30 @@ func (m *Manager) ReloadKeys(ctx context.Context) (Status, error) {
 	return m.Status(ctx)
 }
 
+// ReloadOnAcquire re-reads the key ring when a standby takes the lock:
+// while it stood by, a rotation may have added a key that rows are now
+// sealed under. If the source cannot be read, it serves on with the ring it
+// has only when that ring opens every row; otherwise it fails.
+func (m *Policy) ReloadOnAcquire(ctx context.Context) error {
+	_, err := m.ReloadKeys(ctx)
+	if err == nil {
+		return nil
+	}
+	counts, cerr := m.store.EncryptionStatus(ctx)
+	if cerr != nil {
+		return err
+	}
+	for _, c := range counts {
+		if c.Rows > 0 && !m.ring.Has(c.Label) {
+			return fmt.Errorf("%w (and the key ring loaded at start lacks %q, used by %d rows in %s)", err, c.Label, c.Rows, c.Table)
+		}
+	}
+	m.log.Error("could not reload the encryption key ring on taking the lock; serving with the ring loaded before, which opens every row", "err", err)
+	return nil
+}
+
 // StartReencrypt starts re-encryption in the background unless it runs already.
-func (m *Manager) StartReencrypt(ctx context.Context) (Status, error) {
+func (m *Policy) StartReencrypt(ctx context.Context) (Status, error) {
 	m.mu.Lock()
 	if !m.running {
 		m.running = true
@@ -102,10 +131,10 @@ func (m *Manager) StartReencrypt(ctx context.Context) (Status, error) {
 	return m.Status(ctx)
 }
 
-func (m *Manager) reencrypt() {
+func (m *Policy) reencrypt() {
 	defer m.wg.Done()
 	start := time.Now()
-	err := m.store.Reencrypt(context.Background(), func(done int64) {
+	err := All(context.Background(), m.store, m.ring, func(done int64) {
 		m.done.Store(done)
 		m.log.Info("re-encryption progress", "rows", done)
 	})
@@ -125,10 +154,10 @@ func (m *Manager) reencrypt() {
 }
 
 // Wait blocks until a running re-encryption ends.
-func (m *Manager) Wait() { m.wg.Wait() }
+func (m *Policy) Wait() { m.wg.Wait() }
 
 // Status reports keys, progress and per-label row counts.
-func (m *Manager) Status(ctx context.Context) (Status, error) {
+func (m *Policy) Status(ctx context.Context) (Status, error) {
 	counts, err := m.store.EncryptionStatus(ctx)
 	if err != nil {
 		return Status{}, fmt.Errorf("counting rows per key: %w", err)

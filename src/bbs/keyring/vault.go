@@ -1,4 +1,4 @@
-package keysource
+package keyring
 
 import (
 	"context"

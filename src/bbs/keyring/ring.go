@@ -1,6 +1,8 @@
-// Package encryption seals BBS payload columns with AES-256-GCM under a
-// labelled key ring, and opens them with whichever key their label names.
-package encryption
+// Package keyring is the one home of the BBS's encryption keys: the labelled
+// AES-256-GCM key ring that seals payload columns, and the sources it is
+// loaded from (the config file, or one KV v2 secret in Vault that the
+// rotation tool, src/rotate, writes with check-and-set).
+package keyring
 
 import (
 	"crypto/aes"

@@ -1,4 +1,4 @@
-package sqlstore
+package sqldb
 
 import (
 	"context"
@@ -13,16 +13,16 @@ import (
 
 // PostgreSQL runs at READ COMMITTED; rows read through a Tx are locked with
 // SELECT ... FOR UPDATE.
-var postgresDialect = &dialect{
-	name:           DriverPostgres,
+var postgresDialect = &Dialect{
+	Name:           DriverPostgres,
 	dollar:         true,
-	forUpdate:      " FOR UPDATE",
-	insertSuffix:   " ON CONFLICT DO NOTHING",
-	upsert:         upsertOnConflict,
-	classify:       classifyPostgres,
+	ForUpdate:      " FOR UPDATE",
+	InsertSuffix:   " ON CONFLICT DO NOTHING",
+	Upsert:         upsertOnConflict,
+	Classify:       classifyPostgres,
 	open:           openPostgres,
 	lockMigrations: lockPostgresMigrations,
-	rawRows:        pgxRawRows,
+	RawRows:        pgxRawRows,
 }
 
 func openPostgres(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
@@ -39,18 +39,18 @@ func openPostgres(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
 	return db, db, nil
 }
 
-func classifyPostgres(err error) errKind {
+func classifyPostgres(err error) Kind {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
-		return errOther
+		return KindOther
 	}
 	switch pe.Code {
 	case "23505": // unique_violation
-		return errUnique
+		return KindUnique
 	case "40001", "40P01": // serialization_failure, deadlock_detected
-		return errRetryable
+		return KindRetryable
 	}
-	return errOther
+	return KindOther
 }
 
 // migrationLockKey is an arbitrary advisory-lock key for schema migrations.

@@ -1,4 +1,4 @@
-package keysource_test
+package keyring_test
 
 import (
 	"context"
@@ -9,15 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/keysource"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/internal/vaulttest"
 )
 
 // These tests drive src/internal/vaulttest, a stand-in following Vault's
 // documented KV v2 / AppRole HTTP API, through the real vault/api client.
 
-func doc(active string, labels ...string) keysource.Doc {
-	d := keysource.Doc{ActiveKeyLabel: active, Keys: map[string]string{}}
+func doc(active string, labels ...string) keyring.Doc {
+	d := keyring.Doc{ActiveKeyLabel: active, Keys: map[string]string{}}
 	for _, l := range labels {
 		d.Keys[l] = "pass-" + l
 	}
@@ -27,20 +27,20 @@ func doc(active string, labels ...string) keysource.Doc {
 func TestReadWriteCheckAndSet(t *testing.T) {
 	for _, useTLS := range []bool{false, true} {
 		srv := vaulttest.Start(t, vaulttest.Options{TLS: useTLS})
-		v, err := keysource.NewVault(keysource.VaultConfig{Address: srv.URL, Path: "diego/bbs/encryption",
+		v, err := keyring.NewVault(keyring.VaultConfig{Address: srv.URL, Path: "diego/bbs/encryption",
 			Token: srv.RootToken, CACertFile: srv.CACertFile})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		if _, _, err := v.Read(ctx); !errors.Is(err, keysource.ErrNotFound) {
+		if _, _, err := v.Read(ctx); !errors.Is(err, keyring.ErrNotFound) {
 			t.Fatalf("read of a missing secret: %v", err)
 		}
 		n, err := v.Write(ctx, doc("k1", "k1"), 0)
 		if err != nil || n != 1 {
 			t.Fatalf("create: %d %v", n, err)
 		}
-		if _, err := v.Write(ctx, doc("k1", "k1"), 0); !errors.Is(err, keysource.ErrCASMismatch) {
+		if _, err := v.Write(ctx, doc("k1", "k1"), 0); !errors.Is(err, keyring.ErrCASMismatch) {
 			t.Fatalf("second create with cas 0: %v", err)
 		}
 		d2 := doc("k2", "k1", "k2")
@@ -48,7 +48,7 @@ func TestReadWriteCheckAndSet(t *testing.T) {
 		if n, err = v.Write(ctx, d2, 1); err != nil || n != 2 {
 			t.Fatalf("update: %d %v", n, err)
 		}
-		if _, err := v.Write(ctx, doc("k1", "k1"), 1); !errors.Is(err, keysource.ErrCASMismatch) {
+		if _, err := v.Write(ctx, doc("k1", "k1"), 1); !errors.Is(err, keyring.ErrCASMismatch) {
 			t.Fatalf("stale cas: %v", err)
 		}
 		got, ver, err := v.Read(ctx)
@@ -70,7 +70,7 @@ func TestAuthErrorsAreClear(t *testing.T) {
 	srv.Put("secret", "p", map[string]any{"active_key_label": "k1", "keys": map[string]any{"k1": "x"}})
 	ctx := context.Background()
 
-	bad, _ := keysource.NewVault(keysource.VaultConfig{Address: srv.URL, Path: "p", Token: "hvs.wrong", MaxRetries: -1})
+	bad, _ := keyring.NewVault(keyring.VaultConfig{Address: srv.URL, Path: "p", Token: "hvs.wrong", MaxRetries: -1})
 	if _, _, err := bad.Read(ctx); err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Fatalf("wrong token: %v", err)
 	}
@@ -78,7 +78,7 @@ func TestAuthErrorsAreClear(t *testing.T) {
 	// token_file is re-read on every request
 	tf := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tf, []byte("hvs.wrong\n"), 0o600)
-	v, _ := keysource.NewVault(keysource.VaultConfig{Address: srv.URL, Path: "p", TokenFile: tf})
+	v, _ := keyring.NewVault(keyring.VaultConfig{Address: srv.URL, Path: "p", TokenFile: tf})
 	if _, _, err := v.Read(ctx); err == nil {
 		t.Fatal("wrong token file accepted")
 	}
@@ -88,11 +88,11 @@ func TestAuthErrorsAreClear(t *testing.T) {
 	}
 
 	role, sec := srv.AddAppRole()
-	ar, _ := keysource.NewVault(keysource.VaultConfig{Address: srv.URL, Path: "p", AppRole: keysource.AppRole{RoleID: role, SecretID: sec}})
+	ar, _ := keyring.NewVault(keyring.VaultConfig{Address: srv.URL, Path: "p", AppRole: keyring.AppRole{RoleID: role, SecretID: sec}})
 	if _, _, err := ar.Read(ctx); err != nil {
 		t.Fatalf("approle: %v", err)
 	}
-	arBad, _ := keysource.NewVault(keysource.VaultConfig{Address: srv.URL, Path: "p", AppRole: keysource.AppRole{RoleID: role, SecretID: "nope"}})
+	arBad, _ := keyring.NewVault(keyring.VaultConfig{Address: srv.URL, Path: "p", AppRole: keyring.AppRole{RoleID: role, SecretID: "nope"}})
 	if _, _, err := arBad.Read(ctx); err == nil || !strings.Contains(err.Error(), "invalid role or secret ID") {
 		t.Fatalf("bad approle: %v", err)
 	}
@@ -103,7 +103,7 @@ func TestAuthErrorsAreClear(t *testing.T) {
 	}
 	srv.Unseal()
 	srv.Down()
-	down, _ := keysource.NewVault(keysource.VaultConfig{Address: srv.URL, Path: "p", Token: srv.RootToken, MaxRetries: -1, Timeout: time.Second})
+	down, _ := keyring.NewVault(keyring.VaultConfig{Address: srv.URL, Path: "p", Token: srv.RootToken, MaxRetries: -1, Timeout: time.Second})
 	if _, _, err := down.Read(ctx); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("down: %v", err)
 	}

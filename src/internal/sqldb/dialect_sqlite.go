@@ -1,4 +1,4 @@
-package sqlstore
+package sqldb
 
 import (
 	"context"
@@ -17,10 +17,10 @@ import (
 // SQLite runs in WAL mode: one writer connection (so writers queue in the
 // pool instead of fighting over the file lock) and a pool of read-only
 // connections that read consistent snapshots without blocking the writer.
-var sqliteDialect = &dialect{
-	name:           DriverSQLite,
-	upsert:         upsertOnConflict,
-	classify:       classifySQLite,
+var sqliteDialect = &Dialect{
+	Name:           DriverSQLite,
+	Upsert:         upsertOnConflict,
+	Classify:       classifySQLite,
 	open:           openSQLite,
 	lockMigrations: func(context.Context, *sql.Conn) (func(), error) { return func() {}, nil },
 }
@@ -78,18 +78,18 @@ func openSQLite(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
 	return w, r, nil
 }
 
-func classifySQLite(err error) errKind {
+func classifySQLite(err error) Kind {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
-		return errOther
+		return KindOther
 	}
 	switch code := se.Code(); {
 	case code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, code == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		return errUnique
+		return KindUnique
 	case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
-		return errRetryable
+		return KindRetryable
 	}
-	return errOther
+	return KindOther
 }
 
 // pingRetryingBusy pings db, retrying while SQLite reports the database busy
@@ -99,7 +99,7 @@ func pingRetryingBusy(ctx context.Context, db *sql.DB, limit time.Duration) erro
 	wait := 5 * time.Millisecond
 	for {
 		err := db.PingContext(ctx)
-		if err == nil || classifySQLite(err) != errRetryable || time.Now().After(deadline) {
+		if err == nil || classifySQLite(err) != KindRetryable || time.Now().After(deadline) {
 			return err
 		}
 		select {

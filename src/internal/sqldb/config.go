@@ -1,4 +1,4 @@
-package sqlstore
+package sqldb
 
 import (
 	"errors"
@@ -48,43 +48,43 @@ func validDrivers() string {
 func (c Config) Validate() error {
 	switch c.Driver {
 	case "":
-		return fmt.Errorf("sqlstore: database driver is empty; want one of %s", validDrivers())
+		return fmt.Errorf("sqldb: database driver is empty; want one of %s", validDrivers())
 	case DriverSQLite, DriverPostgres, DriverMySQL:
 	default:
-		return fmt.Errorf("sqlstore: unknown database driver %q; want one of %s", c.Driver, validDrivers())
+		return fmt.Errorf("sqldb: unknown database driver %q; want one of %s", c.Driver, validDrivers())
 	}
 	if strings.TrimSpace(c.DSN) == "" {
-		return fmt.Errorf("sqlstore: %s data source name is empty", c.Driver)
+		return fmt.Errorf("sqldb: %s data source name is empty", c.Driver)
 	}
 	switch c.Driver {
 	case DriverSQLite:
 		path, _, _ := strings.Cut(c.DSN, "?")
 		if path == "" || strings.Contains(path, ":memory:") || strings.Contains(c.DSN, "mode=memory") {
-			return errors.New("sqlstore: sqlite needs a database file path (in-memory databases cannot be shared by the writer and reader connections)")
+			return errors.New("sqldb: sqlite needs a database file path (in-memory databases cannot be shared by the writer and reader connections)")
 		}
 	case DriverPostgres:
 		if _, err := pgx.ParseConfig(c.DSN); err != nil {
-			return fmt.Errorf("sqlstore: invalid postgres data source name: %w", err)
+			return fmt.Errorf("sqldb: invalid postgres data source name: %w", err)
 		}
 	case DriverMySQL:
 		if _, err := mysql.ParseDSN(c.DSN); err != nil {
-			return fmt.Errorf("sqlstore: invalid mysql data source name: %w", err)
+			return fmt.Errorf("sqldb: invalid mysql data source name: %w", err)
 		}
 	}
 	if c.MaxOpenConns < 0 {
-		return fmt.Errorf("sqlstore: max open connections is %d; want 0 (default) or more", c.MaxOpenConns)
+		return fmt.Errorf("sqldb: max open connections is %d; want 0 (default) or more", c.MaxOpenConns)
 	}
 	if c.MaxIdleConns < 0 {
-		return fmt.Errorf("sqlstore: max idle connections is %d; want 0 (default) or more", c.MaxIdleConns)
+		return fmt.Errorf("sqldb: max idle connections is %d; want 0 (default) or more", c.MaxIdleConns)
 	}
 	if c.MaxOpenConns > 0 && c.MaxIdleConns > c.MaxOpenConns {
-		return fmt.Errorf("sqlstore: max idle connections (%d) exceeds max open connections (%d)", c.MaxIdleConns, c.MaxOpenConns)
+		return fmt.Errorf("sqldb: max idle connections (%d) exceeds max open connections (%d)", c.MaxIdleConns, c.MaxOpenConns)
 	}
 	return nil
 }
 
-// withDefaults fills zero pool sizes.
-func (c Config) withDefaults() Config {
+// WithDefaults fills zero pool sizes.
+func (c Config) WithDefaults() Config {
 	if c.MaxOpenConns == 0 {
 		c.MaxOpenConns = DefaultMaxOpenConns
 	}

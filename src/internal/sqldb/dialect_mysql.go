@@ -1,4 +1,4 @@
-package sqlstore
+package sqldb
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 
 // MySQL and MariaDB use InnoDB at the server's default isolation; rows read
 // through a Tx are locked with SELECT ... FOR UPDATE.
-var mysqlDialect = &dialect{
-	name:           DriverMySQL,
-	forUpdate:      " FOR UPDATE",
-	upsert:         upsertOnDuplicate,
-	classify:       classifyMySQL,
+var mysqlDialect = &Dialect{
+	Name:           DriverMySQL,
+	ForUpdate:      " FOR UPDATE",
+	Upsert:         upsertOnDuplicate,
+	Classify:       classifyMySQL,
 	open:           openMySQL,
 	lockMigrations: lockMySQLMigrations,
 }
@@ -70,22 +70,22 @@ func upsertOnDuplicate(table, key string, cols ...string) string {
 	for i, c := range cols {
 		set[i] = c + " = VALUES(" + c + ")"
 	}
-	return "INSERT INTO " + table + " (" + strings.Join(all, ", ") + ") VALUES (" + placeholders(len(all)) +
+	return "INSERT INTO " + table + " (" + strings.Join(all, ", ") + ") VALUES (" + Placeholders(len(all)) +
 		") ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
 }
 
-func classifyMySQL(err error) errKind {
+func classifyMySQL(err error) Kind {
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) {
-		return errOther
+		return KindOther
 	}
 	switch me.Number {
 	case 1062: // ER_DUP_ENTRY
-		return errUnique
+		return KindUnique
 	case 1213, 1205, 1020: // deadlock, lock wait timeout, record changed (MariaDB snapshot isolation)
-		return errRetryable
+		return KindRetryable
 	}
-	return errOther
+	return KindOther
 }
 
 const mysqlMigrationLock = "diego_bbs_schema_migrations"

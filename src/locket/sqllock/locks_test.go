@@ -1,4 +1,4 @@
-package sqlstore
+package sqllock
 
 import (
 	"context"
@@ -9,22 +9,23 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/diego-go/diego/src/bbs/store"
-	"github.com/diego-go/diego/src/bbs/store/storetest"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
-func mustOpenLocks(t testing.TB, driver, dsn string) *LockStore {
+func mustOpenLocks(t testing.TB, driver, dsn string) *Store {
 	t.Helper()
-	s, err := OpenLocks(context.Background(), Config{Driver: driver, DSN: dsn}, testLogger(t))
+	s, err := Open(context.Background(), sqldb.Config{Driver: driver, DSN: dsn}, testutil.Logger())
 	if err != nil {
-		t.Fatalf("OpenLocks(%s): %v", driver, err)
+		t.Fatalf("Open(%s): %v", driver, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
-func mustAcquire(t *testing.T, s *LockStore, l Lock) Lock {
+func mustAcquire(t *testing.T, s *Store, l record.Lock) record.Lock {
 	t.Helper()
 	got, err := s.AcquireLock(context.Background(), l)
 	if err != nil {
@@ -36,11 +37,11 @@ func mustAcquire(t *testing.T, s *LockStore, l Lock) Lock {
 var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestLockLifecycle(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
 		ctx := context.Background()
 		s := mustOpenLocks(t, driver, dsn)
 
-		first := mustAcquire(t, s, Lock{Key: "bbs", Owner: "bbs-0", Value: "v0", Type: "lock", TTLSeconds: 15})
+		first := mustAcquire(t, s, record.Lock{Key: "bbs", Owner: "bbs-0", Value: "v0", Type: "lock", TTLSeconds: 15})
 		if first.ModifiedIndex < 1 || !guidPattern.MatchString(first.ModifiedID) {
 			t.Fatalf("new lock = %+v, want index >= 1 and a v4 guid", first)
 		}
@@ -48,33 +49,33 @@ func TestLockLifecycle(t *testing.T) {
 			t.Fatalf("FetchLock = %+v, %v; want %+v", got, err, first)
 		}
 
-		refreshed := mustAcquire(t, s, Lock{Key: "bbs", Owner: "bbs-0", Value: "v1", Type: "lock", TTLSeconds: 5})
-		want := Lock{Key: "bbs", Owner: "bbs-0", Value: "v1", Type: "lock", TTLSeconds: 5,
+		refreshed := mustAcquire(t, s, record.Lock{Key: "bbs", Owner: "bbs-0", Value: "v1", Type: "lock", TTLSeconds: 5})
+		want := record.Lock{Key: "bbs", Owner: "bbs-0", Value: "v1", Type: "lock", TTLSeconds: 5,
 			ModifiedIndex: first.ModifiedIndex + 1, ModifiedID: first.ModifiedID}
 		if refreshed != want {
 			t.Fatalf("refresh = %+v, want %+v", refreshed, want)
 		}
 
-		if _, err := s.AcquireLock(ctx, Lock{Key: "bbs", Owner: "bbs-1", Type: "lock", TTLSeconds: 15}); !errors.Is(err, ErrLockCollision) {
-			t.Fatalf("AcquireLock by another owner: %v, want ErrLockCollision", err)
+		if _, err := s.AcquireLock(ctx, record.Lock{Key: "bbs", Owner: "bbs-1", Type: "lock", TTLSeconds: 15}); !errors.Is(err, record.ErrCollision) {
+			t.Fatalf("AcquireLock by another owner: %v, want record.ErrCollision", err)
 		}
-		if err := s.ReleaseLock(ctx, "bbs", "bbs-1"); !errors.Is(err, ErrLockCollision) {
-			t.Fatalf("ReleaseLock by another owner: %v, want ErrLockCollision", err)
+		if err := s.ReleaseLock(ctx, "bbs", "bbs-1"); !errors.Is(err, record.ErrCollision) {
+			t.Fatalf("ReleaseLock by another owner: %v, want record.ErrCollision", err)
 		}
 		if got, _ := s.FetchLock(ctx, "bbs"); got != refreshed {
 			t.Fatalf("after refused writes the lock is %+v, want %+v", got, refreshed)
 		}
-		if err := s.ReleaseLock(ctx, "missing", "bbs-0"); !errors.Is(err, store.ErrNotFound) {
+		if err := s.ReleaseLock(ctx, "missing", "bbs-0"); !errors.Is(err, record.ErrNotFound) {
 			t.Fatalf("ReleaseLock of a missing lock: %v, want ErrNotFound", err)
 		}
 
 		if err := s.ReleaseLock(ctx, "bbs", "bbs-0"); err != nil {
 			t.Fatalf("ReleaseLock: %v", err)
 		}
-		if _, err := s.FetchLock(ctx, "bbs"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.FetchLock(ctx, "bbs"); !errors.Is(err, record.ErrNotFound) {
 			t.Fatalf("FetchLock after release: %v, want ErrNotFound", err)
 		}
-		again := mustAcquire(t, s, Lock{Key: "bbs", Owner: "bbs-1", Type: "lock", TTLSeconds: 15})
+		again := mustAcquire(t, s, record.Lock{Key: "bbs", Owner: "bbs-1", Type: "lock", TTLSeconds: 15})
 		if again.ModifiedIndex <= refreshed.ModifiedIndex || again.ModifiedID == refreshed.ModifiedID {
 			t.Fatalf("re-acquired after release = %+v; want index above %d and a new id", again, refreshed.ModifiedIndex)
 		}
@@ -82,34 +83,34 @@ func TestLockLifecycle(t *testing.T) {
 }
 
 func TestAcquireLockValidates(t *testing.T) {
-	s := mustOpenLocks(t, DriverSQLite, testdb.SQLite(t))
+	s := mustOpenLocks(t, sqldb.DriverSQLite, testdb.SQLite(t))
 	for _, tc := range []struct {
-		lock Lock
+		lock record.Lock
 		want string
 	}{
-		{Lock{Owner: "o", TTLSeconds: 1}, "key is empty"},
-		{Lock{Key: "k", TTLSeconds: 1}, "owner is empty"},
-		{Lock{Key: "k", Owner: "o"}, "ttl is 0"},
-		{Lock{Key: "k", Owner: "o", TTLSeconds: 1, Value: strings.Repeat("é", 4097)}, "value is 4097 characters"},
-		{Lock{Key: strings.Repeat("k", 256), Owner: "o", TTLSeconds: 1}, "key is 256 characters"},
+		{record.Lock{Owner: "o", TTLSeconds: 1}, "key is empty"},
+		{record.Lock{Key: "k", TTLSeconds: 1}, "owner is empty"},
+		{record.Lock{Key: "k", Owner: "o"}, "ttl is 0"},
+		{record.Lock{Key: "k", Owner: "o", TTLSeconds: 1, Value: strings.Repeat("é", 4097)}, "value is 4097 characters"},
+		{record.Lock{Key: strings.Repeat("k", 256), Owner: "o", TTLSeconds: 1}, "key is 256 characters"},
 	} {
 		_, err := s.AcquireLock(context.Background(), tc.lock)
-		if !errors.Is(err, ErrInvalidLock) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("AcquireLock(%.40v) = %v; want ErrInvalidLock mentioning %q", tc.lock, err, tc.want)
+		if !errors.Is(err, record.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("AcquireLock(%.40v) = %v; want record.ErrInvalid mentioning %q", tc.lock, err, tc.want)
 		}
 	}
 	// The limits are characters, as in the VARCHAR columns.
-	mustAcquire(t, s, Lock{Key: "k", Owner: "o", TTLSeconds: 1, Value: strings.Repeat("é", 4096)})
+	mustAcquire(t, s, record.Lock{Key: "k", Owner: "o", TTLSeconds: 1, Value: strings.Repeat("é", 4096)})
 }
 
 // TestExpireLockComparesAndDeletes: only the exact version expires, and
 // indexes keep growing after an expiry so old versions never match again.
 func TestExpireLockComparesAndDeletes(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
 		ctx := context.Background()
 		s := mustOpenLocks(t, driver, dsn)
-		old := mustAcquire(t, s, Lock{Key: "cell-1", Owner: "rep-1", Type: "presence", TTLSeconds: 2})
-		cur := mustAcquire(t, s, Lock{Key: "cell-1", Owner: "rep-1", Type: "presence", TTLSeconds: 2})
+		old := mustAcquire(t, s, record.Lock{Key: "cell-1", Owner: "rep-1", Type: "presence", TTLSeconds: 2})
+		cur := mustAcquire(t, s, record.Lock{Key: "cell-1", Owner: "rep-1", Type: "presence", TTLSeconds: 2})
 
 		for _, tc := range []struct {
 			index int64
@@ -128,27 +129,27 @@ func TestExpireLockComparesAndDeletes(t *testing.T) {
 
 		// Another owner takes the key: its index is above every earlier one,
 		// the old version cannot expire it and the old owner cannot refresh it.
-		taken := mustAcquire(t, s, Lock{Key: "cell-1", Owner: "rep-2", Type: "presence", TTLSeconds: 2})
+		taken := mustAcquire(t, s, record.Lock{Key: "cell-1", Owner: "rep-2", Type: "presence", TTLSeconds: 2})
 		if taken.ModifiedIndex <= cur.ModifiedIndex || taken.ModifiedID == cur.ModifiedID {
 			t.Fatalf("lock after expiry = %+v; want index above %d and a new id", taken, cur.ModifiedIndex)
 		}
 		if ok, _ := s.ExpireLock(ctx, "cell-1", cur.ModifiedIndex, cur.ModifiedID); ok {
 			t.Fatal("an old version expired the new lock")
 		}
-		if _, err := s.AcquireLock(ctx, Lock{Key: "cell-1", Owner: "rep-1", Type: "presence", TTLSeconds: 2}); !errors.Is(err, ErrLockCollision) {
-			t.Fatalf("expired owner refreshing: %v, want ErrLockCollision", err)
+		if _, err := s.AcquireLock(ctx, record.Lock{Key: "cell-1", Owner: "rep-1", Type: "presence", TTLSeconds: 2}); !errors.Is(err, record.ErrCollision) {
+			t.Fatalf("expired owner refreshing: %v, want record.ErrCollision", err)
 		}
 
 		// Monotonic even when the new row's index would otherwise restart low:
 		// refresh one key many times, expire it, re-create it.
-		var last Lock
+		var last record.Lock
 		for range 5 {
-			last = mustAcquire(t, s, Lock{Key: "auctioneer", Owner: "a-0", Type: "lock", TTLSeconds: 2})
+			last = mustAcquire(t, s, record.Lock{Key: "auctioneer", Owner: "a-0", Type: "lock", TTLSeconds: 2})
 		}
 		if ok, err := s.ExpireLock(ctx, "auctioneer", last.ModifiedIndex, last.ModifiedID); !ok || err != nil {
 			t.Fatalf("ExpireLock(auctioneer) = %v, %v", ok, err)
 		}
-		next := mustAcquire(t, s, Lock{Key: "auctioneer", Owner: "a-1", Type: "lock", TTLSeconds: 2})
+		next := mustAcquire(t, s, record.Lock{Key: "auctioneer", Owner: "a-1", Type: "lock", TTLSeconds: 2})
 		if next.ModifiedIndex <= last.ModifiedIndex {
 			t.Fatalf("index after expire and re-acquire = %d, want above %d", next.ModifiedIndex, last.ModifiedIndex)
 		}
@@ -156,17 +157,17 @@ func TestExpireLockComparesAndDeletes(t *testing.T) {
 }
 
 func TestFetchLocksAndCount(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
 		ctx := context.Background()
 		s := mustOpenLocks(t, driver, dsn)
-		for _, l := range []Lock{
+		for _, l := range []record.Lock{
 			{Key: "cell-2", Owner: "rep-2", Value: `{"cell_id":"cell-2"}`, Type: "presence", TTLSeconds: 15},
 			{Key: "bbs", Owner: "bbs-0", Type: "lock", TTLSeconds: 15},
 			{Key: "cell-1", Owner: "rep-1", Value: `{"cell_id":"cell-1"}`, Type: "presence", TTLSeconds: 15},
 		} {
 			mustAcquire(t, s, l)
 		}
-		keys := func(ls []Lock) string {
+		keys := func(ls []record.Lock) string {
 			var out []string
 			for _, l := range ls {
 				out = append(out, l.Key)
@@ -189,15 +190,15 @@ func TestFetchLocksAndCount(t *testing.T) {
 // TestConcurrentAcquirers races owners for free keys from two pools (as two
 // Locket processes would), on a fresh database so the index floor row is
 // created under the race too: exactly one owner wins each key, the others
-// see ErrLockCollision and nothing else.
+// see record.ErrCollision and nothing else.
 func TestConcurrentAcquirers(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
 		ctx := context.Background()
-		pools := []*LockStore{mustOpenLocks(t, driver, dsn), mustOpenLocks(t, driver, dsn)}
+		pools := []*Store{mustOpenLocks(t, driver, dsn), mustOpenLocks(t, driver, dsn)}
 		const keys, owners = 4, 6
 		type result struct {
 			key, owner string
-			lock       Lock
+			lock       record.Lock
 			err        error
 		}
 		results := make(chan result, keys*owners)
@@ -210,7 +211,7 @@ func TestConcurrentAcquirers(t *testing.T) {
 					defer wg.Done()
 					<-start
 					r := result{key: fmt.Sprintf("key-%d", k), owner: fmt.Sprintf("owner-%d", o)}
-					r.lock, r.err = pools[o%2].AcquireLock(ctx, Lock{Key: r.key, Owner: r.owner, Type: "lock", TTLSeconds: 10})
+					r.lock, r.err = pools[o%2].AcquireLock(ctx, record.Lock{Key: r.key, Owner: r.owner, Type: "lock", TTLSeconds: 10})
 					results <- r
 				}()
 			}
@@ -231,8 +232,8 @@ func TestConcurrentAcquirers(t *testing.T) {
 					t.Errorf("new locks %s and %s share index %d", k, r.key, r.lock.ModifiedIndex)
 				}
 				indexes[r.lock.ModifiedIndex] = r.key
-			case !errors.Is(r.err, ErrLockCollision):
-				t.Errorf("%s by %s: %v, want success or ErrLockCollision", r.key, r.owner, r.err)
+			case !errors.Is(r.err, record.ErrCollision):
+				t.Errorf("%s by %s: %v, want success or record.ErrCollision", r.key, r.owner, r.err)
 			}
 		}
 		if len(winners) != keys {
@@ -242,36 +243,6 @@ func TestConcurrentAcquirers(t *testing.T) {
 			if got, err := pools[0].FetchLock(ctx, key); err != nil || got.Owner != owner {
 				t.Errorf("FetchLock(%s) = %+v, %v; want owner %s", key, got, err, owner)
 			}
-		}
-	})
-}
-
-// TestLocksSharedWithBBSStore: the BBS store and a LockStore on one database
-// see the same rows, and a floor created from existing rows starts above them.
-func TestLocksSharedWithBBSStore(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
-		ctx := context.Background()
-		bbs := mustOpen(t, driver, dsn, storetest.NewRing(t, "k1"))
-		// A row written before any floor existed (as by an older Locket).
-		if _, err := bbs.w.Exec(bbs.d.q("INSERT INTO locks (path, owner, value, type, modified_index, modified_id, ttl) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-			"cell-9", "rep-9", "{}", "presence", 41, "m9", 15); err != nil {
-			t.Fatal(err)
-		}
-		locks := mustOpenLocks(t, driver, dsn)
-		got := mustAcquire(t, locks, Lock{Key: "cell-1", Owner: "rep-1", Value: "{}", Type: "presence", TTLSeconds: 15})
-		if got.ModifiedIndex != 42 {
-			t.Errorf("first new lock's index = %d, want 42 (above the existing 41)", got.ModifiedIndex)
-		}
-		viaBBS, err := bbs.AcquireLock(ctx, Lock{Key: "bbs", Owner: "bbs-0", Type: "lock", TTLSeconds: 15})
-		if err != nil || viaBBS.ModifiedIndex != 43 {
-			t.Fatalf("Store.AcquireLock = %+v, %v; want index 43", viaBBS, err)
-		}
-		presences, err := bbs.Presences(ctx, "presence")
-		if err != nil || len(presences) != 2 || presences[0].Key != "cell-1" || presences[0].ModifiedID != got.ModifiedID {
-			t.Errorf("Presences = %+v, %v; want cell-1 (as acquired) and cell-9", presences, err)
-		}
-		if l, err := locks.FetchLock(ctx, "bbs"); err != nil || l != viaBBS {
-			t.Errorf("LockStore.FetchLock(bbs) = %+v, %v; want %+v", l, err, viaBBS)
 		}
 	})
 }

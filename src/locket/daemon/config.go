@@ -1,14 +1,14 @@
-package main
+package daemon
 
 import (
 	"errors"
 	"fmt"
-	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"io"
 	"net"
 	"os"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/internal/sqldb"
 )
 
 // Config is the Locket configuration file.
@@ -47,10 +47,13 @@ func ParseConfig(r io.Reader) (Config, error) {
 	return c, jsonconfig.Decode(r, &c)
 }
 
-// LoadConfig reads, defaults and validates the file at path.
-func LoadConfig(path string) (Config, error) {
+// Load reads, defaults and validates the file at path.
+func Load(path string) (Config, error) {
 	return jsonconfig.LoadFile(path, ParseConfig, Config.Validate)
 }
+
+// Level is the configured log level.
+func (c Config) Level() string { return c.LogLevel }
 
 // Validate reports every problem at once, each saying what to fix.
 func (c Config) Validate() error {
@@ -90,8 +93,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c Config) storeConfig() sqlstore.Config {
-	return sqlstore.Config{
+func (c Config) storeConfig() sqldb.Config {
+	return sqldb.Config{
 		Driver: c.DatabaseDriver, DSN: c.DatabaseConnectionString,
 		MaxOpenConns: c.MaxOpenDatabaseConnections, MaxIdleConns: c.MaxIdleDatabaseConnections,
 	}
