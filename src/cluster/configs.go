@@ -15,6 +15,7 @@ import (
 
 	auctioneerdaemon "github.com/diego-go/diego/src/auctioneer/daemon"
 	bbsconfig "github.com/diego-go/diego/src/bbs/config"
+	locketdaemon "github.com/diego-go/diego/src/locket/daemon"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
@@ -54,33 +55,19 @@ func (l layout) database() (driver, dsn string, err error) {
 	return databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
 }
 
-func (l layout) tlsServer() map[string]any {
-	return map[string]any{
-		"ca_file": l.certs.CACert, "server_cert_file": l.certs.ServerCert, "server_key_file": l.certs.ServerKey,
-	}
-}
-
-func merge(ms ...map[string]any) map[string]any {
-	out := map[string]any{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-func (l layout) locketConfig() (map[string]any, error) {
-	// Locket shares the BBS's database: the BBS reads cell presences from it.
+// locketConfig is Locket's config. Locket shares the BBS's database: the
+// BBS reads cell presences from it.
+func (l layout) locketConfig() (locketdaemon.Config, error) {
+	c := locketdaemon.DefaultConfig()
 	driver, dsn, err := l.database()
 	if err != nil {
-		return nil, err
+		return c, err
 	}
-	return merge(l.tlsServer(), map[string]any{
-		"listen_address":  l.locketAddr(),
-		"database_driver": driver, "database_connection_string": dsn,
-		"log_level": "info",
-	}), nil
+	c.ListenAddress = l.locketAddr()
+	c.CAFile, c.ServerCertFile, c.ServerKeyFile = l.certs.CACert, l.certs.ServerCert, l.certs.ServerKey
+	c.DatabaseDriver, c.DatabaseConnectionString = driver, dsn
+	c.LogLevel = "info"
+	return c, nil
 }
 
 // bbsConfig is the BBS's config: its defaults, with the cluster's

@@ -8,6 +8,7 @@ import (
 
 	auctioneerdaemon "github.com/diego-go/diego/src/auctioneer/daemon"
 	bbsconfig "github.com/diego-go/diego/src/bbs/config"
+	locketdaemon "github.com/diego-go/diego/src/locket/daemon"
 	"github.com/diego-go/diego/src/pki"
 	repdaemon "github.com/diego-go/diego/src/rep/daemon"
 )
@@ -51,6 +52,20 @@ func TestBBSConfigLoads(t *testing.T) {
 	if got.ListenAddress != "127.0.0.1:9000" || got.LocketAddress != "127.0.0.1:9002" || got.AuctioneerAddress != "127.0.0.1:9003" ||
 		got.EncryptionKeys["local"] != "passphrase" || time.Duration(got.LockTTL) != 5*time.Second ||
 		got.DatabaseConnectionString != filepath.Join(l.dir, "bbs.db") {
+		t.Fatalf("config %+v", got)
+	}
+}
+
+// TestLocketConfigLoads: the Locket config `diego up` writes is one Locket
+// loads, on the BBS's database.
+func TestLocketConfigLoads(t *testing.T) {
+	l := testLayout(t)
+	cfg, err := l.locketConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := writeAndLoad(t, l, "locket", cfg, locketdaemon.Load)
+	if got.ListenAddress != "127.0.0.1:9002" || got.DatabaseConnectionString != filepath.Join(l.dir, "bbs.db") || got.CAFile != l.certs.CACert {
 		t.Fatalf("config %+v", got)
 	}
 }
