@@ -40,55 +40,39 @@ func writeAndLoad[T any](t *testing.T, l layout, name string, cfg any, load func
 	return got
 }
 
-// TestBBSConfigLoads: the BBS config `diego up` writes is one the BBS loads,
-// with the cluster's addresses, key and database.
-func TestBBSConfigLoads(t *testing.T) {
+// TestConfigsLoad: every config `diego up` writes is one its component
+// loads with its own Load, with the cluster's addresses, certificates,
+// database, key and short intervals.
+func TestConfigsLoad(t *testing.T) {
 	l := testLayout(t)
-	cfg, err := l.bbsConfig()
+	bbsCfg, err := l.bbsConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := writeAndLoad(t, l, "bbs", cfg, bbsconfig.Load)
-	if got.ListenAddress != "127.0.0.1:9000" || got.LocketAddress != "127.0.0.1:9002" || got.AuctioneerAddress != "127.0.0.1:9003" ||
-		got.EncryptionKeys["local"] != "passphrase" || time.Duration(got.LockTTL) != 5*time.Second ||
-		got.DatabaseConnectionString != filepath.Join(l.dir, "bbs.db") {
-		t.Fatalf("config %+v", got)
-	}
-}
-
-// TestLocketConfigLoads: the Locket config `diego up` writes is one Locket
-// loads, on the BBS's database.
-func TestLocketConfigLoads(t *testing.T) {
-	l := testLayout(t)
-	cfg, err := l.locketConfig()
+	locketCfg, err := l.locketConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := writeAndLoad(t, l, "locket", cfg, locketdaemon.Load)
-	if got.ListenAddress != "127.0.0.1:9002" || got.DatabaseConnectionString != filepath.Join(l.dir, "bbs.db") || got.CAFile != l.certs.CACert {
-		t.Fatalf("config %+v", got)
+	bbs := writeAndLoad(t, l, "bbs", bbsCfg, bbsconfig.Load)
+	if bbs.ListenAddress != "127.0.0.1:9000" || bbs.LocketAddress != "127.0.0.1:9002" || bbs.AuctioneerAddress != "127.0.0.1:9003" ||
+		bbs.EncryptionKeys["local"] != "passphrase" || time.Duration(bbs.LockTTL) != 5*time.Second ||
+		bbs.DatabaseConnectionString != filepath.Join(l.dir, "bbs.db") {
+		t.Errorf("bbs config %+v", bbs)
 	}
-}
-
-// TestAuctioneerConfigLoads: the auctioneer config `diego up` writes is one
-// the auctioneer loads, with the cluster's Locket, BBS and short lock TTL.
-func TestAuctioneerConfigLoads(t *testing.T) {
-	l := testLayout(t)
-	got := writeAndLoad(t, l, "auctioneer", l.auctioneerConfig(), auctioneerdaemon.Load)
-	if got.ListenAddress != "127.0.0.1:9003" || got.LocketAddress != "127.0.0.1:9002" || got.BBSAddress != "https://127.0.0.1:9000" ||
-		time.Duration(got.LockTTL) != 5*time.Second || got.RepClientCertFile != l.certs.ClientCert {
-		t.Fatalf("config %+v", got)
+	locket := writeAndLoad(t, l, "locket", locketCfg, locketdaemon.Load)
+	if locket.ListenAddress != "127.0.0.1:9002" || locket.DatabaseConnectionString != bbs.DatabaseConnectionString || locket.CAFile != l.certs.CACert {
+		t.Errorf("locket config %+v", locket)
 	}
-}
-
-// TestRepConfigLoads: the rep config `diego up` writes is one the rep loads,
-// with the cell's own port range on its backend.
-func TestRepConfigLoads(t *testing.T) {
-	l := testLayout(t)
-	got := writeAndLoad(t, l, "rep-cell-2", l.repConfig(1), repdaemon.Load)
-	if got.CellID != "cell-2" || got.Zone != "z2" || got.ListenAddress != "127.0.0.1:9012" || got.Backend != "process" ||
-		got.Process == nil || got.Process.PortRangeStart != 62000 || got.Runc != nil {
-		t.Fatalf("config %+v", got)
+	auctioneer := writeAndLoad(t, l, "auctioneer", l.auctioneerConfig(), auctioneerdaemon.Load)
+	if auctioneer.ListenAddress != "127.0.0.1:9003" || auctioneer.LocketAddress != "127.0.0.1:9002" ||
+		auctioneer.BBSAddress != "https://127.0.0.1:9000" || time.Duration(auctioneer.LockTTL) != 5*time.Second ||
+		auctioneer.RepClientCertFile != l.certs.ClientCert {
+		t.Errorf("auctioneer config %+v", auctioneer)
+	}
+	rep := writeAndLoad(t, l, "rep-cell-2", l.repConfig(1), repdaemon.Load)
+	if rep.CellID != "cell-2" || rep.Zone != "z2" || rep.ListenAddress != "127.0.0.1:9012" || rep.Backend != "process" ||
+		rep.Process == nil || rep.Process.PortRangeStart != 62000 || rep.Runc != nil {
+		t.Errorf("rep config %+v", rep)
 	}
 }
 
