@@ -17,6 +17,7 @@ import (
 	bbsconfig "github.com/diego-go/diego/src/bbs/config"
 	locketdaemon "github.com/diego-go/diego/src/locket/daemon"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
 	repdaemon "github.com/diego-go/diego/src/rep/daemon"
@@ -131,12 +132,12 @@ func (l layout) repConfig(i int) repdaemon.Config {
 	c.PresenceTTL = repdaemon.Duration(10 * time.Second)
 	c.PlacementTags = l.opts.CellTags[l.cellID(i)]
 	c.Backend, c.LogLevel = l.opts.Backend, "info"
-	first, last := uint32(61000+1000*i), uint32(61999+1000*i)
+	ports := host.Settings{PortRangeStart: uint32(61000 + 1000*i), PortRangeEnd: uint32(61999 + 1000*i)}
 	switch l.opts.Backend {
 	case "process":
-		c.Process = &process.Config{PortRangeStart: first, PortRangeEnd: last}
+		c.Process = &process.Config{Settings: ports}
 	case "runc":
-		c.Runc = &runc.Config{PortRangeStart: first, PortRangeEnd: last,
+		c.Runc = &runc.Config{Settings: ports,
 			StateDir:     filepath.Join(l.cellDir(i), "runc"),
 			RootFSes:     map[string]string{RootFSName: l.rootfsDir()},
 			NetworkCIDR:  fmt.Sprintf("10.%d.0.0/16", 200+i),
