@@ -12,17 +12,17 @@ import (
 	"github.com/diego-go/diego/src/internal/golden"
 )
 
-// TestScenarios runs every testdata/*.txt script (see package golden for the
-// format; go test -rewrite regenerates the expectations). Commands:
-//
-//	world    the input lines (see world) replace the cluster state
-//	change   the input lines update it
-//	decide   prints the plan for the current state
-//	apply    applies the last plan as if every action committed; prints the rows
+// TestScenarios runs the golden scripts in testdata (see package golden;
+// go test -rewrite regenerates the expectations).
 func TestScenarios(t *testing.T) {
-	golden.Run(t, "testdata/*.txt", func() func(*golden.Block) ([]string, error) {
+	golden.Scripts(t, func() golden.Commands {
 		r := &runner{w: newWorld()}
-		return r.run
+		return golden.Commands{
+			"world":  r.world,  // the input lines (see world) replace the cluster state
+			"change": r.change, // the input lines update it
+			"decide": r.decide, // prints the plan for the current state
+			"apply":  r.apply,  // applies the last plan as if every action committed; prints the rows
+		}
 	})
 }
 
@@ -38,33 +38,35 @@ func (r *runner) newEpoch() string {
 	return fmt.Sprintf("n%d", r.epochs)
 }
 
-func (r *runner) run(b *golden.Block) ([]string, error) {
-	switch b.Cmd {
-	case "world", "change":
-		if b.Cmd == "world" {
-			r.w = newWorld()
-		}
-		for _, l := range b.Input {
-			if err := r.w.exec(l); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
-	case "decide":
-		d := materialise(Decide(r.w.snapshot(), DefaultConfig()), r.newEpoch)
-		r.last = &d
-		return r.w.renderPlan(d), nil
-	case "apply":
-		if r.last == nil {
-			return nil, fmt.Errorf("apply before decide")
-		}
-		if err := r.w.apply(*r.last); err != nil {
+func (r *runner) world(b *golden.Block) ([]string, error) {
+	r.w = newWorld()
+	return r.change(b)
+}
+
+func (r *runner) change(b *golden.Block) ([]string, error) {
+	for _, l := range b.Input {
+		if err := r.w.exec(l); err != nil {
 			return nil, err
 		}
-		r.last = nil
-		return r.w.render(), nil
 	}
-	return nil, fmt.Errorf("unknown command %q", b.Cmd)
+	return nil, nil
+}
+
+func (r *runner) decide(*golden.Block) ([]string, error) {
+	d := materialise(Decide(r.w.snapshot(), DefaultConfig()), r.newEpoch)
+	r.last = &d
+	return r.w.renderPlan(d), nil
+}
+
+func (r *runner) apply(*golden.Block) ([]string, error) {
+	if r.last == nil {
+		return nil, fmt.Errorf("apply before decide")
+	}
+	if err := r.w.apply(*r.last); err != nil {
+		return nil, err
+	}
+	r.last = nil
+	return r.w.render(), nil
 }
 
 // decided is a plan with its LRP changes materialised.

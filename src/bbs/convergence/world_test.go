@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/golden"
 )
 
 // world is the cluster state a scenario file describes, one line per fact:
@@ -183,15 +185,6 @@ func (w *world) parseDesired(f []string) error {
 	return nil
 }
 
-func parseKey(s string) (string, int32, error) {
-	guid, idx, ok := strings.Cut(s, "/")
-	i, err := strconv.Atoi(idx)
-	if !ok || err != nil {
-		return "", 0, fmt.Errorf("bad instance %q, want guid/index", s)
-	}
-	return guid, int32(i), nil
-}
-
 var presences = map[string]models.ActualLRP_Presence{
 	"ordinary": models.ActualLRP_Ordinary, "suspect": models.ActualLRP_Suspect, "evacuating": models.ActualLRP_Evacuating,
 }
@@ -209,7 +202,7 @@ func (w *world) parseLRP(f []string) error {
 	if len(f) < 2 {
 		return fmt.Errorf("lrp needs guid/index and state")
 	}
-	guid, idx, err := parseKey(f[0])
+	guid, idx, err := golden.Instance(f[0])
 	if err != nil {
 		return err
 	}
@@ -255,7 +248,7 @@ func (w *world) deleteLRP(f []string) error {
 	if len(f) != 2 {
 		return fmt.Errorf("-lrp needs guid/index and presence")
 	}
-	guid, idx, err := parseKey(f[0])
+	guid, idx, err := golden.Instance(f[0])
 	if err != nil {
 		return err
 	}

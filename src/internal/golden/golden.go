@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,53 @@ func Run(t *testing.T, glob string, newRunner func() func(b *Block) ([]string, e
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) { runFile(t, f, newRunner()) })
 	}
+}
+
+// Commands is a script's command table: a command's name to the function
+// that runs its block and returns its output.
+type Commands map[string]func(b *Block) ([]string, error)
+
+// Scripts runs every testdata/*.txt script as a subtest. newCommands is
+// called once per file, so the state a script builds up lives in what the
+// table's functions share; a command missing from the table fails the test.
+func Scripts(t *testing.T, newCommands func() Commands) {
+	t.Helper()
+	Run(t, "testdata/*.txt", func() func(b *Block) ([]string, error) {
+		cmds := newCommands()
+		return func(b *Block) ([]string, error) {
+			run, ok := cmds[b.Cmd]
+			if !ok {
+				return nil, fmt.Errorf("unknown command %q", b.Cmd)
+			}
+			return run(b)
+		}
+	})
+}
+
+// EachLine makes a command that runs once per input line and prints one
+// line per input line: "<input> -> <what describe returned>".
+func EachLine(describe func(line string) (string, error)) func(b *Block) ([]string, error) {
+	return func(b *Block) ([]string, error) {
+		var out []string
+		for _, l := range b.Input {
+			got, err := describe(l)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, l+" -> "+got)
+		}
+		return out, nil
+	}
+}
+
+// Instance splits an instance written "guid/index" in a script.
+func Instance(s string) (string, int32, error) {
+	guid, idx, ok := strings.Cut(s, "/")
+	n, err := strconv.ParseInt(idx, 10, 32)
+	if !ok || err != nil {
+		return "", 0, fmt.Errorf("bad instance %q, want GUID/INDEX", s)
+	}
+	return guid, int32(n), nil
 }
 
 func runFile(t *testing.T, path string, run func(b *Block) ([]string, error)) {

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,94 +11,107 @@ import (
 	"github.com/diego-go/diego/src/internal/golden"
 )
 
-// TestScenarios runs every testdata/*.txt script (see package golden for the
-// format; go test -rewrite regenerates the expectations). Commands:
-//
-//	cell       the input lines (see cellState.exec) replace the cell's state
-//	sync       prints the bulk sync's operations for the state
-//	recover    prints the restart recovery's operations for its containers
-//	evacuate   one line per input line "claimed running": the evacuation step
-//	ended      one line per input line "END [evacuating]": the report
-//	running    one line per input line "[evacuating]": the report
-//	task-ended one line per input line of flags cancelled, stopped, failed and reason=R
-//	interval   one line per input line "SYNC POLLING [evacuating]": the wait
+// TestScenarios runs the golden scripts in testdata (see package golden;
+// go test -rewrite regenerates the expectations).
 func TestScenarios(t *testing.T) {
-	golden.Run(t, "testdata/*.txt", func() func(*golden.Block) ([]string, error) {
+	golden.Scripts(t, func() golden.Commands {
 		r := &runner{}
-		return r.run
+		return golden.Commands{
+			// the input lines (see runner.exec) replace the cell's state
+			"cell": r.cell,
+			// prints the bulk sync's operations for the state
+			"sync": r.ops(func(c Cell) []Op { return Sync(c) }),
+			// prints the restart recovery's operations for its containers
+			"recover": r.ops(func(c Cell) []Op { return Recover(c.Containers) }),
+			// "claimed running": the evacuation step
+			"evacuate": golden.EachLine(evacuate),
+			// "END [evacuating]": the report
+			"ended": golden.EachLine(ended),
+			// "[evacuating]": the report
+			"running": golden.EachLine(running),
+			// flags cancelled, stopped, failed and reason=R
+			"task-ended": golden.EachLine(taskEnded),
+			// "SYNC POLLING [evacuating]": the wait
+			"interval": golden.EachLine(interval),
+		}
 	})
 }
 
 type runner struct{ c Cell }
 
-func (r *runner) run(b *golden.Block) ([]string, error) {
-	switch b.Cmd {
-	case "cell":
-		r.c = Cell{OwnedLRPs: map[string]bool{}, OwnedTasks: map[string]bool{}}
-		for _, l := range b.Input {
-			if err := r.exec(strings.Fields(l)); err != nil {
-				return nil, fmt.Errorf("%q: %w", l, err)
-			}
+func (r *runner) cell(b *golden.Block) ([]string, error) {
+	r.c = Cell{OwnedLRPs: map[string]bool{}, OwnedTasks: map[string]bool{}}
+	for _, l := range b.Input {
+		if err := r.exec(strings.Fields(l)); err != nil {
+			return nil, fmt.Errorf("%q: %w", l, err)
 		}
-		return nil, nil
-	case "sync", "recover":
-		ops := Sync(r.c)
-		if b.Cmd == "recover" {
-			ops = Recover(r.c.Containers)
-		}
+	}
+	return nil, nil
+}
+
+func (r *runner) ops(decide func(Cell) []Op) func(*golden.Block) ([]string, error) {
+	return func(*golden.Block) ([]string, error) {
 		out := []string{}
-		for _, o := range ops {
+		for _, o := range decide(r.c) {
 			out = append(out, o.String())
 		}
 		return out, nil
 	}
-	var out []string
-	for _, l := range b.Input {
-		f := map[string]bool{}
-		var args []string
-		reason := ""
-		for _, w := range strings.Fields(l) {
-			if v, ok := strings.CutPrefix(w, "reason="); ok {
-				reason = v
-				continue
-			}
-			f[w] = true
-			args = append(args, w)
+}
+
+// words splits a one-line case into its flag words and its reason=R.
+func words(l string) (flags map[string]bool, args []string, reason string) {
+	flags = map[string]bool{}
+	for _, w := range strings.Fields(l) {
+		if v, ok := strings.CutPrefix(w, "reason="); ok {
+			reason = v
+			continue
 		}
-		var got string
-		switch b.Cmd {
-		case "evacuate":
-			got = Evacuate(f["claimed"], f["running"]).String()
-		case "running":
-			got = Running(f["evacuating"]).String()
-		case "ended":
-			e := EndCrash
-			switch {
-			case f["stop"]:
-				e = EndStop
-			case f["abandon"]:
-				e = EndAbandon
-			}
-			got = Ended(e, f["evacuating"]).String()
-		case "task-ended":
-			report, fail, why := TaskEnded(f["cancelled"], f["stopped"], f["failed"], reason)
-			got = fmt.Sprintf("report=%t failed=%t reason=%q", report, fail, why)
-		case "interval":
-			if len(args) < 2 {
-				return nil, fmt.Errorf("interval: want SYNC POLLING [evacuating]")
-			}
-			s, err1 := time.ParseDuration(args[0])
-			p, err2 := time.ParseDuration(args[1])
-			if err1 != nil || err2 != nil {
-				return nil, fmt.Errorf("interval %q: bad durations", l)
-			}
-			got = SyncInterval(s, p, f["evacuating"]).String()
-		default:
-			return nil, fmt.Errorf("unknown command %q", b.Cmd)
-		}
-		out = append(out, l+" -> "+got)
+		flags[w] = true
+		args = append(args, w)
 	}
-	return out, nil
+	return flags, args, reason
+}
+
+func evacuate(l string) (string, error) {
+	f, _, _ := words(l)
+	return Evacuate(f["claimed"], f["running"]).String(), nil
+}
+
+func running(l string) (string, error) {
+	f, _, _ := words(l)
+	return Running(f["evacuating"]).String(), nil
+}
+
+func ended(l string) (string, error) {
+	f, _, _ := words(l)
+	e := EndCrash
+	switch {
+	case f["stop"]:
+		e = EndStop
+	case f["abandon"]:
+		e = EndAbandon
+	}
+	return Ended(e, f["evacuating"]).String(), nil
+}
+
+func taskEnded(l string) (string, error) {
+	f, _, reason := words(l)
+	report, fail, why := TaskEnded(f["cancelled"], f["stopped"], f["failed"], reason)
+	return fmt.Sprintf("report=%t failed=%t reason=%q", report, fail, why), nil
+}
+
+func interval(l string) (string, error) {
+	f, args, _ := words(l)
+	if len(args) < 2 {
+		return "", fmt.Errorf("interval: want SYNC POLLING [evacuating]")
+	}
+	s, err1 := time.ParseDuration(args[0])
+	p, err2 := time.ParseDuration(args[1])
+	if err1 != nil || err2 != nil {
+		return "", fmt.Errorf("interval %q: bad durations", l)
+	}
+	return SyncInterval(s, p, f["evacuating"]).String(), nil
 }
 
 // exec applies one state line:
@@ -135,7 +147,7 @@ func (r *runner) exec(w []string) error {
 	case "id":
 		r.c.CellID = w[1]
 	case "lrp":
-		pg, idx, err := pgIndex(w[1])
+		pg, idx, err := golden.Instance(w[1])
 		if err != nil || len(w) < 3 {
 			return fmt.Errorf("lrp PG/INDEX GUID ...")
 		}
@@ -168,7 +180,7 @@ func (r *runner) exec(w []string) error {
 		if len(w) < 3 {
 			return fmt.Errorf("claimed GUID PG/INDEX")
 		}
-		pg, idx, err := pgIndex(w[2])
+		pg, idx, err := golden.Instance(w[2])
 		if err != nil {
 			return err
 		}
@@ -179,13 +191,4 @@ func (r *runner) exec(w []string) error {
 		return fmt.Errorf("unknown line")
 	}
 	return nil
-}
-
-func pgIndex(s string) (string, int32, error) {
-	pg, idx, ok := strings.Cut(s, "/")
-	n, err := strconv.Atoi(idx)
-	if !ok || err != nil {
-		return "", 0, fmt.Errorf("%q is not PG/INDEX", s)
-	}
-	return pg, int32(n), nil
 }
