@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/serve"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/leader"
 )
@@ -94,7 +95,7 @@ type Auctioneer struct {
 	metrics *Metrics
 
 	leading  leader.Flag
-	errs     chan error
+	servers  *serve.Group // the API; its failure or the lock loss ends Wait
 	leaseCtx context.CancelFunc
 	leaseEnd chan struct{}
 
@@ -105,7 +106,6 @@ type Auctioneer struct {
 	stopping  chan struct{}      // closed once serving stopped; guarded by mu
 	runnerEnd chan struct{}
 	fresh     freshConns
-	wg        sync.WaitGroup
 	stopOnce  sync.Once
 }
 
@@ -120,7 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Auctioneer, error) {
 		return nil, err
 	}
 	a := &Auctioneer{cfg: cfg, log: cfg.Logger, runner: r, metrics: r.metrics,
-		errs: make(chan error, 4), runnerEnd: make(chan struct{})}
+		servers: serve.NewGroup(4), runnerEnd: make(chan struct{})}
 	if cfg.Locket == nil {
 		a.log.Warn("no locket: serving without the auctioneer lock (run one auctioneer only)")
 		if err := a.lead(); err != nil {
@@ -144,7 +144,7 @@ func (a *Auctioneer) contend() {
 			Key: a.cfg.LockKey, Owner: a.cfg.LockOwner, TTL: a.cfg.LockTTL, RetryInterval: a.cfg.LockRetryInterval, Logger: a.log,
 		}, a.leadWhileHeld)
 		if err != nil && ctx.Err() == nil {
-			a.errs <- err
+			a.servers.Fail(err)
 		}
 	}()
 }
@@ -185,13 +185,12 @@ func (a *Auctioneer) lead() error {
 	a.api, a.ln, a.stopRuns = api, ln, stopRuns
 	a.mu.Unlock()
 
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		if err := api.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.errs <- fmt.Errorf("serving the API: %w", err)
+	a.servers.Go(func() error {
+		if err := api.ServeTLS(ln, "", ""); err != nil {
+			return fmt.Errorf("serving the API: %w", err)
 		}
-	}()
+		return nil
+	})
 	go func() {
 		defer close(a.runnerEnd)
 		a.runner.Warm(runCtx)
@@ -273,15 +272,7 @@ func (a *Auctioneer) Metrics() *Metrics { return a.metrics }
 // Wait blocks until ctx ends, serving fails or the lock is lost, then
 // stops; it returns the failure (nil when ctx ended).
 func (a *Auctioneer) Wait(ctx context.Context) error {
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-a.errs:
-		a.log.Error("auctioneer stopping", "error", err)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return errors.Join(err, a.Stop(sctx))
+	return serve.Until(ctx, a.servers.Errors(), a.log, "auctioneer stopping", a.Stop)
 }
 
 // Stop stops serving (API first, then the runner after its current
@@ -294,7 +285,7 @@ func (a *Auctioneer) Stop(ctx context.Context) error {
 			a.leaseCtx()
 			<-a.leaseEnd
 		}
-		a.wg.Wait()
+		a.servers.Wait()
 		a.log.Info("auctioneer stopped")
 	})
 	return err

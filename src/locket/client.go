@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/diego-go/diego/src/pki"
 )
 
 // Client is what lock holders need from Locket. Errors are gRPC status
@@ -53,6 +55,17 @@ func (c grpcClient) FetchAll(ctx context.Context, req *models.FetchAllRequest) (
 type Conn struct {
 	Client
 	cc *grpc.ClientConn
+}
+
+// DialFiles dials Locket at addr with mutual TLS read from the PEM files a
+// component's config names (locket_ca_file, locket_client_cert_file,
+// locket_client_key_file).
+func DialFiles(addr, caFile, certFile, keyFile string) (*Conn, error) {
+	tlsCfg, err := pki.ClientTLSConfig(caFile, certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("locket client TLS (locket_ca_file, locket_client_cert_file, locket_client_key_file): %w", err)
+	}
+	return Dial(addr, tlsCfg)
 }
 
 // Dial prepares a connection to the Locket server at addr ("host:port")

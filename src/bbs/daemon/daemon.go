@@ -31,6 +31,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/debugserver"
+	"github.com/diego-go/diego/src/internal/serve"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/leader"
 	"github.com/diego-go/diego/src/pki"
@@ -83,8 +84,7 @@ type Daemon struct {
 	healthLn      net.Listener
 	leaseDone     chan struct{}
 	stopLease     context.CancelFunc
-	wg            sync.WaitGroup
-	serveErr      chan error
+	servers       *serve.Group // every server and background loop; their failures end Wait
 	stopOnce      sync.Once
 }
 
@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{cfg: cfg, opts: opts, log: log, serveErr: make(chan error, 4), Metrics: metrics.New()}
+	d := &Daemon{cfg: cfg, opts: opts, log: log, servers: serve.NewGroup(4), Metrics: metrics.New()}
 	if err := d.open(ctx); err != nil {
 		d.close()
 		return nil, err
@@ -186,17 +186,15 @@ func (d *Daemon) openLocket(ctx context.Context) error {
 		}
 		d.locketLn = ln
 		d.locketSrv = locket.NewGRPCServer(svc, d.serverTLS)
-		d.serve(func() error { return d.locketSrv.Serve(ln) })
+		d.servers.Go(func() error { return d.locketSrv.Serve(ln) })
 		d.lockClient = svc.LocalClient()
 		d.log.Info("embedded locket serving", "locket_listen_address", ln.Addr().String())
 	case d.cfg.LocketAddress != "":
-		tlsCfg, err := pki.ClientTLSConfig(d.cfg.LocketCAFile, d.cfg.LocketClientCertFile, d.cfg.LocketClientKeyFile)
+		conn, err := locket.DialFiles(d.cfg.LocketAddress, d.cfg.LocketCAFile, d.cfg.LocketClientCertFile, d.cfg.LocketClientKeyFile)
 		if err != nil {
-			return fmt.Errorf("locket client TLS (locket_ca_file, locket_client_cert_file, locket_client_key_file): %w", err)
-		}
-		if d.locketConn, err = locket.Dial(d.cfg.LocketAddress, tlsCfg); err != nil {
 			return err
 		}
+		d.locketConn = conn
 		d.lockClient = d.locketConn
 	}
 	return nil
@@ -218,21 +216,11 @@ func (d *Daemon) startHealth() error {
 	})
 	mux.Handle("GET /metrics", d.Metrics.Handler())
 	d.health = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	d.serve(func() error { return d.health.Serve(d.healthLn) })
+	d.servers.Go(func() error { return d.health.Serve(d.healthLn) })
 	if d.cfg.DebugAddress != "" {
 		return d.startDebug(d.cfg.DebugAddress)
 	}
 	return nil
-}
-
-func (d *Daemon) serve(fn func() error) {
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
-			d.serveErr <- err
-		}
-	}()
 }
 
 // startDebug serves net/http/pprof on addr.
@@ -242,7 +230,7 @@ func (d *Daemon) startDebug(addr string) error {
 		return fmt.Errorf("debug_address: %w", err)
 	}
 	d.debug = &http.Server{Handler: debugserver.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	d.serve(func() error { return d.debug.Serve(ln) })
+	d.servers.Go(func() error { return d.debug.Serve(ln) })
 	d.log.Info("debug server started", "debug_address", ln.Addr().String())
 	return nil
 }
@@ -263,15 +251,7 @@ func (d *Daemon) Store() *sqlstore.Store { return d.store }
 
 // Wait blocks until ctx ends, a server fails, or the lock is lost, then stops.
 func (d *Daemon) Wait(ctx context.Context) error {
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-d.serveErr:
-		d.log.Error("bbs stopping", "err", err)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return errors.Join(err, d.Stop(sctx))
+	return serve.Until(ctx, d.servers.Errors(), d.log, "bbs stopping", d.Stop)
 }
 
 // Stop stops serving (API first, so no two BBSs ever serve at once), then
@@ -301,7 +281,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		if d.locketSrv != nil {
 			d.locketSrv.GracefulStop()
 		}
-		d.wg.Wait()
+		d.servers.Wait()
 		d.Rotation.Wait()
 		d.close()
 		d.log.Info("bbs stopped")

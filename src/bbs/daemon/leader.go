@@ -32,7 +32,7 @@ func (d *Daemon) contend() {
 			Logger: d.log,
 		}, d.leadWhileHeld)
 		if err != nil && ctx.Err() == nil && !errors.Is(err, leader.ErrLost) { // a loss was reported by leadWhileHeld
-			d.serveErr <- err
+			d.servers.Fail(err)
 		}
 	}()
 }
@@ -46,7 +46,7 @@ func (d *Daemon) leadWhileHeld(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	if cause := context.Cause(ctx); errors.Is(cause, leader.ErrLost) {
-		d.serveErr <- cause
+		d.servers.Fail(cause)
 	}
 	return nil
 }
@@ -109,12 +109,11 @@ func (d *Daemon) lead(ctx context.Context) error {
 	d.leaderCtx, d.stopLead = leaderCtx, stopLead
 	d.mu.Unlock()
 
-	d.serve(func() error { return api.ServeTLS(ln, "", "") })
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
+	d.servers.Go(func() error { return api.ServeTLS(ln, "", "") })
+	d.servers.Go(func() error {
 		_ = conv.Run(leaderCtx)
-	}()
+		return nil
+	})
 	d.Metrics.IsLeader.Set(1)
 	d.leading.Set()
 	d.log.Info("bbs serving", "listen_address", ln.Addr().String(), "health_address", d.HealthAddr(),
