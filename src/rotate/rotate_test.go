@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,10 +25,9 @@ import (
 	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
-	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/locket"
-	"github.com/diego-go/diego/src/locket/sqllock"
+	"github.com/diego-go/diego/src/locket/lockettest"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rotate"
 )
@@ -512,25 +510,11 @@ func waitLeading(t *testing.T, b *bbsProc) {
 
 // startLocket serves a standalone Locket (its own SQLite database).
 func startLocket(t *testing.T, e *env) string {
-	ctx := context.Background()
-	st, err := sqllock.Open(ctx, sqldb.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := locket.New(ctx, locket.Config{Store: st, ScanInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := lockettest.NewWithConfig(t, locket.Config{ScanInterval: time.Second})
 	tlsCfg, err := pki.ServerTLSConfig(e.certs.CACert, e.certs.ServerCert, e.certs.ServerKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := locket.NewGRPCServer(svc, tlsCfg)
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Stop(); svc.Close(); st.Close() })
-	return ln.Addr().String()
+	addr, _ := lockettest.Serve(t, svc, tlsCfg)
+	return addr
 }

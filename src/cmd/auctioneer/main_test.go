@@ -18,11 +18,10 @@ import (
 	"github.com/diego-go/diego/src/auctioneer/fakerep"
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
-	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
-	"github.com/diego-go/diego/src/locket/sqllock"
+	"github.com/diego-go/diego/src/locket/lockettest"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -107,28 +106,13 @@ func TestRunFlags(t *testing.T) {
 // startLocket serves a real Locket on SQLite over mutual TLS.
 func startLocket(t *testing.T, b *pki.Bundle) (*locket.Service, string) {
 	t.Helper()
-	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := locket.New(context.Background(), locket.Config{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	svc, _ := lockettest.NewWithConfig(t, locket.Config{})
 	tlsCfg, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := locket.NewGRPCServer(svc, tlsCfg)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	return svc, ln.Addr().String()
+	addr, _ := lockettest.Serve(t, svc, tlsCfg)
+	return svc, addr
 }
 
 // TestRunPlacesThroughTheBBS runs the command against a real Locket (lock

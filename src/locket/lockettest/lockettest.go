@@ -3,6 +3,7 @@ package lockettest
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"path/filepath"
 	"testing"
@@ -19,12 +20,20 @@ import (
 // the service's back (as another Locket server would).
 func New(t testing.TB) (*locket.Service, *sqllock.Store) {
 	t.Helper()
+	return NewWithConfig(t, locket.Config{Logger: testutil.Logger()})
+}
+
+// NewWithConfig is New with cfg's settings; cfg.Store is set to the fresh
+// store.
+func NewWithConfig(t testing.TB, cfg locket.Config) (*locket.Service, *sqllock.Store) {
+	t.Helper()
 	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc, err := locket.New(context.Background(), locket.Config{Store: st, Logger: testutil.Logger()})
+	cfg.Store = st
+	svc, err := locket.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,17 +47,25 @@ func New(t testing.TB) (*locket.Service, *sqllock.Store) {
 func ServeGRPC(t testing.TB, svc *locket.Service) (*locket.Conn, func()) {
 	t.Helper()
 	m := testutil.MutualTLS(t)
-	srv := locket.NewGRPCServer(svc, m.Server)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	conn, err := locket.Dial(ln.Addr().String(), m.Client)
+	addr, stop := Serve(t, svc, m.Server)
+	conn, err := locket.Dial(addr, m.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return conn, srv.Stop
+	return conn, stop
+}
+
+// Serve serves svc over gRPC with serverTLS on a loopback port and returns
+// its address and a function stopping the server (called when t ends too).
+func Serve(t testing.TB, svc *locket.Service, serverTLS *tls.Config) (string, func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := locket.NewGRPCServer(svc, serverTLS)
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	return ln.Addr().String(), srv.Stop
 }
