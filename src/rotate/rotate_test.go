@@ -20,6 +20,7 @@ import (
 	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/bbs/models"
 
+	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/reencrypt"
@@ -334,17 +335,11 @@ func TestRotateSurvivesBBSKilledDuringReencryption(t *testing.T) {
 	}
 	e := newEnv(t, "sqlite", testdb.SQLite(t), false)
 	e.populate(15000, 37500, 7500)
-	bin := filepath.Join(t.TempDir(), "bbs")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/diego-go/diego/src/cmd/bbs").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := bbstest.BuildBinary(t, t.TempDir())
 	cfg := e.config("")
 	cfg.LogLevel = "error"
 	path := filepath.Join(t.TempDir(), "bbs.json")
-	raw, _ := json.Marshal(cfg)
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	bbstest.WriteConfig(t, path, cfg)
 	url := "https://" + cfg.ListenAddress
 	var mu sync.Mutex
 	var proc *exec.Cmd

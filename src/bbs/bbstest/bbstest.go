@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -119,6 +120,17 @@ func (h *Harness) Stop(t testing.TB) {
 	if err := h.Daemon.Stop(ctx); err != nil {
 		t.Logf("stopping BBS: %v", err)
 	}
+}
+
+// BuildBinary builds the bbs command into dir and returns its path, for
+// tests that run the BBS as a process.
+func BuildBinary(t testing.TB, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "bbs")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/diego-go/diego/src/cmd/bbs").CombinedOutput(); err != nil {
+		t.Fatalf("building bbs: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // WriteConfig writes cfg as the JSON the bbs command reads.

@@ -46,10 +46,7 @@ func TestLeaderKilledStandbyTakesOver(t *testing.T) {
 		t.Skip("builds the bbs binary and waits out a lock TTL; run without -short")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bbs")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/diego-go/diego/src/cmd/bbs").CombinedOutput(); err != nil {
-		t.Fatalf("building bbs: %v\n%s", err, out)
-	}
+	bin := bbstest.BuildBinary(t, dir)
 	certs, err := pki.GenerateLocal(filepath.Join(dir, "certs"), []string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
