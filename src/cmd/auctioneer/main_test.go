@@ -59,38 +59,22 @@ func validConfig(b *pki.Bundle) daemon.Config {
 
 func TestValidate(t *testing.T) {
 	b := certs(t)
-	if err := validConfig(b).Validate(); err != nil {
-		t.Fatalf("valid config: %v", err)
-	}
-	err := daemon.DefaultConfig().Validate()
-	for _, want := range []string{"locket_address is required", "bbs_address is required", "ca_file is required", "rep_client_key_file is required"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("empty config: error %v should say %q", err, want)
-		}
-	}
-	for _, tc := range []struct {
-		change func(*daemon.Config)
-		want   string
-	}{
-		{func(c *daemon.Config) { c.ListenAddress = "9016" }, "listen_address"},
-		{func(c *daemon.Config) { c.LocketAddress = "locket" }, "locket_address"},
-		{func(c *daemon.Config) { c.MetricsAddress = "localhost" }, "metrics_address"},
-		{func(c *daemon.Config) { c.BBSAddress = "http://bbs:8889" }, "bbs_address"},
-		{func(c *daemon.Config) { c.RepCAFile = "/nonexistent/ca.crt" }, "rep_ca_file"},
-		{func(c *daemon.Config) { c.CellStateTimeout = 0 }, "cell_state_timeout"},
-		{func(c *daemon.Config) { c.BatchInterval = -1 }, "batch_interval"},
-		{func(c *daemon.Config) { c.LockTTL = daemon.Duration(1500 * time.Millisecond) }, "lock_ttl"},
-		{func(c *daemon.Config) { c.LockRetryInterval = c.LockTTL }, "lock_retry_interval"},
-		{func(c *daemon.Config) { c.StartingContainerWeight = -1 }, "starting_container_weight"},
-		{func(c *daemon.Config) { c.StartingContainerCountMaximum = -1 }, "starting_container_count_maximum"},
-		{func(c *daemon.Config) { c.LogLevel = "verbose" }, "log_level"},
-	} {
-		c := validConfig(b)
-		tc.change(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Validate() = %v; want an error mentioning %q", err, tc.want)
-		}
-	}
+	testutil.CheckValidate(t, func() daemon.Config { return validConfig(b) }, daemon.DefaultConfig(),
+		[]string{"locket_address is required", "bbs_address is required", "ca_file is required", "rep_client_key_file is required"},
+		[]testutil.ValidateCase[daemon.Config]{
+			{Change: func(c *daemon.Config) { c.ListenAddress = "9016" }, Want: "listen_address"},
+			{Change: func(c *daemon.Config) { c.LocketAddress = "locket" }, Want: "locket_address"},
+			{Change: func(c *daemon.Config) { c.MetricsAddress = "localhost" }, Want: "metrics_address"},
+			{Change: func(c *daemon.Config) { c.BBSAddress = "http://bbs:8889" }, Want: "bbs_address"},
+			{Change: func(c *daemon.Config) { c.RepCAFile = "/nonexistent/ca.crt" }, Want: "rep_ca_file"},
+			{Change: func(c *daemon.Config) { c.CellStateTimeout = 0 }, Want: "cell_state_timeout"},
+			{Change: func(c *daemon.Config) { c.BatchInterval = -1 }, Want: "batch_interval"},
+			{Change: func(c *daemon.Config) { c.LockTTL = daemon.Duration(1500 * time.Millisecond) }, Want: "lock_ttl"},
+			{Change: func(c *daemon.Config) { c.LockRetryInterval = c.LockTTL }, Want: "lock_retry_interval"},
+			{Change: func(c *daemon.Config) { c.StartingContainerWeight = -1 }, Want: "starting_container_weight"},
+			{Change: func(c *daemon.Config) { c.StartingContainerCountMaximum = -1 }, Want: "starting_container_count_maximum"},
+			{Change: func(c *daemon.Config) { c.LogLevel = "verbose" }, Want: "log_level"},
+		})
 }
 
 func writeConfig(t *testing.T, c daemon.Config) string {

@@ -50,34 +50,18 @@ func validConfig(t *testing.T, b *pki.Bundle) daemon.Config {
 
 func TestValidate(t *testing.T) {
 	b := certs(t)
-	if err := validConfig(t, b).Validate(); err != nil {
-		t.Fatalf("valid config: %v", err)
-	}
-	err := daemon.DefaultConfig().Validate()
-	for _, want := range []string{"ca_file is required", "server_cert_file is required", "server_key_file is required", "database_driver is required"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("empty config: error %v should say %q", err, want)
-		}
-	}
-	for _, tc := range []struct {
-		change func(*daemon.Config)
-		want   string
-	}{
-		{func(c *daemon.Config) { c.ListenAddress = "8891" }, "listen_address"},
-		{func(c *daemon.Config) { c.MetricsAddress = "localhost" }, "metrics_address"},
-		{func(c *daemon.Config) { c.DatabaseDriver = "oracle" }, "unknown database driver"},
-		{func(c *daemon.Config) { c.DatabaseConnectionString = "" }, "database_connection_string is required"},
-		{func(c *daemon.Config) { c.DatabaseConnectionString = ":memory:" }, "sqlite needs a database file"},
-		{func(c *daemon.Config) { c.MaxOpenDatabaseConnections = -1 }, "max open connections"},
-		{func(c *daemon.Config) { c.CAFile = "/nonexistent/ca.crt" }, "ca_file"},
-		{func(c *daemon.Config) { c.LogLevel = "verbose" }, "log_level"},
-	} {
-		c := validConfig(t, b)
-		tc.change(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Validate(%+v) = %v; want an error mentioning %q", c, err, tc.want)
-		}
-	}
+	testutil.CheckValidate(t, func() daemon.Config { return validConfig(t, b) }, daemon.DefaultConfig(),
+		[]string{"ca_file is required", "server_cert_file is required", "server_key_file is required", "database_driver is required"},
+		[]testutil.ValidateCase[daemon.Config]{
+			{Change: func(c *daemon.Config) { c.ListenAddress = "8891" }, Want: "listen_address"},
+			{Change: func(c *daemon.Config) { c.MetricsAddress = "localhost" }, Want: "metrics_address"},
+			{Change: func(c *daemon.Config) { c.DatabaseDriver = "oracle" }, Want: "unknown database driver"},
+			{Change: func(c *daemon.Config) { c.DatabaseConnectionString = "" }, Want: "database_connection_string is required"},
+			{Change: func(c *daemon.Config) { c.DatabaseConnectionString = ":memory:" }, Want: "sqlite needs a database file"},
+			{Change: func(c *daemon.Config) { c.MaxOpenDatabaseConnections = -1 }, Want: "max open connections"},
+			{Change: func(c *daemon.Config) { c.CAFile = "/nonexistent/ca.crt" }, Want: "ca_file"},
+			{Change: func(c *daemon.Config) { c.LogLevel = "verbose" }, Want: "log_level"},
+		})
 }
 
 // run is the command as main runs it, with the given arguments and output.

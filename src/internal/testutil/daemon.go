@@ -49,3 +49,33 @@ func CheckDaemonFlags(tb testing.TB, execute func(ctx context.Context, args []st
 		tb.Errorf("-check-config of an invalid file: %v", err)
 	}
 }
+
+// ValidateCase is one way to break a valid config and what the error from
+// Validate must then mention.
+type ValidateCase[C any] struct {
+	Change func(*C)
+	Want   string
+}
+
+// CheckValidate checks a component's Config.Validate: valid() passes, empty
+// fails mentioning every one of emptyWants, and valid() changed by each case
+// fails mentioning the case's Want.
+func CheckValidate[C interface{ Validate() error }](tb testing.TB, valid func() C, empty C, emptyWants []string, cases []ValidateCase[C]) {
+	tb.Helper()
+	if err := valid().Validate(); err != nil {
+		tb.Fatalf("valid config: %v", err)
+	}
+	err := empty.Validate()
+	for _, want := range emptyWants {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			tb.Errorf("empty config: error %v should say %q", err, want)
+		}
+	}
+	for _, tc := range cases {
+		c := valid()
+		tc.Change(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.Want) {
+			tb.Errorf("Validate(%+v) = %v; want an error mentioning %q", c, err, tc.Want)
+		}
+	}
+}
