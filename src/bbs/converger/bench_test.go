@@ -28,12 +28,9 @@ const (
 	benchCells   = 1000
 )
 
-func BenchmarkPassSteadyStateSQLite(b *testing.B) {
-	benchPass(b, sqlstore.DriverSQLite, testdb.SQLite(b))
-}
-
-func BenchmarkPassSteadyStatePostgres(b *testing.B) {
-	benchPass(b, sqlstore.DriverPostgres, testdb.Postgres(b))
+// BenchmarkPassSteadyState runs on SQLite and PostgreSQL.
+func BenchmarkPassSteadyState(b *testing.B) {
+	testdb.EachBench(b, benchPass, sqlstore.DriverSQLite, sqlstore.DriverPostgres)
 }
 
 // benchPass times one convergence pass with nothing to do.
@@ -126,12 +123,9 @@ func populate(b *testing.B, st *sqlstore.Store) {
 	}
 }
 
-func BenchmarkCellLossToAuctionSQLite(b *testing.B) {
-	benchCellLoss(b, sqlstore.DriverSQLite, testdb.SQLite(b))
-}
-
-func BenchmarkCellLossToAuctionPostgres(b *testing.B) {
-	benchCellLoss(b, sqlstore.DriverPostgres, testdb.Postgres(b))
+// BenchmarkCellLossToAuction runs on SQLite and PostgreSQL.
+func BenchmarkCellLossToAuction(b *testing.B) {
+	testdb.EachBench(b, benchCellLoss, sqlstore.DriverSQLite, sqlstore.DriverPostgres)
 }
 
 // benchCellLoss measures, at full scale, the time from a cell's presence

@@ -1,6 +1,7 @@
 package testdb
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/diego-go/diego/src/internal/sqldb"
@@ -27,5 +28,15 @@ func Each(t *testing.T, fn func(t *testing.T, driver, dsn string)) {
 			t.Parallel()
 			fn(t, b.Driver, b.NewDSN(t))
 		})
+	}
+}
+
+// EachBench runs fn as a sub-benchmark per backend whose driver is among
+// drivers, named for its driver and given a fresh database.
+func EachBench(b *testing.B, fn func(b *testing.B, driver, dsn string), drivers ...string) {
+	for _, be := range Backends {
+		if slices.Contains(drivers, be.Driver) {
+			b.Run(be.Driver, func(b *testing.B) { fn(b, be.Driver, be.NewDSN(b)) })
+		}
 	}
 }
