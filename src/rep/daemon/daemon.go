@@ -28,7 +28,6 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/locket"
-	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/host"
@@ -147,11 +146,7 @@ func (d *Daemon) start() error {
 	case d.opts.LocketClient != nil:
 		d.lockCl = d.opts.LocketClient
 	case d.cfg.LocketAddress != "":
-		tlsCfg, err := pki.ClientTLSConfig(d.cfg.LocketCAFile, d.cfg.LocketClientCertFile, d.cfg.LocketClientKeyFile)
-		if err != nil {
-			return fmt.Errorf("locket client TLS: %w", err)
-		}
-		if d.lockCon, err = locket.Dial(d.cfg.LocketAddress, tlsCfg); err != nil {
+		if d.lockCon, err = locket.DialFiles(d.cfg.LocketAddress, d.cfg.LocketCAFile, d.cfg.LocketClientCertFile, d.cfg.LocketClientKeyFile); err != nil {
 			return err
 		}
 		d.lockCl = d.lockCon
