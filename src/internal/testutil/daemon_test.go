@@ -55,3 +55,37 @@ func TestDaemonRun(t *testing.T) {
 	run.Stop(10 * time.Second)
 	run.LogsContain(`"msg":"started"`, `-config`, `"msg":"stopped"`)
 }
+
+type limitConfig struct{ Limit int }
+
+func (c limitConfig) Validate() error {
+	if c.Limit <= 0 {
+		return errors.New("limit must be positive")
+	}
+	return nil
+}
+
+type errorsTB struct {
+	fakeTB
+	errs []string
+}
+
+func (f *errorsTB) Errorf(format string, args ...any) {
+	f.errs = append(f.errs, fmt.Sprintf(format, args...))
+}
+
+func TestCheckValidate(t *testing.T) {
+	valid := func() limitConfig { return limitConfig{Limit: 1} }
+	ok := &errorsTB{}
+	CheckValidate(ok, valid, limitConfig{}, []string{"limit"},
+		[]ValidateCase[limitConfig]{{Change: func(c *limitConfig) { c.Limit = -1 }, Want: "positive"}})
+	if ok.msg != "" || len(ok.errs) != 0 {
+		t.Fatalf("a correct table failed: %q %q", ok.msg, ok.errs)
+	}
+	bad := &errorsTB{}
+	CheckValidate(bad, valid, limitConfig{}, []string{"port"},
+		[]ValidateCase[limitConfig]{{Change: func(c *limitConfig) { c.Limit = 2 }, Want: "limit"}})
+	if len(bad.errs) != 2 {
+		t.Fatalf("want an error for the empty config and for the case, got %q", bad.errs)
+	}
+}
