@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/serve"
 	"github.com/diego-go/diego/src/locket/record"
 )
 
@@ -123,18 +124,11 @@ func (s *Service) armAll(ctx context.Context) (int, error) {
 // expires.
 func (s *Service) scanLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.scan)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.armAll(s.ctx); err != nil && s.ctx.Err() == nil {
-				s.log.Warn("scanning locks failed", "error", err)
-			}
+	serve.Every(s.ctx, s.scan, func(time.Time) {
+		if _, err := s.armAll(s.ctx); err != nil && s.ctx.Err() == nil {
+			s.log.Warn("scanning locks failed", "error", err)
 		}
-	}
+	})
 }
 
 // Timers is how many locks this Service currently has expiry timers for.

@@ -18,6 +18,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/metrics"
 	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/internal/serve"
 )
 
 // Applier is what the converger needs from the service.
@@ -111,19 +112,12 @@ func (c *Converger) Run(ctx context.Context) error {
 
 // watchCells polls presences and triggers a pass when a cell disappears.
 func (c *Converger) watchCells(ctx context.Context) {
-	t := time.NewTicker(c.cfg.CellPollInterval)
-	defer t.Stop()
 	var known map[string]struct{}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	serve.Every(ctx, c.cfg.CellPollInterval, func(time.Time) {
 		cells, err := cellIDs(ctx, c.store)
 		if err != nil {
 			c.log.Warn("watching cell presences", "err", err)
-			continue
+			return
 		}
 		for id := range known {
 			if _, ok := cells[id]; !ok {
@@ -133,7 +127,7 @@ func (c *Converger) watchCells(ctx context.Context) {
 			}
 		}
 		known = cells
-	}
+	})
 }
 
 // Report summarises one pass.

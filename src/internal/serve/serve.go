@@ -61,3 +61,18 @@ func Until(ctx context.Context, errs <-chan error, log *slog.Logger, stopping st
 	defer cancel()
 	return errors.Join(err, stop(sctx))
 }
+
+// Every calls fn each interval, with the tick's time, until ctx ends (the
+// first call comes one interval after Every starts).
+func Every(ctx context.Context, interval time.Duration, fn func(now time.Time)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			fn(now)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"testing"
+	"time"
 )
 
 func TestGroupReportsFailuresButNotShutdowns(t *testing.T) {
@@ -54,5 +55,18 @@ func TestUntilReturnsNilWhenCtxEnds(t *testing.T) {
 	err := Until(ctx, NewGroup(1).Errors(), slog.Default(), "stopping", func(context.Context) error { return nil })
 	if err != nil {
 		t.Fatalf("Until = %v, want nil", err)
+	}
+}
+
+func TestEveryTicksUntilCtxEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	Every(ctx, time.Millisecond, func(time.Time) {
+		if n++; n == 3 {
+			cancel()
+		}
+	})
+	if n < 3 {
+		t.Fatalf("fn ran %d times before Every returned, want at least 3", n)
 	}
 }
