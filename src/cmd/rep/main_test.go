@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,28 +22,21 @@ import (
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/container/proc"
+	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/daemon"
 	"github.com/diego-go/diego/src/rep/reptest"
 )
 
-var repBin string
+// binDir holds the rep binary built for these tests.
+var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "rep-cmd-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	repBin = filepath.Join(dir, "rep")
-	if out, err := exec.Command("go", "build", "-o", repBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building rep: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testutil.MainWithBinaries(m, &binDir, testutil.Build{Pkgs: []string{"."}})
 }
+
+// repBin is the rep binary built for these tests.
+func repBin() string { return filepath.Join(binDir, "rep") }
 
 // writeJSON writes v as a config file and returns its path.
 func writeJSON(tb testing.TB, v any) string {
@@ -78,7 +69,7 @@ func TestCheckConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(repBin, "-check-config", "-config", writeJSON(t, exampleConfig(t, b))).CombinedOutput()
+	out, err := exec.Command(repBin(), "-check-config", "-config", writeJSON(t, exampleConfig(t, b))).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "config OK") {
 		t.Fatalf("example config: %v\n%s", err, out)
 	}
@@ -112,7 +103,7 @@ func TestCheckConfig(t *testing.T) {
 			m := exampleConfig(t, b)
 			tc.change(m)
 			var stdout, stderr bytes.Buffer
-			cmd := exec.Command(repBin, "-check-config", "-config", writeJSON(t, m))
+			cmd := exec.Command(repBin(), "-check-config", "-config", writeJSON(t, m))
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
 			var ee *exec.ExitError
@@ -130,7 +121,7 @@ func TestCheckConfig(t *testing.T) {
 		})
 	}
 
-	out, err = exec.Command(repBin, "-version").CombinedOutput()
+	out, err = exec.Command(repBin(), "-version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "rep ") {
 		t.Errorf("-version: %v %s", err, out)
 	}
@@ -148,7 +139,7 @@ type repProc struct {
 // says where it serves.
 func startRep(t testing.TB, configPath string) *repProc {
 	t.Helper()
-	cmd := exec.Command(repBin, "-config", configPath)
+	cmd := exec.Command(repBin(), "-config", configPath)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -220,10 +211,7 @@ func (e *cellEnv) cellListed() (bool, string) {
 
 func (e *cellEnv) waitListed(t testing.TB, p *repProc) {
 	t.Helper()
-	eventually(t, 15*time.Second, "the BBS to list the cell", func() (bool, string) {
-		ok, url := e.cellListed()
-		return ok && url == p.repURL, url
-	})
+	reptest.WaitListed(t, e.h, e.lg, e.cellID, p.repURL, 15*time.Second)
 }
 
 // place desires a one-instance sleeper LRP and places its instance on the
@@ -275,50 +263,15 @@ func (e *cellEnv) instance(pg, ig string) (*models.ActualLRP, bool) {
 }
 
 // alive says whether process pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// state is the field after the parenthesised command name
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && len(s) > i+2 && s[i+2] != 'Z'
-}
+var alive = proc.Alive
 
 // containerPgids reads the process groups the process backend recorded.
 func containerPgids(t *testing.T, root string) []int {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(root, "c-*.pgids"))
-	var pgids []int
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range strings.Fields(string(b)) {
-			n, err := strconv.Atoi(l)
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			pgids = append(pgids, n)
-		}
-	}
-	return pgids
+	return process.RecordedGroups(root)
 }
 
-func ping(addr string) error {
-	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + addr + "/ping")
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("ping: %s", resp.Status)
-	}
-	return nil
-}
+var ping = reptest.Ping
 
 // TestRepBinary runs the rep binary against a real BBS with an embedded
 // Locket: a SIGKILLed rep's orphaned instance is reaped by the next start;
@@ -375,13 +328,8 @@ func TestRepBinary(t *testing.T) {
 	// Drain: the running instance has nowhere to go, the evacuation times
 	// out, the rep stops by itself.
 	e.place(t, p, "pg-drain", "ig-drain")
-	resp, err := http.Post("http://"+p.localAddress+"/evacuate", "application/json", nil)
-	if err != nil {
+	if err := reptest.Evacuate(p.localAddress); err != nil {
 		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /evacuate: %s", resp.Status)
 	}
 	if code := p.wait(t, 15*time.Second); code != 0 {
 		t.Fatalf("rep exited %d after evacuating, want 0", code)

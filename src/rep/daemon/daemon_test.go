@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,24 +158,12 @@ func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settin
 	case <-time.After(waitFor):
 		t.Fatal("presence not acquired")
 	}
-	eventually(t, "the BBS to list the cell", func() (bool, string) {
-		c, other := reptest.Cell(h, lg, cfg.CellID)
-		if c == nil {
-			return false, other
-		}
-		if c.RepUrl != d.RepURL() || c.Zone != "z1" || int64(c.Capacity.MemoryMb) != cfg.MemoryMB {
-			return false, c.String()
-		}
-		return true, ""
-	})
-
-	resp, err := http.Get("http://" + d.LocalAddr() + "/ping")
-	if err != nil {
-		t.Fatalf("ping: %v", err)
+	c := reptest.WaitListed(t, h, lg, cfg.CellID, d.RepURL(), waitFor)
+	if c.Zone != "z1" || int64(c.Capacity.MemoryMb) != cfg.MemoryMB {
+		t.Fatalf("the BBS lists the cell as %s", c)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("ping: %d", resp.StatusCode)
+	if err := reptest.Ping(d.LocalAddr()); err != nil {
+		t.Fatalf("ping: %v", err)
 	}
 
 	rc := reptest.Client(t, certs, d.RepURL(), 10*time.Second)

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +9,8 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/rep/reptest"
 )
 
 func evacuateFast(c *Settings, _ *Options) {
@@ -19,13 +20,8 @@ func evacuateFast(c *Settings, _ *Options) {
 
 func postEvacuate(t *testing.T, f *cellFixture) {
 	t.Helper()
-	resp, err := http.Post("http://"+f.d.LocalAddr()+"/evacuate", "application/json", nil)
-	if err != nil {
+	if err := reptest.Evacuate(f.d.LocalAddr()); err != nil {
 		t.Fatalf("evacuate: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("evacuate: %d", resp.StatusCode)
 	}
 }
 

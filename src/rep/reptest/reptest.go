@@ -112,3 +112,44 @@ func Place(tb testing.TB, h *bbstest.Harness, lg lager.Logger, rc rep.Client, d 
 	Perform(tb, rc, lg, ig, key, d)
 	return key
 }
+
+// local calls the rep's plain-HTTP local API at localAddr and fails unless
+// it answers want.
+func local(method, localAddr, path string, want int) error {
+	req, err := http.NewRequest(method, "http://"+localAddr+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	return nil
+}
+
+// Ping asks the rep whose local API is at localAddr whether it is up.
+func Ping(localAddr string) error { return local(http.MethodGet, localAddr, "/ping", http.StatusOK) }
+
+// Evacuate asks the rep whose local API is at localAddr to drain the cell.
+func Evacuate(localAddr string) error {
+	return local(http.MethodPost, localAddr, "/evacuate", http.StatusAccepted)
+}
+
+// WaitListed waits up to within for the BBS to list cellID serving at
+// repURL and returns its presence.
+func WaitListed(tb testing.TB, h *bbstest.Harness, lg lager.Logger, cellID, repURL string, within time.Duration) *models.CellPresence {
+	tb.Helper()
+	var c *models.CellPresence
+	testutil.Eventually(tb, within, "the BBS to list the cell", func() (bool, string) {
+		var other string
+		if c, other = Cell(h, lg, cellID); c == nil {
+			return false, other
+		}
+		return c.RepUrl == repURL, c.RepUrl
+	})
+	return c
+}
