@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,8 +16,9 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
-	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	repdaemon "github.com/diego-go/diego/src/rep/daemon"
+	"github.com/diego-go/diego/src/rep/reptest"
 	"github.com/diego-go/diego/src/target"
 )
 
@@ -30,22 +30,12 @@ type cluster struct {
 	lg     lager.Logger
 }
 
-var (
-	sharedOnce sync.Once
-	shared     *bbstest.Harness
-)
-
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
-	f := target.File{BBSURL: h.URL, LocketAddress: h.Daemon.LocketAddr(),
+	h := reptest.StartBBS(t)
+	path := testutil.WriteJSON(t, "target.json", target.File{BBSURL: h.URL, LocketAddress: h.Daemon.LocketAddr(),
 		CACert: h.Certs.CACert, ClientCert: h.Certs.ClientCert, ClientKey: h.Certs.ClientKey,
-		LogDir: filepath.Join(t.TempDir(), "logs")}
-	b, _ := json.Marshal(f)
-	path := filepath.Join(t.TempDir(), "target.json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+		LogDir: filepath.Join(t.TempDir(), "logs")})
 	return &cluster{t: t, h: h, target: path, lg: lager.NewLogger("test")}
 }
 
@@ -388,18 +378,12 @@ func TestRunUntilRunning(t *testing.T) {
 // BBS (cells, cell) and through the rep (cell-state, cell-states).
 func TestCellsWithRep(t *testing.T) {
 	c := newCluster(t)
-	certs := c.h.Certs
-	cfg := repdaemon.Settings{
-		CellID: "cell-1", Zone: "z1", SyncInterval: repdaemon.Duration(time.Second),
-		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
-		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,
-		BBSAddress: c.h.URL, BBSCAFile: certs.CACert, BBSClientCertFile: certs.ClientCert, BBSClientKeyFile: certs.ClientKey,
-		LocketAddress: c.h.Daemon.LocketAddr(), LocketCAFile: certs.CACert,
-		LocketClientCertFile: certs.ClientCert, LocketClientKeyFile: certs.ClientKey,
-		ContainerRootDir: filepath.Join(t.TempDir(), "containers"),
-		MemoryMB:         1024, DiskMB: 2048, MaxContainers: 10,
-		RootFSProviders: []string{"preloaded:cflinuxfs4"},
-	}
+	cfg := repdaemon.Joining("cell-1", "z1", c.h.URL, c.h.Daemon.LocketAddr(), c.h.Certs)
+	cfg.SyncInterval = repdaemon.Duration(time.Second)
+	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.ContainerRootDir = filepath.Join(t.TempDir(), "containers")
+	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = 1024, 2048, 10
+	cfg.RootFSProviders = []string{"preloaded:cflinuxfs4"}
 	d, err := repdaemon.Start(context.Background(), cfg, repdaemon.Options{ContainerOutput: io.Discard})
 	if err != nil {
 		t.Fatalf("starting rep: %v", err)

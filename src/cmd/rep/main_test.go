@@ -231,13 +231,10 @@ func (e *cellEnv) certs() *pki.Bundle { return e.h.Certs }
 // baseConfig is a process-backend config for the cell against the
 // harness's BBS and Locket, on ephemeral local ports.
 func (e *cellEnv) baseConfig(tb testing.TB) daemon.Config {
-	c, h := e.certs(), e.h
+	h := e.h
 	cfg := daemon.DefaultConfig()
-	cfg.CellID, cfg.Zone = e.cellID, "z1"
+	cfg.Settings = daemon.Joining(e.cellID, "z1", h.URL, h.Daemon.LocketAddr(), e.certs())
 	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey
-	cfg.BBSAddress, cfg.BBSCAFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = h.URL, c.CACert, c.ClientCert, c.ClientKey
-	cfg.LocketAddress = h.Daemon.LocketAddr()
 	cfg.ContainerRootDir = filepath.Join(tb.TempDir(), "containers")
 	return cfg
 }

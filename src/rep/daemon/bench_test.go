@@ -128,7 +128,7 @@ func reportLatencies(b *testing.B, lat []time.Duration) {
 // the BBS announcing the instance RUNNING on its event stream: claim,
 // container, a local TCP app started and its tcp check passed.
 func BenchmarkWorkToRunning(b *testing.B) {
-	helper := buildHelper(b, "tcpserver")
+	helper := helperBin("tcpserver")
 	f := benchCell(b, max(b.N, 1)+1)
 	benchWorkToRunning(b, f, "bench", func(pg string) *models.DesiredLRP { return benchDesired(pg, helper) })
 }
@@ -168,7 +168,7 @@ func benchWorkToRunning(b *testing.B, f *cellFixture, name string, desired func(
 // one bulk sync pass with the BBS.
 func BenchmarkBulkSync250(b *testing.B) {
 	const n, batch = 250, 50
-	helper := buildHelper(b, "tcpserver")
+	helper := helperBin("tcpserver")
 	f := benchCell(b, n)
 	w := watchRunning(b, f)
 	ds := make([]*models.DesiredLRP, n)

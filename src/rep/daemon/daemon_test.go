@@ -5,11 +5,9 @@ import (
 	"context"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,11 +29,6 @@ func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	testutil.Eventually(t, waitFor, what, cond)
 }
 
-var (
-	helperMu   sync.Mutex
-	helperBins = map[string]string{}
-)
-
 // greeting connects to the instance's first host-mapped port and returns
 // the first line it sends.
 func greeting(t testing.TB, ni models.ActualLRPNetInfo) (string, error) {
@@ -49,39 +42,17 @@ func greeting(t testing.TB, ni models.ActualLRPNetInfo) (string, error) {
 	return bufio.NewReader(conn).ReadString('\n')
 }
 
-// buildHelper builds ./testdata/NAME once per test binary run and returns
-// the program's path.
-func buildHelper(t testing.TB, name string) string {
-	t.Helper()
-	helperMu.Lock()
-	defer helperMu.Unlock()
-	if p, ok := helperBins[name]; ok {
-		return p
-	}
-	dir, err := os.MkdirTemp("", "rep-daemon-helpers-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+name)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building helper %s: %v\n%s", name, err, b)
-	}
-	helperBins[name] = out
-	return out
-}
+// helperDir holds the ./testdata programs, built static once per test
+// binary run, and what else the tests build (the runc rootfs).
+var helperDir string
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, p := range helperBins {
-		_ = os.RemoveAll(filepath.Dir(p))
-	}
-	if runcRootFS != "" {
-		_ = os.RemoveAll(filepath.Dir(runcRootFS))
-	}
-	os.Exit(code)
+	testutil.MainWithBinaries(m, &helperDir,
+		testutil.Build{Pkgs: []string{"./testdata/tcpserver", "./testdata/httpserver"}, Env: []string{"CGO_ENABLED=0"}})
 }
+
+// helperBin is the path of the ./testdata/NAME program.
+func helperBin(name string) string { return filepath.Join(helperDir, name) }
 
 func TestValidate(t *testing.T) {
 	if err := (Settings{}).WithDefaults().Validate(); err == nil {
@@ -125,18 +96,13 @@ func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settin
 	certs := h.Certs
 	lg := lager.NewLogger("test")
 
-	cfg := Settings{
-		CellID: cellID, Zone: "z1", SyncInterval: Duration(time.Second),
-		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
-		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,
-		BBSAddress: h.URL, BBSCAFile: certs.CACert, BBSClientCertFile: certs.ClientCert, BBSClientKeyFile: certs.ClientKey,
-		LocketAddress: h.Daemon.LocketAddr(), LocketCAFile: certs.CACert,
-		LocketClientCertFile: certs.ClientCert, LocketClientKeyFile: certs.ClientKey,
-		ContainerRootDir: filepath.Join(t.TempDir(), "containers"),
-		MemoryMB:         1024, DiskMB: 1024, MaxContainers: 10,
-		RootFSProviders: []string{"preloaded:cflinuxfs4"},
-		PlacementTags:   []string{"tag1"},
-	}
+	cfg := Joining(cellID, "z1", h.URL, h.Daemon.LocketAddr(), certs)
+	cfg.SyncInterval = Duration(time.Second)
+	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.ContainerRootDir = filepath.Join(t.TempDir(), "containers")
+	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = 1024, 1024, 10
+	cfg.RootFSProviders = []string{"preloaded:cflinuxfs4"}
+	cfg.PlacementTags = []string{"tag1"}
 	opts := Options{ContainerOutput: testWriter{t}}
 	if tweak != nil {
 		tweak(&cfg, &opts)
@@ -174,7 +140,7 @@ func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settin
 // one LRP instance on the cell through the reference rep client, waits for
 // it to be RUNNING and reachable, then stops it.
 func TestLRPEndToEnd(t *testing.T) {
-	helper := buildHelper(t, "tcpserver")
+	helper := helperBin("tcpserver")
 	f := newCell(t)
 	h, d, rc, lg, cfg := f.h, f.d, f.rc, f.lg, f.cfg
 	desired := &models.DesiredLRP{

@@ -138,7 +138,7 @@ func TestBulkSync(t *testing.T) {
 // TestReadinessSetsRoutable: an instance with a readiness check is RUNNING
 // but not routable until the check passes.
 func TestReadinessSetsRoutable(t *testing.T) {
-	helper := buildHelper(t, "httpserver")
+	helper := helperBin("httpserver")
 	f := newCell(t)
 	desired := &models.DesiredLRP{
 		ProcessGuid: "pg-ready", Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
