@@ -16,10 +16,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
-	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
-	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/container/proc"
@@ -195,14 +193,13 @@ func (p *repProc) wait(t testing.TB, d time.Duration) int {
 var eventually = testutil.Eventually
 
 type cellEnv struct {
-	h      *bbstest.Harness
-	lg     lager.Logger
+	h      *reptest.BBS
 	cellID string
 	cfg    daemon.Config
 }
 
 func (e *cellEnv) cellListed() (bool, string) {
-	c, other := reptest.Cell(e.h, e.lg, e.cellID)
+	c, other := e.h.Cell(e.cellID)
 	if c == nil {
 		return false, other
 	}
@@ -211,7 +208,7 @@ func (e *cellEnv) cellListed() (bool, string) {
 
 func (e *cellEnv) waitListed(t testing.TB, p *repProc) {
 	t.Helper()
-	reptest.WaitListed(t, e.h, e.lg, e.cellID, p.repURL, 15*time.Second)
+	e.h.WaitListed(t, e.cellID, p.repURL, 15*time.Second)
 }
 
 // place desires a one-instance sleeper LRP and places its instance on the
@@ -219,7 +216,7 @@ func (e *cellEnv) waitListed(t testing.TB, p *repProc) {
 // waits for it to be RUNNING.
 func (e *cellEnv) place(t *testing.T, p *repProc, pg, ig string) {
 	t.Helper()
-	reptest.Place(t, e.h, e.lg, e.repClient(t, p, 10*time.Second), reptest.Sleeper(pg, "test"), ig)
+	e.h.Place(t, e.repClient(t, p, 10*time.Second), reptest.Sleeper(pg, "test"), ig)
 	eventually(t, 15*time.Second, "the instance to be RUNNING", func() (bool, string) {
 		l, ok := e.instance(pg, ig)
 		return ok && l.State == models.ActualLRPStateRunning, fmt.Sprint(l)
@@ -247,7 +244,7 @@ func (e *cellEnv) repClient(tb testing.TB, p *repProc, timeout time.Duration) re
 
 // instance returns the actual LRP ig of pg if the BBS lists it on the cell.
 func (e *cellEnv) instance(pg, ig string) (*models.ActualLRP, bool) {
-	lrps, err := e.h.Client.ActualLRPs(e.lg, "", models.ActualLRPFilter{ProcessGuid: pg, CellID: e.cellID})
+	lrps, err := e.h.Client.ActualLRPs(e.h.Log, "", models.ActualLRPFilter{ProcessGuid: pg, CellID: e.cellID})
 	if err != nil {
 		return nil, false
 	}
@@ -276,7 +273,7 @@ var ping = reptest.Ping
 // stops it with exit 0 and releases its presence.
 func TestRepBinary(t *testing.T) {
 	h := reptest.StartBBS(t)
-	e := &cellEnv{h: h, lg: lager.NewLogger("test"), cellID: "cell-bin"}
+	e := &cellEnv{h: h, cellID: "cell-bin"}
 	cfg := e.baseConfig(t)
 	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = 1024, 1024, 10
 	cfg.PresenceTTL = daemon.Duration(2 * time.Second)

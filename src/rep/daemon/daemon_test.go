@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
-	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
-	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/reptest"
@@ -70,10 +68,9 @@ func TestValidate(t *testing.T) {
 }
 
 type cellFixture struct {
-	h   *bbstest.Harness
+	h   *reptest.BBS
 	d   *Daemon
 	rc  rep.Client
-	lg  lager.Logger
 	cfg Settings
 }
 
@@ -84,17 +81,16 @@ func newCell(t *testing.T) *cellFixture {
 }
 
 // newBBS starts a BBS with embedded Locket on SQLite.
-func newBBS(t testing.TB) *bbstest.Harness {
+func newBBS(t testing.TB) *reptest.BBS {
 	t.Helper()
 	return reptest.StartBBS(t)
 }
 
 // addCell starts a rep cell registered with h; tweak, if set, adjusts its
 // config and options first. Bulk sync runs every second.
-func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settings, *Options)) *cellFixture {
+func addCell(t testing.TB, h *reptest.BBS, cellID string, tweak func(*Settings, *Options)) *cellFixture {
 	t.Helper()
 	certs := h.Certs
-	lg := lager.NewLogger("test")
 
 	cfg := Joining(cellID, "z1", h.URL, h.Daemon.LocketAddr(), certs)
 	cfg.SyncInterval = Duration(time.Second)
@@ -124,7 +120,7 @@ func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settin
 	case <-time.After(waitFor):
 		t.Fatal("presence not acquired")
 	}
-	c := reptest.WaitListed(t, h, lg, cfg.CellID, d.RepURL(), waitFor)
+	c := h.WaitListed(t, cfg.CellID, d.RepURL(), waitFor)
 	if c.Zone != "z1" || int64(c.Capacity.MemoryMb) != cfg.MemoryMB {
 		t.Fatalf("the BBS lists the cell as %s", c)
 	}
@@ -133,7 +129,7 @@ func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settin
 	}
 
 	rc := reptest.Client(t, certs, d.RepURL(), 10*time.Second)
-	return &cellFixture{h: h, d: d, rc: rc, lg: lg, cfg: cfg}
+	return &cellFixture{h: h, d: d, rc: rc, cfg: cfg}
 }
 
 // TestLRPEndToEnd runs a real BBS with embedded Locket and a rep cell, places
@@ -142,7 +138,7 @@ func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settin
 func TestLRPEndToEnd(t *testing.T) {
 	helper := helperBin("tcpserver")
 	f := newCell(t)
-	h, d, rc, lg, cfg := f.h, f.d, f.rc, f.lg, f.cfg
+	h, d, rc, lg, cfg := f.h, f.d, f.rc, f.h.Log, f.cfg
 	desired := &models.DesiredLRP{
 		ProcessGuid: "pg-e2e", Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
 		MemoryMb: 64, DiskMb: 64, Ports: []uint32{8080}, LogGuid: "log",
@@ -154,7 +150,7 @@ func TestLRPEndToEnd(t *testing.T) {
 		CheckDefinition: &models.CheckDefinition{Checks: []*models.Check{{TcpCheck: &models.TCPCheck{Port: 8080}}}},
 		StartTimeoutMs:  20000,
 	}
-	key := reptest.Desire(t, h, lg, desired)
+	key := h.Desire(t, desired)
 
 	state, err := rc.State(lg)
 	if err != nil || state.CellID != cfg.CellID {
@@ -226,7 +222,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // on the cell through the rep client, as the auctioneer would.
 func (f *cellFixture) desireAndPlace(t *testing.T, desired *models.DesiredLRP, instanceGuid string) models.ActualLRPKey {
 	t.Helper()
-	return reptest.Place(t, f.h, f.lg, f.rc, desired, instanceGuid)
+	return f.h.Place(t, f.rc, desired, instanceGuid)
 }
 
 // TestLRPCrash: an instance whose action exits is crashed in the BBS with
@@ -243,7 +239,7 @@ func TestLRPCrash(t *testing.T) {
 	}
 	f.desireAndPlace(t, desired, "ig-crash")
 	eventually(t, "the crash to be recorded", func() (bool, string) {
-		lrps, err := f.h.Client.ActualLRPs(f.lg, "", models.ActualLRPFilter{ProcessGuid: "pg-crash"})
+		lrps, err := f.h.Client.ActualLRPs(f.h.Log, "", models.ActualLRPFilter{ProcessGuid: "pg-crash"})
 		if err != nil || len(lrps) != 1 {
 			return false, "not listed"
 		}

@@ -96,7 +96,7 @@ func TestLRPOnRunc(t *testing.T) {
 	if err != nil || !strings.Contains(line, "ig-runc") {
 		t.Fatalf("greeting %q, %v", line, err)
 	}
-	if err := f.rc.StopLRPInstance(f.lg, running.ActualLRPKey, running.ActualLRPInstanceKey); err != nil {
+	if err := f.rc.StopLRPInstance(f.h.Log, running.ActualLRPKey, running.ActualLRPInstanceKey); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the instance to leave the BBS and the cell", func() (bool, string) {
