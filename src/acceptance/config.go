@@ -1,7 +1,6 @@
 package acceptance
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/target"
 )
 
@@ -80,9 +80,7 @@ type Config struct {
 // defaults and validates it.
 func ParseConfig(r io.Reader, dir string) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := jsonconfig.Decode(r, &c); err != nil {
 		return c, fmt.Errorf("parsing acceptance config: %w", err)
 	}
 	for _, p := range []*string{&c.CACert, &c.ClientCert, &c.ClientKey, &c.TargetFile, &c.AppTgz} {

@@ -9,44 +9,31 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
-	"code.cloudfoundry.org/lager/v3"
 
-	"github.com/diego-go/diego/src/bbs/bbstest"
-	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	repdaemon "github.com/diego-go/diego/src/rep/daemon"
+	"github.com/diego-go/diego/src/rep/reptest"
 	"github.com/diego-go/diego/src/target"
 )
 
 // cluster is a real BBS with embedded Locket and a target file for it.
 type cluster struct {
 	t      *testing.T
-	h      *bbstest.Harness
+	h      *reptest.BBS
 	target string
-	lg     lager.Logger
 }
-
-var (
-	sharedOnce sync.Once
-	shared     *bbstest.Harness
-)
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
-	f := target.File{BBSURL: h.URL, LocketAddress: h.Daemon.LocketAddr(),
+	h := reptest.StartBBS(t)
+	path := testutil.WriteJSON(t, "target.json", target.File{BBSURL: h.URL, LocketAddress: h.Daemon.LocketAddr(),
 		CACert: h.Certs.CACert, ClientCert: h.Certs.ClientCert, ClientKey: h.Certs.ClientKey,
-		LogDir: filepath.Join(t.TempDir(), "logs")}
-	b, _ := json.Marshal(f)
-	path := filepath.Join(t.TempDir(), "target.json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &cluster{t: t, h: h, target: path, lg: lager.NewLogger("test")}
+		LogDir: filepath.Join(t.TempDir(), "logs")})
+	return &cluster{t: t, h: h, target: path}
 }
 
 // run runs the CLI in-process against the cluster.
@@ -115,27 +102,27 @@ func testLRPs(c *cluster) {
 	os.WriteFile(spec, []byte(strings.Replace(lrpSpec, "pg-1", "pg-2", 1)), 0o600)
 	c.ok("create-desired-lrp", "@"+spec)
 
-	desired, err := c.h.Client.DesiredLRPs(c.lg, "", models.DesiredLRPFilter{})
+	desired, err := c.h.Client.DesiredLRPs(c.h.Log, "", models.DesiredLRPFilter{})
 	if err != nil || len(desired) != 2 {
 		t.Fatalf("desired: %v %v", desired, err)
 	}
 	same(t, "desired-lrps", c.ok("desired-lrps"), jsonLines(t, desired))
 	same(t, "desired-lrps --domain", c.ok("desired-lrps", "--domain", "nope"), "")
-	one, _ := c.h.Client.DesiredLRPByProcessGuid(c.lg, "", "pg-1")
+	one, _ := c.h.Client.DesiredLRPByProcessGuid(c.h.Log, "", "pg-1")
 	same(t, "desired-lrp", c.ok("desired-lrp", "pg-1"), jsonLines(t, []*models.DesiredLRP{one}))
 
 	c.ok("update-desired-lrp", "pg-1", `{"instances":3}`)
-	if one, _ = c.h.Client.DesiredLRPByProcessGuid(c.lg, "", "pg-1"); one.Instances != 3 {
+	if one, _ = c.h.Client.DesiredLRPByProcessGuid(c.h.Log, "", "pg-1"); one.Instances != 3 {
 		t.Fatalf("instances after update: %d", one.Instances)
 	}
 
-	all, _ := c.h.Client.ActualLRPs(c.lg, "", models.ActualLRPFilter{})
+	all, _ := c.h.Client.ActualLRPs(c.h.Log, "", models.ActualLRPFilter{})
 	if len(all) != 5 {
 		t.Fatalf("actual LRPs: %d", len(all))
 	}
 	same(t, "actual-lrps", c.ok("actual-lrps"), jsonLines(t, all))
 	idx := int32(1)
-	filtered, _ := c.h.Client.ActualLRPs(c.lg, "", models.ActualLRPFilter{ProcessGuid: "pg-1", Index: &idx})
+	filtered, _ := c.h.Client.ActualLRPs(c.h.Log, "", models.ActualLRPFilter{ProcessGuid: "pg-1", Index: &idx})
 	if len(filtered) != 1 {
 		t.Fatalf("filtered: %v", filtered)
 	}
@@ -166,21 +153,21 @@ func testTasks(c *cluster) {
 	spec := `{"task_guid":"t-1","domain":"d1","rootfs":"preloaded:cflinuxfs4","memory_mb":16,"disk_mb":16,
 	  "action":{"run":{"path":"/bin/true","user":"vcap"}}}`
 	c.ok("create-task", spec)
-	list, _ := c.h.Client.Tasks(c.lg, "")
+	list, _ := c.h.Client.Tasks(c.h.Log, "")
 	same(t, "tasks", c.ok("tasks"), jsonLines(t, list))
 	same(t, "tasks --domain", c.ok("tasks", "-d", "other"), "")
-	got, _ := c.h.Client.TaskByGuid(c.lg, "", "t-1")
+	got, _ := c.h.Client.TaskByGuid(c.h.Log, "", "t-1")
 	same(t, "task", c.ok("task", "t-1"), jsonLines(t, []*models.Task{got}))
 
 	c.ok("cancel-task", "t-1")
-	if got, _ = c.h.Client.TaskByGuid(c.lg, "", "t-1"); got.State != models.Task_Completed || !got.Failed {
+	if got, _ = c.h.Client.TaskByGuid(c.h.Log, "", "t-1"); got.State != models.Task_Completed || !got.Failed {
 		t.Fatalf("cancelled task: %v failed=%v", got.State, got.Failed)
 	}
 	if table := c.ok("task", "t-1", "-o", "table"); !strings.Contains(table, "Completed") {
 		t.Fatalf("table: %s", table)
 	}
 	c.ok("delete-task", "t-1")
-	if _, err := c.h.Client.TaskByGuid(c.lg, "", "t-1"); err == nil {
+	if _, err := c.h.Client.TaskByGuid(c.h.Log, "", "t-1"); err == nil {
 		t.Fatal("task still there after delete-task")
 	}
 }
@@ -189,7 +176,7 @@ func testDomains(c *cluster) {
 	t := c.t
 	c.ok("set-domain", "fresh-forever")
 	c.ok("set-domain", "fresh-briefly", "--ttl", "60")
-	list, _ := c.h.Client.Domains(c.lg, "")
+	list, _ := c.h.Client.Domains(c.h.Log, "")
 	out := c.ok("domains")
 	for _, d := range []string{"fresh-forever", "fresh-briefly"} {
 		if !strings.Contains(out, `"`+d+`"`+"\n") {
@@ -302,7 +289,7 @@ func testRun(c *cluster) {
 	if !strings.Contains(stderr, "0/2 RUNNING (2 UNCLAIMED)") {
 		t.Fatalf("progress: %s", stderr)
 	}
-	lrp, err := c.h.Client.DesiredLRPByProcessGuid(c.lg, "", "web")
+	lrp, err := c.h.Client.DesiredLRPByProcessGuid(c.h.Log, "", "web")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +298,7 @@ func testRun(c *cluster) {
 		lrp.CheckDefinition.Checks[0].TcpCheck.Port != 8080 || len(lrp.EnvironmentVariables) != 2 {
 		t.Fatalf("desired: %+v", lrp)
 	}
-	domains, _ := c.h.Client.Domains(c.lg, "")
+	domains, _ := c.h.Client.Domains(c.h.Log, "")
 	if !strings.Contains(strings.Join(domains, ","), "apps") {
 		t.Fatalf("domain not created: %v", domains)
 	}
@@ -356,18 +343,18 @@ func TestRunUntilRunning(t *testing.T) {
 	go func() {
 		var lrps []*models.ActualLRP
 		for deadline := time.Now().Add(5 * time.Second); len(lrps) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			lrps, _ = c.h.Client.ActualLRPs(c.lg, "", models.ActualLRPFilter{ProcessGuid: "app"})
+			lrps, _ = c.h.Client.ActualLRPs(c.h.Log, "", models.ActualLRPFilter{ProcessGuid: "app"})
 		}
 		net := models.NewActualLRPNetInfo("10.0.0.1", "", models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(61000, 8080))
 		for _, l := range lrps {
 			ik := models.NewActualLRPInstanceKey("ig-"+string(rune('0'+l.Index)), "cell-1")
-			c.h.Client.ClaimActualLRP(c.lg, "", &l.ActualLRPKey, &ik)
+			c.h.Client.ClaimActualLRP(c.h.Log, "", &l.ActualLRPKey, &ik)
 			if l.Index == 1 {
-				c.h.Client.CrashActualLRP(c.lg, "", &l.ActualLRPKey, &ik, "boom")
+				c.h.Client.CrashActualLRP(c.h.Log, "", &l.ActualLRPKey, &ik, "boom")
 				time.Sleep(200 * time.Millisecond)
-				c.h.Client.ClaimActualLRP(c.lg, "", &l.ActualLRPKey, &ik)
+				c.h.Client.ClaimActualLRP(c.h.Log, "", &l.ActualLRPKey, &ik)
 			}
-			c.h.Client.StartActualLRP(c.lg, "", &l.ActualLRPKey, &ik, &net, nil, nil, true, "z1")
+			c.h.Client.StartActualLRP(c.h.Log, "", &l.ActualLRPKey, &ik, &net, nil, nil, true, "z1")
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
@@ -380,7 +367,7 @@ func TestRunUntilRunning(t *testing.T) {
 			t.Errorf("progress lacks %q:\n%s", want, stderr)
 		}
 	}
-	lrps, _ := c.h.Client.ActualLRPs(c.lg, "", models.ActualLRPFilter{ProcessGuid: "app"})
+	lrps, _ := c.h.Client.ActualLRPs(c.h.Log, "", models.ActualLRPFilter{ProcessGuid: "app"})
 	same(t, "run output", out, jsonLines(t, lrps))
 }
 
@@ -388,18 +375,12 @@ func TestRunUntilRunning(t *testing.T) {
 // BBS (cells, cell) and through the rep (cell-state, cell-states).
 func TestCellsWithRep(t *testing.T) {
 	c := newCluster(t)
-	certs := c.h.Certs
-	cfg := repdaemon.Settings{
-		CellID: "cell-1", Zone: "z1", SyncInterval: repdaemon.Duration(time.Second),
-		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
-		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,
-		BBSAddress: c.h.URL, BBSCAFile: certs.CACert, BBSClientCertFile: certs.ClientCert, BBSClientKeyFile: certs.ClientKey,
-		LocketAddress: c.h.Daemon.LocketAddr(), LocketCAFile: certs.CACert,
-		LocketClientCertFile: certs.ClientCert, LocketClientKeyFile: certs.ClientKey,
-		ContainerRootDir: filepath.Join(t.TempDir(), "containers"),
-		MemoryMB:         1024, DiskMB: 2048, MaxContainers: 10,
-		RootFSProviders: []string{"preloaded:cflinuxfs4"},
-	}
+	cfg := repdaemon.Joining("cell-1", "z1", c.h.URL, c.h.Daemon.LocketAddr(), c.h.Certs)
+	cfg.SyncInterval = repdaemon.Duration(time.Second)
+	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.ContainerRootDir = filepath.Join(t.TempDir(), "containers")
+	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = 1024, 2048, 10
+	cfg.RootFSProviders = []string{"preloaded:cflinuxfs4"}
 	d, err := repdaemon.Start(context.Background(), cfg, repdaemon.Options{ContainerOutput: io.Discard})
 	if err != nil {
 		t.Fatalf("starting rep: %v", err)
@@ -414,7 +395,7 @@ func TestCellsWithRep(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the cell never registered")
 		}
-		cells, _ = c.h.Client.Cells(c.lg, "")
+		cells, _ = c.h.Client.Cells(c.h.Log, "")
 	}
 	same(t, "cells", c.ok("cells"), jsonLines(t, cells))
 	same(t, "cell", c.ok("cell", "cell-1"), jsonLines(t, cells))

@@ -119,13 +119,8 @@ func (l layout) cellDir(i int) string { return filepath.Join(l.dir, "cells", l.c
 // port range of its own, and the backend's section.
 func (l layout) repConfig(i int) repdaemon.Config {
 	c, k := repdaemon.DefaultConfig(), l.certs
-	c.CellID, c.Zone = l.cellID(i), l.zone(i)
+	c.Settings = repdaemon.Joining(l.cellID(i), l.zone(i), "https://"+l.bbsAddr(), l.locketAddr(), k)
 	c.ListenAddress, c.LocalAddress = l.repAddr(i), l.localAddr(i)
-	c.CAFile, c.CertFile, c.KeyFile = k.CACert, k.ServerCert, k.ServerKey
-	c.BBSAddress = "https://" + l.bbsAddr()
-	c.BBSCAFile, c.BBSClientCertFile, c.BBSClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
-	c.LocketAddress = l.locketAddr()
-	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
 	c.ContainerRootDir = filepath.Join(l.cellDir(i), "containers")
 	c.ContainerLogDir = l.appLogDir()
 	c.RootFSProviders = []string{"preloaded:" + RootFSName}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
-	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/internal/procmem"
@@ -30,8 +29,8 @@ func rssKB(tb testing.TB, pid int) (rss, peak int64) {
 func BenchmarkRepRSS250(b *testing.B) {
 	const n, batch = 250, 50
 	h := reptest.StartBBS(b)
-	lg := lager.NewLogger("bench")
-	e := &cellEnv{h: h, lg: lg, cellID: "cell-rss"}
+	lg := h.Log
+	e := &cellEnv{h: h, cellID: "cell-rss"}
 	cfg := e.baseConfig(b)
 	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = n*32, n*32, n
 	cfg.SyncInterval = daemon.Duration(time.Second)

@@ -7,45 +7,34 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
-	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
-	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/container/proc"
+	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/daemon"
 	"github.com/diego-go/diego/src/rep/reptest"
 )
 
-var repBin string
+// binDir holds the rep binary built for these tests.
+var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "rep-cmd-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	repBin = filepath.Join(dir, "rep")
-	if out, err := exec.Command("go", "build", "-o", repBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building rep: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testutil.MainWithBinaries(m, &binDir, testutil.Build{Pkgs: []string{"."}})
 }
+
+// repBin is the rep binary built for these tests.
+func repBin() string { return filepath.Join(binDir, "rep") }
 
 // writeJSON writes v as a config file and returns its path.
 func writeJSON(tb testing.TB, v any) string {
@@ -78,7 +67,7 @@ func TestCheckConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(repBin, "-check-config", "-config", writeJSON(t, exampleConfig(t, b))).CombinedOutput()
+	out, err := exec.Command(repBin(), "-check-config", "-config", writeJSON(t, exampleConfig(t, b))).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "config OK") {
 		t.Fatalf("example config: %v\n%s", err, out)
 	}
@@ -112,7 +101,7 @@ func TestCheckConfig(t *testing.T) {
 			m := exampleConfig(t, b)
 			tc.change(m)
 			var stdout, stderr bytes.Buffer
-			cmd := exec.Command(repBin, "-check-config", "-config", writeJSON(t, m))
+			cmd := exec.Command(repBin(), "-check-config", "-config", writeJSON(t, m))
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
 			var ee *exec.ExitError
@@ -130,7 +119,7 @@ func TestCheckConfig(t *testing.T) {
 		})
 	}
 
-	out, err = exec.Command(repBin, "-version").CombinedOutput()
+	out, err = exec.Command(repBin(), "-version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "rep ") {
 		t.Errorf("-version: %v %s", err, out)
 	}
@@ -148,7 +137,7 @@ type repProc struct {
 // says where it serves.
 func startRep(t testing.TB, configPath string) *repProc {
 	t.Helper()
-	cmd := exec.Command(repBin, "-config", configPath)
+	cmd := exec.Command(repBin(), "-config", configPath)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -204,14 +193,13 @@ func (p *repProc) wait(t testing.TB, d time.Duration) int {
 var eventually = testutil.Eventually
 
 type cellEnv struct {
-	h      *bbstest.Harness
-	lg     lager.Logger
+	h      *reptest.BBS
 	cellID string
 	cfg    daemon.Config
 }
 
 func (e *cellEnv) cellListed() (bool, string) {
-	c, other := reptest.Cell(e.h, e.lg, e.cellID)
+	c, other := e.h.Cell(e.cellID)
 	if c == nil {
 		return false, other
 	}
@@ -220,10 +208,7 @@ func (e *cellEnv) cellListed() (bool, string) {
 
 func (e *cellEnv) waitListed(t testing.TB, p *repProc) {
 	t.Helper()
-	eventually(t, 15*time.Second, "the BBS to list the cell", func() (bool, string) {
-		ok, url := e.cellListed()
-		return ok && url == p.repURL, url
-	})
+	e.h.WaitListed(t, e.cellID, p.repURL, 15*time.Second)
 }
 
 // place desires a one-instance sleeper LRP and places its instance on the
@@ -231,7 +216,7 @@ func (e *cellEnv) waitListed(t testing.TB, p *repProc) {
 // waits for it to be RUNNING.
 func (e *cellEnv) place(t *testing.T, p *repProc, pg, ig string) {
 	t.Helper()
-	reptest.Place(t, e.h, e.lg, e.repClient(t, p, 10*time.Second), reptest.Sleeper(pg, "test"), ig)
+	e.h.Place(t, e.repClient(t, p, 10*time.Second), reptest.Sleeper(pg, "test"), ig)
 	eventually(t, 15*time.Second, "the instance to be RUNNING", func() (bool, string) {
 		l, ok := e.instance(pg, ig)
 		return ok && l.State == models.ActualLRPStateRunning, fmt.Sprint(l)
@@ -243,13 +228,10 @@ func (e *cellEnv) certs() *pki.Bundle { return e.h.Certs }
 // baseConfig is a process-backend config for the cell against the
 // harness's BBS and Locket, on ephemeral local ports.
 func (e *cellEnv) baseConfig(tb testing.TB) daemon.Config {
-	c, h := e.certs(), e.h
+	h := e.h
 	cfg := daemon.DefaultConfig()
-	cfg.CellID, cfg.Zone = e.cellID, "z1"
+	cfg.Settings = daemon.Joining(e.cellID, "z1", h.URL, h.Daemon.LocketAddr(), e.certs())
 	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey
-	cfg.BBSAddress, cfg.BBSCAFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = h.URL, c.CACert, c.ClientCert, c.ClientKey
-	cfg.LocketAddress = h.Daemon.LocketAddr()
 	cfg.ContainerRootDir = filepath.Join(tb.TempDir(), "containers")
 	return cfg
 }
@@ -262,7 +244,7 @@ func (e *cellEnv) repClient(tb testing.TB, p *repProc, timeout time.Duration) re
 
 // instance returns the actual LRP ig of pg if the BBS lists it on the cell.
 func (e *cellEnv) instance(pg, ig string) (*models.ActualLRP, bool) {
-	lrps, err := e.h.Client.ActualLRPs(e.lg, "", models.ActualLRPFilter{ProcessGuid: pg, CellID: e.cellID})
+	lrps, err := e.h.Client.ActualLRPs(e.h.Log, "", models.ActualLRPFilter{ProcessGuid: pg, CellID: e.cellID})
 	if err != nil {
 		return nil, false
 	}
@@ -275,50 +257,15 @@ func (e *cellEnv) instance(pg, ig string) (*models.ActualLRP, bool) {
 }
 
 // alive says whether process pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// state is the field after the parenthesised command name
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && len(s) > i+2 && s[i+2] != 'Z'
-}
+var alive = proc.Alive
 
 // containerPgids reads the process groups the process backend recorded.
 func containerPgids(t *testing.T, root string) []int {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(root, "c-*.pgids"))
-	var pgids []int
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range strings.Fields(string(b)) {
-			n, err := strconv.Atoi(l)
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			pgids = append(pgids, n)
-		}
-	}
-	return pgids
+	return process.RecordedGroups(root)
 }
 
-func ping(addr string) error {
-	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + addr + "/ping")
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("ping: %s", resp.Status)
-	}
-	return nil
-}
+var ping = reptest.Ping
 
 // TestRepBinary runs the rep binary against a real BBS with an embedded
 // Locket: a SIGKILLed rep's orphaned instance is reaped by the next start;
@@ -326,7 +273,7 @@ func ping(addr string) error {
 // stops it with exit 0 and releases its presence.
 func TestRepBinary(t *testing.T) {
 	h := reptest.StartBBS(t)
-	e := &cellEnv{h: h, lg: lager.NewLogger("test"), cellID: "cell-bin"}
+	e := &cellEnv{h: h, cellID: "cell-bin"}
 	cfg := e.baseConfig(t)
 	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = 1024, 1024, 10
 	cfg.PresenceTTL = daemon.Duration(2 * time.Second)
@@ -375,13 +322,8 @@ func TestRepBinary(t *testing.T) {
 	// Drain: the running instance has nowhere to go, the evacuation times
 	// out, the rep stops by itself.
 	e.place(t, p, "pg-drain", "ig-drain")
-	resp, err := http.Post("http://"+p.localAddress+"/evacuate", "application/json", nil)
-	if err != nil {
+	if err := reptest.Evacuate(p.localAddress); err != nil {
 		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /evacuate: %s", resp.Status)
 	}
 	if code := p.wait(t, 15*time.Second); code != 0 {
 		t.Fatalf("rep exited %d after evacuating, want 0", code)

@@ -16,7 +16,7 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
-	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/reptest"
 )
@@ -56,10 +56,7 @@ type fixture struct {
 // newFixture serves the handler over mutual TLS and returns a reference rep client for it.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	b, err := pki.GenerateLocal(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mtls := testutil.MutualTLS(t)
 	f := &fixture{
 		ledger: cell.New(cell.Identity{
 			CellID: "cell-1", CellIndex: 3, Zone: "z1",
@@ -73,16 +70,12 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srvTLS, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f.srv = httptest.NewUnstartedServer(h)
-	f.srv.TLS = srvTLS
+	f.srv.TLS = mtls.Server
 	f.srv.StartTLS()
 	t.Cleanup(f.srv.Close)
 
-	f.client = reptest.Client(t, b, f.srv.URL, 5*time.Second)
+	f.client = reptest.Client(t, mtls.Bundle, f.srv.URL, 5*time.Second)
 	return f
 }
 

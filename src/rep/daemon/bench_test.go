@@ -23,7 +23,7 @@ type runningWatcher struct {
 }
 
 func watchRunning(b testing.TB, f *cellFixture) *runningWatcher {
-	src, err := f.h.Client.SubscribeToInstanceEvents(f.lg)
+	src, err := f.h.Client.SubscribeToInstanceEvents(f.h.Log)
 	if err != nil {
 		b.Fatalf("subscribing to instance events: %v", err)
 	}
@@ -101,10 +101,10 @@ func benchDesired(pg, helper string) *models.DesiredLRP {
 func desireKeys(b testing.TB, f *cellFixture, ds []*models.DesiredLRP) []models.ActualLRPKey {
 	keys := make([]models.ActualLRPKey, len(ds))
 	for i, d := range ds {
-		if err := f.h.Client.DesireLRP(f.lg, "", d); err != nil {
+		if err := f.h.Client.DesireLRP(f.h.Log, "", d); err != nil {
 			b.Fatalf("desiring %s: %v", d.ProcessGuid, err)
 		}
-		lrps, err := f.h.Client.ActualLRPs(f.lg, "", models.ActualLRPFilter{ProcessGuid: d.ProcessGuid})
+		lrps, err := f.h.Client.ActualLRPs(f.h.Log, "", models.ActualLRPFilter{ProcessGuid: d.ProcessGuid})
 		if err != nil || len(lrps) != 1 {
 			b.Fatalf("actual LRP of %s: %v %v", d.ProcessGuid, lrps, err)
 		}
@@ -128,7 +128,7 @@ func reportLatencies(b *testing.B, lat []time.Duration) {
 // the BBS announcing the instance RUNNING on its event stream: claim,
 // container, a local TCP app started and its tcp check passed.
 func BenchmarkWorkToRunning(b *testing.B) {
-	helper := buildHelper(b, "tcpserver")
+	helper := helperBin("tcpserver")
 	f := benchCell(b, max(b.N, 1)+1)
 	benchWorkToRunning(b, f, "bench", func(pg string) *models.DesiredLRP { return benchDesired(pg, helper) })
 }
@@ -147,7 +147,7 @@ func benchWorkToRunning(b *testing.B, f *cellFixture, name string, desired func(
 		running := w.expect(guid)
 		b.StartTimer()
 		t0 := time.Now()
-		rejected, err := f.rc.Perform(f.lg, rep.Work{LRPs: []rep.LRP{rep.NewLRP(guid, key,
+		rejected, err := f.rc.Perform(f.h.Log, rep.Work{LRPs: []rep.LRP{rep.NewLRP(guid, key,
 			rep.NewResource(d.MemoryMb, d.DiskMb, 0), rep.NewPlacementConstraint(d.RootFs, nil, nil))}})
 		if err != nil || len(rejected.LRPs) != 0 {
 			b.Fatalf("perform: rejected %+v, %v", rejected, err)
@@ -168,7 +168,7 @@ func benchWorkToRunning(b *testing.B, f *cellFixture, name string, desired func(
 // one bulk sync pass with the BBS.
 func BenchmarkBulkSync250(b *testing.B) {
 	const n, batch = 250, 50
-	helper := buildHelper(b, "tcpserver")
+	helper := helperBin("tcpserver")
 	f := benchCell(b, n)
 	w := watchRunning(b, f)
 	ds := make([]*models.DesiredLRP, n)
@@ -186,7 +186,7 @@ func BenchmarkBulkSync250(b *testing.B) {
 			work.LRPs = append(work.LRPs, rep.NewLRP(guid, keys[i],
 				rep.NewResource(ds[i].MemoryMb, ds[i].DiskMb, 0), rep.NewPlacementConstraint(ds[i].RootFs, nil, nil)))
 		}
-		rejected, err := f.rc.Perform(f.lg, work)
+		rejected, err := f.rc.Perform(f.h.Log, work)
 		if err != nil || len(rejected.LRPs) != 0 {
 			b.Fatalf("perform: %d rejected, %v", len(rejected.LRPs), err)
 		}

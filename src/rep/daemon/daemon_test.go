@@ -4,21 +4,16 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
-	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
-	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/reptest"
@@ -31,11 +26,6 @@ func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	testutil.Eventually(t, waitFor, what, cond)
 }
-
-var (
-	helperMu   sync.Mutex
-	helperBins = map[string]string{}
-)
 
 // greeting connects to the instance's first host-mapped port and returns
 // the first line it sends.
@@ -50,39 +40,17 @@ func greeting(t testing.TB, ni models.ActualLRPNetInfo) (string, error) {
 	return bufio.NewReader(conn).ReadString('\n')
 }
 
-// buildHelper builds ./testdata/NAME once per test binary run and returns
-// the program's path.
-func buildHelper(t testing.TB, name string) string {
-	t.Helper()
-	helperMu.Lock()
-	defer helperMu.Unlock()
-	if p, ok := helperBins[name]; ok {
-		return p
-	}
-	dir, err := os.MkdirTemp("", "rep-daemon-helpers-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+name)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building helper %s: %v\n%s", name, err, b)
-	}
-	helperBins[name] = out
-	return out
-}
+// helperDir holds the ./testdata programs, built static once per test
+// binary run, and what else the tests build (the runc rootfs).
+var helperDir string
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, p := range helperBins {
-		_ = os.RemoveAll(filepath.Dir(p))
-	}
-	if runcRootFS != "" {
-		_ = os.RemoveAll(filepath.Dir(runcRootFS))
-	}
-	os.Exit(code)
+	testutil.MainWithBinaries(m, &helperDir,
+		testutil.Build{Pkgs: []string{"./testdata/tcpserver", "./testdata/httpserver"}, Env: []string{"CGO_ENABLED=0"}})
 }
+
+// helperBin is the path of the ./testdata/NAME program.
+func helperBin(name string) string { return filepath.Join(helperDir, name) }
 
 func TestValidate(t *testing.T) {
 	if err := (Settings{}).WithDefaults().Validate(); err == nil {
@@ -100,10 +68,9 @@ func TestValidate(t *testing.T) {
 }
 
 type cellFixture struct {
-	h   *bbstest.Harness
+	h   *reptest.BBS
 	d   *Daemon
 	rc  rep.Client
-	lg  lager.Logger
 	cfg Settings
 }
 
@@ -114,30 +81,24 @@ func newCell(t *testing.T) *cellFixture {
 }
 
 // newBBS starts a BBS with embedded Locket on SQLite.
-func newBBS(t testing.TB) *bbstest.Harness {
+func newBBS(t testing.TB) *reptest.BBS {
 	t.Helper()
 	return reptest.StartBBS(t)
 }
 
 // addCell starts a rep cell registered with h; tweak, if set, adjusts its
 // config and options first. Bulk sync runs every second.
-func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settings, *Options)) *cellFixture {
+func addCell(t testing.TB, h *reptest.BBS, cellID string, tweak func(*Settings, *Options)) *cellFixture {
 	t.Helper()
 	certs := h.Certs
-	lg := lager.NewLogger("test")
 
-	cfg := Settings{
-		CellID: cellID, Zone: "z1", SyncInterval: Duration(time.Second),
-		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
-		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,
-		BBSAddress: h.URL, BBSCAFile: certs.CACert, BBSClientCertFile: certs.ClientCert, BBSClientKeyFile: certs.ClientKey,
-		LocketAddress: h.Daemon.LocketAddr(), LocketCAFile: certs.CACert,
-		LocketClientCertFile: certs.ClientCert, LocketClientKeyFile: certs.ClientKey,
-		ContainerRootDir: filepath.Join(t.TempDir(), "containers"),
-		MemoryMB:         1024, DiskMB: 1024, MaxContainers: 10,
-		RootFSProviders: []string{"preloaded:cflinuxfs4"},
-		PlacementTags:   []string{"tag1"},
-	}
+	cfg := Joining(cellID, "z1", h.URL, h.Daemon.LocketAddr(), certs)
+	cfg.SyncInterval = Duration(time.Second)
+	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.ContainerRootDir = filepath.Join(t.TempDir(), "containers")
+	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = 1024, 1024, 10
+	cfg.RootFSProviders = []string{"preloaded:cflinuxfs4"}
+	cfg.PlacementTags = []string{"tag1"}
 	opts := Options{ContainerOutput: testWriter{t}}
 	if tweak != nil {
 		tweak(&cfg, &opts)
@@ -159,37 +120,25 @@ func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settin
 	case <-time.After(waitFor):
 		t.Fatal("presence not acquired")
 	}
-	eventually(t, "the BBS to list the cell", func() (bool, string) {
-		c, other := reptest.Cell(h, lg, cfg.CellID)
-		if c == nil {
-			return false, other
-		}
-		if c.RepUrl != d.RepURL() || c.Zone != "z1" || int64(c.Capacity.MemoryMb) != cfg.MemoryMB {
-			return false, c.String()
-		}
-		return true, ""
-	})
-
-	resp, err := http.Get("http://" + d.LocalAddr() + "/ping")
-	if err != nil {
-		t.Fatalf("ping: %v", err)
+	c := h.WaitListed(t, cfg.CellID, d.RepURL(), waitFor)
+	if c.Zone != "z1" || int64(c.Capacity.MemoryMb) != cfg.MemoryMB {
+		t.Fatalf("the BBS lists the cell as %s", c)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("ping: %d", resp.StatusCode)
+	if err := reptest.Ping(d.LocalAddr()); err != nil {
+		t.Fatalf("ping: %v", err)
 	}
 
 	rc := reptest.Client(t, certs, d.RepURL(), 10*time.Second)
-	return &cellFixture{h: h, d: d, rc: rc, lg: lg, cfg: cfg}
+	return &cellFixture{h: h, d: d, rc: rc, cfg: cfg}
 }
 
 // TestLRPEndToEnd runs a real BBS with embedded Locket and a rep cell, places
 // one LRP instance on the cell through the reference rep client, waits for
 // it to be RUNNING and reachable, then stops it.
 func TestLRPEndToEnd(t *testing.T) {
-	helper := buildHelper(t, "tcpserver")
+	helper := helperBin("tcpserver")
 	f := newCell(t)
-	h, d, rc, lg, cfg := f.h, f.d, f.rc, f.lg, f.cfg
+	h, d, rc, lg, cfg := f.h, f.d, f.rc, f.h.Log, f.cfg
 	desired := &models.DesiredLRP{
 		ProcessGuid: "pg-e2e", Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
 		MemoryMb: 64, DiskMb: 64, Ports: []uint32{8080}, LogGuid: "log",
@@ -201,7 +150,7 @@ func TestLRPEndToEnd(t *testing.T) {
 		CheckDefinition: &models.CheckDefinition{Checks: []*models.Check{{TcpCheck: &models.TCPCheck{Port: 8080}}}},
 		StartTimeoutMs:  20000,
 	}
-	key := reptest.Desire(t, h, lg, desired)
+	key := h.Desire(t, desired)
 
 	state, err := rc.State(lg)
 	if err != nil || state.CellID != cfg.CellID {
@@ -273,7 +222,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // on the cell through the rep client, as the auctioneer would.
 func (f *cellFixture) desireAndPlace(t *testing.T, desired *models.DesiredLRP, instanceGuid string) models.ActualLRPKey {
 	t.Helper()
-	return reptest.Place(t, f.h, f.lg, f.rc, desired, instanceGuid)
+	return f.h.Place(t, f.rc, desired, instanceGuid)
 }
 
 // TestLRPCrash: an instance whose action exits is crashed in the BBS with
@@ -290,7 +239,7 @@ func TestLRPCrash(t *testing.T) {
 	}
 	f.desireAndPlace(t, desired, "ig-crash")
 	eventually(t, "the crash to be recorded", func() (bool, string) {
-		lrps, err := f.h.Client.ActualLRPs(f.lg, "", models.ActualLRPFilter{ProcessGuid: "pg-crash"})
+		lrps, err := f.h.Client.ActualLRPs(f.h.Log, "", models.ActualLRPFilter{ProcessGuid: "pg-crash"})
 		if err != nil || len(lrps) != 1 {
 			return false, "not listed"
 		}

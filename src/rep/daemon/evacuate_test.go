@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +9,8 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/rep/reptest"
 )
 
 func evacuateFast(c *Settings, _ *Options) {
@@ -19,19 +20,14 @@ func evacuateFast(c *Settings, _ *Options) {
 
 func postEvacuate(t *testing.T, f *cellFixture) {
 	t.Helper()
-	resp, err := http.Post("http://"+f.d.LocalAddr()+"/evacuate", "application/json", nil)
-	if err != nil {
+	if err := reptest.Evacuate(f.d.LocalAddr()); err != nil {
 		t.Fatalf("evacuate: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("evacuate: %d", resp.StatusCode)
 	}
 }
 
 // runningCount counts RUNNING copies (ordinary or evacuating) of pg.
 func (f *cellFixture) runningCount(t *testing.T, pg string) (int, string) {
-	lrps, err := f.h.Client.ActualLRPs(f.lg, "", models.ActualLRPFilter{ProcessGuid: pg})
+	lrps, err := f.h.Client.ActualLRPs(f.h.Log, "", models.ActualLRPFilter{ProcessGuid: pg})
 	if err != nil {
 		return -1, err.Error()
 	}
@@ -83,7 +79,7 @@ func TestEvacuation(t *testing.T) {
 	// UNCLAIMED while the evacuating copy stays RUNNING on cell-a.
 	var key models.ActualLRPKey
 	eventually(t, "an evacuating copy and an unclaimed replacement", func() (bool, string) {
-		lrps, err := h.Client.ActualLRPs(a.lg, "", models.ActualLRPFilter{ProcessGuid: "pg-evac"})
+		lrps, err := h.Client.ActualLRPs(a.h.Log, "", models.ActualLRPFilter{ProcessGuid: "pg-evac"})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -97,7 +93,7 @@ func TestEvacuation(t *testing.T) {
 		return evac && unclaimed, fmt.Sprint(lrps)
 	})
 	// An evacuating cell takes no new work.
-	rejected, err := a.rc.Perform(a.lg, rep.Work{LRPs: []rep.LRP{rep.NewLRP("ig-refused", key,
+	rejected, err := a.rc.Perform(a.h.Log, rep.Work{LRPs: []rep.LRP{rep.NewLRP("ig-refused", key,
 		rep.NewResource(desired.MemoryMb, desired.DiskMb, 0), rep.NewPlacementConstraint(desired.RootFs, nil, nil))}})
 	if err != nil || len(rejected.LRPs) != 1 {
 		t.Fatalf("an evacuating cell accepted work: rejected %+v, %v", rejected, err)
@@ -109,7 +105,7 @@ func TestEvacuation(t *testing.T) {
 	}
 
 	// The auctioneer's part: place the replacement on cell-b.
-	rejected, err = b.rc.Perform(b.lg, rep.Work{LRPs: []rep.LRP{rep.NewLRP("ig-b", key,
+	rejected, err = b.rc.Perform(b.h.Log, rep.Work{LRPs: []rep.LRP{rep.NewLRP("ig-b", key,
 		rep.NewResource(desired.MemoryMb, desired.DiskMb, 0), rep.NewPlacementConstraint(desired.RootFs, nil, nil))}})
 	if err != nil || len(rejected.LRPs) != 0 {
 		t.Fatalf("placing the replacement: rejected %+v, %v", rejected, err)
@@ -124,7 +120,7 @@ func TestEvacuation(t *testing.T) {
 	if lowest.Load() < 1 {
 		t.Fatalf("RUNNING instances fell to %d during the evacuation: %v", lowest.Load(), lowestSeen.Load())
 	}
-	lrps, err := h.Client.ActualLRPs(a.lg, "", models.ActualLRPFilter{ProcessGuid: "pg-evac"})
+	lrps, err := h.Client.ActualLRPs(a.h.Log, "", models.ActualLRPFilter{ProcessGuid: "pg-evac"})
 	if err != nil || len(lrps) != 1 || lrps[0].CellId != "cell-b" || lrps[0].State != models.ActualLRPStateRunning ||
 		lrps[0].Presence != models.ActualLRP_Ordinary {
 		t.Fatalf("after the evacuation: %v %v", lrps, err)

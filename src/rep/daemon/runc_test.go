@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
+	"github.com/diego-go/diego/src/rep/container/containertest"
 	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/runc"
 )
@@ -31,18 +31,9 @@ func runcCell(t testing.TB, maxContainers int, quiet bool) *cellFixture {
 	if os.Geteuid() != 0 {
 		t.Fatal("the runc backend needs root: run as root, as CI does")
 	}
-	helper := buildHelper(t, "tcpserver")
+	helper := helperBin("tcpserver")
 	runcRootFSOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "rep-daemon-rootfs-")
-		if err != nil {
-			runcRootFSErr = err
-			return
-		}
-		runcRootFS = filepath.Join(dir, "busybox")
-		if out, err := exec.Command("../../../scripts/rootfs/busybox.sh", runcRootFS).CombinedOutput(); err != nil {
-			runcRootFSErr = fmt.Errorf("scripts/rootfs/busybox.sh: %w: %s", err, out)
-			return
-		}
+		runcRootFS = containertest.BusyboxRootFS(t, filepath.Join(helperDir, "busybox"))
 		bin, err := os.ReadFile(helper)
 		if err == nil {
 			_ = os.MkdirAll(filepath.Join(runcRootFS, "usr/local/bin"), 0o755)
@@ -105,7 +96,7 @@ func TestLRPOnRunc(t *testing.T) {
 	if err != nil || !strings.Contains(line, "ig-runc") {
 		t.Fatalf("greeting %q, %v", line, err)
 	}
-	if err := f.rc.StopLRPInstance(f.lg, running.ActualLRPKey, running.ActualLRPInstanceKey); err != nil {
+	if err := f.rc.StopLRPInstance(f.h.Log, running.ActualLRPKey, running.ActualLRPInstanceKey); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the instance to leave the BBS and the cell", func() (bool, string) {

@@ -11,6 +11,7 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/pki"
 )
 
 // Duration is a time.Duration read as "10s" or nanoseconds.
@@ -90,6 +91,20 @@ type Settings struct {
 	// EvacuationPollingInterval is how often an evacuating cell re-asks the
 	// BBS about its instances (default 10s).
 	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
+}
+
+// Joining returns the settings of cell cellID in zone joining the Diego
+// whose BBS serves at bbsURL and Locket at locketAddr, with the certificates
+// of b throughout: the rep serves its API with b's server pair and presents
+// b's client pair to the BBS and Locket, all chained to b's CA. The other
+// fields are left to the caller and WithDefaults.
+func Joining(cellID, zone, bbsURL, locketAddr string, b *pki.Bundle) Settings {
+	return Settings{
+		CellID: cellID, Zone: zone,
+		CAFile: b.CACert, CertFile: b.ServerCert, KeyFile: b.ServerKey,
+		BBSAddress: bbsURL, BBSCAFile: b.CACert, BBSClientCertFile: b.ClientCert, BBSClientKeyFile: b.ClientKey,
+		LocketAddress: locketAddr, LocketCAFile: b.CACert, LocketClientCertFile: b.ClientCert, LocketClientKeyFile: b.ClientKey,
+	}
 }
 
 // WithDefaults fills zero fields.

@@ -25,7 +25,7 @@ import (
 
 func (f *cellFixture) actual(t *testing.T, processGuid string) []*models.ActualLRP {
 	t.Helper()
-	lrps, err := f.h.Client.ActualLRPs(f.lg, "", models.ActualLRPFilter{ProcessGuid: processGuid})
+	lrps, err := f.h.Client.ActualLRPs(f.h.Log, "", models.ActualLRPFilter{ProcessGuid: processGuid})
 	if err != nil {
 		t.Fatalf("listing actual LRPs: %v", err)
 	}
@@ -72,19 +72,19 @@ func TestBulkSync(t *testing.T) {
 	f.waitRunning(t, "pg-kept", "ig-kept")
 
 	// A ghost: claimed by this cell in the BBS, no container.
-	if err := f.h.Client.DesireLRP(f.lg, "", sleeper("pg-ghost")); err != nil {
+	if err := f.h.Client.DesireLRP(f.h.Log, "", sleeper("pg-ghost")); err != nil {
 		t.Fatal(err)
 	}
 	ghostKey := f.actual(t, "pg-ghost")[0].ActualLRPKey
 	ghostIKey := models.NewActualLRPInstanceKey("ig-ghost", f.cfg.CellID)
-	if err := f.h.Client.ClaimActualLRP(f.lg, "", &ghostKey, &ghostIKey); err != nil {
+	if err := f.h.Client.ClaimActualLRP(f.h.Log, "", &ghostKey, &ghostIKey); err != nil {
 		t.Fatal(err)
 	}
 	// A task RUNNING here in the BBS, no container.
-	if err := f.h.Client.DesireTask(f.lg, "", "task-ghost", "test", taskDef("true", "")); err != nil {
+	if err := f.h.Client.DesireTask(f.h.Log, "", "task-ghost", "test", taskDef("true", "")); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := f.h.Client.StartTask(f.lg, "", "task-ghost", f.cfg.CellID); err != nil || !ok {
+	if ok, err := f.h.Client.StartTask(f.h.Log, "", "task-ghost", f.cfg.CellID); err != nil || !ok {
 		t.Fatalf("starting ghost task: %v %v", ok, err)
 	}
 	// A container nothing owns.
@@ -94,7 +94,7 @@ func TestBulkSync(t *testing.T) {
 	// An instance the BBS stops placing here behind the cell's back.
 	f.desireAndPlace(t, sleeper("pg-gone"), "ig-gone")
 	gone := f.waitRunning(t, "pg-gone", "ig-gone")
-	if err := f.h.Client.RemoveActualLRP(f.lg, "", &gone.ActualLRPKey, &gone.ActualLRPInstanceKey); err != nil {
+	if err := f.h.Client.RemoveActualLRP(f.h.Log, "", &gone.ActualLRPKey, &gone.ActualLRPInstanceKey); err != nil {
 		t.Fatal(err)
 	}
 
@@ -110,7 +110,7 @@ func TestBulkSync(t *testing.T) {
 			t.Fatalf("ghost still in the BBS: %s", l)
 		}
 	}
-	task, err := f.h.Client.TaskByGuid(f.lg, "", "task-ghost")
+	task, err := f.h.Client.TaskByGuid(f.h.Log, "", "task-ghost")
 	if err != nil || task.State != models.Task_Completed || !task.Failed || task.FailureReason != TaskContainerMissing {
 		t.Fatalf("ghost task: %v %v", task, err)
 	}
@@ -138,7 +138,7 @@ func TestBulkSync(t *testing.T) {
 // TestReadinessSetsRoutable: an instance with a readiness check is RUNNING
 // but not routable until the check passes.
 func TestReadinessSetsRoutable(t *testing.T) {
-	helper := buildHelper(t, "httpserver")
+	helper := helperBin("httpserver")
 	f := newCell(t)
 	desired := &models.DesiredLRP{
 		ProcessGuid: "pg-ready", Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
@@ -223,7 +223,7 @@ func TestContainerMetrics(t *testing.T) {
 	if got.Tasks[0].TaskGUID != "task-metrics" {
 		t.Fatalf("task metrics: %+v", got.Tasks)
 	}
-	_ = f.h.Client.CancelTask(f.lg, "", "task-metrics")
+	_ = f.h.Client.CancelTask(f.h.Log, "", "task-metrics")
 }
 
 // TestRestartRecovery: a rep started on the container directory of a rep
@@ -284,7 +284,7 @@ func TestRetire(t *testing.T) {
 	f := newCell(t)
 	f.desireAndPlace(t, sleeper("pg-retire"), "ig-retire")
 	running := f.waitRunning(t, "pg-retire", "ig-retire")
-	if err := f.h.Client.RetireActualLRP(f.lg, "", &running.ActualLRPKey); err != nil {
+	if err := f.h.Client.RetireActualLRP(f.h.Log, "", &running.ActualLRPKey); err != nil {
 		t.Fatalf("retiring: %v", err)
 	}
 	eventually(t, "the retired instance to leave the BBS and the cell", func() (bool, string) {

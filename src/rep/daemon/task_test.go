@@ -17,10 +17,10 @@ import (
 // client, as the auctioneer would.
 func (f *cellFixture) placeTask(t *testing.T, guid string, def *models.TaskDefinition) {
 	t.Helper()
-	if err := f.h.Client.DesireTask(f.lg, "", guid, "test", def); err != nil {
+	if err := f.h.Client.DesireTask(f.h.Log, "", guid, "test", def); err != nil {
 		t.Fatalf("desiring task: %v", err)
 	}
-	rejected, err := f.rc.Perform(f.lg, rep.Work{Tasks: []rep.Task{rep.NewTask(guid, "test",
+	rejected, err := f.rc.Perform(f.h.Log, rep.Work{Tasks: []rep.Task{rep.NewTask(guid, "test",
 		rep.NewResource(def.MemoryMb, def.DiskMb, 0), rep.NewPlacementConstraint(def.RootFs, nil, nil))}})
 	if err != nil || len(rejected.Tasks) != 0 {
 		t.Fatalf("perform: rejected %+v, %v", rejected, err)
@@ -32,7 +32,7 @@ func (f *cellFixture) waitTask(t *testing.T, guid string, state models.Task_Stat
 	var task *models.Task
 	eventually(t, "task "+guid+" to be "+state.String(), func() (bool, string) {
 		var err error
-		if task, err = f.h.Client.TaskByGuid(f.lg, "", guid); err != nil {
+		if task, err = f.h.Client.TaskByGuid(f.h.Log, "", guid); err != nil {
 			return false, err.Error()
 		}
 		return task.State == state, task.State.String()
@@ -114,7 +114,7 @@ func TestTaskCancel(t *testing.T) {
 		_, err := f.d.backend.Lookup(t.Context(), "task-cancel")
 		return err == nil, "no container yet"
 	})
-	if err := f.h.Client.CancelTask(f.lg, "", "task-cancel"); err != nil {
+	if err := f.h.Client.CancelTask(f.h.Log, "", "task-cancel"); err != nil {
 		t.Fatalf("cancelling: %v", err)
 	}
 	f.waitTaskGone(t, "task-cancel")
@@ -123,7 +123,7 @@ func TestTaskCancel(t *testing.T) {
 		t.Fatalf("cancelled task: failed=%v reason=%q", task.Failed, task.FailureReason)
 	}
 	// The rep API answers 404 for a task it does not run.
-	if err := f.rc.CancelTask(f.lg, "no-such-task"); err == nil {
+	if err := f.rc.CancelTask(f.h.Log, "no-such-task"); err == nil {
 		t.Fatal("cancelling an unknown task succeeded")
 	}
 }

@@ -22,10 +22,18 @@ import (
 // WaitFor is how long the helpers here wait for the BBS to catch up.
 const WaitFor = 30 * time.Second
 
+// BBS is a BBS with an embedded Locket and the logger its client's calls
+// take.
+type BBS struct {
+	*bbstest.Harness
+	Log lager.Logger
+}
+
 // StartBBS starts a BBS with an embedded Locket on a fresh SQLite database.
-func StartBBS(tb testing.TB) *bbstest.Harness {
+func StartBBS(tb testing.TB) *BBS {
 	tb.Helper()
-	return bbstest.Start(tb, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(tb), EmbeddedLocket: true})
+	h := bbstest.Start(tb, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(tb), EmbeddedLocket: true})
+	return &BBS{Harness: h, Log: lager.NewLogger("test")}
 }
 
 // Client is the reference rep client for the rep serving at repURL over
@@ -47,8 +55,8 @@ func Client(tb testing.TB, certs *pki.Bundle, repURL string, timeout time.Durati
 
 // Cell returns the presence of cellID if the BBS lists it; otherwise what
 // it lists instead.
-func Cell(h *bbstest.Harness, lg lager.Logger, cellID string) (*models.CellPresence, string) {
-	cells, err := h.Client.Cells(lg, "")
+func (h *BBS) Cell(cellID string) (*models.CellPresence, string) {
+	cells, err := h.Client.Cells(h.Log, "")
 	if err != nil {
 		return nil, err.Error()
 	}
@@ -72,14 +80,14 @@ func Sleeper(pg, domain string) *models.DesiredLRP {
 
 // Desire desires the one-instance LRP d and returns the key of its
 // unclaimed actual LRP once the BBS lists it.
-func Desire(tb testing.TB, h *bbstest.Harness, lg lager.Logger, d *models.DesiredLRP) models.ActualLRPKey {
+func (h *BBS) Desire(tb testing.TB, d *models.DesiredLRP) models.ActualLRPKey {
 	tb.Helper()
-	if err := h.Client.DesireLRP(lg, "", d); err != nil {
+	if err := h.Client.DesireLRP(h.Log, "", d); err != nil {
 		tb.Fatalf("desiring LRP: %v", err)
 	}
 	var key models.ActualLRPKey
 	testutil.Eventually(tb, WaitFor, "the unclaimed actual LRP", func() (bool, string) {
-		lrps, err := h.Client.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: d.ProcessGuid})
+		lrps, err := h.Client.ActualLRPs(h.Log, "", models.ActualLRPFilter{ProcessGuid: d.ProcessGuid})
 		if err != nil || len(lrps) != 1 {
 			return false, fmt.Sprint(lrps, err)
 		}
@@ -106,9 +114,50 @@ func Perform(tb testing.TB, rc rep.Client, lg lager.Logger, ig string, key model
 
 // Place desires the one-instance LRP d and places its instance ig on the
 // cell rc talks to, as the auctioneer would.
-func Place(tb testing.TB, h *bbstest.Harness, lg lager.Logger, rc rep.Client, d *models.DesiredLRP, ig string) models.ActualLRPKey {
+func (h *BBS) Place(tb testing.TB, rc rep.Client, d *models.DesiredLRP, ig string) models.ActualLRPKey {
 	tb.Helper()
-	key := Desire(tb, h, lg, d)
-	Perform(tb, rc, lg, ig, key, d)
+	key := h.Desire(tb, d)
+	Perform(tb, rc, h.Log, ig, key, d)
 	return key
+}
+
+// local calls the rep's plain-HTTP local API at localAddr and fails unless
+// it answers want.
+func local(method, localAddr, path string, want int) error {
+	req, err := http.NewRequest(method, "http://"+localAddr+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	return nil
+}
+
+// Ping asks the rep whose local API is at localAddr whether it is up.
+func Ping(localAddr string) error { return local(http.MethodGet, localAddr, "/ping", http.StatusOK) }
+
+// Evacuate asks the rep whose local API is at localAddr to drain the cell.
+func Evacuate(localAddr string) error {
+	return local(http.MethodPost, localAddr, "/evacuate", http.StatusAccepted)
+}
+
+// WaitListed waits up to within for the BBS to list cellID serving at
+// repURL and returns its presence.
+func (h *BBS) WaitListed(tb testing.TB, cellID, repURL string, within time.Duration) *models.CellPresence {
+	tb.Helper()
+	var c *models.CellPresence
+	testutil.Eventually(tb, within, "the BBS to list the cell", func() (bool, string) {
+		var other string
+		if c, other = h.Cell(cellID); c == nil {
+			return false, other
+		}
+		return c.RepUrl == repURL, c.RepUrl
+	})
+	return c
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/containertest"
 	"github.com/diego-go/diego/src/rep/container/host"
+	"github.com/diego-go/diego/src/rep/container/proc"
 	"github.com/diego-go/diego/src/rep/container/process"
 )
 
@@ -136,15 +137,7 @@ func TestMaxContainersAndRootFS(t *testing.T) {
 	}
 }
 
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	state := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
-	return state != "Z" && state != "X"
-}
+var alive = proc.Alive
 
 func TestDestroyKillsGrandchildrenAndRemovesFiles(t *testing.T) {
 	b := newBackend(t)
@@ -339,15 +332,11 @@ func TestReapLeftovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records, _ := filepath.Glob(filepath.Join(root, "c-*.pgids"))
-	if len(records) != 1 {
-		t.Fatalf("pgid records: %v", records)
+	pgids := process.RecordedGroups(root)
+	if len(pgids) != 1 {
+		t.Fatalf("recorded process groups: %v", pgids)
 	}
-	raw, _ := os.ReadFile(records[0])
-	pgid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		t.Fatalf("pgid record %q: %v", raw, err)
-	}
+	pgid := pgids[0]
 
 	b2, err := process.New(process.Config{RootDir: root, Settings: host.Settings{MemoryMB: 100, DiskMB: 100}})
 	if err != nil {

@@ -332,8 +332,8 @@ func (c *Container) Metrics(ctx context.Context) (container.Metrics, error) {
 	}
 	c.mu.Unlock()
 	for _, p := range live {
-		m.MemoryBytes += p.rssBytes
-		m.CPUTime += p.cpu
+		m.MemoryBytes += p.RSSBytes
+		m.CPUTime += p.CPU
 	}
 	_ = filepath.WalkDir(c.dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
@@ -362,7 +362,7 @@ func (c *Container) watchMemory(every time.Duration, limit uint64) {
 		live, _ := scanGroups(c.groups)
 		var rss uint64
 		for _, p := range live {
-			rss += p.rssBytes
+			rss += p.RSSBytes
 		}
 		if rss > limit {
 			c.oomKilled = true

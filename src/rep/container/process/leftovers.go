@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/diego-go/diego/src/rep/container/proc"
 )
 
 // pgidFile is where the process groups of the container whose home is dir
@@ -88,44 +90,29 @@ func readPgids(path string) []int {
 	return out
 }
 
+// RecordedGroups returns the process groups recorded for the containers
+// under root, live or not: what a backend started after a crash of the rep
+// would look for.
+func RecordedGroups(root string) []int {
+	files, _ := filepath.Glob(filepath.Join(root, "c-*.pgids"))
+	var pgids []int
+	for _, f := range files {
+		pgids = append(pgids, readPgids(f)...)
+	}
+	return pgids
+}
+
 // groupWorksIn reports whether a process of group pgid has its working
 // directory inside dir.
 func groupWorksIn(pgid int, dir string) bool {
-	procs, err := os.ReadDir("/proc")
-	if err != nil {
-		return false
-	}
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
+	for _, pid := range proc.PIDs() {
+		if st, ok := proc.ReadStat(pid); !ok || st.PGRP != pgid {
 			continue
 		}
-		if g, ok := processGroup(pid); !ok || g != pgid {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", p.Name(), "cwd"))
+		cwd, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "cwd"))
 		if err == nil && (cwd == dir || strings.HasPrefix(cwd, dir+"/")) {
 			return true
 		}
 	}
 	return false
-}
-
-// processGroup reads the process group id from /proc/PID/stat.
-func processGroup(pid int) (int, bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, false
-	}
-	fields := strings.Fields(s[i+1:]) // state ppid pgrp ...
-	if len(fields) < 3 {
-		return 0, false
-	}
-	g, err := strconv.Atoi(fields[2])
-	return g, err == nil
 }

@@ -2,7 +2,6 @@ package runc
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -78,31 +77,6 @@ func oomKills(memDir string) uint64 {
 		}
 	}
 	return 0
-}
-
-// procStat is what the backend reads from /proc/PID/stat.
-type procStat struct {
-	ppid   int
-	zombie bool
-	start  string // starttime, in clock ticks since boot
-}
-
-func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procStat{}, false
-	}
-	i := bytes.LastIndexByte(b, ')') // the command may hold spaces and ')'
-	if i < 0 {
-		return procStat{}, false
-	}
-	f := bytes.Fields(b[i+1:])
-	// f[0]=state f[1]=ppid ... f[19]=starttime
-	if len(f) < 20 {
-		return procStat{}, false
-	}
-	ppid, _ := strconv.Atoi(string(f[1]))
-	return procStat{ppid: ppid, zombie: f[0][0] == 'Z' || f[0][0] == 'X', start: string(f[19])}, true
 }
 
 // dirSize is the apparent size of the regular files under dir.

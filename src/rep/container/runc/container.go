@@ -19,6 +19,7 @@ import (
 
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/host"
+	"github.com/diego-go/diego/src/rep/container/proc"
 )
 
 // metaFile is the container's metadata in its bundle dir.
@@ -174,8 +175,8 @@ func (c *Container) create(ctx context.Context) error {
 	if c.m.InitPid, err = strconv.Atoi(strings.TrimSpace(string(raw))); err != nil {
 		return fmt.Errorf("init's pid %q: %w", raw, err)
 	}
-	st, _ := readStat(c.m.InitPid)
-	c.m.InitStart = st.start
+	st, _ := proc.ReadStat(c.m.InitPid)
+	c.m.InitStart = st.Start
 	if c.m.Cgroups, err = cgroupsOf(c.m.InitPid); err != nil {
 		return err
 	}
@@ -284,8 +285,8 @@ func (c *Container) waitProcs(ctx context.Context) error {
 
 // initAlive reports that the container's init is still running.
 func (c *Container) initAlive() bool {
-	st, ok := readStat(c.m.InitPid)
-	return ok && !st.zombie && st.start == c.m.InitStart
+	st, ok := proc.ReadStat(c.m.InitPid)
+	return ok && !st.Zombie() && st.Start == c.m.InitStart
 }
 
 // Info implements container.Container.
@@ -364,8 +365,8 @@ func (c *Container) userProcs() []int {
 		if pid == c.m.InitPid {
 			continue
 		}
-		st, ok := readStat(pid)
-		if !ok || st.zombie || (st.ppid == c.m.InitPid && isInitSleep(pid)) {
+		st, ok := proc.ReadStat(pid)
+		if !ok || st.Zombie() || (st.PPID == c.m.InitPid && isInitSleep(pid)) {
 			continue
 		}
 		pids = append(pids, pid)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,21 +20,10 @@ import (
 	"github.com/diego-go/diego/src/rep/container/runc"
 )
 
-// The busybox rootfs is built once per test binary, by the repo's recipe.
-var (
-	rootfsOnce sync.Once
-	rootfsDir  string
-	rootfsErr  error
-	rootfsTmp  string
-)
+// tmpDir holds what the tests build once per test binary (the busybox rootfs).
+var tmpDir string
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if rootfsTmp != "" {
-		os.RemoveAll(rootfsTmp)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithBinaries(m, &tmpDir) }
 
 // requireHost fails (never skips) when the test cannot run here.
 func requireHost(t testing.TB) {
@@ -50,24 +38,12 @@ func requireHost(t testing.TB) {
 	}
 }
 
+// busyboxRootFS is the busybox rootfs, built once per test binary by the
+// repo's recipe.
 func busyboxRootFS(t testing.TB) string {
 	t.Helper()
 	requireHost(t)
-	rootfsOnce.Do(func() {
-		rootfsTmp, rootfsErr = os.MkdirTemp("", "runc-test-rootfs")
-		if rootfsErr != nil {
-			return
-		}
-		rootfsDir = filepath.Join(rootfsTmp, "busybox")
-		out, err := exec.Command("../../../../scripts/rootfs/busybox.sh", rootfsDir).CombinedOutput()
-		if err != nil {
-			rootfsErr = fmt.Errorf("scripts/rootfs/busybox.sh: %w: %s", err, out)
-		}
-	})
-	if rootfsErr != nil {
-		t.Fatal(rootfsErr)
-	}
-	return rootfsDir
+	return containertest.BusyboxRootFS(t, filepath.Join(tmpDir, "busybox"))
 }
 
 // portBase and netBase give each backend its own host ports and /24, so
