@@ -15,7 +15,7 @@
 # image_resource and get PATH/HOME/Go caches/BOSH_CLI as params; without
 # resources no job triggers the next, so this script triggers them in order.
 # The task scripts, their params and the vars file
-# (pipelines/vars/deploy-diego-local.yml) are the pipeline's own.
+# (ci/vars/pipelines/deploy-diego-local.yml) are the pipeline's own.
 #
 # Usage: ci/local/concourse-pipeline.sh
 # Environment: CONCOURSE_DIR (default /tmp/diego-concourse), PORT (8181),
@@ -92,7 +92,7 @@ production_bbs_admin: {urls: "https://10.245.0.10:8889", certificate: "${admin}/
 vault: {addr: "", role_id: "", secret_id: ""}
 YAML
 "${fly}" -t "${target}" set-pipeline -n -p "${pipeline}" -c "${dir}/${pipeline}.yml" \
-  -l "${repo}/pipelines/vars/deploy-diego-local.yml" -l "${dir}/credentials.yml" >/dev/null
+  -l "${repo}/ci/vars/pipelines/deploy-diego-local.yml" -l "${dir}/credentials.yml" >/dev/null
 "${fly}" -t "${target}" unpause-pipeline -p "${pipeline}" >/dev/null
 
 # the diego CLI on the api instance (like bosh ssh api/0 -c ...)

@@ -29,8 +29,8 @@ fi
 bash "${repo}/ci/local/concourse.sh" start
 [[ -x "${repo}/bin/bosh" ]] || bash "${repo}/scripts/build-bosh.sh"
 log "1. the pipelines are accepted by the server"
-"${fly}" -t "${target}" set-pipeline -n -p deploy-diego -c "${repo}/pipelines/deploy-diego.yml" -l "${repo}/pipelines/vars/deploy-diego.yml" >/dev/null
-"${fly}" -t "${target}" set-pipeline -n -p preview -i branch=feature-x -c "${repo}/pipelines/preview.yml" -l "${repo}/pipelines/vars/preview.yml" >/dev/null
+"${fly}" -t "${target}" set-pipeline -n -p deploy-diego -c "${repo}/pipelines/deploy-diego.yml" -l "${repo}/ci/vars/pipelines/deploy-diego.yml" >/dev/null
+"${fly}" -t "${target}" set-pipeline -n -p preview -i branch=feature-x -c "${repo}/pipelines/preview.yml" -l "${repo}/ci/vars/pipelines/preview.yml" >/dev/null
 "${fly}" -t "${target}" pipelines
 
 log "2. a trivial pipeline job"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A local Concourse for ci/local/*.sh: `concourse quickstart` from the pin in
-# tools/concourse, on the PostgreSQL of scripts/ensure-services.sh (database
+# tools/concourse, on the PostgreSQL of ci/dev/ensure-services.sh (database
 # concourse_local), the houdini runtime (tasks run as processes on this
 # machine: no images, no resource types), loopback only, user ci/ci-pass,
 # fly target diego-local.

@@ -29,19 +29,19 @@ const ReleaseName = "diego-go"
 
 // Options of Up.
 type Options struct {
-	Repo      string            // repository root (jobs/, scripts/release.sh)
+	Repo      string            // repository root (jobs/, ci/dev/release.sh)
 	Manifest  string            // base manifest
 	OpsFiles  []string          // -o
 	VarsFiles []string          // -l
 	Vars      map[string]string // -v
 	VarsStore string            // --vars-store (default ROOT/vars.yml)
 	Root      string            // the deployment's directory
-	Tarball   string            // release tarball; empty: built with scripts/release.sh into ROOT/diego-go.tgz
+	Tarball   string            // release tarball; empty: built with ci/dev/release.sh into ROOT/diego-go.tgz
 	// PackagesDir holds the compiled packages (default ROOT/packages); the
 	// Go packages' build cache is PackagesDir/../data/golang-1-linux/cache.
 	// Share it between roots to compile only what changed.
 	PackagesDir string
-	Bosh        string // bosh CLI for scripts/release.sh (default REPO/bin/bosh)
+	Bosh        string // bosh CLI for ci/dev/release.sh (default REPO/bin/bosh)
 	Subnet      string // first three octets of the /24 (default 10.245.0)
 	Bridge      string // host bridge (default dlbr0)
 	// DBForward "LISTEN=TARGET": a TCP forwarder from the bridge to a

@@ -188,8 +188,8 @@ func deployLocalTestSetup(t *testing.T) (repo, cache, tarball string) {
 	}
 	tarball = filepath.Join(cache, "test-diego-go.tgz")
 	tarballOnce.Do(func() {
-		if out, err := exec.Command("bash", filepath.Join(repo, "scripts", "build-bosh.sh")).CombinedOutput(); err != nil {
-			tarballErr = fmt.Errorf("scripts/build-bosh.sh: %v\n%s", err, out)
+		if out, err := exec.Command("bash", filepath.Join(repo, "ci", "dev", "build-bosh.sh")).CombinedOutput(); err != nil {
+			tarballErr = fmt.Errorf("ci/dev/build-bosh.sh: %v\n%s", err, out)
 			return
 		}
 		step := time.Now()

@@ -41,8 +41,8 @@ func runcCell(t testing.TB, maxContainers int, quiet bool) *cellFixture {
 			return
 		}
 		runcRootFS = filepath.Join(dir, "busybox")
-		if out, err := exec.Command("../../../scripts/rootfs/busybox.sh", runcRootFS).CombinedOutput(); err != nil {
-			runcRootFSErr = fmt.Errorf("scripts/rootfs/busybox.sh: %w: %s", err, out)
+		if out, err := exec.Command("../../../ci/dev/rootfs/busybox.sh", runcRootFS).CombinedOutput(); err != nil {
+			runcRootFSErr = fmt.Errorf("ci/dev/rootfs/busybox.sh: %w: %s", err, out)
 			return
 		}
 		bin, err := os.ReadFile(helper)

@@ -43,7 +43,7 @@ func requireHost(t testing.TB) {
 	}
 	for _, bin := range []string{"runc", "ip", "busybox"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Fatalf("%s is not installed: run scripts/ensure-services.sh (apt-get install runc iproute2 busybox-static)", bin)
+			t.Fatalf("%s is not installed: run ci/dev/ensure-services.sh (apt-get install runc iproute2 busybox-static)", bin)
 		}
 	}
 }
@@ -57,9 +57,9 @@ func busyboxRootFS(t testing.TB) string {
 			return
 		}
 		rootfsDir = filepath.Join(rootfsTmp, "busybox")
-		out, err := exec.Command("../../../../scripts/rootfs/busybox.sh", rootfsDir).CombinedOutput()
+		out, err := exec.Command("../../../../ci/dev/rootfs/busybox.sh", rootfsDir).CombinedOutput()
 		if err != nil {
-			rootfsErr = fmt.Errorf("scripts/rootfs/busybox.sh: %w: %s", err, out)
+			rootfsErr = fmt.Errorf("ci/dev/rootfs/busybox.sh: %w: %s", err, out)
 		}
 	})
 	if rootfsErr != nil {
