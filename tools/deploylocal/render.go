@@ -39,19 +39,7 @@ func (r *instanceRenderer) render(job *boshrel.Job, ig boshrel.InstanceGroup, re
 	if err != nil {
 		return err
 	}
-	var jobProps interface{}
-	if ref.Properties != nil {
-		p, err := boshrel.PropertyMap(ref.Properties)
-		if err != nil {
-			return err
-		}
-		jobProps = p
-	}
-	igProps, err := boshrel.PropertyMap(ig.Properties)
-	if err != nil {
-		return err
-	}
-	global, err := boshrel.PropertyMap(m.Properties)
+	props, err := boshrel.PropertiesOf(ig, ref, m)
 	if err != nil {
 		return err
 	}
@@ -66,7 +54,7 @@ func (r *instanceRenderer) render(job *boshrel.Job, ig boshrel.InstanceGroup, re
 		"networks": map[string]interface{}{netName: map[string]interface{}{
 			"ip": inst.IP, "netmask": "255.255.255.0", "gateway": gateway, "default": []string{"dns", "gateway"},
 		}},
-		"global_properties": global, "cluster_properties": igProps, "job_properties": jobProps,
+		"global_properties": props.Global, "cluster_properties": props.InstanceGroup, "job_properties": props.Job,
 		"default_properties": defaults,
 	}
 	out := filepath.Join(dest, job.Name)
