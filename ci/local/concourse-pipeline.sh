@@ -26,18 +26,15 @@
 # deployment and Concourse running). Needs root, Go, PostgreSQL, ruby, ip.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-dir="${CONCOURSE_DIR:-/tmp/diego-concourse}"
+# shellcheck source=ci/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 state="${BOSH_LOCAL_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/diego-bosh-local}"
-fly="${repo}/bin/fly"
-target=diego-local
 pipeline=deploy-diego-local
 deployment=diego-local-staging
 jobs=(create-release deploy-staging acceptance-staging rotate-staging-key)
 # the builds, in order: after the key rotation (two deploys by diego
 # rotate-encryption-key) the acceptance errand runs again
 runs=(create-release deploy-staging acceptance-staging rotate-staging-key acceptance-staging)
-log() { printf 'concourse-pipeline: %s\n' "$*" >&2; }
 
 [[ "$(id -u)" == 0 ]] || { log "needs root (houdini, deploy-local's namespaces)"; exit 1; }
 sha="$(git -C "${repo}" rev-parse HEAD)"
@@ -46,7 +43,7 @@ if [[ -n "$(git -C "${repo}" status --porcelain --untracked-files=no)" ]]; then
 fi
 
 bash "${repo}/ci/local/concourse.sh" start
-[[ -x "${repo}/bin/bosh" ]] || bash "${repo}/scripts/build-bosh.sh"
+[[ -x "${repo}/bin/bosh" ]] || bash "${repo}/ci/dev/build-bosh.sh"
 log "building bin/bosh-local, bin/deploy-local"
 (cd "${repo}/tools" && go build -o "${repo}/bin/bosh-local" ./cmd/bosh-local && go build -o "${repo}/bin/deploy-local" ./cmd/deploy-local)
 mkdir -p "${dir}" "${dir}/home" "${state}"

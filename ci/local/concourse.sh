@@ -13,12 +13,8 @@
 # default 8181). Needs root (houdini), Go, PostgreSQL on 127.0.0.1:5432 (trust).
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-dir="${CONCOURSE_DIR:-/tmp/diego-concourse}"
-port="${PORT:-8181}"
-fly="${repo}/bin/fly"
-target=diego-local
-log() { printf 'concourse: %s\n' "$*" >&2; }
+# shellcheck source=ci/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 stop() {
   if [[ -f "${dir}/pid" ]] && kill -0 "$(cat "${dir}/pid")" 2>/dev/null; then

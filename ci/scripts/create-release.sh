@@ -42,13 +42,13 @@ fi
 
 if [[ -z "${BOSH_CLI:-}" ]] && ! command -v bosh >/dev/null 2>&1 && [[ ! -x "${repo}/bin/bosh" ]]; then
   log "no bosh CLI: building bin/bosh"
-  bash "${repo}/scripts/build-bosh.sh"
+  bash "${repo}/ci/dev/build-bosh.sh"
 fi
 BOSH_CLI="$(bosh_cli)"
 export BOSH_CLI
 
 tarball="${out}/diego-go-${version}.tgz"
 log "creating ${tarball}"
-bash "${repo}/scripts/release.sh" --tarball "${tarball}" --version "${version}"
+bash "${repo}/ci/dev/release.sh" --tarball "${tarball}" --version "${version}"
 printf '%s\n' "${version}" > "${out}/version"
 log "created ${tarball} ($(du -h "${tarball}" | cut -f1))"

@@ -122,7 +122,7 @@ func Up(ctx context.Context, o Options) (*Deployment, error) {
 		return nil, err
 	}
 	r := newInstanceRenderer()
-	jobs, err := boshrel.ReadJobs(o.Repo, r.fs)
+	jobs, err := boshrel.ReadJobs(o.Repo, r.FS)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func runErrand(dir string, o opts) error {
 	if is := vals["--instance"]; len(is) > 0 {
 		instance = strings.TrimSuffix(is[len(is)-1], "/first") // the group's first instance
 	}
-	fmt.Fprintf(os.Stderr, "bosh-local: running errand %s on %s\n", pos[0], orAll(instance))
+	fmt.Fprintf(os.Stderr, "bosh-local: running errand %s on %s\n", pos[0], or(instance, "the first instance with the job"))
 	runErr := deploylocal.RunErrand(st, pos[0], instance, os.Stdout)
 	if set["--download-logs"] && len(vals["--logs-dir"]) > 0 {
 		for _, inst := range st.Instances {
@@ -81,9 +81,10 @@ func runErrand(dir string, o opts) error {
 	return runErr
 }
 
-func orAll(s string) string {
+// or is s, or def when s is empty.
+func or(s, def string) string {
 	if s == "" {
-		return "the first instance with the job"
+		return def
 	}
 	return s
 }
@@ -122,16 +123,9 @@ func listDeployments(dir string) error {
 	sort.Strings(ds)
 	fmt.Printf("%-30s %s\n", "Name", "Status")
 	for _, d := range ds {
-		fmt.Printf("%-30s %s\n", filepath.Base(d), orNone(readStatus(d)))
+		fmt.Printf("%-30s %s\n", filepath.Base(d), or(readStatus(d), "-"))
 	}
 	return nil
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func instances(dir string, o opts) error {
@@ -150,7 +144,7 @@ func instances(dir string, o opts) error {
 		if err != nil {
 			continue
 		}
-		fmt.Fprintf(w, "Deployment '%s' (%s)\n", n, orNone(readStatus(filepath.Join(dir, "deployments", n))))
+		fmt.Fprintf(w, "Deployment '%s' (%s)\n", n, or(readStatus(filepath.Join(dir, "deployments", n)), "-"))
 		for _, inst := range st.Instances {
 			state := "running"
 			if inst.Stopped || st.Pid == 0 {

@@ -20,13 +20,26 @@ type Renderer struct {
 	renderer bitemplate.JobListRenderer
 }
 
-func NewRenderer() *Renderer {
+// ERB is the bosh CLI's ERB renderer (erbrenderer, which execs ruby) on
+// the OS file system, with a silent logger.
+type ERB struct {
+	FS       boshsys.FileSystem
+	Renderer bierbrenderer.ERBRenderer
+	Logger   boshlog.Logger
+}
+
+// NewERB returns the bosh CLI's ERB renderer.
+func NewERB() ERB {
 	logger := boshlog.NewLogger(boshlog.LevelNone)
 	fs := boshsys.NewOsFileSystem(logger)
-	runner := boshsys.NewExecCmdRunner(logger)
-	erb := bierbrenderer.NewERBRenderer(fs, runner, logger)
-	jr := bitemplate.NewJobRenderer(erb, fs, boshuuid.NewGenerator(), logger)
-	return &Renderer{FS: fs, renderer: bitemplate.NewJobListRenderer(jr, logger)}
+	return ERB{FS: fs, Renderer: bierbrenderer.NewERBRenderer(fs, boshsys.NewExecCmdRunner(logger), logger), Logger: logger}
+}
+
+// NewRenderer returns a Renderer on the bosh CLI's ERB renderer.
+func NewRenderer() *Renderer {
+	erb := NewERB()
+	jr := bitemplate.NewJobRenderer(erb.Renderer, erb.FS, boshuuid.NewGenerator(), erb.Logger)
+	return &Renderer{FS: erb.FS, renderer: bitemplate.NewJobListRenderer(jr, erb.Logger)}
 }
 
 // Render renders every template (and monit) of job with the instance group
