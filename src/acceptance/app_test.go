@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,21 +50,14 @@ func serveSampleApp(listen, tgzPath string) (url, cacheKey string, stop func(), 
 
 // buildSampleApp builds src/cmd/sample-app (static) and packs it.
 func buildSampleApp() ([]byte, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return nil, err
-	}
 	dir, err := os.MkdirTemp("", "acceptance-app-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "sample-app")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./src/cmd/sample-app")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the sample app: %w\n%s", err, out)
+	if err := goBuild([]string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags=-s -w", "-o", bin, "./src/cmd/sample-app"); err != nil {
+		return nil, err
 	}
 	return tarGz(bin)
 }

@@ -55,23 +55,33 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
+// goBuild runs `go build args...` in the module root with env added to
+// the environment.
+func goBuild(env []string, args ...string) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	build := exec.Command("go", append([]string{"build"}, args...)...)
+	build.Dir = root
+	build.Env = append(os.Environ(), env...)
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
 // startCluster builds every command and starts `diego up`, returning once
 // its target file exists. On error the returned cluster (if any) still
 // needs stop.
 func startCluster() (*cluster, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return nil, err
-	}
 	dir, err := os.MkdirTemp("", "diego-acceptance-")
 	if err != nil {
 		return nil, err
 	}
 	bin := filepath.Join(dir, "bin")
-	build := exec.Command("go", "build", "-o", bin+"/", "./src/cmd/...")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./src/cmd/...: %w\n%s", err, out)
+	if err := goBuild(nil, "-o", bin+"/", "./src/cmd/..."); err != nil {
+		return nil, err
 	}
 	portBase, err := strconv.Atoi(envOr("ACCEPTANCE_PORT_BASE", "19889"))
 	if err != nil {

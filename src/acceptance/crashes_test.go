@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // testCrashes desires an app that exits 1 a second after starting and
@@ -32,22 +34,32 @@ func testCrashes(t *testing.T, e *env) {
 			history = append(history, fmt.Sprintf("%s@%.1fs", s, time.Since(start).Seconds()))
 		}
 	}
-	eventually(t, 45*time.Second, "three crashes, the first two restarted at once, then CRASHED", func() (bool, string) {
-		lrps := e.actuals(t, g)
-		if len(lrps) != 1 {
+	// watchOne waits until cond holds for the app's one instance, seeing
+	// every state it passes through.
+	watchOne := func(within time.Duration, what string, cond func(l *models.ActualLRP) bool) {
+		t.Helper()
+		testutil.Eventually(t, within, what, func() (bool, string) {
+			lrps := e.actuals(t, g)
+			if len(lrps) != 1 {
+				return false, describe(lrps)
+			}
+			see(lrps[0])
+			if cond(lrps[0]) {
+				return true, ""
+			}
 			return false, describe(lrps)
-		}
-		l := lrps[0]
-		see(l)
+		})
+	}
+	watchOne(45*time.Second, "three crashes, the first two restarted at once, then CRASHED", func(l *models.ActualLRP) bool {
 		lastCount, lastReason = l.CrashCount, l.CrashReason
 		if l.State == models.ActualLRPStateCrashed && l.CrashCount < 3 {
 			t.Fatalf("CRASHED after %d crash(es): the first restarts must be immediate; history %v", l.CrashCount, history)
 		}
 		if l.State == models.ActualLRPStateCrashed && l.CrashCount >= 3 {
 			crashedAt = time.Now()
-			return true, ""
+			return true
 		}
-		return false, describe(lrps)
+		return false
 	})
 	if lastCount != 3 {
 		t.Errorf("crash_count when first CRASHED = %d, want 3; history %v", lastCount, history)
@@ -57,17 +69,8 @@ func testCrashes(t *testing.T, e *env) {
 	}
 
 	// The backoff: CRASHED (not restarted) for a while, then restarted.
-	eventually(t, 60*time.Second, "the CRASHED instance restarted after its backoff", func() (bool, string) {
-		lrps := e.actuals(t, g)
-		if len(lrps) != 1 {
-			return false, describe(lrps)
-		}
-		l := lrps[0]
-		see(l)
-		if l.State != models.ActualLRPStateCrashed || l.CrashCount > 3 {
-			return true, ""
-		}
-		return false, describe(lrps)
+	watchOne(60*time.Second, "the CRASHED instance restarted after its backoff", func(l *models.ActualLRP) bool {
+		return l.State != models.ActualLRPStateCrashed || l.CrashCount > 3
 	})
 	waited := time.Since(crashedAt)
 	if waited < 20*time.Second {

@@ -3,6 +3,7 @@ package acceptance
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // These groups disturb the cluster and run one at a time, after the
@@ -125,18 +128,10 @@ func testEvacuation(t *testing.T, e *env) {
 		t.Fatalf("POST %s/evacuate: %s, want 202", cell.LocalURL, resp.Status)
 	}
 	start := time.Now()
-	eventually(t, 120*time.Second, "every instance RUNNING off the evacuated cell", func() (bool, string) {
+	testutil.Eventually(t, 120*time.Second, "every instance RUNNING off the evacuated cell", func() (bool, string) {
 		all := e.actuals(t, g)
 		sample(all)
-		if !running(all, n) {
-			return false, describe(all)
-		}
-		for _, l := range all {
-			if l.CellId == victim {
-				return false, describe(all)
-			}
-		}
-		return true, ""
+		return runningOff(all, n, victim)
 	})
 	moved := time.Since(start)
 	close(stop)
@@ -149,7 +144,7 @@ func testEvacuation(t *testing.T, e *env) {
 	t.Logf("instances moved off %s in %s; %d samples, never fewer than %d RUNNING; EVACUATING copies seen: %v", victim, moved.Round(time.Millisecond), samples, fewest, sawEvacuating)
 	expectHello(t, e.actuals(t, g))
 
-	eventually(t, 60*time.Second, "the evacuated cell leaves", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "the evacuated cell leaves", func() (bool, string) {
 		_, there := e.cellsByID(t)[victim]
 		return !there, "still in the BBS's cells"
 	})
@@ -189,10 +184,10 @@ func testBBSRestart(t *testing.T, e *env) {
 		t.Fatalf("signalling the BBS: %v", err)
 	}
 	start := time.Now()
-	eventually(t, 30*time.Second, "the BBS stops", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "the BBS stops", func() (bool, string) {
 		return syscall.Kill(pid, 0) != nil, fmt.Sprintf("pid %d alive", pid)
 	})
-	eventually(t, 60*time.Second, "a new BBS in the target file, answering", func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "a new BBS in the target file, answering", func() (bool, string) {
 		tg, err := e.target()
 		if err != nil {
 			return false, err.Error()
@@ -257,17 +252,8 @@ func testRepKill(t *testing.T, e *env) {
 		t.Fatalf("killing the rep: %v", err)
 	}
 	start := time.Now()
-	eventually(t, 45*time.Second, "every instance RUNNING off the killed cell", func() (bool, string) {
-		all := e.actuals(t, g)
-		if !running(all, n) {
-			return false, describe(all)
-		}
-		for _, l := range all {
-			if l.CellId == victim {
-				return false, describe(all)
-			}
-		}
-		return true, ""
+	testutil.Eventually(t, 45*time.Second, "every instance RUNNING off the killed cell", func() (bool, string) {
+		return runningOff(e.actuals(t, g), n, victim)
 	})
 	took := time.Since(start)
 	if took > 30*time.Second {
@@ -275,4 +261,13 @@ func testRepKill(t *testing.T, e *env) {
 	}
 	t.Logf("instances RUNNING elsewhere %s after the SIGKILL", took.Round(time.Millisecond))
 	expectHello(t, e.actuals(t, g))
+}
+
+// runningOff reports whether all is exactly n RUNNING instances, none of
+// them on cell, and describes all when it is not.
+func runningOff(all []*models.ActualLRP, n int, cell string) (bool, string) {
+	if !running(all, n) || slices.ContainsFunc(all, func(l *models.ActualLRP) bool { return l.CellId == cell }) {
+		return false, describe(all)
+	}
+	return true, ""
 }

@@ -18,15 +18,14 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // appDir is where the sample app is downloaded in every container: on the
 // process backend "/" is the container's home, on runc the real root, and
 // the same absolute path works on both.
 const appDir = "/home/vcap/app"
-
-// poll is how often the suite looks at the BBS while waiting.
-const poll = 100 * time.Millisecond
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -142,23 +141,6 @@ func describe(lrps []*models.ActualLRP) string {
 	return strings.Join(parts, "; ")
 }
 
-// eventually polls cond until it holds or timeout passes, then fails the
-// test with what cond last said.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; last seen: %s", what, timeout, state)
-		}
-		time.Sleep(poll)
-	}
-}
-
 // running reports whether exactly indices 0..n-1 exist, each ORDINARY and
 // RUNNING, and nothing else does.
 func running(lrps []*models.ActualLRP, n int) bool {
@@ -178,7 +160,7 @@ func running(lrps []*models.ActualLRP, n int) bool {
 func (e *env) waitRunning(t *testing.T, processGuid string, n int, timeout time.Duration) []*models.ActualLRP {
 	t.Helper()
 	var lrps []*models.ActualLRP
-	eventually(t, timeout, fmt.Sprintf("%d instances of %s RUNNING", n, processGuid), func() (bool, string) {
+	testutil.Eventually(t, timeout, fmt.Sprintf("%d instances of %s RUNNING", n, processGuid), func() (bool, string) {
 		lrps = e.actuals(t, processGuid)
 		return running(lrps, n), describe(lrps) + e.instanceLog(processGuid, 0)
 	})

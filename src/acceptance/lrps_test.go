@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 func testLRPs(t *testing.T, e *env) {
@@ -83,7 +85,7 @@ func testLRPLifecycle(t *testing.T, e *env) {
 	scale(4)
 	lrps = e.waitRunning(t, g, 4, 60*time.Second)
 	expectHello(t, lrps)
-	eventually(t, 30*time.Second, "scaled-down instances stop answering", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "scaled-down instances stop answering", func() (bool, string) {
 		for _, l := range removed {
 			if _, _, err := get(l, "/"); err == nil {
 				return false, "instance " + l.InstanceGuid + " still answers"
@@ -134,11 +136,11 @@ func testLRPLifecycle(t *testing.T, e *env) {
 	if _, err := e.client.DesiredLRPByProcessGuid(e.logger, "", g); errType(err) != models.Error_ResourceNotFound {
 		t.Errorf("after delete, DesiredLRPByProcessGuid: %v, want ResourceNotFound", err)
 	}
-	eventually(t, 30*time.Second, "actual LRPs of the deleted LRP gone", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "actual LRPs of the deleted LRP gone", func() (bool, string) {
 		left := e.actuals(t, g)
 		return len(left) == 0, describe(left)
 	})
-	eventually(t, 30*time.Second, "the deleted LRP's instances stop answering", func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "the deleted LRP's instances stop answering", func() (bool, string) {
 		for _, l := range after {
 			if _, _, err := get(l, "/"); err == nil {
 				return false, "instance " + l.InstanceGuid + " still answers"

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // fits reports whether an LRP with tags may be placed on cell: the cell's
@@ -83,7 +85,7 @@ func testPlacement(t *testing.T, e *env) {
 		lrp := e.appLRP(g, d, 1)
 		lrp.PlacementTags = []string{"acceptance-no-cell-has-" + randomHex(4)}
 		e.desire(t, lrp)
-		eventually(t, 30*time.Second, "placement_error on the unplaceable instance", func() (bool, string) {
+		testutil.Eventually(t, 30*time.Second, "placement_error on the unplaceable instance", func() (bool, string) {
 			lrps := e.actuals(t, g)
 			ok := len(lrps) == 1 && lrps[0].State == models.ActualLRPStateUnclaimed &&
 				strings.Contains(lrps[0].PlacementError, "placement tag")

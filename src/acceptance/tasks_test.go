@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // taskDef is a task that downloads the sample app (so appDir exists on
@@ -49,7 +51,7 @@ func (e *env) desireTask(t *testing.T, domain string, def *models.TaskDefinition
 func (e *env) waitTask(t *testing.T, g string, state models.Task_State, timeout time.Duration) *models.Task {
 	t.Helper()
 	var task *models.Task
-	eventually(t, timeout, "task "+g+" "+state.String(), func() (bool, string) {
+	testutil.Eventually(t, timeout, "task "+g+" "+state.String(), func() (bool, string) {
 		var err error
 		task, err = e.client.TaskByGuid(e.logger, "", g)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -121,11 +122,7 @@ func (c *cellClients) get(p *models.CellPresence) (rep.Client, error) {
 func (c *cellClients) forget(present map[string]bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for id := range c.byCell {
-		if !present[id] {
-			delete(c.byCell, id)
-		}
-	}
+	maps.DeleteFunc(c.byCell, func(id string, _ cachedClient) bool { return !present[id] })
 }
 
 // liveCell is a cell whose state this round fetched.

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/diego-go/diego/src/auctionapi"
 )
 
 // DefaultMaxBodyBytes bounds a request body (about 100,000 LRP start requests).
@@ -18,12 +20,12 @@ const DefaultMaxBodyBytes = 32 << 20
 const maxListedProblems = 10
 
 // NewHandler serves the auctioneer API: POST /v1/lrps takes a JSON array of
-// LRPStartRequest and POST /v1/tasks a JSON array of TaskStartRequest. A
-// valid array is queued on r and answered 202 Accepted with {}. An array
-// with any invalid entry is refused as a whole with 400 and
-// {"error": "..."} naming the entries and what is wrong with them, so the
-// caller learns of the problem (the reference drops invalid entries
-// silently and answers 202).
+// auctionapi.LRPStartRequest and POST /v1/tasks a JSON array of
+// auctionapi.TaskStartRequest. A valid array is queued on r and answered 202
+// Accepted with {}. An array with any invalid entry is refused as a whole
+// with 400 and {"error": "..."} naming the entries and what is wrong with
+// them, so the caller learns of the problem (the reference drops invalid
+// entries silently and answers 202).
 func NewHandler(r *Runner, maxBodyBytes int64, log *slog.Logger) http.Handler {
 	if maxBodyBytes <= 0 {
 		maxBodyBytes = DefaultMaxBodyBytes
@@ -33,8 +35,8 @@ func NewHandler(r *Runner, maxBodyBytes int64, log *slog.Logger) http.Handler {
 	}
 	h := &handler{runner: r, max: maxBodyBytes, log: log}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+LRPsPath, h.lrps)
-	mux.HandleFunc("POST "+TasksPath, h.tasks)
+	mux.HandleFunc("POST "+auctionapi.LRPsPath, h.lrps)
+	mux.HandleFunc("POST "+auctionapi.TasksPath, h.tasks)
 	return mux
 }
 
@@ -45,7 +47,7 @@ type handler struct {
 }
 
 func (h *handler) lrps(w http.ResponseWriter, req *http.Request) {
-	var starts []LRPStartRequest
+	var starts []auctionapi.LRPStartRequest
 	if !h.decode(w, req, &starts, "LRP start requests") {
 		return
 	}
@@ -67,7 +69,7 @@ func (h *handler) lrps(w http.ResponseWriter, req *http.Request) {
 }
 
 func (h *handler) tasks(w http.ResponseWriter, req *http.Request) {
-	var starts []TaskStartRequest
+	var starts []auctionapi.TaskStartRequest
 	if !h.decode(w, req, &starts, "task start requests") {
 		return
 	}
@@ -128,13 +130,8 @@ func (h *handler) refuse(w http.ResponseWriter, req *http.Request, what string, 
 // oneLine joins a multi-error's lines.
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", ", ") }
 
-// ErrorBody is the JSON of every error answer.
-type ErrorBody struct {
-	Error string `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, ErrorBody{Error: msg})
+	writeJSON(w, code, auctionapi.ErrorBody{Error: msg})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

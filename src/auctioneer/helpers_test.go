@@ -15,6 +15,7 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/auction"
+	"github.com/diego-go/diego/src/auctionapi"
 	"github.com/diego-go/diego/src/auctioneer/fakerep"
 	"github.com/diego-go/diego/src/pki"
 )
@@ -159,14 +160,14 @@ func newTestRunner(t testing.TB, cells CellLister, bbs BBS, mutate func(*RunnerC
 	return r
 }
 
-func lrpStart(guid string, memoryMB int32, indices ...int32) LRPStartRequest {
-	return LRPStartRequest{
+func lrpStart(guid string, memoryMB int32, indices ...int32) auctionapi.LRPStartRequest {
+	return auctionapi.LRPStartRequest{
 		ProcessGuid: guid, Domain: "cf-apps", Indices: indices,
 		PlacementConstraint: rep.NewPlacementConstraint(fakerep.DefaultRootFS, nil, nil),
 		Resource:            rep.NewResource(memoryMB, 1024, 1024),
 	}
 }
 
-func taskStart(guid string, memoryMB int32) TaskStartRequest {
-	return TaskStartRequest{rep.NewTask(guid, "cf-tasks", rep.NewResource(memoryMB, 1024, 1024), rep.NewPlacementConstraint(fakerep.DefaultRootFS, nil, nil))}
+func taskStart(guid string, memoryMB int32) auctionapi.TaskStartRequest {
+	return auctionapi.TaskStartRequest{Task: rep.NewTask(guid, "cf-tasks", rep.NewResource(memoryMB, 1024, 1024), rep.NewPlacementConstraint(fakerep.DefaultRootFS, nil, nil))}
 }

@@ -14,7 +14,10 @@ import (
 
 	lmodels "code.cloudfoundry.org/locket/models"
 
+	"github.com/diego-go/diego/src/auctionapi"
+	"github.com/diego-go/diego/src/auctionapi/reftest"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/lease"
 	"github.com/diego-go/diego/src/pki"
@@ -47,16 +50,6 @@ func newLocket(t *testing.T) *locket.Service {
 	}
 	t.Cleanup(svc.Close)
 	return svc
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func mtlsClient(t *testing.T) *http.Client {
@@ -98,7 +91,7 @@ func TestServesOnlyWhileHoldingTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := &cutLocket{Client: svc.LocalClient()}
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	a := startAuctioneer(t, client, addr, "me")
 
 	time.Sleep(1500 * time.Millisecond)
@@ -118,7 +111,7 @@ func TestServesOnlyWhileHoldingTheLock(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("did not take the released lock")
 	}
-	resp, err := mtlsClient(t).Post("https://"+addr+LRPsPath, "application/json", strings.NewReader(refLRPJSON))
+	resp, err := mtlsClient(t).Post("https://"+addr+auctionapi.LRPsPath, "application/json", strings.NewReader(reftest.LRPsJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +120,7 @@ func TestServesOnlyWhileHoldingTheLock(t *testing.T) {
 		t.Fatalf("POST while leading: %d", resp.StatusCode)
 	}
 	noCert := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	if resp, err := noCert.Post("https://"+addr+LRPsPath, "application/json", strings.NewReader("[]")); err == nil {
+	if resp, err := noCert.Post("https://"+addr+auctionapi.LRPsPath, "application/json", strings.NewReader("[]")); err == nil {
 		resp.Body.Close()
 		t.Fatal("a client without a certificate was served")
 	}
@@ -153,13 +146,13 @@ func TestServesOnlyWhileHoldingTheLock(t *testing.T) {
 // the standby takes over when the leader stops.
 func TestOneOfTwoServes(t *testing.T) {
 	svc := newLocket(t)
-	a1 := startAuctioneer(t, svc.LocalClient(), freeAddr(t), "a1")
+	a1 := startAuctioneer(t, svc.LocalClient(), testutil.FreeAddr(t), "a1")
 	select {
 	case <-a1.Leading():
 	case <-time.After(5 * time.Second):
 		t.Fatal("first auctioneer did not lead")
 	}
-	a2 := startAuctioneer(t, svc.LocalClient(), freeAddr(t), "a2")
+	a2 := startAuctioneer(t, svc.LocalClient(), testutil.FreeAddr(t), "a2")
 	time.Sleep(time.Second)
 	if a2.IsLeading() {
 		t.Fatal("both auctioneers serve")

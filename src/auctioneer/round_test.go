@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/auctionapi"
 )
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -21,8 +23,8 @@ func TestRoundPlacesOverHTTP(t *testing.T) {
 	bbs := newRecordingBBS()
 	r := newTestRunner(t, presencesOf(cells), bbs, nil)
 
-	r.AddLRPs([]LRPStartRequest{lrpStart("web", 512, 0, 1, 2), lrpStart("web", 512, 3, 4, 5, 2)}) // index 2 twice: deduplicated
-	r.AddTasks([]TaskStartRequest{taskStart("task-1", 256)})
+	r.AddLRPs([]auctionapi.LRPStartRequest{lrpStart("web", 512, 0, 1, 2), lrpStart("web", 512, 3, 4, 5, 2)}) // index 2 twice: deduplicated
+	r.AddTasks([]auctionapi.TaskStartRequest{taskStart("task-1", 256)})
 	rr := r.Round(context.Background())
 
 	if rr.Err != nil || rr.LRPs != 6 || rr.Tasks != 1 || rr.LRPsPlaced != 6 || rr.TasksPlaced != 1 || rr.LRPsFailed+rr.TasksFailed != 0 {
@@ -81,8 +83,8 @@ func TestRoundReportsFailures(t *testing.T) {
 	bbs := newRecordingBBS()
 	r := newTestRunner(t, presencesOf(cells), bbs, nil)
 
-	r.AddLRPs([]LRPStartRequest{lrpStart("huge", 8192, 0), lrpStart("small", 256, 0)})
-	r.AddTasks([]TaskStartRequest{taskStart("huge-task", 8192)})
+	r.AddLRPs([]auctionapi.LRPStartRequest{lrpStart("huge", 8192, 0), lrpStart("small", 256, 0)})
+	r.AddTasks([]auctionapi.TaskStartRequest{taskStart("huge-task", 8192)})
 	rr := r.Round(context.Background())
 
 	if rr.CellsUnreachable != 1 || rr.CellsEvacuating != 1 || rr.CellsFetched != 3 {
@@ -120,8 +122,8 @@ func TestRoundRejectedWorkIsReported(t *testing.T) {
 	cells[0].SetRejectWork(true)
 	bbs := newRecordingBBS()
 	r := newTestRunner(t, presencesOf(cells), bbs, nil)
-	r.AddLRPs([]LRPStartRequest{lrpStart("web", 256, 0, 1)})
-	r.AddTasks([]TaskStartRequest{taskStart("t1", 256)})
+	r.AddLRPs([]auctionapi.LRPStartRequest{lrpStart("web", 256, 0, 1)})
+	r.AddTasks([]auctionapi.TaskStartRequest{taskStart("t1", 256)})
 	rr := r.Round(context.Background())
 	if rr.LRPsRejected != 2 || rr.TasksRejected != 1 || rr.LRPsPlaced+rr.TasksPlaced != 0 {
 		t.Fatalf("round = %+v", rr)
@@ -140,7 +142,7 @@ func TestRoundKeepsBatchWhenCellsCannotBeListed(t *testing.T) {
 	lister.setErr(errors.New("locket down"))
 	bbs := newRecordingBBS()
 	r := newTestRunner(t, lister, bbs, nil)
-	r.AddLRPs([]LRPStartRequest{lrpStart("web", 256, 0, 1)})
+	r.AddLRPs([]auctionapi.LRPStartRequest{lrpStart("web", 256, 0, 1)})
 	if rr := r.Round(context.Background()); rr.Err == nil {
 		t.Fatalf("round = %+v; want an error", rr)
 	}
@@ -158,7 +160,7 @@ func TestRoundDefersOverTheStartingLimit(t *testing.T) {
 	cells := startCells(t, 2, []string{"z1"}, rep.NewResources(8192, 16384, 10), true)
 	bbs := newRecordingBBS()
 	r := newTestRunner(t, presencesOf(cells), bbs, func(c *RunnerConfig) { c.Auction.StartingContainerCountMaximum = 2 })
-	r.AddLRPs([]LRPStartRequest{lrpStart("web", 256, 0, 1, 2, 3, 4)})
+	r.AddLRPs([]auctionapi.LRPStartRequest{lrpStart("web", 256, 0, 1, 2, 3, 4)})
 	rr := r.Round(context.Background())
 	if rr.LRPsPlaced != 2 || rr.LRPsDeferred != 3 {
 		t.Fatalf("round = %+v", rr)
@@ -184,7 +186,7 @@ func TestWarmOpensConnections(t *testing.T) {
 			t.Errorf("cell %s: %d state and %d work requests over %d connections; want 1, 0, 1", c.ID(), states, works, conns)
 		}
 	}
-	r.AddLRPs([]LRPStartRequest{lrpStart("web", 256, 0, 1)})
+	r.AddLRPs([]auctionapi.LRPStartRequest{lrpStart("web", 256, 0, 1)})
 	if rr := r.Round(context.Background()); rr.LRPsPlaced != 2 {
 		t.Fatalf("round = %+v", rr)
 	}

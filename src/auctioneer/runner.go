@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/diego-go/diego/src/auction"
+	"github.com/diego-go/diego/src/auctionapi"
 )
 
 // RunnerConfig wires a Runner. Cells, Reps and BBS are required.
@@ -101,10 +102,10 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 }
 
 // AddLRPs queues every index of reqs (which must be valid).
-func (r *Runner) AddLRPs(reqs []LRPStartRequest) {
+func (r *Runner) AddLRPs(reqs []auctionapi.LRPStartRequest) {
 	var b auction.Batch
 	for i := range reqs {
-		b.LRPs = append(b.LRPs, reqs[i].auctionLRPs()...)
+		b.LRPs = appendLRPs(b.LRPs, &reqs[i])
 	}
 	r.metrics.LRPsRequested.Add(float64(len(b.LRPs)))
 	r.queue.add(b)
@@ -112,14 +113,23 @@ func (r *Runner) AddLRPs(reqs []LRPStartRequest) {
 }
 
 // AddTasks queues tasks (which must be valid).
-func (r *Runner) AddTasks(tasks []TaskStartRequest) {
+func (r *Runner) AddTasks(tasks []auctionapi.TaskStartRequest) {
 	var b auction.Batch
 	for i := range tasks {
-		b.Tasks = append(b.Tasks, tasks[i].auctionTask())
+		t := &tasks[i]
+		b.Tasks = append(b.Tasks, auction.Task{TaskGuid: t.TaskGuid, Domain: t.Domain, Resource: t.Resource, Constraint: t.PlacementConstraint})
 	}
 	r.metrics.TasksRequested.Add(float64(len(b.Tasks)))
 	r.queue.add(b)
 	r.updateQueueGauges()
+}
+
+// appendLRPs appends one placement per index of r.
+func appendLRPs(lrps []auction.LRP, r *auctionapi.LRPStartRequest) []auction.LRP {
+	for _, idx := range r.Indices {
+		lrps = append(lrps, auction.LRP{ProcessGuid: r.ProcessGuid, Domain: r.Domain, Index: idx, Resource: r.Resource, Constraint: r.PlacementConstraint})
+	}
+	return lrps
 }
 
 // Queued is the number of LRP instances and tasks waiting for a round.

@@ -389,7 +389,7 @@ func TestRunUntilRunning(t *testing.T) {
 func TestCellsWithRep(t *testing.T) {
 	c := newCluster(t)
 	certs := c.h.Certs
-	cfg := repdaemon.Config{
+	cfg := repdaemon.Settings{
 		CellID: "cell-1", Zone: "z1", SyncInterval: repdaemon.Duration(time.Second),
 		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
 		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,

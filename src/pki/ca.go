@@ -99,11 +99,7 @@ func newCA(commonName string, validity time.Duration) (*CA, error) {
 // LoadCA reads a CA certificate and its private key (PKCS#8, SEC 1 EC or
 // PKCS#1 RSA) from PEM files and checks that they belong together.
 func LoadCA(certPEMFile, keyPEMFile string) (*CA, error) {
-	certPEM, err := readFile("CA certificate file", certPEMFile)
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := readFile("CA key file", keyPEMFile)
+	certPEM, keyPEM, err := readCertAndKey("CA ", certPEMFile, keyPEMFile)
 	if err != nil {
 		return nil, err
 	}

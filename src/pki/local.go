@@ -1,13 +1,10 @@
 package pki
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -139,67 +136,6 @@ func GenerateLocal(dir string, hosts []string) (*Bundle, error) {
 	return b, nil
 }
 
-// WriteFiles writes each file (base name to contents) into dir, creating dir
-// if needed. Private keys (a ".key" name or a PEM private key) get mode 0600,
-// everything else 0644. Each file is replaced atomically.
-func WriteFiles(dir string, files map[string][]byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("pki: creating directory %s: %w", dir, err)
-	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		if name == "" || name != filepath.Base(name) || name == "." || name == ".." {
-			return fmt.Errorf("pki: invalid file name %q: must be a plain base name", name)
-		}
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		data := files[name]
-		mode := fs.FileMode(0o644)
-		if isPrivateKey(name, data) {
-			mode = 0o600
-		}
-		if err := writeAtomic(filepath.Join(dir, name), data, mode); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func isPrivateKey(name string, data []byte) bool {
-	return strings.HasSuffix(name, ".key") || bytes.Contains(data, []byte("PRIVATE KEY-----"))
-}
-
-// writeAtomic writes data to a temporary file next to path and renames it
-// into place, so readers never see a half-written certificate or key.
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	cleanup := func() { _ = os.Remove(tmp.Name()) }
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		cleanup()
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		cleanup()
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		cleanup()
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		cleanup()
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	return nil
-}
-
 // reusableCA loads the CA files if both exist and are valid for at least
 // renewBefore; it returns nil (no error) when they should be regenerated, and
 // an error only when a file exists but cannot be read.
@@ -230,11 +166,7 @@ func reusableLeaf(ca *CA, certFile, keyFile string, opts IssueOptions) (bool, er
 			return false, err
 		}
 	}
-	certPEM, err := readFile("certificate file", certFile)
-	if err != nil {
-		return false, err
-	}
-	keyPEM, err := readFile("key file", keyFile)
+	certPEM, keyPEM, err := readCertAndKey("", certFile, keyFile)
 	if err != nil {
 		return false, err
 	}
@@ -267,18 +199,6 @@ func reusableLeaf(ca *CA, certFile, keyFile string, opts IssueOptions) (bool, er
 		}
 	}
 	return true, nil
-}
-
-func exists(path string) (bool, error) {
-	_, err := os.Stat(path)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	default:
-		return false, fmt.Errorf("pki: %w", err)
-	}
 }
 
 // hasSAN reports whether cert lists host literally among its subject

@@ -24,10 +24,7 @@ func parseOne(t *testing.T, certPEM []byte) *x509.Certificate {
 }
 
 func TestNewCA(t *testing.T) {
-	ca, err := NewCA("test-ca")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := mustCA(t, "test-ca")
 	c := parseOne(t, ca.CertPEM())
 	if !c.IsCA || c.KeyUsage&x509.KeyUsageCertSign == 0 {
 		t.Fatalf("IsCA=%v KeyUsage=%v", c.IsCA, c.KeyUsage)
@@ -51,10 +48,7 @@ func TestNewCA(t *testing.T) {
 }
 
 func TestIssue(t *testing.T) {
-	ca, err := NewCA("test-ca")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := mustCA(t, "test-ca")
 	tests := []struct {
 		name     string
 		opts     IssueOptions
@@ -84,14 +78,8 @@ func TestIssue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			leaf, err := ca.Issue(tt.opts)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if expectErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			c := parseOne(t, leaf.CertPEM)
 			if c.Subject.CommonName != tt.opts.CommonName || c.IsCA {
@@ -125,18 +113,9 @@ func TestIssue(t *testing.T) {
 
 func TestLoadCA(t *testing.T) {
 	dir := t.TempDir()
-	ca, err := NewCA("load-me")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := NewCA("other")
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := ca.Issue(IssueOptions{CommonName: "leaf", Client: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := mustCA(t, "load-me")
+	other := mustCA(t, "other")
+	leaf := issue(t, ca, IssueOptions{CommonName: "leaf", Client: true})
 	// The same key in SEC 1 form, as openssl ecparam writes it.
 	block, _ := pem.Decode(ca.KeyPEM())
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
@@ -175,22 +154,13 @@ func TestLoadCA(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := LoadCA(p(tt.cert), p(tt.key))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if expectErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !bytes.Equal(got.CertPEM(), ca.CertPEM()) {
 				t.Fatal("loaded certificate differs")
 			}
-			issued, err := got.Issue(IssueOptions{CommonName: "x", Server: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			issued := issue(t, got, IssueOptions{CommonName: "x", Server: true})
 			if _, err := parseOne(t, issued.CertPEM).Verify(x509.VerifyOptions{Roots: ca.Pool()}); err != nil {
 				t.Fatalf("certificate issued by the loaded CA does not verify: %v", err)
 			}
@@ -200,10 +170,7 @@ func TestLoadCA(t *testing.T) {
 
 func TestWriteFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nested", "certs")
-	ca, err := NewCA("w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := mustCA(t, "w")
 	files := map[string][]byte{"ca.crt": ca.CertPEM(), "ca.key": ca.KeyPEM(), "key.pem": ca.KeyPEM(), "notes.txt": []byte("hi")}
 	if err := WriteFiles(dir, files); err != nil {
 		t.Fatal(err)
@@ -301,10 +268,7 @@ func TestGenerateLocal(t *testing.T) {
 }
 
 func TestGenerateLocalReuse(t *testing.T) {
-	ca, err := NewCA("x")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := mustCA(t, "x")
 	tests := []struct {
 		name        string
 		hosts       []string
@@ -426,11 +390,43 @@ func issueWith(t *testing.T, b *Bundle, opts IssueOptions) *Cert {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return issue(t, ca, opts)
+}
+
+// mustCA is NewCA, failing t on error.
+func mustCA(t *testing.T, name string) *CA {
+	t.Helper()
+	ca, err := NewCA(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// issue is ca.Issue, failing t on error.
+func issue(t *testing.T, ca *CA, opts IssueOptions) *Cert {
+	t.Helper()
 	c, err := ca.Issue(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// expectErr checks err against want: an error containing want when want is
+// set (and then reports true: the case ends there), no error otherwise.
+func expectErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err = %v, want %q", err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return false
 }
 
 func write(t *testing.T, path string, data []byte) {

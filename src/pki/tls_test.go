@@ -83,15 +83,23 @@ func handshake(t *testing.T, serverCfg, clientCfg *tls.Config) (serverErr, clien
 	return nil, nil, ""
 }
 
-func TestMutualTLSHandshake(t *testing.T) {
+// localServer generates a local bundle in a fresh directory and returns it
+// with the server's TLS configuration.
+func localServer(t *testing.T) (*Bundle, *tls.Config) {
+	t.Helper()
 	b, err := GenerateLocal(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverCfg, err := ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
+	cfg, err := ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b, cfg
+}
+
+func TestMutualTLSHandshake(t *testing.T) {
+	b, serverCfg := localServer(t)
 	goodClient, err := ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
 	if err != nil {
 		t.Fatal(err)
@@ -102,14 +110,8 @@ func TestMutualTLSHandshake(t *testing.T) {
 	}
 
 	// A client holding a certificate from another CA (but trusting our server).
-	otherCA, err := NewCA("other-ca")
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherLeaf, err := otherCA.Issue(IssueOptions{CommonName: "intruder", Client: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	otherCA := mustCA(t, "other-ca")
+	otherLeaf := issue(t, otherCA, IssueOptions{CommonName: "intruder", Client: true})
 	otherPair, err := otherLeaf.TLSCertificate()
 	if err != nil {
 		t.Fatal(err)
@@ -183,14 +185,7 @@ func TestMutualTLSHandshake(t *testing.T) {
 }
 
 func TestServerTLSConfigSettings(t *testing.T) {
-	b, err := GenerateLocal(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, cfg := localServer(t)
 	if cfg.MinVersion != tls.VersionTLS12 {
 		t.Errorf("MinVersion = %x", cfg.MinVersion)
 	}
@@ -236,15 +231,9 @@ func TestTLSConfigFileErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired, err := ca.Issue(IssueOptions{CommonName: "old", Server: true, Client: true, Validity: time.Nanosecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	expired := issue(t, ca, IssueOptions{CommonName: "old", Server: true, Client: true, Validity: time.Nanosecond})
 	time.Sleep(time.Millisecond)
-	serverOnly, err := ca.Issue(IssueOptions{CommonName: "server-only", Server: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverOnly := issue(t, ca, IssueOptions{CommonName: "server-only", Server: true})
 	serverOnlyCrt := write("server-only.crt", string(serverOnly.CertPEM))
 	serverOnlyKey := write("server-only.key", string(serverOnly.KeyPEM))
 	expiredCrt := write("expired.crt", string(expired.CertPEM))

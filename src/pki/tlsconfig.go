@@ -3,10 +3,7 @@ package pki
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"time"
 )
@@ -23,40 +20,43 @@ var cipherSuites = []uint16{
 // ServerTLSConfig returns a TLS 1.2+ server configuration presenting
 // certFile/keyFile and requiring a client certificate signed by the CA in caFile.
 func ServerTLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
-	pool, err := LoadCAPool(caFile)
+	cfg, pool, err := mutualTLSConfig(caFile, certFile, keyFile, x509.ExtKeyUsageServerAuth)
 	if err != nil {
 		return nil, err
 	}
-	pair, err := loadKeyPair(certFile, keyFile, x509.ExtKeyUsageServerAuth)
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		CipherSuites: slices.Clone(cipherSuites),
-		Certificates: []tls.Certificate{pair},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
-	}, nil
+	cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	cfg.ClientCAs = pool
+	return cfg, nil
 }
 
 // ClientTLSConfig returns a TLS 1.2+ client configuration presenting
 // certFile/keyFile and trusting only servers signed by the CA in caFile.
 func ClientTLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
-	pool, err := LoadCAPool(caFile)
+	cfg, pool, err := mutualTLSConfig(caFile, certFile, keyFile, x509.ExtKeyUsageClientAuth)
 	if err != nil {
 		return nil, err
 	}
-	pair, err := loadKeyPair(certFile, keyFile, x509.ExtKeyUsageClientAuth)
+	cfg.RootCAs = pool
+	return cfg, nil
+}
+
+// mutualTLSConfig is what both ends share: TLS 1.2+ with our cipher suites,
+// presenting certFile/keyFile (checked for usage); it also returns the pool of
+// the CA in caFile, which the caller trusts for its peer.
+func mutualTLSConfig(caFile, certFile, keyFile string, usage x509.ExtKeyUsage) (*tls.Config, *x509.CertPool, error) {
+	pool, err := LoadCAPool(caFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	pair, err := loadKeyPair(certFile, keyFile, usage)
+	if err != nil {
+		return nil, nil, err
 	}
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		CipherSuites: slices.Clone(cipherSuites),
 		Certificates: []tls.Certificate{pair},
-		RootCAs:      pool,
-	}, nil
+	}, pool, nil
 }
 
 // LoadCAPool reads every certificate in the PEM file caFile into a new pool.
@@ -79,11 +79,7 @@ func LoadCAPool(caFile string) (*x509.CertPool, error) {
 // loadKeyPair reads a certificate and key, checks that they match, that the
 // certificate is currently valid and that it may be used for usage.
 func loadKeyPair(certFile, keyFile string, usage x509.ExtKeyUsage) (tls.Certificate, error) {
-	certPEM, err := readFile("certificate file", certFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	keyPEM, err := readFile("key file", keyFile)
+	certPEM, keyPEM, err := readCertAndKey("", certFile, keyFile)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -130,26 +126,4 @@ func usageName(usage x509.ExtKeyUsage) string {
 		return "client"
 	}
 	return fmt.Sprintf("usage %d", usage)
-}
-
-// readError is a failure to read a file, as opposed to a problem with its contents.
-type readError struct {
-	what, path string
-	err        error
-}
-
-func (e *readError) Error() string { return fmt.Sprintf("reading %s %s: %v", e.what, e.path, e.err) }
-func (e *readError) Unwrap() error { return e.err }
-
-// readFile reads path, describing a failure as "reading <what> <path>: <cause>".
-func readFile(what, path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &readError{what: what, path: path, err: err}
-	}
-	return data, nil
 }

@@ -16,7 +16,7 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
-	"github.com/diego-go/diego/src/auctioneer"
+	"github.com/diego-go/diego/src/auctionapi"
 	"github.com/diego-go/diego/src/bbs/service"
 )
 
@@ -107,40 +107,40 @@ func New(cfg Config) (*Client, error) {
 // placed. Requests that would be refused (no indices, no rootfs, ...) are
 // not sent; they are logged and returned in the error after the rest are.
 func (c *Client) RequestLRPAuctions(ctx context.Context, reqs []service.LRPStartRequest) error {
-	starts := make([]auctioneer.LRPStartRequest, 0, len(reqs))
+	starts := make([]auctionapi.LRPStartRequest, 0, len(reqs))
 	var bad []error
 	for _, r := range reqs {
 		if r.SchedulingInfo == nil {
 			bad = append(bad, errors.New("start request without scheduling info"))
 			continue
 		}
-		s := auctioneer.NewLRPStartRequest(r.SchedulingInfo, r.Indices)
+		s := auctionapi.NewLRPStartRequest(r.SchedulingInfo, r.Indices)
 		if err := s.Validate(); err != nil {
 			bad = append(bad, fmt.Errorf("process_guid %q: %w", s.ProcessGuid, err))
 			continue
 		}
 		starts = append(starts, s)
 	}
-	return errors.Join(c.invalid("LRP start requests", bad), sendAll(ctx, c, auctioneer.LRPsPath, starts))
+	return errors.Join(c.invalid("LRP start requests", bad), sendAll(ctx, c, auctionapi.LRPsPath, starts))
 }
 
 // RequestTaskAuctions asks for tasks to be placed; tasks that would be
 // refused are handled as in RequestLRPAuctions.
 func (c *Client) RequestTaskAuctions(ctx context.Context, tasks []*models.Task) error {
-	starts := make([]auctioneer.TaskStartRequest, 0, len(tasks))
+	starts := make([]auctionapi.TaskStartRequest, 0, len(tasks))
 	var bad []error
 	for _, t := range tasks {
 		if t == nil {
 			continue
 		}
-		s := auctioneer.NewTaskStartRequest(t)
+		s := auctionapi.NewTaskStartRequest(t)
 		if err := s.Validate(); err != nil {
 			bad = append(bad, fmt.Errorf("task_guid %q: %w", t.TaskGuid, err))
 			continue
 		}
 		starts = append(starts, s)
 	}
-	return errors.Join(c.invalid("task start requests", bad), sendAll(ctx, c, auctioneer.TasksPath, starts))
+	return errors.Join(c.invalid("task start requests", bad), sendAll(ctx, c, auctionapi.TasksPath, starts))
 }
 
 func (c *Client) invalid(what string, bad []error) error {
@@ -200,7 +200,7 @@ func (c *Client) post(ctx context.Context, path string, body []byte) error {
 		if resp.StatusCode == http.StatusAccepted {
 			return nil
 		}
-		var eb auctioneer.ErrorBody
+		var eb auctionapi.ErrorBody
 		if json.Unmarshal(msg, &eb) == nil && eb.Error != "" {
 			msg = []byte(eb.Error)
 		}

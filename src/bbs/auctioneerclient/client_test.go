@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,25 +16,10 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/rep"
 
-	"github.com/diego-go/diego/src/auction"
-	"github.com/diego-go/diego/src/auctioneer"
+	"github.com/diego-go/diego/src/auctionapi/reftest"
 	"github.com/diego-go/diego/src/bbs/service"
-	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/internal/testutil"
 )
-
-// refLRPStartRequest is the reference auctioneer's LRPStartRequest, as its
-// handlers decode it.
-type refLRPStartRequest struct {
-	ProcessGuid string `json:"process_guid"`
-	Domain      string `json:"domain"`
-	Indices     []int  `json:"indices"`
-	rep.PlacementConstraint
-	rep.Resource
-}
-
-type refTaskStartRequest struct {
-	rep.Task
-}
 
 type recorded struct {
 	path, contentType string
@@ -46,14 +30,7 @@ type recorded struct {
 // handle (202 by default).
 func server(t *testing.T, handle http.HandlerFunc) (*httptest.Server, *Client, func() []recorded) {
 	t.Helper()
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverTLS, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mtls := testutil.MutualTLS(t)
 	var mu sync.Mutex
 	var reqs []recorded
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -69,14 +46,10 @@ func server(t *testing.T, handle http.HandlerFunc) (*httptest.Server, *Client, f
 		w.WriteHeader(http.StatusAccepted)
 		w.Write([]byte("{}"))
 	}))
-	srv.TLS = serverTLS
+	srv.TLS = mtls.Server
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	clientTLS, err := pki.ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(Config{Address: strings.TrimPrefix(srv.URL, "https://"), TLS: clientTLS, Timeout: 5 * time.Second,
+	c, err := New(Config{Address: strings.TrimPrefix(srv.URL, "https://"), TLS: mtls.Client, Timeout: 5 * time.Second,
 		RetryWait: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -103,14 +76,14 @@ func TestRequestLRPAuctionsSendsReferenceJSON(t *testing.T) {
 	if len(got) != 1 || got[0].path != "/v1/lrps" || got[0].contentType != "application/json" {
 		t.Fatalf("requests = %+v", got)
 	}
-	var starts []refLRPStartRequest
+	var starts []reftest.LRPStartRequest
 	if err := json.Unmarshal(got[0].body, &starts); err != nil {
 		t.Fatal(err)
 	}
-	want := refLRPStartRequest{ProcessGuid: "pg-1", Domain: "cf-apps", Indices: []int{0, 3},
+	want := reftest.LRPStartRequest{ProcessGuid: "pg-1", Domain: "cf-apps", Indices: []int{0, 3},
 		PlacementConstraint: rep.NewPlacementConstraint("preloaded:cflinuxfs4", []string{"blue"}, []string{"nfs"}),
 		Resource:            rep.NewResource(512, 1024, 200)}
-	wantJSON, _ := json.Marshal([]refLRPStartRequest{want})
+	wantJSON, _ := json.Marshal([]reftest.LRPStartRequest{want})
 	if string(got[0].body) != string(wantJSON) {
 		t.Errorf("body\n got %s\nwant %s", got[0].body, wantJSON)
 	}
@@ -129,7 +102,7 @@ func TestRequestTaskAuctionsSendsReferenceJSON(t *testing.T) {
 	if len(got) != 1 || got[0].path != "/v1/tasks" {
 		t.Fatalf("requests = %+v", got)
 	}
-	want, _ := json.Marshal([]refTaskStartRequest{{rep.NewTask("tg-1", "cf-tasks", rep.NewResource(128, 256, 10),
+	want, _ := json.Marshal([]reftest.TaskStartRequest{{Task: rep.NewTask("tg-1", "cf-tasks", rep.NewResource(128, 256, 10),
 		rep.NewPlacementConstraint("docker:///busybox", []string{"p"}, []string{"smb"}))}})
 	if string(got[0].body) != string(want) {
 		t.Errorf("body\n got %s\nwant %s", got[0].body, want)
@@ -154,7 +127,7 @@ func TestSplitsLargeCallsAndSkipsInvalid(t *testing.T) {
 	}
 	n := 0
 	for _, r := range got {
-		var s []refLRPStartRequest
+		var s []reftest.LRPStartRequest
 		if err := json.Unmarshal(r.body, &s); err != nil {
 			t.Fatal(err)
 		}
@@ -212,36 +185,3 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Error("no address accepted")
 	}
 }
-
-// TestAgainstOurAuctioneer: what the client sends, our auctioneer's
-// handler accepts and queues.
-func TestAgainstOurAuctioneer(t *testing.T) {
-	reps, err := auctioneer.NewRepClientFactory(auctioneer.RepClientConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := auctioneer.NewRunner(auctioneer.RunnerConfig{Cells: noCells{}, Reps: reps, BBS: noBBS{}, Auction: auction.DefaultConfig()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := auctioneer.NewHandler(r, 0, nil)
-	_, c, _ := server(t, h.ServeHTTP)
-	if err := c.RequestLRPAuctions(context.Background(), []service.LRPStartRequest{{SchedulingInfo: schedulingInfo("a"), Indices: []int32{0, 1, 2}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.RequestTaskAuctions(context.Background(), []*models.Task{{TaskGuid: "t", Domain: "d", TaskDefinition: &models.TaskDefinition{RootFs: "docker:///x", MemoryMb: 1}}}); err != nil {
-		t.Fatal(err)
-	}
-	if l, tk := r.Queued(); l != 3 || tk != 1 {
-		t.Errorf("queued %d instances, %d tasks; want 3 and 1", l, tk)
-	}
-}
-
-type noCells struct{}
-
-func (noCells) Cells(context.Context) ([]*models.CellPresence, error) { return nil, nil }
-
-type noBBS struct{}
-
-func (noBBS) FailActualLRP(context.Context, *models.ActualLRPKey, string) error { return nil }
-func (noBBS) RejectTask(context.Context, string, string) error                  { return nil }

@@ -38,16 +38,7 @@ func BenchmarkPassSteadyStatePostgres(b *testing.B) {
 // benchPass times one convergence pass with nothing to do.
 func benchPass(b *testing.B, driver, dsn string) {
 	ctx := context.Background()
-	_, st := openPopulated(b, driver, dsn)
-	svc, err := service.New(service.Config{Store: st, LRPEvents: events.NewHub(0, nil), TaskEvents: events.NewHub(0, nil)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer svc.Close()
-	c, err := converger.New(converger.Config{}, st, svc, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, c := openPopulated(b, driver, dsn, converger.Config{}, nil)
 	b.ResetTimer()
 	for b.Loop() {
 		r, err := c.Pass(ctx)
@@ -60,9 +51,11 @@ func benchPass(b *testing.B, driver, dsn string) {
 	}
 }
 
-// openPopulated opens a store on dsn, fills it with the benchmark's cluster
-// and loads the desired LRP cache over it; the store closes with the benchmark.
-func openPopulated(b *testing.B, driver, dsn string) (*sqlstore.Store, *desiredcache.Store) {
+// openPopulated opens a store on dsn, fills it with the benchmark's cluster,
+// loads the desired LRP cache over it and returns the store with a converger
+// (configured by cfg) over the cache and a service sending start requests to
+// auct; all close with the benchmark.
+func openPopulated(b *testing.B, driver, dsn string, cfg converger.Config, auct service.Auctioneer) (*sqlstore.Store, *converger.Converger) {
 	ctx := context.Background()
 	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
 	inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
@@ -75,7 +68,16 @@ func openPopulated(b *testing.B, driver, dsn string) (*sqlstore.Store, *desiredc
 	if err != nil {
 		b.Fatal(err)
 	}
-	return inner, st
+	svc, err := service.New(service.Config{Store: st, LRPEvents: events.NewHub(0, nil), TaskEvents: events.NewHub(0, nil), Auctioneer: auct})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(svc.Close)
+	c, err := converger.New(cfg, st, svc, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return inner, c
 }
 
 func populate(b *testing.B, st *sqlstore.Store) {
@@ -136,17 +138,8 @@ func BenchmarkCellLossToAuctionPostgres(b *testing.B) {
 // the loop running as in the BBS (cell presences polled every second).
 func benchCellLoss(b *testing.B, driver, dsn string) {
 	ctx := context.Background()
-	inner, st := openPopulated(b, driver, dsn)
 	rec := &bbstest.Recorder{Notify: make(chan struct{}, 1)}
-	svc, err := service.New(service.Config{Store: st, LRPEvents: events.NewHub(0, nil), TaskEvents: events.NewHub(0, nil), Auctioneer: rec})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer svc.Close()
-	c, err := converger.New(converger.Config{Interval: time.Hour, CellPollInterval: time.Second}, st, svc, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	inner, c := openPopulated(b, driver, dsn, converger.Config{Interval: time.Hour, CellPollInterval: time.Second}, rec)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go c.Run(runCtx)

@@ -14,6 +14,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/converger"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 var logger = lager.NewLogger("converger")
@@ -148,8 +149,8 @@ func TestConvergenceEndToEnd(t *testing.T) {
 			h.Daemon.ServiceStore(), h.Daemon.Service(), nil, nil)
 		must(t, err)
 		go loop.Run(runCtx)
-		waitFor(t, func() bool { return loop.Passes() >= 1 }) // the start-up pass
-		time.Sleep(300 * time.Millisecond)                    // let the watcher learn the cells
+		testutil.WaitFor(t, 10*time.Second, "the start-up pass", func() bool { return loop.Passes() >= 1 })
+		time.Sleep(300 * time.Millisecond) // let the watcher learn the cells
 		rec.Indices()
 		lost := time.Now()
 		must(t, st.ReleaseLock(ctx, "cell-a", "cell-a"))
@@ -160,17 +161,6 @@ func TestConvergenceEndToEnd(t *testing.T) {
 		}
 		t.Logf("presence lost -> replacements requested in %v", time.Since(lost))
 	})
-}
-
-func waitFor(t *testing.T, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func mapsEqual(a, b map[string]string) bool {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
-	"github.com/gogo/protobuf/proto"
 
 	"github.com/diego-go/diego/src/bbs/convergence"
 	"github.com/diego-go/diego/src/bbs/store"
@@ -30,29 +29,13 @@ func snapshot(ctx context.Context, st store.Store, now time.Time) (convergence.S
 		return s, err
 	}
 	s.Cells = cells
-	err = st.EachSchedulingInfo(ctx, store.DesiredFilter{}, func(pb []byte) error {
-		si := new(models.DesiredLRPSchedulingInfo)
-		if err := proto.Unmarshal(pb, si); err != nil {
-			return err
-		}
-		s.Desired = append(s.Desired, si)
-		return nil
-	})
-	if err != nil {
+	if s.Desired, err = store.Collect[models.DesiredLRPSchedulingInfo](ctx, st.EachSchedulingInfo, store.DesiredFilter{}); err != nil {
 		return s, fmt.Errorf("listing scheduling infos: %w", err)
 	}
 	if s.Actual, err = st.ActualLRPs(ctx, store.ActualFilter{}); err != nil {
 		return s, fmt.Errorf("listing actual LRPs: %w", err)
 	}
-	err = st.EachTask(ctx, store.TaskFilter{}, func(pb []byte) error {
-		t := new(models.Task)
-		if err := proto.Unmarshal(pb, t); err != nil {
-			return err
-		}
-		s.Tasks = append(s.Tasks, t)
-		return nil
-	})
-	if err != nil {
+	if s.Tasks, err = store.Collect[models.Task](ctx, st.EachTask, store.TaskFilter{}); err != nil {
 		return s, fmt.Errorf("listing tasks: %w", err)
 	}
 	return s, nil

@@ -1,7 +1,6 @@
 package events
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 func actualLRP(guid, cell string) *models.ActualLRP {
@@ -174,9 +175,8 @@ func TestFanOutInOrder(t *testing.T) {
 }
 
 func TestSlowSubscriberIsDropped(t *testing.T) {
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
+	var logs testutil.SyncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	const buffer = 1024
 	hub := NewHub(buffer, logger)
 	defer hub.Close()
@@ -213,7 +213,7 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 			hub.Publish(ev)
 		}
 		inPublish += time.Since(start)
-		waitFor(t, func() bool { return len(live.ch) == 0 && len(liveCell.ch) == 0 })
+		testutil.WaitFor(t, 10*time.Second, "the live subscribers to catch up", func() bool { return len(live.ch) == 0 && len(liveCell.ch) == 0 })
 	}
 	if inPublish > 2*time.Second {
 		t.Fatalf("publishing %d events took %s", sent, inPublish)
@@ -248,8 +248,6 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 			t.Errorf("live subscriber received %d events, want %d", n, sent)
 		}
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
 	if got := strings.Count(logs.String(), "dropping event subscriber: buffer full"); got != 2 {
 		t.Fatalf("%d drop log lines, want 2:\n%s", got, logs.String())
 	}
@@ -288,14 +286,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	}()
 	hub.Close()
 	hub.Close() // idempotent
-	select {
-	case err := <-waiting:
-		if !errors.Is(err, ErrHubClosed) {
-			t.Fatalf("blocked Next returned %v, want ErrHubClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Hub.Close did not wake a blocked Next")
-	}
+	receiveErr(t, waiting, ErrHubClosed, "the blocked Next after Hub.Close")
 	if !errors.Is(a.Err(), ErrClosed) {
 		t.Fatalf("Hub.Close changed the reason of an already closed subscription: %v", a.Err())
 	}
@@ -409,25 +400,16 @@ func BenchmarkPublish(b *testing.B) {
 	})
 }
 
-// waitFor polls cond for up to ten seconds.
-func waitFor(t *testing.T, cond func() bool) {
+// receiveErr waits up to five seconds for the error a goroutine reports on
+// ch (what) and fails unless it wraps want.
+func receiveErr(t *testing.T, ch <-chan error, want error, what string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
+	select {
+	case err := <-ch:
+		if !errors.Is(err, want) {
+			t.Fatalf("%s returned %v, want %v", what, err, want)
 		}
-		time.Sleep(100 * time.Microsecond)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not return within 5s", what)
 	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -16,6 +16,8 @@ import (
 	bbsevents "code.cloudfoundry.org/bbs/events"
 	"code.cloudfoundry.org/bbs/models"
 	"github.com/vito/go-sse/sse"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // sseServer serves hub on /v1/events/... with the cell id taken from the
@@ -109,9 +111,7 @@ func TestServeSSEReadByReferenceClient(t *testing.T) {
 	if _, err := source.Next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after Hub.Close, Next = %v, want io.EOF (a clean end of stream)", err)
 	}
-	if err := <-results; !errors.Is(err, ErrHubClosed) {
-		t.Fatalf("ServeSSE returned %v, want ErrHubClosed", err)
-	}
+	receiveErr(t, results, ErrHubClosed, "ServeSSE after Hub.Close")
 	_ = source.Close()
 }
 
@@ -147,12 +147,10 @@ func TestServeSSEHeadersAndFrames(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ServeSSE(ctx, rec, sub) }()
-	waitFor(t, func() bool { return len(sub.ch) == 0 })
+	testutil.WaitFor(t, 10*time.Second, "the stream to drain the buffer", func() bool { return len(sub.ch) == 0 })
 	time.Sleep(10 * time.Millisecond) // let the last write land
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("ServeSSE = %v, want context.Canceled", err)
-	}
+	receiveErr(t, done, context.Canceled, "ServeSSE after cancel")
 
 	res := rec.Result()
 	if res.StatusCode != http.StatusOK {
@@ -220,9 +218,7 @@ func TestServeSSEClosedSubscriptionEndsStream(t *testing.T) {
 	if _, err := source.Next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("Next = %v, want io.EOF", err)
 	}
-	if err := <-results; !errors.Is(err, ErrClosed) {
-		t.Fatalf("ServeSSE = %v, want ErrClosed", err)
-	}
+	receiveErr(t, results, ErrClosed, "ServeSSE after Subscription.Close")
 }
 
 // A client that connects and then never reads fills the socket buffers,
@@ -254,14 +250,7 @@ func TestServeSSEStuckClientIsDroppedAndHandlerReturns(t *testing.T) {
 		hub.Publish(ev)
 		time.Sleep(time.Millisecond)
 	}
-	select {
-	case err := <-results:
-		if !errors.Is(err, ErrDropped) {
-			t.Fatalf("ServeSSE = %v, want ErrDropped", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("ServeSSE stayed blocked writing to a stuck client after it was dropped")
-	}
+	receiveErr(t, results, ErrDropped, "ServeSSE writing to a stuck client after it was dropped")
 	if n := hub.SubscriberCount(); n != 0 {
 		t.Fatalf("SubscriberCount = %d", n)
 	}

@@ -1,7 +1,6 @@
 package failover_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,21 +17,14 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 
+	"github.com/diego-go/diego/src/bbs/bbstest"
+	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
 )
 
 var logger = lager.NewLogger("failover")
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 type bbsProc struct {
 	name               string
@@ -65,19 +57,15 @@ func TestLeaderKilledStandbyTakesOver(t *testing.T) {
 	dsn := testdb.Postgres(t)
 
 	start := func(name string) *bbsProc {
-		p := &bbsProc{name: name, api: freeAddr(t), health: freeAddr(t), lockt: freeAddr(t)}
-		cfg := map[string]any{
-			"listen_address": p.api, "health_address": p.health, "locket_listen_address": p.lockt,
-			"ca_file": certs.CACert, "server_cert_file": certs.ServerCert, "server_key_file": certs.ServerKey,
-			"database_driver": "postgres", "database_connection_string": dsn,
-			"encryption_keys": map[string]string{"k": "failover-key"}, "active_key_label": "k",
-			"lock_owner": name, "log_level": "info",
-		}
-		b, _ := json.Marshal(cfg)
+		p := &bbsProc{name: name, api: testutil.FreeAddr(t), health: testutil.FreeAddr(t), lockt: testutil.FreeAddr(t)}
+		cfg := config.Default()
+		cfg.ListenAddress, cfg.HealthAddress, cfg.LocketListenAddress = p.api, p.health, p.lockt
+		cfg.CAFile, cfg.CertFile, cfg.KeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
+		cfg.DatabaseDriver, cfg.DatabaseConnectionString = "postgres", dsn
+		cfg.EncryptionKeys, cfg.ActiveKeyLabel = map[string]string{"k": "failover-key"}, "k"
+		cfg.LockOwner, cfg.LogLevel = name, "info"
 		path := filepath.Join(dir, name+".json")
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		bbstest.WriteConfig(t, path, cfg)
 		logf, _ := os.Create(filepath.Join(dir, name+".log"))
 		p.cmd = exec.Command(bin, "-config", path)
 		p.cmd.Stdout, p.cmd.Stderr = logf, logf
@@ -104,12 +92,7 @@ func TestLeaderKilledStandbyTakesOver(t *testing.T) {
 	}
 	waitLeading := func(p *bbsProc, within time.Duration) time.Duration {
 		t0 := time.Now()
-		for !p.leading() {
-			if time.Since(t0) > within {
-				t.Fatalf("%s not leading within %v", p.name, within)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		testutil.WaitFor(t, within, p.name+" leading", p.leading)
 		return time.Since(t0)
 	}
 

@@ -3,7 +3,7 @@ package interop_test
 import (
 	"bytes"
 	"crypto/tls"
-	"io"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,32 +14,24 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
 )
 
-func httpClient(t *testing.T, ca, cert, key string) *http.Client {
+// refusedPing fails t when c, holding a client certificate the BBS must
+// not accept (what), gets through the TLS handshake.
+func refusedPing(t *testing.T, c *http.Client, url, what string) {
 	t.Helper()
-	cfg, err := pki.ClientTLSConfig(ca, cert, key)
-	if err != nil {
-		t.Fatal(err)
+	resp, err := c.Post(url+"/v1/ping", "application/x-protobuf", nil)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("request %s succeeded", what)
 	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
-}
-
-func postRaw(t *testing.T, c *http.Client, url string, body []byte) (*http.Response, []byte) {
-	t.Helper()
-	resp, err := c.Post(url, "application/x-protobuf", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
 }
 
 func TestBadRequests(t *testing.T) {
 	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t)})
-	c := httpClient(t, h.Certs.CACert, h.Certs.ClientCert, h.Certs.ClientKey)
+	c := mtlsClient(t, h.Certs, false)
 
 	cases := []struct {
 		name, path string
@@ -55,7 +47,7 @@ func TestBadRequests(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := postRaw(t, c, h.URL+tc.path, tc.body)
+			resp, body := call(t, c, http.MethodPost, h.URL+tc.path, tc.body)
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/x-protobuf" {
 				t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 			}
@@ -75,17 +67,13 @@ func TestBadRequests(t *testing.T) {
 		}
 	})
 	t.Run("unknown route", func(t *testing.T) {
-		resp, _ := postRaw(t, c, h.URL+"/v1/nope", nil)
+		resp, _ := call(t, c, http.MethodPost, h.URL+"/v1/nope", nil)
 		if resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	})
 	t.Run("wrong method", func(t *testing.T) {
-		resp, err := c.Get(h.URL + "/v1/ping")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := call(t, c, http.MethodGet, h.URL+"/v1/ping", nil)
 		if resp.StatusCode != http.StatusMethodNotAllowed {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -93,11 +81,7 @@ func TestBadRequests(t *testing.T) {
 	t.Run("no client certificate is refused", func(t *testing.T) {
 		pool, _ := pki.LoadCAPool(h.Certs.CACert)
 		bare := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-		resp, err := bare.Post(h.URL+"/v1/ping", "application/x-protobuf", nil)
-		if err == nil {
-			resp.Body.Close()
-			t.Fatal("request without a client certificate succeeded")
-		}
+		refusedPing(t, bare, h.URL, "without a client certificate")
 	})
 	t.Run("certificate from another CA is refused", func(t *testing.T) {
 		other, err := pki.GenerateLocal(t.TempDir(), []string{"127.0.0.1"})
@@ -107,28 +91,15 @@ func TestBadRequests(t *testing.T) {
 		pool, _ := pki.LoadCAPool(h.Certs.CACert)
 		cert, _ := tls.LoadX509KeyPair(other.ClientCert, other.ClientKey)
 		foreign := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}
-		resp, err := foreign.Post(h.URL+"/v1/ping", "application/x-protobuf", nil)
-		if err == nil {
-			resp.Body.Close()
-			t.Fatal("request with a foreign client certificate succeeded")
-		}
+		refusedPing(t, foreign, h.URL, "with a foreign client certificate")
 	})
 	t.Run("admin API needs the admin certificate", func(t *testing.T) {
-		resp, err := c.Get(h.URL + "/v1/admin/encryption/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := call(t, c, http.MethodGet, h.URL+"/v1/admin/encryption/status", nil)
 		if resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("client cert got %d on admin API", resp.StatusCode)
 		}
-		admin := httpClient(t, h.Certs.CACert, h.Certs.AdminCert, h.Certs.AdminKey)
-		resp, err = admin.Get(h.URL + "/v1/admin/encryption/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		admin := mtlsClient(t, h.Certs, true)
+		resp, b := call(t, admin, http.MethodGet, h.URL+"/v1/admin/encryption/status", nil)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"active_label": "k1"`) {
 			t.Fatalf("admin status %d: %s", resp.StatusCode, b)
 		}
@@ -137,32 +108,19 @@ func TestBadRequests(t *testing.T) {
 		want := []string{`bbs_requests_total{outcome="ok",route="/v1/ping"}`, `bbs_request_duration_seconds_bucket{route="/v1/actual_lrps/claim"`,
 			"go_goroutines", "bbs_convergence_runs_total 1", "bbs_convergence_duration_seconds_count 1", `bbs_lrps{kind="missing"} 0`,
 			`bbs_lrps{kind="suspect"} 0`, `bbs_lrps{kind="crashed"} 0`, `bbs_tasks{state="pending"} 0`, "bbs_is_leader 1"}
-		var missing []string
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/metrics")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			missing = missing[:0]
+		testutil.Eventually(t, 5*time.Second, "every metric", func() (bool, string) {
+			_, b := call(t, http.DefaultClient, http.MethodGet, "http://"+h.Daemon.HealthAddr()+"/metrics", nil)
+			var missing []string
 			for _, w := range want {
 				if !strings.Contains(string(b), w) {
 					missing = append(missing, w)
 				}
 			}
-			if len(missing) == 0 {
-				return
-			}
-		}
-		t.Fatalf("metrics lack %q", missing)
+			return len(missing) == 0, fmt.Sprintf("metrics lack %q", missing)
+		})
 	})
 	t.Run("health endpoint", func(t *testing.T) {
-		resp, err := http.Get("http://" + h.Daemon.HealthAddr() + "/ping")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := call(t, http.DefaultClient, http.MethodGet, "http://"+h.Daemon.HealthAddr()+"/ping", nil)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("health %d", resp.StatusCode)
 		}

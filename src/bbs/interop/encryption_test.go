@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
+	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,59 +16,24 @@ import (
 	"github.com/diego-go/diego/src/bbs/rotation"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 const secret = "TOP-SECRET-7f3a9c-PLAINTEXT"
 
-func TestEncryptionRotationSQLite(t *testing.T) {
-	dsn := testdb.SQLite(t)
-	rotateAndProve(t, "sqlite", dsn, func(t *testing.T) []byte {
-		var all []byte
-		matches, _ := filepath.Glob(dsn + "*") // the database, its WAL and shared memory
-		for _, f := range matches {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			all = append(all, b...)
-		}
-		if len(all) == 0 {
-			t.Fatal("nothing to scan")
-		}
-		return all
-	})
-}
+func TestEncryptionRotationSQLite(t *testing.T)   { rotateAndProve(t, "sqlite", testdb.SQLite(t)) }
+func TestEncryptionRotationPostgres(t *testing.T) { rotateAndProve(t, "postgres", testdb.Postgres(t)) }
+func TestEncryptionRotationMySQL(t *testing.T)    { rotateAndProve(t, "mysql", testdb.MySQL(t)) }
 
-func TestEncryptionRotationPostgres(t *testing.T) {
-	dsn := testdb.Postgres(t)
-	rotateAndProve(t, "postgres", dsn, func(t *testing.T) []byte {
-		out, err := exec.Command("pg_dump", "--no-owner", dsn).Output()
-		if err != nil {
-			t.Fatalf("pg_dump: %v", err)
+func rotateAndProve(t *testing.T, driver, dsn string) {
+	dump := func(t *testing.T) []byte {
+		t.Helper()
+		b := testdb.Dump(t, driver, dsn)
+		if !bytes.Contains(b, []byte("actual_lrps")) {
+			t.Fatalf("the %s dump has no actual_lrps table", driver)
 		}
-		if !bytes.Contains(out, []byte("actual_lrps")) {
-			t.Fatal("pg_dump output has no actual_lrps table")
-		}
-		return out
-	})
-}
-
-func TestEncryptionRotationMySQL(t *testing.T) {
-	dsn := testdb.MySQL(t)
-	rotateAndProve(t, "mysql", dsn, func(t *testing.T) []byte {
-		db := dsn[strings.LastIndex(dsn, "/")+1:]
-		if i := strings.IndexByte(db, '?'); i >= 0 {
-			db = db[:i]
-		}
-		out, err := exec.Command("mysqldump", "-h", "127.0.0.1", "-uroot", db).Output()
-		if err != nil {
-			t.Fatalf("mysqldump: %v", err)
-		}
-		return out
-	})
-}
-
-func rotateAndProve(t *testing.T, driver, dsn string, dump func(t *testing.T) []byte) {
+		return b
+	}
 	dir := t.TempDir()
 	h := bbstest.Start(t, bbstest.Options{Driver: driver, DSN: dsn, Dir: dir,
 		Keys: map[string]string{"old": "old-passphrase"}, ActiveKey: "old"})
@@ -80,7 +42,7 @@ func rotateAndProve(t *testing.T, driver, dsn string, dump func(t *testing.T) []
 		t.Fatal("dump does not show the old key label; is the dump real?")
 	}
 
-	admin := httpClient(t, h.Certs.CACert, h.Certs.AdminCert, h.Certs.AdminKey)
+	admin := mtlsClient(t, h.Certs, true)
 	setKeys := func(keys map[string]string, active string) {
 		cfg := h.Config
 		cfg.EncryptionKeys, cfg.ActiveKeyLabel = keys, active
@@ -99,20 +61,13 @@ func rotateAndProve(t *testing.T, driver, dsn string, dump func(t *testing.T) []
 	// Make the new key active: the BBS re-encrypts online.
 	setKeys(map[string]string{"old": "old-passphrase", "new": "new-passphrase"}, "new")
 	adminCall(t, admin, h.URL+"/v1/admin/encryption/reload", http.StatusOK)
-	deadline := time.Now().Add(30 * time.Second)
 	var st rotation.Status
-	for {
+	testutil.Eventually(t, 30*time.Second, "re-encryption to finish", func() (bool, string) {
 		if err := json.Unmarshal([]byte(adminCall(t, admin, h.URL+"/v1/admin/encryption/status", http.StatusOK)), &st); err != nil {
 			t.Fatal(err)
 		}
-		if !st.Running && st.PendingRows == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("re-encryption did not finish: %+v", st)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return !st.Running && st.PendingRows == 0, fmt.Sprintf("%+v", st)
+	})
 	if st.LastError != "" || st.ActiveLabel != "new" {
 		t.Fatalf("status = %+v", st)
 	}
@@ -149,7 +104,7 @@ func rotateAndProve(t *testing.T, driver, dsn string, dump func(t *testing.T) []
 	// Start-up re-encryption: a new active key re-seals everything before serving.
 	h3 := bbstest.Start(t, bbstest.Options{Driver: driver, DSN: dsn, Dir: dir,
 		Keys: map[string]string{"new": "new-passphrase", "newer": "newer-passphrase"}, ActiveKey: "newer"})
-	if err := json.Unmarshal([]byte(adminCall(t, httpClient(t, h3.Certs.CACert, h3.Certs.AdminCert, h3.Certs.AdminKey),
+	if err := json.Unmarshal([]byte(adminCall(t, mtlsClient(t, h3.Certs, true),
 		h3.URL+"/v1/admin/encryption/status", http.StatusOK)), &st); err != nil {
 		t.Fatal(err)
 	}
@@ -157,25 +112,6 @@ func rotateAndProve(t *testing.T, driver, dsn string, dump func(t *testing.T) []
 		t.Fatalf("after start-up with a new active key: %+v", st)
 	}
 	readSecrets(t, h3)
-}
-
-func adminCall(t *testing.T, c *http.Client, url string, want int) string {
-	t.Helper()
-	method := http.MethodPost
-	if strings.HasSuffix(url, "/status") {
-		method = http.MethodGet
-	}
-	req, _ := http.NewRequest(method, url, nil)
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: %d %s (want %d)", method, url, resp.StatusCode, b, want)
-	}
-	return string(b)
 }
 
 // writeSecrets stores the secret in every encrypted column: desired LRP run

@@ -27,13 +27,7 @@ func ord(state string, ik models.ActualLRPInstanceKey) *models.ActualLRP {
 var none = models.ActualLRPInstanceKey{}
 
 func TestClaim(t *testing.T) {
-	cases := []struct {
-		name    string
-		g       Group
-		ik      models.ActualLRPInstanceKey
-		err     error
-		changes int
-	}{
+	cases := []transitionCase{
 		{"unclaimed", Group{ord("UNCLAIMED", none)}, ikA, nil, 1},
 		{"already claimed by me", Group{ord("CLAIMED", ikA)}, ikA, nil, 0},
 		{"claimed by other", Group{ord("CLAIMED", ikB)}, ikA, models.ErrActualLRPCannotBeClaimed, 0},
@@ -43,21 +37,41 @@ func TestClaim(t *testing.T) {
 		{"missing", Group{}, ikA, models.ErrResourceNotFound, 0},
 		{"suspect copy", Group{lrp("RUNNING", ikA, models.ActualLRP_Suspect), ord("UNCLAIMED", none)}, ikA, nil, 0},
 	}
+	claim := func(g Group, ik models.ActualLRPInstanceKey) (Plan, error) { return Claim(g, ik, 100) }
+	runTransitions(t, cases, claim, func(t *testing.T, c transitionCase, p Plan) {
+		if c.changes == 1 {
+			a := p.Changes[0].After
+			if a.State != "CLAIMED" || a.ActualLRPInstanceKey != c.ik || a.ModificationTag.Index != 2 || a.Since != 100 {
+				t.Fatalf("after = %+v", a)
+			}
+		}
+	})
+}
+
+// transitionCase is a starting group and an instance key with the error and
+// the number of row changes a transition must produce from them.
+type transitionCase struct {
+	name    string
+	g       Group
+	ik      models.ActualLRPInstanceKey
+	err     error
+	changes int
+}
+
+// runTransitions runs op on each case as a subtest, checks its error and
+// change count, then hands the plan to check.
+func runTransitions(t *testing.T, cases []transitionCase, op func(Group, models.ActualLRPInstanceKey) (Plan, error), check func(*testing.T, transitionCase, Plan)) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := Claim(c.g, c.ik, 100)
+			p, err := op(c.g, c.ik)
 			if err != c.err {
 				t.Fatalf("err = %v, want %v", err, c.err)
 			}
 			if len(p.Changes) != c.changes {
 				t.Fatalf("changes = %d, want %d", len(p.Changes), c.changes)
 			}
-			if c.changes == 1 {
-				a := p.Changes[0].After
-				if a.State != "CLAIMED" || a.ActualLRPInstanceKey != c.ik || a.ModificationTag.Index != 2 || a.Since != 100 {
-					t.Fatalf("after = %+v", a)
-				}
-			}
+			check(t, c, p)
 		})
 	}
 }
@@ -77,13 +91,7 @@ func TestClaimClearsPlacementError(t *testing.T) {
 func TestStart(t *testing.T) {
 	running := ord("RUNNING", ikA)
 	riA.apply(running)
-	cases := []struct {
-		name    string
-		g       Group
-		ik      models.ActualLRPInstanceKey
-		err     error
-		changes int
-	}{
+	cases := []transitionCase{
 		{"claimed by me", Group{ord("CLAIMED", ikA)}, ikA, nil, 1},
 		{"claimed by other (reference allows)", Group{ord("CLAIMED", ikB)}, ikA, nil, 1},
 		{"unclaimed", Group{ord("UNCLAIMED", none)}, ikA, nil, 1},
@@ -93,28 +101,22 @@ func TestStart(t *testing.T) {
 		{"replaces evacuating", Group{ord("CLAIMED", ikA), lrp("RUNNING", ikB, models.ActualLRP_Evacuating)}, ikA, nil, 2},
 		{"replaces suspect", Group{ord("CLAIMED", ikA), lrp("RUNNING", ikB, models.ActualLRP_Suspect)}, ikA, nil, 2},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p, err := Start(c.g, key, c.ik, riA, "new-epoch", 100)
-			if err != c.err {
-				t.Fatalf("err = %v, want %v", err, c.err)
-			}
-			if len(p.Changes) != c.changes {
-				t.Fatalf("changes = %d, want %d", len(p.Changes), c.changes)
-			}
-			if c.changes > 0 {
-				a := p.Changes[0].After
-				if a.State != "RUNNING" || a.ActualLRPNetInfo.Address != "10.0.0.1" || !a.GetRoutable() || a.AvailabilityZone != "z1" {
-					t.Fatalf("after = %+v", a)
-				}
-				for _, ch := range p.Changes[1:] {
-					if ch.After != nil {
-						t.Fatalf("extra change is not a delete: %+v", ch)
-					}
-				}
-			}
-		})
+	start := func(g Group, ik models.ActualLRPInstanceKey) (Plan, error) {
+		return Start(g, key, ik, riA, "new-epoch", 100)
 	}
+	runTransitions(t, cases, start, func(t *testing.T, c transitionCase, p Plan) {
+		if c.changes > 0 {
+			a := p.Changes[0].After
+			if a.State != "RUNNING" || a.ActualLRPNetInfo.Address != "10.0.0.1" || !a.GetRoutable() || a.AvailabilityZone != "z1" {
+				t.Fatalf("after = %+v", a)
+			}
+			for _, ch := range p.Changes[1:] {
+				if ch.After != nil {
+					t.Fatalf("extra change is not a delete: %+v", ch)
+				}
+			}
+		}
+	})
 }
 
 func TestCrash(t *testing.T) {

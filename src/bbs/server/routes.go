@@ -152,9 +152,7 @@ func (s *Server) routes() {
 		should, err := svc.StartTask(ctx, req.TaskGuid, req.CellId)
 		return &models.StartTaskResponse{ShouldStart: should, Error: errOf(err)}
 	}))
-	s.handle("/v1/tasks/cancel", rpc(s, func(ctx context.Context, req *models.TaskGuidRequest) proto.Message {
-		return &models.TaskLifecycleResponse{Error: errOf(svc.CancelTask(ctx, req.TaskGuid))}
-	}))
+	s.handle("/v1/tasks/cancel", taskGuidOp(s, svc.CancelTask))
 	s.handle("/v1/tasks/fail", rpc(s, func(ctx context.Context, req *models.FailTaskRequest) proto.Message {
 		return &models.TaskLifecycleResponse{Error: errOf(svc.FailTask(ctx, req.TaskGuid, req.FailureReason))}
 	}))
@@ -165,12 +163,8 @@ func (s *Server) routes() {
 		err := svc.CompleteTask(ctx, req.TaskGuid, req.CellId, req.Failed, req.FailureReason, req.Result)
 		return &models.TaskLifecycleResponse{Error: errOf(err)}
 	}))
-	s.handle("/v1/tasks/resolving", rpc(s, func(ctx context.Context, req *models.TaskGuidRequest) proto.Message {
-		return &models.TaskLifecycleResponse{Error: errOf(svc.ResolvingTask(ctx, req.TaskGuid))}
-	}))
-	s.handle("/v1/tasks/delete", rpc(s, func(ctx context.Context, req *models.TaskGuidRequest) proto.Message {
-		return &models.TaskLifecycleResponse{Error: errOf(svc.DeleteTask(ctx, req.TaskGuid))}
-	}))
+	s.handle("/v1/tasks/resolving", taskGuidOp(s, svc.ResolvingTask))
+	s.handle("/v1/tasks/delete", taskGuidOp(s, svc.DeleteTask))
 
 	// events
 	s.handle("/v1/events/lrp_instances.r1", s.events(s.cfg.LRPHub, true))
@@ -180,6 +174,13 @@ func (s *Server) routes() {
 	s.handle("/v1/cells/list.r1", func(w http.ResponseWriter, r *http.Request) {
 		cells, err := svc.Cells(r.Context())
 		writeProto(w, &models.CellsResponse{Cells: cells, Error: errOf(err)})
+	})
+}
+
+// taskGuidOp serves a task lifecycle call that takes only the task guid.
+func taskGuidOp(s *Server, op func(ctx context.Context, guid string) error) http.HandlerFunc {
+	return rpc(s, func(ctx context.Context, req *models.TaskGuidRequest) proto.Message {
+		return &models.TaskLifecycleResponse{Error: errOf(op(ctx, req.TaskGuid))}
 	})
 }
 

@@ -49,32 +49,30 @@ func NewDispatcher(next Auctioneer, flush time.Duration, limit int, log *slog.Lo
 
 // RequestLRPAuctions queues LRP start requests.
 func (d *Dispatcher) RequestLRPAuctions(_ context.Context, reqs []LRPStartRequest) error {
-	d.mu.Lock()
-	if len(d.lrps)+len(d.tasks)+len(reqs) > d.limit {
-		d.mu.Unlock()
-		d.log.Warn("auction queue full; convergence will re-request these instances", "requests", len(reqs))
-		return nil
-	}
-	d.lrps = append(d.lrps, reqs...)
-	n := len(d.lrps) + len(d.tasks)
-	d.mu.Unlock()
-	d.poke(n)
+	d.enqueue(len(reqs), "instances", "requests", func() { d.lrps = append(d.lrps, reqs...) })
 	return nil
 }
 
 // RequestTaskAuctions queues task start requests.
 func (d *Dispatcher) RequestTaskAuctions(_ context.Context, tasks []*models.Task) error {
-	d.mu.Lock()
-	if len(d.lrps)+len(d.tasks)+len(tasks) > d.limit {
-		d.mu.Unlock()
-		d.log.Warn("auction queue full; convergence will re-request these tasks", "tasks", len(tasks))
-		return nil
-	}
-	d.tasks = append(d.tasks, tasks...)
-	n := len(d.lrps) + len(d.tasks)
-	d.mu.Unlock()
-	d.poke(n)
+	d.enqueue(len(tasks), "tasks", "tasks", func() { d.tasks = append(d.tasks, tasks...) })
 	return nil
+}
+
+// enqueue runs add under the lock when n more requests fit in the queue and
+// wakes the sender once enough wait; requests that do not fit are dropped
+// with a warning naming them as what (logged under attr).
+func (d *Dispatcher) enqueue(n int, what, attr string, add func()) {
+	d.mu.Lock()
+	if len(d.lrps)+len(d.tasks)+n > d.limit {
+		d.mu.Unlock()
+		d.log.Warn("auction queue full; convergence will re-request these "+what, attr, n)
+		return
+	}
+	add()
+	queued := len(d.lrps) + len(d.tasks)
+	d.mu.Unlock()
+	d.poke(queued)
 }
 
 func (d *Dispatcher) poke(queued int) {

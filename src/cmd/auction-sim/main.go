@@ -3,31 +3,24 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"syscall"
 
-	"github.com/diego-go/diego/src/auctioneer/sim"
+	"github.com/diego-go/diego/src/auctionsim"
+	"github.com/diego-go/diego/src/internal/command"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 )
 
-func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "auction-sim:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Tool("auction-sim", run) }
 
 // run parses flags, simulates, and prints the report; it fails when a cell
 // was over-committed or a process's zones differ by more than one instance.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := sim.DefaultConfig()
+	cfg := auctionsim.DefaultConfig()
 	fs := flag.NewFlagSet("auction-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&cfg.Cells, "cells", cfg.Cells, "simulated cells")
@@ -57,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var err error
-	if cfg.MemoryMix, err = sim.ParseMemoryMix(*mix); err != nil {
+	if cfg.MemoryMix, err = auctionsim.ParseMemoryMix(*mix); err != nil {
 		return err
 	}
 	cfg.CellMemoryMB, cfg.CellDiskMB = int32(*cellMem), int32(*cellDisk)
@@ -78,19 +71,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	rep, err := sim.Run(ctx, cfg)
+	rep, err := auctionsim.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	rep.Print(stdout)
-	var errs []error
-	if rep.OverCapacity > 0 {
-		errs = append(errs, fmt.Errorf("%d cells over capacity", rep.OverCapacity))
-	}
-	if rep.MaxZoneSkew > 1 {
-		errs = append(errs, fmt.Errorf("zone skew %d (> 1) in %d processes", rep.MaxZoneSkew, rep.ProcessesSkewed))
-	}
-	return errors.Join(errs...)
+	return rep.Check()
 }

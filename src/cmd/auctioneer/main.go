@@ -2,28 +2,11 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
-
+	"github.com/diego-go/diego/src/auctioneer/daemon"
 	"github.com/diego-go/diego/src/internal/command"
 )
 
-func main() { command.Main("auctioneer", run) }
+// cmd is the auctioneer's command line; the tests run it in-process.
+var cmd = command.Daemon[daemon.Config]{Name: "auctioneer", Load: daemon.Load, LogLevel: daemon.Config.Level, Run: daemon.Run}
 
-// run serves until ctx ends or SIGINT/SIGTERM arrives, then stops
-// gracefully. Logs go to stderr as JSON.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return command.Daemon[Config]{
-		Name:     "auctioneer",
-		Load:     LoadConfig,
-		LogLevel: func(c Config) string { return c.LogLevel },
-		Run: func(ctx context.Context, cfg Config) error {
-			d, err := start(ctx, cfg, slog.Default())
-			if err != nil {
-				return err
-			}
-			return d.wait(ctx)
-		},
-	}.Execute(ctx, args, stdout, stderr)
-}
+func main() { cmd.Main() }

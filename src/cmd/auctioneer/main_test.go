@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
-	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,16 +14,18 @@ import (
 	lmodels "code.cloudfoundry.org/locket/models"
 	"code.cloudfoundry.org/rep"
 
+	"github.com/diego-go/diego/src/auctioneer/daemon"
 	"github.com/diego-go/diego/src/auctioneer/fakerep"
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/pki"
 )
 
 func TestParseConfig(t *testing.T) {
-	c, err := ParseConfig(strings.NewReader(`{"ca_file": "ca", "server_cert_file": "crt", "server_key_file": "key", "rep_ca_file": "rep-ca", "cell_state_timeout": "2s", "batch_interval": 1000}`))
+	c, err := daemon.Parse(strings.NewReader(`{"ca_file": "ca", "server_cert_file": "crt", "server_key_file": "key", "rep_ca_file": "rep-ca", "cell_state_timeout": "2s", "batch_interval": 1000}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,23 +38,16 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("client files do not default to the server's: %+v", c)
 	}
 	for _, bad := range []string{`{"listen_adress": "x"}`, `{"cell_state_timeout": "soon"}`, `{} {}`, `[`} {
-		if _, err := ParseConfig(strings.NewReader(bad)); err == nil {
-			t.Errorf("ParseConfig(%s) accepted it", bad)
+		if _, err := daemon.Parse(strings.NewReader(bad)); err == nil {
+			t.Errorf("daemon.Parse(%s) accepted it", bad)
 		}
 	}
 }
 
-func certs(t *testing.T) *pki.Bundle {
-	t.Helper()
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func certs(t *testing.T) *pki.Bundle { return testutil.MutualTLS(t).Bundle }
 
-func validConfig(b *pki.Bundle) Config {
-	c := DefaultConfig()
+func validConfig(b *pki.Bundle) daemon.Config {
+	c := daemon.DefaultConfig()
 	c.CAFile, c.ServerCertFile, c.ServerKeyFile = b.CACert, b.ServerCert, b.ServerKey
 	c.LocketAddress, c.BBSAddress = "127.0.0.1:8891", "https://127.0.0.1:8889"
 	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = b.CACert, b.ClientCert, b.ClientKey
@@ -70,28 +61,28 @@ func TestValidate(t *testing.T) {
 	if err := validConfig(b).Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
-	err := DefaultConfig().Validate()
+	err := daemon.DefaultConfig().Validate()
 	for _, want := range []string{"locket_address is required", "bbs_address is required", "ca_file is required", "rep_client_key_file is required"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("empty config: error %v should say %q", err, want)
 		}
 	}
 	for _, tc := range []struct {
-		change func(*Config)
+		change func(*daemon.Config)
 		want   string
 	}{
-		{func(c *Config) { c.ListenAddress = "9016" }, "listen_address"},
-		{func(c *Config) { c.LocketAddress = "locket" }, "locket_address"},
-		{func(c *Config) { c.MetricsAddress = "localhost" }, "metrics_address"},
-		{func(c *Config) { c.BBSAddress = "http://bbs:8889" }, "bbs_address"},
-		{func(c *Config) { c.RepCAFile = "/nonexistent/ca.crt" }, "rep_ca_file"},
-		{func(c *Config) { c.CellStateTimeout = 0 }, "cell_state_timeout"},
-		{func(c *Config) { c.BatchInterval = -1 }, "batch_interval"},
-		{func(c *Config) { c.LockTTL = Duration(1500 * time.Millisecond) }, "lock_ttl"},
-		{func(c *Config) { c.LockRetryInterval = c.LockTTL }, "lock_retry_interval"},
-		{func(c *Config) { c.StartingContainerWeight = -1 }, "starting_container_weight"},
-		{func(c *Config) { c.StartingContainerCountMaximum = -1 }, "starting_container_count_maximum"},
-		{func(c *Config) { c.LogLevel = "verbose" }, "log_level"},
+		{func(c *daemon.Config) { c.ListenAddress = "9016" }, "listen_address"},
+		{func(c *daemon.Config) { c.LocketAddress = "locket" }, "locket_address"},
+		{func(c *daemon.Config) { c.MetricsAddress = "localhost" }, "metrics_address"},
+		{func(c *daemon.Config) { c.BBSAddress = "http://bbs:8889" }, "bbs_address"},
+		{func(c *daemon.Config) { c.RepCAFile = "/nonexistent/ca.crt" }, "rep_ca_file"},
+		{func(c *daemon.Config) { c.CellStateTimeout = 0 }, "cell_state_timeout"},
+		{func(c *daemon.Config) { c.BatchInterval = -1 }, "batch_interval"},
+		{func(c *daemon.Config) { c.LockTTL = daemon.Duration(1500 * time.Millisecond) }, "lock_ttl"},
+		{func(c *daemon.Config) { c.LockRetryInterval = c.LockTTL }, "lock_retry_interval"},
+		{func(c *daemon.Config) { c.StartingContainerWeight = -1 }, "starting_container_weight"},
+		{func(c *daemon.Config) { c.StartingContainerCountMaximum = -1 }, "starting_container_count_maximum"},
+		{func(c *daemon.Config) { c.LogLevel = "verbose" }, "log_level"},
 	} {
 		c := validConfig(b)
 		tc.change(&c)
@@ -101,46 +92,14 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func writeConfig(t *testing.T, c Config) string {
+func writeConfig(t *testing.T, c daemon.Config) string {
 	t.Helper()
-	data, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "auctioneer.json")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testutil.WriteJSON(t, "auctioneer.json", c)
 }
 
 func TestRunFlags(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"-version"}, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "auctioneer ") {
-		t.Errorf("-version: %v, %q", err, out.String())
-	}
-	if err := run(context.Background(), nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "-config is required") {
-		t.Errorf("no -config: %v", err)
-	}
-	good := writeConfig(t, validConfig(certs(t)))
-	out.Reset()
-	if err := run(context.Background(), []string{"-config", good, "-check-config"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "config OK") {
-		t.Errorf("-check-config of a valid file: %v, %q", err, out.String())
-	}
-	bad := writeConfig(t, DefaultConfig())
-	if err := run(context.Background(), []string{"-config", bad, "-check-config"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "locket_address") {
-		t.Errorf("-check-config of an invalid file: %v", err)
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	good, bad := writeConfig(t, validConfig(certs(t))), writeConfig(t, daemon.DefaultConfig())
+	testutil.CheckDaemonFlags(t, cmd.Execute, "auctioneer", good, bad, "locket_address")
 }
 
 // startLocket serves a real Locket on SQLite over mutual TLS.
@@ -177,7 +136,7 @@ func startLocket(t *testing.T, b *pki.Bundle) (*locket.Service, string) {
 // rejection in the BBS.
 func TestRunPlacesThroughTheBBS(t *testing.T) {
 	dir := t.TempDir()
-	b, err := pki.GenerateLocal(filepath.Join(dir, "certs"), []string{"127.0.0.1"})
+	b, err := pki.GenerateLocal(filepath.Join(dir, "certs"), []string{"127.0.0.1"}) // shared with the BBS (bbstest Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,21 +154,17 @@ func TestRunPlacesThroughTheBBS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	aucAddr := freeAddr(t)
+	aucAddr := testutil.FreeAddr(t)
 	// the BBS reaches the auctioneer as in production: auctioneer_address in
 	// its config, a batching dispatcher in front of the auctioneer client
 	h := bbstest.Start(t, bbstest.Options{Driver: sqlstore.DriverSQLite, DSN: testdb.SQLite(t), Dir: dir, AuctioneerAddress: aucAddr})
 
 	cfg := validConfig(b)
 	cfg.ListenAddress, cfg.LocketAddress, cfg.BBSAddress = aucAddr, locketAddr, h.URL
-	cfg.MetricsAddress, cfg.BatchInterval, cfg.LockTTL, cfg.LockRetryInterval = freeAddr(t), Duration(10*time.Millisecond), Duration(5*time.Second), Duration(time.Second)
+	cfg.MetricsAddress, cfg.BatchInterval, cfg.LockTTL, cfg.LockRetryInterval = testutil.FreeAddr(t), daemon.Duration(10*time.Millisecond), daemon.Duration(5*time.Second), daemon.Duration(time.Second)
 	path := writeConfig(t, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs bytes.Buffer // read only after run returns
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-config", path}, io.Discard, &logs) }()
-	waitFor(t, done, 15*time.Second, "the auctioneer to serve", func() bool {
+	run := testutil.StartDaemon(t, "auctioneer", cmd.Execute, "-config", path)
+	run.WaitFor(15*time.Second, "the auctioneer to serve", func() bool {
 		conn, err := net.DialTimeout("tcp", aucAddr, 200*time.Millisecond)
 		if err == nil {
 			conn.Close()
@@ -233,62 +188,23 @@ func TestRunPlacesThroughTheBBS(t *testing.T) {
 		Action: models.WrapAction(&models.RunAction{Path: "/bin/true", User: "vcap"})}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, done, 15*time.Second, "3 instances on the cell", func() bool { return len(cell.LRPs()) == 3 })
-	waitFor(t, done, 15*time.Second, "a placement error on huge/0", func() bool {
+	run.WaitFor(15*time.Second, "3 instances on the cell", func() bool { return len(cell.LRPs()) == 3 })
+	run.WaitFor(15*time.Second, "a placement error on huge/0", func() bool {
 		lrps, err := h.Client.ActualLRPs(logger, "", models.ActualLRPFilter{ProcessGuid: "huge"})
 		return err == nil && len(lrps) == 1 && strings.Contains(lrps[0].PlacementError, "insufficient resources")
 	})
-	waitFor(t, done, 15*time.Second, "big-task rejected", func() bool {
+	run.WaitFor(15*time.Second, "big-task rejected", func() bool {
 		task, err := h.Client.TaskByGuid(logger, "", "big-task")
 		return err == nil && (task.RejectionCount > 0 || task.State == models.Task_Completed) && strings.Contains(task.RejectionReason+task.FailureReason, "insufficient resources")
 	})
 
-	resp, err := http.Get("http://" + cfg.MetricsAddress + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{"auctioneer_is_leader 1", "auctioneer_lrp_instances_placed_total 3", "auctioneer_lrp_instances_failed_total 1",
-		"auctioneer_tasks_failed_total", "auctioneer_cells_fetched 1", "auctioneer_auction_duration_seconds_count", "go_goroutines"} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
+	testutil.MetricsContain(t, cfg.MetricsAddress, "auctioneer_is_leader 1", "auctioneer_lrp_instances_placed_total 3", "auctioneer_lrp_instances_failed_total 1",
+		"auctioneer_tasks_failed_total", "auctioneer_cells_fetched 1", "auctioneer_auction_duration_seconds_count", "go_goroutines")
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run returned %v after stop, want nil", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not stop")
-	}
-	for _, want := range []string{`"msg":"auctioneer started"`, `"msg":"auctioneer serving"`, `"msg":"auction round"`, `"msg":"auctioneer stopped"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("JSON logs lack %s", want)
-		}
-	}
+	run.Stop(20 * time.Second)
+	run.LogsContain(`"msg":"auctioneer started"`, `"msg":"auctioneer serving"`, `"msg":"auction round"`, `"msg":"auctioneer stopped"`)
 	if conn, err := net.DialTimeout("tcp", aucAddr, time.Second); err == nil {
 		conn.Close()
 		t.Error("API port still open after stop")
-	}
-}
-
-// waitFor polls cond until it holds, failing if within passes or run exits.
-func waitFor(t *testing.T, done <-chan error, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		select {
-		case err := <-done:
-			t.Fatalf("waiting for %s: auctioneer exited: %v", what, err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not within %s", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

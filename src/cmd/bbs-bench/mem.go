@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/diego-go/diego/src/internal/procmem"
 )
 
-// memSampler polls /proc/PID/status for VmRSS and keeps the peak.
+// memSampler polls a process's resident memory (in MB) and keeps the peak.
 type memSampler struct {
 	pid  int
 	mu   sync.Mutex
@@ -41,10 +39,11 @@ func startMemSampler(pid int, every time.Duration) *memSampler {
 }
 
 func (m *memSampler) sample() {
-	rss, hwm, err := readStatus(m.pid)
+	rssKB, peakKB, err := procmem.Read(m.pid)
 	if err != nil {
 		return
 	}
+	rss, hwm := float64(rssKB)/1024, float64(peakKB)/1024
 	m.mu.Lock()
 	m.last = rss
 	m.peak = max(m.peak, rss, hwm)
@@ -58,30 +57,6 @@ func (m *memSampler) stop() (peak, final float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.peak, m.last
-}
-
-// readStatus returns VmRSS and VmHWM in MB.
-func readStatus(pid int) (rss, hwm float64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(fields[1], 64)
-		switch fields[0] {
-		case "VmRSS:":
-			rss = kb / 1024
-		case "VmHWM:":
-			hwm = kb / 1024
-		}
-	}
-	return rss, hwm, sc.Err()
 }
 
 func printResults(w io.Writer, r Results) {

@@ -1,13 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,29 +10,16 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
+	"github.com/diego-go/diego/src/internal/procmem"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/rep/daemon"
 )
 
 // rssKB reads VmRSS and VmHWM (peak) of pid in KiB.
 func rssKB(tb testing.TB, pid int) (rss, peak int64) {
-	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	rss, peak, err := procmem.Read(pid)
 	if err != nil {
 		tb.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(fields[1], 10, 64)
-		switch fields[0] {
-		case "VmRSS:":
-			rss = v
-		case "VmHWM:":
-			peak = v
-		}
 	}
 	return rss, peak
 }
@@ -50,41 +31,20 @@ func rssKB(tb testing.TB, pid int) (rss, peak int64) {
 func BenchmarkRepRSS250(b *testing.B) {
 	const n, batch = 250, 50
 	h := bbstest.Start(b, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(b), EmbeddedLocket: true})
-	c := h.Certs
 	lg := lager.NewLogger("bench")
 	e := &cellEnv{h: h, lg: lg, cellID: "cell-rss"}
-	cfg := DefaultConfig()
-	cfg.CellID, cfg.Zone = e.cellID, "z1"
-	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey
-	cfg.BBSAddress, cfg.BBSCAFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = h.URL, c.CACert, c.ClientCert, c.ClientKey
-	cfg.LocketAddress = h.Daemon.LocketAddr()
-	cfg.ContainerRootDir = filepath.Join(b.TempDir(), "containers")
+	cfg := e.baseConfig(b)
 	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = n*32, n*32, n
-	cfg.SyncInterval = Duration(time.Second)
+	cfg.SyncInterval = daemon.Duration(time.Second)
 	cfg.LogLevel = "info"
 	p := startRep(b, writeJSON(b, cfg))
 	e.waitListed(b, p)
 
-	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
-		&http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
-		&rep.TLSConfig{RequireTLS: true, CertFile: c.ClientCert, KeyFile: c.ClientKey, CaCertFile: c.CACert})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rc, err := factory.CreateClient("", p.repURL, "")
-	if err != nil {
-		b.Fatal(err)
-	}
+	rc := e.repClient(b, p, 30*time.Second)
 	var work []rep.LRP
 	for i := range n {
 		pg := fmt.Sprintf("pg-rss-%d", i)
-		d := &models.DesiredLRP{
-			ProcessGuid: pg, Domain: "bench", RootFs: "preloaded:cflinuxfs4", Instances: 1,
-			MemoryMb: 32, DiskMb: 32, LogGuid: "log",
-			MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: pg}},
-			Action:     models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "exec sleep 600"}, User: "vcap"}),
-		}
+		d := sleeper(pg, "bench")
 		if err := h.Client.DesireLRP(lg, "", d); err != nil {
 			b.Fatal(err)
 		}

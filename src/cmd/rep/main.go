@@ -11,24 +11,10 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
-
 	"github.com/diego-go/diego/src/internal/command"
+	"github.com/diego-go/diego/src/rep/daemon"
 )
 
-func main() { command.Main("rep", run) }
-
-// run serves until ctx ends, SIGINT/SIGTERM arrives or an evacuation
-// finishes, then stops gracefully. Logs go to stderr as JSON.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return command.Daemon[Config]{
-		Name:     "rep",
-		Load:     LoadConfig,
-		LogLevel: func(c Config) string { return c.LogLevel },
-		Run: func(ctx context.Context, cfg Config) error {
-			return serve(ctx, cfg, slog.Default())
-		},
-	}.Execute(ctx, args, stdout, stderr)
+func main() {
+	command.Daemon[daemon.Config]{Name: "rep", Load: daemon.Load, LogLevel: daemon.Config.Level, Run: daemon.Run}.Main()
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/daemon"
 )
 
 var repBin string
@@ -214,7 +215,7 @@ type cellEnv struct {
 	h      *bbstest.Harness
 	lg     lager.Logger
 	cellID string
-	cfg    Config
+	cfg    daemon.Config
 }
 
 func (e *cellEnv) cellListed() (bool, string) {
@@ -243,12 +244,7 @@ func (e *cellEnv) waitListed(t testing.TB, p *repProc) {
 // waits for it to be RUNNING.
 func (e *cellEnv) place(t *testing.T, p *repProc, pg, ig string) {
 	t.Helper()
-	desired := &models.DesiredLRP{
-		ProcessGuid: pg, Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
-		MemoryMb: 32, DiskMb: 32, LogGuid: "log",
-		MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: pg}},
-		Action:     models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "exec sleep 600"}, User: "vcap"}),
-	}
+	desired := sleeper(pg, "test")
 	if err := e.h.Client.DesireLRP(e.lg, "", desired); err != nil {
 		t.Fatalf("desiring LRP: %v", err)
 	}
@@ -261,17 +257,7 @@ func (e *cellEnv) place(t *testing.T, p *repProc, pg, ig string) {
 		key = lrps[0].ActualLRPKey
 		return true, ""
 	})
-	c := e.certs()
-	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
-		&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
-		&rep.TLSConfig{RequireTLS: true, CertFile: c.ClientCert, KeyFile: c.ClientKey, CaCertFile: c.CACert})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := factory.CreateClient("", p.repURL, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := e.repClient(t, p, 10*time.Second)
 	rejected, err := rc.Perform(e.lg, rep.Work{LRPs: []rep.LRP{rep.NewLRP(ig, key,
 		rep.NewResource(desired.MemoryMb, desired.DiskMb, 0), rep.NewPlacementConstraint(desired.RootFs, nil, nil))}})
 	if err != nil || len(rejected.LRPs) != 0 {
@@ -284,6 +270,47 @@ func (e *cellEnv) place(t *testing.T, p *repProc, pg, ig string) {
 }
 
 func (e *cellEnv) certs() *pki.Bundle { return e.h.Certs }
+
+// baseConfig is a process-backend config for the cell against the
+// harness's BBS and Locket, on ephemeral local ports.
+func (e *cellEnv) baseConfig(tb testing.TB) daemon.Config {
+	c, h := e.certs(), e.h
+	cfg := daemon.DefaultConfig()
+	cfg.CellID, cfg.Zone = e.cellID, "z1"
+	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey
+	cfg.BBSAddress, cfg.BBSCAFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = h.URL, c.CACert, c.ClientCert, c.ClientKey
+	cfg.LocketAddress = h.Daemon.LocketAddr()
+	cfg.ContainerRootDir = filepath.Join(tb.TempDir(), "containers")
+	return cfg
+}
+
+// repClient is the reference rep client for p, as the auctioneer has.
+func (e *cellEnv) repClient(tb testing.TB, p *repProc, timeout time.Duration) rep.Client {
+	tb.Helper()
+	c := e.certs()
+	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: timeout},
+		&http.Client{Transport: &http.Transport{}, Timeout: timeout},
+		&rep.TLSConfig{RequireTLS: true, CertFile: c.ClientCert, KeyFile: c.ClientKey, CaCertFile: c.CACert})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rc, err := factory.CreateClient("", p.repURL, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rc
+}
+
+// sleeper is a one-instance LRP that sleeps.
+func sleeper(pg, domain string) *models.DesiredLRP {
+	return &models.DesiredLRP{
+		ProcessGuid: pg, Domain: domain, RootFs: "preloaded:cflinuxfs4", Instances: 1,
+		MemoryMb: 32, DiskMb: 32, LogGuid: "log",
+		MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: pg}},
+		Action:     models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "exec sleep 600"}, User: "vcap"}),
+	}
+}
 
 // instance returns the actual LRP ig of pg if the BBS lists it on the cell.
 func (e *cellEnv) instance(pg, ig string) (*models.ActualLRP, bool) {
@@ -351,21 +378,14 @@ func ping(addr string) error {
 // stops it with exit 0 and releases its presence.
 func TestRepBinary(t *testing.T) {
 	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
-	c := h.Certs
 	e := &cellEnv{h: h, lg: lager.NewLogger("test"), cellID: "cell-bin"}
-	cfg := DefaultConfig()
-	cfg.CellID, cfg.Zone = e.cellID, "z1"
-	cfg.ListenAddress, cfg.LocalAddress = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey
-	cfg.BBSAddress, cfg.BBSCAFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = h.URL, c.CACert, c.ClientCert, c.ClientKey
-	cfg.LocketAddress = h.Daemon.LocketAddr()
-	cfg.ContainerRootDir = filepath.Join(t.TempDir(), "containers")
+	cfg := e.baseConfig(t)
 	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = 1024, 1024, 10
-	cfg.PresenceTTL = Duration(2 * time.Second)
-	cfg.SyncInterval = Duration(time.Second)
-	cfg.EvacuationTimeout = Duration(2 * time.Second)
-	cfg.EvacuationPollingInterval = Duration(200 * time.Millisecond)
-	cfg.StopTimeout = Duration(10 * time.Second)
+	cfg.PresenceTTL = daemon.Duration(2 * time.Second)
+	cfg.SyncInterval = daemon.Duration(time.Second)
+	cfg.EvacuationTimeout = daemon.Duration(2 * time.Second)
+	cfg.EvacuationPollingInterval = daemon.Duration(200 * time.Millisecond)
+	cfg.StopTimeout = daemon.Duration(10 * time.Second)
 	cfg.LogLevel = "debug"
 	e.cfg = cfg
 	path := writeJSON(t, cfg)

@@ -47,31 +47,17 @@ func SQLite(t testing.TB) string {
 // must fail loudly rather than skip.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(PostgresEnv)
-	if base == "" {
-		base = DefaultPostgresURL
-	}
+	base := PostgresServer()
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		t.Fatalf("testdb: %s=%q must be a postgres:// URL (err: %v)", PostgresEnv, base, err)
 	}
 	admin := openAdmin(t, "pgx", base, "PostgreSQL", postgresHint)
 	name := uniqueName(t)
-	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` ENCODING 'UTF8' TEMPLATE template0`); err != nil {
-		admin.Close()
-		t.Fatalf("testdb: creating PostgreSQL database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		// FORCE terminates connections a test forgot to close.
-		if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("testdb: dropping PostgreSQL database %s: %v", name, err)
-		}
-	})
+	// FORCE terminates connections a test forgot to close.
+	createDatabase(t, admin, "PostgreSQL", name,
+		`CREATE DATABASE `+name+` ENCODING 'UTF8' TEMPLATE template0`,
+		`DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
 	u.Path = "/" + name
 	return u.String()
 }
@@ -82,10 +68,7 @@ func Postgres(t testing.TB) string {
 // unreachable server fails the test, as for Postgres.
 func MySQL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(MySQLEnv)
-	if base == "" {
-		base = DefaultMySQLDSN
-	}
+	base := MySQLServer()
 	cfg, err := mysql.ParseDSN(base)
 	if err != nil {
 		t.Fatalf("testdb: %s=%q is not a go-sql-driver DSN: %v", MySQLEnv, base, err)
@@ -93,22 +76,46 @@ func MySQL(t testing.TB) string {
 	cfg.DBName = ""
 	admin := openAdmin(t, "mysql", cfg.FormatDSN(), "MySQL/MariaDB", mysqlHint)
 	name := uniqueName(t)
+	createDatabase(t, admin, "MySQL", name,
+		"CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+		"DROP DATABASE IF EXISTS `"+name+"`")
+	cfg.DBName = name
+	return cfg.FormatDSN()
+}
+
+// PostgresServer is the PostgreSQL server URL the helpers use:
+// $DIEGO_TEST_POSTGRES_URL, or DefaultPostgresURL when it is unset.
+func PostgresServer() string { return envOr(PostgresEnv, DefaultPostgresURL) }
+
+// MySQLServer is the MySQL/MariaDB server DSN the helpers use:
+// $DIEGO_TEST_MYSQL_DSN, or DefaultMySQLDSN when it is unset.
+func MySQLServer() string { return envOr(MySQLEnv, DefaultMySQLDSN) }
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// createDatabase runs create on admin, failing t when it fails, and drops
+// the database with drop in t.Cleanup; admin is closed after that.
+func createDatabase(t testing.TB, admin *sql.DB, what, name, create, drop string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+	if _, err := admin.ExecContext(ctx, create); err != nil {
 		admin.Close()
-		t.Fatalf("testdb: creating MySQL database %s: %v", name, err)
+		t.Fatalf("testdb: creating %s database %s: %v", what, name, err)
 	}
 	t.Cleanup(func() {
 		defer admin.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`"); err != nil {
-			t.Errorf("testdb: dropping MySQL database %s: %v", name, err)
+		if _, err := admin.ExecContext(ctx, drop); err != nil {
+			t.Errorf("testdb: dropping %s database %s: %v", what, name, err)
 		}
 	})
-	cfg.DBName = name
-	return cfg.FormatDSN()
 }
 
 const (

@@ -19,13 +19,22 @@ func TestSQLitePathIsFreshAndWritable(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("%s already exists (err %v)", path, err)
 	}
-	db, err := sql.Open("sqlite", path)
+	execAll(t, "sqlite", path, "CREATE TABLE t (x INTEGER)")
+}
+
+// execAll opens dsn with the database/sql driver, runs stmts in order and
+// closes the connection, failing t on any error.
+func execAll(t *testing.T, driver, dsn string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec("CREATE TABLE t (x INTEGER)"); err != nil {
-		t.Fatal(err)
+	for _, stmt := range stmts {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s on %s: %v", stmt, dsn, err)
+		}
 	}
 }
 
@@ -38,24 +47,17 @@ func TestServerDatabasesAreCreatedAndDropped(t *testing.T) {
 		admin        func(t *testing.T) (string, string) // admin DSN, query counting databases named ?
 	}{
 		{"postgres", "pgx", testdb.Postgres, func(t *testing.T) (string, string) {
-			return envOr(testdb.PostgresEnv, testdb.DefaultPostgresURL), "SELECT COUNT(*) FROM pg_database WHERE datname = $1"
+			return testdb.PostgresServer(), "SELECT COUNT(*) FROM pg_database WHERE datname = $1"
 		}},
 		{"mysql", "mysql", testdb.MySQL, func(t *testing.T) (string, string) {
-			return envOr(testdb.MySQLEnv, testdb.DefaultMySQLDSN), "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?"
+			return testdb.MySQLServer(), "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?"
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var dbName string
 			t.Run("use", func(t *testing.T) {
 				dsn := tc.newDSN(t)
-				db, err := sql.Open(tc.driver, dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer db.Close()
-				if _, err := db.Exec("CREATE TABLE t (x INTEGER)"); err != nil {
-					t.Fatalf("using %s: %v", dsn, err)
-				}
+				execAll(t, tc.driver, dsn, "CREATE TABLE t (x INTEGER)")
 				dbName = databaseName(t, tc.driver, dsn)
 			})
 			adminDSN, count := tc.admin(t)
@@ -75,11 +77,28 @@ func TestServerDatabasesAreCreatedAndDropped(t *testing.T) {
 	}
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// TestDumpShowsWhatIsStored writes a marker into a table of each kind of
+// database and finds it, with the table's name, in the dump.
+func TestDumpShowsWhatIsStored(t *testing.T) {
+	for _, tc := range []struct {
+		driver, sqlDriver string
+		newDSN            func(testing.TB) string
+	}{
+		{"sqlite", "sqlite", testdb.SQLite},
+		{"postgres", "pgx", testdb.Postgres},
+		{"mysql", "mysql", testdb.MySQL},
+	} {
+		t.Run(tc.driver, func(t *testing.T) {
+			dsn := tc.newDSN(t)
+			execAll(t, tc.sqlDriver, dsn, "CREATE TABLE marked (v VARCHAR(64))", "INSERT INTO marked (v) VALUES ('MARKER-4d2f')")
+			out := string(testdb.Dump(t, tc.driver, dsn))
+			for _, want := range []string{"marked", "MARKER-4d2f"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("dump lacks %q", want)
+				}
+			}
+		})
 	}
-	return def
 }
 
 func databaseName(t *testing.T, driver, dsn string) string {

@@ -1,28 +1,55 @@
-// Package testutil holds the polling and output helpers the test suites share.
+// Package testutil holds the polling, network and output helpers the test suites share.
 package testutil
 
 import (
 	"bytes"
+	"net"
 	"sync"
 	"testing"
 	"time"
 )
 
-// Eventually polls cond every 50 ms until it reports true, failing tb after
-// within with what and cond's last message.
+// Poll intervals: Eventually looks again after firstPoll, doubling the pause
+// up to maxPoll, so a condition that holds soon is seen soon and a slow one
+// is not polled in a busy loop.
+const (
+	firstPoll = 100 * time.Microsecond
+	maxPoll   = 50 * time.Millisecond
+)
+
+// Eventually polls cond until it reports true, failing tb after within with
+// what and cond's last message.
 func Eventually(tb testing.TB, within time.Duration, what string, cond func() (bool, string)) {
 	tb.Helper()
 	deadline := time.Now().Add(within)
 	last := ""
-	for time.Now().Before(deadline) {
+	for pause := firstPoll; time.Now().Before(deadline); pause = min(2*pause, maxPoll) {
 		ok, msg := cond()
 		if ok {
 			return
 		}
 		last = msg
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(pause)
 	}
 	tb.Fatalf("timed out after %s waiting for %s; last: %s", within, what, last)
+}
+
+// WaitFor is Eventually for a condition with nothing to say while it fails.
+func WaitFor(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	Eventually(tb, within, what, func() (bool, string) { return cond(), "not yet" })
+}
+
+// FreeAddr returns a 127.0.0.1 address with a port that was free a moment
+// ago, for a server the test starts next.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // SyncBuffer is a bytes.Buffer safe to write from several goroutines (a

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,28 @@ func TestEventually(t *testing.T) {
 	if want := "timed out after 120ms waiting for never; last: still no"; ft.msg != want {
 		t.Errorf("failure %q, want %q", ft.msg, want)
 	}
+}
+
+func TestWaitFor(t *testing.T) {
+	n := 0
+	WaitFor(t, time.Second, "the second call", func() bool { n++; return n == 2 })
+	if n != 2 {
+		t.Errorf("cond called %d times, want 2", n)
+	}
+	ft := &fakeTB{TB: t}
+	WaitFor(ft, 20*time.Millisecond, "never", func() bool { return false })
+	if want := "timed out after 20ms waiting for never; last: not yet"; ft.msg != want {
+		t.Errorf("failure %q, want %q", ft.msg, want)
+	}
+}
+
+func TestFreeAddr(t *testing.T) {
+	addr := FreeAddr(t)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listening on %s: %v", addr, err)
+	}
+	ln.Close()
 }
 
 type fakeTB struct {

@@ -67,7 +67,13 @@ func (s *runStep) Run(ctx context.Context) error {
 		killed    bool
 		graceC    <-chan time.Time
 		exitC     <-chan time.Time
+		timers    []*time.Timer
 	)
+	defer func() {
+		for _, t := range timers {
+			t.Stop()
+		}
+	}()
 	for {
 		select {
 		case e := <-exited:
@@ -77,20 +83,23 @@ func (s *runStep) Run(ctx context.Context) error {
 			return s.exited(ctx, e.status, cancelled, killed)
 		case <-done:
 			done, cancelled = nil, true
-			proc.Signal(syscall.SIGTERM)
-			t := time.NewTimer(s.deps.GracefulShutdown)
-			defer t.Stop()
-			graceC = t.C
+			graceC = signalThenWait(proc, syscall.SIGTERM, s.deps.GracefulShutdown, &timers)
 		case <-graceC:
 			graceC, killed = nil, true
-			proc.Signal(syscall.SIGKILL)
-			t := time.NewTimer(s.deps.ExitTimeout)
-			defer t.Stop()
-			exitC = t.C
+			exitC = signalThenWait(proc, syscall.SIGKILL, s.deps.ExitTimeout, &timers)
 		case <-exitC:
 			return &ExitTimeoutError{}
 		}
 	}
+}
+
+// signalThenWait sends sig to proc and returns a channel that fires after
+// d; the timer is added to timers, for stopping.
+func signalThenWait(proc container.Process, sig syscall.Signal, d time.Duration, timers *[]*time.Timer) <-chan time.Time {
+	proc.Signal(sig)
+	t := time.NewTimer(d)
+	*timers = append(*timers, t)
+	return t.C
 }
 
 // exited turns an exit status into the step's result, with the reference's

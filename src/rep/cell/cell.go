@@ -204,33 +204,36 @@ func (l *Ledger) tryReserve(k key, need rep.Resource, now time.Time, fill func(*
 // Transition moves a reservation forward to phase to (Initializing, Created or
 // Running); phases may be skipped but never revisited. Use Complete to finish.
 func (l *Ledger) Transition(kind Kind, guid string, to Phase) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	r, ok := l.res[key{kind, guid}]
-	if !ok {
-		return fmt.Errorf("%s %q: %w", kind, guid, ErrNotFound)
-	}
-	if to <= r.Phase || to < Initializing || to > Running {
-		return fmt.Errorf("%s %q from %s to %s: %w", kind, guid, r.Phase, to, ErrInvalidTransition)
-	}
-	r.Phase = to
-	return nil
+	return l.move(kind, guid, to, func(r *Reservation) bool {
+		return to > r.Phase && to >= Initializing && to <= Running
+	})
 }
 
 // Complete marks a reservation completed from any earlier phase, recording
 // whether it failed. It keeps its resources until Release.
 func (l *Ledger) Complete(kind Kind, guid string, failed bool) error {
+	return l.move(kind, guid, Completed, func(r *Reservation) bool {
+		if r.Phase == Completed {
+			return false
+		}
+		r.Failed = failed
+		return true
+	})
+}
+
+// move sets the phase of a reservation to to if allow (which may update
+// it) accepts the move.
+func (l *Ledger) move(kind Kind, guid string, to Phase, allow func(*Reservation) bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r, ok := l.res[key{kind, guid}]
 	if !ok {
 		return fmt.Errorf("%s %q: %w", kind, guid, ErrNotFound)
 	}
-	if r.Phase == Completed {
-		return fmt.Errorf("%s %q from %s to %s: %w", kind, guid, r.Phase, Completed, ErrInvalidTransition)
+	if !allow(r) {
+		return fmt.Errorf("%s %q from %s to %s: %w", kind, guid, r.Phase, to, ErrInvalidTransition)
 	}
-	r.Phase = Completed
-	r.Failed = failed
+	r.Phase = to
 	return nil
 }
 

@@ -77,7 +77,7 @@ func (w *runningWatcher) expect(guid string) <-chan time.Time {
 }
 
 func benchCell(b *testing.B, maxContainers int) *cellFixture {
-	return addCell(b, newBBS(b), "cell-bench", func(c *Config, o *Options) {
+	return addCell(b, newBBS(b), "cell-bench", func(c *Settings, o *Options) {
 		c.MaxContainers = maxContainers
 		c.MemoryMB, c.DiskMB = int64(maxContainers)*16, int64(maxContainers)*16
 		c.SyncInterval = Duration(time.Hour)

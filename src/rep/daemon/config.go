@@ -3,205 +3,248 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"code.cloudfoundry.org/rep"
-
 	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/rep/container/garden"
+	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/container/runc"
 )
 
-// Duration is a time.Duration read as "10s" or nanoseconds.
-type Duration = jsonconfig.Duration
-
-// Defaults.
+// Container backends.
 const (
-	DefaultPresenceTTL    = 15 * time.Second
-	DefaultExpireInterval = 10 * time.Second
-	DefaultMaxContainers  = 250
-	// DefaultSyncInterval is the reference's bulk sync period.
-	DefaultSyncInterval = 30 * time.Second
-	// DefaultEvacuationTimeout bounds a drain (the reference's 10 minutes).
-	DefaultEvacuationTimeout = 10 * time.Minute
-	// DefaultEvacuationPollingInterval is how often an evacuating cell asks
-	// the BBS whether its instances' replacements are running.
-	DefaultEvacuationPollingInterval = 10 * time.Second
+	BackendProcess = "process"
+	BackendRunc    = "runc"
+	BackendGarden  = "garden"
 )
 
-// Config configures a rep cell.
+// DefaultStopTimeout bounds the graceful stop on SIGTERM/SIGINT.
+const DefaultStopTimeout = 30 * time.Second
+
+// Config is the rep configuration file: the cell's Settings (their fields
+// at the top level) plus the container backend.
+//
+// The top-level container_root_dir, host_ip, memory_mb, disk_mb,
+// max_containers and the preloaded names of rootfs_providers fill the
+// selected backend's section where that section leaves them empty; for
+// garden, whose capacity comes from the Garden server, non-zero top-level
+// capacity fields override what the server reports. Only the selected
+// backend's section is read: a section for another backend is an error, so
+// a config that looks like it configures runc never silently runs processes.
 type Config struct {
-	CellID string `json:"cell_id"`
-	Zone   string `json:"zone"`
+	Settings
 
-	// ListenAddress serves the rep API over mutual TLS (CAFile, CertFile, KeyFile).
-	ListenAddress string `json:"listen_address"`
-	// LocalAddress serves ping and evacuate over plain HTTP (bind it to localhost).
-	LocalAddress string `json:"local_address"`
-	// MetricsAddress, when set, serves GET /metrics (Prometheus, plain
-	// HTTP): the cell's capacity, its containers by kind and phase, whether
-	// it evacuates, and the Go runtime. Empty: no metrics listener.
-	MetricsAddress string `json:"metrics_address,omitempty"`
-	CAFile         string `json:"ca_file"`
-	CertFile       string `json:"cert_file"`
-	KeyFile        string `json:"key_file"`
-	// AdvertiseHost replaces the listener's host in the rep URL given to
-	// Locket (default: the listener's host).
-	AdvertiseHost string `json:"advertise_host"`
+	// Backend is "process" (default: no root, processes in directories),
+	// "runc" (root, see docs/runc-backend.md) or "garden" (a garden-runc server).
+	Backend string          `json:"backend"`
+	Process *process.Config `json:"process,omitempty"`
+	Runc    *runc.Config    `json:"runc,omitempty"`
+	Garden  *garden.Config  `json:"garden,omitempty"`
 
-	BBSAddress        string `json:"bbs_address"` // https://host:port
-	BBSCAFile         string `json:"bbs_ca_file"`
-	BBSClientCertFile string `json:"bbs_client_cert_file"`
-	BBSClientKeyFile  string `json:"bbs_client_key_file"`
-
-	LocketAddress        string `json:"locket_address"` // host:port
-	LocketCAFile         string `json:"locket_ca_file"`
-	LocketClientCertFile string `json:"locket_client_cert_file"`
-	LocketClientKeyFile  string `json:"locket_client_key_file"`
-
-	// ContainerRootDir is where the process backend keeps containers.
-	ContainerRootDir string `json:"container_root_dir"`
-	// ContainerLogDir, if set, keeps each container's stdout and stderr in
-	// DIR/<process_guid>/<index>.log (LRP instances) and
-	// DIR/tasks/<task_guid>.log (tasks), appended across restarts.
-	ContainerLogDir string `json:"container_log_dir"`
-	// HostIP is the address the containers' mapped ports answer on.
-	HostIP string `json:"host_ip"`
-
-	// Capacity; 0 = the machine's memory and disk, 250 containers.
-	MemoryMB      int64 `json:"memory_mb"`
-	DiskMB        int64 `json:"disk_mb"`
-	MaxContainers int   `json:"max_containers"`
-
-	// RootFSProviders are "preloaded:NAME" or a scheme such as "docker".
-	RootFSProviders       []string `json:"rootfs_providers"`
-	PlacementTags         []string `json:"placement_tags"`
-	OptionalPlacementTags []string `json:"optional_placement_tags"`
-
-	PresenceTTL    Duration `json:"presence_ttl"`
-	ExpireInterval Duration `json:"expire_interval"`
-	// SyncInterval is the period of the bulk sync with the BBS (default 30s).
-	SyncInterval Duration `json:"sync_interval"`
-	// EvacuationTimeout bounds an evacuation; instances still here then are
-	// stopped (default 10m).
-	EvacuationTimeout Duration `json:"evacuation_timeout"`
-	// EvacuationPollingInterval is how often an evacuating cell re-asks the
-	// BBS about its instances (default 10s).
-	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
+	// StopTimeout bounds the graceful stop (instances stopped and removed
+	// from the BBS, presence released) on SIGTERM/SIGINT or after an evacuation.
+	StopTimeout Duration `json:"stop_timeout"`
+	LogLevel    string   `json:"log_level"`
 }
 
-// WithDefaults fills zero fields.
-func (c Config) WithDefaults() Config {
-	if c.ListenAddress == "" {
-		c.ListenAddress = "0.0.0.0:1800"
-	}
-	if c.LocalAddress == "" {
-		c.LocalAddress = "127.0.0.1:1801"
-	}
-	if c.HostIP == "" {
-		c.HostIP = "127.0.0.1"
-	}
-	if c.MaxContainers == 0 {
-		c.MaxContainers = DefaultMaxContainers
-	}
-	if len(c.RootFSProviders) == 0 {
-		c.RootFSProviders = []string{"preloaded:cflinuxfs4"}
-	}
-	if c.PresenceTTL == 0 {
-		c.PresenceTTL = Duration(DefaultPresenceTTL)
-	}
-	if c.ExpireInterval == 0 {
-		c.ExpireInterval = Duration(DefaultExpireInterval)
-	}
-	if c.SyncInterval == 0 {
-		c.SyncInterval = Duration(DefaultSyncInterval)
-	}
-	if c.EvacuationTimeout == 0 {
-		c.EvacuationTimeout = Duration(DefaultEvacuationTimeout)
-	}
-	if c.EvacuationPollingInterval == 0 {
-		c.EvacuationPollingInterval = Duration(DefaultEvacuationPollingInterval)
-	}
-	return c
+// DefaultConfig returns the config file's defaults; the cell's own defaults
+// (Settings.WithDefaults) are applied when it starts.
+func DefaultConfig() Config {
+	return Config{Backend: BackendProcess, StopTimeout: Duration(DefaultStopTimeout), LogLevel: "info"}
 }
 
-// Validate reports every invalid field.
+// ParseConfig reads JSON over the defaults; unknown fields are errors.
+// Empty Locket client files take the BBS client's.
+func ParseConfig(r io.Reader) (Config, error) {
+	c := DefaultConfig()
+	if err := jsonconfig.Decode(r, &c); err != nil {
+		return c, err
+	}
+	for _, f := range [][2]*string{
+		{&c.LocketCAFile, &c.BBSCAFile},
+		{&c.LocketClientCertFile, &c.BBSClientCertFile},
+		{&c.LocketClientKeyFile, &c.BBSClientKeyFile},
+	} {
+		if *f[0] == "" {
+			*f[0] = *f[1]
+		}
+	}
+	return c, nil
+}
+
+// Load reads, defaults and validates the file at path.
+func Load(path string) (Config, error) {
+	return jsonconfig.LoadFile(path, ParseConfig, Config.Validate)
+}
+
+// Level is the configured log level (for the command runner).
+func (c Config) Level() string { return c.LogLevel }
+
+// Validate reports every problem at once, each naming its field.
 func (c Config) Validate() error {
 	var errs []error
-	req := func(v, name string) {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s is required", name))
-		}
-	}
-	req(c.CellID, "cell_id")
-	req(c.ListenAddress, "listen_address")
-	req(c.LocalAddress, "local_address")
-	if c.MetricsAddress != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsAddress); err != nil {
-			errs = append(errs, fmt.Errorf("metrics_address %q must be host:port (or empty for no metrics listener): %w", c.MetricsAddress, err))
-		}
-	}
-	req(c.CAFile, "ca_file")
-	req(c.CertFile, "cert_file")
-	req(c.KeyFile, "key_file")
-	req(c.BBSAddress, "bbs_address")
-	req(c.BBSCAFile, "bbs_ca_file")
-	req(c.BBSClientCertFile, "bbs_client_cert_file")
-	req(c.BBSClientKeyFile, "bbs_client_key_file")
-	if c.ContainerRootDir == "" || !filepath.IsAbs(c.ContainerRootDir) {
-		errs = append(errs, errors.New("container_root_dir must be an absolute path"))
-	}
-	if c.ContainerLogDir != "" && !filepath.IsAbs(c.ContainerLogDir) {
-		errs = append(errs, errors.New("container_log_dir must be an absolute path"))
-	}
-	if net.ParseIP(c.HostIP) == nil {
-		errs = append(errs, fmt.Errorf("host_ip %q is not an IP address", c.HostIP))
-	}
-	if c.MemoryMB < 0 || c.DiskMB < 0 || c.MaxContainers < 0 {
-		errs = append(errs, errors.New("memory_mb, disk_mb and max_containers must not be negative"))
-	}
-	if time.Duration(c.PresenceTTL) < 2*time.Second || time.Duration(c.PresenceTTL)%time.Second != 0 {
-		errs = append(errs, errors.New("presence_ttl must be a whole number of seconds, at least 2s"))
-	}
-	if c.ExpireInterval <= 0 {
-		errs = append(errs, errors.New("expire_interval must be positive"))
-	}
-	if c.SyncInterval <= 0 || c.EvacuationTimeout <= 0 || c.EvacuationPollingInterval <= 0 {
-		errs = append(errs, errors.New("sync_interval, evacuation_timeout and evacuation_polling_interval must be positive"))
-	}
-	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
+	if err := c.settings().WithDefaults().Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.LocketAddress == "" {
+		errs = append(errs, errors.New("locket_address is required (the cell's presence is held in Locket)"))
+	} else if _, _, err := net.SplitHostPort(c.LocketAddress); err != nil {
+		errs = append(errs, fmt.Errorf("locket_address %q must be host:port: %w", c.LocketAddress, err))
+	}
+	for _, f := range [][2]string{
+		{"ca_file", c.CAFile}, {"cert_file", c.CertFile}, {"key_file", c.KeyFile},
+		{"bbs_ca_file", c.BBSCAFile}, {"bbs_client_cert_file", c.BBSClientCertFile}, {"bbs_client_key_file", c.BBSClientKeyFile},
+		{"locket_ca_file", c.LocketCAFile}, {"locket_client_cert_file", c.LocketClientCertFile}, {"locket_client_key_file", c.LocketClientKeyFile},
+	} {
+		if f[1] == "" {
+			continue // the required ones are reported above
+		}
+		if _, err := os.Stat(f[1]); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f[0], err))
+		}
+	}
+	if c.StopTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("stop_timeout %s must be positive", time.Duration(c.StopTimeout)))
+	}
+	if _, err := jsonconfig.Level(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.validateBackend()...)
+	return errors.Join(errs...)
+}
+
+func (c Config) validateBackend() []error {
+	var errs []error
+	switch c.Backend {
+	case BackendProcess, BackendRunc, BackendGarden:
+	default:
+		return []error{fmt.Errorf("backend %q must be process, runc or garden", c.Backend)}
+	}
+	for _, s := range []struct {
+		name  string
+		given bool
+	}{{BackendProcess, c.Process != nil}, {BackendRunc, c.Runc != nil}, {BackendGarden, c.Garden != nil}} {
+		if s.given && s.name != c.Backend {
+			errs = append(errs, fmt.Errorf("%s section given but backend is %s (remove it or set \"backend\": %q)", s.name, c.Backend, s.name))
+		}
+	}
+	var err error
+	switch c.Backend {
+	case BackendProcess:
+		err = c.processConfig().WithDefaults().Validate()
+	case BackendRunc:
+		rc := c.runcConfig().WithDefaults()
+		err = errors.Join(rc.Validate(), c.checkRootFSes("rootfses", func(name string) bool { _, ok := rc.RootFSes[name]; return ok }))
+	case BackendGarden:
+		gc := c.gardenConfig().WithDefaults()
+		err = errors.Join(gc.Validate(), c.checkRootFSes("default_rootfs", func(name string) bool {
+			_, ok := gc.DefaultRootFS[name]
+			_, ok2 := gc.DefaultRootFS["preloaded:"+name]
+			return ok || ok2
+		}))
+	}
+	if err != nil {
+		errs = append(errs, prefixLines(c.Backend+".", err))
+	}
+	return errs
+}
+
+// checkRootFSes reports each preloaded rootfs the cell advertises that the
+// backend cannot map to a rootfs.
+func (c Config) checkRootFSes(field string, known func(name string) bool) error {
+	var errs []error
+	for _, name := range c.preloaded() {
+		if !known(name) {
+			errs = append(errs, fmt.Errorf("%s has no entry for %q, which rootfs_providers advertises as preloaded:%s", field, name, name))
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// parseProviders splits "preloaded:NAME" entries into preloaded names and
-// keeps other entries as arbitrary schemes.
-func parseProviders(ps []string) (preloaded, schemes []string, err error) {
-	for _, p := range ps {
-		scheme, name, found := strings.Cut(p, ":")
-		switch {
-		case scheme == "":
-			return nil, nil, fmt.Errorf("rootfs provider %q has no scheme", p)
-		case scheme == "preloaded" && (!found || name == ""):
-			return nil, nil, fmt.Errorf("rootfs provider %q needs a name", p)
-		case scheme == "preloaded":
-			preloaded = append(preloaded, name)
-		default:
-			schemes = append(schemes, scheme)
-		}
+// prefixLines puts prefix before each line of err (a joined error has one
+// problem per line).
+func prefixLines(prefix string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
 	}
-	return preloaded, schemes, nil
+	return errors.New(strings.Join(lines, "\n"))
 }
 
-func repProviders(preloaded, schemes []string) rep.RootFSProviders {
-	out := rep.RootFSProviders{}
-	if len(preloaded) > 0 {
-		out["preloaded"] = rep.NewFixedSetRootFSProvider(preloaded...)
+// settings are the cell's settings. The daemon wants a container_root_dir
+// even when another backend runs the containers: runc's state_dir stands in,
+// and for garden (which keeps nothing locally) a directory never written.
+func (c Config) settings() Settings {
+	d := c.Settings
+	if d.ContainerRootDir == "" {
+		switch {
+		case c.Backend == BackendRunc && c.Runc != nil && c.Runc.StateDir != "":
+			d.ContainerRootDir = c.Runc.StateDir
+		case c.Backend == BackendGarden:
+			d.ContainerRootDir = filepath.Join(os.TempDir(), "diego-rep-garden")
+		}
 	}
-	for _, s := range schemes {
-		out[s] = rep.ArbitraryRootFSProvider{}
+	return d
+}
+
+// preloaded lists the names of the cell's "preloaded:NAME" rootfs providers.
+func (c Config) preloaded() []string {
+	var names []string
+	for _, p := range c.Settings.WithDefaults().RootFSProviders {
+		if name, ok := strings.CutPrefix(p, "preloaded:"); ok && name != "" {
+			names = append(names, name)
+		}
 	}
-	return out
+	return names
+}
+
+func fill[T comparable](dst *T, v T) {
+	var zero T
+	if *dst == zero {
+		*dst = v
+	}
+}
+
+// fillCell fills a backend section's empty directory, host IP and capacity
+// from the top level.
+func (c Config) fillCell(dir, hostIP *string, memoryMB, diskMB *int64, maxContainers *int) {
+	fill(dir, c.ContainerRootDir)
+	fill(hostIP, c.HostIP)
+	fill(memoryMB, c.MemoryMB)
+	fill(diskMB, c.DiskMB)
+	fill(maxContainers, c.MaxContainers)
+}
+
+func (c Config) processConfig() process.Config {
+	var p process.Config
+	if c.Process != nil {
+		p = *c.Process
+	}
+	c.fillCell(&p.RootDir, &p.HostIP, &p.MemoryMB, &p.DiskMB, &p.MaxContainers)
+	if len(p.RootFSes) == 0 {
+		p.RootFSes = c.preloaded()
+	}
+	return p
+}
+
+func (c Config) runcConfig() runc.Config {
+	var r runc.Config
+	if c.Runc != nil {
+		r = *c.Runc
+	}
+	c.fillCell(&r.StateDir, &r.HostIP, &r.MemoryMB, &r.DiskMB, &r.MaxContainers)
+	return r
+}
+
+func (c Config) gardenConfig() garden.Config {
+	var g garden.Config
+	if c.Garden != nil {
+		g = *c.Garden
+	}
+	return g
 }

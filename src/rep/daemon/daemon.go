@@ -2,13 +2,17 @@
 // Locket, serves the rep API, runs the LRP instances and tasks placed on it
 // in containers, reports their lifecycle to the BBS, keeps the BBS and its
 // containers in step with a bulk sync, and evacuates on drain.
+//
+// Its files by responsibility: config.go and settings.go (the config file
+// and the cell's settings), run.go (Run: the backend and the daemon's
+// life), daemon.go (Start, Stop), server*.go (the rep, local and metrics
+// APIs, the presence), runner*.go (LRP instance and task lifecycles) and
+// reconciler*.go (applies what package reconcile decides: bulk sync,
+// restart recovery, evacuation).
 package daemon
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,23 +21,19 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
-	locketmodels "code.cloudfoundry.org/locket/models"
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/locket"
-	"github.com/diego-go/diego/src/locket/lease"
 	"github.com/diego-go/diego/src/pki"
-	"github.com/diego-go/diego/src/rep/api"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/process"
-	"github.com/diego-go/diego/src/rep/metrics"
 	"github.com/diego-go/diego/src/rep/opqueue"
+	"github.com/diego-go/diego/src/rep/reconcile"
 )
 
 // Options are the daemon's dependencies that do not come from the config.
@@ -50,7 +50,7 @@ type Options struct {
 
 // Daemon is a running rep cell.
 type Daemon struct {
-	cfg     Config
+	cfg     Settings
 	opts    Options
 	log     *slog.Logger
 	lg      lager.Logger
@@ -88,7 +88,7 @@ type Daemon struct {
 
 // Start validates cfg, starts serving and announcing the cell, and returns
 // the running daemon. Stop it with Stop.
-func Start(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
+func Start(ctx context.Context, cfg Settings, opts Options) (*Daemon, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("rep config: %w", err)
@@ -157,104 +157,30 @@ func (d *Daemon) start() error {
 		return errors.New("rep: locket_address is required (or Options.LocketClient)")
 	}
 
-	serverTLS, err := pki.ServerTLSConfig(d.cfg.CAFile, d.cfg.CertFile, d.cfg.KeyFile)
+	serverTLS, err := d.listen()
 	if err != nil {
-		return fmt.Errorf("rep server TLS: %w", err)
+		return err
 	}
-	if d.repLn, err = net.Listen("tcp", d.cfg.ListenAddress); err != nil {
-		return fmt.Errorf("listen_address: %w", err)
-	}
-	if d.localLn, err = net.Listen("tcp", d.cfg.LocalAddress); err != nil {
-		return fmt.Errorf("local_address: %w", err)
-	}
-	if d.cfg.MetricsAddress != "" {
-		if d.metricsLn, err = net.Listen("tcp", d.cfg.MetricsAddress); err != nil {
-			return fmt.Errorf("metrics_address: %w", err)
-		}
-	}
-	host, port, _ := net.SplitHostPort(d.repLn.Addr().String())
-	if d.cfg.AdvertiseHost != "" {
-		host = d.cfg.AdvertiseHost
-	}
-	d.repURL = "https://" + net.JoinHostPort(host, port)
-
 	d.ledger = cell.New(cell.Identity{
 		CellID: d.cfg.CellID, RepURL: d.repURL, Zone: d.cfg.Zone,
 		RootFSProviders: repProviders(d.preloaded, d.schemes),
 		PlacementTags:   d.cfg.PlacementTags, OptionalPlacementTags: d.cfg.OptionalPlacementTags,
 	}, rep.NewResources(mem, disk, capy.MaxContainers))
-
-	h, err := api.NewHandler(api.Config{Ledger: d.ledger, Stopper: d, OnReserved: d.onReserved, Metrics: d})
-	if err != nil {
+	if err := d.serve(serverTLS); err != nil {
 		return err
 	}
-	lh, err := api.NewLocalHandler(d)
-	if err != nil {
-		return err
-	}
-	presence, err := d.presenceResource()
-	if err != nil {
-		return err
-	}
-	d.repSrv = &http.Server{Handler: h, TLSConfig: serverTLS, ReadHeaderTimeout: 10 * time.Second}
-	d.localSrv = &http.Server{Handler: lh, ReadHeaderTimeout: 10 * time.Second}
-	d.bg.Add(2)
-	go func() {
-		defer d.bg.Done()
-		if err := d.repSrv.ServeTLS(d.repLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.serveErrs <- fmt.Errorf("rep API: %w", err)
-		}
-	}()
-	go func() {
-		defer d.bg.Done()
-		if err := d.localSrv.Serve(d.localLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.serveErrs <- fmt.Errorf("local API: %w", err)
-		}
-	}()
+	d.background(d.syncLoop)
+	d.log.Info("rep started", "rep_url", d.repURL, "local_address", d.localLn.Addr().String())
+	return nil
+}
 
-	if d.metricsLn != nil {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metrics.Handler(d.ledger, d.cfg.CellID, d.cfg.Zone))
-		d.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		d.bg.Add(1)
-		go func() {
-			defer d.bg.Done()
-			if err := d.metricsSrv.Serve(d.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				d.serveErrs <- fmt.Errorf("metrics: %w", err)
-			}
-		}()
-	}
-
-	ttl := time.Duration(d.cfg.PresenceTTL)
-	d.bg.Add(2)
-	go func() {
-		defer d.bg.Done()
-		err := lease.Hold(d.ctx, d.lockCl, lease.Config{
-			Resource:      presence,
-			TTL:           ttl,
-			RetryInterval: ttl / 3,
-			Logger:        d.log,
-			OnAcquired: func() {
-				d.log.Info("presence held")
-				d.presenceOnce.Do(func() { close(d.presenceHeld) })
-			},
-			OnLost: func(cause error) { d.log.Warn("presence lost", "cause", cause) },
-		})
-		if err != nil {
-			d.serveErrs <- fmt.Errorf("presence: %w", err)
-		}
-	}()
-	go func() {
-		defer d.bg.Done()
-		d.expireLoop()
-	}()
+// background runs fn in a goroutine Stop waits for.
+func (d *Daemon) background(fn func()) {
 	d.bg.Add(1)
 	go func() {
 		defer d.bg.Done()
-		d.syncLoop()
+		fn()
 	}()
-	d.log.Info("rep started", "rep_url", d.repURL, "local_address", d.localLn.Addr().String())
-	return nil
 }
 
 func clamp32(v int64) int32 {
@@ -264,58 +190,8 @@ func clamp32(v int64) int32 {
 	return int32(v)
 }
 
-func (d *Daemon) presenceResource() (*locketmodels.Resource, error) {
-	p := models.NewCellPresence(d.cfg.CellID, d.repURL, d.repURL, d.cfg.Zone, d.presenceCapacity,
-		d.schemes, d.preloaded, d.cfg.PlacementTags, d.cfg.OptionalPlacementTags)
-	value, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("encoding cell presence: %w", err)
-	}
-	owner := make([]byte, 8)
-	_, _ = rand.Read(owner)
-	return &locketmodels.Resource{
-		Key: d.cfg.CellID, Owner: d.cfg.CellID + "-" + hex.EncodeToString(owner), Value: string(value),
-		TypeCode: locketmodels.PRESENCE, Type: locketmodels.PresenceType,
-	}, nil
-}
-
-func (d *Daemon) expireLoop() {
-	t := time.NewTicker(time.Duration(d.cfg.ExpireInterval))
-	defer t.Stop()
-	for {
-		select {
-		case <-d.ctx.Done():
-			return
-		case now := <-t.C:
-			for _, r := range d.ledger.Expire(now) {
-				d.log.Info("reservation expired", "kind", r.Kind.String(), "guid", r.Guid)
-			}
-		}
-	}
-}
-
-// RepURL is the https URL the rep API is served on.
-func (d *Daemon) RepURL() string { return d.repURL }
-
-// LocalAddr is the local API's address.
-func (d *Daemon) LocalAddr() string { return d.localLn.Addr().String() }
-
-// MetricsAddr is the metrics listener's address ("" without metrics_address).
-func (d *Daemon) MetricsAddr() string {
-	if d.metricsLn == nil {
-		return ""
-	}
-	return d.metricsLn.Addr().String()
-}
-
 // Ledger is the cell's capacity ledger.
 func (d *Daemon) Ledger() *cell.Ledger { return d.ledger }
-
-// PresenceHeld is closed once the cell's presence was first acquired.
-func (d *Daemon) PresenceHeld() <-chan struct{} { return d.presenceHeld }
-
-// Errors reports fatal serving errors.
-func (d *Daemon) Errors() <-chan error { return d.serveErrs }
 
 // Stop stops every instance (removing them from the BBS) and task (failing
 // them), the servers and the presence (released in Locket). It is
@@ -325,7 +201,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		d.mu.Lock()
 		d.stoppingInstances = true
 		for _, inst := range d.instances {
-			inst.end(endStop)
+			inst.end(reconcile.EndStop)
 		}
 		for _, tr := range d.tasks {
 			tr.cancel()
@@ -339,13 +215,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 			d.stopErr = fmt.Errorf("waiting for instances to stop: %w", ctx.Err())
 		}
 		d.cancel()
-		if d.repSrv != nil {
-			_ = d.repSrv.Shutdown(ctx)
-			_ = d.localSrv.Shutdown(ctx)
-		}
-		if d.metricsSrv != nil {
-			_ = d.metricsSrv.Shutdown(ctx)
-		}
+		d.shutdown(ctx)
 		bgDone := make(chan struct{})
 		go func() { d.bg.Wait(); close(bgDone) }()
 		select {
@@ -356,19 +226,4 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		d.closeAll()
 	})
 	return d.stopErr
-}
-
-func (d *Daemon) closeAll() {
-	if d.repLn != nil && d.repSrv == nil {
-		_ = d.repLn.Close()
-	}
-	if d.localLn != nil && d.localSrv == nil {
-		_ = d.localLn.Close()
-	}
-	if d.metricsLn != nil && d.metricsSrv == nil {
-		_ = d.metricsLn.Close()
-	}
-	if d.lockCon != nil {
-		_ = d.lockCon.Close()
-	}
 }

@@ -37,6 +37,19 @@ var (
 	helperBins = map[string]string{}
 )
 
+// greeting connects to the instance's first host-mapped port and returns
+// the first line it sends.
+func greeting(t testing.TB, ni models.ActualLRPNetInfo) (string, error) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ni.Address, strconv.Itoa(int(ni.Ports[0].HostPort))), 10*time.Second)
+	if err != nil {
+		t.Fatalf("connecting to the instance: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	return bufio.NewReader(conn).ReadString('\n')
+}
+
 // buildHelper builds ./testdata/NAME once per test binary run and returns
 // the program's path.
 func buildHelper(t testing.TB, name string) string {
@@ -72,10 +85,10 @@ func TestMain(m *testing.M) {
 }
 
 func TestValidate(t *testing.T) {
-	if err := (Config{}).WithDefaults().Validate(); err == nil {
+	if err := (Settings{}).WithDefaults().Validate(); err == nil {
 		t.Fatal("empty config validated")
 	}
-	c := Config{CellID: "c", CAFile: "a", CertFile: "b", KeyFile: "c", BBSAddress: "https://x", BBSCAFile: "a",
+	c := Settings{CellID: "c", CAFile: "a", CertFile: "b", KeyFile: "c", BBSAddress: "https://x", BBSCAFile: "a",
 		BBSClientCertFile: "b", BBSClientKeyFile: "c", ContainerRootDir: "/tmp/x"}.WithDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
@@ -91,7 +104,7 @@ type cellFixture struct {
 	d   *Daemon
 	rc  rep.Client
 	lg  lager.Logger
-	cfg Config
+	cfg Settings
 }
 
 // newCell starts a BBS with embedded Locket and a rep cell registered with it.
@@ -108,12 +121,12 @@ func newBBS(t testing.TB) *bbstest.Harness {
 
 // addCell starts a rep cell registered with h; tweak, if set, adjusts its
 // config and options first. Bulk sync runs every second.
-func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Config, *Options)) *cellFixture {
+func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settings, *Options)) *cellFixture {
 	t.Helper()
 	certs := h.Certs
 	lg := lager.NewLogger("test")
 
-	cfg := Config{
+	cfg := Settings{
 		CellID: cellID, Zone: "z1", SyncInterval: Duration(time.Second),
 		ListenAddress: "127.0.0.1:0", LocalAddress: "127.0.0.1:0",
 		CAFile: certs.CACert, CertFile: certs.ServerCert, KeyFile: certs.ServerKey,
@@ -253,13 +266,7 @@ func TestLRPEndToEnd(t *testing.T) {
 	if r, ok := d.Ledger().Get(cell.KindLRP, instanceGuid); !ok || r.Phase != cell.Running {
 		t.Fatalf("ledger: %+v %v", r, ok)
 	}
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ni.Address, strconv.Itoa(int(ni.Ports[0].HostPort))), 10*time.Second)
-	if err != nil {
-		t.Fatalf("connecting to the instance: %v", err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	conn.Close()
+	line, err := greeting(t, ni)
 	if err != nil || !strings.Contains(line, instanceGuid) {
 		t.Fatalf("greeting %q, %v", line, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"code.cloudfoundry.org/rep"
 )
 
-func evacuateFast(c *Config, _ *Options) {
+func evacuateFast(c *Settings, _ *Options) {
 	c.EvacuationPollingInterval = Duration(200 * time.Millisecond)
 	c.EvacuationTimeout = Duration(20 * time.Second)
 }
@@ -138,7 +138,7 @@ func TestEvacuation(t *testing.T) {
 // the evacuation timeout passes, its evacuating copy is removed, and the
 // cell reports itself evacuated.
 func TestEvacuationTimeout(t *testing.T) {
-	f := addCell(t, newBBS(t), "cell-timeout", func(c *Config, o *Options) {
+	f := addCell(t, newBBS(t), "cell-timeout", func(c *Settings, o *Options) {
 		evacuateFast(c, o)
 		c.EvacuationTimeout = Duration(1500 * time.Millisecond)
 	})

@@ -1,15 +1,12 @@
 package daemon
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +52,7 @@ func runcCell(t testing.TB, maxContainers int, quiet bool) *cellFixture {
 	if runcRootFSErr != nil {
 		t.Fatal(runcRootFSErr)
 	}
-	return addCell(t, newBBS(t), "cell-runc", func(c *Config, o *Options) {
+	return addCell(t, newBBS(t), "cell-runc", func(c *Settings, o *Options) {
 		c.MaxContainers = maxContainers
 		c.MemoryMB, c.DiskMB = int64(maxContainers)*64, int64(maxContainers)*64
 		if quiet {
@@ -101,13 +98,7 @@ func TestLRPOnRunc(t *testing.T) {
 	if len(ni.Ports) != 1 || ni.Ports[0].ContainerPort != 8080 || ni.InstanceAddress == "" || ni.InstanceAddress == ni.Address {
 		t.Fatalf("net info: %s", ni.String())
 	}
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ni.Address, strconv.Itoa(int(ni.Ports[0].HostPort))), 10*time.Second)
-	if err != nil {
-		t.Fatalf("connecting to the instance: %v", err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	conn.Close()
+	line, err := greeting(t, ni)
 	if err != nil || !strings.Contains(line, "ig-runc") {
 		t.Fatalf("greeting %q, %v", line, err)
 	}

@@ -59,7 +59,7 @@ func sleeper(pg string) *models.DesiredLRP {
 // and abandons an instance the BBS no longer places here.
 func TestBulkSync(t *testing.T) {
 	var backend *process.Backend
-	f := addCell(t, newBBS(t), "cell-sync", func(c *Config, o *Options) {
+	f := addCell(t, newBBS(t), "cell-sync", func(c *Settings, o *Options) {
 		c.SyncInterval = Duration(time.Hour) // passes run only when the test says
 		var err error
 		if backend, err = process.New(process.Config{RootDir: c.ContainerRootDir, MemoryMB: 1024, DiskMB: 1024, MaxContainers: 10}); err != nil {
@@ -237,7 +237,7 @@ func TestRestartRecovery(t *testing.T) {
 	h := newBBS(t)
 	dir := filepath.Join(t.TempDir(), "containers")
 	var backend1 *process.Backend
-	f1 := addCell(t, h, "cell-restart", func(c *Config, o *Options) {
+	f1 := addCell(t, h, "cell-restart", func(c *Settings, o *Options) {
 		c.ContainerRootDir = dir
 		var err error
 		if backend1, err = process.New(process.Config{RootDir: dir, MemoryMB: 1024, DiskMB: 1024, MaxContainers: 10}); err != nil {
@@ -267,7 +267,7 @@ func TestRestartRecovery(t *testing.T) {
 	f1.d.bg.Wait()
 	f1.d.closeAll()
 
-	f2 := addCell(t, h, "cell-restart", func(c *Config, o *Options) { c.ContainerRootDir = dir })
+	f2 := addCell(t, h, "cell-restart", func(c *Settings, o *Options) { c.ContainerRootDir = dir })
 	eventually(t, "the dead rep's instance to leave the BBS", func() (bool, string) {
 		for _, l := range f2.actual(t, "pg-restart") {
 			if l.InstanceGuid == "ig-restart" {
@@ -304,7 +304,7 @@ func TestRetire(t *testing.T) {
 // TestPrometheusMetrics: with metrics_address, GET /metrics shows the
 // running instance and the capacity it takes.
 func TestPrometheusMetrics(t *testing.T) {
-	f := addCell(t, newBBS(t), "cell-prom", func(c *Config, _ *Options) { c.MetricsAddress = "127.0.0.1:0" })
+	f := addCell(t, newBBS(t), "cell-prom", func(c *Settings, _ *Options) { c.MetricsAddress = "127.0.0.1:0" })
 	if f.d.MetricsAddr() == "" {
 		t.Fatal("no metrics listener")
 	}

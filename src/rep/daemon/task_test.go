@@ -132,7 +132,7 @@ func TestTaskCancel(t *testing.T) {
 // in DIR/<process_guid>/<index>.log and a task's in DIR/tasks/<guid>.log.
 func TestContainerLogDir(t *testing.T) {
 	logDir := t.TempDir()
-	f := addCell(t, newBBS(t), "cell-logs", func(c *Config, _ *Options) { c.ContainerLogDir = logDir })
+	f := addCell(t, newBBS(t), "cell-logs", func(c *Settings, _ *Options) { c.ContainerLogDir = logDir })
 	d := sleeper("pg-logs")
 	d.Action = models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "echo out-line; echo err-line >&2; exec sleep 600"}, User: "vcap"})
 	f.desireAndPlace(t, d, "ig-logs")

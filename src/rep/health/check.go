@@ -52,7 +52,7 @@ func NewChecker(c *models.Check, resolve Resolver) (Checker, error) {
 		if t.Port == 0 {
 			return nil, errors.New("health: tcp check without a port")
 		}
-		return &TCPChecker{Port: t.Port, Timeout: msOr(t.ConnectTimeoutMs), Every: time.Duration(t.IntervalMs) * time.Millisecond, Resolve: resolve}, nil
+		return &TCPChecker{probe(t.Port, t.ConnectTimeoutMs, t.IntervalMs, resolve)}, nil
 	case c.HttpCheck != nil:
 		h := c.HttpCheck
 		if h.Port == 0 {
@@ -62,7 +62,7 @@ func NewChecker(c *models.Check, resolve Resolver) (Checker, error) {
 		if path == "" {
 			path = "/"
 		}
-		return &HTTPChecker{Port: h.Port, Path: path, Timeout: msOr(h.RequestTimeoutMs), Every: time.Duration(h.IntervalMs) * time.Millisecond, Resolve: resolve}, nil
+		return &HTTPChecker{Probe: probe(h.Port, h.RequestTimeoutMs, h.IntervalMs, resolve), Path: path}, nil
 	}
 	return nil, errors.New("health: check is neither tcp nor http")
 }
@@ -80,15 +80,19 @@ func NewCheckers(cs []*models.Check, resolve Resolver) ([]Checker, error) {
 	return out, nil
 }
 
-func msOr(ms uint64) time.Duration {
-	if ms == 0 {
-		return DefaultCheckTimeout
+// probe is a check of port with a timeout in ms (0: DefaultCheckTimeout)
+// every intervalMs.
+func probe(port uint32, timeoutMs, intervalMs uint64, resolve Resolver) Probe {
+	timeout := DefaultCheckTimeout
+	if timeoutMs != 0 {
+		timeout = time.Duration(timeoutMs) * time.Millisecond
 	}
-	return time.Duration(ms) * time.Millisecond
+	return Probe{Port: port, Timeout: timeout, Every: time.Duration(intervalMs) * time.Millisecond, Resolve: resolve}
 }
 
-// TCPChecker is healthy when a TCP connection to the port succeeds.
-type TCPChecker struct {
+// Probe is what the TCP and HTTP checks share: the port, how it is
+// reached, the timeout of one attempt and the interval between attempts.
+type Probe struct {
 	Port    uint32
 	Timeout time.Duration
 	Every   time.Duration
@@ -96,7 +100,10 @@ type TCPChecker struct {
 }
 
 // Interval implements Checker.
-func (c *TCPChecker) Interval() time.Duration { return c.Every }
+func (p *Probe) Interval() time.Duration { return p.Every }
+
+// TCPChecker is healthy when a TCP connection to the port succeeds.
+type TCPChecker struct{ Probe }
 
 // Check implements Checker.
 func (c *TCPChecker) Check(ctx context.Context) error {
@@ -121,15 +128,9 @@ func (c *TCPChecker) Check(ctx context.Context) error {
 
 // HTTPChecker is healthy when a GET of the path answers 200 OK.
 type HTTPChecker struct {
-	Port    uint32
-	Path    string
-	Timeout time.Duration
-	Every   time.Duration
-	Resolve Resolver
+	Probe
+	Path string
 }
-
-// Interval implements Checker.
-func (c *HTTPChecker) Interval() time.Duration { return c.Every }
 
 // Check implements Checker.
 func (c *HTTPChecker) Check(ctx context.Context) error {

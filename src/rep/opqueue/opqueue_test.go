@@ -45,11 +45,7 @@ func TestConcurrentAcrossKeys(t *testing.T) {
 	<-inA
 	done := make(chan struct{})
 	go q.Do("b", func() { close(done) })
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("an operation on key b waited for key a")
-	}
+	closedWithin(t, done, "an operation on key b waited for key a")
 	close(release)
 }
 
@@ -61,9 +57,15 @@ func TestPanicReleasesKey(t *testing.T) {
 	}()
 	done := make(chan struct{})
 	go q.Do("a", func() { close(done) })
+	closedWithin(t, done, "a panicking operation kept its key locked")
+}
+
+// closedWithin fails the test with failure unless done closes within 5s.
+func closedWithin(t *testing.T, done <-chan struct{}, failure string) {
+	t.Helper()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("a panicking operation kept its key locked")
+		t.Fatal(failure)
 	}
 }

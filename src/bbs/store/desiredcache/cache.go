@@ -237,32 +237,31 @@ func (c *Store) live(guid string) *entry {
 
 // DesiredLRP returns one desired LRP from memory.
 func (c *Store) DesiredLRP(_ context.Context, guid string) (*models.DesiredLRP, error) {
-	c.mu.RLock()
-	e := c.live(guid)
-	c.mu.RUnlock()
-	if e == nil {
-		return nil, store.ErrNotFound
-	}
-	var d models.DesiredLRP
-	if err := proto.Unmarshal(e.desired, &d); err != nil {
-		return nil, fmt.Errorf("decoding cached desired LRP %s: %w", guid, err)
-	}
-	return &d, nil
+	return decodeLive[models.DesiredLRP](c, guid, "desired LRP", func(e *entry) []byte { return e.desired })
 }
 
 // SchedulingInfo returns one scheduling info from memory.
 func (c *Store) SchedulingInfo(_ context.Context, guid string) (*models.DesiredLRPSchedulingInfo, error) {
+	return decodeLive[models.DesiredLRPSchedulingInfo](c, guid, "scheduling info", func(e *entry) []byte { return e.sched })
+}
+
+// decodeLive decodes pick's bytes of guid's live entry into a new T, or
+// returns store.ErrNotFound; what names the record in a decoding error.
+func decodeLive[T any, PT interface {
+	*T
+	proto.Message
+}](c *Store, guid, what string, pick func(*entry) []byte) (PT, error) {
 	c.mu.RLock()
 	e := c.live(guid)
 	c.mu.RUnlock()
 	if e == nil {
 		return nil, store.ErrNotFound
 	}
-	var si models.DesiredLRPSchedulingInfo
-	if err := proto.Unmarshal(e.sched, &si); err != nil {
-		return nil, fmt.Errorf("decoding cached scheduling info %s: %w", guid, err)
+	m := PT(new(T))
+	if err := proto.Unmarshal(pick(e), m); err != nil {
+		return nil, fmt.Errorf("decoding cached %s %s: %w", what, guid, err)
 	}
-	return &si, nil
+	return m, nil
 }
 
 // EachDesiredLRP streams cached desired LRPs in process guid order.

@@ -53,8 +53,7 @@ func seedActuals(t *testing.T, s store.Store) map[string]*models.ActualLRP {
 	return byKey
 }
 
-func testActualLRPs(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testActualLRPs(t *testing.T, s store.Store) {
 	want := seedActuals(t, s)
 
 	update(t, s, func(tx store.Tx) error {
@@ -99,13 +98,7 @@ func testActualLRPs(t *testing.T, open Opener) {
 	}
 	wantEqual(t, "moved actual lrp", got[0], moved)
 
-	update(t, s, func(tx store.Tx) error {
-		if err := tx.DeleteActualLRP("p1", 0, evacuating); err != nil {
-			return err
-		}
-		wantErr(t, "DeleteActualLRP(missing)", tx.DeleteActualLRP("p1", 0, evacuating), store.ErrNotFound)
-		return nil
-	})
+	deleteTwice(t, s, "DeleteActualLRP", func(tx store.Tx) error { return tx.DeleteActualLRP("p1", 0, evacuating) })
 	got, err = s.ActualLRPs(ctx(t), store.ActualFilter{ProcessGuid: "p1", Index: i32(0)})
 	if err != nil {
 		t.Fatal(err)
@@ -113,8 +106,7 @@ func testActualLRPs(t *testing.T, open Opener) {
 	wantStrings(t, "ActualLRPs(p1, 0) after delete", actualKeys(got), []string{"p1/0/ORDINARY"})
 }
 
-func testActualLRPFilters(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testActualLRPFilters(t *testing.T, s store.Store) {
 	want := seedActuals(t, s)
 	for _, tc := range []struct {
 		f    store.ActualFilter
@@ -136,18 +128,7 @@ func testActualLRPFilters(t *testing.T, open Opener) {
 			t.Fatalf("ActualLRPs(%s): %v", what, err)
 		}
 		wantStrings(t, "ActualLRPs("+what+")", actualKeys(got), tc.want)
-		var streamed []*models.ActualLRP
-		err = s.EachActualLRP(ctx(t), tc.f, func(pb []byte) error {
-			a := new(models.ActualLRP)
-			if err := a.Unmarshal(pb); err != nil {
-				return err
-			}
-			streamed = append(streamed, a)
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("EachActualLRP(%s): %v", what, err)
-		}
+		streamed := stream[models.ActualLRP](t, "EachActualLRP", s.EachActualLRP, tc.f)
 		wantStrings(t, "EachActualLRP("+what+")", actualKeys(streamed), tc.want)
 		for _, a := range streamed {
 			wantEqual(t, "streamed "+actualKey(a), a, want[actualKey(a)])

@@ -9,8 +9,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
-func testDesiredLRPs(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testDesiredLRPs(t *testing.T, s store.Store) {
 	d1, d2 := NewDesiredLRP("p1", "cf-apps"), NewDesiredLRP("p2", "cf-tasks")
 	update(t, s, func(tx store.Tx) error {
 		if err := tx.InsertDesiredLRP(d1); err != nil {
@@ -75,20 +74,13 @@ func testDesiredLRPs(t *testing.T, open Opener) {
 	wantEqual(t, "scheduling info p1 after update", info, &wantInfo)
 	wantDesiredGuids(t, s, store.DesiredFilter{Domain: "cf-moved"}, "p1")
 
-	update(t, s, func(tx store.Tx) error {
-		if err := tx.DeleteDesiredLRP("p2"); err != nil {
-			return err
-		}
-		wantErr(t, "DeleteDesiredLRP(missing)", tx.DeleteDesiredLRP("p2"), store.ErrNotFound)
-		return nil
-	})
+	deleteTwice(t, s, "DeleteDesiredLRP", func(tx store.Tx) error { return tx.DeleteDesiredLRP("p2") })
 	_, err = s.DesiredLRP(ctx(t), "p2")
 	wantErr(t, "DesiredLRP(deleted)", err, store.ErrNotFound)
 	wantDesiredGuids(t, s, store.DesiredFilter{}, "p1", "p3")
 }
 
-func testDesiredLRPFilters(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testDesiredLRPFilters(t *testing.T, s store.Store) {
 	want := map[string]*models.DesiredLRP{}
 	update(t, s, func(tx store.Tx) error {
 		// Inserted out of order: results must come back sorted by guid.
@@ -119,43 +111,19 @@ func testDesiredLRPFilters(t *testing.T, open Opener) {
 	wantDesiredGuids(t, s, store.DesiredFilter{ProcessGuids: long}, "a", "d")
 
 	// Streamed bytes are the complete model / its scheduling info.
-	err := s.EachDesiredLRP(ctx(t), store.DesiredFilter{}, func(pb []byte) error {
-		var d models.DesiredLRP
-		if err := d.Unmarshal(pb); err != nil {
-			return err
-		}
-		wantEqual(t, "streamed desired lrp "+d.ProcessGuid, &d, want[d.ProcessGuid])
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachDesiredLRP: %v", err)
+	for _, d := range stream[models.DesiredLRP](t, "EachDesiredLRP", s.EachDesiredLRP, store.DesiredFilter{}) {
+		wantEqual(t, "streamed desired lrp "+d.ProcessGuid, d, want[d.ProcessGuid])
 	}
 	var infos []string
-	err = s.EachSchedulingInfo(ctx(t), store.DesiredFilter{Domain: "even"}, func(pb []byte) error {
-		var si models.DesiredLRPSchedulingInfo
-		if err := si.Unmarshal(pb); err != nil {
-			return err
-		}
+	for _, si := range stream[models.DesiredLRPSchedulingInfo](t, "EachSchedulingInfo", s.EachSchedulingInfo, store.DesiredFilter{Domain: "even"}) {
 		w := want[si.ProcessGuid].DesiredLRPSchedulingInfo()
-		wantEqual(t, "streamed scheduling info "+si.ProcessGuid, &si, &w)
+		wantEqual(t, "streamed scheduling info "+si.ProcessGuid, si, &w)
 		infos = append(infos, si.ProcessGuid)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachSchedulingInfo: %v", err)
 	}
 	wantStrings(t, "EachSchedulingInfo(domain even)", infos, []string{"b", "d"})
 	infos = nil
-	err = s.EachSchedulingInfo(ctx(t), store.DesiredFilter{ProcessGuids: []string{"c", "a"}}, func(pb []byte) error {
-		var si models.DesiredLRPSchedulingInfo
-		if err := si.Unmarshal(pb); err != nil {
-			return err
-		}
+	for _, si := range stream[models.DesiredLRPSchedulingInfo](t, "EachSchedulingInfo", s.EachSchedulingInfo, store.DesiredFilter{ProcessGuids: []string{"c", "a"}}) {
 		infos = append(infos, si.ProcessGuid)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachSchedulingInfo: %v", err)
 	}
 	wantStrings(t, "EachSchedulingInfo(guids c, a)", infos, []string{"a", "c"})
 }
@@ -163,16 +131,8 @@ func testDesiredLRPFilters(t *testing.T, open Opener) {
 func wantDesiredGuids(t *testing.T, s store.Store, f store.DesiredFilter, want ...string) {
 	t.Helper()
 	var got []string
-	err := s.EachDesiredLRP(ctx(t), f, func(pb []byte) error {
-		var d models.DesiredLRP
-		if err := d.Unmarshal(pb); err != nil {
-			return err
-		}
+	for _, d := range stream[models.DesiredLRP](t, "EachDesiredLRP", s.EachDesiredLRP, f) {
 		got = append(got, d.ProcessGuid)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachDesiredLRP(%+v): %v", f, err)
 	}
 	wantStrings(t, fmt.Sprintf("EachDesiredLRP(domain %q, %d guids)", f.Domain, len(f.ProcessGuids)), got, want)
 }

@@ -14,21 +14,11 @@ import (
 // seedAll writes n rows into each encrypted table.
 func seedAll(t *testing.T, s store.Store, prefix string, n int) {
 	t.Helper()
-	update(t, s, func(tx store.Tx) error {
-		for i := range n {
-			g := fmt.Sprintf("%s-%03d", prefix, i)
-			if err := tx.InsertDesiredLRP(NewDesiredLRP(g, "d")); err != nil {
-				return err
-			}
-			if err := tx.InsertActualLRP(NewActualLRP(g, 0, ordinary, "d", "cell")); err != nil {
-				return err
-			}
-			if err := tx.InsertTask(NewTask(g, "d", "cell", models.Task_Running)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	guids := make([]string, n)
+	for i := range guids {
+		guids[i] = fmt.Sprintf("%s-%03d", prefix, i)
+	}
+	update(t, s, func(tx store.Tx) error { return insertOneOfEach(tx, guids...) })
 }
 
 // status renders EncryptionStatus as sorted "table:label=rows" strings.

@@ -5,13 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"code.cloudfoundry.org/bbs/models"
-
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
-func testDomains(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testDomains(t *testing.T, s store.Store) {
 	now := time.Unix(1700000000, 0)
 	domains := func(at time.Time) []string {
 		t.Helper()
@@ -55,22 +52,8 @@ func testDomains(t *testing.T, open Opener) {
 	wantStrings(t, "Domains(now+4h) after clearing expiry", domains(now.Add(4*time.Hour)), []string{"forever"})
 }
 
-func testStreamStopsOnError(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
-	update(t, s, func(tx store.Tx) error {
-		for _, g := range []string{"a", "b", "c"} {
-			if err := tx.InsertDesiredLRP(NewDesiredLRP(g, "d")); err != nil {
-				return err
-			}
-			if err := tx.InsertActualLRP(NewActualLRP(g, 0, ordinary, "d", "cell")); err != nil {
-				return err
-			}
-			if err := tx.InsertTask(NewTask(g, "d", "cell", models.Task_Running)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+func testStreamStopsOnError(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error { return insertOneOfEach(tx, "a", "b", "c") })
 	stop := errors.New("stop")
 	for name, each := range map[string]func(fn func([]byte) error) error{
 		"EachDesiredLRP": func(fn func([]byte) error) error {
@@ -101,8 +84,7 @@ func testStreamStopsOnError(t *testing.T, open Opener) {
 	}
 }
 
-func testPresences(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testPresences(t *testing.T, s store.Store) {
 	for _, typ := range []string{"presence", "lock"} {
 		ps, err := s.Presences(ctx(t), typ)
 		if err != nil {

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"code.cloudfoundry.org/bbs/models"
+	"github.com/gogo/protobuf/proto"
+
 	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/store"
 )
@@ -52,10 +55,8 @@ func PerTest(newDSN func(t testing.TB) string, openDSN func(ctx context.Context,
 // Run runs the contract suite against the stores open returns. Subtests run
 // in parallel, each on its own database.
 func Run(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, open Opener)
-	}{
+	// Contracts on one store sealing with key "k1".
+	runParallel(t, func(t *testing.T) store.Store { return mustOpen(t, open, NewRing(t, "k1")) }, []contract[store.Store]{
 		{"Domains", testDomains},
 		{"DesiredLRPs", testDesiredLRPs},
 		{"DesiredLRPFilters", testDesiredLRPFilters},
@@ -69,15 +70,29 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateRetries", testUpdateRetries},
 		{"UpdateContext", testUpdateContext},
 		{"ConcurrentUpdates", testConcurrentUpdates},
+	})
+	// Contracts that open (and reopen) stores with their own key rings.
+	runParallel(t, func(*testing.T) Opener { return open }, []contract[Opener]{
 		{"Reencrypt", testReencrypt},
 		{"ReencryptConcurrentWrites", testReencryptConcurrentWrites},
 		{"ReopenUnknownLabel", testReopenUnknownLabel},
 		{"ReopenRotatesKey", testReopenRotatesKey},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+	})
+}
+
+// contract is one named test of the suite, run on what its table provides.
+type contract[A any] struct {
+	name string
+	fn   func(t *testing.T, arg A)
+}
+
+// runParallel runs each contract as a parallel subtest on what arg makes
+// for that subtest.
+func runParallel[A any](t *testing.T, arg func(t *testing.T) A, contracts []contract[A]) {
+	for _, c := range contracts {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			tc.fn(t, open)
+			c.fn(t, arg(t))
 		})
 	}
 }
@@ -120,6 +135,49 @@ func update(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 	if err := s.Update(ctx(t), fn); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
+}
+
+// insertOneOfEach inserts, for each guid, a desired LRP, its instance 0 on
+// "cell" and a running task, all in domain "d".
+func insertOneOfEach(tx store.Tx, guids ...string) error {
+	for _, g := range guids {
+		if err := tx.InsertDesiredLRP(NewDesiredLRP(g, "d")); err != nil {
+			return err
+		}
+		if err := tx.InsertActualLRP(NewActualLRP(g, 0, ordinary, "d", "cell")); err != nil {
+			return err
+		}
+		if err := tx.InsertTask(NewTask(g, "d", "cell", models.Task_Running)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stream is store.Collect, failing t on any error.
+func stream[T any, F any, PT interface {
+	*T
+	proto.Message
+}](t *testing.T, what string, each func(context.Context, F, func([]byte) error) error, f F) []PT {
+	t.Helper()
+	out, err := store.Collect[T, F, PT](ctx(t), each, f)
+	if err != nil {
+		t.Fatalf("%s(%s): %v", what, jsonOf(f), err)
+	}
+	return out
+}
+
+// deleteTwice runs del twice in one transaction: the first must succeed, the
+// second (named what) must report store.ErrNotFound.
+func deleteTwice(t *testing.T, s store.Store, what string, del func(tx store.Tx) error) {
+	t.Helper()
+	update(t, s, func(tx store.Tx) error {
+		if err := del(tx); err != nil {
+			return err
+		}
+		wantErr(t, what+"(missing)", del(tx), store.ErrNotFound)
+		return nil
+	})
 }
 
 // wantErr fails unless err wraps target.

@@ -8,8 +8,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
-func testTasks(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testTasks(t *testing.T, s store.Store) {
 	t1 := NewTask("t1", "cf-a", "", models.Task_Pending)
 	update(t, s, func(tx store.Tx) error { return tx.InsertTask(t1) })
 
@@ -42,20 +41,13 @@ func testTasks(t *testing.T, open Opener) {
 	wantEqual(t, "task t1 after update", got, running)
 	wantTaskGuids(t, s, store.TaskFilter{CellID: "cell-1"}, "t1")
 
-	update(t, s, func(tx store.Tx) error {
-		if err := tx.DeleteTask("t1"); err != nil {
-			return err
-		}
-		wantErr(t, "DeleteTask(missing)", tx.DeleteTask("t1"), store.ErrNotFound)
-		return nil
-	})
+	deleteTwice(t, s, "DeleteTask", func(tx store.Tx) error { return tx.DeleteTask("t1") })
 	_, err = s.Task(ctx(t), "t1")
 	wantErr(t, "Task(deleted)", err, store.ErrNotFound)
 	wantTaskGuids(t, s, store.TaskFilter{})
 }
 
-func testTaskFilters(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testTaskFilters(t *testing.T, s store.Store) {
 	want := map[string]*models.Task{
 		"t3": NewTask("t3", "cf-a", "cell-2", models.Task_Running),
 		"t1": NewTask("t1", "cf-a", "cell-1", models.Task_Running),
@@ -75,32 +67,16 @@ func testTaskFilters(t *testing.T, open Opener) {
 	wantTaskGuids(t, s, store.TaskFilter{CellID: "cell-1"}, "t1", "t2")
 	wantTaskGuids(t, s, store.TaskFilter{Domain: "cf-b", CellID: "cell-1"}, "t2")
 	wantTaskGuids(t, s, store.TaskFilter{CellID: "none"})
-	err := s.EachTask(ctx(t), store.TaskFilter{}, func(pb []byte) error {
-		var task models.Task
-		if err := task.Unmarshal(pb); err != nil {
-			return err
-		}
-		wantEqual(t, "streamed task "+task.TaskGuid, &task, want[task.TaskGuid])
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachTask: %v", err)
+	for _, task := range stream[models.Task](t, "EachTask", s.EachTask, store.TaskFilter{}) {
+		wantEqual(t, "streamed task "+task.TaskGuid, task, want[task.TaskGuid])
 	}
 }
 
 func wantTaskGuids(t *testing.T, s store.Store, f store.TaskFilter, want ...string) {
 	t.Helper()
 	var got []string
-	err := s.EachTask(ctx(t), f, func(pb []byte) error {
-		var task models.Task
-		if err := task.Unmarshal(pb); err != nil {
-			return err
-		}
+	for _, task := range stream[models.Task](t, "EachTask", s.EachTask, f) {
 		got = append(got, task.TaskGuid)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("EachTask(%+v): %v", f, err)
 	}
 	wantStrings(t, "EachTask("+jsonOf(f)+")", got, want)
 }

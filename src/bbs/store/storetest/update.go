@@ -13,8 +13,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
-func testUpdateRollsBack(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testUpdateRollsBack(t *testing.T, s store.Store) {
 	boom := errors.New("boom")
 	err := s.Update(ctx(t), func(tx store.Tx) error {
 		if err := tx.InsertTask(NewTask("t1", "d", "", models.Task_Pending)); err != nil {
@@ -65,8 +64,7 @@ func assertEmpty(t *testing.T, s store.Store, when string) {
 	}
 }
 
-func testUpdateRetries(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testUpdateRetries(t *testing.T, s store.Store) {
 	// Each attempt inserts the same row: that only works if failed attempts
 	// were rolled back.
 	attempts := 0
@@ -101,8 +99,7 @@ func testUpdateRetries(t *testing.T, open Opener) {
 	}
 }
 
-func testUpdateContext(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testUpdateContext(t *testing.T, s store.Store) {
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
 	called := false
@@ -121,8 +118,7 @@ func testUpdateContext(t *testing.T, open Opener) {
 // testConcurrentUpdates has many goroutines read-modify-write one row; with
 // row locking (or SQLite's single writer) no increment may be lost, and
 // concurrent readers keep working.
-func testConcurrentUpdates(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+func testConcurrentUpdates(t *testing.T, s store.Store) {
 	update(t, s, func(tx store.Tx) error { return tx.InsertActualLRP(NewActualLRP("p1", 0, ordinary, "d", "cell")) })
 	const workers, each = 12, 10
 	var wg sync.WaitGroup

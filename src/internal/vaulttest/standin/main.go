@@ -34,11 +34,6 @@ import (
 	"github.com/diego-go/diego/src/internal/vaulttest"
 )
 
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 type appRole struct {
 	RoleID   string `json:"role_id"`
 	SecretID string `json:"secret_id"`
@@ -64,7 +59,10 @@ func main() {
 }
 
 func run() error {
-	var certHosts, roles listFlag
+	var certHosts, roles []string
+	appendTo := func(l *[]string) func(string) error {
+		return func(v string) error { *l = append(*l, v); return nil }
+	}
 	listen := flag.String("listen", "127.0.0.1:8200", "address to listen on (port 0: a free one)")
 	useTLS := flag.Bool("tls", false, "serve https with a certificate from a fresh CA (in -dir)")
 	dir := flag.String("dir", "", "directory for the TLS certificates (with -tls)")
@@ -72,8 +70,8 @@ func run() error {
 	path := flag.String("path", "diego/bbs/encryption", "path of the key ring secret under -mount")
 	keyring := flag.String("keyring", "", "key ring document to seed at -mount/-path: JSON or @FILE (empty: none)")
 	infoFile := flag.String("info", "", "also write the JSON line to this file")
-	flag.Var(&certHosts, "cert-host", "another name or IP for the TLS certificate (repeatable)")
-	flag.Var(&roles, "approle", "create an AppRole with this name (repeatable)")
+	flag.Func("cert-host", "another name or IP for the TLS certificate (repeatable)", appendTo(&certHosts))
+	flag.Func("approle", "create an AppRole with this name (repeatable)", appendTo(&roles))
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v", flag.Args())

@@ -12,7 +12,6 @@ package containertest
 
 import (
 	"archive/tar"
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -325,17 +324,6 @@ func testStopKill(t *testing.T, b container.Backend) {
 	}
 }
 
-// dial connects to addr and returns the first line it sends.
-func dial(addr string) (string, error) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	return bufio.NewReader(conn).ReadString('\n')
-}
-
 func hostAddr(info container.Info, i int) string {
 	return net.JoinHostPort(info.HostIP, strconv.Itoa(int(info.Ports[i].HostPort)))
 }
@@ -355,7 +343,7 @@ func listen(t *testing.T, c container.Container, containerPort uint32) (containe
 	}
 	var line string
 	waitFor(t, 15*time.Second, "the listener through "+hostAddr(info, 0), func() bool {
-		line, err = dial(hostAddr(info, 0))
+		line, err = ReadLine(hostAddr(info, 0))
 		return err == nil
 	})
 	if !strings.HasPrefix(line, "hello ") {
@@ -506,7 +494,7 @@ func testDestroy(t *testing.T, b container.Backend) {
 	}
 	// The grandchild listener is gone and the host port is free.
 	waitFor(t, 5*time.Second, "the listener to be gone", func() bool {
-		_, err := dial(hostAddr(info, 0))
+		_, err := ReadLine(hostAddr(info, 0))
 		return err != nil
 	})
 	l, err := net.Listen("tcp", hostAddr(info, 0))

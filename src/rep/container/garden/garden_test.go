@@ -1,10 +1,8 @@
 package garden_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,13 +17,12 @@ import (
 	"github.com/diego-go/diego/src/rep/container/garden"
 	"github.com/diego-go/diego/src/rep/container/garden/gardenserver"
 	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/container/process/processtest"
 )
 
-// portBase gives each process backend its own host port range (apart from
-// the process package's tests, which may run at the same time).
-var portBase atomic.Uint32
-
-func init() { portBase.Store(63000) }
+// processBackends gives each process backend its own host port range
+// (apart from the process package's tests, which may run at the same time).
+var processBackends = processtest.NewPorts(63000)
 
 const cflinuxfs4 = "/var/vcap/packages/cflinuxfs4/rootfs.tar"
 
@@ -63,28 +60,7 @@ func startServer(t *testing.T, gb gardenapi.Backend) string {
 
 // newProcessBackend is a fresh process backend, its containers destroyed at
 // cleanup.
-func newProcessBackend(t *testing.T) *process.Backend {
-	t.Helper()
-	start := portBase.Add(20) - 20
-	pb, err := process.New(process.Config{
-		RootDir:         t.TempDir(),
-		PortRangeStart:  start,
-		PortRangeEnd:    start + 19,
-		StopGracePeriod: process.Duration(300 * time.Millisecond),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs, _ := pb.Containers(context.Background())
-		for _, c := range cs {
-			if err := pb.Destroy(context.Background(), c.Handle()); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
-		}
-	})
-	return pb
-}
+func newProcessBackend(t *testing.T) *process.Backend { return processBackends.New(t) }
 
 func newClient(t *testing.T, sock string, mutate ...func(*garden.Config)) *garden.Backend {
 	t.Helper()

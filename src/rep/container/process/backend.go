@@ -2,10 +2,9 @@ package process
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,9 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/host"
+	"github.com/diego-go/diego/src/rep/container/proc"
 )
 
 // Backend is the process container backend. It is safe for concurrent use.
@@ -26,8 +26,7 @@ type Backend struct {
 
 	mu         sync.Mutex
 	containers map[string]*Container
-	ports      map[uint32]string // allocated host port -> handle
-	nextPort   uint32            // round-robin cursor, so a freed port is reused last
+	ports      *host.Ports
 }
 
 var _ container.Backend = (*Backend)(nil)
@@ -46,24 +45,16 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	capy := container.Capacity{MemoryMB: cfg.MemoryMB, DiskMB: cfg.DiskMB, MaxContainers: cfg.MaxContainers}
-	if capy.MemoryMB == 0 {
-		if capy.MemoryMB, err = machineMemoryMB(); err != nil {
-			return nil, fmt.Errorf("process backend: detecting memory (set memory_mb): %w", err)
-		}
-	}
-	if capy.DiskMB == 0 {
-		if capy.DiskMB, err = diskMB(cfg.RootDir); err != nil {
-			return nil, fmt.Errorf("process backend: detecting disk (set disk_mb): %w", err)
-		}
+	capy, err := cfg.host().Capacity(cfg.RootDir)
+	if err != nil {
+		return nil, fmt.Errorf("process backend: %w", err)
 	}
 	return &Backend{
 		reaped:     reaped,
 		cfg:        cfg,
 		capacity:   capy,
 		containers: map[string]*Container{},
-		ports:      map[uint32]string{},
-		nextPort:   cfg.PortRangeStart,
+		ports:      host.NewPorts(cfg.PortRangeStart, cfg.PortRangeEnd),
 	}, nil
 }
 
@@ -96,13 +87,10 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.containers[spec.Handle]; ok {
-		return nil, fmt.Errorf("%w: %s", container.ErrExists, spec.Handle)
+	if err := host.Admit(b.containers, spec.Handle, b.capacity.MaxContainers); err != nil {
+		return nil, err
 	}
-	if len(b.containers) >= b.capacity.MaxContainers {
-		return nil, fmt.Errorf("%w: %d containers", container.ErrNoCapacity, len(b.containers))
-	}
-	ports, err := b.allocatePortsLocked(spec.Handle, len(spec.Ports))
+	ports, err := b.ports.Allocate(spec.Handle, len(spec.Ports), portFree)
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +98,9 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 	for i, p := range spec.Ports {
 		mappings[i] = container.PortMapping{ContainerPort: p, HostPort: ports[i]}
 	}
-	dir := filepath.Join(b.cfg.RootDir, "c-"+randomHex(8))
+	dir := filepath.Join(b.cfg.RootDir, "c-"+proc.RandomHex(8))
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		b.releasePortsLocked(ports)
+		b.ports.Release(spec.Handle, ports...)
 		return nil, fmt.Errorf("container: creating home: %w", err)
 	}
 	c := newContainer(b, spec, rootfs, dir, mappings)
@@ -135,14 +123,7 @@ func (b *Backend) Lookup(ctx context.Context, handle string) (container.Containe
 func (b *Backend) Containers(ctx context.Context) ([]container.Container, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]container.Container, 0, len(b.containers))
-	for _, c := range b.containers {
-		if !c.isDestroying() {
-			out = append(out, c)
-		}
-	}
-	slices.SortFunc(out, func(x, y container.Container) int { return strings.Compare(x.Handle(), y.Handle()) })
-	return out, nil
+	return host.List(maps.Values(b.containers), func(c *Container) bool { return !c.isDestroying() }), nil
 }
 
 // Destroy implements container.Backend: SIGKILL to every process group of
@@ -151,14 +132,14 @@ func (b *Backend) Containers(ctx context.Context) ([]container.Container, error)
 func (b *Backend) Destroy(ctx context.Context, handle string) error {
 	b.mu.Lock()
 	c, ok := b.containers[handle]
-	if !ok || !c.beginDestroy() {
+	if !ok || !c.swapDestroying(false, true) {
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s", container.ErrNotFound, handle)
 	}
 	b.mu.Unlock()
 
 	if err := c.Stop(ctx, true); err != nil {
-		c.abortDestroy()
+		c.swapDestroying(true, false)
 		return fmt.Errorf("container: destroying %s: %w", handle, err)
 	}
 	c.closeWatch()
@@ -168,45 +149,13 @@ func (b *Backend) Destroy(ctx context.Context, handle string) error {
 	b.mu.Lock()
 	delete(b.containers, handle)
 	for _, m := range c.ports {
-		if b.ports[m.HostPort] == handle {
-			delete(b.ports, m.HostPort)
-		}
+		b.ports.Release(handle, m.HostPort)
 	}
 	b.mu.Unlock()
 	if rmErr != nil {
 		return fmt.Errorf("container: removing %s: %w", c.dir, rmErr)
 	}
 	return nil
-}
-
-// allocatePortsLocked takes n free host ports, round-robin through the
-// range, skipping ports another program on the host is listening on.
-func (b *Backend) allocatePortsLocked(handle string, n int) ([]uint32, error) {
-	var got []uint32
-	size := b.cfg.PortRangeEnd - b.cfg.PortRangeStart + 1
-	for tried := uint32(0); len(got) < n && tried < size; tried++ {
-		p := b.nextPort
-		b.nextPort++
-		if b.nextPort > b.cfg.PortRangeEnd {
-			b.nextPort = b.cfg.PortRangeStart
-		}
-		if _, taken := b.ports[p]; taken || !portFree(p) {
-			continue
-		}
-		b.ports[p] = handle
-		got = append(got, p)
-	}
-	if len(got) < n {
-		b.releasePortsLocked(got)
-		return nil, fmt.Errorf("%w: no free host port in %d-%d", container.ErrNoCapacity, b.cfg.PortRangeStart, b.cfg.PortRangeEnd)
-	}
-	return got, nil
-}
-
-func (b *Backend) releasePortsLocked(ports []uint32) {
-	for _, p := range ports {
-		delete(b.ports, p)
-	}
 }
 
 // portFree reports whether nothing listens on port (all addresses).
@@ -217,14 +166,6 @@ func portFree(port uint32) bool {
 	}
 	l.Close()
 	return true
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return strconv.FormatInt(time.Now().UnixNano(), 16)
-	}
-	return hex.EncodeToString(b)
 }
 
 // removeAll removes dir, making read-only directories a process left behind

@@ -16,31 +16,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/containertest"
 	"github.com/diego-go/diego/src/rep/container/process"
 )
 
-type buf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buf) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock(); return b.b.Write(p) }
-func (b *buf) String() string              { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+// buf collects a process's stdout and stderr.
+type buf = testutil.SyncBuffer
 
 func run(t *testing.T, c container.Container, spec container.ProcessSpec) (int, string) {
 	t.Helper()
-	out := &buf{}
-	p, err := c.Run(t.Context(), spec, container.ProcessIO{Stdout: out, Stderr: out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, err := p.Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return status, out.String()
+	return containertest.RunOutput(t, c, spec)
 }
 
 func sh(script string) container.ProcessSpec {

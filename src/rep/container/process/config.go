@@ -1,18 +1,14 @@
 package process
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/rep/container/host"
 )
 
 // Duration is a time.Duration read as "10s" or nanoseconds.
@@ -106,47 +102,15 @@ func (c Config) Validate() error {
 	} else if !filepath.IsAbs(c.RootDir) {
 		errs = append(errs, fmt.Errorf("root_dir %q must be absolute", c.RootDir))
 	}
-	if net.ParseIP(c.HostIP) == nil {
-		errs = append(errs, fmt.Errorf("host_ip %q is not an IP address", c.HostIP))
-	}
-	if c.PortRangeStart == 0 || c.PortRangeEnd > 65535 || c.PortRangeStart > c.PortRangeEnd {
-		errs = append(errs, fmt.Errorf("port range %d-%d must be within 1-65535 and start <= end", c.PortRangeStart, c.PortRangeEnd))
-	}
-	if c.StopGracePeriod < 0 {
-		errs = append(errs, errors.New("stop_grace_period must not be negative"))
-	}
-	if c.MemoryMB < 0 || c.DiskMB < 0 || c.MaxContainers < 0 {
-		errs = append(errs, errors.New("memory_mb, disk_mb and max_containers must not be negative"))
-	}
+	errs = append(errs, c.host().Validate()...)
 	return errors.Join(errs...)
 }
 
-// machineMemoryMB reads MemTotal from /proc/meminfo.
-func machineMemoryMB() (int64, error) {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0, err
+// host is the host settings the process and runc backends share.
+func (c Config) host() host.Settings {
+	return host.Settings{
+		HostIP: c.HostIP, PortRangeStart: c.PortRangeStart, PortRangeEnd: c.PortRangeEnd,
+		StopGracePeriod: time.Duration(c.StopGracePeriod),
+		MemoryMB:        c.MemoryMB, DiskMB: c.DiskMB, MaxContainers: c.MaxContainers,
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		fields := strings.Fields(s.Text())
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err != nil {
-				return 0, err
-			}
-			return kb / 1024, nil
-		}
-	}
-	return 0, errors.New("MemTotal not found in /proc/meminfo")
-}
-
-// diskMB is the size of the filesystem holding dir.
-func diskMB(dir string) (int64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, err
-	}
-	return int64(st.Blocks) * int64(st.Bsize) / (1 << 20), nil
 }

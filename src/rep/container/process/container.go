@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/host"
+	"github.com/diego-go/diego/src/rep/container/proc"
 )
 
 // ioWaitDelay bounds how long Wait waits for a process's output pipes to
@@ -80,20 +82,16 @@ func (c *Container) isDestroying() bool {
 	return c.destroying
 }
 
-func (c *Container) beginDestroy() bool {
+// swapDestroying moves destroying from old to new; false if it was not old
+// (beginning a destroy: false to true; aborting it: true to false).
+func (c *Container) swapDestroying(old, new bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.destroying {
+	if c.destroying != old {
 		return false
 	}
-	c.destroying = true
+	c.destroying = new
 	return true
-}
-
-func (c *Container) abortDestroy() {
-	c.mu.Lock()
-	c.destroying = false
-	c.mu.Unlock()
 }
 
 func (c *Container) closeWatch() { c.watchOnce.Do(func() { close(c.watchDone) }) }
@@ -159,13 +157,13 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("container: running %s: %w", spec.Path, err)
 	}
-	p := &process{id: randomHex(8), pgid: cmd.Process.Pid, done: make(chan struct{})}
+	p := &process{Process: proc.New(), pgid: cmd.Process.Pid}
 	if err := recordPgid(c.dir, p.pgid); err != nil {
 		_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
 		go func() { _ = cmd.Wait() }()
 		return nil, fmt.Errorf("container: recording process group: %w", err)
 	}
-	c.procs[p.id] = p
+	c.procs[p.ID()] = p
 	c.groups[p.pgid] = struct{}{}
 	go c.reap(p, cmd)
 	return p, nil
@@ -174,24 +172,14 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 func (c *Container) reap(p *process, cmd *exec.Cmd) {
 	err := cmd.Wait()
 	st := cmd.ProcessState
-	switch {
-	case st == nil:
-		p.status, p.err = -1, err
-	default:
-		ws := st.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			p.status = 128 + int(ws.Signal())
-		} else {
-			p.status = ws.ExitStatus()
-		}
-	}
+	p.Reaped(st, err)
 	c.mu.Lock()
-	delete(c.procs, p.id)
+	delete(c.procs, p.ID())
 	if st != nil {
 		c.cpuExited += st.UserTime() + st.SystemTime()
 	}
 	c.mu.Unlock()
-	close(p.done)
+	p.Close()
 }
 
 // processEnv is PATH (DefaultPath unless given), the container's env, the
@@ -291,28 +279,8 @@ func (c *Container) Stop(ctx context.Context, kill bool) error {
 	c.state = "stopped"
 	c.mu.Unlock()
 
-	sig := syscall.SIGTERM
-	if kill {
-		sig = syscall.SIGKILL
-	}
-	c.signalAll(sig)
-	grace := time.NewTimer(time.Duration(c.b.cfg.StopGracePeriod))
-	defer grace.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if c.allGone() {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			c.signalAll(syscall.SIGKILL)
-			return ctx.Err()
-		case <-grace.C:
-			c.signalAll(syscall.SIGKILL)
-		case <-tick.C:
-		}
-	}
+	killAll := func() { c.signalAll(syscall.SIGKILL) }
+	return host.Stop(ctx, kill, time.Duration(c.b.cfg.StopGracePeriod), c.signalAll, c.allGone, killAll, killAll)
 }
 
 func (c *Container) signalAll(sig syscall.Signal) {
@@ -404,33 +372,17 @@ func (c *Container) watchMemory(every time.Duration, limit uint64) {
 	}
 }
 
-// process is a process started by Run.
+// process is a process started by Run, in its own process group.
 type process struct {
-	id     string
-	pgid   int
-	done   chan struct{}
-	status int
-	err    error
-}
-
-func (p *process) ID() string { return p.id }
-
-// Wait implements container.Process; it may be called many times.
-func (p *process) Wait() (int, error) {
-	<-p.done
-	return p.status, p.err
+	proc.Process
+	pgid int
 }
 
 // Signal sends sig to the process's whole process group.
 func (p *process) Signal(sig os.Signal) error {
-	s, ok := sig.(syscall.Signal)
-	if !ok {
-		return fmt.Errorf("container: unsupported signal %v", sig)
-	}
-	select {
-	case <-p.done:
-		return os.ErrProcessDone
-	default:
+	s, err := p.Signalable(sig)
+	if err != nil {
+		return err
 	}
 	if err := syscall.Kill(-p.pgid, s); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/diego-go/diego/src/rep/container"
-	"github.com/diego-go/diego/src/rep/container/tarout"
+	"github.com/diego-go/diego/src/rep/container/tario"
 )
 
 // StreamIn implements container.Container: it extracts the tar stream into
@@ -27,22 +27,7 @@ func (c *Container) StreamIn(ctx context.Context, dir string, tarStream io.Reade
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("container: stream in: %w", err)
 	}
-	tr := tar.NewReader(tarStream)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("container: stream in: reading tar: %w", err)
-		}
-		if err := extract(dest, hdr, tr); err != nil {
-			return fmt.Errorf("container: stream in %s: %w", hdr.Name, err)
-		}
-	}
+	return tario.Extract(ctx, tarStream, func(hdr *tar.Header, r io.Reader) error { return extract(dest, hdr, r) })
 }
 
 // safeJoin joins name under base, refusing a path whose existing parents
@@ -73,52 +58,13 @@ func extract(dest string, hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	mode := os.FileMode(hdr.Mode) & os.ModePerm
-	switch hdr.Typeflag {
-	case tar.TypeDir:
-		if err := os.MkdirAll(target, 0o755); err != nil {
-			return err
-		}
-		return os.Chmod(target, mode|0o700)
-	case tar.TypeReg, tar.TypeRegA:
+	if hdr.Typeflag != tar.TypeDir {
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return err
 		}
-		_ = os.Remove(target) // replace, never write through an existing symlink
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(f, r); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		if err := os.Chmod(target, mode); err != nil {
-			return err
-		}
-		return os.Chtimes(target, hdr.ModTime, hdr.ModTime)
-	case tar.TypeSymlink:
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		_ = os.Remove(target)
-		return os.Symlink(hdr.Linkname, target)
-	case tar.TypeLink:
-		src, err := safeJoin(dest, hdr.Linkname)
-		if err != nil {
-			return err
-		}
-		if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() {
-			return fmt.Errorf("hard link to %s: not a regular file in the stream", hdr.Linkname)
-		}
-		_ = os.Remove(target)
-		return os.Link(src, target)
-	default:
-		return nil // devices, fifos, pax/global headers: skipped
 	}
+	_, err = tario.WriteEntry(target, hdr, r, 0o700, func() (string, error) { return safeJoin(dest, hdr.Linkname) })
+	return err
 }
 
 // StreamOut implements container.Container: a tar of path inside the
@@ -128,5 +74,5 @@ func (c *Container) StreamOut(ctx context.Context, path string) (io.ReadCloser, 
 	if c.isDestroying() {
 		return nil, fmt.Errorf("%w: %s", container.ErrNotFound, c.handle)
 	}
-	return tarout.Stream(ctx, c.resolve(path), path, false)
+	return tario.Stream(ctx, c.resolve(path), path, false)
 }

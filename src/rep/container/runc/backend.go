@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/host"
 )
 
 // Backend is the runc container backend. It is safe for concurrent use.
@@ -31,9 +32,8 @@ type Backend struct {
 
 	mu         sync.Mutex
 	containers map[string]*Container // by handle; includes those being created
-	ports      map[uint32]string     // allocated host port -> handle
-	subnets    map[int]string        // allocated /30 index -> handle
-	nextPort   uint32                // round-robin cursor
+	ports      *host.Ports
+	subnets    map[int]string // allocated /30 index -> handle
 }
 
 var _ container.Backend = (*Backend)(nil)
@@ -61,25 +61,16 @@ func New(cfg Config) (*Backend, error) {
 		cidr:       netip.MustParsePrefix(cfg.NetworkCIDR).Masked(),
 		runcRoot:   filepath.Join(cfg.StateDir, "runc"),
 		containers: map[string]*Container{},
-		ports:      map[uint32]string{},
+		ports:      host.NewPorts(cfg.PortRangeStart, cfg.PortRangeEnd),
 		subnets:    map[int]string{},
-		nextPort:   cfg.PortRangeStart,
 	}
 	for _, d := range []string{b.runcRoot, b.containersDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("runc backend: creating the state dir: %w", err)
 		}
 	}
-	b.capacity = container.Capacity{MemoryMB: cfg.MemoryMB, DiskMB: cfg.DiskMB, MaxContainers: cfg.MaxContainers}
-	if b.capacity.MemoryMB == 0 {
-		if b.capacity.MemoryMB, err = machineMemoryMB(); err != nil {
-			return nil, fmt.Errorf("runc backend: detecting memory (set memory_mb): %w", err)
-		}
-	}
-	if b.capacity.DiskMB == 0 {
-		if b.capacity.DiskMB, err = diskMB(cfg.StateDir); err != nil {
-			return nil, fmt.Errorf("runc backend: detecting disk (set disk_mb): %w", err)
-		}
+	if b.capacity, err = cfg.host().Capacity(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("runc backend: %w", err)
 	}
 	_, err = os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
 	b.swapAccounting = err == nil
@@ -180,11 +171,8 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 func (b *Backend) reserve(spec container.Spec) (*Container, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.containers[spec.Handle]; ok {
-		return nil, fmt.Errorf("%w: %s", container.ErrExists, spec.Handle)
-	}
-	if len(b.containers) >= b.capacity.MaxContainers {
-		return nil, fmt.Errorf("%w: %d containers", container.ErrNoCapacity, len(b.containers))
+	if err := host.Admit(b.containers, spec.Handle, b.capacity.MaxContainers); err != nil {
+		return nil, err
 	}
 	spec.Env = slices.Clone(spec.Env)
 	spec.Ports = slices.Clone(spec.Ports)
@@ -217,9 +205,7 @@ func (b *Backend) release(c *Container) {
 		delete(b.containers, c.m.Handle)
 	}
 	for _, pm := range c.m.Ports {
-		if b.ports[pm.HostPort] == c.m.Handle {
-			delete(b.ports, pm.HostPort)
-		}
+		b.ports.Release(c.m.Handle, pm.HostPort)
 	}
 	if b.subnets[c.m.Subnet] == c.m.Handle {
 		delete(b.subnets, c.m.Subnet)
@@ -245,38 +231,21 @@ func (b *Backend) allocateSubnetLocked(handle string) (int, netip.Addr, netip.Ad
 // round-robin through the range, and starts its proxy (a port something
 // else listens on is skipped).
 func (b *Backend) allocatePortsLocked(c *Container) error {
-	size := b.cfg.PortRangeEnd - b.cfg.PortRangeStart + 1
-	var tried uint32
-	for _, cport := range c.m.Spec.Ports {
-		for {
-			if tried == size {
-				c.closeProxies()
-				for _, pm := range c.m.Ports {
-					delete(b.ports, pm.HostPort)
-				}
-				c.m.Ports = nil
-				return fmt.Errorf("%w: no free host port in %d-%d", container.ErrNoCapacity, b.cfg.PortRangeStart, b.cfg.PortRangeEnd)
-			}
-			tried++
-			p := b.nextPort
-			b.nextPort++
-			if b.nextPort > b.cfg.PortRangeEnd {
-				b.nextPort = b.cfg.PortRangeStart
-			}
-			if _, taken := b.ports[p]; taken {
-				continue
-			}
-			px, err := startProxy(b.cfg.ListenIP, p, c.target(cport))
-			if err != nil {
-				continue
-			}
-			b.ports[p] = c.m.Handle
-			c.m.Ports = append(c.m.Ports, container.PortMapping{ContainerPort: cport, HostPort: p})
-			c.proxies = append(c.proxies, px)
-			break
+	_, err := b.ports.Allocate(c.m.Handle, len(c.m.Spec.Ports), func(p uint32) bool {
+		cport := c.m.Spec.Ports[len(c.m.Ports)]
+		px, err := startProxy(b.cfg.ListenIP, p, c.target(cport))
+		if err != nil {
+			return false
 		}
+		c.m.Ports = append(c.m.Ports, container.PortMapping{ContainerPort: cport, HostPort: p})
+		c.proxies = append(c.proxies, px)
+		return true
+	})
+	if err != nil {
+		c.closeProxies()
+		c.m.Ports = nil
 	}
-	return nil
+	return err
 }
 
 // Lookup implements container.Backend.
@@ -293,19 +262,9 @@ func (b *Backend) Lookup(ctx context.Context, handle string) (container.Containe
 // Containers implements container.Backend (sorted by handle).
 func (b *Backend) Containers(ctx context.Context) ([]container.Container, error) {
 	b.mu.Lock()
-	cs := make([]*Container, 0, len(b.containers))
-	for _, c := range b.containers {
-		cs = append(cs, c)
-	}
+	cs := slices.Collect(maps.Values(b.containers))
 	b.mu.Unlock()
-	out := make([]container.Container, 0, len(cs))
-	for _, c := range cs {
-		if c.visible() {
-			out = append(out, c)
-		}
-	}
-	slices.SortFunc(out, func(x, y container.Container) int { return strings.Compare(x.Handle(), y.Handle()) })
-	return out, nil
+	return host.List(slices.Values(cs), (*Container).visible), nil
 }
 
 // Destroy implements container.Backend: "runc delete --force" (SIGKILL to
@@ -358,7 +317,7 @@ func (b *Backend) recover() {
 		b.containers[m.Handle] = c
 		b.subnets[m.Subnet] = m.Handle
 		for _, pm := range m.Ports {
-			b.ports[pm.HostPort] = m.Handle
+			b.ports.Hold(m.Handle, pm.HostPort)
 			px, err := startProxy(b.cfg.ListenIP, pm.HostPort, c.target(pm.ContainerPort))
 			if err != nil {
 				b.log.Error("recovery: cannot listen on a mapped port", "handle", m.Handle, "port", pm.HostPort, "err", err)

@@ -1,7 +1,6 @@
 package runc_test
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"net"
@@ -145,17 +144,6 @@ func TestPidsLimitEnforced(t *testing.T) {
 	}
 }
 
-// readLine connects to addr and returns the first line it sends.
-func readLine(addr string) (string, error) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	return bufio.NewReader(conn).ReadString('\n')
-}
-
 // listen starts the helper listening on PORT=port in c.
 func listen(t *testing.T, c container.Container, port uint32) {
 	t.Helper()
@@ -172,7 +160,7 @@ func waitLine(t *testing.T, addr string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		line, err := readLine(addr)
+		line, err := containertest.ReadLine(addr)
 		if err == nil {
 			return line
 		}
@@ -225,7 +213,7 @@ func TestRecoveryAfterRestart(t *testing.T) {
 	if err := b1.Close(); err != nil { // the rep goes away; the containers stay
 		t.Fatal(err)
 	}
-	if _, err := readLine(addr); err == nil {
+	if _, err := containertest.ReadLine(addr); err == nil {
 		t.Fatal("the port still answers after Close")
 	}
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/containertest"
 )
 
 // BenchmarkCreateRunReady measures, per iteration, Create (with one mapped
@@ -36,7 +37,7 @@ func BenchmarkCreateRunReady(b *testing.B) {
 		}
 		addr := net.JoinHostPort(info.HostIP, strconv.Itoa(int(info.Ports[0].HostPort)))
 		for {
-			line, err := readLine(addr)
+			line, err := containertest.ReadLine(addr)
 			if err == nil && strings.HasPrefix(line, "hello") {
 				break
 			}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // cgroupRoot is where the cgroup v1 hierarchies are mounted.
@@ -118,29 +117,4 @@ func dirSize(dir string) uint64 {
 		return nil
 	})
 	return n
-}
-
-// machineMemoryMB reads MemTotal from /proc/meminfo.
-func machineMemoryMB() (int64, error) {
-	raw, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, errors.New("MemTotal not found in /proc/meminfo")
-}
-
-// diskMB is the size of the filesystem holding dir.
-func diskMB(dir string) (int64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, err
-	}
-	return int64(st.Blocks) * int64(st.Bsize) / (1 << 20), nil
 }

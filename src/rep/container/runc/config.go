@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/rep/container/host"
 )
 
 // Duration is a time.Duration read as "10s" or nanoseconds.
@@ -142,14 +143,9 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("rootfs_mode %q: want auto, overlay or copy", c.RootFSMode))
 	}
-	if net.ParseIP(c.HostIP) == nil {
-		errs = append(errs, fmt.Errorf("host_ip %q is not an IP address", c.HostIP))
-	}
+	errs = append(errs, c.host().Validate()...)
 	if net.ParseIP(c.ListenIP) == nil {
 		errs = append(errs, fmt.Errorf("listen_ip %q is not an IP address", c.ListenIP))
-	}
-	if c.PortRangeStart == 0 || c.PortRangeEnd > 65535 || c.PortRangeStart > c.PortRangeEnd {
-		errs = append(errs, fmt.Errorf("port range %d-%d must be within 1-65535 and start <= end", c.PortRangeStart, c.PortRangeEnd))
 	}
 	if p, err := netip.ParsePrefix(c.NetworkCIDR); err != nil || !p.Addr().Is4() || p.Bits() > 30 {
 		errs = append(errs, fmt.Errorf("network_cidr %q: want an IPv4 prefix of /30 or larger", c.NetworkCIDR))
@@ -157,13 +153,16 @@ func (c Config) Validate() error {
 	if c.CgroupParent == "" {
 		errs = append(errs, errors.New("cgroup_parent is required"))
 	}
-	if c.StopGracePeriod < 0 {
-		errs = append(errs, errors.New("stop_grace_period must not be negative"))
-	}
-	if c.MemoryMB < 0 || c.DiskMB < 0 || c.MaxContainers < 0 {
-		errs = append(errs, errors.New("memory_mb, disk_mb and max_containers must not be negative"))
-	}
 	return errors.Join(errs...)
+}
+
+// host is the host settings the process and runc backends share.
+func (c Config) host() host.Settings {
+	return host.Settings{
+		HostIP: c.HostIP, PortRangeStart: c.PortRangeStart, PortRangeEnd: c.PortRangeEnd,
+		StopGracePeriod: time.Duration(c.StopGracePeriod),
+		MemoryMB:        c.MemoryMB, DiskMB: c.DiskMB, MaxContainers: c.MaxContainers,
+	}
 }
 
 // detectHostIP is the address of the interface holding the default route,

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/host"
 )
 
 // metaFile is the container's metadata in its bundle dir.
@@ -331,33 +332,16 @@ func (c *Container) Stop(ctx context.Context, kill bool) error {
 	if err := c.saveMeta(); err != nil {
 		c.b.log.Warn("recording the stop", "handle", c.m.Handle, "err", err)
 	}
-	sig := syscall.SIGTERM
-	if kill {
-		sig = syscall.SIGKILL
+	gone := func() bool { return len(c.userProcs()) == 0 }
+	killAll := func() {
+		c.signalUser(syscall.SIGKILL)
+		c.killInit() // and with it every process of the PID namespace
 	}
-	c.signalUser(sig)
-	grace := time.NewTimer(time.Duration(c.b.cfg.StopGracePeriod))
-	defer grace.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if len(c.userProcs()) == 0 {
-			c.killInit()
-			if err := c.waitProcs(ctx); err != nil {
-				return err
-			}
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			c.killInit()
-			return ctx.Err()
-		case <-grace.C:
-			c.signalUser(syscall.SIGKILL)
-			c.killInit() // and with it every process of the PID namespace
-		case <-tick.C:
-		}
+	if err := host.Stop(ctx, kill, time.Duration(c.b.cfg.StopGracePeriod), c.signalUser, gone, killAll, c.killInit); err != nil {
+		return err
 	}
+	c.killInit()
+	return c.waitProcs(ctx)
 }
 
 func (c *Container) signalUser(sig syscall.Signal) {

@@ -121,11 +121,17 @@ func (b *Backend) teardownNetwork(ctx context.Context, n netConfig) error {
 	}
 	if _, err := net.InterfaceByName(n.HostVeth); err == nil {
 		// The veth goes with the netns, asynchronously: gone is fine.
-		if err := b.ip(ctx, "link", "delete", n.HostVeth); err != nil && !strings.Contains(err.Error(), "Cannot find device") {
+		if err := b.ip(ctx, "link", "delete", n.HostVeth); err != nil && !vethGone(err) {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// vethGone reports an ip error saying the device is gone ("Cannot find
+// device", or "No such device" when it went between the check and the call).
+func vethGone(err error) bool {
+	return strings.Contains(err.Error(), "Cannot find device") || strings.Contains(err.Error(), "No such device")
 }
 
 // proxy forwards connections on a host port to ContainerIP:port.

@@ -2,8 +2,6 @@ package runc
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/proc"
 )
 
 // Run implements container.Container with "runc exec": the runc process is
@@ -41,8 +40,8 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 	if spec.NoFile > 0 {
 		nofile = spec.NoFile
 	}
-	p := &process{id: randomHex(8), done: make(chan struct{})}
-	sio, err := c.openStdio(p.id, pio)
+	p := &process{Process: proc.New()}
+	sio, err := c.openStdio(p.ID(), pio)
 	if err != nil {
 		return nil, fmt.Errorf("container: running %s: %w", spec.Path, err)
 	}
@@ -60,7 +59,7 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 	if user.uid != 0 {
 		proc.Capabilities = &ociCaps{Bounding: defaultCaps}
 	}
-	base := filepath.Join(c.dir, "procs", p.id)
+	base := filepath.Join(c.dir, "procs", p.ID())
 	p.pidFile = base + ".pid"
 	raw, _ := json.Marshal(proc)
 	if err := os.WriteFile(base+".json", raw, 0o600); err != nil {
@@ -88,7 +87,7 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 		sio.abort()
 		return nil, fmt.Errorf("container: starting runc exec (is runc_path right?): %w", err)
 	}
-	c.procs[p.id] = p
+	c.procs[p.ID()] = p
 	go c.reap(p, cmd, base, sio, runcErr, pio.Stderr)
 	c.mu.Unlock()
 	err = p.waitStarted(ctx)
@@ -110,7 +109,7 @@ func (p *process) waitStarted(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-p.done:
+		case <-p.Done():
 			return nil
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for runc exec to start the process: %w", ctx.Err())
@@ -125,23 +124,14 @@ func (c *Container) reap(p *process, cmd *exec.Cmd, base string, sio *stdio, run
 	if msg := runcErr.String(); msg != "" && stderr != nil {
 		_, _ = stderr.Write([]byte(msg))
 	}
-	switch st := cmd.ProcessState; {
-	case st == nil:
-		p.status, p.err = -1, err
-	default:
-		ws := st.Sys().(syscall.WaitStatus)
-		if ws.Signaled() { // runc itself was killed
-			p.status = 128 + int(ws.Signal())
-		} else {
-			p.status = ws.ExitStatus()
-		}
-	}
+	p.Reaped(cmd.ProcessState, err) // killed: runc itself was
+
 	os.Remove(base + ".json")
 	os.Remove(base + ".pid")
 	c.mu.Lock()
-	delete(c.procs, p.id)
+	delete(c.procs, p.ID())
 	c.mu.Unlock()
-	close(p.done)
+	p.Close()
 }
 
 // processEnv is PATH (DefaultPath unless given), the container's env, the
@@ -186,52 +176,31 @@ func hasEnv(env []string, key string) bool {
 
 // process is a process started by Run.
 type process struct {
-	id      string
+	proc.Process
 	pidFile string // written by runc exec: the process's host pid
-	done    chan struct{}
-	status  int
-	err     error
-}
-
-func (p *process) ID() string { return p.id }
-
-// Wait implements container.Process; it may be called many times.
-func (p *process) Wait() (int, error) {
-	<-p.done
-	return p.status, p.err
 }
 
 // Signal sends sig to the process (its host pid, from runc's pid file).
 func (p *process) Signal(sig os.Signal) error {
-	s, ok := sig.(syscall.Signal)
-	if !ok {
-		return fmt.Errorf("container: unsupported signal %v", sig)
+	s, err := p.Signalable(sig)
+	if err != nil {
+		return err
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		select {
-		case <-p.done:
+		if p.Ended() {
 			return os.ErrProcessDone
-		default:
 		}
 		raw, err := os.ReadFile(p.pidFile)
 		if pid, perr := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil && perr == nil && pid > 0 {
 			if err := syscall.Kill(pid, s); err != nil && !errors.Is(err, syscall.ESRCH) {
-				return fmt.Errorf("container: signalling process %s: %w", p.id, err)
+				return fmt.Errorf("container: signalling process %s: %w", p.ID(), err)
 			}
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("container: signalling process %s: runc wrote no pid file", p.id)
+			return fmt.Errorf("container: signalling process %s: runc wrote no pid file", p.ID())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return strconv.FormatInt(time.Now().UnixNano(), 16)
-	}
-	return hex.EncodeToString(b)
 }

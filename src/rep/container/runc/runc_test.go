@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/containertest"
 	"github.com/diego-go/diego/src/rep/container/runc"
@@ -119,13 +120,8 @@ func TestContract(t *testing.T) {
 	containertest.Run(t, func(t *testing.T) container.Backend { return newBackend(t) })
 }
 
-type buf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buf) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock(); return b.b.Write(p) }
-func (b *buf) String() string              { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+// buf collects a process's stdout and stderr.
+type buf = testutil.SyncBuffer
 
 func create(t testing.TB, b container.Backend, spec container.Spec) container.Container {
 	t.Helper()
@@ -142,16 +138,7 @@ func create(t testing.TB, b container.Backend, spec container.Spec) container.Co
 // run runs a shell script in c and returns its status and combined output.
 func run(t testing.TB, c container.Container, script string) (int, string) {
 	t.Helper()
-	out := &buf{}
-	p, err := c.Run(t.Context(), container.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", script}}, container.ProcessIO{Stdout: out, Stderr: out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, err := p.Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return status, out.String()
+	return containertest.RunOutput(t, c, container.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", script}})
 }
 
 func tarOneFile(t testing.TB, name, body string) []byte {

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/diego-go/diego/src/rep/container/tarout"
+	"github.com/diego-go/diego/src/rep/container/tario"
 )
 
 // maxSymlinks bounds symlink resolution, as the kernel's ELOOP does.
@@ -92,22 +92,9 @@ func (c *Container) streamIn(ctx context.Context, dir string, tarStream io.Reade
 		return err
 	}
 	root := c.RootFSPath()
-	tr := tar.NewReader(tarStream)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("container: stream in: reading tar: %w", err)
-		}
-		if err := extract(root, dir, hdr, tr, owner); err != nil {
-			return fmt.Errorf("container: stream in %s: %w", hdr.Name, err)
-		}
-	}
+	return tario.Extract(ctx, tarStream, func(hdr *tar.Header, r io.Reader) error {
+		return extract(root, dir, hdr, r, owner)
+	})
 }
 
 // extract writes one entry of a stream into container dir dir under root;
@@ -122,54 +109,11 @@ func extract(root, dir string, hdr *tar.Header, r io.Reader, owner *passwdEntry)
 		return err
 	}
 	target := filepath.Join(parent, path.Base(name)) // name "/" is root itself
-	mode := os.FileMode(hdr.Mode) & os.ModePerm
-	switch hdr.Typeflag {
-	case tar.TypeDir:
-		if fi, err := os.Lstat(target); err == nil && !fi.IsDir() {
-			_ = os.Remove(target) // never follow a symlink out
-		}
-		if err := os.MkdirAll(target, 0o755); err != nil {
-			return err
-		}
-		if err := os.Chmod(target, mode); err != nil {
-			return err
-		}
-	case tar.TypeReg, tar.TypeRegA:
-		_ = os.Remove(target) // replace, never write through an existing symlink
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(f, r); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		if err := os.Chmod(target, mode); err != nil {
-			return err
-		}
-		_ = os.Chtimes(target, hdr.ModTime, hdr.ModTime)
-	case tar.TypeSymlink:
-		_ = os.Remove(target)
-		if err := os.Symlink(hdr.Linkname, target); err != nil {
-			return err
-		}
-	case tar.TypeLink:
-		src, err := secureJoin(root, path.Join("/", dir, hdr.Linkname))
-		if err != nil {
-			return err
-		}
-		if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() {
-			return fmt.Errorf("hard link to %s: not a regular file in the stream", hdr.Linkname)
-		}
-		_ = os.Remove(target)
-		if err := os.Link(src, target); err != nil {
-			return err
-		}
-	default:
-		return nil // devices, fifos, pax/global headers: skipped
+	written, err := tario.WriteEntry(target, hdr, r, 0, func() (string, error) {
+		return secureJoin(root, path.Join("/", dir, hdr.Linkname))
+	})
+	if !written || err != nil {
+		return err
 	}
 	if owner != nil {
 		return os.Lchown(target, int(owner.uid), int(owner.gid))
@@ -212,5 +156,5 @@ func (c *Container) StreamOut(ctx context.Context, p string) (io.ReadCloser, err
 	if err != nil {
 		return nil, fmt.Errorf("container: stream out: %w", err)
 	}
-	return tarout.Stream(ctx, src, p, true)
+	return tario.Stream(ctx, src, p, true)
 }

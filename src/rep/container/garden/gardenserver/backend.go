@@ -144,36 +144,35 @@ func matches(props, filter map[string]string) bool {
 
 // BulkInfo implements garden.Client.
 func (a *Backend) BulkInfo(handles []string) (map[string]garden.ContainerInfoEntry, error) {
-	out := map[string]garden.ContainerInfoEntry{}
-	for _, h := range handles {
-		var e garden.ContainerInfoEntry
-		c, err := a.Lookup(h)
-		if err == nil {
-			e.Info, err = c.Info()
-		}
-		if err != nil {
-			e.Err = &garden.Error{Err: err}
-		}
-		out[h] = e
-	}
-	return out, nil
+	return bulk(a, handles, garden.Container.Info, func(i garden.ContainerInfo, err *garden.Error) garden.ContainerInfoEntry {
+		return garden.ContainerInfoEntry{Info: i, Err: err}
+	}), nil
 }
 
 // BulkMetrics implements garden.Client.
 func (a *Backend) BulkMetrics(handles []string) (map[string]garden.ContainerMetricsEntry, error) {
-	out := map[string]garden.ContainerMetricsEntry{}
+	return bulk(a, handles, garden.Container.Metrics, func(m garden.Metrics, err *garden.Error) garden.ContainerMetricsEntry {
+		return garden.ContainerMetricsEntry{Metrics: m, Err: err}
+	}), nil
+}
+
+// bulk gets a value of each handle's container; a handle's error goes in
+// its entry.
+func bulk[V, E any](a *Backend, handles []string, get func(garden.Container) (V, error), entry func(V, *garden.Error) E) map[string]E {
+	out := map[string]E{}
 	for _, h := range handles {
-		var e garden.ContainerMetricsEntry
+		var v V
 		c, err := a.Lookup(h)
 		if err == nil {
-			e.Metrics, err = c.Metrics()
+			v, err = get(c)
 		}
+		var gerr *garden.Error
 		if err != nil {
-			e.Err = &garden.Error{Err: err}
+			gerr = &garden.Error{Err: err}
 		}
-		out[h] = e
+		out[h] = entry(v, gerr)
 	}
-	return out, nil
+	return out
 }
 
 // Lookup implements garden.Client.

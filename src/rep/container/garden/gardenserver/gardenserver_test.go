@@ -1,35 +1,18 @@
 package gardenserver_test
 
 import (
-	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"code.cloudfoundry.org/garden"
 
 	"github.com/diego-go/diego/src/rep/container/garden/gardenserver"
-	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/container/process/processtest"
 )
 
 func newAdapter(t *testing.T) *gardenserver.Backend {
 	t.Helper()
-	pb, err := process.New(process.Config{
-		RootDir:         t.TempDir(),
-		PortRangeStart:  64000,
-		PortRangeEnd:    64019,
-		StopGracePeriod: process.Duration(300 * time.Millisecond),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs, _ := pb.Containers(context.Background())
-		for _, c := range cs {
-			_ = pb.Destroy(context.Background(), c.Handle())
-		}
-	})
-	return gardenserver.New(pb)
+	return gardenserver.New(processtest.NewPorts(64000).New(t))
 }
 
 func TestCreateMapsSpecAndPorts(t *testing.T) {

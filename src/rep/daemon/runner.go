@@ -1,0 +1,131 @@
+package daemon
+
+// The runner: what the LRP instance and task runners share.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/rep/cell"
+	"github.com/diego-go/diego/src/rep/container"
+)
+
+// cleanupTimeout bounds the BBS calls and container destruction after an
+// instance ends.
+const cleanupTimeout = 30 * time.Second
+
+// Container properties that tell the bulk sync what a container is for.
+const (
+	propKind = "diego-go.kind"
+	kindLRP  = "lrp"
+	kindTask = "task"
+)
+
+// onReserved starts every accepted LRP instance and task.
+func (d *Daemon) onReserved(_ context.Context, work rep.Work) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, lrp := range work.LRPs {
+		if d.stoppingInstances || d.evacuating {
+			_, _ = d.ledger.Release(cell.KindLRP, lrp.InstanceGUID)
+			continue
+		}
+		ctx, cancel := context.WithCancel(d.ctx)
+		inst := &instance{
+			lrp:    lrp,
+			ikey:   models.NewActualLRPInstanceKey(lrp.InstanceGUID, d.cfg.CellID),
+			ctx:    ctx,
+			cancel: cancel,
+			done:   make(chan struct{}),
+		}
+		d.instances[lrp.InstanceGUID] = inst
+		d.instWG.Add(1)
+		go d.run(inst)
+	}
+	for _, t := range work.Tasks {
+		if d.stoppingInstances || d.evacuating {
+			_, _ = d.ledger.Release(cell.KindTask, t.TaskGuid)
+			continue
+		}
+		d.startTaskLocked(t)
+	}
+}
+
+// forget releases the reservation of the instance or task guid and drops
+// its run.
+func (d *Daemon) forget(kind cell.Kind, guid string, log *slog.Logger) {
+	if _, err := d.ledger.Release(kind, guid); err != nil && !errors.Is(err, cell.ErrNotFound) {
+		log.Warn("releasing reservation", "error", err)
+	}
+	d.mu.Lock()
+	if kind == cell.KindLRP {
+		delete(d.instances, guid)
+	} else {
+		delete(d.tasks, guid)
+	}
+	d.mu.Unlock()
+}
+
+// destroyContainer destroys the container of an instance or task whose run
+// ended.
+func (d *Daemon) destroyContainer(guid string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), cleanupTimeout)
+	defer cancel()
+	if err := d.backend.Destroy(ctx, guid); err != nil && !errors.Is(err, container.ErrNotFound) {
+		log.Error("destroying container", "error", err)
+	}
+}
+
+// containerOutput returns where a container's output goes: Options.
+// ContainerOutput and, with a container_log_dir, DIR/group/name.log. Close
+// the file with the returned func.
+func (d *Daemon) containerOutput(group, name string) (io.Writer, func()) {
+	var ws []io.Writer
+	if d.opts.ContainerOutput != nil {
+		ws = append(ws, d.opts.ContainerOutput)
+	}
+	closeFn := func() {}
+	if d.cfg.ContainerLogDir != "" {
+		dir := filepath.Join(d.cfg.ContainerLogDir, filepath.Base(group))
+		f, err := func() (*os.File, error) {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
+			return os.OpenFile(filepath.Join(dir, filepath.Base(name)+".log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		}()
+		if err != nil {
+			d.log.Warn("opening the container log; output is not kept", "dir", dir, "error", err)
+		} else {
+			ws = append(ws, &lockedWriter{w: f})
+			closeFn = func() { _ = f.Close() }
+		}
+	}
+	switch len(ws) {
+	case 0:
+		return io.Discard, closeFn
+	case 1:
+		return ws[0], closeFn
+	}
+	return io.MultiWriter(ws...), closeFn
+}
+
+// lockedWriter serialises writes from a container's stdout and stderr.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,322 @@
+package daemon
+
+// The runner of LRP instances: claim, container, setup, action and health
+// checks, and the reports to the BBS.
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/rep/actions"
+	"github.com/diego-go/diego/src/rep/cell"
+	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/health"
+	"github.com/diego-go/diego/src/rep/reconcile"
+)
+
+// instance is one LRP instance running (or starting) on the cell.
+type instance struct {
+	lrp    rep.LRP
+	ikey   models.ActualLRPInstanceKey
+	ctx    context.Context
+	cancel context.CancelFunc
+	mode   atomic.Int32 // a reconcile.End
+	done   chan struct{}
+
+	mu      sync.Mutex
+	claimed bool                     // the BBS has it claimed by this cell
+	running bool                     // the BBS has it RUNNING (ordinary or evacuating)
+	ready   bool                     // routable
+	netInfo *models.ActualLRPNetInfo // set once the container exists
+}
+
+// end asks the instance to stop; the first reason given wins.
+func (i *instance) end(mode reconcile.End) {
+	i.mode.CompareAndSwap(int32(reconcile.EndCrash), int32(mode))
+	i.cancel()
+}
+
+// ending is how the instance ends (EndCrash unless asked otherwise).
+func (i *instance) ending() reconcile.End { return reconcile.End(i.mode.Load()) }
+
+func (i *instance) status() (claimed, running, ready bool, ni *models.ActualLRPNetInfo) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.claimed, i.running, i.ready, i.netInfo
+}
+
+func (d *Daemon) isEvacuating() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.evacuating
+}
+
+func (d *Daemon) run(inst *instance) {
+	defer d.instWG.Done()
+	defer close(inst.done)
+	lrp := inst.lrp
+	log := d.log.With("process_guid", lrp.ProcessGuid, "index", lrp.Index, "instance_guid", lrp.InstanceGUID)
+	guid := lrp.InstanceGUID
+	forget := func() { d.forget(cell.KindLRP, guid, log) }
+	_ = d.ledger.Transition(cell.KindLRP, guid, cell.Initializing)
+
+	desired, err := d.bbs.DesiredLRPByProcessGuid(d.lg, "", lrp.ProcessGuid)
+	if err != nil {
+		log.Error("fetching desired LRP", "error", err)
+		forget()
+		return
+	}
+	var claimErr error
+	d.ops.Do(guid, func() {
+		if inst.ctx.Err() != nil {
+			claimErr = inst.ctx.Err()
+			return
+		}
+		if claimErr = d.bbs.ClaimActualLRP(d.lg, "", &lrp.ActualLRPKey, &inst.ikey); claimErr == nil {
+			inst.mu.Lock()
+			inst.claimed = true
+			inst.mu.Unlock()
+		}
+	})
+	if claimErr != nil {
+		log.Error("claiming actual LRP", "error", claimErr)
+		forget()
+		return
+	}
+	log.Info("claimed")
+
+	reason := d.runContainer(inst, desired, log)
+
+	d.destroyContainer(guid, log)
+	d.ops.Do(guid, func() { d.reportEnd(inst, reason, log) })
+	_ = d.ledger.Complete(cell.KindLRP, guid, inst.ending() == reconcile.EndCrash)
+	forget()
+}
+
+// reportEnd tells the BBS how the instance ended, through the evacuation
+// calls while the cell is evacuating. Runs in the instance's operation queue.
+func (d *Daemon) reportEnd(inst *instance, reason string, log *slog.Logger) {
+	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
+	var err error
+	switch reconcile.Ended(inst.ending(), d.isEvacuating()) {
+	case reconcile.ReportNothing:
+		log.Info("container destroyed; the BBS no longer has the instance here")
+		return
+	case reconcile.ReportEvacuateStopped:
+		_, err = d.bbs.EvacuateStoppedActualLRP(d.lg, "", key, ikey)
+	case reconcile.ReportRemove:
+		err = d.bbs.RemoveActualLRP(d.lg, "", key, ikey)
+	case reconcile.ReportEvacuateCrashed:
+		log.Info("crashed while evacuating", "reason", reason)
+		_, err = d.bbs.EvacuateCrashedActualLRP(d.lg, "", key, ikey, reason)
+	default:
+		log.Info("crashed", "reason", reason)
+		err = d.bbs.CrashActualLRP(d.lg, "", key, ikey, reason)
+	}
+	if err != nil {
+		log.Error("reporting the end of the instance to the BBS", "error", err)
+		return
+	}
+	log.Info("reported end", "mode", inst.mode.Load())
+}
+
+// reportRunning tells the BBS the instance is RUNNING (with its routability);
+// while evacuating it asks for a replacement instead, and abandons the
+// container once the BBS says it need not be kept. Runs in the instance's
+// operation queue.
+func (d *Daemon) reportRunning(inst *instance, log *slog.Logger) {
+	if inst.ctx.Err() != nil {
+		return
+	}
+	_, _, ready, ni := inst.status()
+	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
+	if reconcile.Running(d.isEvacuating()) == reconcile.ReportEvacuateRunning {
+		keep, err := d.bbs.EvacuateRunningActualLRP(d.lg, "", key, ikey, ni, nil, nil, ready, d.cfg.Zone)
+		if err != nil {
+			log.Error("evacuating running instance", "error", err)
+			return
+		}
+		inst.mu.Lock()
+		inst.running = true
+		inst.mu.Unlock()
+		if !keep {
+			log.Info("evacuated: the replacement is running elsewhere")
+			inst.end(reconcile.EndAbandon)
+		}
+		return
+	}
+	if err := d.bbs.StartActualLRP(d.lg, "", key, ikey, ni, nil, nil, ready, d.cfg.Zone); err != nil {
+		log.Error("starting actual LRP", "error", err)
+		return
+	}
+	inst.mu.Lock()
+	inst.running = true
+	inst.mu.Unlock()
+	_ = d.ledger.Transition(cell.KindLRP, inst.lrp.InstanceGUID, cell.Running)
+	log.Info("running", "address", ni.Address, "routable", ready)
+}
+
+// runContainer creates the container, runs setup, then the action with the
+// health monitor, until the action exits, the instance becomes unhealthy
+// or it is stopped. It returns the crash reason.
+func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *slog.Logger) string {
+	ctx := inst.ctx
+	lrp := inst.lrp
+	env := []string{
+		"INSTANCE_GUID=" + lrp.InstanceGUID, "INSTANCE_INDEX=" + strconv.Itoa(int(lrp.Index)),
+		"CF_INSTANCE_GUID=" + lrp.InstanceGUID, "CF_INSTANCE_INDEX=" + strconv.Itoa(int(lrp.Index)),
+	}
+	for _, e := range desired.EnvironmentVariables {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	c, err := d.backend.Create(ctx, container.Spec{
+		Handle:    lrp.InstanceGUID,
+		RootFS:    desired.RootFs,
+		Env:       env,
+		Ports:     desired.Ports,
+		MemoryMB:  int64(desired.MemoryMb),
+		DiskMB:    int64(desired.DiskMb),
+		MaxPids:   int64(desired.MaxPids),
+		CPUWeight: desired.CpuWeight,
+		Properties: map[string]string{
+			propKind: kindLRP, "process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
+		},
+	})
+	if err != nil {
+		return "failed to create container: " + err.Error()
+	}
+	_ = d.ledger.Transition(cell.KindLRP, lrp.InstanceGUID, cell.Created)
+	info, err := c.Info(ctx)
+	if err != nil {
+		return "failed to inspect container: " + err.Error()
+	}
+
+	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
+	defer closeOut()
+	deps := actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: "APP/PROC/WEB"}
+	if desired.Setup != nil {
+		setup, err := actions.Build(desired.Setup, deps)
+		if err != nil {
+			return "invalid setup action: " + err.Error()
+		}
+		if err := setup.Run(ctx); err != nil {
+			return "setup failed: " + err.Error()
+		}
+	}
+	if ctx.Err() != nil {
+		return "stopped"
+	}
+	action, err := actions.Build(desired.Action, deps)
+	if err != nil {
+		return "invalid action: " + err.Error()
+	}
+
+	mapping := map[uint32]uint32{}
+	var ports []*models.PortMapping
+	for _, p := range info.Ports {
+		mapping[p.ContainerPort] = p.HostPort
+		ports = append(ports, models.NewPortMapping(p.HostPort, p.ContainerPort))
+	}
+	var liveness, readiness []health.Checker
+	resolve := health.HostPortResolver(info.HostIP, mapping)
+	if info.ContainerIP != "" && info.ContainerIP != info.HostIP {
+		resolve = health.ContainerResolver(info.ContainerIP)
+	}
+	switch cd := desired.CheckDefinition; {
+	case cd != nil && (len(cd.Checks) > 0 || len(cd.ReadinessChecks) > 0):
+		if liveness, err = health.NewCheckers(cd.Checks, resolve); err != nil {
+			return "invalid check definition: " + err.Error()
+		}
+		if readiness, err = health.NewCheckers(cd.ReadinessChecks, resolve); err != nil {
+			return "invalid readiness check definition: " + err.Error()
+		}
+	case desired.Monitor != nil:
+		mdeps := deps
+		mdeps.Stdout, mdeps.Stderr, mdeps.LogSource = io.Discard, io.Discard, "HEALTH"
+		step, err := actions.Build(desired.Monitor, mdeps)
+		if err != nil {
+			return "invalid monitor action: " + err.Error()
+		}
+		liveness = []health.Checker{actionCheck{step}}
+	}
+	netInfo := models.NewActualLRPNetInfo(info.HostIP, info.ContainerIP, models.ActualLRPNetInfo_PreferredAddressHost, ports...)
+	inst.mu.Lock()
+	inst.netInfo = &netInfo
+	inst.ready = len(readiness) == 0 // without readiness checks a running instance is routable
+	inst.mu.Unlock()
+
+	mon := &health.Monitor{
+		Liveness:     liveness,
+		Readiness:    readiness,
+		StartTimeout: time.Duration(desired.StartTimeoutMs) * time.Millisecond,
+		Log:          out,
+		HealthLog:    out,
+		OnHealthy: func() {
+			d.ops.Do(lrp.InstanceGUID, func() { d.reportRunning(inst, log) })
+		},
+		OnReady: func(ready bool) {
+			inst.mu.Lock()
+			changed := inst.ready != ready
+			inst.ready = ready
+			running := inst.running
+			inst.mu.Unlock()
+			if changed && running {
+				// StartActualLRP again on a RUNNING instance only updates routable.
+				d.ops.Do(lrp.InstanceGUID, func() { d.reportRunning(inst, log) })
+			}
+		},
+	}
+
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	actionErr := make(chan error, 1)
+	monErr := make(chan error, 1)
+	go func() { actionErr <- action.Run(runCtx) }()
+	go func() { monErr <- mon.Run(runCtx) }()
+	var reason string
+	select {
+	case err := <-actionErr:
+		reason = exitReason(err)
+		cancelRun()
+		<-monErr
+	case err := <-monErr:
+		reason = err.Error()
+		cancelRun()
+		<-actionErr
+	}
+	if ctx.Err() == nil {
+		if ci, err := c.Info(context.WithoutCancel(ctx)); err == nil && ci.OOMKilled && !strings.Contains(reason, "out of memory") {
+			reason += " (out of memory)"
+		}
+	}
+	return reason
+}
+
+// actionCheck runs a desired LRP's monitor action as a liveness check: the
+// instance is healthy while the action succeeds.
+type actionCheck struct{ step actions.Step }
+
+func (a actionCheck) Interval() time.Duration { return 0 }
+
+func (a actionCheck) Check(ctx context.Context) error {
+	if err := a.step.Run(ctx); err != nil {
+		return &health.Error{Msg: "monitor action failed: " + err.Error(), Err: err}
+	}
+	return nil
+}
+
+func exitReason(err error) string {
+	if err == nil {
+		return "APP/PROC/WEB: Exited with status 0"
+	}
+	return err.Error()
+}

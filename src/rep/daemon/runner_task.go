@@ -1,0 +1,160 @@
+package daemon
+
+// The runner of tasks: start in the BBS, container, action, result and
+// completion.
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/rep/actions"
+	"github.com/diego-go/diego/src/rep/cell"
+	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/reconcile"
+)
+
+// MaxResultBytes is how much of a task's result_file becomes its result
+// (the reference's 10 KB).
+const MaxResultBytes = 10 * 1024
+
+// taskRun is one task running (or starting) on the cell.
+type taskRun struct {
+	task      rep.Task
+	ctx       context.Context
+	cancel    context.CancelFunc
+	cancelled atomic.Bool // cancelled through the API: the BBS already completed it
+	started   atomic.Bool // the BBS has it RUNNING on this cell
+	done      chan struct{}
+}
+
+// startTaskLocked starts a goroutine that runs the reserved task. d.mu is held.
+func (d *Daemon) startTaskLocked(t rep.Task) {
+	ctx, cancel := context.WithCancel(d.ctx)
+	tr := &taskRun{task: t, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	d.tasks[t.TaskGuid] = tr
+	d.instWG.Add(1)
+	go d.runTask(tr)
+}
+
+func (d *Daemon) runTask(tr *taskRun) {
+	defer d.instWG.Done()
+	defer close(tr.done)
+	guid := tr.task.TaskGuid
+	log := d.log.With("task_guid", guid)
+	forget := func() { d.forget(cell.KindTask, guid, log) }
+	_ = d.ledger.Transition(cell.KindTask, guid, cell.Initializing)
+
+	var shouldStart bool
+	var err error
+	d.ops.Do(guid, func() {
+		if tr.ctx.Err() != nil {
+			err = tr.ctx.Err()
+			return
+		}
+		if shouldStart, err = d.bbs.StartTask(d.lg, "", guid, d.cfg.CellID); err == nil && shouldStart {
+			tr.started.Store(true)
+		}
+	})
+	if err != nil || !shouldStart {
+		log.Info("not starting task", "error", err, "should_start", shouldStart)
+		forget()
+		return
+	}
+	task, err := d.bbs.TaskByGuid(d.lg, "", guid)
+	var failed bool
+	var reason, result string
+	if err != nil {
+		failed, reason = true, "failed to fetch the task definition: "+err.Error()
+	} else {
+		log.Info("running task")
+		failed, reason, result = d.runTaskContainer(tr, task.TaskDefinition)
+	}
+
+	d.destroyContainer(guid, log)
+	d.ops.Do(guid, func() {
+		var report bool
+		report, failed, reason = reconcile.TaskEnded(tr.cancelled.Load(), tr.ctx.Err() != nil, failed, reason)
+		if !report {
+			log.Info("task cancelled")
+			return
+		}
+		if err := d.bbs.CompleteTask(d.lg, "", guid, d.cfg.CellID, failed, reason, result); err != nil {
+			log.Error("completing task", "error", err)
+			return
+		}
+		log.Info("task completed", "failed", failed, "reason", reason, "result_bytes", len(result))
+	})
+	_ = d.ledger.Complete(cell.KindTask, guid, failed)
+	forget()
+}
+
+// runTaskContainer runs the task's action in a new container and returns
+// how it ended and its result (the first MaxResultBytes of result_file).
+func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (failed bool, reason, result string) {
+	ctx := tr.ctx
+	if def == nil || def.Action == nil {
+		return true, "task has no action", ""
+	}
+	env := []string{}
+	for _, e := range def.EnvironmentVariables {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	c, err := d.backend.Create(ctx, container.Spec{
+		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: env,
+		MemoryMB: int64(def.MemoryMb), DiskMB: int64(def.DiskMb), MaxPids: int64(def.MaxPids), CPUWeight: def.CpuWeight,
+		Properties: map[string]string{propKind: kindTask, "task_guid": tr.task.TaskGuid},
+	})
+	if err != nil {
+		return true, "failed to create container: " + err.Error(), ""
+	}
+	_ = d.ledger.Transition(cell.KindTask, tr.task.TaskGuid, cell.Running)
+	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
+	defer closeOut()
+	step, err := actions.Build(def.Action, actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: def.LogSource})
+	if err != nil {
+		return true, "invalid action: " + err.Error(), ""
+	}
+	if err := step.Run(ctx); err != nil {
+		reason := err.Error()
+		if ci, ierr := c.Info(context.WithoutCancel(ctx)); ierr == nil && ci.OOMKilled {
+			reason += " (out of memory)"
+		}
+		return true, reason, ""
+	}
+	if def.ResultFile == "" {
+		return false, "", ""
+	}
+	result, err = readResult(ctx, c, def.ResultFile)
+	if err != nil {
+		return true, "failed to read result_file: " + err.Error(), ""
+	}
+	return false, "", result
+}
+
+// readResult returns the first MaxResultBytes of the file at path in c.
+func readResult(ctx context.Context, c container.Container, path string) (string, error) {
+	rc, err := c.StreamOut(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	hdr, err := tr.Next()
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(tr, MaxResultBytes))
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	return string(b), nil
+}

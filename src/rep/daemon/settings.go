@@ -1,0 +1,208 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"code.cloudfoundry.org/rep"
+
+	"github.com/diego-go/diego/src/internal/jsonconfig"
+)
+
+// Duration is a time.Duration read as "10s" or nanoseconds.
+type Duration = jsonconfig.Duration
+
+// Defaults.
+const (
+	DefaultPresenceTTL    = 15 * time.Second
+	DefaultExpireInterval = 10 * time.Second
+	DefaultMaxContainers  = 250
+	// DefaultSyncInterval is the reference's bulk sync period.
+	DefaultSyncInterval = 30 * time.Second
+	// DefaultEvacuationTimeout bounds a drain (the reference's 10 minutes).
+	DefaultEvacuationTimeout = 10 * time.Minute
+	// DefaultEvacuationPollingInterval is how often an evacuating cell asks
+	// the BBS whether its instances' replacements are running.
+	DefaultEvacuationPollingInterval = 10 * time.Second
+)
+
+// Settings are the rep cell's own settings: the config file's top-level
+// fields without the container backend (see Config).
+type Settings struct {
+	CellID string `json:"cell_id"`
+	Zone   string `json:"zone"`
+
+	// ListenAddress serves the rep API over mutual TLS (CAFile, CertFile, KeyFile).
+	ListenAddress string `json:"listen_address"`
+	// LocalAddress serves ping and evacuate over plain HTTP (bind it to localhost).
+	LocalAddress string `json:"local_address"`
+	// MetricsAddress, when set, serves GET /metrics (Prometheus, plain
+	// HTTP): the cell's capacity, its containers by kind and phase, whether
+	// it evacuates, and the Go runtime. Empty: no metrics listener.
+	MetricsAddress string `json:"metrics_address,omitempty"`
+	CAFile         string `json:"ca_file"`
+	CertFile       string `json:"cert_file"`
+	KeyFile        string `json:"key_file"`
+	// AdvertiseHost replaces the listener's host in the rep URL given to
+	// Locket (default: the listener's host).
+	AdvertiseHost string `json:"advertise_host"`
+
+	BBSAddress        string `json:"bbs_address"` // https://host:port
+	BBSCAFile         string `json:"bbs_ca_file"`
+	BBSClientCertFile string `json:"bbs_client_cert_file"`
+	BBSClientKeyFile  string `json:"bbs_client_key_file"`
+
+	LocketAddress        string `json:"locket_address"` // host:port
+	LocketCAFile         string `json:"locket_ca_file"`
+	LocketClientCertFile string `json:"locket_client_cert_file"`
+	LocketClientKeyFile  string `json:"locket_client_key_file"`
+
+	// ContainerRootDir is where the process backend keeps containers.
+	ContainerRootDir string `json:"container_root_dir"`
+	// ContainerLogDir, if set, keeps each container's stdout and stderr in
+	// DIR/<process_guid>/<index>.log (LRP instances) and
+	// DIR/tasks/<task_guid>.log (tasks), appended across restarts.
+	ContainerLogDir string `json:"container_log_dir"`
+	// HostIP is the address the containers' mapped ports answer on.
+	HostIP string `json:"host_ip"`
+
+	// Capacity; 0 = the machine's memory and disk, 250 containers.
+	MemoryMB      int64 `json:"memory_mb"`
+	DiskMB        int64 `json:"disk_mb"`
+	MaxContainers int   `json:"max_containers"`
+
+	// RootFSProviders are "preloaded:NAME" or a scheme such as "docker".
+	RootFSProviders       []string `json:"rootfs_providers"`
+	PlacementTags         []string `json:"placement_tags"`
+	OptionalPlacementTags []string `json:"optional_placement_tags"`
+
+	PresenceTTL    Duration `json:"presence_ttl"`
+	ExpireInterval Duration `json:"expire_interval"`
+	// SyncInterval is the period of the bulk sync with the BBS (default 30s).
+	SyncInterval Duration `json:"sync_interval"`
+	// EvacuationTimeout bounds an evacuation; instances still here then are
+	// stopped (default 10m).
+	EvacuationTimeout Duration `json:"evacuation_timeout"`
+	// EvacuationPollingInterval is how often an evacuating cell re-asks the
+	// BBS about its instances (default 10s).
+	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
+}
+
+// WithDefaults fills zero fields.
+func (c Settings) WithDefaults() Settings {
+	if c.ListenAddress == "" {
+		c.ListenAddress = "0.0.0.0:1800"
+	}
+	if c.LocalAddress == "" {
+		c.LocalAddress = "127.0.0.1:1801"
+	}
+	if c.HostIP == "" {
+		c.HostIP = "127.0.0.1"
+	}
+	if c.MaxContainers == 0 {
+		c.MaxContainers = DefaultMaxContainers
+	}
+	if len(c.RootFSProviders) == 0 {
+		c.RootFSProviders = []string{"preloaded:cflinuxfs4"}
+	}
+	if c.PresenceTTL == 0 {
+		c.PresenceTTL = Duration(DefaultPresenceTTL)
+	}
+	if c.ExpireInterval == 0 {
+		c.ExpireInterval = Duration(DefaultExpireInterval)
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = Duration(DefaultSyncInterval)
+	}
+	if c.EvacuationTimeout == 0 {
+		c.EvacuationTimeout = Duration(DefaultEvacuationTimeout)
+	}
+	if c.EvacuationPollingInterval == 0 {
+		c.EvacuationPollingInterval = Duration(DefaultEvacuationPollingInterval)
+	}
+	return c
+}
+
+// Validate reports every invalid field.
+func (c Settings) Validate() error {
+	var errs []error
+	req := func(v, name string) {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	req(c.CellID, "cell_id")
+	req(c.ListenAddress, "listen_address")
+	req(c.LocalAddress, "local_address")
+	if c.MetricsAddress != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddress); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_address %q must be host:port (or empty for no metrics listener): %w", c.MetricsAddress, err))
+		}
+	}
+	req(c.CAFile, "ca_file")
+	req(c.CertFile, "cert_file")
+	req(c.KeyFile, "key_file")
+	req(c.BBSAddress, "bbs_address")
+	req(c.BBSCAFile, "bbs_ca_file")
+	req(c.BBSClientCertFile, "bbs_client_cert_file")
+	req(c.BBSClientKeyFile, "bbs_client_key_file")
+	if c.ContainerRootDir == "" || !filepath.IsAbs(c.ContainerRootDir) {
+		errs = append(errs, errors.New("container_root_dir must be an absolute path"))
+	}
+	if c.ContainerLogDir != "" && !filepath.IsAbs(c.ContainerLogDir) {
+		errs = append(errs, errors.New("container_log_dir must be an absolute path"))
+	}
+	if net.ParseIP(c.HostIP) == nil {
+		errs = append(errs, fmt.Errorf("host_ip %q is not an IP address", c.HostIP))
+	}
+	if c.MemoryMB < 0 || c.DiskMB < 0 || c.MaxContainers < 0 {
+		errs = append(errs, errors.New("memory_mb, disk_mb and max_containers must not be negative"))
+	}
+	if time.Duration(c.PresenceTTL) < 2*time.Second || time.Duration(c.PresenceTTL)%time.Second != 0 {
+		errs = append(errs, errors.New("presence_ttl must be a whole number of seconds, at least 2s"))
+	}
+	if c.ExpireInterval <= 0 {
+		errs = append(errs, errors.New("expire_interval must be positive"))
+	}
+	if c.SyncInterval <= 0 || c.EvacuationTimeout <= 0 || c.EvacuationPollingInterval <= 0 {
+		errs = append(errs, errors.New("sync_interval, evacuation_timeout and evacuation_polling_interval must be positive"))
+	}
+	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// parseProviders splits "preloaded:NAME" entries into preloaded names and
+// keeps other entries as arbitrary schemes.
+func parseProviders(ps []string) (preloaded, schemes []string, err error) {
+	for _, p := range ps {
+		scheme, name, found := strings.Cut(p, ":")
+		switch {
+		case scheme == "":
+			return nil, nil, fmt.Errorf("rootfs provider %q has no scheme", p)
+		case scheme == "preloaded" && (!found || name == ""):
+			return nil, nil, fmt.Errorf("rootfs provider %q needs a name", p)
+		case scheme == "preloaded":
+			preloaded = append(preloaded, name)
+		default:
+			schemes = append(schemes, scheme)
+		}
+	}
+	return preloaded, schemes, nil
+}
+
+func repProviders(preloaded, schemes []string) rep.RootFSProviders {
+	out := rep.RootFSProviders{}
+	if len(preloaded) > 0 {
+		out["preloaded"] = rep.NewFixedSetRootFSProvider(preloaded...)
+	}
+	for _, s := range schemes {
+		out[s] = rep.ArbitraryRootFSProvider{}
+	}
+	return out
+}
