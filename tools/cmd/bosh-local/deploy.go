@@ -37,12 +37,9 @@ func lock(dir string) (func(), error) {
 }
 
 func uploadRelease(dir string, args []string) error {
-	_, _, pos, err := cmdFlags(args, nil, []string{"--fix", "--rebase"})
+	_, _, tarball, err := oneArg(args, nil, []string{"--fix", "--rebase"}, "usage: upload-release TARBALL (a file; bosh-local does not download URLs)")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return errors.New("usage: upload-release TARBALL (a file; bosh-local does not download URLs)")
 	}
 	unlock, err := lock(dir)
 	if err != nil {
@@ -54,17 +51,17 @@ func uploadRelease(dir string, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	rm, err := deploylocal.ExtractJobs(pos[0], tmp)
+	rm, err := deploylocal.ExtractJobs(tarball, tmp)
 	if err != nil {
 		return err
 	}
 	if rm.Name != deploylocal.ReleaseName {
-		return fmt.Errorf("%s is release %q: bosh-local deploys %s only", pos[0], rm.Name, deploylocal.ReleaseName)
+		return fmt.Errorf("%s is release %q: bosh-local deploys %s only", tarball, rm.Name, deploylocal.ReleaseName)
 	}
 	rels := filepath.Join(dir, "releases")
 	os.MkdirAll(rels, 0o755)
 	dst := filepath.Join(rels, fmt.Sprintf("%s-%s.tgz", rm.Name, rm.Version))
-	if err := copyFile(pos[0], dst); err != nil {
+	if err := copyFile(tarball, dst); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(rels, "current"), []byte(filepath.Base(dst)+"\n"), 0o644); err != nil {
@@ -104,19 +101,17 @@ type upConfig struct {
 }
 
 func deploy(dir string, o opts) error {
-	vals, set, pos, err := cmdFlags(o.args, []string{"-o", "--ops-file", "-l", "--vars-file", "-v", "--var", "--vars-store"},
-		[]string{"--dry-run", "--recreate", "--fix", "--skip-drain", "--no-redact"})
+	vals, set, manifestPath, err := oneArg(o.args, []string{"-o", "--ops-file", "-l", "--vars-file", "-v", "--var", "--vars-store"},
+		[]string{"--dry-run", "--recreate", "--fix", "--skip-drain", "--no-redact"},
+		"usage: -d NAME deploy MANIFEST [-o F] [-l F] [-v K=V] [--dry-run] [--recreate]")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return errors.New("usage: -d NAME deploy MANIFEST [-o F] [-l F] [-v K=V] [--dry-run] [--recreate]")
 	}
 	ddir, err := deploymentDir(dir, o)
 	if err != nil {
 		return err
 	}
-	in := boshrel.Interpolation{Manifest: pos[0], OpsFiles: append(vals["-o"], vals["--ops-file"]...),
+	in := boshrel.Interpolation{Manifest: manifestPath, OpsFiles: append(vals["-o"], vals["--ops-file"]...),
 		VarsFiles: append(vals["-l"], vals["--vars-file"]...), Vars: map[string]string{}}
 	for _, kv := range append(vals["-v"], vals["--var"]...) {
 		k, v, ok := strings.Cut(kv, "=")
@@ -127,13 +122,13 @@ func deploy(dir string, o opts) error {
 	}
 	manifest, err := boshrel.Interpolate(in) // director variables stay ((placeholders)) until the supervisor's vars store
 	if err != nil {
-		return fmt.Errorf("interpolating %s: %w", pos[0], err)
+		return fmt.Errorf("interpolating %s: %w", manifestPath, err)
 	}
 	var head struct {
 		Name string `yaml:"name"`
 	}
 	if err := yaml.Unmarshal(manifest, &head); err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
+		return fmt.Errorf("%s: %w", manifestPath, err)
 	}
 	if head.Name != o.deployment {
 		return fmt.Errorf("the manifest deploys %q, not -d %s", head.Name, o.deployment)

@@ -44,12 +44,10 @@ func loadRunning(dir string, o opts) (*deploylocal.State, error) {
 }
 
 func runErrand(dir string, o opts) error {
-	vals, set, pos, err := cmdFlags(o.args, []string{"--instance", "--logs-dir"}, []string{"--keep-alive", "--download-logs", "--when-changed"})
+	vals, set, errand, err := oneArg(o.args, []string{"--instance", "--logs-dir"}, []string{"--keep-alive", "--download-logs", "--when-changed"},
+		"usage: -d NAME run-errand ERRAND [--instance G/i] [--download-logs --logs-dir D]")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return errors.New("usage: -d NAME run-errand ERRAND [--instance G/i] [--download-logs --logs-dir D]")
 	}
 	st, err := loadRunning(dir, o)
 	if err != nil {
@@ -59,12 +57,12 @@ func runErrand(dir string, o opts) error {
 	if is := vals["--instance"]; len(is) > 0 {
 		instance = strings.TrimSuffix(is[len(is)-1], "/first") // the group's first instance
 	}
-	fmt.Fprintf(os.Stderr, "bosh-local: running errand %s on %s\n", pos[0], or(instance, "the first instance with the job"))
-	runErr := deploylocal.RunErrand(st, pos[0], instance, os.Stdout)
+	fmt.Fprintf(os.Stderr, "bosh-local: running errand %s on %s\n", errand, or(instance, "the first instance with the job"))
+	runErr := deploylocal.RunErrand(st, errand, instance, os.Stdout)
 	if set["--download-logs"] && len(vals["--logs-dir"]) > 0 {
 		for _, inst := range st.Instances {
 			if instance == "" || inst.Group == instance || inst.Name() == instance {
-				src := filepath.Join(inst.Root, "sys/log", pos[0])
+				src := filepath.Join(inst.Root, "sys/log", errand)
 				dst := filepath.Join(vals["--logs-dir"][0], strings.ReplaceAll(inst.Name(), "/", "-"))
 				os.MkdirAll(dst, 0o755)
 				exec.Command("cp", "-a", src+"/.", dst).Run()
@@ -73,10 +71,10 @@ func runErrand(dir string, o opts) error {
 	}
 	var ee *exec.ExitError
 	if errors.As(runErr, &ee) {
-		return &exitError{1, fmt.Sprintf("errand %s failed (exit %d)", pos[0], ee.ExitCode())}
+		return &exitError{1, fmt.Sprintf("errand %s failed (exit %d)", errand, ee.ExitCode())}
 	}
 	if runErr == nil {
-		fmt.Fprintf(os.Stderr, "bosh-local: errand %s succeeded\n", pos[0])
+		fmt.Fprintf(os.Stderr, "bosh-local: errand %s succeeded\n", errand)
 	}
 	return runErr
 }

@@ -149,6 +149,19 @@ func stateDir(env string) (string, error) {
 }
 
 // cmdFlags parses a command's flags: valued ones (repeatable) and booleans.
+// oneArg is cmdFlags for a command of one positional argument; usage is
+// the error when there is not exactly one.
+func oneArg(args []string, valued, bools []string, usage string) (map[string][]string, map[string]bool, string, error) {
+	vals, set, pos, err := cmdFlags(args, valued, bools)
+	if err == nil && len(pos) != 1 {
+		err = errors.New(usage)
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return vals, set, pos[0], nil
+}
+
 func cmdFlags(args []string, valued, bools []string) (map[string][]string, map[string]bool, []string, error) {
 	vals, set := map[string][]string{}, map[string]bool{}
 	var pos []string
