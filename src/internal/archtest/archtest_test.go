@@ -1,6 +1,3 @@
-// Package archtest checks the layout rules of docs/architecture.md: no import
-// cycle between the top-level packages under src/, no Go file over 600 lines,
-// and no build output committed.
 package archtest
 
 import (
