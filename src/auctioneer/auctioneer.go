@@ -13,10 +13,8 @@ import (
 	"sync"
 	"time"
 
-	lmodels "code.cloudfoundry.org/locket/models"
-
 	"github.com/diego-go/diego/src/locket"
-	"github.com/diego-go/diego/src/locket/lease"
+	"github.com/diego-go/diego/src/locket/leader"
 )
 
 // Defaults for Config.
@@ -24,9 +22,6 @@ const (
 	DefaultListenAddress = "0.0.0.0:9016"
 	DefaultLockKey       = "auctioneer"
 )
-
-// standbyAttemptInterval is how often a standby tries to take the lock.
-const standbyAttemptInterval = time.Second
 
 // Config assembles an Auctioneer. TLS and the Runner's Reps and BBS are
 // required; Runner.Cells defaults to the presences in Locket.
@@ -98,7 +93,7 @@ type Auctioneer struct {
 	runner  *Runner
 	metrics *Metrics
 
-	leading  chan struct{}
+	leading  leader.Flag
 	errs     chan error
 	leaseCtx context.CancelFunc
 	leaseEnd chan struct{}
@@ -125,7 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Auctioneer, error) {
 		return nil, err
 	}
 	a := &Auctioneer{cfg: cfg, log: cfg.Logger, runner: r, metrics: r.metrics,
-		leading: make(chan struct{}), errs: make(chan error, 4), runnerEnd: make(chan struct{})}
+		errs: make(chan error, 4), runnerEnd: make(chan struct{})}
 	if cfg.Locket == nil {
 		a.log.Warn("no locket: serving without the auctioneer lock (run one auctioneer only)")
 		if err := a.lead(); err != nil {
@@ -143,38 +138,27 @@ func Start(ctx context.Context, cfg Config) (*Auctioneer, error) {
 func (a *Auctioneer) contend() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.leaseCtx, a.leaseEnd = cancel, make(chan struct{})
-	a.log.Info("standing by for the lock", "lock_key", a.cfg.LockKey, "lock_owner", a.cfg.LockOwner)
-	retry := a.cfg.LockRetryInterval
-	if retry == 0 {
-		retry = lease.DefaultRetryInterval
-	}
 	go func() {
 		defer close(a.leaseEnd)
-		err := lease.Hold(ctx, a.cfg.Locket, lease.Config{
-			Resource:        &lmodels.Resource{Key: a.cfg.LockKey, Owner: a.cfg.LockOwner, TypeCode: lmodels.LOCK, Type: lmodels.LockType},
-			TTL:             a.cfg.LockTTL,
-			RetryInterval:   a.cfg.LockRetryInterval,
-			AcquireInterval: min(standbyAttemptInterval, retry),
-			StopOnLost:      true,
-			Logger:          a.log,
-			OnAcquired: func() {
-				go func() {
-					if err := a.lead(); err != nil {
-						a.errs <- fmt.Errorf("starting to serve after acquiring the lock: %w", err)
-					}
-				}()
-			},
-			OnLost: func(cause error) {
-				if ctx.Err() == nil {
-					go a.stopServing(context.Background())
-					a.errs <- fmt.Errorf("lost the %q lock: %w", a.cfg.LockKey, cause)
-				}
-			},
-		})
+		err := leader.Run(ctx, a.cfg.Locket, leader.Config{
+			Key: a.cfg.LockKey, Owner: a.cfg.LockOwner, TTL: a.cfg.LockTTL, RetryInterval: a.cfg.LockRetryInterval, Logger: a.log,
+		}, a.leadWhileHeld)
 		if err != nil && ctx.Err() == nil {
 			a.errs <- err
 		}
 	}()
+}
+
+// leadWhileHeld serves until the lock is lost (then stops serving at once)
+// or Stop releases it (Stop stops serving first).
+func (a *Auctioneer) leadWhileHeld(ctx context.Context) error {
+	if err := a.lead(); err != nil {
+		return fmt.Errorf("starting to serve after acquiring the lock: %w", err)
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return a.stopServing(sctx)
 }
 
 // lead opens the API and starts the runner.
@@ -214,7 +198,7 @@ func (a *Auctioneer) lead() error {
 		_ = a.runner.Run(runCtx)
 	}()
 	a.metrics.IsLeader.Set(1)
-	close(a.leading)
+	a.leading.Set()
 	a.log.Info("auctioneer serving", "listen_address", ln.Addr().String())
 	return nil
 }
@@ -265,17 +249,10 @@ wait:
 }
 
 // Leading is closed once the auctioneer serves.
-func (a *Auctioneer) Leading() <-chan struct{} { return a.leading }
+func (a *Auctioneer) Leading() <-chan struct{} { return a.leading.Leading() }
 
 // IsLeading reports whether the auctioneer has started serving.
-func (a *Auctioneer) IsLeading() bool {
-	select {
-	case <-a.leading:
-		return true
-	default:
-		return false
-	}
-}
+func (a *Auctioneer) IsLeading() bool { return a.leading.IsLeading() }
 
 // Addr is the API's bound address ("" until leading).
 func (a *Auctioneer) Addr() string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,15 +16,11 @@ import (
 	"github.com/diego-go/diego/src/auction"
 	"github.com/diego-go/diego/src/auctionapi"
 	"github.com/diego-go/diego/src/auctioneer/fakerep"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
 )
 
-func testLogger() *slog.Logger {
-	if testing.Verbose() || os.Getenv("DIEGO_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
+var testLogger = testutil.Logger
 
 var (
 	certsOnce sync.Once

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,10 +15,10 @@ import (
 
 	"github.com/diego-go/diego/src/auctionapi"
 	"github.com/diego-go/diego/src/auctionapi/reftest"
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/lease"
+	"github.com/diego-go/diego/src/locket/lockettest"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -38,17 +37,7 @@ func (c *cutLocket) Lock(ctx context.Context, req *lmodels.LockRequest) (*lmodel
 }
 
 func newLocket(t *testing.T) *locket.Service {
-	t.Helper()
-	st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: sqlstore.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := locket.New(context.Background(), locket.Config{Store: st, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	svc, _ := lockettest.New(t)
 	return svc
 }
 

@@ -25,25 +25,7 @@ type Client interface {
 
 // LocalClient returns a Client that calls s in-process (for a BBS that
 // embeds its Locket), with the same validation and errors as over gRPC.
-func (s *Service) LocalClient() Client { return localClient{s} }
-
-type localClient struct{ s *Service }
-
-func (c localClient) Lock(ctx context.Context, req *models.LockRequest) (*models.LockResponse, error) {
-	return c.s.Lock(ctx, req)
-}
-
-func (c localClient) Release(ctx context.Context, req *models.ReleaseRequest) (*models.ReleaseResponse, error) {
-	return c.s.Release(ctx, req)
-}
-
-func (c localClient) Fetch(ctx context.Context, req *models.FetchRequest) (*models.FetchResponse, error) {
-	return c.s.Fetch(ctx, req)
-}
-
-func (c localClient) FetchAll(ctx context.Context, req *models.FetchAllRequest) (*models.FetchAllResponse, error) {
-	return c.s.FetchAll(ctx, req)
-}
+func (s *Service) LocalClient() Client { return s }
 
 // NewGRPCClient adapts a gRPC models.LocketClient (for example one from the
 // reference's locket.NewClient) to Client.

@@ -6,8 +6,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/store"
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 const (
@@ -30,7 +29,7 @@ type expiry struct {
 // an older version; a version no newer than the tracked one is ignored (a
 // slower response, or a scan racing a refresh). It reports whether l is a
 // row this Service had not seen (a new acquisition rather than a refresh).
-func (s *Service) arm(l sqlstore.Lock) (isNew bool) {
+func (s *Service) arm(l record.Lock) (isNew bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -101,7 +100,7 @@ func (s *Service) expire(e *expiry) {
 	case err == nil:
 		log.Debug("lock changed since its timer was armed; following the current version", "current_index", cur.ModifiedIndex)
 		s.arm(cur)
-	case !errors.Is(err, store.ErrNotFound) && s.ctx.Err() == nil:
+	case !errors.Is(err, record.ErrNotFound) && s.ctx.Err() == nil:
 		// The next scan arms it.
 		log.Warn("reading a changed lock failed", "error", err)
 	}

@@ -3,54 +3,46 @@ package locket
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"code.cloudfoundry.org/locket/models"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
+	"github.com/diego-go/diego/src/locket/sqllock"
 )
-
-// backends are the databases every server-side test runs against.
-var backends = []struct {
-	driver string
-	newDSN func(testing.TB) string
-}{
-	{sqlstore.DriverSQLite, testdb.SQLite},
-	{sqlstore.DriverPostgres, testdb.Postgres},
-	{sqlstore.DriverMySQL, testdb.MySQL},
-}
 
 // eachBackend runs fn as a parallel subtest per database, with a fresh
 // database and a function opening lock stores (separate pools, as separate
 // Locket processes would have) on it.
-func eachBackend(t *testing.T, fn func(t *testing.T, open func() *sqlstore.LockStore)) {
-	for _, b := range backends {
-		t.Run(b.driver, func(t *testing.T) {
-			t.Parallel()
-			dsn := b.newDSN(t)
-			fn(t, func() *sqlstore.LockStore {
-				st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: b.driver, DSN: dsn}, testLogger(t))
-				if err != nil {
-					t.Fatalf("OpenLocks(%s): %v", b.driver, err)
-				}
-				t.Cleanup(func() { st.Close() })
-				return st
-			})
+func eachBackend(t *testing.T, fn func(t *testing.T, open func() *sqllock.Store)) {
+	testdb.Each(t, func(t *testing.T, driver, dsn string) {
+		fn(t, func() *sqllock.Store {
+			st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: driver, DSN: dsn}, testLogger(t))
+			if err != nil {
+				t.Fatalf("sqllock.Open(%s): %v", driver, err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
 		})
-	}
+	})
 }
 
-func testLogger(t testing.TB) *slog.Logger {
-	if testing.Verbose() || os.Getenv("DIEGO_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-	}
-	return slog.New(slog.DiscardHandler)
+// eachClient runs fn per database with an in-process client of a fresh
+// Service and the registry holding its metrics.
+func eachClient(t *testing.T, fn func(t *testing.T, c Client, reg *prometheus.Registry)) {
+	eachBackend(t, func(t *testing.T, open func() *sqllock.Store) {
+		reg := prometheus.NewRegistry()
+		fn(t, newService(t, Config{Store: open(), Registerer: reg}).LocalClient(), reg)
+	})
 }
+
+func testLogger(t testing.TB) *slog.Logger { return testutil.Logger().With("test", t.Name()) }
 
 func newService(t *testing.T, cfg Config) *Service {
 	t.Helper()
@@ -84,14 +76,8 @@ func fetchCode(c Client, key string) codes.Code {
 	return status.Code(err)
 }
 
-// eventually polls cond every 20ms until it holds or within passes.
+// eventually polls cond until it holds, failing t after within.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %s", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.WaitFor(t, within, what, cond)
 }

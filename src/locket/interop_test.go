@@ -17,21 +17,21 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/internal/testutil"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 )
 
 // grpcServer serves a Service on a loopback port over mutual TLS with the
-// certificates of a fresh local bundle, and returns its address.
-func grpcServer(t *testing.T, svc *Service) (string, *pki.Bundle) {
+// certificates of a fresh local bundle, and returns its address. adjust,
+// when given, changes the TLS config NewGRPCServer gets.
+func grpcServer(t *testing.T, svc *Service, adjust ...func(*tls.Config)) (string, *pki.Bundle) {
 	t.Helper()
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsCfg, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
+	m := testutil.MutualTLS(t)
+	tlsCfg := m.Server
+	for _, f := range adjust {
+		f(tlsCfg)
 	}
 	srv := NewGRPCServer(svc, tlsCfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -40,7 +40,7 @@ func grpcServer(t *testing.T, svc *Service) (string, *pki.Bundle) {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
-	return ln.Addr().String(), b
+	return ln.Addr().String(), m.Bundle
 }
 
 func lagerLogger(t *testing.T) lager.Logger {
@@ -100,7 +100,7 @@ func isReady(r *runner, within time.Duration) bool {
 
 func TestReferenceClientInterop(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, open func() *sqlstore.LockStore) {
+	eachBackend(t, func(t *testing.T, open func() *sqllock.Store) {
 		ctx := context.Background()
 		addr, b := grpcServer(t, newService(t, Config{Store: open()}))
 		c := referenceClient(t, addr, b)
@@ -183,28 +183,14 @@ func TestReferenceClientInterop(t *testing.T) {
 // another CA, are refused, even if the server's TLS config asks for less.
 func TestMutualTLSRequired(t *testing.T) {
 	t.Parallel()
-	st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: sqlstore.DriverSQLite, DSN: filepath.Join(t.TempDir(), "l.db")}, nil)
+	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "l.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// NewGRPCServer must not honour a laxer ClientAuth.
 	svc := newService(t, Config{Store: st})
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lax, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lax.ClientAuth = tls.VerifyClientCertIfGiven // NewGRPCServer must not honour this
-	srv := NewGRPCServer(svc, lax)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Stop()
+	addr, b := grpcServer(t, svc, func(c *tls.Config) { c.ClientAuth = tls.VerifyClientCertIfGiven })
 
 	rootsOnly, err := pki.LoadCAPool(b.CACert)
 	if err != nil {
@@ -231,7 +217,7 @@ func TestMutualTLSRequired(t *testing.T) {
 		"another CA's":           {RootCAs: rootsOnly, MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{rogueCert}},
 		"our CA's (the control)": good,
 	} {
-		conn, err := Dial(ln.Addr().String(), cfg)
+		conn, err := Dial(addr, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

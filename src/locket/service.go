@@ -15,20 +15,18 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/diego-go/diego/src/bbs/store"
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
-// LockStore is the persistence Locket needs; *sqlstore.Store (a BBS's
-// store) and *sqlstore.LockStore (a standalone Locket's) both satisfy it.
-// Errors: sqlstore.ErrLockCollision, sqlstore.ErrInvalidLock and
-// store.ErrNotFound, as documented on sqlstore.Store.
+// LockStore is the persistence Locket needs; *sqllock.Store satisfies it
+// (a standalone Locket's, or the one a BBS's store embeds). Errors wrap
+// record.ErrCollision, record.ErrInvalid and record.ErrNotFound.
 type LockStore interface {
-	AcquireLock(ctx context.Context, l sqlstore.Lock) (sqlstore.Lock, error)
+	AcquireLock(ctx context.Context, l record.Lock) (record.Lock, error)
 	ReleaseLock(ctx context.Context, key, owner string) error
 	ExpireLock(ctx context.Context, key string, modifiedIndex int64, modifiedID string) (bool, error)
-	FetchLock(ctx context.Context, key string) (sqlstore.Lock, error)
-	FetchLocks(ctx context.Context, typ string) ([]sqlstore.Lock, error)
+	FetchLock(ctx context.Context, key string) (record.Lock, error)
+	FetchLocks(ctx context.Context, typ string) ([]record.Lock, error)
 	CountLocks(ctx context.Context) (map[string]int64, error)
 }
 
@@ -166,8 +164,8 @@ func (s *Service) Lock(ctx context.Context, req *models.LockRequest) (_ *models.
 		log.Warn("invalid lock request", "error", "empty key")
 		return nil, errMissingKey
 	}
-	l, err := s.store.AcquireLock(ctx, sqlstore.Lock{Key: r.Key, Owner: r.Owner, Value: r.Value, Type: r.Type, TTLSeconds: req.TtlInSeconds})
-	if errors.Is(err, sqlstore.ErrLockCollision) {
+	l, err := s.store.AcquireLock(ctx, record.Lock{Key: r.Key, Owner: r.Owner, Value: r.Value, Type: r.Type, TTLSeconds: req.TtlInSeconds})
+	if errors.Is(err, record.ErrCollision) {
 		s.metrics.collisions.Inc()
 		log.Debug("lock collision")
 		return nil, models.ErrLockCollision
@@ -192,9 +190,9 @@ func (s *Service) Release(ctx context.Context, req *models.ReleaseRequest) (_ *m
 	log := s.requestLog(ctx, "release", r.Key, r.Owner)
 	err = s.store.ReleaseLock(ctx, r.Key, r.Owner)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, record.ErrNotFound):
 		log.Debug("released lock that does not exist")
-	case errors.Is(err, sqlstore.ErrLockCollision):
+	case errors.Is(err, record.ErrCollision):
 		log.Warn("release refused: lock held by another owner")
 		return nil, models.ErrLockCollision
 	case err != nil:
@@ -209,7 +207,7 @@ func (s *Service) Release(ctx context.Context, req *models.ReleaseRequest) (_ *m
 func (s *Service) Fetch(ctx context.Context, req *models.FetchRequest) (_ *models.FetchResponse, err error) {
 	defer s.metrics.done("Fetch", time.Now(), &err)
 	l, err := s.store.FetchLock(ctx, req.GetKey())
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, record.ErrNotFound) {
 		return nil, models.ErrResourceNotFound
 	}
 	if err != nil {
@@ -244,7 +242,7 @@ var (
 
 func validTypeCode(c models.TypeCode) bool { return c == models.LOCK || c == models.PRESENCE }
 
-func resource(l sqlstore.Lock) *models.Resource {
+func resource(l record.Lock) *models.Resource {
 	return &models.Resource{Key: l.Key, Owner: l.Owner, Value: l.Value, Type: l.Type, TypeCode: models.GetTypeCode(l.Type)}
 }
 
@@ -255,7 +253,7 @@ func (s *Service) storeError(ctx context.Context, log *slog.Logger, msg string, 
 	if ctx.Err() != nil {
 		return status.FromContextError(ctx.Err()).Err()
 	}
-	if errors.Is(err, sqlstore.ErrInvalidLock) {
+	if errors.Is(err, record.ErrInvalid) {
 		log.Warn("invalid lock request", "error", err)
 		return status.Error(codes.InvalidArgument, err.Error())
 	}

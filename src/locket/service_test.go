@@ -10,15 +10,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/locket/sqllock"
 )
 
 func TestServiceRequests(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, open func() *sqlstore.LockStore) {
+	eachClient(t, func(t *testing.T, c Client, reg *prometheus.Registry) {
 		ctx := context.Background()
-		reg := prometheus.NewRegistry()
-		c := newService(t, Config{Store: open(), Registerer: reg}).LocalClient()
 
 		// Validation, with the reference's errors and order.
 		for _, tc := range []struct {
@@ -161,10 +159,8 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 // expired its old owner cannot take it back from a new one.
 func TestExpiry(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, open func() *sqlstore.LockStore) {
+	eachClient(t, func(t *testing.T, c Client, reg *prometheus.Registry) {
 		ctx := context.Background()
-		reg := prometheus.NewRegistry()
-		c := newService(t, Config{Store: open(), Registerer: reg}).LocalClient()
 
 		start := time.Now()
 		for _, key := range []string{"cell-1", "bbs"} {
@@ -203,7 +199,7 @@ func TestExpiry(t *testing.T) {
 // then expire.
 func TestExpiryAfterRestart(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, open func() *sqlstore.LockStore) {
+	eachBackend(t, func(t *testing.T, open func() *sqllock.Store) {
 		st := open()
 		first := newService(t, Config{Store: st})
 		if _, err := first.LocalClient().Lock(context.Background(), lockReq("auctioneer", "a-0", models.LOCK, 1)); err != nil {
@@ -225,7 +221,7 @@ func TestExpiryAfterRestart(t *testing.T) {
 // away still expires.
 func TestServersSharingADatabase(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, open func() *sqlstore.LockStore) {
+	eachBackend(t, func(t *testing.T, open func() *sqllock.Store) {
 		ctx := context.Background()
 		s1 := newService(t, Config{Store: open(), ScanInterval: 200 * time.Millisecond})
 		s2 := newService(t, Config{Store: open()})

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -35,13 +35,13 @@ func AdminHTTPClient(caFile, certFile, keyFile string, timeout time.Duration) (*
 }
 
 // admin calls /v1/admin/encryption/<op> on the BBS at base.
-func (r *run) admin(ctx context.Context, method, base, op string) (rotation.Status, error) {
-	var st rotation.Status
+func (d *driver) admin(ctx context.Context, method, base, op string) (reencrypt.Status, error) {
+	var st reencrypt.Status
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(base, "/")+"/v1/admin/encryption/"+op, nil)
 	if err != nil {
 		return st, err
 	}
-	resp, err := r.cfg.HTTPClient.Do(req)
+	resp, err := d.hc.Do(req)
 	if err != nil {
 		if ctx.Err() == nil && isUnreachable(err) {
 			return st, fmt.Errorf("%w: %v", errUnreachable, err)

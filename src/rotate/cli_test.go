@@ -1,15 +1,12 @@
 package rotate_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/diego-go/diego/src/cli"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/rotate"
 )
@@ -27,25 +24,23 @@ func TestCLIRotateEncryptionKey(t *testing.T) {
 		"--admin-cert", e.certs.AdminCert, "--admin-key", e.certs.AdminKey, "--ca-cert", e.certs.CACert,
 		"--vault-addr", e.vault.URL, "--vault-ca-cert", e.vault.CACertFile, "--vault-role-id", role,
 		"--vault-path", vaultPath, "--new-key-label", "k2"}
-	var out, errOut bytes.Buffer
-	if err := cli.Run(context.Background(), append(args, "--vault-secret-id-file", secFile), &out, &errOut); err != nil {
-		t.Fatalf("%v\n%s", err, errOut.String())
+	out, errOut, code := runDiego(t, append(args, "--vault-secret-id-file", secFile)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
 	}
 	var res rotate.Result
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.ActiveLabel != "k2" || len(res.RemovedLabels) != 1 {
-		t.Fatalf("summary %q: %+v %v", out.String(), res, err)
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.ActiveLabel != "k2" || len(res.RemovedLabels) != 1 {
+		t.Fatalf("summary %q: %+v %v", out, res, err)
 	}
-	if !strings.Contains(errOut.String(), "step 8/8 finish: done") || !strings.Contains(errOut.String(), "re-encryption complete") {
-		t.Fatalf("progress on stderr:\n%s", errOut.String())
+	if !strings.Contains(errOut, "step 8/8 finish: done") || !strings.Contains(errOut, "re-encryption complete") {
+		t.Fatalf("progress on stderr:\n%s", errOut)
 	}
 	checkConverged(t, e, b, "k1")
 
-	out.Reset()
-	errOut.Reset()
 	writes := e.vault.Writes()
-	err := cli.Run(context.Background(), append(args[:len(args)-1], "k3", "--vault-secret-id", "wrong"), &out, &errOut)
-	if cli.ExitCode(err) != 1 || !strings.Contains(errOut.String(), "invalid role or secret ID") || !strings.Contains(errOut.String(), "nothing changed") {
-		t.Fatalf("wrong secret_id: exit %d\n%s", cli.ExitCode(err), errOut.String())
+	_, errOut, code = runDiego(t, append(args[:len(args)-1], "k3", "--vault-secret-id", "wrong")...)
+	if code != 1 || !strings.Contains(errOut, "invalid role or secret ID") || !strings.Contains(errOut, "nothing changed") {
+		t.Fatalf("wrong secret_id: exit %d\n%s", code, errOut)
 	}
 	if e.vault.Writes() != writes {
 		t.Fatal("Vault was written")

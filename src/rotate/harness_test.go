@@ -1,14 +1,12 @@
 package rotate_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,11 +18,11 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/daemon"
-	"github.com/diego-go/diego/src/bbs/encryption"
-	"github.com/diego-go/diego/src/bbs/keysource"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/vaulttest"
+	"github.com/diego-go/diego/src/locket/record"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rotate"
 )
@@ -58,8 +56,8 @@ func newEnv(t testing.TB, driver, dsn string, tlsVault bool) *env {
 }
 
 // doc is the key ring currently in Vault.
-func (e *env) doc() keysource.Doc {
-	v, err := keysource.NewVault(keysource.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: e.vault.RootToken, CACertFile: e.vault.CACertFile})
+func (e *env) doc() keyring.Doc {
+	v, err := keyring.NewVault(keyring.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: e.vault.RootToken, CACertFile: e.vault.CACertFile})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -154,7 +152,7 @@ func (b *bbsProc) restart() {
 }
 
 func (e *env) rotateConfig(urls ...string) rotate.Config {
-	v, err := keysource.NewVault(keysource.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: e.vault.RootToken,
+	v, err := keyring.NewVault(keyring.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: e.vault.RootToken,
 		CACertFile: e.vault.CACertFile, MaxRetries: -1})
 	if err != nil {
 		e.t.Fatal(err)
@@ -179,7 +177,7 @@ func (l tlog) Write(p []byte) (int, error) {
 func (e *env) populate(desired, actual, tasks int) {
 	ctx := context.Background()
 	d := e.doc()
-	ring, err := encryption.NewRing(d.Keys, d.ActiveKeyLabel)
+	ring, err := keyring.NewRing(d.Keys, d.ActiveKeyLabel)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -190,7 +188,7 @@ func (e *env) populate(desired, actual, tasks int) {
 	defer st.Close()
 	cell, _ := json.Marshal(models.NewCellPresence("cell-1", "https://cell:1801", "https://cell:1801", "z1",
 		models.NewCellCapacity(1<<20, 1<<20, 100000), nil, nil, nil, nil))
-	if _, err := st.AcquireLock(ctx, sqlstore.Lock{Key: "cell-1", Owner: "cell-1", Value: string(cell), Type: "presence", TTLSeconds: 3600}); err != nil {
+	if _, err := st.AcquireLock(ctx, record.Lock{Key: "cell-1", Owner: "cell-1", Value: string(cell), Type: "presence", TTLSeconds: 3600}); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := st.Update(ctx, func(tx store.Tx) error { return tx.UpsertDomain("pop", time.Time{}) }); err != nil {
@@ -322,38 +320,10 @@ func readAll(t testing.TB, b *bbsProc) (desired, actual, tasks int) {
 	return len(ds), len(as), len(ts)
 }
 
-// sqliteDump is the database file with its WAL and shared memory.
-func sqliteDump(t testing.TB, dsn string) []byte {
-	var all []byte
-	matches, _ := filepath.Glob(dsn + "*")
-	for _, f := range matches {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, b...)
-	}
-	if len(all) == 0 {
-		t.Fatal("nothing to scan")
-	}
-	return all
-}
-
-func pgDump(t testing.TB, dsn string) []byte {
-	out, err := exec.Command("pg_dump", "--no-owner", dsn).Output()
-	if err != nil {
-		t.Fatalf("pg_dump: %v", err)
-	}
-	if !bytes.Contains(out, []byte("actual_lrps")) {
-		t.Fatal("pg_dump output has no actual_lrps table")
-	}
-	return out
-}
-
 // rotateConfigToken is rotateConfig authenticating to Vault with token.
 func (e *env) rotateConfigToken(token string, urls ...string) rotate.Config {
 	cfg := e.rotateConfig(urls...)
-	v, err := keysource.NewVault(keysource.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: token,
+	v, err := keyring.NewVault(keyring.VaultConfig{Address: e.vault.URL, Path: vaultPath, Token: token,
 		CACertFile: e.vault.CACertFile, MaxRetries: -1})
 	if err != nil {
 		e.t.Fatal(err)

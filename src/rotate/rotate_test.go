@@ -22,12 +22,14 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/config"
-	"github.com/diego-go/diego/src/bbs/encryption"
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/keyring"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rotate"
 )
@@ -38,12 +40,18 @@ import (
 
 func TestRotateHappyPathSQLite(t *testing.T) {
 	dsn := testdb.SQLite(t)
-	happyPath(t, "sqlite", dsn, func() []byte { return sqliteDump(t, dsn) })
+	happyPath(t, "sqlite", dsn, func() []byte { return testdb.Dump(t, "sqlite", dsn) })
 }
 
 func TestRotateHappyPathPostgres(t *testing.T) {
 	dsn := testdb.Postgres(t)
-	happyPath(t, "postgres", dsn, func() []byte { return pgDump(t, dsn) })
+	happyPath(t, "postgres", dsn, func() []byte {
+		out := testdb.Dump(t, "postgres", dsn)
+		if !bytes.Contains(out, []byte("actual_lrps")) {
+			t.Fatal("pg_dump output has no actual_lrps table")
+		}
+		return out
+	})
 }
 
 func happyPath(t *testing.T, driver, dsn string, dump func() []byte) {
@@ -168,11 +176,7 @@ func TestRotateSurvivesBBSRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkConverged(t, e, b, "k1")
-	if d, a, ts := readAll(t, b); d != 4000 || a != 10000 || ts != 2000 {
-		t.Fatalf("read back %d %d %d", d, a, ts)
-	}
-	t.Logf("result %+v", res)
+	checkReadBack(t, e, b, res, 4000, 10000, 2000)
 }
 
 // TestRotateVaultFailuresChangeNothing: a wrong token or Vault down fails
@@ -222,10 +226,7 @@ func TestRotateVaultFailuresChangeNothing(t *testing.T) {
 	}
 	readAll(t, b)
 	// And with Vault back, the rotation goes through.
-	if _, err := rotate.Run(context.Background(), e.rotateConfig(b.URL)); err != nil {
-		t.Fatal(err)
-	}
-	checkConverged(t, e, b, "k1")
+	rotateAndCheck(t, e, b)
 }
 
 // TestRotateRefusesToRemoveAKeyInUse: rows sealed under the old key after
@@ -240,7 +241,7 @@ func TestRotateRefusesToRemoveAKeyInUse(t *testing.T) {
 			return nil
 		}
 		// a stale writer: holds both keys but still seals with the old one
-		ring, _ := encryption.NewRing(e.doc().Keys, "k1")
+		ring, _ := keyring.NewRing(e.doc().Keys, "k1")
 		st, err := sqlstore.Open(context.Background(), sqlstore.Config{Driver: e.driver, DSN: e.dsn}, ring, nil)
 		if err == nil {
 			err = st.Update(context.Background(), func(tx store.Tx) error {
@@ -258,10 +259,7 @@ func TestRotateRefusesToRemoveAKeyInUse(t *testing.T) {
 		t.Fatal("k1 was removed from Vault while a row used it")
 	}
 	// Re-run: the row is re-encrypted, then the key goes.
-	if _, err := rotate.Run(context.Background(), e.rotateConfig(b.URL)); err != nil {
-		t.Fatal(err)
-	}
-	checkConverged(t, e, b, "k1")
+	rotateAndCheck(t, e, b)
 }
 
 // TestRotateWhileWriting: LRPs and tasks desired throughout the rotation are
@@ -374,8 +372,8 @@ func TestRotateSurvivesBBSKilledDuringReencryption(t *testing.T) {
 	start()
 	rc := e.rotateConfig(url)
 	hc := rc.HTTPClient
-	status := func() (rotation.Status, error) {
-		var st rotation.Status
+	status := func() (reencrypt.Status, error) {
+		var st reencrypt.Status
 		resp, err := hc.Get(url + "/v1/admin/encryption/status")
 		if err != nil {
 			return st, err
@@ -426,8 +424,25 @@ func TestRotateSurvivesBBSKilledDuringReencryption(t *testing.T) {
 	proc = nil
 	mu.Unlock()
 	b := e.startBBS()
+	checkReadBack(t, e, b, res, 15000, 37500, 7500)
+}
+
+// rotateAndCheck runs a rotation on b and checks that it converged away
+// from k1.
+func rotateAndCheck(t *testing.T, e *env, b *bbsProc) {
+	t.Helper()
+	if _, err := rotate.Run(context.Background(), e.rotateConfig(b.URL)); err != nil {
+		t.Fatal(err)
+	}
 	checkConverged(t, e, b, "k1")
-	if d, a, ts := readAll(t, b); d != 15000 || a != 37500 || ts != 7500 {
+}
+
+// checkReadBack checks that the rotation away from k1 converged and b reads
+// back every row.
+func checkReadBack(t *testing.T, e *env, b *bbsProc, res rotate.Result, desired, actual, tasks int) {
+	t.Helper()
+	checkConverged(t, e, b, "k1")
+	if d, a, ts := readAll(t, b); d != desired || a != actual || ts != tasks {
 		t.Fatalf("read back %d %d %d", d, a, ts)
 	}
 	t.Logf("result %+v", res)
@@ -498,7 +513,7 @@ func waitLeading(t *testing.T, b *bbsProc) {
 // startLocket serves a standalone Locket (its own SQLite database).
 func startLocket(t *testing.T, e *env) string {
 	ctx := context.Background()
-	st, err := sqlstore.OpenLocks(ctx, sqlstore.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
+	st, err := sqllock.Open(ctx, sqldb.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

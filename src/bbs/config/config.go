@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/internal/dbconn"
 )
 
@@ -236,7 +236,7 @@ func (c Config) validateKeys() error {
 		return errors.New("encryption_keys is required: a map of label to passphrase, e.g. {\"key-2026\": \"<32+ random chars>\"}")
 	}
 	for label := range c.EncryptionKeys {
-		if err := encryption.ValidateLabel(label); err != nil {
+		if err := keyring.ValidateLabel(label); err != nil {
 			return fmt.Errorf("encryption_keys: %w", err)
 		}
 	}

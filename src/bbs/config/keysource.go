@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/diego-go/diego/src/bbs/keyring"
 )
 
 // Key source types.
@@ -39,6 +41,16 @@ type VaultAppRole struct {
 	SecretID     string `json:"secret_id"`
 	SecretIDFile string `json:"secret_id_file"`
 	Mount        string `json:"mount"`
+}
+
+// KeyringConfig is the Vault client configuration keyring.NewVault takes.
+func (v VaultKeySource) KeyringConfig() keyring.VaultConfig {
+	return keyring.VaultConfig{
+		Address: v.Address, Mount: v.Mount, Path: v.Path, Token: v.Token, TokenFile: v.TokenFile,
+		AppRole: keyring.AppRole{RoleID: v.AppRole.RoleID, SecretID: v.AppRole.SecretID,
+			SecretIDFile: v.AppRole.SecretIDFile, Mount: v.AppRole.Mount},
+		CACertFile: v.CACertFile, Timeout: time.Duration(v.Timeout),
+	}
 }
 
 func (c Config) validateKeySource() error {

@@ -11,13 +11,14 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/converger"
-	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/events"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/desiredcache"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 // benchDesired and benchCells set the scale: 100,000 desired LRPs with 2 or 3
@@ -57,7 +58,7 @@ func benchPass(b *testing.B, driver, dsn string) {
 // auct; all close with the benchmark.
 func openPopulated(b *testing.B, driver, dsn string, cfg converger.Config, auct service.Auctioneer) (*sqlstore.Store, *converger.Converger) {
 	ctx := context.Background()
-	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
+	ring, _ := keyring.NewRing(map[string]string{"k": "p"}, "k")
 	inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -85,7 +86,7 @@ func populate(b *testing.B, st *sqlstore.Store) {
 	for c := 0; c < benchCells; c++ {
 		id := fmt.Sprintf("cell-%d", c)
 		v, _ := json.Marshal(models.NewCellPresence(id, "https://"+id, "https://"+id, "z1", models.NewCellCapacity(1<<20, 1<<20, 250), nil, nil, nil, nil))
-		if _, err := st.AcquireLock(ctx, sqlstore.Lock{Key: id, Owner: id, Value: string(v), Type: "presence", TTLSeconds: 3600}); err != nil {
+		if _, err := st.AcquireLock(ctx, record.Lock{Key: id, Owner: id, Value: string(v), Type: "presence", TTLSeconds: 3600}); err != nil {
 			b.Fatal(err)
 		}
 	}

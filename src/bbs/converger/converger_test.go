@@ -15,6 +15,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 var logger = lager.NewLogger("converger")
@@ -30,7 +31,7 @@ func presence(t *testing.T, st *sqlstore.Store, cell string) {
 	t.Helper()
 	v, _ := json.Marshal(models.NewCellPresence(cell, "https://"+cell+":1801", "https://"+cell+":1801", "z1",
 		models.NewCellCapacity(1024, 1024, 10), nil, nil, nil, nil))
-	_, err := st.AcquireLock(context.Background(), sqlstore.Lock{Key: cell, Owner: cell, Value: string(v), Type: "presence", TTLSeconds: 15})
+	_, err := st.AcquireLock(context.Background(), record.Lock{Key: cell, Owner: cell, Value: string(v), Type: "presence", TTLSeconds: 15})
 	must(t, err)
 }
 

@@ -23,16 +23,16 @@ import (
 	"github.com/diego-go/diego/src/bbs/auctioneerclient"
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/converger"
-	"github.com/diego-go/diego/src/bbs/encryption"
 	"github.com/diego-go/diego/src/bbs/events"
-	"github.com/diego-go/diego/src/bbs/keysource"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/metrics"
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/debugserver"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/leader"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -51,12 +51,12 @@ type Daemon struct {
 	cfg       config.Config
 	opts      Options
 	log       *slog.Logger
-	ring      *encryption.Ring
+	ring      *keyring.Ring
 	store     *sqlstore.Store
 	serverTLS *tls.Config
 	repTLS    *tls.Config
 	Metrics   *metrics.BBS
-	Rotation  *rotation.Manager
+	Rotation  *reencrypt.Policy
 
 	lrpHub, taskHub *events.Hub
 
@@ -75,7 +75,7 @@ type Daemon struct {
 	conv      *converger.Converger
 	api       *http.Server
 	apiLn     net.Listener
-	leading   chan struct{}
+	leading   leader.Flag
 	leaderCtx context.Context
 	stopLead  context.CancelFunc
 
@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (*Daemon, error
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{cfg: cfg, opts: opts, log: log, serveErr: make(chan error, 4), leading: make(chan struct{}), Metrics: metrics.New()}
+	d := &Daemon{cfg: cfg, opts: opts, log: log, serveErr: make(chan error, 4), Metrics: metrics.New()}
 	if err := d.open(ctx); err != nil {
 		d.close()
 		return nil, err
@@ -124,11 +124,7 @@ func (d *Daemon) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	keys, active, err := load(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the encryption key ring: %w", err)
-	}
-	if d.ring, err = encryption.NewRing(keys, active); err != nil {
+	if d.ring, err = load.Load(ctx); err != nil {
 		return err
 	}
 	if d.serverTLS, err = pki.ServerTLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile); err != nil {
@@ -143,9 +139,12 @@ func (d *Daemon) open(ctx context.Context) error {
 	}, d.ring, d.log); err != nil {
 		return fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
 	}
+	d.Rotation = reencrypt.New(d.ring, d.store, load, d.log)
+	if err := d.Rotation.Settle(ctx); err != nil {
+		return fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
+	}
 	d.lrpHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "lrp_instances"))
 	d.taskHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "tasks"))
-	d.Rotation = rotation.New(d.ring, d.store, load, d.log)
 	if err := d.openAuctioneer(); err != nil {
 		return err
 	}
@@ -334,24 +333,18 @@ func (d *Daemon) close() {
 // keyLoader returns where the key ring comes from: Vault (encryption_key_source
 // type vault: the KV v2 secret, read on every call), or the config file
 // (re-read on every call; the start-up keys when there is no file).
-func keyLoader(cfg config.Config, path string) (rotation.Loader, error) {
+func keyLoader(cfg config.Config, path string) (keyring.Loader, error) {
 	if cfg.EncryptionKeySource.Type == config.KeySourceVault {
-		v := cfg.EncryptionKeySource.Vault
-		src, err := keysource.NewVault(keysource.VaultConfig{
-			Address: v.Address, Mount: v.Mount, Path: v.Path, Token: v.Token, TokenFile: v.TokenFile,
-			AppRole: keysource.AppRole{RoleID: v.AppRole.RoleID, SecretID: v.AppRole.SecretID,
-				SecretIDFile: v.AppRole.SecretIDFile, Mount: v.AppRole.Mount},
-			CACertFile: v.CACertFile, Timeout: time.Duration(v.Timeout),
-		})
+		src, err := keyring.NewVault(cfg.EncryptionKeySource.Vault.KeyringConfig())
 		if err != nil {
 			return nil, fmt.Errorf("encryption_key_source.vault: %w", err)
 		}
 		return src.Load, nil
 	}
+	if path == "" {
+		return keyring.Static(cfg.EncryptionKeys, cfg.ActiveKeyLabel), nil
+	}
 	return func(context.Context) (map[string]string, string, error) {
-		if path == "" {
-			return cfg.EncryptionKeys, cfg.ActiveKeyLabel, nil
-		}
 		c, err := config.Load(path)
 		if err != nil {
 			return nil, "", err
@@ -360,23 +353,11 @@ func keyLoader(cfg config.Config, path string) (rotation.Loader, error) {
 	}, nil
 }
 
-// reloadKeysOnAcquire re-reads the key ring when a standby takes the lock:
-// while it stood by, a rotation may have added a key that rows are now sealed
-// under. If the source cannot be read, it serves on with the ring it has
-// only when that ring opens every row; otherwise it refuses to serve.
+// reloadKeysOnAcquire re-reads the key ring when a standby takes the lock
+// (see reencrypt.Policy.ReloadOnAcquire).
 func (d *Daemon) reloadKeysOnAcquire(ctx context.Context) error {
-	if _, err := d.Rotation.ReloadKeys(ctx); err != nil {
-		counts, cerr := d.store.EncryptionStatus(ctx)
-		if cerr != nil {
-			return fmt.Errorf("reloading the encryption key ring on taking the lock: %w", err)
-		}
-		for _, c := range counts {
-			if c.Rows > 0 && !d.ring.Has(c.Label) {
-				return fmt.Errorf("reloading the encryption key ring on taking the lock: %w (and the key ring loaded at start lacks %q, used by %d rows in %s)",
-					err, c.Label, c.Rows, c.Table)
-			}
-		}
-		d.log.Error("could not reload the encryption key ring on taking the lock; serving with the ring loaded before, which opens every row", "err", err)
+	if err := d.Rotation.ReloadOnAcquire(ctx); err != nil {
+		return fmt.Errorf("reloading the encryption key ring on taking the lock: %w", err)
 	}
 	return nil
 }

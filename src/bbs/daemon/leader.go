@@ -2,12 +2,11 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
-
-	"code.cloudfoundry.org/locket/models"
 
 	"github.com/diego-go/diego/src/bbs/convergence"
 	"github.com/diego-go/diego/src/bbs/converger"
@@ -16,12 +15,8 @@ import (
 	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/desiredcache"
-	"github.com/diego-go/diego/src/locket/lease"
+	"github.com/diego-go/diego/src/locket/leader"
 )
-
-// standbyAttemptInterval is how often a standby tries to take the lock, so
-// that it takes over promptly once the leader's lock expires.
-const standbyAttemptInterval = time.Second
 
 // contend holds the bbs lock in the background: on acquiring it the daemon
 // starts serving; on losing it the daemon stops (its supervisor restarts it
@@ -29,33 +24,31 @@ const standbyAttemptInterval = time.Second
 func (d *Daemon) contend() {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stopLease, d.leaseDone = cancel, make(chan struct{})
-	d.log.Info("standing by for the lock", "lock_key", d.cfg.LockKey, "lock_owner", d.cfg.LockOwner)
 	go func() {
 		defer close(d.leaseDone)
-		err := lease.Hold(ctx, d.lockClient, lease.Config{
-			Resource:        &models.Resource{Key: d.cfg.LockKey, Owner: d.cfg.LockOwner, TypeCode: models.LOCK, Type: models.LockType},
-			TTL:             time.Duration(d.cfg.LockTTL),
-			RetryInterval:   time.Duration(d.cfg.LockRetryInterval),
-			AcquireInterval: min(standbyAttemptInterval, time.Duration(d.cfg.LockRetryInterval)),
-			StopOnLost:      true,
-			Logger:          d.log,
-			OnAcquired: func() {
-				go func() {
-					if err := d.lead(context.Background()); err != nil {
-						d.serveErr <- fmt.Errorf("starting to serve after acquiring the lock: %w", err)
-					}
-				}()
-			},
-			OnLost: func(cause error) {
-				if ctx.Err() == nil {
-					d.serveErr <- fmt.Errorf("lost the %q lock: %w", d.cfg.LockKey, cause)
-				}
-			},
-		})
-		if err != nil && ctx.Err() == nil {
+		err := leader.Run(ctx, d.lockClient, leader.Config{
+			Key: d.cfg.LockKey, Owner: d.cfg.LockOwner,
+			TTL: time.Duration(d.cfg.LockTTL), RetryInterval: time.Duration(d.cfg.LockRetryInterval),
+			Logger: d.log,
+		}, d.leadWhileHeld)
+		if err != nil && ctx.Err() == nil && !errors.Is(err, leader.ErrLost) { // a loss was reported by leadWhileHeld
 			d.serveErr <- err
 		}
 	}()
+}
+
+// leadWhileHeld serves until the lock is lost or Stop releases it (Stop
+// stops serving first). A loss ends Wait at once, so the daemon stops
+// serving without waiting for the lease's release attempt.
+func (d *Daemon) leadWhileHeld(ctx context.Context) error {
+	if err := d.lead(context.Background()); err != nil {
+		return fmt.Errorf("starting to serve after acquiring the lock: %w", err)
+	}
+	<-ctx.Done()
+	if cause := context.Cause(ctx); errors.Is(cause, leader.ErrLost) {
+		d.serveErr <- cause
+	}
+	return nil
 }
 
 // lead builds the serving half: the desired LRP cache (loaded now, from the
@@ -123,24 +116,17 @@ func (d *Daemon) lead(ctx context.Context) error {
 		_ = conv.Run(leaderCtx)
 	}()
 	d.Metrics.IsLeader.Set(1)
-	close(d.leading)
+	d.leading.Set()
 	d.log.Info("bbs serving", "listen_address", ln.Addr().String(), "health_address", d.HealthAddr(),
 		"database", d.cfg.DatabaseDriver, "active_key", d.ring.ActiveLabel(), "took", time.Since(start))
 	return nil
 }
 
 // Leading is closed once the daemon serves.
-func (d *Daemon) Leading() <-chan struct{} { return d.leading }
+func (d *Daemon) Leading() <-chan struct{} { return d.leading.Leading() }
 
 // IsLeading reports whether the daemon serves.
-func (d *Daemon) IsLeading() bool {
-	select {
-	case <-d.leading:
-		return true
-	default:
-		return false
-	}
-}
+func (d *Daemon) IsLeading() bool { return d.leading.IsLeading() }
 
 // Addr is the API's bound address ("" until leading).
 func (d *Daemon) Addr() string {

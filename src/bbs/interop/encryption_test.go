@@ -13,10 +13,10 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
-	"github.com/diego-go/diego/src/bbs/rotation"
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 const secret = "TOP-SECRET-7f3a9c-PLAINTEXT"
@@ -61,7 +61,7 @@ func rotateAndProve(t *testing.T, driver, dsn string) {
 	// Make the new key active: the BBS re-encrypts online.
 	setKeys(map[string]string{"old": "old-passphrase", "new": "new-passphrase"}, "new")
 	adminCall(t, admin, h.URL+"/v1/admin/encryption/reload", http.StatusOK)
-	var st rotation.Status
+	var st reencrypt.Status
 	testutil.Eventually(t, 30*time.Second, "re-encryption to finish", func() (bool, string) {
 		if err := json.Unmarshal([]byte(adminCall(t, admin, h.URL+"/v1/admin/encryption/status", http.StatusOK)), &st); err != nil {
 			t.Fatal(err)
@@ -122,7 +122,7 @@ func writeSecrets(t *testing.T, h *bbstest.Harness) {
 	// the cell the instance runs on is alive, so convergence leaves it be
 	v, _ := json.Marshal(models.NewCellPresence("cell", "https://cell:1801", "https://cell:1801", "z1",
 		models.NewCellCapacity(1024, 1024, 10), nil, nil, nil, nil))
-	if _, err := h.Daemon.Store().AcquireLock(context.Background(), sqlstore.Lock{Key: "cell", Owner: "cell", Value: string(v), Type: "presence", TTLSeconds: 3600}); err != nil {
+	if _, err := h.Daemon.Store().AcquireLock(context.Background(), record.Lock{Key: "cell", Owner: "cell", Value: string(v), Type: "presence", TTLSeconds: 3600}); err != nil {
 		t.Fatal(err)
 	}
 	for _, g := range []string{"sec-1", "sec-2"} {

@@ -8,11 +8,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/diego-go/diego/src/bbs/rotation"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 )
 
 // EncryptionStatus is the admin API's report.
-type EncryptionStatus = rotation.Status
+type EncryptionStatus = reencrypt.Status
 
 // adminRoutes registers the JSON admin API. Callers must present a client
 // certificate whose common name is in AdminCommonNames.
@@ -41,7 +41,7 @@ func (s *Server) admin(fn func(ctx context.Context) (EncryptionStatus, error)) h
 		st, err := fn(r.Context())
 		if err != nil {
 			code := http.StatusInternalServerError
-			if errors.Is(err, rotation.ErrKeyInUse) {
+			if errors.Is(err, reencrypt.ErrKeyInUse) {
 				code = http.StatusConflict
 			}
 			s.log.Error("admin call failed", "path", r.URL.Path, "err", err)

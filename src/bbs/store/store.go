@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 // Sentinel errors every implementation maps its driver errors onto.
@@ -45,17 +47,6 @@ type TaskFilter struct {
 	CellID string
 }
 
-// Presence is a Locket presence or lock row (the `locks` table).
-type Presence struct {
-	Key           string
-	Owner         string
-	Value         string
-	Type          string
-	TTLSeconds    int64
-	ModifiedIndex int64
-	ModifiedID    string
-}
-
 // Store is the BBS's view of the database. Implementations must be safe for
 // concurrent use.
 type Store interface {
@@ -87,15 +78,28 @@ type Store interface {
 	EachTask(ctx context.Context, f TaskFilter, fn func(pb []byte) error) error
 
 	// Presences lists the Locket rows of the given type ("presence" or "lock").
-	Presences(ctx context.Context, typ string) ([]Presence, error)
+	Presences(ctx context.Context, typ string) ([]record.Lock, error)
 
 	// EncryptionStatus counts, per table and key label, the rows sealed under that label.
 	EncryptionStatus(ctx context.Context) ([]LabelCount, error)
-	// Reencrypt re-seals, in batches, every row not sealed under the active key,
-	// calling progress after each batch. It returns when no such row remains.
-	Reencrypt(ctx context.Context, progress func(done int64)) error
+	// ResealBatch re-seals under the active key, in one transaction, up to
+	// one batch of table's rows sealed under from (table and label as in
+	// EncryptionStatus). A row whose rev moved since it was read is skipped:
+	// the concurrent write sealed it under the active key. Read 0 means no
+	// row of table is left under from. The policy (src/bbs/reencrypt)
+	// decides when to call it.
+	ResealBatch(ctx context.Context, table, from string) (Resealed, error)
+	// RecordActiveKeyLabel records the active label as the one every record
+	// is sealed under (once re-encryption has nothing left to do).
+	RecordActiveKeyLabel(ctx context.Context) error
 
 	Close() error
+}
+
+// Resealed counts one ResealBatch: rows read under the old label, and rows
+// rewritten under the active one.
+type Resealed struct {
+	Read, Rewritten int
 }
 
 // LabelCount is one line of EncryptionStatus.

@@ -18,9 +18,11 @@ import (
 	"github.com/diego-go/diego/src/auctioneer/fakerep"
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
 )
 
@@ -105,7 +107,7 @@ func TestRunFlags(t *testing.T) {
 // startLocket serves a real Locket on SQLite over mutual TLS.
 func startLocket(t *testing.T, b *pki.Bundle) (*locket.Service, string) {
 	t.Helper()
-	st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: sqlstore.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
+	st, err := sqllock.Open(context.Background(), sqldb.Config{Driver: sqldb.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,28 +2,11 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
-
 	"github.com/diego-go/diego/src/internal/command"
+	"github.com/diego-go/diego/src/locket/daemon"
 )
 
-func main() { command.Main("locket", run) }
+func main() { locketCommand.Main() }
 
-// run serves until ctx ends or SIGINT/SIGTERM arrives, then stops
-// gracefully. Logs go to stderr as JSON.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return command.Daemon[Config]{
-		Name:     "locket",
-		Load:     LoadConfig,
-		LogLevel: func(c Config) string { return c.LogLevel },
-		Run: func(ctx context.Context, cfg Config) error {
-			d, err := start(ctx, cfg, slog.Default())
-			if err != nil {
-				return err
-			}
-			return d.wait(ctx)
-		},
-	}.Execute(ctx, args, stdout, stderr)
-}
+// locketCommand maps the flags and the config file to daemon.Run.
+var locketCommand = command.Daemon[daemon.Config]{Name: "locket", Load: daemon.Load, LogLevel: daemon.Config.Level, Run: daemon.Run}

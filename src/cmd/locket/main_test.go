@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,12 +11,14 @@ import (
 
 	"code.cloudfoundry.org/locket/models"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/locket/daemon"
 	"github.com/diego-go/diego/src/pki"
 )
 
 func TestParseConfig(t *testing.T) {
-	c, err := ParseConfig(strings.NewReader(`{"database_driver": "sqlite"}`))
+	c, err := daemon.ParseConfig(strings.NewReader(`{"database_driver": "sqlite"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +26,7 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("defaults = %+v", c)
 	}
 	for _, bad := range []string{`{"listen_adress": "x"}`, `{"ttl": 5}`, `{} {}`, `[`} {
-		if _, err := ParseConfig(strings.NewReader(bad)); err == nil {
+		if _, err := daemon.ParseConfig(strings.NewReader(bad)); err == nil {
 			t.Errorf("ParseConfig(%s) accepted it", bad)
 		}
 	}
@@ -43,8 +41,8 @@ func certs(t *testing.T) *pki.Bundle {
 	return b
 }
 
-func validConfig(t *testing.T, b *pki.Bundle) Config {
-	c := DefaultConfig()
+func validConfig(t *testing.T, b *pki.Bundle) daemon.Config {
+	c := daemon.DefaultConfig()
 	c.CAFile, c.ServerCertFile, c.ServerKeyFile = b.CACert, b.ServerCert, b.ServerKey
 	c.DatabaseDriver, c.DatabaseConnectionString = "sqlite", filepath.Join(t.TempDir(), "locket.db")
 	return c
@@ -55,24 +53,24 @@ func TestValidate(t *testing.T) {
 	if err := validConfig(t, b).Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
-	err := DefaultConfig().Validate()
+	err := daemon.DefaultConfig().Validate()
 	for _, want := range []string{"ca_file is required", "server_cert_file is required", "server_key_file is required", "database_driver is required"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("empty config: error %v should say %q", err, want)
 		}
 	}
 	for _, tc := range []struct {
-		change func(*Config)
+		change func(*daemon.Config)
 		want   string
 	}{
-		{func(c *Config) { c.ListenAddress = "8891" }, "listen_address"},
-		{func(c *Config) { c.MetricsAddress = "localhost" }, "metrics_address"},
-		{func(c *Config) { c.DatabaseDriver = "oracle" }, "unknown database driver"},
-		{func(c *Config) { c.DatabaseConnectionString = "" }, "database_connection_string is required"},
-		{func(c *Config) { c.DatabaseConnectionString = ":memory:" }, "sqlite needs a database file"},
-		{func(c *Config) { c.MaxOpenDatabaseConnections = -1 }, "max open connections"},
-		{func(c *Config) { c.CAFile = "/nonexistent/ca.crt" }, "ca_file"},
-		{func(c *Config) { c.LogLevel = "verbose" }, "log_level"},
+		{func(c *daemon.Config) { c.ListenAddress = "8891" }, "listen_address"},
+		{func(c *daemon.Config) { c.MetricsAddress = "localhost" }, "metrics_address"},
+		{func(c *daemon.Config) { c.DatabaseDriver = "oracle" }, "unknown database driver"},
+		{func(c *daemon.Config) { c.DatabaseConnectionString = "" }, "database_connection_string is required"},
+		{func(c *daemon.Config) { c.DatabaseConnectionString = ":memory:" }, "sqlite needs a database file"},
+		{func(c *daemon.Config) { c.MaxOpenDatabaseConnections = -1 }, "max open connections"},
+		{func(c *daemon.Config) { c.CAFile = "/nonexistent/ca.crt" }, "ca_file"},
+		{func(c *daemon.Config) { c.LogLevel = "verbose" }, "log_level"},
 	} {
 		c := validConfig(t, b)
 		tc.change(&c)
@@ -82,46 +80,19 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func writeConfig(t *testing.T, c Config) string {
-	t.Helper()
-	data, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "locket.json")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+// run is the command as main runs it, with the given arguments and output.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return locketCommand.Execute(ctx, args, stdout, stderr)
+}
+
+func writeConfig(t *testing.T, c daemon.Config) string {
+	return testutil.WriteJSON(t, "locket.json", c)
 }
 
 func TestRunFlags(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"-version"}, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "locket ") {
-		t.Errorf("-version: %v, %q", err, out.String())
-	}
-	if err := run(context.Background(), nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "-config is required") {
-		t.Errorf("no -config: %v", err)
-	}
 	good := writeConfig(t, validConfig(t, certs(t)))
-	out.Reset()
-	if err := run(context.Background(), []string{"-config", good, "-check-config"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "config OK") {
-		t.Errorf("-check-config of a valid file: %v, %q", err, out.String())
-	}
-	bad := writeConfig(t, DefaultConfig())
-	if err := run(context.Background(), []string{"-config", bad, "-check-config"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "ca_file") {
-		t.Errorf("-check-config of an invalid file: %v", err)
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	bad := writeConfig(t, daemon.DefaultConfig())
+	testutil.CheckDaemonFlags(t, run, "locket", good, bad, "ca_file")
 }
 
 // TestRunServes starts the command on SQLite, takes a lock over mutual TLS,
@@ -129,14 +100,10 @@ func freeAddr(t *testing.T) string {
 func TestRunServes(t *testing.T) {
 	b := certs(t)
 	cfg := validConfig(t, b)
-	cfg.ListenAddress, cfg.MetricsAddress, cfg.DebugAddress = freeAddr(t), freeAddr(t), freeAddr(t)
+	cfg.ListenAddress, cfg.MetricsAddress, cfg.DebugAddress = testutil.FreeAddr(t), testutil.FreeAddr(t), testutil.FreeAddr(t)
 	path := writeConfig(t, cfg)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs bytes.Buffer // slog handlers serialise their writes; read only after run returns
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-config", path}, io.Discard, &logs) }()
+	r := testutil.StartDaemon(t, "locket", run, "-config", path)
 
 	clientTLS, err := pki.ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
 	if err != nil {
@@ -147,52 +114,18 @@ func TestRunServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		lctx, lcancel := context.WithTimeout(ctx, time.Second)
+	r.WaitFor(10*time.Second, "a Lock to succeed", func() bool {
+		lctx, lcancel := context.WithTimeout(context.Background(), time.Second)
+		defer lcancel()
 		_, err := conn.Lock(lctx, &models.LockRequest{Resource: &models.Resource{Key: "bbs", Owner: "bbs-0", TypeCode: models.LOCK}, TtlInSeconds: 15})
-		lcancel()
-		if err == nil {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("locket exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Lock never succeeded: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil
+	})
 
-	resp, err := http.Get("http://" + cfg.MetricsAddress + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{"locket_active_locks 1", `locket_requests_total{code="OK",method="Lock"} 1`, "go_goroutines"} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
+	testutil.MetricsContain(t, cfg.MetricsAddress, "locket_active_locks 1", `locket_requests_total{code="OK",method="Lock"} 1`, "go_goroutines")
 	if resp, err := http.Get("http://" + cfg.DebugAddress + "/debug/pprof/"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("pprof: %v", err)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run returned %v after stop, want nil", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not stop")
-	}
-	for _, want := range []string{`"msg":"locket started"`, `"msg":"locket stopped"`} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("JSON logs lack %s:\n%s", want, logs.String())
-		}
-	}
+	r.Stop(15 * time.Second)
+	r.LogsContain(`"msg":"locket started"`, `"msg":"locket stopped"`)
 }

@@ -3,10 +3,6 @@ package lease
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,9 +11,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/diego-go/diego/src/bbs/store/sqlstore"
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
-	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/locket/lockettest"
+	"github.com/diego-go/diego/src/locket/sqllock"
 )
 
 // Short real durations: a success sent at s keeps the lease until s+700ms.
@@ -29,27 +26,9 @@ const (
 	slack = 150 * time.Millisecond
 )
 
-func testLogger() *slog.Logger {
-	if testing.Verbose() || os.Getenv("DIEGO_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
+var testLogger = testutil.Logger
 
-func newService(t *testing.T) (*locket.Service, *sqlstore.LockStore) {
-	t.Helper()
-	st, err := sqlstore.OpenLocks(context.Background(), sqlstore.Config{Driver: sqlstore.DriverSQLite, DSN: filepath.Join(t.TempDir(), "locket.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := locket.New(context.Background(), locket.Config{Store: st, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	return svc, st
-}
+func newService(t *testing.T) (*locket.Service, *sqllock.Store) { return lockettest.New(t) }
 
 // recorder collects Hold's callbacks.
 type recorder struct {
@@ -162,7 +141,7 @@ func TestHoldWaitsForAFreeLock(t *testing.T) {
 }
 
 // takeOver simulates the lock expiring and another owner taking it.
-func takeOver(t *testing.T, svc *locket.Service, st *sqlstore.LockStore, from, to string) {
+func takeOver(t *testing.T, svc *locket.Service, st *sqllock.Store, from, to string) {
 	t.Helper()
 	if err := st.ReleaseLock(context.Background(), "bbs", from); err != nil {
 		t.Fatal(err)
@@ -225,15 +204,24 @@ type flaky struct {
 	blocked chan struct{}
 }
 
-func (f *flaky) Lock(ctx context.Context, req *models.LockRequest) (*models.LockResponse, error) {
+// unreachable is nil while f is not cut; once cut it fails every call
+// (after hanging until the test ends, if hang).
+func (f *flaky) unreachable() error {
 	f.mu.Lock()
 	cut := f.cut
 	f.mu.Unlock()
-	if cut {
-		if f.hang {
-			<-f.blocked
-		}
-		return nil, status.Error(codes.Unavailable, "unreachable")
+	if !cut {
+		return nil
+	}
+	if f.hang {
+		<-f.blocked
+	}
+	return status.Error(codes.Unavailable, "unreachable")
+}
+
+func (f *flaky) Lock(ctx context.Context, req *models.LockRequest) (*models.LockResponse, error) {
+	if err := f.unreachable(); err != nil {
+		return nil, err
 	}
 	sent := time.Now()
 	resp, err := f.Client.Lock(ctx, req)
@@ -246,14 +234,8 @@ func (f *flaky) Lock(ctx context.Context, req *models.LockRequest) (*models.Lock
 }
 
 func (f *flaky) Release(ctx context.Context, req *models.ReleaseRequest) (*models.ReleaseResponse, error) {
-	f.mu.Lock()
-	cut := f.cut
-	f.mu.Unlock()
-	if cut {
-		if f.hang {
-			<-f.blocked
-		}
-		return nil, status.Error(codes.Unavailable, "unreachable")
+	if err := f.unreachable(); err != nil {
+		return nil, err
 	}
 	return f.Client.Release(ctx, req)
 }
@@ -312,35 +294,13 @@ func TestHoldLostAfterTTLWhenUnreachable(t *testing.T) {
 func TestHoldOverGRPC(t *testing.T) {
 	t.Parallel()
 	svc, _ := newService(t)
-	b, err := pki.GenerateLocal(filepath.Join(t.TempDir(), "certs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverTLS, err := pki.ServerTLSConfig(b.CACert, b.ServerCert, b.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientTLS, err := pki.ClientTLSConfig(b.CACert, b.ClientCert, b.ClientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := locket.NewGRPCServer(svc, serverTLS)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	conn, err := locket.Dial(ln.Addr().String(), clientTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, stopServer := lockettest.ServeGRPC(t, svc)
 	f := &flaky{Client: conn}
 	r := newRecorder()
 	hold(t, f, r.config("bbs-0"))
 	r.waitAcquired(t, 2*time.Second)
 	time.Sleep(2 * retry)
-	srv.Stop()
+	stopServer()
 	err, lostAt := r.waitLost(t, ttl)
 	lastOK := f.lastSuccess()
 	if !errors.Is(err, ErrExpired) {

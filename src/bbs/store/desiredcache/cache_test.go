@@ -8,7 +8,8 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/desiredcache"
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
@@ -17,9 +18,14 @@ import (
 )
 
 func opener(driver string, newDSN func(testing.TB) string) storetest.Opener {
-	return storetest.PerTest(newDSN, func(ctx context.Context, dsn string, ring *encryption.Ring) (store.Store, error) {
+	return storetest.PerTest(newDSN, func(ctx context.Context, dsn string, ring *keyring.Ring) (store.Store, error) {
 		inner, err := sqlstore.Open(ctx, sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
 		if err != nil {
+			return nil, err
+		}
+		// the BBS runs the start-up re-encryption policy before the cache loads
+		if err := reencrypt.Settle(ctx, inner, ring, nil); err != nil {
+			inner.Close()
 			return nil, err
 		}
 		c, err := desiredcache.New(ctx, inner)
@@ -39,7 +45,7 @@ func TestContractPostgres(t *testing.T) {
 
 func open(t testing.TB, driver, dsn string) (*sqlstore.Store, *desiredcache.Store) {
 	t.Helper()
-	ring, _ := encryption.NewRing(map[string]string{"k": "p"}, "k")
+	ring, _ := keyring.NewRing(map[string]string{"k": "p"}, "k")
 	inner, err := sqlstore.Open(context.Background(), sqlstore.Config{Driver: driver, DSN: dsn}, ring, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -22,19 +22,12 @@ const benchActualLRPs = 250_000
 // table of 250,000 rows, per database. Populating takes a while, so it
 // happens inside the benchmark and only runs with -bench.
 func BenchmarkEachActualLRP(b *testing.B) {
-	for _, be := range []struct {
-		driver string
-		newDSN func(testing.TB) string
-	}{
-		{DriverSQLite, testdb.SQLite},
-		{DriverPostgres, testdb.Postgres},
-		{DriverMySQL, testdb.MySQL},
-	} {
-		b.Run(be.driver, func(b *testing.B) {
-			s := mustOpen(b, be.driver, be.newDSN(b), storetest.NewRing(b, "k1"))
+	for _, be := range testdb.Backends {
+		b.Run(be.Driver, func(b *testing.B) {
+			s := mustOpen(b, be.Driver, be.NewDSN(b), storetest.NewRing(b, "k1"))
 			start := time.Now()
 			bulkInsertActuals(b, s, benchActualLRPs)
-			b.Logf("%s: inserted %d actual lrps in %v", be.driver, benchActualLRPs, time.Since(start).Round(time.Millisecond))
+			b.Logf("%s: inserted %d actual lrps in %v", be.Driver, benchActualLRPs, time.Since(start).Round(time.Millisecond))
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -99,16 +92,9 @@ func bulkInsertActuals(b testing.TB, s *Store, n int) {
 
 // BenchmarkUpdateInsertActualLRP measures one Update inserting one actual LRP.
 func BenchmarkUpdateInsertActualLRP(b *testing.B) {
-	for _, be := range []struct {
-		driver string
-		newDSN func(testing.TB) string
-	}{
-		{DriverSQLite, testdb.SQLite},
-		{DriverPostgres, testdb.Postgres},
-		{DriverMySQL, testdb.MySQL},
-	} {
-		b.Run(be.driver, func(b *testing.B) {
-			s := mustOpen(b, be.driver, be.newDSN(b), storetest.NewRing(b, "k1"))
+	for _, be := range testdb.Backends {
+		b.Run(be.Driver, func(b *testing.B) {
+			s := mustOpen(b, be.Driver, be.NewDSN(b), storetest.NewRing(b, "k1"))
 			ctx := context.Background()
 			i := 0
 			b.ReportAllocs()

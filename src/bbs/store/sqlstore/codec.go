@@ -6,7 +6,7 @@ import (
 
 	"github.com/gogo/protobuf/proto"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
@@ -56,11 +56,11 @@ func (s *Store) open(aad, sealed []byte) ([]byte, error) {
 	return s.openTo(nil, aad, sealed)
 }
 
-// openTo is open appending to dst (see encryption.Ring.OpenTo).
+// openTo is open appending to dst (see keyring.Ring.OpenTo).
 func (s *Store) openTo(dst, aad, sealed []byte) ([]byte, error) {
 	pb, err := s.ring.OpenTo(dst, aad, sealed)
 	if err != nil {
-		if errors.Is(err, encryption.ErrUnknownLabel) {
+		if errors.Is(err, keyring.ErrUnknownLabel) {
 			return nil, fmt.Errorf("%w: %w", store.ErrUnknownKeyLabel, err)
 		}
 		return nil, fmt.Errorf("open %s: %w", aad, err)
@@ -78,4 +78,19 @@ func (s *Store) decode(aad, sealed []byte, msg proto.Unmarshaler) error {
 		return fmt.Errorf("unmarshal %s: %w", aad, err)
 	}
 	return nil
+}
+
+// decodeRow decodes into a new T the sealed value a one-row read returned
+// (with its error); errors name the row by what and key.
+func decodeRow[T any, P interface {
+	*T
+	proto.Unmarshaler
+}](s *Store, aad, sealed []byte, err error, what, key string) (P, error) {
+	if err == nil {
+		msg := P(new(T))
+		if err = s.decode(aad, sealed, msg); err == nil {
+			return msg, nil
+		}
+	}
+	return nil, fmt.Errorf("%s %q: %w", what, key, err)
 }

@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/diego-go/diego/src/bbs/store"
 )
@@ -74,71 +74,8 @@ func (s *Store) EncryptionStatus(ctx context.Context) ([]store.LabelCount, error
 	return out, nil
 }
 
-// labelsIn lists the distinct key labels used in table.
-func (s *Store) labelsIn(ctx context.Context, table string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT key_label FROM "+table)
-	if err != nil {
-		return nil, fmt.Errorf("key labels in %s: %w", table, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var l string
-		if err := rows.Scan(&l); err != nil {
-			return nil, fmt.Errorf("key labels in %s: %w", table, err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("key labels in %s: %w", table, err)
-	}
-	return out, nil
-}
-
-func (s *Store) unknownLabel(table, label string) error {
-	return fmt.Errorf("%w: table %s has rows sealed under key label %q, which is not among the configured keys %v",
-		store.ErrUnknownKeyLabel, table, label, s.ring.Labels())
-}
-
-// checkEncryption runs at Open: unknown labels are fatal, rows under other
-// configured labels are re-encrypted under the active one.
-func (s *Store) checkEncryption(ctx context.Context) error {
-	active := s.ring.ActiveLabel()
-	stale := false
-	for _, t := range sealedTables {
-		labels, err := s.labelsIn(ctx, t.name)
-		if err != nil {
-			return err
-		}
-		for _, l := range labels {
-			if !s.ring.Has(l) {
-				return s.unknownLabel(t.name, l)
-			}
-			stale = stale || l != active
-		}
-	}
-	if !stale {
-		return s.recordActiveLabel(ctx)
-	}
-	s.log.Info("re-encrypting records under the active key", "active_label", active)
-	start, last := time.Now(), time.Now()
-	var total int64
-	err := s.Reencrypt(ctx, func(done int64) {
-		total = done
-		if time.Since(last) >= time.Second {
-			last = time.Now()
-			s.log.Info("re-encryption progress", "rows", done, "elapsed", time.Since(start).Round(time.Millisecond))
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("re-encrypting under %q: %w", active, err)
-	}
-	s.log.Info("re-encryption complete", "active_label", active, "rows", total, "duration", time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
-// recordActiveLabel stores the ring's active label in configurations.
-func (s *Store) recordActiveLabel(ctx context.Context) error {
+// RecordActiveKeyLabel stores the ring's active label in configurations.
+func (s *Store) RecordActiveKeyLabel(ctx context.Context) error {
 	active := s.ring.ActiveLabel()
 	err := s.withRetry(ctx, func() error {
 		return s.inTx(ctx, func(sqlTx *sql.Tx) error {
@@ -152,73 +89,25 @@ func (s *Store) recordActiveLabel(ctx context.Context) error {
 	return nil
 }
 
-// Reencrypt re-seals under the active key, in transactions of
-// reencryptBatchSize rows, every row sealed under another label, calling
-// progress with the running total after each batch. Each row is rewritten
-// only if its rev is unchanged since it was read, so a concurrent write
-// (which seals under the active key anyway) is never clobbered. It returns
-// once no table holds a row under a non-active label, after recording the
-// active label in configurations.
-func (s *Store) Reencrypt(ctx context.Context, progress func(done int64)) error {
-	var done int64
-	for _, t := range sealedTables {
-		for {
-			labels, err := s.labelsIn(ctx, t.name)
-			if err != nil {
-				return err
-			}
-			active := s.ring.ActiveLabel()
-			stale := labels[:0]
-			for _, l := range labels {
-				if l != active {
-					stale = append(stale, l)
-				}
-			}
-			if len(stale) == 0 {
-				break
-			}
-			for _, from := range stale {
-				if !s.ring.Has(from) {
-					return s.unknownLabel(t.name, from)
-				}
-				if err := s.reencryptLabel(ctx, t, from, &done, progress); err != nil {
-					return err
-				}
-			}
-		}
+// ResealBatch re-seals under the active key up to reencryptBatchLimit rows
+// of table sealed under from, in one transaction (retried on deadlocks),
+// each only if its rev is unchanged since it was read.
+func (s *Store) ResealBatch(ctx context.Context, table, from string) (store.Resealed, error) {
+	i := slices.IndexFunc(sealedTables, func(t sealedTable) bool { return t.name == table })
+	if i < 0 {
+		return store.Resealed{}, fmt.Errorf("re-encrypting: %q is not a table with encrypted columns", table)
 	}
-	return s.recordActiveLabel(ctx)
-}
-
-// maxStalledBatches bounds consecutive batches that lose every CAS.
-const maxStalledBatches = 20
-
-// reencryptLabel moves every row of t sealed under from to the active key.
-func (s *Store) reencryptLabel(ctx context.Context, t sealedTable, from string, done *int64, progress func(int64)) error {
-	stalled := 0
-	for {
-		var selected, updated int
-		err := s.withRetry(ctx, func() error {
-			var err error
-			selected, updated, err = s.reencryptBatch(ctx, t, from)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("re-encrypting %s rows under %q: %w", t.name, from, err)
-		}
-		if selected == 0 {
-			return nil
-		}
-		*done += int64(updated)
-		if progress != nil {
-			progress(*done)
-		}
-		if updated > 0 {
-			stalled = 0
-		} else if stalled++; stalled >= maxStalledBatches {
-			return fmt.Errorf("re-encrypting %s: rows keep changing underneath: %w", t.name, store.ErrConflict)
-		}
+	if !s.ring.Has(from) {
+		return store.Resealed{}, fmt.Errorf("%w: table %s has rows sealed under key label %q, which is not among the configured keys %v",
+			store.ErrUnknownKeyLabel, table, from, s.ring.Labels())
 	}
+	var n store.Resealed
+	err := s.withRetry(ctx, func() error {
+		var err error
+		n.Read, n.Rewritten, err = s.reencryptBatch(ctx, sealedTables[i], from)
+		return err
+	})
+	return n, err
 }
 
 // sealedRow is one row read for re-encryption.

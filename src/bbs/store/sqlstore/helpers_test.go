@@ -3,50 +3,28 @@ package sqlstore
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/storetest"
 	"github.com/diego-go/diego/src/internal/testdb"
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
-// backends are the three databases every test runs against.
-var backends = []struct {
-	driver string
-	newDSN func(testing.TB) string
-}{
-	{DriverSQLite, testdb.SQLite},
-	{DriverPostgres, testdb.Postgres},
-	{DriverMySQL, testdb.MySQL},
-}
-
 // eachBackend runs fn as a parallel subtest per database.
-func eachBackend(t *testing.T, fn func(t *testing.T, driver, dsn string)) {
-	for _, b := range backends {
-		t.Run(b.driver, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b.driver, b.newDSN(t))
-		})
-	}
-}
+func eachBackend(t *testing.T, fn func(t *testing.T, driver, dsn string)) { testdb.Each(t, fn) }
 
-func testLogger(t testing.TB) *slog.Logger {
-	if testing.Verbose() || os.Getenv("DIEGO_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func testLogger(testing.TB) *slog.Logger { return testutil.Logger() }
 
 // opener adapts Open to the contract suite.
 func opener(driver string, newDSN func(testing.TB) string) storetest.Opener {
-	return storetest.PerTest(newDSN, func(ctx context.Context, dsn string, ring *encryption.Ring) (store.Store, error) {
+	return storetest.PerTest(newDSN, func(ctx context.Context, dsn string, ring *keyring.Ring) (store.Store, error) {
 		return Open(ctx, Config{Driver: driver, DSN: dsn}, ring, slog.New(slog.DiscardHandler))
 	})
 }
 
-func mustOpen(t testing.TB, driver, dsn string, ring *encryption.Ring) *Store {
+func mustOpen(t testing.TB, driver, dsn string, ring *keyring.Ring) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), Config{Driver: driver, DSN: dsn}, ring, testLogger(t))
 	if err != nil {

@@ -4,32 +4,42 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+
+	"github.com/diego-go/diego/src/internal/sqldb"
 )
 
-// rawDB opens the writer pool for driver/dsn without running migrations.
-func rawDB(t *testing.T, driver, dsn string) (*sql.DB, *dialect) {
+// rawDB is a database opened without running migrations.
+type rawDB struct {
+	*sql.DB // the writer pool
+	db      *sqldb.DB
+}
+
+// querier is a pool (a rawDB's or a Store's).
+type querier interface {
+	Query(query string, args ...any) (*sql.Rows, error)
+	QueryRow(query string, args ...any) *sql.Row
+}
+
+// openRaw opens driver/dsn without running migrations.
+func openRaw(t *testing.T, driver, dsn string) (rawDB, *dialect) {
 	t.Helper()
-	d := dialects[driver]
-	w, r, err := d.open(context.Background(), Config{Driver: driver, DSN: dsn}.withDefaults())
+	db, err := sqldb.Open(context.Background(), Config{Driver: driver, DSN: dsn}, testLogger(t))
 	if err != nil {
 		t.Fatalf("opening %s: %v", driver, err)
 	}
-	t.Cleanup(func() {
-		w.Close()
-		r.Close()
-	})
-	return w, d
+	t.Cleanup(func() { db.Close() })
+	return rawDB{DB: db.W, db: db}, newDialect(db.Dialect)
 }
 
-func migrateTo(t *testing.T, db *sql.DB, d *dialect, version int) {
+func migrateTo(t *testing.T, db rawDB, d *dialect, version int) {
 	t.Helper()
-	if err := migrate(context.Background(), db, d, version, testLogger(t)); err != nil {
+	if err := db.db.MigrateTo(context.Background(), schema, version); err != nil {
 		t.Fatalf("migrating %s to %d: %v", d.name, version, err)
 	}
 }
 
 // tableExists reports whether a SELECT of cols from table works.
-func tableExists(db *sql.DB, table, cols string) error {
+func tableExists(db querier, table, cols string) error {
 	rows, err := db.Query("SELECT " + cols + " FROM " + table + " WHERE 1 = 0")
 	if err != nil {
 		return err
@@ -37,7 +47,7 @@ func tableExists(db *sql.DB, table, cols string) error {
 	return rows.Close()
 }
 
-func indexExists(t *testing.T, db *sql.DB, d *dialect, name string) bool {
+func indexExists(t *testing.T, db querier, d *dialect, name string) bool {
 	t.Helper()
 	var q string
 	switch d.name {
@@ -55,7 +65,7 @@ func indexExists(t *testing.T, db *sql.DB, d *dialect, name string) bool {
 	return n > 0
 }
 
-func appliedList(t *testing.T, db *sql.DB) map[int]string {
+func appliedList(t *testing.T, db querier) map[int]string {
 	t.Helper()
 	rows, err := db.Query("SELECT version, name FROM schema_migrations")
 	if err != nil {

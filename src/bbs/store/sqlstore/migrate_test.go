@@ -7,16 +7,17 @@ import (
 	"testing"
 
 	"github.com/diego-go/diego/src/bbs/store/storetest"
+	"github.com/diego-go/diego/src/internal/sqldb"
 )
 
 func TestMigrationsAreNumberedAndComplete(t *testing.T) {
-	for i, m := range migrations {
-		if m.version != i+1 {
-			t.Errorf("migration %d (%s) has version %d; versions must be 1, 2, 3, ...", i, m.name, m.version)
+	for i, m := range schema.Migrations {
+		if m.Version != i+1 {
+			t.Errorf("migration %d (%s) has version %d; versions must be 1, 2, 3, ...", i, m.Name, m.Version)
 		}
-		for driver := range dialects {
-			if len(m.stmts[driver]) == 0 {
-				t.Errorf("migration %04d %s has no statements for %s", m.version, m.name, driver)
+		for driver := range sqldb.Dialects {
+			if len(m.Stmts[driver]) == 0 {
+				t.Errorf("migration %04d %s has no statements for %s", m.Version, m.Name, driver)
 			}
 		}
 	}
@@ -30,8 +31,8 @@ func TestOpenMigratesOnceAndRejectsNewerSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		s = mustOpen(t, driver, dsn, ring) // a second Open applies nothing
-		if got := appliedList(t, s.w); len(got) != len(migrations) {
-			t.Errorf("schema_migrations after two opens = %v, want %d versions", got, len(migrations))
+		if got := appliedList(t, s.w); len(got) != len(schema.Migrations) {
+			t.Errorf("schema_migrations after two opens = %v, want %d versions", got, len(schema.Migrations))
 		}
 
 		// A newer binary migrated this database further.
@@ -71,8 +72,8 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 			}
 		}
 		s := mustOpen(t, driver, dsn, ring)
-		if got := appliedList(t, s.w); len(got) != len(migrations) {
-			t.Errorf("schema_migrations = %v, want each of %d versions once", got, len(migrations))
+		if got := appliedList(t, s.w); len(got) != len(schema.Migrations) {
+			t.Errorf("schema_migrations = %v, want each of %d versions once", got, len(schema.Migrations))
 		}
 	})
 }

@@ -1,5 +1,7 @@
 package sqlstore
 
+import "github.com/diego-go/diego/src/internal/sqldb"
+
 // migration0001Initial creates the tables of docs/bbs-design.md with their
 // primary keys. Payload columns hold sealed protobuf records.
 //
@@ -7,11 +9,15 @@ package sqlstore
 // its primary key and a full listing is one sequential scan. PostgreSQL
 // compares keys with the "C" collation and MySQL with utf8mb4_bin so
 // ordering and uniqueness are bytewise on every database.
-var migration0001Initial = migration{
-	version: 1,
-	name:    "initial",
-	stmts: map[string][]string{
-		DriverSQLite: {
+//
+// It ends with Locket's tables (configurations, locks), in the statements of
+// Locket's own first migration: this migration made them before Locket had a
+// schema of its own, and a database Locket opened first already has them.
+var migration0001Initial = sqldb.Migration{
+	Version: 1,
+	Name:    "initial",
+	Stmts: map[string][]string{
+		DriverSQLite: withLocketTables(DriverSQLite,
 			`CREATE TABLE domains (
 				domain     TEXT NOT NULL PRIMARY KEY,
 				expires_at INTEGER NOT NULL DEFAULT 0)`,
@@ -45,20 +51,8 @@ var migration0001Initial = migration{
 				first_completed_at INTEGER NOT NULL DEFAULT 0,
 				key_label          TEXT NOT NULL,
 				rev                INTEGER NOT NULL DEFAULT 0,
-				payload            BLOB NOT NULL)`,
-			`CREATE TABLE configurations (
-				id    TEXT NOT NULL PRIMARY KEY,
-				value TEXT NOT NULL)`,
-			`CREATE TABLE locks (
-				path           TEXT NOT NULL PRIMARY KEY,
-				owner          TEXT NOT NULL DEFAULT '',
-				value          TEXT NOT NULL DEFAULT '',
-				type           TEXT NOT NULL DEFAULT '',
-				modified_index INTEGER NOT NULL DEFAULT 0,
-				modified_id    TEXT NOT NULL DEFAULT '',
-				ttl            INTEGER NOT NULL DEFAULT 0)`,
-		},
-		DriverPostgres: {
+				payload            BLOB NOT NULL)`),
+		DriverPostgres: withLocketTables(DriverPostgres,
 			`CREATE TABLE domains (
 				domain     VARCHAR(255) COLLATE "C" NOT NULL PRIMARY KEY,
 				expires_at BIGINT NOT NULL DEFAULT 0)`,
@@ -92,20 +86,8 @@ var migration0001Initial = migration{
 				first_completed_at BIGINT NOT NULL DEFAULT 0,
 				key_label          VARCHAR(255) COLLATE "C" NOT NULL,
 				rev                BIGINT NOT NULL DEFAULT 0,
-				payload            BYTEA NOT NULL)`,
-			`CREATE TABLE configurations (
-				id    VARCHAR(255) COLLATE "C" NOT NULL PRIMARY KEY,
-				value TEXT NOT NULL)`,
-			`CREATE TABLE locks (
-				path           VARCHAR(255) COLLATE "C" NOT NULL PRIMARY KEY,
-				owner          VARCHAR(255) NOT NULL DEFAULT '',
-				value          VARCHAR(4096) NOT NULL DEFAULT '',
-				type           VARCHAR(255) NOT NULL DEFAULT '',
-				modified_index BIGINT NOT NULL DEFAULT 0,
-				modified_id    VARCHAR(255) NOT NULL DEFAULT '',
-				ttl            BIGINT NOT NULL DEFAULT 0)`,
-		},
-		DriverMySQL: {
+				payload            BYTEA NOT NULL)`),
+		DriverMySQL: withLocketTables(DriverMySQL,
 			`CREATE TABLE domains (
 				domain     VARCHAR(255) NOT NULL PRIMARY KEY,
 				expires_at BIGINT NOT NULL DEFAULT 0
@@ -143,20 +125,6 @@ var migration0001Initial = migration{
 				key_label          VARCHAR(255) NOT NULL,
 				rev                BIGINT NOT NULL DEFAULT 0,
 				payload            LONGBLOB NOT NULL
-			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
-			`CREATE TABLE configurations (
-				id    VARCHAR(255) NOT NULL PRIMARY KEY,
-				value TEXT NOT NULL
-			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
-			`CREATE TABLE locks (
-				path           VARCHAR(255) NOT NULL PRIMARY KEY,
-				owner          VARCHAR(255) NOT NULL DEFAULT '',
-				value          VARCHAR(4096) NOT NULL DEFAULT '',
-				type           VARCHAR(255) NOT NULL DEFAULT '',
-				modified_index BIGINT NOT NULL DEFAULT 0,
-				modified_id    VARCHAR(255) NOT NULL DEFAULT '',
-				ttl            BIGINT NOT NULL DEFAULT 0
-			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
-		},
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`),
 	},
 }

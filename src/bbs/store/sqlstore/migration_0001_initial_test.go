@@ -18,7 +18,7 @@ var initialTables = map[string]string{
 
 func TestMigration0001Initial(t *testing.T) {
 	eachBackend(t, func(t *testing.T, driver, dsn string) {
-		db, d := rawDB(t, driver, dsn)
+		db, d := openRaw(t, driver, dsn)
 		migrateTo(t, db, d, 0)
 		for table := range initialTables {
 			if err := tableExists(db, table, "*"); err == nil {

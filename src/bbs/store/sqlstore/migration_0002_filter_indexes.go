@@ -1,12 +1,14 @@
 package sqlstore
 
+import "github.com/diego-go/diego/src/internal/sqldb"
+
 // migration0002FilterIndexes adds the secondary indexes behind the list
 // filters (cell, domain, task state) and behind encryption status and
 // re-encryption (key_label on every encrypted table).
-var migration0002FilterIndexes = migration{
-	version: 2,
-	name:    "filter_indexes",
-	stmts: map[string][]string{
+var migration0002FilterIndexes = sqldb.Migration{
+	Version: 2,
+	Name:    "filter_indexes",
+	Stmts: map[string][]string{
 		DriverSQLite:   filterIndexes,
 		DriverPostgres: filterIndexes,
 		DriverMySQL:    filterIndexes,

@@ -10,7 +10,7 @@ var filterIndexNames = []string{
 
 func TestMigration0002FilterIndexes(t *testing.T) {
 	eachBackend(t, func(t *testing.T, driver, dsn string) {
-		db, d := rawDB(t, driver, dsn)
+		db, d := openRaw(t, driver, dsn)
 		migrateTo(t, db, d, 1)
 		// Existing rows survive the migration.
 		if _, err := db.Exec(d.q("INSERT INTO tasks (task_guid, domain, state, cell_id, key_label, payload) VALUES ('t1', 'd', 1, 'c', 'k', ?)"), []byte{1}); err != nil {

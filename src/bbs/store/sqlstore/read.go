@@ -10,6 +10,8 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 // Reads outside a transaction go to the reader pool and see the latest
@@ -17,20 +19,15 @@ import (
 
 // Domains lists, sorted, the domains that never expire or expire after now.
 func (s *Store) Domains(ctx context.Context, now time.Time) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q("SELECT domain FROM domains WHERE expires_at = 0 OR expires_at > ? ORDER BY domain"), now.UnixNano())
-	if err != nil {
-		return nil, fmt.Errorf("domains: %w", err)
-	}
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
+	rows, err := s.r.QueryContext(ctx, s.d.q("SELECT domain FROM domains WHERE expires_at = 0 OR expires_at > ? ORDER BY domain"), now.UnixNano())
+	err = sqldb.Rows(rows, err, func(scan func(...any) error) error {
 		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("domains: %w", err)
-		}
+		err := scan(&d)
 		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("domains: %w", err)
 	}
 	return out, nil
@@ -49,41 +46,20 @@ func (s *Store) readOne(ctx context.Context, query string, args ...any) ([]byte,
 // DesiredLRP returns one desired LRP or an error wrapping store.ErrNotFound.
 func (s *Store) DesiredLRP(ctx context.Context, processGuid string) (*models.DesiredLRP, error) {
 	sealed, err := s.readOne(ctx, "SELECT desired_lrp FROM desired_lrps WHERE process_guid = ?", processGuid)
-	if err != nil {
-		return nil, fmt.Errorf("desired lrp %q: %w", processGuid, err)
-	}
-	d := new(models.DesiredLRP)
-	if err := s.decode(aadDesiredLRP, sealed, d); err != nil {
-		return nil, fmt.Errorf("desired lrp %q: %w", processGuid, err)
-	}
-	return d, nil
+	return decodeRow[models.DesiredLRP](s, aadDesiredLRP, sealed, err, "desired lrp", processGuid)
 }
 
 // SchedulingInfo returns one desired LRP's scheduling info or an error
 // wrapping store.ErrNotFound.
 func (s *Store) SchedulingInfo(ctx context.Context, processGuid string) (*models.DesiredLRPSchedulingInfo, error) {
 	sealed, err := s.readOne(ctx, "SELECT scheduling_info FROM desired_lrps WHERE process_guid = ?", processGuid)
-	if err != nil {
-		return nil, fmt.Errorf("scheduling info %q: %w", processGuid, err)
-	}
-	si := new(models.DesiredLRPSchedulingInfo)
-	if err := s.decode(aadSchedulingInfo, sealed, si); err != nil {
-		return nil, fmt.Errorf("scheduling info %q: %w", processGuid, err)
-	}
-	return si, nil
+	return decodeRow[models.DesiredLRPSchedulingInfo](s, aadSchedulingInfo, sealed, err, "scheduling info", processGuid)
 }
 
 // Task returns one task or an error wrapping store.ErrNotFound.
 func (s *Store) Task(ctx context.Context, taskGuid string) (*models.Task, error) {
 	sealed, err := s.readOne(ctx, "SELECT payload FROM tasks WHERE task_guid = ?", taskGuid)
-	if err != nil {
-		return nil, fmt.Errorf("task %q: %w", taskGuid, err)
-	}
-	t := new(models.Task)
-	if err := s.decode(aadTask, sealed, t); err != nil {
-		return nil, fmt.Errorf("task %q: %w", taskGuid, err)
-	}
-	return t, nil
+	return decodeRow[models.Task](s, aadTask, sealed, err, "task", taskGuid)
 }
 
 // ActualLRPs returns the matching actual LRPs decoded, ordered by
@@ -107,23 +83,6 @@ func (s *Store) ActualLRPs(ctx context.Context, f store.ActualFilter) ([]*models
 
 // Presences lists the Locket rows of type typ ("presence" or "lock"),
 // ordered by key.
-func (s *Store) Presences(ctx context.Context, typ string) ([]store.Presence, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(
-		"SELECT path, owner, value, type, ttl, modified_index, modified_id FROM locks WHERE type = ? ORDER BY path"), typ)
-	if err != nil {
-		return nil, fmt.Errorf("presences %q: %w", typ, err)
-	}
-	defer rows.Close()
-	var out []store.Presence
-	for rows.Next() {
-		var p store.Presence
-		if err := rows.Scan(&p.Key, &p.Owner, &p.Value, &p.Type, &p.TTLSeconds, &p.ModifiedIndex, &p.ModifiedID); err != nil {
-			return nil, fmt.Errorf("presences %q: %w", typ, err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("presences %q: %w", typ, err)
-	}
-	return out, nil
+func (s *Store) Presences(ctx context.Context, typ string) ([]record.Lock, error) {
+	return s.FetchLocks(ctx, typ)
 }

@@ -1,4 +1,4 @@
-// Package sqlstore implements store.Store over database/sql, with one dialect each for SQLite, PostgreSQL and MySQL/MariaDB.
+// Package sqlstore implements store.Store over database/sql on SQLite, PostgreSQL or MySQL/MariaDB, through the dialects, migration runner and transaction retry of internal/sqldb.
 package sqlstore
 
 import (
@@ -7,68 +7,54 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/locket/sqllock"
 )
 
 // Store is the SQL implementation of store.Store. It is safe for
-// concurrent use.
+// concurrent use. It embeds Locket's lock store over the same connections,
+// so a BBS embedding Locket serves it from one pool.
 type Store struct {
+	*sqllock.Store
+	db   *sqldb.DB
 	d    *dialect
 	w    *sql.DB // writer: Update and Reencrypt
 	r    *sql.DB // readers (the same pool as w except on sqlite)
-	ring *encryption.Ring
+	ring *keyring.Ring
 	log  *slog.Logger
-
-	closeOnce sync.Once
-	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to the database cfg names, applies pending schema
-// migrations, and checks that every stored record is sealed under a key in
-// ring: a label the ring lacks fails with store.ErrUnknownKeyLabel, and rows
-// under a non-active label are re-encrypted before Open returns. A nil
-// logger discards logs.
-func Open(ctx context.Context, cfg Config, ring *encryption.Ring, logger *slog.Logger) (*Store, error) {
+// Open connects to the database cfg names and applies pending schema
+// migrations; records are sealed with ring. It does not look at the labels
+// stored records are under: the re-encryption policy (src/bbs/reencrypt)
+// does, once the store is open. A nil logger discards logs.
+func Open(ctx context.Context, cfg Config, ring *keyring.Ring, logger *slog.Logger) (*Store, error) {
 	if ring == nil {
 		return nil, errors.New("sqlstore: encryption key ring is nil")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg = cfg.withDefaults()
-	d := dialects[cfg.Driver]
-	w, r, err := d.open(ctx, cfg)
+	db, err := sqldb.Open(ctx, cfg, logger.With("component", "sqlstore"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
-	s := &Store{d: d, w: w, r: r, ring: ring, log: logger.With("component", "sqlstore", "driver", d.name)}
-	if err := migrate(ctx, w, d, latestVersion(), s.log); err != nil {
+	s := &Store{db: db, d: newDialect(db.Dialect), w: db.W, r: db.R, ring: ring, log: db.Log}
+	if err := db.Migrate(ctx, schema); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("sqlstore: migrating %s schema: %w", d.name, err)
+		return nil, fmt.Errorf("sqlstore: migrating %s schema: %w", s.d.name, err)
 	}
-	if err := s.checkEncryption(ctx); err != nil {
+	if s.Store, err = sqllock.New(ctx, db); err != nil { // Locket's migrations, on the same pool
 		s.Close()
-		return nil, fmt.Errorf("sqlstore: %w", err)
+		return nil, err
 	}
 	return s, nil
 }
 
 // Close closes the connection pools. It is safe to call more than once.
-func (s *Store) Close() error {
-	s.closeOnce.Do(func() {
-		err := s.w.Close()
-		if s.r != s.w {
-			err = errors.Join(err, s.r.Close())
-		}
-		s.closeErr = err
-	})
-	return s.closeErr
-}
+func (s *Store) Close() error { return s.db.Close() }

@@ -12,13 +12,14 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/storetest"
+	"github.com/diego-go/diego/src/locket/record"
 )
 
 func TestPresences(t *testing.T) {
 	eachBackend(t, func(t *testing.T, driver, dsn string) {
 		s := mustOpen(t, driver, dsn, storetest.NewRing(t, "k1"))
 		ins := s.d.q("INSERT INTO locks (path, owner, value, type, modified_index, modified_id, ttl) VALUES (?, ?, ?, ?, ?, ?, ?)")
-		for _, p := range []store.Presence{
+		for _, p := range []record.Lock{
 			{Key: "cell-2", Owner: "rep-2", Value: `{"cell_id":"cell-2"}`, Type: "presence", TTLSeconds: 15, ModifiedIndex: 3, ModifiedID: "m2"},
 			{Key: "auctioneer", Owner: "auctioneer-0", Value: "", Type: "lock", TTLSeconds: 15, ModifiedIndex: 1, ModifiedID: "m0"},
 			{Key: "cell-1", Owner: "rep-1", Value: `{"cell_id":"cell-1"}`, Type: "presence", TTLSeconds: 15, ModifiedIndex: 7, ModifiedID: "m1"},
@@ -34,42 +35,13 @@ func TestPresences(t *testing.T) {
 		if len(got) != 2 || got[0].Key != "cell-1" || got[1].Key != "cell-2" {
 			t.Fatalf("Presences(presence) = %+v, want cell-1, cell-2", got)
 		}
-		want := store.Presence{Key: "cell-1", Owner: "rep-1", Value: `{"cell_id":"cell-1"}`, Type: "presence", TTLSeconds: 15, ModifiedIndex: 7, ModifiedID: "m1"}
+		want := record.Lock{Key: "cell-1", Owner: "rep-1", Value: `{"cell_id":"cell-1"}`, Type: "presence", TTLSeconds: 15, ModifiedIndex: 7, ModifiedID: "m1"}
 		if got[0] != want {
 			t.Errorf("Presences(presence)[0] = %+v, want %+v", got[0], want)
 		}
 		locks, err := s.Presences(context.Background(), "lock")
 		if err != nil || len(locks) != 1 || locks[0].Owner != "auctioneer-0" {
 			t.Errorf("Presences(lock) = %+v, %v; want the auctioneer lock", locks, err)
-		}
-	})
-}
-
-func recordedLabel(t *testing.T, s *Store) string {
-	t.Helper()
-	var v string
-	if err := s.r.QueryRow(s.d.q("SELECT value FROM configurations WHERE id = ?"), configEncryptionKeyLabel).Scan(&v); err != nil {
-		t.Fatalf("reading recorded key label: %v", err)
-	}
-	return v
-}
-
-func TestOpenRecordsActiveLabel(t *testing.T) {
-	eachBackend(t, func(t *testing.T, driver, dsn string) {
-		s := mustOpen(t, driver, dsn, storetest.NewRing(t, "k1"))
-		if got := recordedLabel(t, s); got != "k1" {
-			t.Errorf("recorded label = %q, want k1", got)
-		}
-		err := s.Update(context.Background(), func(tx store.Tx) error {
-			return tx.InsertTask(storetest.NewTask("t1", "d", "", models.Task_Pending))
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		s = mustOpen(t, driver, dsn, storetest.NewRing(t, "k2", "k1"))
-		if got := recordedLabel(t, s); got != "k2" {
-			t.Errorf("recorded label after rotation = %q, want k2", got)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/internal/sqldb"
 )
 
 // The Each* methods stream: rows are fetched, decrypted and handed to fn
@@ -23,14 +24,7 @@ const maxInList = 500
 // EachActualLRP streams the protobuf encoding of every matching
 // models.ActualLRP, ordered by (process guid, index, presence).
 func (s *Store) EachActualLRP(ctx context.Context, f store.ActualFilter, fn func(pb []byte) error) error {
-	var where []string
-	var args []any
-	if f.Domain != "" {
-		where, args = append(where, "domain = ?"), append(args, f.Domain)
-	}
-	if f.CellID != "" {
-		where, args = append(where, "cell_id = ?"), append(args, f.CellID)
-	}
+	where, args := domainAndCell(f.Domain, f.CellID)
 	if f.ProcessGuid != "" {
 		where, args = append(where, "process_guid = ?"), append(args, f.ProcessGuid)
 	}
@@ -74,7 +68,7 @@ func (s *Store) eachDesired(ctx context.Context, column string, aad []byte, f st
 	}
 	guids := slices.Compact(slices.Sorted(slices.Values(f.ProcessGuids)))
 	for chunk := range slices.Chunk(guids, maxInList) {
-		w := append(slices.Clip(where), "process_guid IN ("+placeholders(len(chunk))+")")
+		w := append(slices.Clip(where), "process_guid IN ("+sqldb.Placeholders(len(chunk))+")")
 		a := slices.Clip(args)
 		for _, g := range chunk {
 			a = append(a, g)
@@ -90,19 +84,24 @@ func (s *Store) eachDesired(ctx context.Context, column string, aad []byte, f st
 // EachTask streams the protobuf encoding of every matching models.Task,
 // ordered by task guid.
 func (s *Store) EachTask(ctx context.Context, f store.TaskFilter, fn func(pb []byte) error) error {
-	var where []string
-	var args []any
-	if f.Domain != "" {
-		where, args = append(where, "domain = ?"), append(args, f.Domain)
-	}
-	if f.CellID != "" {
-		where, args = append(where, "cell_id = ?"), append(args, f.CellID)
-	}
+	where, args := domainAndCell(f.Domain, f.CellID)
 	q := "SELECT payload FROM tasks" + whereClause(where) + " ORDER BY task_guid"
 	if err := s.stream(ctx, aadTask, fn, q, args...); err != nil {
 		return fmt.Errorf("each task: %w", err)
 	}
 	return nil
+}
+
+// domainAndCell are the conditions (and their arguments) selecting rows of
+// domain and of cellID, where they are set.
+func domainAndCell(domain, cellID string) (where []string, args []any) {
+	if domain != "" {
+		where, args = append(where, "domain = ?"), append(args, domain)
+	}
+	if cellID != "" {
+		where, args = append(where, "cell_id = ?"), append(args, cellID)
+	}
+	return where, args
 }
 
 func whereClause(conds []string) string {
@@ -127,8 +126,8 @@ func (s *Store) stream(ctx context.Context, aad []byte, fn func([]byte) error, q
 		buf = pb
 		return fn(pb)
 	}
-	if s.d.rawRows != nil {
-		return s.d.rawRows(ctx, s.r, s.d.q(query), args, each)
+	if s.d.RawRows != nil {
+		return s.d.RawRows(ctx, s.r, s.d.q(query), args, each)
 	}
 	rows, err := s.r.QueryContext(ctx, s.d.q(query), args...)
 	if err != nil {

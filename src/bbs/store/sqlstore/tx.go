@@ -10,6 +10,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/internal/sqldb"
 )
 
 // tx implements store.Tx over one database transaction on the writer.
@@ -30,13 +31,9 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 // missing (for UPDATE and DELETE) or a duplicate key (for INSERT with the
 // dialect's conflict-ignoring suffix), reported as ifNone.
 func (t *tx) execOne(ifNone error, query string, args ...any) error {
-	res, err := t.exec(query, args...)
+	n, err := sqldb.Affected(t.exec(query, args...))
 	if err != nil {
 		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("rows affected: %w", err)
 	}
 	if n == 0 {
 		return ifNone
@@ -74,14 +71,7 @@ func unixNano(at time.Time) int64 {
 
 func (t *tx) DesiredLRP(processGuid string) (*models.DesiredLRP, error) {
 	sealed, err := t.queryOne("SELECT desired_lrp FROM desired_lrps WHERE process_guid = ?", processGuid)
-	if err != nil {
-		return nil, fmt.Errorf("desired lrp %q: %w", processGuid, err)
-	}
-	d := new(models.DesiredLRP)
-	if err := t.s.decode(aadDesiredLRP, sealed, d); err != nil {
-		return nil, fmt.Errorf("desired lrp %q: %w", processGuid, err)
-	}
-	return d, nil
+	return decodeRow[models.DesiredLRP](t.s, aadDesiredLRP, sealed, err, "desired lrp", processGuid)
 }
 
 func (t *tx) sealDesired(d *models.DesiredLRP) (info, full []byte, label string, err error) {
@@ -207,14 +197,7 @@ func (t *tx) DeleteActualLRP(processGuid string, index int32, presence models.Ac
 
 func (t *tx) Task(taskGuid string) (*models.Task, error) {
 	sealed, err := t.queryOne("SELECT payload FROM tasks WHERE task_guid = ?", taskGuid)
-	if err != nil {
-		return nil, fmt.Errorf("task %q: %w", taskGuid, err)
-	}
-	task := new(models.Task)
-	if err := t.s.decode(aadTask, sealed, task); err != nil {
-		return nil, fmt.Errorf("task %q: %w", taskGuid, err)
-	}
-	return task, nil
+	return decodeRow[models.Task](t.s, aadTask, sealed, err, "task", taskGuid)
 }
 
 func (t *tx) sealTask(task *models.Task) ([]byte, string, error) {

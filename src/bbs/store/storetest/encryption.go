@@ -8,8 +8,36 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
+	"github.com/diego-go/diego/src/bbs/keyring"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/bbs/store"
 )
+
+// openSettled opens a store and runs the start-up re-encryption policy on
+// it, as the BBS does before serving.
+func openSettled(t *testing.T, open Opener, ring *keyring.Ring) (store.Store, error) {
+	t.Helper()
+	s, err := open(t, ring)
+	if err != nil {
+		return nil, err
+	}
+	if err := reencrypt.Settle(ctx(t), s, ring, nil); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// mustOpenSettled is openSettled, closing the store when the test ends.
+func mustOpenSettled(t *testing.T, open Opener, ring *keyring.Ring) store.Store {
+	t.Helper()
+	s, err := openSettled(t, open, ring)
+	if err != nil {
+		t.Fatalf("opening store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
 
 // seedAll writes n rows into each encrypted table.
 func seedAll(t *testing.T, s store.Store, prefix string, n int) {
@@ -94,7 +122,7 @@ func testReencrypt(t *testing.T, open Opener) {
 
 	var calls int
 	var last int64
-	if err := s.Reencrypt(ctx(t), func(done int64) {
+	if err := reencrypt.All(ctx(t), s, ring, func(done int64) {
 		calls++
 		if done < last {
 			t.Errorf("progress went backwards: %d after %d", done, last)
@@ -115,18 +143,18 @@ func testReencrypt(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	checkReadable(t, s, "old", 3)
-	if err := s.Reencrypt(ctx(t), nil); err != nil {
+	if err := reencrypt.All(ctx(t), s, ring, nil); err != nil {
 		t.Fatalf("Reencrypt with nothing to do: %v", err)
 	}
 }
 
 func testReopenUnknownLabel(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+	s := mustOpenSettled(t, open, NewRing(t, "k1"))
 	seedAll(t, s, "row", 2)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := open(t, NewRing(t, "k2"))
+	s2, err := openSettled(t, open, NewRing(t, "k2"))
 	if err == nil {
 		s2.Close()
 		t.Fatal("reopening with a ring lacking the stored label k1 succeeded")
@@ -136,26 +164,26 @@ func testReopenUnknownLabel(t *testing.T, open Opener) {
 		t.Errorf("reopen error %q should name the table and the label k1", msg)
 	}
 	// Nothing was changed: the right ring still opens it.
-	s3 := mustOpen(t, open, NewRing(t, "k1"))
+	s3 := mustOpenSettled(t, open, NewRing(t, "k1"))
 	checkReadable(t, s3, "row", 2)
 }
 
 func testReopenRotatesKey(t *testing.T, open Opener) {
-	s := mustOpen(t, open, NewRing(t, "k1"))
+	s := mustOpenSettled(t, open, NewRing(t, "k1"))
 	const n = 600
 	seedAll(t, s, "row", n)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// Reopening with a new active key re-encrypts everything during Open.
-	s2 := mustOpen(t, open, NewRing(t, "k2", "k1"))
+	// Reopening with a new active key re-encrypts everything before serving.
+	s2 := mustOpenSettled(t, open, NewRing(t, "k2", "k1"))
 	wantStrings(t, "EncryptionStatus after reopen with k2 active", status(t, s2), allUnder("k2", n))
 	checkReadable(t, s2, "row", n)
 	if err := s2.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// k1 is no longer needed.
-	s3 := mustOpen(t, open, NewRing(t, "k2"))
+	s3 := mustOpenSettled(t, open, NewRing(t, "k2"))
 	checkReadable(t, s3, "row", 5)
 }
 
@@ -195,7 +223,7 @@ func testReencryptConcurrentWrites(t *testing.T, open Opener) {
 		}
 		done <- nil
 	}()
-	if err := s.Reencrypt(ctx(t), nil); err != nil {
+	if err := reencrypt.All(ctx(t), s, ring, nil); err != nil {
 		t.Fatalf("Reencrypt: %v", err)
 	}
 	if err := <-done; err != nil {

@@ -13,7 +13,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"github.com/gogo/protobuf/proto"
 
-	"github.com/diego-go/diego/src/bbs/encryption"
+	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
@@ -22,15 +22,15 @@ import (
 // calls with the same t open the same database again (the suite closes a
 // store before reopening it). Errors from the implementation's constructor
 // are returned, not reported, so the suite can check them.
-type Opener func(t *testing.T, ring *encryption.Ring) (store.Store, error)
+type Opener func(t *testing.T, ring *keyring.Ring) (store.Store, error)
 
 // PerTest builds an Opener from newDSN, which creates a fresh database for
 // a test and returns its DSN (for example testdb.Postgres), and openDSN,
 // which opens a store on a DSN. It remembers the DSN per test.
-func PerTest(newDSN func(t testing.TB) string, openDSN func(ctx context.Context, dsn string, ring *encryption.Ring) (store.Store, error)) Opener {
+func PerTest(newDSN func(t testing.TB) string, openDSN func(ctx context.Context, dsn string, ring *keyring.Ring) (store.Store, error)) Opener {
 	var mu sync.Mutex
 	dsns := map[*testing.T]string{}
-	return func(t *testing.T, ring *encryption.Ring) (store.Store, error) {
+	return func(t *testing.T, ring *keyring.Ring) (store.Store, error) {
 		t.Helper()
 		mu.Lock()
 		dsn, ok := dsns[t]
@@ -99,13 +99,13 @@ func runParallel[A any](t *testing.T, arg func(t *testing.T) A, contracts []cont
 
 // NewRing builds a ring holding labels (passphrase derived from the label)
 // with active as the active key.
-func NewRing(t testing.TB, active string, labels ...string) *encryption.Ring {
+func NewRing(t testing.TB, active string, labels ...string) *keyring.Ring {
 	t.Helper()
 	keys := map[string]string{active: "passphrase for " + active}
 	for _, l := range labels {
 		keys[l] = "passphrase for " + l
 	}
-	r, err := encryption.NewRing(keys, active)
+	r, err := keyring.NewRing(keys, active)
 	if err != nil {
 		t.Fatalf("building key ring: %v", err)
 	}
@@ -113,7 +113,7 @@ func NewRing(t testing.TB, active string, labels ...string) *encryption.Ring {
 }
 
 // mustOpen opens a store and closes it when the test ends.
-func mustOpen(t *testing.T, open Opener, ring *encryption.Ring) store.Store {
+func mustOpen(t *testing.T, open Opener, ring *keyring.Ring) store.Store {
 	t.Helper()
 	s, err := open(t, ring)
 	if err != nil {
