@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/diego-go/diego/src/target"
 )
 
 // Feature groups: each names a set of tests that a config turns on.
@@ -152,59 +154,16 @@ func (c Config) Validate() error {
 // Enabled reports whether group is turned on.
 func (c Config) Enabled(group string) bool { return slices.Contains(c.FeatureGroups, group) }
 
-// Target is the part of a `diego up` target.json the suite reads.
-type Target struct {
-	BBSURL        string         `json:"bbs_url"`
-	LocketAddress string         `json:"locket_address"`
-	AuctioneerURL string         `json:"auctioneer_url"`
-	CACert        string         `json:"ca_cert"`
-	ClientCert    string         `json:"client_cert"`
-	ClientKey     string         `json:"client_key"`
-	LogDir        string         `json:"log_dir"`
-	RootFS        string         `json:"rootfs"`
-	Backend       string         `json:"backend"`
-	PIDs          map[string]int `json:"pids"`
-	Cells         []TargetCell   `json:"cells"`
-}
+// Target is a `diego up` target.json (src/target): component pids and the
+// cells' local URLs for the disruption groups.
+type Target = target.File
 
 // TargetCell is one rep of a `diego up` cluster.
-type TargetCell struct {
-	CellID   string `json:"cell_id"`
-	RepURL   string `json:"rep_url"`
-	LocalURL string `json:"local_url"`
-	Zone     string `json:"zone"`
-	PID      int    `json:"pid"`
-}
+type TargetCell = target.Cell
 
 // LoadTarget reads a target file; relative paths are relative to its
 // directory.
-func LoadTarget(path string) (Target, error) {
-	var t Target
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return t, fmt.Errorf("reading target file: %w", err)
-	}
-	if err := json.Unmarshal(b, &t); err != nil {
-		return t, fmt.Errorf("parsing target file %s: %w", path, err)
-	}
-	dir := filepath.Dir(path)
-	for _, p := range []*string{&t.CACert, &t.ClientCert, &t.ClientKey, &t.LogDir} {
-		if *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(dir, *p)
-		}
-	}
-	return t, nil
-}
-
-// Cell returns the target's cell with the given id.
-func (t Target) Cell(id string) (TargetCell, bool) {
-	for _, c := range t.Cells {
-		if c.CellID == id {
-			return c, true
-		}
-	}
-	return TargetCell{}, false
-}
+func LoadTarget(path string) (Target, error) { return target.Load(path) }
 
 // ConfigFromTarget is the config for running every feature group against
 // the `diego up` cluster that wrote the target file at path.

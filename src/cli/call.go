@@ -7,18 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
+	"github.com/diego-go/diego/src/cli/connect"
 	"github.com/diego-go/diego/src/cli/render"
-	"github.com/diego-go/diego/src/cli/target"
 )
 
 // globals are the flags every command accepts: where to connect and how to
 // print. They may also be given before the command name.
 type globals struct {
-	settings target.Settings
+	settings connect.Settings
 	output   string
 }
 
@@ -26,7 +24,7 @@ type globals struct {
 var globalFlags = map[string]bool{"target": true, "output": true, "o": true}
 
 func init() {
-	for _, st := range target.All {
+	for _, st := range connect.All {
 		globalFlags[st.Flag] = true
 	}
 }
@@ -34,7 +32,7 @@ func init() {
 // bind registers the global flags on fs, defaulting to g's current values.
 func (g *globals) bind(fs *flag.FlagSet) {
 	fs.StringVar(&g.settings.Target, "target", g.settings.Target, "target file written by `diego up` (env DIEGO_TARGET)")
-	for _, st := range target.All {
+	for _, st := range connect.All {
 		p := st.Field(&g.settings)
 		fs.StringVar(p, st.Flag, *p, st.Usage+" (env "+st.Env+")")
 	}
@@ -48,14 +46,31 @@ func (g *globals) bind(fs *flag.FlagSet) {
 	fs.StringVar(&g.output, "o", g.output, "short for --output")
 }
 
+// parseGlobals parses the global flags before the command name; the rest
+// of args is returned.
+func parseGlobals(args []string) (*globals, []string, error) {
+	g := &globals{}
+	fs := flag.NewFlagSet("diego", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	g.bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return g, fs.Args(), nil
+}
+
+// helpShown reports whether a command ended because -h printed its usage.
+func helpShown(err error) bool { return errors.Is(err, flag.ErrHelp) }
+
 type globalsKey struct{}
 
 func withGlobals(ctx context.Context, g *globals) context.Context {
 	return context.WithValue(ctx, globalsKey{}, *g)
 }
 
-// spec describes an operator command: run defines its flags on c.fs, then
-// calls c.parse.
+// spec is an operator command as the dispatcher sees it: run defines its
+// flags on c.fs, then calls c.parse. The table's rows (cmd) make theirs;
+// rotate-encryption-key is a spec of its own.
 type spec struct {
 	name, args, summary string
 	run                 func(ctx context.Context, c *call) error
@@ -172,7 +187,7 @@ func (c *call) usage(w io.Writer) {
 }
 
 // settings resolves the connection settings (flags, then env, then target).
-func (c *call) settings() (*target.Settings, error) {
+func (c *call) settings() (*connect.Settings, error) {
 	if !c.resolved {
 		if err := c.g.settings.Resolve(os.Getenv); err != nil {
 			return nil, err
@@ -180,8 +195,4 @@ func (c *call) settings() (*target.Settings, error) {
 		c.resolved = true
 	}
 	return &c.g.settings, nil
-}
-
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -14,23 +14,12 @@ import (
 	"github.com/diego-go/diego/src/cli/render"
 )
 
-func cells(ctx context.Context, c *call) error {
-	if _, err := c.parse(0, 0); err != nil {
-		return err
-	}
-	list, err := listCells(c)
-	if err != nil {
-		return err
-	}
-	return render.Print(c.stdout, c.format, list, render.CellHeader, render.CellRow)
-}
+// The cell and domain commands' requests and calls; their rows are in
+// commands.go.
 
-func listCells(c *call) ([]*models.CellPresence, error) {
-	client, err := c.bbs()
-	if err != nil {
-		return nil, err
-	}
-	list, err := client.Cells(quiet, "")
+// cells lists the cell presences by id.
+func cells(_ context.Context, k *conn, _ nothing) ([]*models.CellPresence, error) {
+	list, err := k.bbs.Cells(quiet, "")
 	if err != nil {
 		return nil, fmt.Errorf("listing cells: %w", err)
 	}
@@ -38,9 +27,9 @@ func listCells(c *call) ([]*models.CellPresence, error) {
 	return list, nil
 }
 
-// findCell returns the presence of cell id, or a ResourceNotFound error.
-func findCell(c *call, id string) (*models.CellPresence, error) {
-	list, err := listCells(c)
+// cell returns the presence of cell id, or a ResourceNotFound error.
+func cell(ctx context.Context, k *conn, id string) (*models.CellPresence, error) {
+	list, err := cells(ctx, k, nothing{})
 	if err != nil {
 		return nil, err
 	}
@@ -52,60 +41,49 @@ func findCell(c *call, id string) (*models.CellPresence, error) {
 	return nil, fmt.Errorf("cell %s: %w", id, models.NewError(models.Error_ResourceNotFound, "cell "+id+" is not registered"))
 }
 
-func cell(ctx context.Context, c *call) error {
-	args, err := c.parse(1, 1)
-	if err != nil {
-		return err
-	}
-	p, err := findCell(c, args[0])
-	if err != nil {
-		return err
-	}
-	return render.Print(c.stdout, c.format, []*models.CellPresence{p}, render.CellHeader, render.CellRow)
+// cellStatesResult is the states of the reps that answered and the errors
+// of those that did not: cell-states prints the first, then fails.
+type cellStatesResult struct {
+	states []rep.CellState
+	errs   error
 }
 
-func cellStates(ctx context.Context, c *call) error {
-	if _, err := c.parse(0, 0); err != nil {
-		return err
-	}
-	list, err := listCells(c)
+func cellStates(ctx context.Context, k *conn, _ nothing) (cellStatesResult, error) {
+	list, err := cells(ctx, k, nothing{})
 	if err != nil {
-		return err
+		return cellStatesResult{}, err
 	}
-	var states []rep.CellState
+	var r cellStatesResult
 	var errs []error
 	for _, p := range list {
-		s, err := fetchState(c, p)
+		s, err := fetchState(k, p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		states = append(states, s)
+		r.states = append(r.states, s)
 	}
-	if err := render.Print(c.stdout, c.format, states, render.CellStateHeader, render.CellStateRow); err != nil {
-		return err
-	}
-	return errors.Join(errs...)
+	r.errs = errors.Join(errs...)
+	return r, nil
 }
 
-func cellState(ctx context.Context, c *call) error {
-	args, err := c.parse(1, 1)
-	if err != nil {
+func printCellStates(c *call, r cellStatesResult) error {
+	if err := list(render.CellStateHeader, render.CellStateRow)(c, r.states); err != nil {
 		return err
 	}
-	p, err := findCell(c, args[0])
-	if err != nil {
-		return err
-	}
-	s, err := fetchState(c, p)
-	if err != nil {
-		return err
-	}
-	return render.Print(c.stdout, c.format, []rep.CellState{s}, render.CellStateHeader, render.CellStateRow)
+	return r.errs
 }
 
-func fetchState(c *call, p *models.CellPresence) (rep.CellState, error) {
-	f, err := c.reps()
+func cellState(ctx context.Context, k *conn, id string) (rep.CellState, error) {
+	p, err := cell(ctx, k, id)
+	if err != nil {
+		return rep.CellState{}, err
+	}
+	return fetchState(k, p)
+}
+
+func fetchState(k *conn, p *models.CellPresence) (rep.CellState, error) {
+	f, err := k.repClients()
 	if err != nil {
 		return rep.CellState{}, err
 	}
@@ -120,41 +98,29 @@ func fetchState(c *call, p *models.CellPresence) (rep.CellState, error) {
 	return s, nil
 }
 
-func domains(ctx context.Context, c *call) error {
-	if _, err := c.parse(0, 0); err != nil {
-		return err
-	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
-	}
-	list, err := client.Domains(quiet, "")
-	if err != nil {
-		return fmt.Errorf("listing domains: %w", err)
-	}
+func domains(_ context.Context, k *conn, _ nothing) ([]string, error) {
+	list, err := k.bbs.Domains(quiet, "")
 	sort.Strings(list)
-	return render.Print(c.stdout, c.format, list, render.DomainHeader, render.DomainRow)
+	return list, err
 }
 
-func setDomain(ctx context.Context, c *call) error {
-	var ttlArg string
-	c.str(&ttlArg, "ttl", "t", "0", "how long the domain stays fresh: seconds or a duration like 2m (0: forever)")
-	args, err := c.parse(1, 1)
-	if err != nil {
-		return err
+// domainRequest is set-domain's: the domain and how long it stays fresh.
+type domainRequest struct {
+	domain string
+	ttl    time.Duration
+}
+
+func setDomainRequest(c *call) func([]string) (domainRequest, error) {
+	var ttl string
+	c.str(&ttl, "ttl", "t", "0", "how long the domain stays fresh: seconds or a duration like 2m (0: forever)")
+	return func(pos []string) (domainRequest, error) {
+		d, err := parseTTL(ttl)
+		return domainRequest{domain: pos[0], ttl: d}, err
 	}
-	ttl, err := parseTTL(ttlArg)
-	if err != nil {
-		return c.usageError(err)
-	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
-	}
-	if err := client.UpsertDomain(quiet, "", args[0], ttl); err != nil {
-		return fmt.Errorf("setting domain %s: %w", args[0], err)
-	}
-	return nil
+}
+
+func setDomain(_ context.Context, k *conn, d domainRequest) (nothing, error) {
+	return nothing{}, k.bbs.UpsertDomain(quiet, "", d.domain, d.ttl)
 }
 
 // parseTTL reads whole seconds (the reference tool's form) or a Go duration.

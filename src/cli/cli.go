@@ -6,10 +6,11 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"code.cloudfoundry.org/bbs/models"
 )
@@ -41,15 +42,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // stderr as "error: ..." and returned; use ExitCode for the process status.
 func Dispatch(ctx context.Context, table []Command, args []string, stdout, stderr io.Writer) error {
 	// Global flags before the command name become defaults for the command.
-	g := &globals{}
-	fs := flag.NewFlagSet("diego", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	g.bind(fs)
-	if err := fs.Parse(args); err != nil {
+	g, args, err := parseGlobals(args)
+	if err != nil {
 		usage(stderr, table)
 		return report(stderr, &UsageError{Err: err})
 	}
-	args = fs.Args()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			return Dispatch(ctx, table, []string{args[1], "-h"}, stdout, stderr)
@@ -64,7 +61,7 @@ func Dispatch(ctx context.Context, table []Command, args []string, stdout, stder
 	for _, c := range table {
 		if c.Name == args[0] {
 			err := c.Run(withGlobals(ctx, g), args[1:], stdout, stderr)
-			if errors.Is(err, flag.ErrHelp) {
+			if helpShown(err) {
 				return nil
 			}
 			return report(stderr, err)
@@ -139,4 +136,8 @@ func Main(table []Command) {
 	err := Dispatch(ctx, table, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(ExitCode(err))
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -20,8 +20,8 @@ const requestTimeout = 30 * time.Second
 // quiet is the lager logger the reference clients require; it logs nothing.
 var quiet = lager.NewLogger("diego-cli")
 
-// bbs returns a client of the reference BBS API.
-func (c *call) bbs() (bbs.Client, error) {
+// bbsClient returns a client of the reference BBS API.
+func (c *call) bbsClient() (bbs.Client, error) {
 	s, err := c.settings()
 	if err != nil {
 		return nil, err
@@ -40,8 +40,9 @@ func (c *call) bbs() (bbs.Client, error) {
 	return client, nil
 }
 
-// locket returns a Locket client and a function closing its connection.
-func (c *call) locket() (locket.Client, func(), error) {
+// locketClient returns a Locket client and a function closing its
+// connection.
+func (c *call) locketClient() (locket.Client, func(), error) {
 	s, err := c.settings()
 	if err != nil {
 		return nil, nil, err
@@ -60,9 +61,9 @@ func (c *call) locket() (locket.Client, func(), error) {
 	return conn, func() { conn.Close() }, nil
 }
 
-// reps returns a factory of rep clients using the BBS client certificate
+// repClients returns a factory of rep clients using the BBS client certificate
 // (the reference tool does the same).
-func (c *call) reps() (rep.ClientFactory, error) {
+func (c *call) repClients() (rep.ClientFactory, error) {
 	s, err := c.settings()
 	if err != nil {
 		return nil, err

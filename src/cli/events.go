@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 
+	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/bbs/events"
 	"code.cloudfoundry.org/bbs/models"
 
@@ -20,41 +21,57 @@ type event struct {
 	Data models.Event `json:"data"`
 }
 
-func lrpEvents(ctx context.Context, c *call) error {
+// eventsRequest is lrp-events' and task-events': which cell (lrp-events
+// only) and how many events to print (0: until interrupted).
+type eventsRequest struct {
+	cellID string
+	count  int
+}
+
+func lrpEventsRequest(c *call) func([]string) (eventsRequest, error) {
 	var cellID string
 	c.str(&cellID, "cell-id", "c", "", "only events for instances on this cell")
-	return streamEvents(ctx, c, func() (events.EventSource, error) {
-		client, err := c.bbs()
-		if err != nil {
-			return nil, err
+	count := countRequest(c)
+	return func(pos []string) (eventsRequest, error) {
+		r, err := count(pos)
+		r.cellID = cellID
+		return r, err
+	}
+}
+
+func countRequest(c *call) func([]string) (eventsRequest, error) {
+	var countArg string
+	c.str(&countArg, "count", "n", "0", "stop after this many events (0: until interrupted)")
+	return func([]string) (eventsRequest, error) {
+		count, err := strconv.Atoi(countArg)
+		if err != nil || count < 0 {
+			return eventsRequest{}, fmt.Errorf("--count: %q is not a non-negative integer", countArg)
 		}
-		return client.SubscribeToInstanceEventsByCellID(quiet, cellID)
+		return eventsRequest{count: count}, nil
+	}
+}
+
+func lrpEvents(ctx context.Context, k *conn, r eventsRequest) (nothing, error) {
+	return nothing{}, streamEvents(ctx, k, r.count, func(client bbs.Client) (events.EventSource, error) {
+		return client.SubscribeToInstanceEventsByCellID(quiet, r.cellID)
 	})
 }
 
-func taskEvents(ctx context.Context, c *call) error {
-	return streamEvents(ctx, c, func() (events.EventSource, error) {
-		client, err := c.bbs()
-		if err != nil {
-			return nil, err
-		}
+func taskEvents(ctx context.Context, k *conn, r eventsRequest) (nothing, error) {
+	return nothing{}, streamEvents(ctx, k, r.count, func(client bbs.Client) (events.EventSource, error) {
 		return client.SubscribeToTaskEvents(quiet)
 	})
 }
 
-// streamEvents prints events until ctx ends, the stream closes, or --count
-// events have been printed.
-func streamEvents(ctx context.Context, c *call, subscribe func() (events.EventSource, error)) error {
-	var countArg string
-	c.str(&countArg, "count", "n", "0", "stop after this many events (0: until interrupted)")
-	if _, err := c.parse(0, 0); err != nil {
-		return err
+// streamEvents prints events until ctx ends, the stream closes, or count
+// events have been printed. It connects itself: a connection failure is
+// reported as the subscription's.
+func streamEvents(ctx context.Context, k *conn, count int, subscribe func(bbs.Client) (events.EventSource, error)) error {
+	client, err := k.bbsClient()
+	if err != nil {
+		return fmt.Errorf("subscribing to events: %w", err)
 	}
-	count, err := strconv.Atoi(countArg)
-	if err != nil || count < 0 {
-		return c.usageError(fmt.Errorf("--count: %q is not a non-negative integer", countArg))
-	}
-	es, err := subscribe()
+	es, err := subscribe(client)
 	if err != nil {
 		return fmt.Errorf("subscribing to events: %w", err)
 	}
@@ -71,7 +88,7 @@ func streamEvents(ctx context.Context, c *call, subscribe func() (events.EventSo
 		case err != nil:
 			return fmt.Errorf("reading events: %w", err)
 		}
-		if err := printEvent(c, ev); err != nil {
+		if err := printEvent(k.call, ev); err != nil {
 			return err
 		}
 	}

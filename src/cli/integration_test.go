@@ -17,9 +17,9 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
-	"github.com/diego-go/diego/src/cli/target"
 	"github.com/diego-go/diego/src/internal/testdb"
 	repdaemon "github.com/diego-go/diego/src/rep/daemon"
+	"github.com/diego-go/diego/src/target"
 )
 
 // cluster is a real BBS with embedded Locket and a target file for it.

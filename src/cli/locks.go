@@ -7,103 +7,86 @@ import (
 	"strconv"
 
 	locketmodels "code.cloudfoundry.org/locket/models"
-
-	"github.com/diego-go/diego/src/cli/render"
 )
 
-func locks(ctx context.Context, c *call) error {
-	return listResources(ctx, c, locketmodels.LockType, locketmodels.LOCK)
+// The Locket commands' requests and calls; their rows are in commands.go.
+
+// resourceType is a kind of Locket resource: locks or presences.
+type resourceType struct {
+	name string
+	code locketmodels.TypeCode
 }
 
-func presences(ctx context.Context, c *call) error {
-	return listResources(ctx, c, locketmodels.PresenceType, locketmodels.PRESENCE)
-}
+var (
+	lockKind     = resourceType{locketmodels.LockType, locketmodels.LOCK}
+	presenceKind = resourceType{locketmodels.PresenceType, locketmodels.PRESENCE}
+)
 
-func listResources(ctx context.Context, c *call, typ string, code locketmodels.TypeCode) error {
-	if _, err := c.parse(0, 0); err != nil {
-		return err
-	}
-	client, done, err := c.locket()
+func fetchAll(ctx context.Context, k *conn, t resourceType) ([]*locketmodels.Resource, error) {
+	resp, err := k.locket.FetchAll(ctx, &locketmodels.FetchAllRequest{Type: t.name, TypeCode: t.code})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer done()
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	resp, err := client.FetchAll(ctx, &locketmodels.FetchAllRequest{Type: typ, TypeCode: code})
-	if err != nil {
-		return fmt.Errorf("listing %ss: %w", typ, err)
-	}
-	return render.Print(c.stdout, c.format, resp.Resources, render.ResourceHeader, render.ResourceRow)
+	return resp.Resources, nil
 }
 
-func claimLock(ctx context.Context, c *call) error {
-	return claim(ctx, c, locketmodels.LockType, locketmodels.LOCK)
-}
+func listing(t resourceType) string { return "listing " + t.name + "s" }
 
-func claimPresence(ctx context.Context, c *call) error {
-	return claim(ctx, c, locketmodels.PresenceType, locketmodels.PRESENCE)
-}
-
-// resourceFlags registers --key and --owner (and, for claims, --value, --ttl).
-func resourceFlags(c *call, claim bool) (key, owner, value, ttl *string) {
-	key, owner, value, ttl = new(string), new(string), new(string), new(string)
-	c.str(key, "key", "k", "", "the key (required)")
-	c.str(owner, "owner", "", "", "the owner (required; -o is --output here)")
+// resourceFlags registers --key and --owner (and, for claims, --value, --ttl)
+// and returns what checks them.
+func resourceFlags(c *call, claim bool) (r *locketmodels.Resource, ttl *string, check func() error) {
+	r, ttl = &locketmodels.Resource{}, new(string)
+	c.str(&r.Key, "key", "k", "", "the key (required)")
+	c.str(&r.Owner, "owner", "", "", "the owner (required; -o is --output here)")
 	if claim {
-		c.str(value, "value", "v", "", "the value stored with the key")
+		c.str(&r.Value, "value", "v", "", "the value stored with the key")
 		c.str(ttl, "ttl", "t", "", "seconds the claim lasts unless renewed (required, > 0)")
 	}
-	return key, owner, value, ttl
+	return r, ttl, func() error {
+		if r.Key == "" || r.Owner == "" {
+			return errors.New("--key and --owner are required")
+		}
+		return nil
+	}
 }
 
-func claim(ctx context.Context, c *call, typ string, code locketmodels.TypeCode) error {
-	key, owner, value, ttlArg := resourceFlags(c, true)
-	if _, err := c.parse(0, 0); err != nil {
-		return err
+// claimRequest is claim-lock's and claim-presence's request for a t.
+func claimRequest(t resourceType) func(*call) func([]string) (*locketmodels.LockRequest, error) {
+	return func(c *call) func([]string) (*locketmodels.LockRequest, error) {
+		r, ttlArg, check := resourceFlags(c, true)
+		return func([]string) (*locketmodels.LockRequest, error) {
+			if err := check(); err != nil {
+				return nil, err
+			}
+			ttl, err := strconv.ParseInt(*ttlArg, 10, 64)
+			if err != nil || ttl <= 0 {
+				return nil, errors.New("--ttl must be an integer number of seconds greater than zero")
+			}
+			r.Type, r.TypeCode = t.name, t.code
+			return &locketmodels.LockRequest{Resource: r, TtlInSeconds: ttl}, nil
+		}
 	}
-	if *key == "" || *owner == "" {
-		return c.usageError(errors.New("--key and --owner are required"))
-	}
-	ttl, err := strconv.ParseInt(*ttlArg, 10, 64)
-	if err != nil || ttl <= 0 {
-		return c.usageError(errors.New("--ttl must be an integer number of seconds greater than zero"))
-	}
-	client, done, err := c.locket()
-	if err != nil {
-		return err
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	_, err = client.Lock(ctx, &locketmodels.LockRequest{
-		Resource:     &locketmodels.Resource{Key: *key, Owner: *owner, Value: *value, Type: typ, TypeCode: code},
-		TtlInSeconds: ttl,
-	})
-	if err != nil {
-		return fmt.Errorf("claiming %s %s: %w", typ, *key, err)
-	}
-	return nil
 }
 
-func releaseLock(ctx context.Context, c *call) error {
-	key, owner, _, _ := resourceFlags(c, false)
-	if _, err := c.parse(0, 0); err != nil {
-		return err
-	}
-	if *key == "" || *owner == "" {
-		return c.usageError(errors.New("--key and --owner are required"))
-	}
-	client, done, err := c.locket()
-	if err != nil {
-		return err
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	_, err = client.Release(ctx, &locketmodels.ReleaseRequest{Resource: &locketmodels.Resource{Key: *key, Owner: *owner}})
-	if err != nil {
-		return fmt.Errorf("releasing %s: %w", *key, err)
-	}
-	return nil
+func claim(ctx context.Context, k *conn, req *locketmodels.LockRequest) (nothing, error) {
+	_, err := k.locket.Lock(ctx, req)
+	return nothing{}, err
 }
+
+func claiming(req *locketmodels.LockRequest) string {
+	return fmt.Sprintf("claiming %s %s", req.Resource.Type, req.Resource.Key)
+}
+
+func releaseRequest(c *call) func([]string) (*locketmodels.ReleaseRequest, error) {
+	r, _, check := resourceFlags(c, false)
+	return func([]string) (*locketmodels.ReleaseRequest, error) {
+		return &locketmodels.ReleaseRequest{Resource: r}, check()
+	}
+}
+
+func release(ctx context.Context, k *conn, req *locketmodels.ReleaseRequest) (nothing, error) {
+	_, err := k.locket.Release(ctx, req)
+	return nothing{}, err
+}
+
+func releasing(req *locketmodels.ReleaseRequest) string { return "releasing " + req.Resource.Key }

@@ -12,40 +12,48 @@ import (
 	"strings"
 )
 
+// logsQuery is the logs command's request: whose logs, and which instance
+// ("": every instance).
+type logsQuery struct{ guid, index string }
+
+// logsRequest registers --index and checks the process guid: it names a
+// directory.
+func logsRequest(c *call) func([]string) (logsQuery, error) {
+	var index string
+	c.str(&index, "index", "i", "", "only this instance (default: every instance)")
+	return func(pos []string) (logsQuery, error) {
+		guid := pos[0]
+		if guid == "." || guid == ".." || strings.ContainsAny(guid, `/\`) {
+			return logsQuery{}, fmt.Errorf("logs: %q is not a process guid", guid)
+		}
+		return logsQuery{guid, index}, nil
+	}
+}
+
 // logs prints an LRP's container output from the log directory of a local
 // cluster: <log_dir>/<process_guid>/<index>.log (the layout `diego up`
 // writes; log_dir comes from the target file, --log-dir or DIEGO_LOG_DIR).
-func logs(ctx context.Context, c *call) error {
-	var index string
-	c.str(&index, "index", "i", "", "only this instance (default: every instance)")
-	args, err := c.parse(1, 1)
+func logs(_ context.Context, k *conn, q logsQuery) (nothing, error) {
+	s, err := k.settings()
 	if err != nil {
-		return err
-	}
-	guid := args[0]
-	if guid == "." || guid == ".." || strings.ContainsAny(guid, `/\`) {
-		return c.usageError(fmt.Errorf("logs: %q is not a process guid", guid))
-	}
-	s, err := c.settings()
-	if err != nil {
-		return err
+		return nothing{}, err
 	}
 	if s.LogDir == "" {
-		return errors.New("logs are only available for clusters started by `diego up`: the target has no log_dir (or set --log-dir / DIEGO_LOG_DIR)")
+		return nothing{}, errors.New("logs are only available for clusters started by `diego up`: the target has no log_dir (or set --log-dir / DIEGO_LOG_DIR)")
 	}
-	files, err := logFiles(filepath.Join(s.LogDir, guid), index)
+	files, err := logFiles(filepath.Join(s.LogDir, q.guid), q.index)
 	if err != nil {
-		return err
+		return nothing{}, err
 	}
 	for _, f := range files {
 		if len(files) > 1 {
-			fmt.Fprintf(c.stdout, "==> %s index %s <==\n", guid, strings.TrimSuffix(filepath.Base(f), ".log"))
+			fmt.Fprintf(k.stdout, "==> %s index %s <==\n", q.guid, strings.TrimSuffix(filepath.Base(f), ".log"))
 		}
-		if err := copyFile(c.stdout, f); err != nil {
-			return err
+		if err := copyFile(k.stdout, f); err != nil {
+			return nothing{}, err
 		}
 	}
-	return nil
+	return nothing{}, nil
 }
 
 // logFiles lists dir's <index>.log files in index order, or just index's.

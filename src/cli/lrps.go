@@ -10,106 +10,54 @@ import (
 	"strings"
 
 	"code.cloudfoundry.org/bbs/models"
-
-	"github.com/diego-go/diego/src/cli/render"
 )
 
-// specs is every operator command, in help order.
-var specs []*spec
+// The LRP commands' requests and calls; their rows are in commands.go.
 
-func init() {
-	specs = []*spec{
-		{"actual-lrps", "", "List actual LRPs (filters: --domain, --cell-id, --process-guid, --index)", actualLRPs},
-		{"desired-lrps", "", "List desired LRPs (filter: --domain)", desiredLRPs},
-		{"desired-lrp", "PROCESS_GUID", "Show a desired LRP", desiredLRP},
-		{"create-desired-lrp", "(SPEC|@FILE)", "Create a desired LRP from JSON (inline or @file)", createDesiredLRP},
-		{"update-desired-lrp", "PROCESS_GUID (SPEC|@FILE)", "Update a desired LRP from a JSON DesiredLRPUpdate", updateDesiredLRP},
-		{"delete-desired-lrp", "PROCESS_GUID", "Delete a desired LRP", deleteDesiredLRP},
-		{"retire-actual-lrp", "PROCESS_GUID INDEX", "Retire an actual LRP instance", retireActualLRP},
-		{"lrp-events", "", "Stream LRP events (--cell-id, --count)", lrpEvents},
-		{"tasks", "", "List tasks (filters: --domain, --cell-id)", tasks},
-		{"task", "TASK_GUID", "Show a task", task},
-		{"create-task", "(SPEC|@FILE)", "Create a task from JSON (inline or @file)", createTask},
-		{"delete-task", "TASK_GUID", "Delete a completed task", deleteTask},
-		{"cancel-task", "TASK_GUID", "Cancel a task", cancelTask},
-		{"task-events", "", "Stream task events (--count)", taskEvents},
-		{"cells", "", "List cell presences", cells},
-		{"cell", "CELL_ID", "Show a cell presence", cell},
-		{"cell-states", "", "Show every cell's state (asks each rep)", cellStates},
-		{"cell-state", "CELL_ID", "Show a cell's state (asks its rep)", cellState},
-		{"domains", "", "List fresh domains", domains},
-		{"set-domain", "DOMAIN", "Mark a domain fresh for --ttl (0: forever)", setDomain},
-		{"locks", "", "List Locket locks", locks},
-		{"presences", "", "List Locket presences", presences},
-		{"claim-lock", "", "Claim a Locket lock (--key, --owner, --value, --ttl)", claimLock},
-		{"release-lock", "", "Release a Locket lock or presence (--key, --owner)", releaseLock},
-		{"claim-presence", "", "Claim a Locket presence (--key, --owner, --value, --ttl)", claimPresence},
-		{"run", "NAME -- COMMAND [ARGS...]", "Run an app: desire an LRP and wait until its instances are RUNNING", runApp},
-		{"logs", "PROCESS_GUID", "Show an instance's logs (clusters started by `diego up`)", logs},
-		{"rotate-encryption-key", "", "Rotate the BBS encryption key online, keys in Vault (add, activate, re-encrypt, remove the old) or in the manifest (two verified deploys); resumable", rotateEncryptionKey},
-	}
-}
-
-func actualLRPs(ctx context.Context, c *call) error {
+func actualLRPFilter(c *call) func([]string) (models.ActualLRPFilter, error) {
 	var domain, cellID, guid, index string
 	c.str(&domain, "domain", "d", "", "only actual LRPs of this domain")
 	c.str(&cellID, "cell-id", "c", "", "only actual LRPs on this cell")
 	c.str(&guid, "process-guid", "p", "", "only actual LRPs of this process guid")
 	c.str(&index, "index", "i", "", "only actual LRPs with this index")
-	if _, err := c.parse(0, 0); err != nil {
-		return err
-	}
-	filter := models.ActualLRPFilter{Domain: domain, CellID: cellID, ProcessGuid: guid}
-	if index != "" {
-		i, err := strconv.ParseInt(index, 10, 32)
-		if err != nil || i < 0 {
-			return c.usageError(fmt.Errorf("--index: %q is not a non-negative integer", index))
+	return func([]string) (models.ActualLRPFilter, error) {
+		filter := models.ActualLRPFilter{Domain: domain, CellID: cellID, ProcessGuid: guid}
+		if index != "" {
+			i, err := strconv.ParseInt(index, 10, 32)
+			if err != nil || i < 0 {
+				return filter, fmt.Errorf("--index: %q is not a non-negative integer", index)
+			}
+			i32 := int32(i)
+			filter.Index = &i32
 		}
-		i32 := int32(i)
-		filter.Index = &i32
+		return filter, nil
 	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
-	}
-	lrps, err := client.ActualLRPs(quiet, "", filter)
-	if err != nil {
-		return fmt.Errorf("listing actual LRPs: %w", err)
-	}
-	return render.Print(c.stdout, c.format, lrps, render.ActualLRPHeader, render.ActualLRPRow)
 }
 
-func desiredLRPs(ctx context.Context, c *call) error {
+func actualLRPs(_ context.Context, k *conn, f models.ActualLRPFilter) ([]*models.ActualLRP, error) {
+	return k.bbs.ActualLRPs(quiet, "", f)
+}
+
+func desiredLRPFilter(c *call) func([]string) (models.DesiredLRPFilter, error) {
 	var domain string
 	c.str(&domain, "domain", "d", "", "only desired LRPs of this domain")
-	if _, err := c.parse(0, 0); err != nil {
-		return err
-	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
-	}
-	lrps, err := client.DesiredLRPs(quiet, "", models.DesiredLRPFilter{Domain: domain})
-	if err != nil {
-		return fmt.Errorf("listing desired LRPs: %w", err)
-	}
-	return render.Print(c.stdout, c.format, lrps, render.DesiredLRPHeader, render.DesiredLRPRow)
+	return func([]string) (models.DesiredLRPFilter, error) { return models.DesiredLRPFilter{Domain: domain}, nil }
 }
 
-func desiredLRP(ctx context.Context, c *call) error {
-	args, err := c.parse(1, 1)
-	if err != nil {
-		return err
+func desiredLRPs(_ context.Context, k *conn, f models.DesiredLRPFilter) ([]*models.DesiredLRP, error) {
+	return k.bbs.DesiredLRPs(quiet, "", f)
+}
+
+func desiredLRP(_ context.Context, k *conn, guid string) (*models.DesiredLRP, error) {
+	return k.bbs.DesiredLRPByProcessGuid(quiet, "", guid)
+}
+
+// jsonSpec decodes the command's last argument, a JSON spec, into a new T.
+func jsonSpec[T any](*call) func(pos []string) (*T, error) {
+	return func(pos []string) (*T, error) {
+		v := new(T)
+		return v, readSpec(pos[len(pos)-1], v)
 	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
-	}
-	lrp, err := client.DesiredLRPByProcessGuid(quiet, "", args[0])
-	if err != nil {
-		return fmt.Errorf("getting desired LRP %s: %w", args[0], err)
-	}
-	return render.Print(c.stdout, c.format, []*models.DesiredLRP{lrp}, render.DesiredLRPHeader, render.DesiredLRPRow)
 }
 
 // readSpec decodes a JSON argument: inline, or "@path" for a file's contents.
@@ -128,79 +76,50 @@ func readSpec(arg string, into any) error {
 	return nil
 }
 
-func createDesiredLRP(ctx context.Context, c *call) error {
-	args, err := c.parse(1, 1)
-	if err != nil {
-		return err
-	}
-	var lrp models.DesiredLRP
-	if err := readSpec(args[0], &lrp); err != nil {
-		return c.usageError(err)
-	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
-	}
-	if err := client.DesireLRP(quiet, "", &lrp); err != nil {
-		return fmt.Errorf("creating desired LRP %s: %w", lrp.ProcessGuid, err)
-	}
-	return nil
+func createDesiredLRP(_ context.Context, k *conn, lrp *models.DesiredLRP) (nothing, error) {
+	return nothing{}, k.bbs.DesireLRP(quiet, "", lrp)
 }
 
-func updateDesiredLRP(ctx context.Context, c *call) error {
-	args, err := c.parse(2, 2)
-	if err != nil {
-		return err
-	}
-	var update models.DesiredLRPUpdate
-	if err := readSpec(args[1], &update); err != nil {
-		return c.usageError(err)
-	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
-	}
-	if err := client.UpdateDesiredLRP(quiet, "", args[0], &update); err != nil {
-		return fmt.Errorf("updating desired LRP %s: %w", args[0], err)
-	}
-	return nil
+// lrpUpdate is update-desired-lrp's request.
+type lrpUpdate struct {
+	guid   string
+	update models.DesiredLRPUpdate
 }
 
-func deleteDesiredLRP(ctx context.Context, c *call) error {
-	args, err := c.parse(1, 1)
-	if err != nil {
-		return err
+func updateRequest(*call) func([]string) (lrpUpdate, error) {
+	return func(pos []string) (lrpUpdate, error) {
+		u := lrpUpdate{guid: pos[0]}
+		return u, readSpec(pos[1], &u.update)
 	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
-	}
-	if err := client.RemoveDesiredLRP(quiet, "", args[0]); err != nil {
-		return fmt.Errorf("deleting desired LRP %s: %w", args[0], err)
-	}
-	return nil
 }
 
-func retireActualLRP(ctx context.Context, c *call) error {
-	args, err := c.parse(2, 2)
+func updateDesiredLRP(_ context.Context, k *conn, u lrpUpdate) (nothing, error) {
+	return nothing{}, k.bbs.UpdateDesiredLRP(quiet, "", u.guid, &u.update)
+}
+
+func deleteDesiredLRP(_ context.Context, k *conn, guid string) (nothing, error) {
+	return nothing{}, k.bbs.RemoveDesiredLRP(quiet, "", guid)
+}
+
+// retireRequest is the instance to retire; its domain is looked up.
+func retireRequest(*call) func([]string) (models.ActualLRPKey, error) {
+	return func(pos []string) (models.ActualLRPKey, error) {
+		index, err := strconv.ParseInt(pos[1], 10, 32)
+		if err != nil || index < 0 {
+			return models.ActualLRPKey{}, errors.New("INDEX must be a non-negative integer")
+		}
+		return models.NewActualLRPKey(pos[0], int32(index), ""), nil
+	}
+}
+
+func retireActualLRP(_ context.Context, k *conn, key models.ActualLRPKey) (nothing, error) {
+	desired, err := k.bbs.DesiredLRPByProcessGuid(quiet, "", key.ProcessGuid)
 	if err != nil {
-		return err
+		return nothing{}, fmt.Errorf("getting desired LRP %s: %w", key.ProcessGuid, err)
 	}
-	index, err := strconv.ParseInt(args[1], 10, 32)
-	if err != nil || index < 0 {
-		return c.usageError(errors.New("INDEX must be a non-negative integer"))
+	key.Domain = desired.Domain
+	if err := k.bbs.RetireActualLRP(quiet, "", &key); err != nil {
+		return nothing{}, fmt.Errorf("retiring %s/%d: %w", key.ProcessGuid, key.Index, err)
 	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
-	}
-	desired, err := client.DesiredLRPByProcessGuid(quiet, "", args[0])
-	if err != nil {
-		return fmt.Errorf("getting desired LRP %s: %w", args[0], err)
-	}
-	key := models.NewActualLRPKey(args[0], int32(index), desired.Domain)
-	if err := client.RetireActualLRP(quiet, "", &key); err != nil {
-		return fmt.Errorf("retiring %s/%d: %w", args[0], index, err)
-	}
-	return nil
+	return nothing{}, nil
 }

@@ -34,8 +34,21 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 // pollInterval is how often `run` checks its instances.
 var pollInterval = 250 * time.Millisecond
 
-func runApp(ctx context.Context, c *call) error {
-	o := runOptions{}
+// runRequest is what `run` desires and how it waits.
+type runRequest struct {
+	lrp     *models.DesiredLRP
+	opts    runOptions
+	command []string
+}
+
+// ran is `run`'s result: the RUNNING instances, once waited for.
+type ran struct {
+	lrps   []*models.ActualLRP
+	waited bool
+}
+
+func runFlags(c *call) func([]string) (runRequest, error) {
+	o := &runOptions{}
 	c.fs.IntVar(&o.Instances, "instances", 1, "number of instances")
 	c.fs.IntVar(&o.Instances, "i", 1, "short for --instances")
 	c.fs.IntVar(&o.MemoryMB, "memory", 128, "memory limit per instance, MB")
@@ -51,34 +64,33 @@ func runApp(ctx context.Context, c *call) error {
 	c.fs.Var(env, "e", "short for --env")
 	c.fs.BoolVar(&o.NoWait, "no-wait", false, "return once the LRP is desired")
 	c.fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "how long to wait for every instance to be RUNNING")
-	args, err := c.parse(1, 1)
-	if err != nil {
-		return err
+	return func(pos []string) (runRequest, error) {
+		o.Env = *env
+		lrp, err := desiredLRPFor(pos[0], *o, c.dash)
+		return runRequest{lrp: lrp, opts: *o, command: c.dash}, err
 	}
-	o.Env = *env
-	lrp, err := desiredLRPFor(args[0], o, c.dash)
-	if err != nil {
-		return c.usageError(err)
+}
+
+func runApp(ctx context.Context, k *conn, r runRequest) (ran, error) {
+	if err := ensureDomain(k.bbs, r.opts.Domain); err != nil {
+		return ran{}, err
 	}
-	client, err := c.bbs()
-	if err != nil {
-		return err
+	if err := k.bbs.DesireLRP(quiet, "", r.lrp); err != nil {
+		return ran{}, fmt.Errorf("desiring %s: %w", r.lrp.ProcessGuid, err)
 	}
-	if err := ensureDomain(client, o.Domain); err != nil {
-		return err
+	fmt.Fprintf(k.stderr, "desired %s: %d instance(s) of %s\n", r.lrp.ProcessGuid, r.opts.Instances, strings.Join(r.command, " "))
+	if r.opts.NoWait {
+		return ran{}, nil
 	}
-	if err := client.DesireLRP(quiet, "", lrp); err != nil {
-		return fmt.Errorf("desiring %s: %w", lrp.ProcessGuid, err)
-	}
-	fmt.Fprintf(c.stderr, "desired %s: %d instance(s) of %s\n", lrp.ProcessGuid, o.Instances, strings.Join(c.dash, " "))
-	if o.NoWait {
+	lrps, err := waitRunning(ctx, k.bbs, k.stderr, r.lrp.ProcessGuid, r.opts.Instances, r.opts.Timeout)
+	return ran{lrps: lrps, waited: true}, err
+}
+
+func printRun(c *call, r ran) error {
+	if !r.waited {
 		return nil
 	}
-	lrps, err := waitRunning(ctx, client, c.stderr, lrp.ProcessGuid, o.Instances, o.Timeout)
-	if err != nil {
-		return err
-	}
-	return render.Print(c.stdout, c.format, lrps, render.ActualLRPHeader, render.ActualLRPRow)
+	return list(render.ActualLRPHeader, render.ActualLRPRow)(c, r.lrps)
 }
 
 // desiredLRPFor builds the LRP `run` desires. One command argument is a

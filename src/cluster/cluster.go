@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +19,7 @@ import (
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
+	"github.com/diego-go/diego/src/target"
 )
 
 // ReadyTimeout bounds each start-up step.
@@ -35,7 +34,7 @@ type Cluster struct {
 	auction  *child
 	reps     []*child
 	targetMu sync.Mutex
-	target   Target
+	target   target.File
 	start    time.Time
 }
 
@@ -78,7 +77,7 @@ func (c *Cluster) prepare() error {
 	if err := c.lockDir(); err != nil {
 		return err
 	}
-	_ = os.Remove(TargetFile(l.dir))
+	_ = os.Remove(target.Path(l.dir))
 	if err := c.checkSameDB(); err != nil {
 		return err
 	}
@@ -106,7 +105,7 @@ func (c *Cluster) prepare() error {
 	if err != nil {
 		return err
 	}
-	configs := map[string]map[string]any{"locket": locketCfg, "bbs": bbsCfg, "auctioneer": l.auctioneerConfig()}
+	configs := map[string]any{"locket": locketCfg, "bbs": bbsCfg, "auctioneer": l.auctioneerConfig()}
 	for i := 0; i < c.opts.Cells; i++ {
 		configs["rep-"+l.cellID(i)] = l.repConfig(i)
 	}
@@ -161,23 +160,6 @@ func (c *Cluster) checkSameDB() error {
 	return nil
 }
 
-func readOrCreateKey(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		if k := strings.TrimSpace(string(b)); k != "" {
-			return k, nil
-		}
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	k := base64.StdEncoding.EncodeToString(raw)
-	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("writing the encryption key: %w", err)
-	}
-	return k, nil
-}
-
 // startAll starts the components in order, waiting for each to be ready.
 func (c *Cluster) startAll(ctx context.Context) error {
 	l := c.l
@@ -229,7 +211,7 @@ func (c *Cluster) startAll(ctx context.Context) error {
 	if err := c.writeTarget(); err != nil {
 		return err
 	}
-	c.progress("ready: %s", TargetFile(l.dir))
+	c.progress("ready: %s", target.Path(l.dir))
 	return nil
 }
 
@@ -279,29 +261,29 @@ func (c *Cluster) waitFor(ctx context.Context, what string, children []*child, r
 
 func (c *Cluster) writeTarget() error {
 	l := c.l
-	t := Target{
+	t := target.File{
 		BBSURL: "https://" + l.bbsAddr(), LocketAddress: l.locketAddr(), AuctioneerURL: "https://" + l.auctioneerAddr(),
 		CACert: l.certs.CACert, ClientCert: l.certs.ClientCert, ClientKey: l.certs.ClientKey,
 		LogDir: l.appLogDir(), RootFS: "preloaded:" + RootFSName, Backend: c.opts.Backend,
-		Pids: map[string]int{"locket": c.locket.pid(), "bbs": c.bbs.pid(), "auctioneer": c.auction.pid()},
+		PIDs: map[string]int{"locket": c.locket.pid(), "bbs": c.bbs.pid(), "auctioneer": c.auction.pid()},
 	}
 	for i, r := range c.reps {
-		t.Cells = append(t.Cells, Cell{
+		t.Cells = append(t.Cells, target.Cell{
 			CellID: l.cellID(i), RepURL: "https://" + l.repAddr(i), LocalURL: "http://" + l.localAddr(i),
-			Zone: l.zone(i), Pid: r.pid(),
+			Zone: l.zone(i), PID: r.pid(),
 		})
 	}
 	c.targetMu.Lock()
 	defer c.targetMu.Unlock()
 	c.target = t
-	return WriteTarget(TargetFile(l.dir), t)
+	return target.Write(target.Path(l.dir), t)
 }
 
 // BinDir is where the component binaries were taken from.
 func (c *Cluster) BinDir() string { return c.opts.BinDir }
 
 // Target is what target.json holds.
-func (c *Cluster) Target() Target {
+func (c *Cluster) Target() target.File {
 	c.targetMu.Lock()
 	defer c.targetMu.Unlock()
 	return c.target
@@ -408,6 +390,6 @@ func (c *Cluster) Stop() {
 			ch.stop(15 * time.Second)
 		}
 	}
-	_ = os.Remove(TargetFile(c.l.dir))
+	_ = os.Remove(target.Path(c.l.dir))
 	c.progress("stopped; run again with the same --dir to resume")
 }

@@ -3,127 +3,21 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 
 	"github.com/diego-go/diego/src/internal/testutil"
-	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/target"
 )
-
-var binDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cluster-bin-")
-	if err != nil {
-		panic(err)
-	}
-	components := exec.Command("go", "build", "-o", dir+"/", "../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep")
-	app := exec.Command("go", "build", "-o", dir+"/", "../cmd/sample-app")
-	app.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as it runs in a busybox rootfs on runc
-	for _, cmd := range []*exec.Cmd{components, app} {
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %v: %v\n%s", cmd.Args, err, out)
-			os.Exit(1)
-		}
-	}
-	binDir = dir
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-type running struct {
-	c      *Cluster
-	cancel context.CancelFunc
-	done   chan struct{}
-	out    *testutil.SyncBuffer
-}
-
-func (r *running) stop() {
-	r.cancel()
-	<-r.done
-}
-
-func up(tb testing.TB, dir string, cells, portBase int) *running {
-	tb.Helper()
-	out := &testutil.SyncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	c, err := Up(ctx, Options{Dir: dir, Cells: cells, PortBase: portBase, BinDir: binDir, Out: out})
-	if err != nil {
-		cancel()
-		tb.Fatalf("up: %v\n%s", err, out)
-	}
-	r := &running{c: c, cancel: cancel, done: make(chan struct{}), out: out}
-	go func() {
-		c.Run(ctx)
-		close(r.done)
-	}()
-	tb.Cleanup(r.stop)
-	return r
-}
-
-func clientFor(tb testing.TB, t Target) bbs.Client {
-	cl, err := bbs.NewClient(t.BBSURL, t.CACert, t.ClientCert, t.ClientKey, 0, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cl
-}
-
-var eventually = testutil.Eventually
-
-func sampleApp(pg string, instances int32) *models.DesiredLRP {
-	return &models.DesiredLRP{
-		ProcessGuid: pg, Domain: "cluster-test", RootFs: "preloaded:" + RootFSName, Instances: instances,
-		MemoryMb: 32, DiskMb: 32, Ports: []uint32{8080}, LogGuid: pg,
-		MetricTags:           map[string]*models.MetricTagValue{"source_id": {Static: pg}},
-		EnvironmentVariables: []*models.EnvironmentVariable{{Name: "PORT", Value: "8080"}},
-		Action:               models.WrapAction(&models.RunAction{Path: filepath.Join(binDir, "sample-app"), User: "vcap"}),
-		CheckDefinition:      &models.CheckDefinition{Checks: []*models.Check{{TcpCheck: &models.TCPCheck{Port: 8080}}}},
-		StartTimeoutMs:       60000,
-	}
-}
-
-// answering returns how many of pg's instances are RUNNING and answer
-// HTTP with their own index.
-func answering(cl bbs.Client, pg string) (int, string) {
-	lrps, err := cl.ActualLRPs(lager.NewLogger("t"), "", models.ActualLRPFilter{ProcessGuid: pg})
-	if err != nil {
-		return 0, err.Error()
-	}
-	n := 0
-	var last string
-	for _, l := range lrps {
-		if l.State != models.ActualLRPStateRunning || len(l.Ports) == 0 {
-			continue
-		}
-		resp, err := http.Get(fmt.Sprintf("http://%s:%d/", l.Address, l.Ports[0].HostPort))
-		if err != nil {
-			last = err.Error()
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if strings.HasPrefix(string(body), "hello from "+strconv.Itoa(int(l.Index))+" ") {
-			n++
-		} else {
-			last = string(body)
-		}
-	}
-	return n, fmt.Sprintf("%d of %d answering; last: %s", n, len(lrps), last)
-}
 
 // TestUp: a two-cell cluster starts, writes a target that works, runs an
 // app, restarts a BBS that exits, leaves a killed rep down (re-placing its
@@ -132,12 +26,12 @@ func answering(cl bbs.Client, pg string) (int, string) {
 func TestUp(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cluster")
 	r := up(t, dir, 2, 9400)
-	tgt, err := ReadTarget(TargetFile(dir))
+	tgt, err := target.Load(target.Path(dir))
 	if err != nil {
 		t.Fatalf("target: %v\n%s", err, r.out)
 	}
 	if tgt.BBSURL != "https://127.0.0.1:9400" || tgt.LocketAddress != "127.0.0.1:9402" || len(tgt.Cells) != 2 ||
-		tgt.Cells[1].Zone != "z2" || tgt.Pids["bbs"] == 0 || tgt.Cells[0].Pid == 0 || !filepath.IsAbs(tgt.CACert) {
+		tgt.Cells[1].Zone != "z2" || tgt.PIDs["bbs"] == 0 || tgt.Cells[0].PID == 0 || !filepath.IsAbs(tgt.CACert) {
 		t.Fatalf("target: %+v", tgt)
 	}
 	for _, f := range []string{tgt.CACert, tgt.ClientCert, tgt.ClientKey} {
@@ -159,14 +53,14 @@ func TestUp(t *testing.T) {
 	})
 
 	// The BBS exits: restarted, target updated, data intact.
-	oldPid := tgt.Pids["bbs"]
+	oldPid := tgt.PIDs["bbs"]
 	if err := syscall.Kill(oldPid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 20*time.Second, "the BBS to be restarted", func() (bool, string) {
-		nt, err := ReadTarget(TargetFile(dir))
-		if err != nil || nt.Pids["bbs"] == oldPid || !cl.Ping(lg, "") {
-			return false, fmt.Sprint(nt.Pids, err)
+		nt, err := target.Load(target.Path(dir))
+		if err != nil || nt.PIDs["bbs"] == oldPid || !cl.Ping(lg, "") {
+			return false, fmt.Sprint(nt.PIDs, err)
 		}
 		return true, ""
 	})
@@ -176,7 +70,7 @@ func TestUp(t *testing.T) {
 
 	// A rep is SIGKILLed: not restarted; its instance moves to the other cell.
 	lrps, _ := cl.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "app", CellID: "cell-1"})
-	if err := syscall.Kill(tgt.Cells[0].Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(tgt.Cells[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 40*time.Second, "both instances answering on cell-2", func() (bool, string) {
@@ -198,7 +92,7 @@ func TestUp(t *testing.T) {
 
 	// Stop, then resume: the desired LRP comes back running.
 	r.stop()
-	if _, err := os.Stat(TargetFile(dir)); !os.IsNotExist(err) {
+	if _, err := os.Stat(target.Path(dir)); !os.IsNotExist(err) {
 		t.Fatalf("target.json left after stop: %v", err)
 	}
 	r = up(t, dir, 2, 9400)
@@ -210,7 +104,6 @@ func TestUp(t *testing.T) {
 		return n == 2, msg
 	})
 }
-
 func TestUpRefusesBadOptions(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -238,21 +131,6 @@ func TestUpRefusesBadOptions(t *testing.T) {
 		t.Fatalf("resume on another database: %v", err)
 	}
 }
-
-func TestDatabaseFor(t *testing.T) {
-	d, dsn, err := databaseFor("mysql://root:pw@127.0.0.1:3306/diego", "")
-	if err != nil || d != "mysql" || dsn != "root:pw@tcp(127.0.0.1:3306)/diego?parseTime=true" {
-		t.Fatalf("mysql: %s %s %v", d, dsn, err)
-	}
-	d, dsn, err = databaseFor("", "/x/bbs.db")
-	if err != nil || d != "sqlite" || dsn != "/x/bbs.db" {
-		t.Fatalf("sqlite: %s %s %v", d, dsn, err)
-	}
-}
-
-// BenchmarkUpReady measures `diego up` from start to ready (3 cells, SQLite,
-// process backend; binaries already built), then desires 100 instances of
-// the sample app and measures until all are RUNNING and answering HTTP.
 func BenchmarkUpReady(b *testing.B) {
 	var upTimes, appTimes []time.Duration
 	for i := 0; i < b.N; i++ {
@@ -318,7 +196,7 @@ func TestUpRuncReapsDeadCell(t *testing.T) {
 		l, err := cl.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "sleeper"})
 		return err == nil && len(l) == 1 && l[0].State == models.ActualLRPStateRunning, fmt.Sprint(l, err)
 	})
-	if err := syscall.Kill(tgt.Cells[0].Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(tgt.Cells[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 20*time.Second, "the dead cell's container to be removed", func() (bool, string) {
@@ -327,16 +205,5 @@ func TestUpRuncReapsDeadCell(t *testing.T) {
 	list, err := exec.Command("runc", "--root", filepath.Join(dir, "cells", "cell-1", "runc", "runc"), "list", "-q").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(list)) != "" {
 		t.Fatalf("runc still lists containers: %q %v", list, err)
-	}
-}
-
-func TestCellTagsInRepConfig(t *testing.T) {
-	l := layout{opts: Options{Cells: 2, Backend: "process", PortBase: 9000, CellTags: map[string][]string{"cell-2": {"gpu", "ssd"}}}.WithDefaults(),
-		dir: "/x", certs: &pki.Bundle{}}
-	if _, ok := l.repConfig(0)["placement_tags"]; ok {
-		t.Fatalf("cell-1 got placement tags: %v", l.repConfig(0))
-	}
-	if got := fmt.Sprint(l.repConfig(1)["placement_tags"]); got != "[gpu ssd]" {
-		t.Fatalf("cell-2 placement tags: %s", got)
 	}
 }

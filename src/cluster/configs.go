@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
@@ -8,8 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
+	auctioneerdaemon "github.com/diego-go/diego/src/auctioneer/daemon"
+	bbsconfig "github.com/diego-go/diego/src/bbs/config"
+	locketdaemon "github.com/diego-go/diego/src/locket/daemon"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/container/host"
+	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/container/runc"
+	repdaemon "github.com/diego-go/diego/src/rep/daemon"
 )
 
 // layout is where everything of a cluster lives and listens.
@@ -39,111 +50,105 @@ func (l layout) logFile(name string) string    { return filepath.Join(l.dir, "lo
 func (l layout) appLogDir() string             { return filepath.Join(l.dir, "logs", "apps") }
 func (l layout) rootfsDir() string             { return filepath.Join(l.dir, "rootfs", "busybox") }
 
-func (l layout) tlsServer() map[string]any {
-	return map[string]any{
-		"ca_file": l.certs.CACert, "server_cert_file": l.certs.ServerCert, "server_key_file": l.certs.ServerKey,
-	}
+// database is the BBS's and Locket's: --db, or SQLite in the cluster
+// directory.
+func (l layout) database() (driver, dsn string, err error) {
+	return databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
 }
 
-func merge(ms ...map[string]any) map[string]any {
-	out := map[string]any{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-func (l layout) locketConfig() (map[string]any, error) {
-	// Locket shares the BBS's database: the BBS reads cell presences from it.
-	driver, dsn, err := databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
+// locketConfig is Locket's config. Locket shares the BBS's database: the
+// BBS reads cell presences from it.
+func (l layout) locketConfig() (locketdaemon.Config, error) {
+	c := locketdaemon.DefaultConfig()
+	driver, dsn, err := l.database()
 	if err != nil {
-		return nil, err
+		return c, err
 	}
-	return merge(l.tlsServer(), map[string]any{
-		"listen_address":  l.locketAddr(),
-		"database_driver": driver, "database_connection_string": dsn,
-		"log_level": "info",
-	}), nil
+	c.ListenAddress = l.locketAddr()
+	c.CAFile, c.ServerCertFile, c.ServerKeyFile = l.certs.CACert, l.certs.ServerCert, l.certs.ServerKey
+	c.DatabaseDriver, c.DatabaseConnectionString = driver, dsn
+	c.LogLevel = "info"
+	return c, nil
 }
 
-func (l layout) bbsConfig() (map[string]any, error) {
-	driver, dsn, err := databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
+// bbsConfig is the BBS's config: its defaults, with the cluster's
+// addresses, certificates, database and key, and short intervals so that a
+// local cluster converges quickly.
+func (l layout) bbsConfig() (bbsconfig.Config, error) {
+	c := bbsconfig.Default()
+	driver, dsn, err := l.database()
 	if err != nil {
-		return nil, err
+		return c, err
 	}
-	return map[string]any{
-		"listen_address": l.bbsAddr(), "health_address": l.healthAddr(),
-		"ca_file": l.certs.CACert, "server_cert_file": l.certs.ServerCert, "server_key_file": l.certs.ServerKey,
-		"database_driver": driver, "database_connection_string": dsn,
-		"encryption_keys":  map[string]string{"local": l.key},
-		"active_key_label": "local",
-		"locket_address":   l.locketAddr(),
-		"locket_ca_file":   l.certs.CACert, "locket_client_cert_file": l.certs.ClientCert, "locket_client_key_file": l.certs.ClientKey,
-		"lock_ttl":                    "5s",
-		"lock_retry_interval":         "1s",
-		"auctioneer_address":          l.auctioneerAddr(),
-		"convergence_repeat_interval": "5s",
-		"cell_presence_poll_interval": "1s",
-		"log_level":                   "info",
-	}, nil
+	c.ListenAddress, c.HealthAddress = l.bbsAddr(), l.healthAddr()
+	c.CAFile, c.CertFile, c.KeyFile = l.certs.CACert, l.certs.ServerCert, l.certs.ServerKey
+	c.DatabaseDriver, c.DatabaseConnectionString = driver, dsn
+	c.EncryptionKeys, c.ActiveKeyLabel = map[string]string{"local": l.key}, "local"
+	c.LocketAddress = l.locketAddr()
+	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
+	c.LockTTL, c.LockRetryInterval = bbsconfig.Duration(5*time.Second), bbsconfig.Duration(time.Second)
+	c.AuctioneerAddress = l.auctioneerAddr()
+	c.ConvergenceRepeatInterval = bbsconfig.Duration(5 * time.Second)
+	c.CellPresencePollInterval = bbsconfig.Duration(time.Second)
+	c.LogLevel = "info"
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("the BBS config: %w", err)
+	}
+	return c, nil
 }
 
-func (l layout) auctioneerConfig() map[string]any {
-	c := l.certs
-	return merge(l.tlsServer(), map[string]any{
-		"listen_address": l.auctioneerAddr(),
-		"locket_address": l.locketAddr(),
-		"locket_ca_file": c.CACert, "locket_client_cert_file": c.ClientCert, "locket_client_key_file": c.ClientKey,
-		"lock_ttl": "5s", "lock_retry_interval": "1s",
-		"bbs_address": "https://" + l.bbsAddr(),
-		"bbs_ca_file": c.CACert, "bbs_client_cert_file": c.ClientCert, "bbs_client_key_file": c.ClientKey,
-		"rep_ca_file": c.CACert, "rep_client_cert_file": c.ClientCert, "rep_client_key_file": c.ClientKey,
-		"log_level": "info",
-	})
+// auctioneerConfig is the auctioneer's config: it holds the auctioneer
+// lock in Locket and calls the BBS and the reps with the client certificate.
+func (l layout) auctioneerConfig() auctioneerdaemon.Config {
+	c, k := auctioneerdaemon.DefaultConfig(), l.certs
+	c.ListenAddress = l.auctioneerAddr()
+	c.CAFile, c.ServerCertFile, c.ServerKeyFile = k.CACert, k.ServerCert, k.ServerKey
+	c.LocketAddress = l.locketAddr()
+	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.LockTTL, c.LockRetryInterval = auctioneerdaemon.Duration(5*time.Second), auctioneerdaemon.Duration(time.Second)
+	c.BBSAddress = "https://" + l.bbsAddr()
+	c.BBSCAFile, c.BBSClientCertFile, c.BBSClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.RepCAFile, c.RepClientCertFile, c.RepClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.LogLevel = "info"
+	return c
 }
 
 func (l layout) cellDir(i int) string { return filepath.Join(l.dir, "cells", l.cellID(i)) }
 
-func (l layout) repConfig(i int) map[string]any {
-	c := l.certs
-	ports := map[string]any{"port_range_start": 61000 + 1000*i, "port_range_end": 61999 + 1000*i}
-	cfg := map[string]any{
-		"cell_id": l.cellID(i), "zone": l.zone(i),
-		"listen_address": l.repAddr(i), "local_address": l.localAddr(i),
-		"ca_file": c.CACert, "cert_file": c.ServerCert, "key_file": c.ServerKey,
-		"bbs_address": "https://" + l.bbsAddr(),
-		"bbs_ca_file": c.CACert, "bbs_client_cert_file": c.ClientCert, "bbs_client_key_file": c.ClientKey,
-		"locket_address": l.locketAddr(),
-		"locket_ca_file": c.CACert, "locket_client_cert_file": c.ClientCert, "locket_client_key_file": c.ClientKey,
-		"container_root_dir": filepath.Join(l.cellDir(i), "containers"),
-		"container_log_dir":  l.appLogDir(),
-		"rootfs_providers":   []string{"preloaded:" + RootFSName},
-		"presence_ttl":       "10s",
-		"backend":            l.opts.Backend,
-		"log_level":          "info",
-	}
-	if tags := l.opts.CellTags[l.cellID(i)]; len(tags) > 0 {
-		cfg["placement_tags"] = tags
-	}
+// repConfig is cell i's config: its zone, addresses and certificates, a
+// port range of its own, and the backend's section.
+func (l layout) repConfig(i int) repdaemon.Config {
+	c, k := repdaemon.DefaultConfig(), l.certs
+	c.CellID, c.Zone = l.cellID(i), l.zone(i)
+	c.ListenAddress, c.LocalAddress = l.repAddr(i), l.localAddr(i)
+	c.CAFile, c.CertFile, c.KeyFile = k.CACert, k.ServerCert, k.ServerKey
+	c.BBSAddress = "https://" + l.bbsAddr()
+	c.BBSCAFile, c.BBSClientCertFile, c.BBSClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.LocketAddress = l.locketAddr()
+	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.ContainerRootDir = filepath.Join(l.cellDir(i), "containers")
+	c.ContainerLogDir = l.appLogDir()
+	c.RootFSProviders = []string{"preloaded:" + RootFSName}
+	c.PresenceTTL = repdaemon.Duration(10 * time.Second)
+	c.PlacementTags = l.opts.CellTags[l.cellID(i)]
+	c.Backend, c.LogLevel = l.opts.Backend, "info"
+	ports := host.Settings{PortRangeStart: uint32(61000 + 1000*i), PortRangeEnd: uint32(61999 + 1000*i)}
 	switch l.opts.Backend {
 	case "process":
-		cfg["process"] = ports
+		c.Process = &process.Config{Settings: ports}
 	case "runc":
-		runc := merge(ports, map[string]any{
-			"state_dir":     filepath.Join(l.cellDir(i), "runc"),
-			"rootfses":      map[string]string{RootFSName: l.rootfsDir()},
-			"network_cidr":  fmt.Sprintf("10.%d.0.0/16", 200+i),
-			"cgroup_parent": fmt.Sprintf("diego-up-%08x-%s", crc32.ChecksumIEEE([]byte(l.dir)), l.cellID(i)),
-		})
-		cfg["runc"] = runc
+		c.Runc = &runc.Config{Settings: ports,
+			StateDir:     filepath.Join(l.cellDir(i), "runc"),
+			RootFSes:     map[string]string{RootFSName: l.rootfsDir()},
+			NetworkCIDR:  fmt.Sprintf("10.%d.0.0/16", 200+i),
+			CgroupParent: fmt.Sprintf("diego-up-%08x-%s", crc32.ChecksumIEEE([]byte(l.dir)), l.cellID(i)),
+		}
 	}
-	return cfg
+	return c
 }
 
 // writeConfig writes a component's config (0600: it holds the key).
-func writeConfig(path string, cfg map[string]any) error {
+func writeConfig(path string, cfg any) error {
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return err
@@ -152,4 +157,23 @@ func writeConfig(path string, cfg map[string]any) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// readOrCreateKey reads the cluster's BBS encryption passphrase, making a
+// random one on the first start.
+func readOrCreateKey(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if k := strings.TrimSpace(string(b)); k != "" {
+			return k, nil
+		}
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	k := base64.StdEncoding.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the encryption key: %w", err)
+	}
+	return k, nil
 }

@@ -51,28 +51,32 @@ func (c *child) start() error {
 	return nil
 }
 
-func (c *child) pid() int {
+// now reads the child's current process, the channel closed when it exits
+// and whether it is being stopped, together.
+func (c *child) now() (cmd *exec.Cmd, exited <-chan struct{}, stopping bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cmd == nil || c.cmd.Process == nil {
-		return 0
+	return c.cmd, c.exited, c.stopping
+}
+
+func (c *child) pid() int {
+	if cmd, _, _ := c.now(); cmd != nil && cmd.Process != nil {
+		return cmd.Process.Pid
 	}
-	return c.cmd.Process.Pid
+	return 0
 }
 
 func (c *child) done() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.exited
+	_, exited, _ := c.now()
+	return exited
 }
 
+// status is how the current process ended ("running" until it has).
 func (c *child) status() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cmd == nil || c.cmd.ProcessState == nil {
-		return "running"
+	if cmd, _, _ := c.now(); cmd != nil && cmd.ProcessState != nil {
+		return cmd.ProcessState.String()
 	}
-	return c.cmd.ProcessState.String()
+	return "running"
 }
 
 // stop sends SIGTERM and waits up to grace before SIGKILL.
@@ -93,12 +97,6 @@ func (c *child) stop(grace time.Duration) {
 	}
 }
 
-func (c *child) isStopping() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stopping
-}
-
 // supervise restarts the child after an unexpected exit (when it is a
 // restartable one) until ctx ends; onChange is told of every exit and
 // restart.
@@ -109,7 +107,7 @@ func (c *child) supervise(ctx context.Context, onExit func(c *child, restarted b
 			return
 		case <-c.done():
 		}
-		if c.isStopping() || ctx.Err() != nil {
+		if _, _, stopping := c.now(); stopping || ctx.Err() != nil {
 			return
 		}
 		if !c.restart {

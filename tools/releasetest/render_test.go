@@ -222,7 +222,7 @@ func isShell(path string, b []byte) bool {
 }
 
 // checkTargets loads every rendered JSON under config/ of the diego-cli job
-// as a target file (src/cli/target's fields): the BBS URL is set and the
+// as a target file (src/target's fields): the BBS URL is set and the
 // certificate files it names load.
 func checkTargets(t *testing.T, where, out string) {
 	files, _ := filepath.Glob(filepath.Join(out, "config", "*.json"))

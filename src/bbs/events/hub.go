@@ -262,39 +262,48 @@ func (s *Subscription) next(ctx context.Context) (*envelope, error) {
 // event, the after state's key, or the before state's when the LRP was
 // unclaimed); crash events the crashed instance's cell; task events the
 // task's cell (before or after, for a change). Desired LRP events concern
-// every cell (see concernsEveryCell); any other event type not listed here
+// every cell (see concernsEveryCell). Events are told apart by the
+// accessors they have (each case names its event types); any other event
 // concerns no cell and reaches only unfiltered subscribers.
 func CellIDs(e models.Event) []string {
 	var c cellSet
 	switch e := e.(type) {
-	case *models.ActualLRPInstanceCreatedEvent:
-		c.addLRP(e.ActualLrp)
-	case *models.ActualLRPInstanceChangedEvent:
-		c.add(e.CellId)
-	case *models.ActualLRPInstanceRemovedEvent:
-		c.addLRP(e.ActualLrp)
-	case *models.ActualLRPCrashedEvent:
-		c.add(e.CellId)
-	case *models.TaskCreatedEvent:
-		c.addTask(e.Task)
-	case *models.TaskChangedEvent:
-		c.addTask(e.Before)
-		c.addTask(e.After)
-	case *models.TaskRemovedEvent:
-		c.addTask(e.Task)
-	//lint:ignore SA1019 deprecated group events are still valid on the wire.
-	case *models.ActualLRPCreatedEvent:
-		c.addGroup(e.ActualLrpGroup)
-	//lint:ignore SA1019 deprecated group events are still valid on the wire.
-	case *models.ActualLRPChangedEvent:
-		c.addGroup(e.Before)
-		c.addGroup(e.After)
-	//lint:ignore SA1019 deprecated group events are still valid on the wire.
-	case *models.ActualLRPRemovedEvent:
-		c.addGroup(e.ActualLrpGroup)
+	case onInstance: // instance changed, crashed
+		c.add(e.GetCellId())
+	case withLRP: // instance created, removed
+		c.addLRP(e.GetActualLrp())
+	case withTask: // task created, removed
+		c.addTask(e.GetTask())
+	case taskChange:
+		c.addTask(e.GetBefore())
+		c.addTask(e.GetAfter())
+	case withGroup: // deprecated group created, removed
+		c.addGroup(e.GetActualLrpGroup())
+	case groupChange: // deprecated group changed
+		c.addGroup(e.GetBefore())
+		c.addGroup(e.GetAfter())
 	}
 	return c.ids
 }
+
+// The accessors by which CellIDs reads an event's cells; the event types
+// having each are named at its case.
+type (
+	onInstance interface{ GetCellId() string }
+	withLRP    interface{ GetActualLrp() *models.ActualLRP }
+	withTask   interface{ GetTask() *models.Task }
+	taskChange interface {
+		GetBefore() *models.Task
+		GetAfter() *models.Task
+	}
+	//lint:ignore SA1019 deprecated group events are still valid on the wire.
+	withGroup interface{ GetActualLrpGroup() *models.ActualLRPGroup }
+	//lint:ignore SA1019 deprecated group events are still valid on the wire.
+	groupChange interface {
+		GetBefore() *models.ActualLRPGroup
+		GetAfter() *models.ActualLRPGroup
+	}
+)
 
 // concernsEveryCell: as in the reference BBS, desired LRP events reach every
 // subscriber of the instance stream, filtered by cell or not.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/diego-go/diego/src/cli"
 	"github.com/diego-go/diego/src/cluster"
+	"github.com/diego-go/diego/src/target"
 )
 
 var upCommand = cli.Command{Name: "up", Summary: "start a complete local cluster in the foreground (Ctrl-C stops it)", Run: up}
@@ -72,7 +73,7 @@ Diego is running (%s backend, %d cells).
 Try:  diego cells -o table        diego run hello --instances 3 --port 8080 -- %[12]s
 Ctrl-C stops everything; running it again with the same --dir resumes.
 `, t.Backend, len(t.Cells), t.BBSURL, t.LocketAddress, t.AuctioneerURL, t.CACert, t.ClientCert, t.ClientKey,
-		cluster.TargetFile(dir), filepath.Join(dir, "logs"), t.LogDir, filepath.Join(c.BinDir(), "sample-app"))
+		target.Path(dir), filepath.Join(dir, "logs"), t.LogDir, filepath.Join(c.BinDir(), "sample-app"))
 	c.Run(ctx)
 	return nil
 }

@@ -9,10 +9,9 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
-	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/procmem"
-	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/rep/daemon"
+	"github.com/diego-go/diego/src/rep/reptest"
 )
 
 // rssKB reads VmRSS and VmHWM (peak) of pid in KiB.
@@ -30,7 +29,7 @@ func rssKB(tb testing.TB, pid int) (rss, peak int64) {
 // memory (now and peak).
 func BenchmarkRepRSS250(b *testing.B) {
 	const n, batch = 250, 50
-	h := bbstest.Start(b, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(b), EmbeddedLocket: true})
+	h := reptest.StartBBS(b)
 	lg := lager.NewLogger("bench")
 	e := &cellEnv{h: h, lg: lg, cellID: "cell-rss"}
 	cfg := e.baseConfig(b)
@@ -44,7 +43,7 @@ func BenchmarkRepRSS250(b *testing.B) {
 	var work []rep.LRP
 	for i := range n {
 		pg := fmt.Sprintf("pg-rss-%d", i)
-		d := sleeper(pg, "bench")
+		d := reptest.Sleeper(pg, "bench")
 		if err := h.Client.DesireLRP(lg, "", d); err != nil {
 			b.Fatal(err)
 		}
@@ -52,8 +51,7 @@ func BenchmarkRepRSS250(b *testing.B) {
 		if err != nil || len(lrps) != 1 {
 			b.Fatalf("actual LRP of %s: %v %v", pg, lrps, err)
 		}
-		work = append(work, rep.NewLRP(fmt.Sprintf("ig-rss-%d", i), lrps[0].ActualLRPKey,
-			rep.NewResource(d.MemoryMb, d.DiskMb, 0), rep.NewPlacementConstraint(d.RootFs, nil, nil)))
+		work = append(work, reptest.LRP(fmt.Sprintf("ig-rss-%d", i), lrps[0].ActualLRPKey, d))
 	}
 	b.ResetTimer()
 	for lo := 0; lo < n; lo += batch {

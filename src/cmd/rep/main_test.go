@@ -22,10 +22,10 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
-	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/daemon"
+	"github.com/diego-go/diego/src/rep/reptest"
 )
 
 var repBin string
@@ -48,17 +48,9 @@ func TestMain(m *testing.M) {
 }
 
 // writeJSON writes v as a config file and returns its path.
-func writeJSON(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "rep.json")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+func writeJSON(tb testing.TB, v any) string {
+	tb.Helper()
+	return testutil.WriteJSON(tb, "rep.json", v)
 }
 
 // exampleConfig is example.json with its certificate paths pointing at b.
@@ -219,16 +211,11 @@ type cellEnv struct {
 }
 
 func (e *cellEnv) cellListed() (bool, string) {
-	cells, err := e.h.Client.Cells(e.lg, "")
-	if err != nil {
-		return false, err.Error()
+	c, other := reptest.Cell(e.h, e.lg, e.cellID)
+	if c == nil {
+		return false, other
 	}
-	for _, c := range cells {
-		if c.CellId == e.cellID {
-			return true, c.RepUrl
-		}
-	}
-	return false, fmt.Sprintf("%d other cells", len(cells))
+	return true, c.RepUrl
 }
 
 func (e *cellEnv) waitListed(t testing.TB, p *repProc) {
@@ -244,25 +231,7 @@ func (e *cellEnv) waitListed(t testing.TB, p *repProc) {
 // waits for it to be RUNNING.
 func (e *cellEnv) place(t *testing.T, p *repProc, pg, ig string) {
 	t.Helper()
-	desired := sleeper(pg, "test")
-	if err := e.h.Client.DesireLRP(e.lg, "", desired); err != nil {
-		t.Fatalf("desiring LRP: %v", err)
-	}
-	var key models.ActualLRPKey
-	eventually(t, 10*time.Second, "the unclaimed actual LRP", func() (bool, string) {
-		lrps, err := e.h.Client.ActualLRPs(e.lg, "", models.ActualLRPFilter{ProcessGuid: pg})
-		if err != nil || len(lrps) != 1 {
-			return false, fmt.Sprint(lrps, err)
-		}
-		key = lrps[0].ActualLRPKey
-		return true, ""
-	})
-	rc := e.repClient(t, p, 10*time.Second)
-	rejected, err := rc.Perform(e.lg, rep.Work{LRPs: []rep.LRP{rep.NewLRP(ig, key,
-		rep.NewResource(desired.MemoryMb, desired.DiskMb, 0), rep.NewPlacementConstraint(desired.RootFs, nil, nil))}})
-	if err != nil || len(rejected.LRPs) != 0 {
-		t.Fatalf("perform: rejected %+v, %v", rejected, err)
-	}
+	reptest.Place(t, e.h, e.lg, e.repClient(t, p, 10*time.Second), reptest.Sleeper(pg, "test"), ig)
 	eventually(t, 15*time.Second, "the instance to be RUNNING", func() (bool, string) {
 		l, ok := e.instance(pg, ig)
 		return ok && l.State == models.ActualLRPStateRunning, fmt.Sprint(l)
@@ -288,28 +257,7 @@ func (e *cellEnv) baseConfig(tb testing.TB) daemon.Config {
 // repClient is the reference rep client for p, as the auctioneer has.
 func (e *cellEnv) repClient(tb testing.TB, p *repProc, timeout time.Duration) rep.Client {
 	tb.Helper()
-	c := e.certs()
-	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: timeout},
-		&http.Client{Transport: &http.Transport{}, Timeout: timeout},
-		&rep.TLSConfig{RequireTLS: true, CertFile: c.ClientCert, KeyFile: c.ClientKey, CaCertFile: c.CACert})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	rc, err := factory.CreateClient("", p.repURL, "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return rc
-}
-
-// sleeper is a one-instance LRP that sleeps.
-func sleeper(pg, domain string) *models.DesiredLRP {
-	return &models.DesiredLRP{
-		ProcessGuid: pg, Domain: domain, RootFs: "preloaded:cflinuxfs4", Instances: 1,
-		MemoryMb: 32, DiskMb: 32, LogGuid: "log",
-		MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: pg}},
-		Action:     models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "exec sleep 600"}, User: "vcap"}),
-	}
+	return reptest.Client(tb, e.certs(), p.repURL, timeout)
 }
 
 // instance returns the actual LRP ig of pg if the BBS lists it on the cell.
@@ -377,7 +325,7 @@ func ping(addr string) error {
 // POST /evacuate drains the cell and the rep exits 0 by itself; SIGTERM
 // stops it with exit 0 and releases its presence.
 func TestRepBinary(t *testing.T) {
-	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
+	h := reptest.StartBBS(t)
 	e := &cellEnv{h: h, lg: lager.NewLogger("test"), cellID: "cell-bin"}
 	cfg := e.baseConfig(t)
 	cfg.MemoryMB, cfg.DiskMB, cfg.MaxContainers = 1024, 1024, 10
@@ -394,7 +342,13 @@ func TestRepBinary(t *testing.T) {
 	p := startRep(t, path)
 	e.waitListed(t, p)
 	e.place(t, p, "pg-orphan", "ig-orphan")
-	pgids := containerPgids(t, cfg.ContainerRootDir)
+	// RUNNING (no health check) may be reported while the action starts:
+	// wait for its process group to be recorded.
+	var pgids []int
+	eventually(t, 10*time.Second, "the instance's process group to be recorded", func() (bool, string) {
+		pgids = containerPgids(t, cfg.ContainerRootDir)
+		return len(pgids) > 0, fmt.Sprint(pgids)
+	})
 	if len(pgids) != 1 {
 		t.Fatalf("recorded process groups: %v", pgids)
 	}

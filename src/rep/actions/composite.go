@@ -3,10 +3,11 @@ package actions
 import (
 	"context"
 	"io"
-	"sync"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/each"
 )
 
 // serialStep runs its steps in order and stops at the first error.
@@ -29,17 +30,7 @@ func (s serialStep) Run(ctx context.Context) error {
 type parallelStep []Step
 
 func (s parallelStep) Run(ctx context.Context) error {
-	errs := make([]error, len(s))
-	var wg sync.WaitGroup
-	for i, step := range s {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = step.Run(ctx)
-		}()
-	}
-	wg.Wait()
-	return aggregate(nonNil(errs))
+	return aggregate(nonNil(each.Parallel(len(s), func(i int) error { return s[i].Run(ctx) })))
 }
 
 // codependentStep runs all its steps at once; the first to finish with an

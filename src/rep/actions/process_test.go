@@ -10,6 +10,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/process"
 )
 
@@ -17,7 +18,8 @@ import (
 // the process backend: download a tgz, run a script from it, fail with a
 // status, and cancel a sleeping process.
 func TestWithProcessBackend(t *testing.T) {
-	b, err := process.New(process.Config{RootDir: t.TempDir(), HostIP: "127.0.0.1", PortRangeStart: 61000, PortRangeEnd: 61100, MemoryMB: 1024, DiskMB: 1024})
+	b, err := process.New(process.Config{RootDir: t.TempDir(),
+		Settings: host.Settings{HostIP: "127.0.0.1", PortRangeStart: 61000, PortRangeEnd: 61100, MemoryMB: 1024, DiskMB: 1024}})
 	if err != nil {
 		t.Skipf("process backend: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
+	"github.com/diego-go/diego/src/internal/each"
 	"github.com/diego-go/diego/src/rep/container"
 )
 
@@ -149,13 +150,5 @@ func build(action *models.Action, deps Deps) (Step, error) {
 }
 
 func buildAll(as []*models.Action, deps Deps) ([]Step, error) {
-	steps := make([]Step, 0, len(as))
-	for i, a := range as {
-		s, err := build(a, deps)
-		if err != nil {
-			return nil, fmt.Errorf("action %d: %w", i, err)
-		}
-		steps = append(steps, s)
-	}
-	return steps, nil
+	return each.Map(as, "action", func(a *models.Action) (Step, error) { return build(a, deps) })
 }

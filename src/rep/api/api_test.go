@@ -18,6 +18,7 @@ import (
 
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/cell"
+	"github.com/diego-go/diego/src/rep/reptest"
 )
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -81,16 +82,7 @@ func newFixture(t *testing.T) *fixture {
 	f.srv.StartTLS()
 	t.Cleanup(f.srv.Close)
 
-	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second},
-		&http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second},
-		&rep.TLSConfig{RequireTLS: true, CertFile: b.ClientCert, KeyFile: b.ClientKey, CaCertFile: b.CACert})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.client, err = factory.CreateClient("", f.srv.URL, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.client = reptest.Client(t, b, f.srv.URL, 5*time.Second)
 	return f
 }
 

@@ -7,6 +7,7 @@ package container
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -134,6 +135,23 @@ type Capacity struct {
 	MemoryMB      int64
 	DiskMB        int64
 	MaxContainers int
+}
+
+// BackendConfig is a backend's config as its New sees it: defaults to fill
+// and checks to pass.
+type BackendConfig[C any] interface {
+	WithDefaults() C
+	Validate() error
+}
+
+// Configure fills cfg's defaults and validates it, the first step of every
+// backend's New; an error names the backend's config.
+func Configure[C BackendConfig[C]](backend string, cfg C) (C, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%s backend config: %w", backend, err)
+	}
+	return cfg, nil
 }
 
 // Backend creates and tracks containers.

@@ -31,6 +31,7 @@ import (
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/opqueue"
 	"github.com/diego-go/diego/src/rep/reconcile"
@@ -121,8 +122,9 @@ func (d *Daemon) start() error {
 	d.backend = d.opts.Backend
 	if d.backend == nil {
 		if d.backend, err = process.New(process.Config{
-			RootDir: d.cfg.ContainerRootDir, HostIP: d.cfg.HostIP,
-			MemoryMB: d.cfg.MemoryMB, DiskMB: d.cfg.DiskMB, MaxContainers: d.cfg.MaxContainers,
+			RootDir: d.cfg.ContainerRootDir,
+			Settings: host.Settings{HostIP: d.cfg.HostIP,
+				MemoryMB: d.cfg.MemoryMB, DiskMB: d.cfg.DiskMB, MaxContainers: d.cfg.MaxContainers},
 			RootFSes: d.preloaded,
 		}); err != nil {
 			return err

@@ -19,9 +19,9 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
-	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/cell"
+	"github.com/diego-go/diego/src/rep/reptest"
 )
 
 const waitFor = 30 * time.Second
@@ -116,7 +116,7 @@ func newCell(t *testing.T) *cellFixture {
 // newBBS starts a BBS with embedded Locket on SQLite.
 func newBBS(t testing.TB) *bbstest.Harness {
 	t.Helper()
-	return bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t), EmbeddedLocket: true})
+	return reptest.StartBBS(t)
 }
 
 // addCell starts a rep cell registered with h; tweak, if set, adjusts its
@@ -160,19 +160,14 @@ func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settin
 		t.Fatal("presence not acquired")
 	}
 	eventually(t, "the BBS to list the cell", func() (bool, string) {
-		cells, err := h.Client.Cells(lg, "")
-		if err != nil {
-			return false, err.Error()
+		c, other := reptest.Cell(h, lg, cfg.CellID)
+		if c == nil {
+			return false, other
 		}
-		for _, c := range cells {
-			if c.CellId == cfg.CellID {
-				if c.RepUrl != d.RepURL() || c.Zone != "z1" || int64(c.Capacity.MemoryMb) != cfg.MemoryMB {
-					return false, c.String()
-				}
-				return true, ""
-			}
+		if c.RepUrl != d.RepURL() || c.Zone != "z1" || int64(c.Capacity.MemoryMb) != cfg.MemoryMB {
+			return false, c.String()
 		}
-		return false, "cell not listed"
+		return true, ""
 	})
 
 	resp, err := http.Get("http://" + d.LocalAddr() + "/ping")
@@ -184,16 +179,7 @@ func addCell(t testing.TB, h *bbstest.Harness, cellID string, tweak func(*Settin
 		t.Fatalf("ping: %d", resp.StatusCode)
 	}
 
-	factory, err := rep.NewClientFactory(&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
-		&http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
-		&rep.TLSConfig{RequireTLS: true, CertFile: certs.ClientCert, KeyFile: certs.ClientKey, CaCertFile: certs.CACert})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := factory.CreateClient("", d.RepURL(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := reptest.Client(t, certs, d.RepURL(), 10*time.Second)
 	return &cellFixture{h: h, d: d, rc: rc, lg: lg, cfg: cfg}
 }
 
@@ -215,34 +201,14 @@ func TestLRPEndToEnd(t *testing.T) {
 		CheckDefinition: &models.CheckDefinition{Checks: []*models.Check{{TcpCheck: &models.TCPCheck{Port: 8080}}}},
 		StartTimeoutMs:  20000,
 	}
-	if err := h.Client.DesireLRP(lg, "", desired); err != nil {
-		t.Fatalf("desiring LRP: %v", err)
-	}
-	var key models.ActualLRPKey
-	eventually(t, "the unclaimed actual LRP", func() (bool, string) {
-		lrps, err := h.Client.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "pg-e2e"})
-		if err != nil || len(lrps) != 1 {
-			return false, "not yet"
-		}
-		key = lrps[0].ActualLRPKey
-		return true, ""
-	})
+	key := reptest.Desire(t, h, lg, desired)
 
 	state, err := rc.State(lg)
 	if err != nil || state.CellID != cfg.CellID {
 		t.Fatalf("state: %+v, %v", state, err)
 	}
 	instanceGuid := "ig-e2e"
-	work := rep.Work{LRPs: []rep.LRP{rep.NewLRP(instanceGuid, key,
-		rep.NewResource(desired.MemoryMb, desired.DiskMb, 0),
-		rep.NewPlacementConstraint(desired.RootFs, nil, nil))}}
-	rejected, err := rc.Perform(lg, work)
-	if err != nil {
-		t.Fatalf("perform: %v", err)
-	}
-	if len(rejected.LRPs) != 0 {
-		t.Fatalf("work rejected: %+v", rejected)
-	}
+	reptest.Perform(t, rc, lg, instanceGuid, key, desired)
 
 	var running *models.ActualLRP
 	eventually(t, "the instance to be RUNNING", func() (bool, string) {
@@ -307,24 +273,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // on the cell through the rep client, as the auctioneer would.
 func (f *cellFixture) desireAndPlace(t *testing.T, desired *models.DesiredLRP, instanceGuid string) models.ActualLRPKey {
 	t.Helper()
-	if err := f.h.Client.DesireLRP(f.lg, "", desired); err != nil {
-		t.Fatalf("desiring LRP: %v", err)
-	}
-	var key models.ActualLRPKey
-	eventually(t, "the unclaimed actual LRP", func() (bool, string) {
-		lrps, err := f.h.Client.ActualLRPs(f.lg, "", models.ActualLRPFilter{ProcessGuid: desired.ProcessGuid})
-		if err != nil || len(lrps) != 1 {
-			return false, "not yet"
-		}
-		key = lrps[0].ActualLRPKey
-		return true, ""
-	})
-	rejected, err := f.rc.Perform(f.lg, rep.Work{LRPs: []rep.LRP{rep.NewLRP(instanceGuid, key,
-		rep.NewResource(desired.MemoryMb, desired.DiskMb, 0), rep.NewPlacementConstraint(desired.RootFs, nil, nil))}})
-	if err != nil || len(rejected.LRPs) != 0 {
-		t.Fatalf("perform: rejected %+v, %v", rejected, err)
-	}
-	return key
+	return reptest.Place(t, f.h, f.lg, f.rc, desired, instanceGuid)
 }
 
 // TestLRPCrash: an instance whose action exits is crashed in the BBS with

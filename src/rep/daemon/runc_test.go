@@ -14,6 +14,7 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/runc"
 )
 
@@ -60,14 +61,16 @@ func runcCell(t testing.TB, maxContainers int, quiet bool) *cellFixture {
 			o.ContainerOutput = io.Discard
 		}
 		b, err := runc.New(runc.Config{
-			StateDir:       filepath.Join(c.ContainerRootDir, "runc"),
-			RootFSes:       map[string]string{"cflinuxfs4": runcRootFS},
-			HostIP:         "127.0.0.1",
-			PortRangeStart: 45000, PortRangeEnd: 47000,
+			StateDir: filepath.Join(c.ContainerRootDir, "runc"),
+			RootFSes: map[string]string{"cflinuxfs4": runcRootFS},
+			Settings: host.Settings{
+				HostIP:         "127.0.0.1",
+				PortRangeStart: 45000, PortRangeEnd: 47000,
+				MemoryMB: c.MemoryMB, DiskMB: c.DiskMB, MaxContainers: maxContainers,
+				StopGracePeriod: host.Duration(time.Second),
+			},
 			NetworkCIDR: "10.253.0.0/16",
-			MemoryMB:    c.MemoryMB, DiskMB: c.DiskMB, MaxContainers: maxContainers,
-			StopGracePeriod: runc.Duration(time.Second),
-			Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		})
 		if err != nil {
 			t.Fatal(err)

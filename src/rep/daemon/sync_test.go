@@ -18,7 +18,9 @@ import (
 
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/reptest"
 )
 
 func (f *cellFixture) actual(t *testing.T, processGuid string) []*models.ActualLRP {
@@ -45,14 +47,7 @@ func (f *cellFixture) waitRunning(t *testing.T, processGuid, instanceGuid string
 	return running
 }
 
-func sleeper(pg string) *models.DesiredLRP {
-	return &models.DesiredLRP{
-		ProcessGuid: pg, Domain: "test", RootFs: "preloaded:cflinuxfs4", Instances: 1,
-		MemoryMb: 32, DiskMb: 32, LogGuid: "log",
-		MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: pg}},
-		Action:     models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "exec sleep 600"}, User: "vcap"}),
-	}
-}
+func sleeper(pg string) *models.DesiredLRP { return reptest.Sleeper(pg, "test") }
 
 // TestBulkSync: one pass removes an actual LRP and fails a task the BBS
 // has on this cell without a container, destroys a container nothing owns,
@@ -62,7 +57,8 @@ func TestBulkSync(t *testing.T) {
 	f := addCell(t, newBBS(t), "cell-sync", func(c *Settings, o *Options) {
 		c.SyncInterval = Duration(time.Hour) // passes run only when the test says
 		var err error
-		if backend, err = process.New(process.Config{RootDir: c.ContainerRootDir, MemoryMB: 1024, DiskMB: 1024, MaxContainers: 10}); err != nil {
+		if backend, err = process.New(process.Config{RootDir: c.ContainerRootDir,
+			Settings: host.Settings{MemoryMB: 1024, DiskMB: 1024, MaxContainers: 10}}); err != nil {
 			t.Fatal(err)
 		}
 		o.Backend = backend
@@ -240,7 +236,8 @@ func TestRestartRecovery(t *testing.T) {
 	f1 := addCell(t, h, "cell-restart", func(c *Settings, o *Options) {
 		c.ContainerRootDir = dir
 		var err error
-		if backend1, err = process.New(process.Config{RootDir: dir, MemoryMB: 1024, DiskMB: 1024, MaxContainers: 10}); err != nil {
+		if backend1, err = process.New(process.Config{RootDir: dir,
+			Settings: host.Settings{MemoryMB: 1024, DiskMB: 1024, MaxContainers: 10}}); err != nil {
 			t.Fatal(err)
 		}
 		o.Backend = backend1

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/each"
 )
 
 // DefaultCheckTimeout is the connect or request timeout of a check that
@@ -69,15 +71,7 @@ func NewChecker(c *models.Check, resolve Resolver) (Checker, error) {
 
 // NewCheckers builds a checker for every check definition.
 func NewCheckers(cs []*models.Check, resolve Resolver) ([]Checker, error) {
-	out := make([]Checker, 0, len(cs))
-	for i, c := range cs {
-		ch, err := NewChecker(c, resolve)
-		if err != nil {
-			return nil, fmt.Errorf("check %d: %w", i, err)
-		}
-		out = append(out, ch)
-	}
-	return out, nil
+	return each.Map(cs, "check", func(c *models.Check) (Checker, error) { return NewChecker(c, resolve) })
 }
 
 // probe is a check of port with a timeout in ms (0: DefaultCheckTimeout)

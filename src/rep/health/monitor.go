@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/diego-go/diego/src/internal/each"
 )
 
 // Default monitoring intervals (the reference's).
@@ -137,38 +139,31 @@ func (m *Monitor) untilAllPass(ctx context.Context, checks []Checker, timeout ti
 		defer cancel()
 	}
 	interval := or(m.StartInterval, DefaultStartInterval)
-	errs := make([]error, len(checks))
-	var wg sync.WaitGroup
-	for i, c := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pause := interval
-			if m.StartRamp >= 0 {
-				pause = min(or(m.StartRamp, DefaultStartRamp), interval)
+	errs := each.Parallel(len(checks), func(i int) error {
+		pause := interval
+		if m.StartRamp >= 0 {
+			pause = min(or(m.StartRamp, DefaultStartRamp), interval)
+		}
+		t := time.NewTimer(pause)
+		defer t.Stop()
+		var last error
+		for {
+			err := checks[i].Check(ctx)
+			if err == nil {
+				return nil
 			}
-			t := time.NewTimer(pause)
-			defer t.Stop()
-			for {
-				err := c.Check(ctx)
-				if err == nil {
-					errs[i] = nil
-					return
-				}
-				if ctx.Err() == nil || errs[i] == nil {
-					errs[i] = err // keep the last error from before the deadline
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-				pause = min(2*pause, interval)
-				t.Reset(pause)
+			if ctx.Err() == nil || last == nil {
+				last = err // keep the last error from before the deadline
 			}
-		}()
-	}
-	wg.Wait()
+			select {
+			case <-ctx.Done():
+				return last
+			case <-t.C:
+			}
+			pause = min(2*pause, interval)
+			t.Reset(pause)
+		}
+	})
 	var msgs []string
 	var failed []error
 	for _, err := range errs {

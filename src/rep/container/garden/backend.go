@@ -41,9 +41,9 @@ var _ container.Backend = (*Backend)(nil)
 // New fills cfg's defaults and validates it. It does not contact the
 // server: call Ping for that.
 func New(cfg Config) (*Backend, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("garden backend config: %w", err)
+	cfg, err := container.Configure("garden", cfg)
+	if err != nil {
+		return nil, err
 	}
 	return &Backend{
 		cfg:    cfg,

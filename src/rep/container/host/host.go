@@ -8,21 +8,57 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
+	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/rep/container"
 )
 
-// Settings are the host settings the process and runc backends share.
+// Duration is a time.Duration read as "10s" or nanoseconds.
+type Duration = jsonconfig.Duration
+
+// Settings are the host settings the process and runc backends share: the
+// fields their JSON sections have in common (each embeds Settings).
 type Settings struct {
-	HostIP                       string
-	PortRangeStart, PortRangeEnd uint32
-	StopGracePeriod              time.Duration
-	MemoryMB, DiskMB             int64
-	MaxContainers                int
+	// HostIP is the address mapped ports answer on, reported in Info and to
+	// processes as CF_INSTANCE_IP.
+	HostIP string `json:"host_ip"`
+	// Host ports are allocated from [PortRangeStart, PortRangeEnd].
+	PortRangeStart uint32 `json:"port_range_start"`
+	PortRangeEnd   uint32 `json:"port_range_end"`
+	// StopGracePeriod is how long Stop waits after SIGTERM before SIGKILL.
+	StopGracePeriod Duration `json:"stop_grace_period"`
+	// Capacity; 0 = detect (memory from /proc/meminfo, disk from statfs of
+	// the backend's directory) and the default number of containers.
+	MemoryMB      int64 `json:"memory_mb"`
+	DiskMB        int64 `json:"disk_mb"`
+	MaxContainers int   `json:"max_containers"`
+	// DefaultPath is the PATH given to processes whose env has none.
+	DefaultPath string `json:"default_path"`
+}
+
+// WithDefaults fills every zero field of s from d (the port range only when
+// both of its ends are zero).
+func (s Settings) WithDefaults(d Settings) Settings {
+	if s.HostIP == "" {
+		s.HostIP = d.HostIP
+	}
+	if s.PortRangeStart == 0 && s.PortRangeEnd == 0 {
+		s.PortRangeStart, s.PortRangeEnd = d.PortRangeStart, d.PortRangeEnd
+	}
+	if s.StopGracePeriod == 0 {
+		s.StopGracePeriod = d.StopGracePeriod
+	}
+	if s.MaxContainers == 0 {
+		s.MaxContainers = d.MaxContainers
+	}
+	if s.DefaultPath == "" {
+		s.DefaultPath = d.DefaultPath
+	}
+	return s
 }
 
 // Validate reports every invalid host setting, each naming its field.
@@ -41,6 +77,18 @@ func (s Settings) Validate() []error {
 		errs = append(errs, errors.New("memory_mb, disk_mb and max_containers must not be negative"))
 	}
 	return errs
+}
+
+// Dir checks the backend's own directory, given in JSON field field: it is
+// required and absolute.
+func Dir(field, dir string) error {
+	if dir == "" {
+		return fmt.Errorf("%s is required", field)
+	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("%s %q must be absolute", field, dir)
+	}
+	return nil
 }
 
 // Capacity is the configured capacity, a zero memory being the machine's

@@ -22,6 +22,18 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestDir(t *testing.T) {
+	if err := Dir("root_dir", "/x"); err != nil {
+		t.Errorf("absolute dir: %v", err)
+	}
+	if err := Dir("root_dir", ""); err == nil || err.Error() != "root_dir is required" {
+		t.Errorf("empty dir: %v", err)
+	}
+	if err := Dir("state_dir", "rel"); err == nil || err.Error() != `state_dir "rel" must be absolute` {
+		t.Errorf("relative dir: %v", err)
+	}
+}
+
 func TestCapacity(t *testing.T) {
 	c, err := Settings{MemoryMB: 7, DiskMB: 8, MaxContainers: 9}.Capacity("/nonexistent")
 	if err != nil || c.MemoryMB != 7 || c.DiskMB != 8 || c.MaxContainers != 9 {

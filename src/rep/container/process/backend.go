@@ -34,9 +34,9 @@ var _ container.Backend = (*Backend)(nil)
 // New fills cfg's defaults, validates it, creates the root dir and detects
 // the capacity not set in cfg.
 func New(cfg Config) (*Backend, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("process backend config: %w", err)
+	cfg, err := container.Configure("process", cfg)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.RootDir, 0o755); err != nil {
 		return nil, fmt.Errorf("process backend: %w", err)
@@ -45,7 +45,7 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	capy, err := cfg.host().Capacity(cfg.RootDir)
+	capy, err := cfg.Settings.Capacity(cfg.RootDir)
 	if err != nil {
 		return nil, fmt.Errorf("process backend: %w", err)
 	}

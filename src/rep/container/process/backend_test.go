@@ -19,6 +19,7 @@ import (
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/containertest"
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/process"
 )
 
@@ -184,7 +185,7 @@ func TestDestroyKillsGrandchildrenAndRemovesFiles(t *testing.T) {
 }
 
 func TestMemoryLimitBestEffort(t *testing.T) {
-	b := newBackend(t, func(c *process.Config) { c.MemoryCheckInterval = process.Duration(50 * time.Millisecond) })
+	b := newBackend(t, func(c *process.Config) { c.MemoryCheckInterval = host.Duration(50 * time.Millisecond) })
 	ctx := t.Context()
 	c, _ := b.Create(ctx, container.Spec{Handle: "oom", MemoryMB: 16})
 	if err := c.StreamIn(ctx, "/bin", bytes.NewReader(containertest.HelperTar(t))); err != nil {
@@ -326,7 +327,7 @@ func TestConfig(t *testing.T) {
 // removes their homes.
 func TestReapLeftovers(t *testing.T) {
 	root := t.TempDir()
-	b1, err := process.New(process.Config{RootDir: root, MemoryMB: 100, DiskMB: 100})
+	b1, err := process.New(process.Config{RootDir: root, Settings: host.Settings{MemoryMB: 100, DiskMB: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +349,7 @@ func TestReapLeftovers(t *testing.T) {
 		t.Fatalf("pgid record %q: %v", raw, err)
 	}
 
-	b2, err := process.New(process.Config{RootDir: root, MemoryMB: 100, DiskMB: 100})
+	b2, err := process.New(process.Config{RootDir: root, Settings: host.Settings{MemoryMB: 100, DiskMB: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}

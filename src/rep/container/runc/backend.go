@@ -42,14 +42,13 @@ var _ container.Backend = (*Backend)(nil)
 // detects the capacity not set in cfg and recovers the containers found
 // under StateDir (restarting their port proxies).
 func New(cfg Config) (*Backend, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("runc backend config: %w", err)
+	cfg, err := container.Configure("runc", cfg)
+	if err != nil {
+		return nil, err
 	}
 	if os.Geteuid() != 0 {
 		return nil, errors.New("runc backend: must run as root (namespaces, cgroups, mounts)")
 	}
-	var err error
 	for _, p := range []*string{&cfg.RuncPath, &cfg.IPPath} {
 		if *p, err = exec.LookPath(*p); err != nil {
 			return nil, fmt.Errorf("runc backend: %w (install the runc and iproute2 packages, or set runc_path/ip_path)", err)
@@ -69,7 +68,7 @@ func New(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("runc backend: creating the state dir: %w", err)
 		}
 	}
-	if b.capacity, err = cfg.host().Capacity(cfg.StateDir); err != nil {
+	if b.capacity, err = cfg.Settings.Capacity(cfg.StateDir); err != nil {
 		return nil, fmt.Errorf("runc backend: %w", err)
 	}
 	_, err = os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")

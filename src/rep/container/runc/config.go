@@ -10,12 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/rep/container/host"
 )
-
-// Duration is a time.Duration read as "10s" or nanoseconds.
-type Duration = jsonconfig.Duration
 
 // Rootfs modes.
 const (
@@ -37,27 +33,16 @@ type Config struct {
 	RootFSes map[string]string `json:"rootfses"`
 	// RootFSMode is "auto", "overlay" or "copy".
 	RootFSMode string `json:"rootfs_mode"`
-	// HostIP is the address reported in Info (and CF_INSTANCE_IP) that mapped
-	// ports answer on; ListenIP is where the port proxies listen.
-	HostIP   string `json:"host_ip"`
+	// The host settings (host_ip, port range, stop_grace_period, capacity,
+	// default_path), shared with the process backend.
+	host.Settings
+	// ListenIP is where the port proxies listen.
 	ListenIP string `json:"listen_ip"`
-	// Host ports are allocated from [PortRangeStart, PortRangeEnd].
-	PortRangeStart uint32 `json:"port_range_start"`
-	PortRangeEnd   uint32 `json:"port_range_end"`
 	// NetworkCIDR is split into one /30 per container.
 	NetworkCIDR string `json:"network_cidr"`
 	// CgroupParent is the cgroup containers are created under; a relative
 	// path is relative to the rep's own cgroup.
 	CgroupParent string `json:"cgroup_parent"`
-	// StopGracePeriod is how long Stop waits after SIGTERM before SIGKILL.
-	StopGracePeriod Duration `json:"stop_grace_period"`
-	// Capacity; 0 = detect (memory from /proc/meminfo, disk from statfs of
-	// StateDir) and 250 containers.
-	MemoryMB      int64 `json:"memory_mb"`
-	DiskMB        int64 `json:"disk_mb"`
-	MaxContainers int   `json:"max_containers"`
-	// DefaultPath is the PATH given to processes whose env has none.
-	DefaultPath string `json:"default_path"`
 	// Logger receives the backend's logs (slog.Default() when nil).
 	Logger *slog.Logger `json:"-"`
 }
@@ -77,19 +62,21 @@ const (
 // DefaultConfig returns the defaults (HostIP and capacity are detected).
 func DefaultConfig() Config {
 	return Config{
-		StateDir:        filepath.Join(os.TempDir(), "diego-runc"),
-		RuncPath:        "runc",
-		IPPath:          "ip",
-		RootFSMode:      RootFSAuto,
-		HostIP:          detectHostIP(),
-		ListenIP:        DefaultListenIP,
-		PortRangeStart:  DefaultPortRangeStart,
-		PortRangeEnd:    DefaultPortRangeEnd,
-		NetworkCIDR:     DefaultNetworkCIDR,
-		CgroupParent:    DefaultCgroupParent,
-		StopGracePeriod: Duration(DefaultStopGracePeriod),
-		MaxContainers:   DefaultMaxContainers,
-		DefaultPath:     DefaultPATH,
+		StateDir:   filepath.Join(os.TempDir(), "diego-runc"),
+		RuncPath:   "runc",
+		IPPath:     "ip",
+		RootFSMode: RootFSAuto,
+		Settings: host.Settings{
+			HostIP:          detectHostIP(),
+			PortRangeStart:  DefaultPortRangeStart,
+			PortRangeEnd:    DefaultPortRangeEnd,
+			StopGracePeriod: host.Duration(DefaultStopGracePeriod),
+			MaxContainers:   DefaultMaxContainers,
+			DefaultPath:     DefaultPATH,
+		},
+		ListenIP:     DefaultListenIP,
+		NetworkCIDR:  DefaultNetworkCIDR,
+		CgroupParent: DefaultCgroupParent,
 	}
 }
 
@@ -105,20 +92,10 @@ func (c Config) WithDefaults() Config {
 	set(&c.RuncPath, d.RuncPath)
 	set(&c.IPPath, d.IPPath)
 	set(&c.RootFSMode, d.RootFSMode)
-	set(&c.HostIP, d.HostIP)
 	set(&c.ListenIP, d.ListenIP)
 	set(&c.NetworkCIDR, d.NetworkCIDR)
 	set(&c.CgroupParent, d.CgroupParent)
-	set(&c.DefaultPath, d.DefaultPath)
-	if c.PortRangeStart == 0 && c.PortRangeEnd == 0 {
-		c.PortRangeStart, c.PortRangeEnd = d.PortRangeStart, d.PortRangeEnd
-	}
-	if c.StopGracePeriod == 0 {
-		c.StopGracePeriod = d.StopGracePeriod
-	}
-	if c.MaxContainers == 0 {
-		c.MaxContainers = d.MaxContainers
-	}
+	c.Settings = c.Settings.WithDefaults(d.Settings)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -127,12 +104,7 @@ func (c Config) WithDefaults() Config {
 
 // Validate reports every invalid field.
 func (c Config) Validate() error {
-	var errs []error
-	if c.StateDir == "" {
-		errs = append(errs, errors.New("state_dir is required"))
-	} else if !filepath.IsAbs(c.StateDir) {
-		errs = append(errs, fmt.Errorf("state_dir %q must be absolute", c.StateDir))
-	}
+	errs := []error{host.Dir("state_dir", c.StateDir)}
 	for name, dir := range c.RootFSes {
 		if name == "" || !filepath.IsAbs(dir) {
 			errs = append(errs, fmt.Errorf("rootfses: %q -> %q: want a name and an absolute directory", name, dir))
@@ -143,7 +115,7 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("rootfs_mode %q: want auto, overlay or copy", c.RootFSMode))
 	}
-	errs = append(errs, c.host().Validate()...)
+	errs = append(errs, c.Settings.Validate()...)
 	if net.ParseIP(c.ListenIP) == nil {
 		errs = append(errs, fmt.Errorf("listen_ip %q is not an IP address", c.ListenIP))
 	}
@@ -154,15 +126,6 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("cgroup_parent is required"))
 	}
 	return errors.Join(errs...)
-}
-
-// host is the host settings the process and runc backends share.
-func (c Config) host() host.Settings {
-	return host.Settings{
-		HostIP: c.HostIP, PortRangeStart: c.PortRangeStart, PortRangeEnd: c.PortRangeEnd,
-		StopGracePeriod: time.Duration(c.StopGracePeriod),
-		MemoryMB:        c.MemoryMB, DiskMB: c.DiskMB, MaxContainers: c.MaxContainers,
-	}
 }
 
 // detectHostIP is the address of the interface holding the default route,

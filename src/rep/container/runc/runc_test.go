@@ -17,6 +17,7 @@ import (
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/containertest"
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/runc"
 )
 
@@ -96,14 +97,16 @@ func testConfig(t testing.TB) runc.Config {
 	start := portBase.Add(20) - 20
 	n := netBase.Add(1)
 	return runc.Config{
-		StateDir:        t.TempDir(),
-		RootFSes:        map[string]string{"cflinuxfs4": busyboxRootFS(t)},
-		HostIP:          "127.0.0.1",
-		PortRangeStart:  start,
-		PortRangeEnd:    start + 19,
-		NetworkCIDR:     fmt.Sprintf("10.254.%d.0/24", n%256),
-		StopGracePeriod: runc.Duration(300 * time.Millisecond),
-		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		StateDir: t.TempDir(),
+		RootFSes: map[string]string{"cflinuxfs4": busyboxRootFS(t)},
+		Settings: host.Settings{
+			HostIP:          "127.0.0.1",
+			PortRangeStart:  start,
+			PortRangeEnd:    start + 19,
+			StopGracePeriod: host.Duration(300 * time.Millisecond),
+		},
+		NetworkCIDR: fmt.Sprintf("10.254.%d.0/24", n%256),
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/process"
 )
 
@@ -30,10 +31,12 @@ func (p *Ports) New(t testing.TB, mutate ...func(*process.Config)) *process.Back
 	t.Helper()
 	start := p.next.Add(20) - 20
 	cfg := process.Config{
-		RootDir:         t.TempDir(),
-		PortRangeStart:  start,
-		PortRangeEnd:    start + 19,
-		StopGracePeriod: process.Duration(300 * time.Millisecond),
+		RootDir: t.TempDir(),
+		Settings: host.Settings{
+			PortRangeStart:  start,
+			PortRangeEnd:    start + 19,
+			StopGracePeriod: host.Duration(300 * time.Millisecond),
+		},
 	}
 	for _, m := range mutate {
 		m(&cfg)

@@ -1,4 +1,4 @@
-package target
+package connect
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/diego-go/diego/src/target"
 )
 
 func TestResolvePrecedence(t *testing.T) {
@@ -32,7 +34,7 @@ func TestResolvePrecedence(t *testing.T) {
 	if err := s.CheckLocket(); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Load(path)
+	f, err := target.Load(path)
 	if err != nil || len(f.Cells) != 1 || f.Cells[0].Zone != "z1" {
 		t.Fatalf("cells: %+v %v", f, err)
 	}

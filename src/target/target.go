@@ -1,0 +1,90 @@
+// Package target is the schema of target.json, the file `diego up` writes to
+// say where a running cluster is: the CLI and the acceptance suite read it.
+package target
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// File is target.json. `diego up` writes absolute paths; a reader takes a
+// relative path as relative to the file's directory.
+type File struct {
+	BBSURL        string `json:"bbs_url"`
+	LocketAddress string `json:"locket_address"`
+	AuctioneerURL string `json:"auctioneer_url"`
+	CACert        string `json:"ca_cert"`
+	ClientCert    string `json:"client_cert"`
+	ClientKey     string `json:"client_key"`
+	Cells         []Cell `json:"cells"`
+
+	// LogDir holds container logs as LogDir/<process_guid>/<index>.log.
+	LogDir string `json:"log_dir"`
+	// RootFS is what the cells run, e.g. preloaded:busybox.
+	RootFS string `json:"rootfs"`
+	// Backend is the cells' container backend (process or runc).
+	Backend string `json:"backend"`
+	// PIDs are the component processes by name (bbs, locket, auctioneer),
+	// for tests that kill or restart them.
+	PIDs map[string]int `json:"pids"`
+}
+
+// Cell is one rep of the cluster.
+type Cell struct {
+	CellID   string `json:"cell_id"`
+	RepURL   string `json:"rep_url"`
+	LocalURL string `json:"local_url"`
+	Zone     string `json:"zone"`
+	PID      int    `json:"pid"`
+}
+
+// Path is the target file's path in a cluster directory.
+func Path(dir string) string { return filepath.Join(dir, "target.json") }
+
+// Cell returns the cell with the given id.
+func (f File) Cell(id string) (Cell, bool) {
+	for _, c := range f.Cells {
+		if c.CellID == id {
+			return c, true
+		}
+	}
+	return Cell{}, false
+}
+
+// Load reads a target file; relative paths are made relative to its
+// directory.
+func Load(path string) (File, error) {
+	var f File
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return f, fmt.Errorf("reading target file: %w", err)
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, fmt.Errorf("parsing target file %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	for _, p := range []*string{&f.CACert, &f.ClientCert, &f.ClientKey, &f.LogDir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	return f, nil
+}
+
+// Write writes f to path atomically: readers never see half a file.
+func Write(path string, f File) error {
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding target file: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
