@@ -35,14 +35,14 @@ type standinInfo struct {
 	} `json:"approles"`
 }
 
-// keyRing is the BBS key ring document in Vault (src/bbs/keysource.Doc).
+// keyRing is the BBS key ring document in Vault (src/bbs/keyring.Doc).
 type keyRing struct {
 	ActiveKeyLabel string            `json:"active_key_label"`
 	Keys           map[string]string `json:"keys"`
 	RotatingTo     string            `json:"rotating_to"`
 }
 
-// encryptionStatus is the BBS's GET /v1/admin/encryption/status (src/bbs/rotation.Status).
+// encryptionStatus is the BBS's GET /v1/admin/encryption/status (src/bbs/reencrypt.Status).
 type encryptionStatus struct {
 	ActiveLabel string   `json:"active_label"`
 	Labels      []string `json:"labels"`
