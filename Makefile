@@ -19,10 +19,10 @@ build:
 
 ## run: `diego up` (Locket, BBS, auctioneer, 3 cells on SQLite) with the sample app, state in .local/diego
 run: build
-	@bash scripts/run-local.sh "$(BIN)" "$(LOCAL)/diego"
+	@bash ci/dev/run-local.sh "$(BIN)" "$(LOCAL)/diego"
 
 services:
-	@bash scripts/ensure-services.sh
+	@bash ci/dev/ensure-services.sh
 
 ## test: every suite, against real SQLite, PostgreSQL and MariaDB
 test: services vet
@@ -35,7 +35,7 @@ test: services vet
 
 ## test-acceptance-runc: the acceptance suite against diego up on PostgreSQL with the runc backend (root)
 test-acceptance-runc:
-	GO=$(GO) bash scripts/acceptance-postgres-runc.sh
+	GO=$(GO) bash ci/dev/acceptance-postgres-runc.sh
 
 test-unit:
 	$(GOTEST) -short ./...
@@ -46,11 +46,11 @@ vet:
 
 ## bench: the BBS benchmark (100k desired / 250k actual) on SQLite and PostgreSQL
 bench: build services
-	@bash scripts/bench.sh "$(BIN)" full
+	@bash ci/dev/bench.sh "$(BIN)" full
 
 ## bench-quick: the same workload at 1/20 scale
 bench-quick: build services
-	@bash scripts/bench.sh "$(BIN)" quick
+	@bash ci/dev/bench.sh "$(BIN)" quick
 
 ## bench-up: `diego up` to ready, and 100 sample-app instances answering
 bench-up:
@@ -68,7 +68,7 @@ bench-rep: services
 test-tools: bosh
 	cd tools && $(GO) vet ./... && $(GOTEST) ./...
 
-## test-release: only the release tarball test (scripts/release.sh, offline compilation), verbose with timings
+## test-release: only the release tarball test (ci/dev/release.sh, offline compilation), verbose with timings
 test-release: bosh
 	cd tools && $(GOTEST) -v -run TestReleaseTarball ./releasetest
 
@@ -76,7 +76,7 @@ test-release: bosh
 ## through Concourse's own validator (tools/concourse, its own module), run paths,
 ## ops-files and vars files, each deploy step interpolated with bin/bosh; shellcheck
 test-pipelines: bosh
-	shellcheck -x ci/scripts/*.sh ci/local/*.sh packages/acceptance-tests/packaging
+	shellcheck -x ci/scripts/*.sh ci/local/*.sh ci/dev/*.sh ci/dev/rootfs/*.sh packages/*/packaging src/_packaging/*.sh
 	cd tools/concourse && $(GO) vet ./... && $(GOTEST) ./...
 
 ## test-pipeline-local: a local Concourse (houdini) runs pipelines/deploy-diego.yml's
@@ -87,16 +87,16 @@ test-pipeline-local: bosh
 ## deploy-local: the release deployed on this machine (root; docs/deploy-local.md) in the
 ## foreground: ops-files/test/local-deployment.yml, Ctrl-C drains and stops
 deploy-local: bosh
-	GO=$(GO) bash scripts/deploy-local.sh up
+	GO=$(GO) bash ci/dev/deploy-local.sh up
 
 ## test-deploy-local: TestDeployLocal (root): up, the acceptance-tests errand, drain a cell, down;
 ## TestRotateErrandLocal: the BBS on a Vault stand-in, the rotate-encryption-key errand twice
 test-deploy-local: bosh
-	GO=$(GO) bash scripts/deploy-local.sh test
+	GO=$(GO) bash ci/dev/deploy-local.sh test
 
 ## bosh: the real bosh CLI (bosh-cli v7, pinned in tools/go.mod) in bin/bosh
 bosh:
-	@bash scripts/build-bosh.sh
+	@bash ci/dev/build-bosh.sh
 
 clean:
 	rm -rf $(BIN) $(LOCAL)

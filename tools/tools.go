@@ -1,6 +1,6 @@
 //go:build tools
 
-// Package tools pins the bosh CLI (built by scripts/build-bosh.sh).
+// Package tools pins the bosh CLI (built by ci/dev/build-bosh.sh).
 package tools
 
 import _ "github.com/cloudfoundry/bosh-cli/v7"

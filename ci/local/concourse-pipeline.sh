@@ -15,7 +15,7 @@
 # image_resource and get PATH/HOME/Go caches/BOSH_CLI as params; without
 # resources no job triggers the next, so this script triggers them in order.
 # The task scripts, their params and the vars file
-# (pipelines/vars/deploy-diego-local.yml) are the pipeline's own.
+# (ci/vars/pipelines/deploy-diego-local.yml) are the pipeline's own.
 #
 # Usage: ci/local/concourse-pipeline.sh
 # Environment: CONCOURSE_DIR (default /tmp/diego-concourse), PORT (8181),
@@ -26,18 +26,15 @@
 # deployment and Concourse running). Needs root, Go, PostgreSQL, ruby, ip.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-dir="${CONCOURSE_DIR:-/tmp/diego-concourse}"
+# shellcheck source=ci/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 state="${BOSH_LOCAL_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/diego-bosh-local}"
-fly="${repo}/bin/fly"
-target=diego-local
 pipeline=deploy-diego-local
 deployment=diego-local-staging
 jobs=(create-release deploy-staging acceptance-staging rotate-staging-key)
 # the builds, in order: after the key rotation (two deploys by diego
 # rotate-encryption-key) the acceptance errand runs again
 runs=(create-release deploy-staging acceptance-staging rotate-staging-key acceptance-staging)
-log() { printf 'concourse-pipeline: %s\n' "$*" >&2; }
 
 [[ "$(id -u)" == 0 ]] || { log "needs root (houdini, deploy-local's namespaces)"; exit 1; }
 sha="$(git -C "${repo}" rev-parse HEAD)"
@@ -46,7 +43,7 @@ if [[ -n "$(git -C "${repo}" status --porcelain --untracked-files=no)" ]]; then
 fi
 
 bash "${repo}/ci/local/concourse.sh" start
-[[ -x "${repo}/bin/bosh" ]] || bash "${repo}/scripts/build-bosh.sh"
+[[ -x "${repo}/bin/bosh" ]] || bash "${repo}/ci/dev/build-bosh.sh"
 log "building bin/bosh-local, bin/deploy-local"
 (cd "${repo}/tools" && go build -o "${repo}/bin/bosh-local" ./cmd/bosh-local && go build -o "${repo}/bin/deploy-local" ./cmd/deploy-local)
 mkdir -p "${dir}" "${dir}/home" "${state}"
@@ -92,7 +89,7 @@ production_bbs_admin: {urls: "https://10.245.0.10:8889", certificate: "${admin}/
 vault: {addr: "", role_id: "", secret_id: ""}
 YAML
 "${fly}" -t "${target}" set-pipeline -n -p "${pipeline}" -c "${dir}/${pipeline}.yml" \
-  -l "${repo}/pipelines/vars/deploy-diego-local.yml" -l "${dir}/credentials.yml" >/dev/null
+  -l "${repo}/ci/vars/pipelines/deploy-diego-local.yml" -l "${dir}/credentials.yml" >/dev/null
 "${fly}" -t "${target}" unpause-pipeline -p "${pipeline}" >/dev/null
 
 # the diego CLI on the api instance (like bosh ssh api/0 -c ...)

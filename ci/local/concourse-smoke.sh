@@ -16,21 +16,18 @@
 # PostgreSQL on 127.0.0.1:5432 (trust), bin/bosh (make bosh).
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-dir="${CONCOURSE_DIR:-/tmp/diego-concourse}"
-fly="${repo}/bin/fly"
-target=diego-local
-log() { printf 'concourse-smoke: %s\n' "$*" >&2; }
+# shellcheck source=ci/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [[ "${1:-}" == stop ]]; then
   exec bash "${repo}/ci/local/concourse.sh" stop
 fi
 
 bash "${repo}/ci/local/concourse.sh" start
-[[ -x "${repo}/bin/bosh" ]] || bash "${repo}/scripts/build-bosh.sh"
+[[ -x "${repo}/bin/bosh" ]] || bash "${repo}/ci/dev/build-bosh.sh"
 log "1. the pipelines are accepted by the server"
-"${fly}" -t "${target}" set-pipeline -n -p deploy-diego -c "${repo}/pipelines/deploy-diego.yml" -l "${repo}/pipelines/vars/deploy-diego.yml" >/dev/null
-"${fly}" -t "${target}" set-pipeline -n -p preview -i branch=feature-x -c "${repo}/pipelines/preview.yml" -l "${repo}/pipelines/vars/preview.yml" >/dev/null
+"${fly}" -t "${target}" set-pipeline -n -p deploy-diego -c "${repo}/pipelines/deploy-diego.yml" -l "${repo}/ci/vars/pipelines/deploy-diego.yml" >/dev/null
+"${fly}" -t "${target}" set-pipeline -n -p preview -i branch=feature-x -c "${repo}/pipelines/preview.yml" -l "${repo}/ci/vars/pipelines/preview.yml" >/dev/null
 "${fly}" -t "${target}" pipelines
 
 log "2. a trivial pipeline job"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A local Concourse for ci/local/*.sh: `concourse quickstart` from the pin in
-# tools/concourse, on the PostgreSQL of scripts/ensure-services.sh (database
+# tools/concourse, on the PostgreSQL of ci/dev/ensure-services.sh (database
 # concourse_local), the houdini runtime (tasks run as processes on this
 # machine: no images, no resource types), loopback only, user ci/ci-pass,
 # fly target diego-local.
@@ -13,12 +13,8 @@
 # default 8181). Needs root (houdini), Go, PostgreSQL on 127.0.0.1:5432 (trust).
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-dir="${CONCOURSE_DIR:-/tmp/diego-concourse}"
-port="${PORT:-8181}"
-fly="${repo}/bin/fly"
-target=diego-local
-log() { printf 'concourse: %s\n' "$*" >&2; }
+# shellcheck source=ci/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 stop() {
   if [[ -f "${dir}/pid" ]] && kill -0 "$(cat "${dir}/pid")" 2>/dev/null; then

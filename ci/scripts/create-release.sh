@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the diego-go release tarball with scripts/release.sh into an output
+# Builds the diego-go release tarball with ci/dev/release.sh into an output
 # directory, with a version file next to it. Task: ci/tasks/create-release.yml.
 set -euo pipefail
 # shellcheck source=ci/scripts/lib.sh
@@ -15,7 +15,7 @@ Environment:
   VERSION      release version (default: 0.<commit count>.0+dev.<short sha>, or 0+dev.<timestamp> outside git)
   REPO_DIR     the diego-go checkout (default: input `diego`, else this checkout)
 Needs Go and the bosh CLI (BOSH_CLI, `bosh` on PATH, or bin/bosh: built with
-scripts/build-bosh.sh when missing).
+ci/dev/build-bosh.sh when missing).
 USAGE
 }
 [[ "${1:-}" == -h || "${1:-}" == --help ]] && { usage; exit 0; }
@@ -42,13 +42,13 @@ fi
 
 if [[ -z "${BOSH_CLI:-}" ]] && ! command -v bosh >/dev/null 2>&1 && [[ ! -x "${repo}/bin/bosh" ]]; then
   log "no bosh CLI: building bin/bosh"
-  bash "${repo}/scripts/build-bosh.sh"
+  bash "${repo}/ci/dev/build-bosh.sh"
 fi
 BOSH_CLI="$(bosh_cli)"
 export BOSH_CLI
 
 tarball="${out}/diego-go-${version}.tgz"
 log "creating ${tarball}"
-bash "${repo}/scripts/release.sh" --tarball "${tarball}" --version "${version}"
+bash "${repo}/ci/dev/release.sh" --tarball "${tarball}" --version "${version}"
 printf '%s\n' "${version}" > "${out}/version"
 log "created ${tarball} ($(du -h "${tarball}" | cut -f1))"

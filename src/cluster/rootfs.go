@@ -11,7 +11,7 @@ import (
 )
 
 // busyboxRootFS builds (once) a small rootfs for the runc backend from
-// Debian's busybox-static, as scripts/rootfs/busybox.sh does: busybox and a
+// Debian's busybox-static, as ci/dev/rootfs/busybox.sh does: busybox and a
 // symlink per applet, root and vcap (2000) users, /tmp and /home/vcap.
 func busyboxRootFS(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, "bin", "sh")); err == nil {

@@ -34,7 +34,7 @@ func TestLocalPipeline(t *testing.T) {
 	}
 	static := varsFiles(t, root, src)["deploy-diego-local.yml"]
 	if static == nil {
-		t.Fatal("no pipelines/vars/deploy-diego-local.yml")
+		t.Fatal("no ci/vars/pipelines/deploy-diego-local.yml")
 	}
 	c := validatePipeline(t, "local form", evaluate(t, out, static))
 	if len(c.Resources) != 0 || len(c.ResourceTypes) != 0 {

@@ -88,13 +88,13 @@ func evaluate(t *testing.T, b []byte, static vars.StaticVariables) []byte {
 	return out
 }
 
-// varsFiles are the vars files of a pipeline: pipelines/vars/<pipeline>.yml
-// (required) and pipelines/vars/<pipeline>-*.yml (other environments), by
+// varsFiles are the vars files of a pipeline: ci/vars/pipelines/<pipeline>.yml
+// (required) and ci/vars/pipelines/<pipeline>-*.yml (other environments), by
 // file name, each with the pipeline's instance vars added.
 func varsFiles(t *testing.T, root, pipeline string) map[string]vars.StaticVariables {
 	t.Helper()
 	base := strings.TrimSuffix(filepath.Base(pipeline), ".yml")
-	dir := filepath.Join(root, "pipelines", "vars")
+	dir := filepath.Join(root, "ci", "vars", "pipelines")
 	if _, err := os.Stat(filepath.Join(dir, base+".yml")); err != nil {
 		t.Fatalf("every pipeline has a vars file: %v", err)
 	}

@@ -30,27 +30,17 @@ func TestDeployLocal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	step := time.Now()
-	d, err := Up(ctx, Options{
-		Repo: repo, Manifest: filepath.Join(repo, "manifests", "diego.yml"),
-		OpsFiles:  []string{filepath.Join(repo, "ops-files", "test", "local-deployment.yml")},
-		VarsFiles: []string{filepath.Join(repo, "manifests", "example-vars-files", "vars-diego.yml")},
-		Root:      root, Tarball: tarball, PackagesDir: filepath.Join(cache, "packages"), Logf: t.Logf,
-	})
+	d, err := upForTest(ctx, t, repo, cache, tarball, root, nil, nil)
 	if err != nil {
 		t.Fatalf("up: %v", err)
 	}
-	downed := false
-	defer func() {
-		if !downed {
-			d.Down()
-		}
-	}()
+	defer d.downIfUp()
 	t.Logf("TIMING up (compile, render, start, post-start): %s", time.Since(step).Round(time.Second))
 	st := d.State
 	if len(st.Instances) != 5 {
 		t.Errorf("%d instances, want 5 (api/0, scheduler/0, diego-cell/0..2)", len(st.Instances))
 	}
-	if !checkProcesses(t, d) || t.Failed() {
+	if !checkProcesses(t, d.Deployment) || t.Failed() {
 		return
 	}
 
@@ -137,25 +127,8 @@ func TestDeployLocal(t *testing.T) {
 	t.Logf("rep drain.log:\n%s", tailLines(drainLog, 12))
 	diego("delete-desired-lrp", "drain-check")
 
-	downed = true
-	downAndCheck(t, d)
+	d.down(t)
 	t.Logf("TIMING TestDeployLocal in all: %s", time.Since(start).Round(time.Second))
-}
-
-// downAndCheck takes the deployment down and checks that no instance's
-// network namespace is left behind.
-func downAndCheck(t *testing.T, d *Deployment) {
-	t.Helper()
-	step, instances := time.Now(), d.State.Instances
-	if err := d.Down(); err != nil {
-		t.Errorf("down: %v", err)
-	}
-	t.Logf("TIMING down: %s", time.Since(step).Round(time.Second))
-	for _, inst := range instances {
-		if _, err := os.Stat(filepath.Join("/run/netns", inst.Netns)); err == nil {
-			t.Errorf("namespace %s left behind", inst.Netns)
-		}
-	}
 }
 
 var (
@@ -194,8 +167,8 @@ func deployLocalTestSetup(t *testing.T) (repo, cache, tarball string) {
 	}
 	tarball = filepath.Join(cache, "test-diego-go.tgz")
 	tarballOnce.Do(func() {
-		if out, err := exec.Command("bash", filepath.Join(repo, "scripts", "build-bosh.sh")).CombinedOutput(); err != nil {
-			tarballErr = fmt.Errorf("scripts/build-bosh.sh: %v\n%s", err, out)
+		if out, err := exec.Command("bash", filepath.Join(repo, "ci", "dev", "build-bosh.sh")).CombinedOutput(); err != nil {
+			tarballErr = fmt.Errorf("ci/dev/build-bosh.sh: %v\n%s", err, out)
 			return
 		}
 		step := time.Now()
@@ -206,6 +179,58 @@ func deployLocalTestSetup(t *testing.T) (repo, cache, tarball string) {
 		t.Fatal(tarballErr)
 	}
 	return repo, cache, tarball
+}
+
+// testDeployment is a deployment a test brought up.
+type testDeployment struct {
+	*Deployment
+	downed bool
+}
+
+// upForTest deploys manifests/diego.yml with ops-files/test/local-deployment.yml
+// and then opsFiles (paths in the repository), the example vars file and
+// vars, into root, from tarball, with the packages compiled under cache.
+func upForTest(ctx context.Context, t *testing.T, repo, cache, tarball, root string, opsFiles []string, vars map[string]string) (*testDeployment, error) {
+	t.Helper()
+	ops := []string{filepath.Join(repo, "ops-files", "test", "local-deployment.yml")}
+	for _, o := range opsFiles {
+		ops = append(ops, filepath.Join(repo, o))
+	}
+	d, err := Up(ctx, Options{
+		Repo: repo, Manifest: filepath.Join(repo, "manifests", "diego.yml"),
+		OpsFiles:  ops,
+		VarsFiles: []string{filepath.Join(repo, "manifests", "example-vars-files", "vars-diego.yml")},
+		Vars:      vars,
+		Root:      root, Tarball: tarball, PackagesDir: filepath.Join(cache, "packages"), Logf: t.Logf,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &testDeployment{Deployment: d}, nil
+}
+
+// downIfUp tears the deployment down unless the test's down step did (defer it).
+func (d *testDeployment) downIfUp() {
+	if !d.downed {
+		d.Down()
+	}
+}
+
+// down is a test's down step: every instance stopped, no network namespace
+// left behind.
+func (d *testDeployment) down(t *testing.T) {
+	t.Helper()
+	step := time.Now()
+	d.downed = true
+	if err := d.Down(); err != nil {
+		t.Errorf("down: %v", err)
+	}
+	t.Logf("TIMING down: %s", time.Since(step).Round(time.Second))
+	for _, inst := range d.State.Instances {
+		if _, err := os.Stat(filepath.Join("/run/netns", inst.Netns)); err == nil {
+			t.Errorf("namespace %s left behind", inst.Netns)
+		}
+	}
 }
 
 // checkProcesses fails t for every bpm process of d that is not running

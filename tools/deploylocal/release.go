@@ -29,7 +29,7 @@ type ReleaseManifest struct {
 	} `yaml:"jobs"`
 }
 
-// BuildTarball runs scripts/release.sh --tarball out in a copy of the
+// BuildTarball runs ci/dev/release.sh --tarball out in a copy of the
 // working tree (tracked and untracked, not ignored files), so the checkout
 // never gets src/_release, blobs/ or dev_releases/. bosh is the bosh CLI.
 func BuildTarball(repo, bosh, out string, logf func(string, ...interface{})) error {
@@ -45,13 +45,13 @@ func BuildTarball(repo, bosh, out string, logf func(string, ...interface{})) err
 	}
 	start := time.Now()
 	os.MkdirAll(filepath.Dir(out), 0o755)
-	cmd := exec.Command("bash", "scripts/release.sh", "--tarball", out)
+	cmd := exec.Command("bash", "ci/dev/release.sh", "--tarball", out)
 	cmd.Dir = work
 	cmd.Env = append(os.Environ(), "BOSH_CLI="+bosh, "DIEGO_RELEASE_CACHE="+filepath.Join(repo, ".cache", "release"))
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("scripts/release.sh --tarball %s: %v\n%s", out, err, tail(b))
+		return fmt.Errorf("ci/dev/release.sh --tarball %s: %v\n%s", out, err, tail(b))
 	}
-	logf("built %s with scripts/release.sh in %s", out, time.Since(start).Round(time.Second))
+	logf("built %s with ci/dev/release.sh in %s", out, time.Since(start).Round(time.Second))
 	return nil
 }
 

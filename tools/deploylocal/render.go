@@ -6,10 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	bierbrenderer "github.com/cloudfoundry/bosh-cli/v7/templatescompiler/erbrenderer"
-	boshlog "github.com/cloudfoundry/bosh-utils/logger"
 	biproperty "github.com/cloudfoundry/bosh-utils/property"
-	boshsys "github.com/cloudfoundry/bosh-utils/system"
 
 	"github.com/diego-go/diego/tools/internal/boshrel"
 )
@@ -19,39 +16,20 @@ import (
 // renderer, but with a per-instance spec as a director gives it (index, id,
 // az, bootstrap, name, ip, address, networks) instead of create-env's fixed
 // index 0 / az "unknown" / random id.
-type instanceRenderer struct {
-	fs  boshsys.FileSystem
-	erb bierbrenderer.ERBRenderer
-}
+type instanceRenderer struct{ boshrel.ERB }
 
-func newInstanceRenderer() *instanceRenderer {
-	logger := boshlog.NewLogger(boshlog.LevelNone)
-	fs := boshsys.NewOsFileSystem(logger)
-	return &instanceRenderer{fs: fs, erb: bierbrenderer.NewERBRenderer(fs, boshsys.NewExecCmdRunner(logger), logger)}
-}
+func newInstanceRenderer() *instanceRenderer { return &instanceRenderer{boshrel.NewERB()} }
 
 type specContext map[string]interface{}
 
 func (c specContext) MarshalJSON() ([]byte, error) { return json.Marshal(map[string]interface{}(c)) }
 
 func (r *instanceRenderer) render(job *boshrel.Job, ig boshrel.InstanceGroup, ref boshrel.JobRef, m *boshrel.Manifest, inst *Instance, netName, gateway, dest string) error {
-	rj, err := job.ReleaseJob(r.fs)
+	rj, err := job.ReleaseJob(r.FS)
 	if err != nil {
 		return err
 	}
-	var jobProps interface{}
-	if ref.Properties != nil {
-		p, err := boshrel.PropertyMap(ref.Properties)
-		if err != nil {
-			return err
-		}
-		jobProps = p
-	}
-	igProps, err := boshrel.PropertyMap(ig.Properties)
-	if err != nil {
-		return err
-	}
-	global, err := boshrel.PropertyMap(m.Properties)
+	props, err := boshrel.PropertiesOf(ig, ref, m)
 	if err != nil {
 		return err
 	}
@@ -66,7 +44,7 @@ func (r *instanceRenderer) render(job *boshrel.Job, ig boshrel.InstanceGroup, re
 		"networks": map[string]interface{}{netName: map[string]interface{}{
 			"ip": inst.IP, "netmask": "255.255.255.0", "gateway": gateway, "default": []string{"dns", "gateway"},
 		}},
-		"global_properties": global, "cluster_properties": igProps, "job_properties": jobProps,
+		"global_properties": props.Global, "cluster_properties": props.InstanceGroup, "job_properties": props.Job,
 		"default_properties": defaults,
 	}
 	out := filepath.Join(dest, job.Name)
@@ -80,7 +58,7 @@ func (r *instanceRenderer) render(job *boshrel.Job, ig boshrel.InstanceGroup, re
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return err
 		}
-		if err := r.erb.Render(filepath.Join(job.Dir, src), target, ctx); err != nil {
+		if err := r.Renderer.Render(filepath.Join(job.Dir, src), target, ctx); err != nil {
 			return fmt.Errorf("rendering %s/%s: %w", job.Name, src, err)
 		}
 		mode := os.FileMode(0o644)

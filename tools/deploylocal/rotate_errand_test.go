@@ -35,14 +35,14 @@ type standinInfo struct {
 	} `json:"approles"`
 }
 
-// keyRing is the BBS key ring document in Vault (src/bbs/keysource.Doc).
+// keyRing is the BBS key ring document in Vault (src/bbs/keyring.Doc).
 type keyRing struct {
 	ActiveKeyLabel string            `json:"active_key_label"`
 	Keys           map[string]string `json:"keys"`
 	RotatingTo     string            `json:"rotating_to"`
 }
 
-// encryptionStatus is the BBS's GET /v1/admin/encryption/status (src/bbs/rotation.Status).
+// encryptionStatus is the BBS's GET /v1/admin/encryption/status (src/bbs/reencrypt.Status).
 type encryptionStatus struct {
 	ActiveLabel string   `json:"active_label"`
 	Labels      []string `json:"labels"`
@@ -142,33 +142,20 @@ func TestRotateErrandLocal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	step = time.Now()
-	d, err := Up(ctx, Options{
-		Repo: repo, Manifest: filepath.Join(repo, "manifests", "diego.yml"),
-		OpsFiles: []string{
-			filepath.Join(repo, "ops-files", "test", "local-deployment.yml"),
-			filepath.Join(repo, "ops-files", "use-vault-encryption-keys.yml"),
-			filepath.Join(repo, "ops-files", "add-rotate-encryption-key-errand.yml"),
-		},
-		VarsFiles: []string{filepath.Join(repo, "manifests", "example-vars-files", "vars-diego.yml")},
-		Vars: map[string]string{
+	d, err := upForTest(ctx, t, repo, cache, tarball, root,
+		[]string{"ops-files/use-vault-encryption-keys.yml", "ops-files/add-rotate-encryption-key-errand.yml"},
+		map[string]string{
 			"vault_address": vaultAddr, "vault_ca_cert": vi.CACert,
 			"vault_bbs_role_id": vi.AppRoles["bbs"].RoleID, "vault_bbs_secret_id": vi.AppRoles["bbs"].SecretID,
 			"vault_rotation_role_id": vi.AppRoles["rotation"].RoleID, "vault_rotation_secret_id": vi.AppRoles["rotation"].SecretID,
-		},
-		Root: root, Tarball: tarball, PackagesDir: filepath.Join(cache, "packages"), Logf: t.Logf,
-	})
+		})
 	if err != nil {
 		t.Fatalf("up: %v\nVault stand-in: %s", err, vaultLog.String())
 	}
-	downed := false
-	defer func() {
-		if !downed {
-			d.Down()
-		}
-	}()
+	defer d.downIfUp()
 	t.Logf("TIMING up: %s", time.Since(step).Round(time.Second))
 	st := d.State
-	if !checkProcesses(t, d) || t.Failed() {
+	if !checkProcesses(t, d.Deployment) || t.Failed() {
 		return
 	}
 	api, err := st.Instance("api/0")
@@ -314,8 +301,7 @@ func TestRotateErrandLocal(t *testing.T) {
 	}
 	diego("delete-desired-lrp", "rotate-check")
 
-	downed = true
-	downAndCheck(t, d)
+	d.down(t)
 	bridge := st.Bridge
 	if bridge == "" {
 		bridge = "dlbr0"

@@ -1,5 +1,5 @@
 // Package releasetest tests the BOSH release content of this repository
-// (jobs/, packages/, manifests/diego.yml, ops-files/, scripts/release.sh)
+// (jobs/, packages/, manifests/diego.yml, ops-files/, ci/dev/release.sh)
 // with the bosh CLI's own libraries and the real bin/bosh:
 //
 //   - ops-files/README.md lists every ops-file and nothing else;

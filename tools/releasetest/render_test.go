@@ -28,7 +28,7 @@ var checkConfigBinaries = map[string]bool{"bbs": true, "locket": true, "auctione
 // syntax and, with the repository's binaries, -check-config.
 func TestRenderTemplates(t *testing.T) {
 	if _, err := exec.LookPath("ruby"); err != nil {
-		t.Fatal("the bosh CLI's ERB renderer needs ruby: run scripts/ensure-services.sh (or apt-get install ruby)")
+		t.Fatal("the bosh CLI's ERB renderer needs ruby: run ci/dev/ensure-services.sh (or apt-get install ruby)")
 	}
 	bins := binaries(t)
 	renderer := boshrel.NewRenderer()

@@ -36,15 +36,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// boshCLI returns bin/bosh, building it with scripts/build-bosh.sh when needed.
+// boshCLI returns bin/bosh, building it with ci/dev/build-bosh.sh when needed.
 func boshCLI(t *testing.T) string {
 	t.Helper()
 	boshOnce.Do(func() {
-		cmd := exec.Command("bash", filepath.Join(repo, "scripts", "build-bosh.sh"))
+		cmd := exec.Command("bash", filepath.Join(repo, "ci", "dev", "build-bosh.sh"))
 		cmd.Dir = repo
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			boshErr = fmt.Errorf("scripts/build-bosh.sh: %v\n%s", err, out)
+			boshErr = fmt.Errorf("ci/dev/build-bosh.sh: %v\n%s", err, out)
 		}
 	})
 	if boshErr != nil {

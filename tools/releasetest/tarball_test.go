@@ -11,7 +11,7 @@ import (
 	"github.com/diego-go/diego/tools/deploylocal"
 )
 
-// TestReleaseTarball builds the release with scripts/release.sh (in a copy of
+// TestReleaseTarball builds the release with ci/dev/release.sh (in a copy of
 // the working tree, so that src/_release, blobs/ and dev_releases/ never
 // appear in the checkout), then compiles every package of the tarball the way
 // a BOSH compilation VM does: in dependency order, its sources alone in an
@@ -29,14 +29,14 @@ func TestReleaseTarball(t *testing.T) {
 	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", work).Run() })
 	start := time.Now()
 
-	// 1. scripts/release.sh in a copy of the working tree
+	// 1. ci/dev/release.sh in a copy of the working tree
 	tarball := filepath.Join(work, "diego-go.tgz")
 	if err := deploylocal.BuildTarball(repo, bosh, tarball, t.Logf); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(tarball)
 	if err != nil {
-		t.Fatalf("scripts/release.sh wrote no tarball: %v", err)
+		t.Fatalf("ci/dev/release.sh wrote no tarball: %v", err)
 	}
 	t.Logf("release tarball: %.1f MB", float64(fi.Size())/1e6)
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/bbs/keyring"
+	"github.com/diego-go/diego/src/internal/dbconn"
 )
 
 // Duration is a time.Duration read as "30s" or nanoseconds.
@@ -37,6 +38,9 @@ type Config struct {
 	DatabaseConnectionString   string `json:"database_connection_string"`
 	MaxOpenDatabaseConnections int    `json:"max_open_database_connections"`
 	MaxIdleDatabaseConnections int    `json:"max_idle_database_connections"`
+	// Database, when set, gives the database by its parts (the BOSH job's
+	// properties); database_driver and database_connection_string are built from it.
+	Database *dbconn.Parts `json:"database,omitempty"`
 
 	// CacheDesiredLRPs keeps every desired LRP decrypted in memory so desired
 	// LRP and scheduling info reads never touch the database (~0.7 KB each).
@@ -127,6 +131,9 @@ func Default() Config {
 func Parse(r io.Reader) (Config, error) {
 	c := Default()
 	if err := jsonconfig.Decode(r, &c); err != nil {
+		return c, err
+	}
+	if err := c.Database.Apply(&c.DatabaseDriver, &c.DatabaseConnectionString); err != nil {
 		return c, err
 	}
 	// client identities default to the server's own files

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/diego-go/diego/src/internal/dbconn"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/internal/sqldb"
 )
@@ -26,6 +27,9 @@ type Config struct {
 	// Pool sizes; 0 means the store's defaults.
 	MaxOpenDatabaseConnections int `json:"max_open_database_connections"`
 	MaxIdleDatabaseConnections int `json:"max_idle_database_connections"`
+	// Database, when set, gives the database by its parts (the BOSH job's
+	// properties); database_driver and database_connection_string are built from it.
+	Database *dbconn.Parts `json:"database,omitempty"`
 
 	// DebugAddress, when set, serves Go's /debug/pprof profiles (plain HTTP; keep it on loopback).
 	DebugAddress string `json:"debug_address"`
@@ -44,7 +48,10 @@ func DefaultConfig() Config {
 // typo in a property name is caught at start-up.
 func ParseConfig(r io.Reader) (Config, error) {
 	c := DefaultConfig()
-	return c, jsonconfig.Decode(r, &c)
+	if err := jsonconfig.Decode(r, &c); err != nil {
+		return c, err
+	}
+	return c, c.Database.Apply(&c.DatabaseDriver, &c.DatabaseConnectionString)
 }
 
 // Load reads, defaults and validates the file at path.

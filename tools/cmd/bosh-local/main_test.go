@@ -56,3 +56,18 @@ func TestDeploymentName(t *testing.T) {
 		}
 	}
 }
+
+func TestOneArg(t *testing.T) {
+	vals, _, arg, err := oneArg([]string{"-o", "a", "m.yml"}, []string{"-o"}, nil, "usage: x")
+	if err != nil || arg != "m.yml" || strings.Join(vals["-o"], ",") != "a" {
+		t.Errorf("got %v %q %v", vals, arg, err)
+	}
+	for _, args := range [][]string{nil, {"a", "b"}} {
+		if _, _, _, err := oneArg(args, nil, nil, "usage: x"); err == nil || err.Error() != "usage: x" {
+			t.Errorf("%v: err = %v, want the usage", args, err)
+		}
+	}
+	if _, _, _, err := oneArg([]string{"--bogus", "a"}, nil, nil, "usage: x"); err == nil || !strings.Contains(err.Error(), "unknown flag --bogus") {
+		t.Errorf("unknown flag: %v", err)
+	}
+}

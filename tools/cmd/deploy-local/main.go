@@ -50,7 +50,7 @@ func main() {
 		fs.Var(&vars, "l", "vars file (repeatable)")
 		fs.Var(&kvs, "v", "NAME=VALUE (repeatable)")
 		store := fs.String("vars-store", "", "vars store (default ROOT/vars.yml)")
-		tarball := fs.String("tarball", "", "release tarball (default: built with scripts/release.sh)")
+		tarball := fs.String("tarball", "", "release tarball (default: built with ci/dev/release.sh)")
 		pkgDir := fs.String("packages-dir", "", "compiled packages (default ROOT/packages; share it between roots)")
 		keepDB := fs.Bool("keep-database", false, "do not drop and re-create the BBS's PostgreSQL database")
 		fs.Parse(args)

@@ -166,7 +166,7 @@ func TestExampleSpec(t *testing.T) {
 	}
 	bosh := filepath.Join(repo, "bin", "bosh")
 	if _, err := os.Stat(bosh); err != nil {
-		out, err := exec.Command("bash", filepath.Join(repo, "scripts", "build-bosh.sh")).CombinedOutput()
+		out, err := exec.Command("bash", filepath.Join(repo, "ci", "dev", "build-bosh.sh")).CombinedOutput()
 		if err != nil {
 			t.Fatalf("build-bosh.sh: %v\n%s", err, out)
 		}

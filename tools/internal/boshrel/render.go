@@ -20,13 +20,26 @@ type Renderer struct {
 	renderer bitemplate.JobListRenderer
 }
 
-func NewRenderer() *Renderer {
+// ERB is the bosh CLI's ERB renderer (erbrenderer, which execs ruby) on
+// the OS file system, with a silent logger.
+type ERB struct {
+	FS       boshsys.FileSystem
+	Renderer bierbrenderer.ERBRenderer
+	Logger   boshlog.Logger
+}
+
+// NewERB returns the bosh CLI's ERB renderer.
+func NewERB() ERB {
 	logger := boshlog.NewLogger(boshlog.LevelNone)
 	fs := boshsys.NewOsFileSystem(logger)
-	runner := boshsys.NewExecCmdRunner(logger)
-	erb := bierbrenderer.NewERBRenderer(fs, runner, logger)
-	jr := bitemplate.NewJobRenderer(erb, fs, boshuuid.NewGenerator(), logger)
-	return &Renderer{FS: fs, renderer: bitemplate.NewJobListRenderer(jr, logger)}
+	return ERB{FS: fs, Renderer: bierbrenderer.NewERBRenderer(fs, boshsys.NewExecCmdRunner(logger), logger), Logger: logger}
+}
+
+// NewRenderer returns a Renderer on the bosh CLI's ERB renderer.
+func NewRenderer() *Renderer {
+	erb := NewERB()
+	jr := bitemplate.NewJobRenderer(erb.Renderer, erb.FS, boshuuid.NewGenerator(), erb.Logger)
+	return &Renderer{FS: erb.FS, renderer: bitemplate.NewJobListRenderer(jr, erb.Logger)}
 }
 
 // Render renders every template (and monit) of job with the instance group
@@ -38,27 +51,11 @@ func (r *Renderer) Render(job *Job, ig InstanceGroup, ref JobRef, m *Manifest, d
 	if err != nil {
 		return "", err
 	}
-	var jobProps *biproperty.Map
-	if ref.Properties != nil {
-		p, err := PropertyMap(ref.Properties)
-		if err != nil {
-			return "", err
-		}
-		jobProps = &p
-	} else {
-		// create-env's manifest parser leaves a job without `properties:`
-		// nil, and the ERB context then merges global over instance group properties.
-		jobProps = nil
-	}
-	igProps, err := PropertyMap(ig.Properties)
+	props, err := PropertiesOf(ig, ref, m)
 	if err != nil {
 		return "", err
 	}
-	global, err := PropertyMap(m.Properties)
-	if err != nil {
-		return "", err
-	}
-	list, err := r.renderer.Render([]bireljob.Job{*rj}, map[string]*biproperty.Map{job.Name: jobProps}, igProps, global, m.Name, "")
+	list, err := r.renderer.Render([]bireljob.Job{*rj}, map[string]*biproperty.Map{job.Name: props.Job}, props.InstanceGroup, props.Global, m.Name, "")
 	if err != nil {
 		return "", err
 	}
@@ -73,6 +70,36 @@ func (r *Renderer) Render(job *Job, ig InstanceGroup, ref JobRef, m *Manifest, d
 		}
 	}
 	return out, nil
+}
+
+// Properties are the property maps a job's templates are rendered with, as
+// the ERB context takes them (it merges them over the spec's defaults).
+type Properties struct {
+	// Job is nil when the manifest gives the job no `properties:` (as
+	// create-env's manifest parser leaves it); the ERB context then merges
+	// the global over the instance group's properties.
+	Job           *biproperty.Map
+	InstanceGroup biproperty.Map
+	Global        biproperty.Map
+}
+
+// PropertiesOf reads the job's, its instance group's and the manifest's
+// global properties.
+func PropertiesOf(ig InstanceGroup, ref JobRef, m *Manifest) (Properties, error) {
+	var out Properties
+	if ref.Properties != nil {
+		p, err := PropertyMap(ref.Properties)
+		if err != nil {
+			return out, err
+		}
+		out.Job = &p
+	}
+	var err error
+	if out.InstanceGroup, err = PropertyMap(ig.Properties); err != nil {
+		return out, err
+	}
+	out.Global, err = PropertyMap(m.Properties)
+	return out, err
 }
 
 func copyTree(src, dst string) error {

@@ -15,7 +15,7 @@ var (
 )
 
 // BusyboxRootFS builds a busybox rootfs at dir with the repository's recipe
-// (scripts/rootfs/busybox.sh) the first time a test of this binary asks for
+// (ci/dev/rootfs/busybox.sh) the first time a test of this binary asks for
 // dir, and returns dir. The caller owns dir and removes it.
 func BusyboxRootFS(tb testing.TB, dir string) string {
 	tb.Helper()
@@ -24,9 +24,9 @@ func BusyboxRootFS(tb testing.TB, dir string) string {
 	err, built := rootfsErrs[dir]
 	if !built {
 		_, self, _, _ := runtime.Caller(0) // src/rep/container/containertest/rootfs.go
-		script := filepath.Join(filepath.Dir(self), "../../../../scripts/rootfs/busybox.sh")
+		script := filepath.Join(filepath.Dir(self), "../../../../ci/dev/rootfs/busybox.sh")
 		if out, cerr := exec.Command(script, dir).CombinedOutput(); cerr != nil {
-			err = fmt.Errorf("scripts/rootfs/busybox.sh: %w: %s", cerr, out)
+			err = fmt.Errorf("ci/dev/rootfs/busybox.sh: %w: %s", cerr, out)
 		}
 		rootfsErrs[dir] = err
 	}

@@ -118,7 +118,7 @@ func (b *Backend) rootfsDir(rootfs string) (string, error) {
 		return "", fmt.Errorf("%w: %q (configured: %v)", container.ErrRootFSMissing, rootfs, slices.Sorted(mapKeys(b.cfg.RootFSes)))
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "bin", "sh")); err != nil || fi.IsDir() {
-		return "", fmt.Errorf("%w: %q: %s has no /bin/sh (build one with scripts/rootfs/busybox.sh)", container.ErrRootFSMissing, rootfs, dir)
+		return "", fmt.Errorf("%w: %q: %s has no /bin/sh (build one with ci/dev/rootfs/busybox.sh)", container.ErrRootFSMissing, rootfs, dir)
 	}
 	return dir, nil
 }

@@ -33,7 +33,7 @@ func requireHost(t testing.TB) {
 	}
 	for _, bin := range []string{"runc", "ip", "busybox"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Fatalf("%s is not installed: run scripts/ensure-services.sh (apt-get install runc iproute2 busybox-static)", bin)
+			t.Fatalf("%s is not installed: run ci/dev/ensure-services.sh (apt-get install runc iproute2 busybox-static)", bin)
 		}
 	}
 }

@@ -4,7 +4,7 @@
 # tools/go.sum. `go install` of the CLI does not work against the module proxy
 # here (docs/release-reference.md), so it is built from the tools module.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 out=${BOSH_BIN:-$PWD/bin/bosh}
 if [ -x "$out" ] && [ "$out" -nt tools/go.sum ] && [ -z "${FORCE:-}" ]; then
   exit 0

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The release deployed on this machine as a test harness (docs/deploy-local.md).
 #
-#   scripts/deploy-local.sh up [deploy-local up flags...]   # foreground; Ctrl-C drains and stops
-#   scripts/deploy-local.sh test                             # TestDeployLocal, TestRotateErrandLocal (each: up, errands, down)
-#   scripts/deploy-local.sh errand|drain|ssh|status|down ARGS...
+#   ci/dev/deploy-local.sh up [deploy-local up flags...]   # foreground; Ctrl-C drains and stops
+#   ci/dev/deploy-local.sh test                             # TestDeployLocal, TestRotateErrandLocal (each: up, errands, down)
+#   ci/dev/deploy-local.sh errand|drain|ssh|status|down ARGS...
 #
 # Needs root. DEPLOY_LOCAL_ROOT (default .cache/deploy-local/root) is the
 # deployment's directory; `up` applies ops-files/test/local-deployment.yml
-# and builds the release tarball (scripts/release.sh) unless --tarball is given.
+# and builds the release tarball (ci/dev/release.sh) unless --tarball is given.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${repo}"
 root="${DEPLOY_LOCAL_ROOT:-${repo}/.cache/deploy-local/root}"
 GO="${GO:-go}"
@@ -29,7 +29,7 @@ case "${cmd}" in
     ;;
 esac
 
-bash scripts/build-bosh.sh
+bash ci/dev/build-bosh.sh
 (cd tools && "${GO}" build -o "${repo}/bin/deploy-local" ./cmd/deploy-local)
 case "${cmd}" in
   up)

@@ -2,7 +2,7 @@
 # Builds a small busybox rootfs in DIR from Debian's busybox-static:
 # /bin/busybox plus one symlink per applet, /etc/passwd and /etc/group with
 # root and vcap (uid 2000), /tmp, /home/vcap. Idempotent: an existing DIR is
-# rebuilt. Usage: scripts/rootfs/busybox.sh DIR
+# rebuilt. Usage: ci/dev/rootfs/busybox.sh DIR
 set -euo pipefail
 
 die() { printf 'busybox.sh: ERROR: %s\n' "$*" >&2; exit 1; }

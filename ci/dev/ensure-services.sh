@@ -24,21 +24,24 @@ wait_for() { # name, command...
 }
 
 # --- PostgreSQL -------------------------------------------------------------
+# pg_version: the newest PostgreSQL version with a cluster under /etc/postgresql.
+pg_version() { find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n1; }
 command -v pg_ctlcluster >/dev/null 2>&1 || { log "installing postgresql"; apt_install postgresql postgresql-client; }
 command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   log "starting PostgreSQL"
-  ver=$(ls /etc/postgresql | sort -V | tail -n1)
+  ver=$(pg_version)
   [ -n "$ver" ] || die "no PostgreSQL cluster under /etc/postgresql"
   pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
   wait_for PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432
 fi
 if ! psql -h 127.0.0.1 -U postgres -Atc 'select 1' >/dev/null 2>&1; then
   # trust auth for loopback test connections
-  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n1)
+  hbas=(/etc/postgresql/*/main/pg_hba.conf)
+  hba="${hbas[0]}"
   log "enabling trust auth for 127.0.0.1 in $hba"
   sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
-  ver=$(ls /etc/postgresql | sort -V | tail -n1)
+  ver=$(pg_version)
   pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
   sleep 1
   psql -h 127.0.0.1 -U postgres -Atc 'select 1' >/dev/null || die "cannot connect to PostgreSQL as postgres on 127.0.0.1"
@@ -49,7 +52,7 @@ log "PostgreSQL ready ($(psql -h 127.0.0.1 -U postgres -Atc 'show server_version
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || { log "installing mariadb-server"; apt_install mariadb-server mariadb-client; }
 if ! mysqladmin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then
   log "starting MariaDB"
-  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  if mkdir -p /run/mysqld; then chown mysql:mysql /run/mysqld 2>/dev/null || true; fi
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
   wait_for MariaDB mysqladmin -h 127.0.0.1 -uroot ping
 fi
@@ -58,7 +61,7 @@ log "MariaDB ready ($(mysql -h 127.0.0.1 -uroot -N -e 'select version()'))"
 
 # --- runc (the rep's runc container backend) --------------------------------
 # src/rep/container/runc's tests run real containers: runc, iproute2's ip and a
-# static busybox (scripts/rootfs/busybox.sh builds their rootfs from it).
+# static busybox (ci/dev/rootfs/busybox.sh builds their rootfs from it).
 # Never skipped: without them (or without root) those tests fail.
 command -v runc >/dev/null 2>&1 || { log "installing runc"; apt_install runc; }
 command -v ip >/dev/null 2>&1 || { log "installing iproute2"; apt_install iproute2; }
@@ -66,7 +69,9 @@ if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
   log "installing busybox-static"; apt_install busybox-static
 fi
 runc --version >/dev/null 2>&1 || die "runc is installed but does not run"
-[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox is not the static busybox (apt-get install busybox-static)"
+if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+  die "/bin/busybox is not the static busybox (apt-get install busybox-static)"
+fi
 log "runc ready ($(runc --version | head -n1))"
 
 # --- ruby (the bosh CLI's ERB template renderer) ----------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the diego-go BOSH release tarball from this repository.
 #
-#   scripts/release.sh [--tarball PATH] [--version VERSION] [--prepare-only]
+#   ci/dev/release.sh [--tarball PATH] [--version VERSION] [--prepare-only]
 #
 # 1. src/_release/ (gitignored): go.mod, go.sum, `go mod vendor` output and
 #    VERSION, the files of the diego-vendor package.
@@ -16,7 +16,7 @@
 # `go mod vendor`, tar and gzip. The result compiles offline.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${repo}"
 
 tarball=""
