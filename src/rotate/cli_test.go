@@ -1,7 +1,6 @@
 package rotate_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,13 +23,10 @@ func TestCLIRotateEncryptionKey(t *testing.T) {
 		"--admin-cert", e.certs.AdminCert, "--admin-key", e.certs.AdminKey, "--ca-cert", e.certs.CACert,
 		"--vault-addr", e.vault.URL, "--vault-ca-cert", e.vault.CACertFile, "--vault-role-id", role,
 		"--vault-path", vaultPath, "--new-key-label", "k2"}
-	out, errOut, code := runDiego(t, append(args, "--vault-secret-id-file", secFile)...)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s", code, errOut)
-	}
 	var res rotate.Result
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.ActiveLabel != "k2" || len(res.RemovedLabels) != 1 {
-		t.Fatalf("summary %q: %+v %v", out, res, err)
+	out, errOut := runDiegoResult(t, &res, append(args, "--vault-secret-id-file", secFile)...)
+	if res.ActiveLabel != "k2" || len(res.RemovedLabels) != 1 {
+		t.Fatalf("summary %q: %+v", out, res)
 	}
 	if !strings.Contains(errOut, "step 8/8 finish: done") || !strings.Contains(errOut, "re-encryption complete") {
 		t.Fatalf("progress on stderr:\n%s", errOut)
@@ -38,7 +34,7 @@ func TestCLIRotateEncryptionKey(t *testing.T) {
 	checkConverged(t, e, b, "k1")
 
 	writes := e.vault.Writes()
-	_, errOut, code = runDiego(t, append(args[:len(args)-1], "k3", "--vault-secret-id", "wrong")...)
+	_, errOut, code := runDiego(t, append(args[:len(args)-1], "k3", "--vault-secret-id", "wrong")...)
 	if code != 1 || !strings.Contains(errOut, "invalid role or secret ID") || !strings.Contains(errOut, "nothing changed") {
 		t.Fatalf("wrong secret_id: exit %d\n%s", code, errOut)
 	}

@@ -87,6 +87,20 @@ func runDiego(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	return out.String(), errOut.String(), code
 }
 
+// runDiegoResult runs diego, which must exit 0 and print its JSON summary on
+// stdout, decodes that summary into res and returns stdout and stderr.
+func runDiegoResult(t testing.TB, res any, args ...string) (stdout, stderr string) {
+	t.Helper()
+	out, errOut, code := runDiego(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), res); err != nil {
+		t.Fatalf("summary %q: %v", out, err)
+	}
+	return out, errOut
+}
+
 // fakeBosh is a bosh CLI stand-in for `deploy` and `interpolate --path`,
 // knowing only the BBS key ring: the base manifest's active_key_label and
 // encryption_keys, ops-files appending a key (encryption_keys/-), removing

@@ -253,13 +253,10 @@ func TestCLIRotateEncryptionKeyManifest(t *testing.T) {
 	if len(d.argv(true)) != 0 || !strings.Contains(errOut, "dry run: nothing deployed") {
 		t.Fatalf("dry run:\n%s", errOut)
 	}
-	out, errOut, code := runDiego(t, args...)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s", code, errOut)
-	}
 	var res rotate.ManifestResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.ActiveLabel != "k2" || len(res.Deployed) != 2 {
-		t.Fatalf("summary %q: %+v %v", out, res, err)
+	out, errOut := runDiegoResult(t, &res, args...)
+	if res.ActiveLabel != "k2" || len(res.Deployed) != 2 {
+		t.Fatalf("summary %q: %+v", out, res)
 	}
 	if !strings.Contains(errOut, "step 6/6 reencrypt: done") || !strings.Contains(errOut, "to drop them, deploy once more with -o") {
 		t.Fatalf("progress:\n%s", errOut)
