@@ -68,14 +68,7 @@ func TestDeployLocal(t *testing.T) {
 
 	// the acceptance suite, as the errand
 	step = time.Now()
-	errandLog := filepath.Join(root, "acceptance-tests-errand.log")
-	f, err := os.Create(errandLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = RunErrand(st, "acceptance-tests", "", f)
-	f.Close()
-	out, _ := os.ReadFile(errandLog)
+	out, err := runErrandLogged(t, st, "acceptance-tests", "", filepath.Join(root, "acceptance-tests-errand.log"))
 	t.Logf("TIMING acceptance-tests errand: %s", time.Since(step).Round(time.Second))
 	if err != nil {
 		t.Fatalf("errand acceptance-tests: %v\n%s", err, tailLines(out, 80))
@@ -314,4 +307,18 @@ func grepLines(b []byte, prefixes ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// runErrandLogged runs an errand of the deployment with its output in the
+// file logPath, and returns what it wrote there.
+func runErrandLogged(t *testing.T, st *State, name, instance, logPath string) ([]byte, error) {
+	t.Helper()
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = RunErrand(st, name, instance, f)
+	f.Close()
+	out, _ := os.ReadFile(logPath)
+	return out, err
 }

@@ -240,14 +240,7 @@ func TestRotateErrandLocal(t *testing.T) {
 	prev := initial
 	for run := 1; run <= 2; run++ {
 		step = time.Now()
-		errandLog := filepath.Join(root, "rotate-encryption-key-errand-"+strconv.Itoa(run)+".log")
-		f, err := os.Create(errandLog)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = RunErrand(st, "rotate-encryption-key", "api/0", f)
-		f.Close()
-		out, _ := os.ReadFile(errandLog)
+		out, err := runErrandLogged(t, st, "rotate-encryption-key", "api/0", filepath.Join(root, "rotate-encryption-key-errand-"+strconv.Itoa(run)+".log"))
 		t.Logf("TIMING rotate-encryption-key errand, run %d: %s", run, time.Since(step).Round(time.Millisecond))
 		if err != nil {
 			t.Fatalf("errand rotate-encryption-key (run %d): %v\n%s\nVault stand-in: %s", run, err, tailLines(out, 60), vaultLog.String())

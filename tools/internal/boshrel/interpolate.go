@@ -36,20 +36,12 @@ func Interpolate(in Interpolation) ([]byte, error) {
 		return nil, err
 	}
 	var ops boshopts.OpsFlags
-	for _, path := range in.OpsFiles {
-		var arg boshopts.OpsFileArg
-		if err := arg.UnmarshalFlag(path); err != nil {
-			return nil, err
-		}
-		ops.OpsFiles = append(ops.OpsFiles, arg)
+	if ops.OpsFiles, err = flagArgs[boshopts.OpsFileArg](in.OpsFiles); err != nil {
+		return nil, err
 	}
 	var vars boshopts.VarFlags
-	for _, path := range in.VarsFiles {
-		var arg boshtpl.VarsFileArg
-		if err := arg.UnmarshalFlag(path); err != nil {
-			return nil, err
-		}
-		vars.VarsFiles = append(vars.VarsFiles, arg)
+	if vars.VarsFiles, err = flagArgs[boshtpl.VarsFileArg](in.VarsFiles); err != nil {
+		return nil, err
 	}
 	for k, v := range in.Vars {
 		var kv boshtpl.VarKV
@@ -88,4 +80,21 @@ func RepoRoot() (string, error) {
 			return "", fmt.Errorf("no github.com/diego-go/diego go.mod above %s", dir)
 		}
 	}
+}
+
+// flagArgs parses each value as the bosh CLI's flag type T parses its -o or
+// -l argument (reading the file it names).
+func flagArgs[T any, P interface {
+	*T
+	UnmarshalFlag(string) error
+}](values []string) ([]T, error) {
+	var out []T
+	for _, v := range values {
+		var arg T
+		if err := P(&arg).UnmarshalFlag(v); err != nil {
+			return nil, err
+		}
+		out = append(out, arg)
+	}
+	return out, nil
 }
