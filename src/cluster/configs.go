@@ -75,7 +75,7 @@ func (l layout) locketConfig() (locketdaemon.Config, error) {
 // addresses, certificates, database and key, and short intervals so that a
 // local cluster converges quickly.
 func (l layout) bbsConfig() (bbsconfig.Config, error) {
-	c := bbsconfig.Default()
+	c := bbsconfig.DefaultConfig()
 	driver, dsn, err := l.database()
 	if err != nil {
 		return c, err

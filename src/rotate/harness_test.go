@@ -86,7 +86,7 @@ func freeAddr(t testing.TB) string {
 }
 
 func (e *env) config(token string) config.Config {
-	cfg := config.Default()
+	cfg := config.DefaultConfig()
 	cfg.ListenAddress, cfg.HealthAddress = freeAddr(e.t), "127.0.0.1:0"
 	c := e.certs
 	cfg.CAFile, cfg.CertFile, cfg.KeyFile = c.CACert, c.ServerCert, c.ServerKey

@@ -76,7 +76,7 @@ func TryStart(t testing.TB, o Options) (*Harness, error) {
 	if err != nil {
 		t.Fatalf("certificates: %v", err)
 	}
-	cfg := config.Default()
+	cfg := config.DefaultConfig()
 	cfg.ListenAddress, cfg.HealthAddress = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.CAFile, cfg.CertFile, cfg.KeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
 	cfg.RepCAFile, cfg.RepClientCertFile, cfg.RepClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey

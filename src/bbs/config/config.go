@@ -96,8 +96,8 @@ type Config struct {
 	LogLevel string `json:"log_level"`
 }
 
-// Default returns a configuration with every default filled in.
-func Default() Config {
+// DefaultConfig returns a configuration with every default filled in.
+func DefaultConfig() Config {
 	return Config{
 		ListenAddress:              "0.0.0.0:8889",
 		HealthAddress:              "127.0.0.1:8890",
@@ -129,7 +129,7 @@ func Default() Config {
 // Parse reads JSON over the defaults. Unknown fields are errors, so a typo in
 // a property name is caught at start-up rather than silently ignored.
 func Parse(r io.Reader) (Config, error) {
-	c := Default()
+	c := DefaultConfig()
 	if err := jsonconfig.Decode(r, &c); err != nil {
 		return c, err
 	}

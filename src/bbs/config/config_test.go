@@ -44,7 +44,7 @@ func TestUnknownFieldRejected(t *testing.T) {
 }
 
 func TestValidateNamesEveryProblem(t *testing.T) {
-	c := Default()
+	c := DefaultConfig()
 	c.DatabaseDriver = "oracle"
 	c.ListenAddress = "nope"
 	c.LogLevel = "loud"

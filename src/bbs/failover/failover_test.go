@@ -55,7 +55,7 @@ func TestLeaderKilledStandbyTakesOver(t *testing.T) {
 
 	start := func(name string) *bbsProc {
 		p := &bbsProc{name: name, api: testutil.FreeAddr(t), health: testutil.FreeAddr(t), lockt: testutil.FreeAddr(t)}
-		cfg := config.Default()
+		cfg := config.DefaultConfig()
 		cfg.ListenAddress, cfg.HealthAddress, cfg.LocketListenAddress = p.api, p.health, p.lockt
 		cfg.CAFile, cfg.CertFile, cfg.KeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
 		cfg.DatabaseDriver, cfg.DatabaseConnectionString = "postgres", dsn
