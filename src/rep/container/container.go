@@ -43,6 +43,31 @@ type Spec struct {
 	MaxPids    int64 // 0 = unlimited
 	CPUWeight  uint32
 	Properties map[string]string // free-form labels, returned by Info
+	// BindMounts make host files or directories visible inside the
+	// container (instance identity credentials, trusted certificates).
+	BindMounts []BindMount
+	// EgressRules allow outbound traffic (Cloud Foundry's application
+	// security groups); backends that enforce them deny everything else.
+	EgressRules []EgressRule
+}
+
+// BindMount makes HostPath visible at ContainerPath inside the container.
+type BindMount struct {
+	HostPath      string
+	ContainerPath string
+	ReadOnly      bool
+}
+
+// EgressRule allows outbound traffic, as a Cloud Foundry security group
+// rule does.
+type EgressRule struct {
+	Protocol     string   // "tcp", "udp", "icmp" or "all"
+	Destinations []string // CIDRs, addresses or "FIRST-LAST" ranges
+	Ports        []uint32 // tcp/udp ports; empty with no PortRange = all
+	PortRange    *[2]uint32
+	ICMPType     int32 // icmp only; -1 = any
+	ICMPCode     int32 // icmp only; -1 = any
+	Log          bool
 }
 
 // ProcessSpec describes a process to run in a container.
