@@ -25,12 +25,16 @@ const (
 	GroupEvacuation  = "evacuation"
 	GroupBBSRestart  = "bbs_restart"
 	GroupBadRequests = "bad_requests"
+	// GroupCloudFoundry runs apps and tasks shaped as Cloud Controller
+	// shapes them and the operator CLI's commands; it builds its app with
+	// the Go toolchain.
+	GroupCloudFoundry = "cloud-foundry"
 )
 
 // AllGroups lists every feature group, in the order the suite runs them.
 var AllGroups = []string{
 	GroupTasks, GroupLRPs, GroupCrashes, GroupPlacement, GroupZones,
-	GroupBadRequests, GroupEvacuation, GroupBBSRestart, GroupRepKill,
+	GroupBadRequests, GroupCloudFoundry, GroupEvacuation, GroupBBSRestart, GroupRepKill,
 }
 
 // targetGroups need the target file: they signal component processes or
