@@ -81,6 +81,11 @@ func testCloudFoundry(t *testing.T, e *env) {
 		t.Parallel()
 		e.testCFTask(t)
 	})
+
+	t.Run("operator CLI: the reference's cfdot commands", func(t *testing.T) {
+		t.Parallel()
+		testOperatorCLI(t, e)
+	})
 }
 
 // expectStored checks that the BBS keeps every field Cloud Controller set.

@@ -46,7 +46,7 @@ var helperDir string
 
 func TestMain(m *testing.M) {
 	testutil.MainWithBinaries(m, &helperDir,
-		testutil.Build{Pkgs: []string{"./testdata/tcpserver", "./testdata/httpserver"}, Env: []string{"CGO_ENABLED=0"}})
+		testutil.Build{Pkgs: []string{"./testdata/tcpserver", "./testdata/httpserver", "../../internal/ccrecipe/cfapp"}, Env: []string{"CGO_ENABLED=0"}})
 }
 
 // helperBin is the path of the ./testdata/NAME program.

@@ -129,7 +129,7 @@ func TestLRPOnRuncOOM(t *testing.T) {
 // backend: claim, OCI bundle on overlayfs, namespaces, veth, cgroups, the
 // app started and its tcp check passed through the host port proxy.
 func BenchmarkWorkToRunningRunc(b *testing.B) {
-	benchWorkToRunning(b, runcCell(b, max(b.N, 1)+1, true), "runc", runcDesired)
+	benchWorkToRunning(b, runcCell(b, max(b.N, 1)+1, true), "runc", 0, runcDesired)
 }
 
 // TestRuncHealthCheckReachesTheApp: on runc the tcp check dials the app in
