@@ -58,8 +58,8 @@ bench-up:
 
 ## bench-rep: the rep's figures (docs/rep.md); runc needs root
 bench-rep: services
-	$(GO) test -count=1 -run XXX -bench 'WorkToRunning$$' -benchtime 100x ./src/rep/daemon
-	$(GO) test -count=1 -run XXX -bench 'WorkToRunningRunc|BulkSync250' -benchtime 50x ./src/rep/daemon
+	$(GO) test -count=1 -run XXX -bench 'WorkToRunning(CC)?$$' -benchtime 100x ./src/rep/daemon
+	$(GO) test -count=1 -run XXX -bench 'WorkToRunning(CC)?Runc|BulkSync250' -benchtime 50x ./src/rep/daemon
 	$(GO) test -count=1 -run XXX -bench RepRSS250 -benchtime 1x ./src/cmd/rep
 
 ## test-tools: the tools module (tools/): BOSH release tests (templates rendered and

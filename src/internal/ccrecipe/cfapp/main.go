@@ -26,7 +26,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -151,8 +150,9 @@ func sidecar(args []string) error {
 		time.Sleep(d)
 		return fmt.Errorf("sidecar %s exiting 1 after %s, as asked", args[0], d)
 	}
-	<-context.Background().Done()
-	return nil
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 func task(args []string) error {
