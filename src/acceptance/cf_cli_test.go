@@ -67,6 +67,17 @@ func (e *env) cliRun(t *testing.T, ctx context.Context, args ...string) (string,
 	return stdout.String(), err
 }
 
+// cliActualLRP is what the suite reads of an actual LRP the CLI prints
+// (models.ActualLRP's oneof "OptionalRoutable" prints as an object that
+// encoding/json cannot decode back, in the reference's cfdot as here).
+type cliActualLRP struct {
+	ProcessGuid  string `json:"process_guid"`
+	Index        int32  `json:"index"`
+	InstanceGuid string `json:"instance_guid"`
+	CellID       string `json:"cell_id"`
+	State        string `json:"state"`
+}
+
 // jsonLines decodes the CLI's JSON lines output into T.
 func jsonLines[T any](t *testing.T, out string) []T {
 	t.Helper()
@@ -109,14 +120,23 @@ func testOperatorCLI(t *testing.T, e *env) {
 	if !found {
 		t.Errorf("desired-lrps -d %s does not list %s", ccrecipe.AppLRPDomain, lrp.ProcessGuid)
 	}
+	if out := e.cli(t, "desired-lrp-scheduling-infos", "-d", ccrecipe.AppLRPDomain); !strings.Contains(out, lrp.ProcessGuid) {
+		t.Errorf("desired-lrp-scheduling-infos -d %s does not list %s", ccrecipe.AppLRPDomain, lrp.ProcessGuid)
+	}
 
-	actual := jsonLines[models.ActualLRP](t, e.cli(t, "actual-lrps", "-p", lrp.ProcessGuid))
+	actual := jsonLines[cliActualLRP](t, e.cli(t, "actual-lrps", "-p", lrp.ProcessGuid))
 	if len(actual) != 1 || actual[0].InstanceGuid != running.InstanceGuid || actual[0].State != models.ActualLRPStateRunning {
 		t.Errorf("actual-lrps -p %s: %+v", lrp.ProcessGuid, actual)
 	}
-	groups := jsonLines[models.ActualLRPGroup](t, e.cli(t, "actual-lrp-groups-for-guid", lrp.ProcessGuid))
+	groups := jsonLines[struct {
+		Instance   *cliActualLRP `json:"instance"`
+		Evacuating *cliActualLRP `json:"evacuating"`
+	}](t, e.cli(t, "actual-lrp-groups-for-guid", lrp.ProcessGuid))
 	if len(groups) != 1 || groups[0].Instance == nil || groups[0].Instance.InstanceGuid != running.InstanceGuid {
 		t.Errorf("actual-lrp-groups-for-guid %s: %+v", lrp.ProcessGuid, groups)
+	}
+	if out := e.cli(t, "actual-lrp-groups", "-d", ccrecipe.AppLRPDomain); !strings.Contains(out, running.InstanceGuid) {
+		t.Errorf("actual-lrp-groups -d %s does not list instance %s", ccrecipe.AppLRPDomain, running.InstanceGuid)
 	}
 
 	// lrp-events while the app scales to 2: the desired LRP change arrives
