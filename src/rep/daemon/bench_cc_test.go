@@ -12,7 +12,7 @@ import (
 
 // ccAssets serves, on 127.0.0.1, the buildpack lifecycle bundle and a
 // droplet holding the cfapp helper, as Cloud Controller's blobstore does.
-func ccAssets(b *testing.B) *ccrecipe.AssetServer {
+func ccAssets(b testing.TB) *ccrecipe.AssetServer {
 	cfapp, err := os.ReadFile(helperBin("cfapp"))
 	if err != nil {
 		b.Fatal(err)

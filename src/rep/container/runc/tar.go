@@ -84,6 +84,11 @@ func (c *Container) StreamInAs(ctx context.Context, user, dir string, tarStream 
 	if err != nil {
 		return fmt.Errorf("container: stream in: %w", err)
 	}
+	if !path.IsAbs(dir) {
+		// as in Garden: a relative path is in the user's home, where the
+		// user's processes start (Cloud Controller downloads droplets to ".")
+		dir = path.Join(owner.home, dir)
+	}
 	return c.streamIn(ctx, dir, tarStream, &owner)
 }
 
