@@ -32,6 +32,7 @@ import (
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/identity"
 	"github.com/diego-go/diego/src/rep/opqueue"
 	"github.com/diego-go/diego/src/rep/reconcile"
 )
@@ -84,6 +85,7 @@ type Daemon struct {
 	serveErrs          chan error
 	presenceCapacity   models.CellCapacity
 	preloaded, schemes []string
+	identity           *identity.Issuer // nil without instance identity
 }
 
 // Start validates cfg, starts serving and announcing the cell, and returns
@@ -130,6 +132,9 @@ func (d *Daemon) start() error {
 		}
 	}
 	if err := d.destroyLeftovers(); err != nil {
+		return err
+	}
+	if err := d.startEnv(); err != nil {
 		return err
 	}
 	capy, err := d.backend.Capacity(d.ctx)

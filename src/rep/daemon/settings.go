@@ -12,6 +12,7 @@ import (
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/identity"
 )
 
 // Duration is a time.Duration read as "10s" or nanoseconds.
@@ -91,6 +92,24 @@ type Settings struct {
 	// EvacuationPollingInterval is how often an evacuating cell re-asks the
 	// BBS about its instances (default 10s).
 	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
+
+	// What every container gets from the cell (the executor's config names;
+	// see runner_env.go). InstanceIdentityCredDir, when set, turns on
+	// instance identity: each container's key and certificate, signed by
+	// the CA of InstanceIdentityCAPath / InstanceIdentityPrivateKeyPath
+	// and valid for InstanceIdentityValidityPeriod (default 24h), are kept
+	// in DIR/<guid> and mounted at /etc/cf-instance-credentials.
+	InstanceIdentityCredDir        string   `json:"instance_identity_cred_dir,omitempty"`
+	InstanceIdentityCAPath         string   `json:"instance_identity_ca_path,omitempty"`
+	InstanceIdentityPrivateKeyPath string   `json:"instance_identity_private_key_path,omitempty"`
+	InstanceIdentityValidityPeriod Duration `json:"instance_identity_validity_period,omitempty"`
+	// TrustedSystemCertificatesPath is a host directory of CA certificates
+	// mounted (read-only) where a desired LRP or task asks for them with
+	// trusted_system_certificates_path; empty mounts nothing.
+	TrustedSystemCertificatesPath string `json:"trusted_system_certificates_path,omitempty"`
+	// MaxLogLinesPerSecond limits every container's log lines (0 = no
+	// limit); log_rate_limit on desired LRPs and tasks limits bytes.
+	MaxLogLinesPerSecond int `json:"max_log_lines_per_second,omitempty"`
 }
 
 // Joining returns the settings of cell cellID in zone joining the Diego
@@ -138,6 +157,9 @@ func (c Settings) WithDefaults() Settings {
 	}
 	if c.EvacuationPollingInterval == 0 {
 		c.EvacuationPollingInterval = Duration(DefaultEvacuationPollingInterval)
+	}
+	if c.InstanceIdentityCredDir != "" && c.InstanceIdentityValidityPeriod == 0 {
+		c.InstanceIdentityValidityPeriod = Duration(identity.DefaultValidity)
 	}
 	return c
 }
@@ -189,7 +211,33 @@ func (c Settings) Validate() error {
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateContainerEnv()...)
 	return errors.Join(errs...)
+}
+
+// validateContainerEnv checks the instance identity, trusted certificates
+// and log limit settings.
+func (c Settings) validateContainerEnv() []error {
+	var errs []error
+	abs := func(v, name string) {
+		if v != "" && !filepath.IsAbs(v) {
+			errs = append(errs, fmt.Errorf("%s must be an absolute path", name))
+		}
+	}
+	abs(c.InstanceIdentityCredDir, "instance_identity_cred_dir")
+	abs(c.TrustedSystemCertificatesPath, "trusted_system_certificates_path")
+	if c.InstanceIdentityCredDir != "" {
+		if c.InstanceIdentityCAPath == "" || c.InstanceIdentityPrivateKeyPath == "" {
+			errs = append(errs, errors.New("instance_identity_cred_dir needs instance_identity_ca_path and instance_identity_private_key_path (the identity CA)"))
+		}
+		if c.InstanceIdentityValidityPeriod < 0 {
+			errs = append(errs, errors.New("instance_identity_validity_period must be positive"))
+		}
+	}
+	if c.MaxLogLinesPerSecond < 0 {
+		errs = append(errs, errors.New("max_log_lines_per_second must not be negative (0 = no limit)"))
+	}
+	return errs
 }
 
 // parseProviders splits "preloaded:NAME" entries into preloaded names and
