@@ -14,17 +14,20 @@ import (
 // the next start, trusts it in every container, and configures each rep
 // with it; the rep's issuer loads it.
 func TestIdentityCA(t *testing.T) {
-	l := testLayout(t)
+	l := testLayout(t) // makes the CA
+	if err := os.RemoveAll(l.identityDir()); err != nil {
+		t.Fatal(err)
+	}
 	generated, err := l.ensureIdentityCA()
 	if err != nil || !generated {
-		t.Fatalf("first ensureIdentityCA: generated %v, %v", generated, err)
+		t.Fatalf("ensureIdentityCA without a CA: generated %v, %v", generated, err)
 	}
 	first, err := os.ReadFile(l.identityCACert())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if generated, err = l.ensureIdentityCA(); err != nil || generated {
-		t.Fatalf("second ensureIdentityCA: generated %v, %v; want the CA kept", generated, err)
+		t.Fatalf("ensureIdentityCA again: generated %v, %v; want the CA kept", generated, err)
 	}
 	if again, _ := os.ReadFile(l.identityCACert()); !bytes.Equal(first, again) {
 		t.Error("the CA changed on the second start")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -236,6 +237,23 @@ func (c Settings) validateContainerEnv() []error {
 	}
 	if c.MaxLogLinesPerSecond < 0 {
 		errs = append(errs, errors.New("max_log_lines_per_second must not be negative (0 = no limit)"))
+	}
+	return errs
+}
+
+// checkContainerEnvFiles loads the instance identity CA and looks for the
+// trusted certificates directory, so that a config check catches them.
+func (c Settings) checkContainerEnvFiles() []error {
+	var errs []error
+	if c.InstanceIdentityCredDir != "" && c.InstanceIdentityCAPath != "" && c.InstanceIdentityPrivateKeyPath != "" {
+		if _, err := identity.NewIssuer(c.InstanceIdentityCAPath, c.InstanceIdentityPrivateKeyPath, identity.DefaultValidity); err != nil {
+			errs = append(errs, fmt.Errorf("instance_identity_ca_path and instance_identity_private_key_path: %w", err))
+		}
+	}
+	if c.TrustedSystemCertificatesPath != "" {
+		if fi, err := os.Stat(c.TrustedSystemCertificatesPath); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("trusted_system_certificates_path %s must be a directory (%v)", c.TrustedSystemCertificatesPath, err))
+		}
 	}
 	return errs
 }
