@@ -198,7 +198,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 
 	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
 	defer closeOut()
-	deps := actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: "APP/PROC/WEB"}
+	deps := actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: logSource(desired)}
 	if desired.Setup != nil {
 		setup, err := actions.Build(desired.Setup, deps)
 		if err != nil {

@@ -118,12 +118,14 @@ func (d *Daemon) healthMonitor(inst *instance, desired *models.DesiredLRP, deps 
 		return nil, ""
 	}
 	return &health.Monitor{
-		Liveness:     liveness,
-		Readiness:    readiness,
-		Declarative:  declarative,
-		StartTimeout: time.Duration(desired.StartTimeoutMs) * time.Millisecond,
-		Log:          out,
-		HealthLog:    out,
+		Liveness:        liveness,
+		Readiness:       readiness,
+		Declarative:     declarative,
+		StartTimeout:    time.Duration(desired.StartTimeoutMs) * time.Millisecond,
+		StartInterval:   time.Duration(d.cfg.UnhealthyMonitoringInterval),
+		HealthyInterval: time.Duration(d.cfg.HealthyMonitoringInterval),
+		Log:             out,
+		HealthLog:       out,
 		OnHealthy: func() {
 			d.ops.Do(lrp.InstanceGUID, func() { d.reportRunning(inst, log) })
 		},
@@ -149,3 +151,13 @@ type actionCheck struct{ step actions.Step }
 func (a actionCheck) Interval() time.Duration { return 0 }
 
 func (a actionCheck) Check(ctx context.Context) error { return a.step.Run(ctx) }
+
+// logSource is the source of the instance's lines and of the failure
+// reasons of actions that name none: the desired LRP's, else the
+// reference's "LOG" (executor resources.go LogConfig).
+func logSource(desired *models.DesiredLRP) string {
+	if desired.LogSource != "" {
+		return desired.LogSource
+	}
+	return "LOG"
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/health"
 )
 
 // Duration is a time.Duration read as "10s" or nanoseconds.
@@ -91,6 +92,15 @@ type Settings struct {
 	// EvacuationPollingInterval is how often an evacuating cell re-asks the
 	// BBS about its instances (default 10s).
 	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
+
+	// Health monitoring (issue 15; the reference executor's
+	// healthy_monitoring_interval and unhealthy_monitoring_interval).
+	// HealthyMonitoringInterval is how often a healthy instance's monitor
+	// action, and its checks that name no interval, run (default 30s).
+	// UnhealthyMonitoringInterval is the longest pause between start-up
+	// checks (default 2s; they start 5 ms apart and double).
+	HealthyMonitoringInterval   Duration `json:"healthy_monitoring_interval,omitempty"`
+	UnhealthyMonitoringInterval Duration `json:"unhealthy_monitoring_interval,omitempty"`
 }
 
 // Joining returns the settings of cell cellID in zone joining the Diego
@@ -139,6 +149,12 @@ func (c Settings) WithDefaults() Settings {
 	if c.EvacuationPollingInterval == 0 {
 		c.EvacuationPollingInterval = Duration(DefaultEvacuationPollingInterval)
 	}
+	if c.HealthyMonitoringInterval == 0 {
+		c.HealthyMonitoringInterval = Duration(health.DefaultHealthyInterval)
+	}
+	if c.UnhealthyMonitoringInterval == 0 {
+		c.UnhealthyMonitoringInterval = Duration(health.DefaultStartInterval)
+	}
 	return c
 }
 
@@ -185,6 +201,9 @@ func (c Settings) Validate() error {
 	}
 	if c.SyncInterval <= 0 || c.EvacuationTimeout <= 0 || c.EvacuationPollingInterval <= 0 {
 		errs = append(errs, errors.New("sync_interval, evacuation_timeout and evacuation_polling_interval must be positive"))
+	}
+	if c.HealthyMonitoringInterval <= 0 || c.UnhealthyMonitoringInterval <= 0 {
+		errs = append(errs, errors.New("healthy_monitoring_interval and unhealthy_monitoring_interval must be positive"))
 	}
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)
