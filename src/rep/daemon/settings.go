@@ -98,7 +98,8 @@ type Settings struct {
 	// HealthyMonitoringInterval is how often a healthy instance's monitor
 	// action, and its checks that name no interval, run (default 30s).
 	// UnhealthyMonitoringInterval is the longest pause between start-up
-	// checks (default 2s; they start 5 ms apart and double).
+	// checks (default 500ms, the reference's; they start 5 ms apart and
+	// double).
 	HealthyMonitoringInterval   Duration `json:"healthy_monitoring_interval,omitempty"`
 	UnhealthyMonitoringInterval Duration `json:"unhealthy_monitoring_interval,omitempty"`
 }

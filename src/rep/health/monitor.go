@@ -14,7 +14,9 @@ import (
 
 // Default monitoring intervals (the reference's).
 const (
-	DefaultStartInterval   = 2 * time.Second
+	// DefaultStartInterval is the longest pause between start-up checks
+	// (the reference's unhealthy_monitoring_interval, 0.5 s).
+	DefaultStartInterval   = 500 * time.Millisecond
 	DefaultHealthyInterval = 30 * time.Second
 	// DefaultStartRamp is the first pause between start-up checks; it
 	// doubles up to the start interval, so an app that listens within
