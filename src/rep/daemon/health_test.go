@@ -155,3 +155,21 @@ func TestCheckFailureReasons(t *testing.T) {
 		t.Errorf("http crash reason %q", l.CrashReason)
 	}
 }
+
+// TestRuncCheckNamesContainerAddress: on runc the TCP check's failure
+// names the container's own IP and port, as the reference's healthcheck
+// (run inside the container) does.
+func TestRuncCheckNamesContainerAddress(t *testing.T) {
+	f := runcCell(t, 10, false)
+	d := runcDesired("pg-runc-never")
+	d.Action = models.WrapAction(&models.RunAction{Path: "/bin/sh", Args: []string{"-c", "exec sleep 600"}, User: "vcap"})
+	d.StartTimeoutMs = 500
+	f.desireAndPlace(t, d, "ig-runc-never")
+	l := f.crashed(t, "pg-runc-never")
+	want := regexp.MustCompile(`^Instance never healthy after [0-9.]+m?s: Timed out after 500ms \([0-9]+ attempts\) waiting for startup check to succeed: ` +
+		`failed to make TCP connection to (10\.253\.[0-9]+\.[0-9]+):8080: dial tcp (10\.253\.[0-9]+\.[0-9]+):8080: connect: connection refused$`)
+	m := want.FindStringSubmatch(l.CrashReason)
+	if m == nil || m[1] != m[2] {
+		t.Fatalf("crash reason %q", l.CrashReason)
+	}
+}
