@@ -7,7 +7,6 @@ package actions
 // depot/steps/output_wrapper_step.go).
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -15,30 +14,20 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 )
 
-// lockedBuffer is a sub-action's captured output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// outputWrapperStep runs its step with its output captured; a failure is
-// reported as that output, trimmed, or "Failed to invoke process: <error>"
-// when there was none.
+// outputWrapperStep runs its step with its output captured (it is the
+// step's stdout and stderr); a failure is reported as that output, trimmed,
+// or "Failed to invoke process: <error>" when there was none.
 type outputWrapperStep struct {
 	step Step
-	out  *lockedBuffer
+	mu   sync.Mutex
+	out  []byte
+}
+
+func (s *outputWrapperStep) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	s.out = append(s.out, p...)
+	s.mu.Unlock()
+	return len(p), nil
 }
 
 func (s *outputWrapperStep) Run(ctx context.Context) error {
@@ -46,8 +35,11 @@ func (s *outputWrapperStep) Run(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
+	s.mu.Lock()
+	out := strings.TrimSpace(string(s.out))
+	s.mu.Unlock()
 	msg := "Failed to invoke process: " + err.Error()
-	if out := strings.TrimSpace(s.out.String()); out != "" {
+	if out != "" {
 		msg = out
 	}
 	return &EmittableError{Msg: msg, Err: err}
@@ -61,14 +53,15 @@ func buildSubs(as []*models.Action, deps Deps) ([]Step, error) {
 	}
 	steps := make([]Step, 0, len(as))
 	for _, a := range as {
-		out := &lockedBuffer{}
+		w := &outputWrapperStep{}
 		d := deps
-		d.Stdout, d.Stderr = out, out
+		d.Stdout, d.Stderr = w, w
 		step, err := build(a, d)
 		if err != nil {
 			return nil, err
 		}
-		steps = append(steps, &outputWrapperStep{step: step, out: out})
+		w.step = step
+		steps = append(steps, w)
 	}
 	return steps, nil
 }

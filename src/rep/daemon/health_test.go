@@ -1,11 +1,12 @@
 package daemon
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
+
 	"testing"
 	"time"
 
@@ -97,7 +98,7 @@ func TestMonitorDecidesAfterActionExits(t *testing.T) {
 	})
 	checks := func() int {
 		b, _ := os.ReadFile(filepath.Join(dir, "checks"))
-		return strings.Count(string(b), "\n")
+		return bytes.Count(b, []byte("\n"))
 	}
 	after := checks()
 	eventually(t, "three more monitor runs after the action exited", func() (bool, string) {
