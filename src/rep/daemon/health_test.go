@@ -174,3 +174,15 @@ func TestRuncCheckNamesContainerAddress(t *testing.T) {
 		t.Fatalf("crash reason %q", l.CrashReason)
 	}
 }
+
+// TestActionExitZeroAloneCrashes: with neither monitor nor sidecar, an
+// action exiting 0 ends the instance, crashed with the reference's empty
+// reason (its steps all succeeded: executor containerstore completes the
+// container without a failure reason, which the rep reports as the crash).
+func TestActionExitZeroAloneCrashes(t *testing.T) {
+	f := healthCell(t)
+	f.desireAndPlace(t, shLRP("pg-exit0", "exit 0"), "ig-exit0")
+	if l := f.crashed(t, "pg-exit0"); l.CrashReason != "" {
+		t.Fatalf("crash reason %q, want none", l.CrashReason)
+	}
+}
