@@ -13,6 +13,7 @@ import (
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/health"
 	"github.com/diego-go/diego/src/rep/identity"
 )
 
@@ -94,6 +95,16 @@ type Settings struct {
 	// BBS about its instances (default 10s).
 	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
 
+	// Health monitoring (issue 15; the reference executor's
+	// healthy_monitoring_interval and unhealthy_monitoring_interval).
+	// HealthyMonitoringInterval is how often a healthy instance's monitor
+	// action, and its checks that name no interval, run (default 30s).
+	// UnhealthyMonitoringInterval is the longest pause between start-up
+	// checks (default 500ms, the reference's; they start 5 ms apart and
+	// double).
+	HealthyMonitoringInterval   Duration `json:"healthy_monitoring_interval,omitempty"`
+	UnhealthyMonitoringInterval Duration `json:"unhealthy_monitoring_interval,omitempty"`
+
 	// What every container gets from the cell (the executor's config names;
 	// see runner_env.go). InstanceIdentityCredDir, when set, turns on
 	// instance identity: each container's key and certificate, signed by
@@ -162,6 +173,12 @@ func (c Settings) WithDefaults() Settings {
 	if c.InstanceIdentityCredDir != "" && c.InstanceIdentityValidityPeriod == 0 {
 		c.InstanceIdentityValidityPeriod = Duration(identity.DefaultValidity)
 	}
+	if c.HealthyMonitoringInterval == 0 {
+		c.HealthyMonitoringInterval = Duration(health.DefaultHealthyInterval)
+	}
+	if c.UnhealthyMonitoringInterval == 0 {
+		c.UnhealthyMonitoringInterval = Duration(health.DefaultStartInterval)
+	}
 	return c
 }
 
@@ -208,6 +225,9 @@ func (c Settings) Validate() error {
 	}
 	if c.SyncInterval <= 0 || c.EvacuationTimeout <= 0 || c.EvacuationPollingInterval <= 0 {
 		errs = append(errs, errors.New("sync_interval, evacuation_timeout and evacuation_polling_interval must be positive"))
+	}
+	if c.HealthyMonitoringInterval <= 0 || c.UnhealthyMonitoringInterval <= 0 {
+		errs = append(errs, errors.New("healthy_monitoring_interval and unhealthy_monitoring_interval must be positive"))
 	}
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)
