@@ -20,7 +20,8 @@
 // mapped ports answer; its HostIP when empty) and ContainerIP.
 //
 // Processes get the executor's networking variables after their own
-// (container.NetworkEnv from the container's Info). Signal forwards only SIGTERM and SIGKILL, the only signals the
+// (container.NetworkEnv from the container's Info). Signal forwards only
+// SIGTERM and SIGKILL, the only signals the
 // Garden protocol carries; others fail with an error wrapping
 // errors.ErrUnsupported. Garden's server stops reading a process's stream
 // (and so its signals) once stdin is closed: a nil Stdin is therefore not
