@@ -10,12 +10,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/identity"
 )
 
 // identityCell starts a cell with an instance identity CA and a directory
@@ -191,8 +191,8 @@ func TestLogRateLimit(t *testing.T) {
 // are absolute, and the validity defaults to 24h.
 func TestContainerEnvSettingsValidate(t *testing.T) {
 	s := Settings{InstanceIdentityCredDir: "/creds", TrustedSystemCertificatesPath: "certs", MaxLogLinesPerSecond: -1}.WithDefaults()
-	if time.Duration(s.InstanceIdentityValidityPeriod) != 24*time.Hour {
-		t.Errorf("validity default %s, want 24h", time.Duration(s.InstanceIdentityValidityPeriod))
+	if s.InstanceIdentityValidityPeriod != Duration(identity.DefaultValidity) {
+		t.Errorf("validity default %v, want 24h", s.InstanceIdentityValidityPeriod)
 	}
 	err := fmt.Sprint(s.Validate())
 	for _, want := range []string{"instance_identity_ca_path", "trusted_system_certificates_path must be an absolute path", "max_log_lines_per_second"} {
