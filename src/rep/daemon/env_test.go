@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,9 +19,9 @@ import (
 	"github.com/diego-go/diego/src/rep/identity"
 )
 
-// identityCell starts a cell with an instance identity CA and a directory
-// of trusted system certificates (holding ca1.crt).
-func identityCell(t *testing.T, cellID string, tweak func(*Settings, *Options)) (*cellFixture, *pki.CA) {
+// withIdentity is a cell tweak giving it an instance identity CA and a
+// directory of trusted system certificates (holding ca1.crt).
+func withIdentity(t testing.TB) (func(*Settings, *Options), *pki.CA) {
 	t.Helper()
 	ca, err := pki.NewCA("test-instance-identity-ca")
 	if err != nil {
@@ -34,15 +35,18 @@ func identityCell(t *testing.T, cellID string, tweak func(*Settings, *Options)) 
 	if err := pki.WriteFiles(trusted, map[string][]byte{"ca1.crt": ca.CertPEM()}); err != nil {
 		t.Fatal(err)
 	}
-	f := addCell(t, newBBS(t), cellID, func(c *Settings, o *Options) {
+	return func(c *Settings, _ *Options) {
 		c.InstanceIdentityCredDir = filepath.Join(dir, "creds")
 		c.InstanceIdentityCAPath, c.InstanceIdentityPrivateKeyPath = filepath.Join(dir, "id-ca.crt"), filepath.Join(dir, "id-ca.key")
 		c.TrustedSystemCertificatesPath = trusted
-		if tweak != nil {
-			tweak(c, o)
-		}
-	})
-	return f, ca
+	}, ca
+}
+
+// identityCell starts a process-backend cell withIdentity.
+func identityCell(t *testing.T, cellID string) (*cellFixture, *pki.CA) {
+	t.Helper()
+	tweak, ca := withIdentity(t)
+	return addCell(t, newBBS(t), cellID, tweak), ca
 }
 
 // envOf parses `env` output up to a "====" line.
@@ -80,22 +84,33 @@ func leafOf(t *testing.T, s string, ca *pki.CA) *x509.Certificate {
 	return certs[0]
 }
 
+// runEnvTask runs a task that reports its environment, its certificate,
+// the first line of its key and the trusted certificates (then runs
+// script) into dir/result.txt, and returns its definition and the
+// completed task.
+func runEnvTask(t *testing.T, f *cellFixture, guid, dir, script string) (*models.TaskDefinition, *models.Task) {
+	t.Helper()
+	def := taskDef(`{ env; echo ====; cat "$CF_INSTANCE_CERT"; echo ====; head -1 "$CF_INSTANCE_KEY"; ls "$CF_SYSTEM_CERT_PATH"; `+script+` } > result.txt`, path.Join(dir, "result.txt"))
+	def.Action.RunAction.Dir = dir
+	def.EnvironmentVariables = []*models.EnvironmentVariable{{Name: "FOO", Value: "bar"}}
+	def.TrustedSystemCertificatesPath = "/etc/cf-system-certificates"
+	def.CertificateProperties = &models.CertificateProperties{OrganizationalUnit: []string{"app:a-guid", "space:s-guid", "organization:o-guid"}}
+	f.placeTask(t, guid, def)
+	task := f.waitTask(t, guid, models.Task_Completed)
+	if task.Failed {
+		t.Fatalf("task failed: %s", task.FailureReason)
+	}
+	return def, task
+}
+
 // TestTaskEnvironmentAndIdentity: a task's container has its variables, the
 // networking variables, the trusted certificates at its
 // trusted_system_certificates_path (CF_SYSTEM_CERT_PATH) and instance
 // identity credentials for the task guid (CF_INSTANCE_CERT/KEY), removed
 // with the container.
 func TestTaskEnvironmentAndIdentity(t *testing.T) {
-	f, ca := identityCell(t, "cell-env-task", nil)
-	def := taskDef(`{ env; echo ====; cat "$CF_INSTANCE_CERT"; echo ====; head -1 "$CF_INSTANCE_KEY"; ls "$CF_SYSTEM_CERT_PATH"; } > result.txt`, "/result.txt")
-	def.EnvironmentVariables = []*models.EnvironmentVariable{{Name: "FOO", Value: "bar"}}
-	def.TrustedSystemCertificatesPath = "/etc/cf-system-certificates"
-	def.CertificateProperties = &models.CertificateProperties{OrganizationalUnit: []string{"app:a-guid", "space:s-guid", "organization:o-guid"}}
-	f.placeTask(t, "task-env", def)
-	task := f.waitTask(t, "task-env", models.Task_Completed)
-	if task.Failed {
-		t.Fatalf("task failed: %s", task.FailureReason)
-	}
+	f, ca := identityCell(t, "cell-env-task")
+	def, task := runEnvTask(t, f, "task-env", "/", "")
 	env := envOf(task.Result)
 	for k, want := range map[string]string{"FOO": "bar", "CF_INSTANCE_IP": "127.0.0.1", "CF_INSTANCE_INTERNAL_IP": "127.0.0.1",
 		"CF_INSTANCE_PORT": "", "CF_INSTANCE_ADDR": "", "CF_INSTANCE_PORTS": "[]"} {
@@ -135,7 +150,7 @@ func TestTaskEnvironmentAndIdentity(t *testing.T) {
 // TestLRPEnvironment: an LRP instance's container has the executor's
 // instance variables and its port's networking variables.
 func TestLRPEnvironment(t *testing.T) {
-	f, ca := identityCell(t, "cell-env-lrp", nil)
+	f, ca := identityCell(t, "cell-env-lrp")
 	d := sleeper("pg-env")
 	d.Ports = []uint32{8080}
 	d.EnvironmentVariables = []*models.EnvironmentVariable{{Name: "PORT", Value: "8080"}}
@@ -199,5 +214,29 @@ func TestContainerEnvSettingsValidate(t *testing.T) {
 		if !strings.Contains(err, want) {
 			t.Errorf("Validate: %s\nwant an error about %s", err, want)
 		}
+	}
+}
+
+// TestRuncEnvironmentAndIdentity: in a runc container the credentials and
+// trusted certificates are at the reference's paths, not writable, and the
+// certificate's IP SAN is the container's IP.
+func TestRuncEnvironmentAndIdentity(t *testing.T) {
+	tweak, ca := withIdentity(t)
+	f := runcCell(t, 2, false, tweak)
+	_, task := runEnvTask(t, f, "task-runc-env", "/tmp", `if echo x > "$CF_INSTANCE_CERT" 2>/dev/null; then echo wrote; else echo refused; fi;`)
+	env := envOf(task.Result)
+	for k, want := range map[string]string{"CF_INSTANCE_CERT": "/etc/cf-instance-credentials/instance.crt", "CF_INSTANCE_KEY": "/etc/cf-instance-credentials/instance.key",
+		"CF_SYSTEM_CERT_PATH": "/etc/cf-system-certificates", "CF_INSTANCE_IP": "127.0.0.1", "FOO": "bar"} {
+		if env[k] != want {
+			t.Errorf("%s=%q, want %q", k, env[k], want)
+		}
+	}
+	parts := strings.Split(task.Result, "====\n")
+	if len(parts) != 3 || parts[2] != "-----BEGIN RSA PRIVATE KEY-----\nca1.crt\nrefused\n" {
+		t.Fatalf("result %q: want the key, the trusted certificate and a refused write", task.Result)
+	}
+	leaf := leafOf(t, parts[1], ca)
+	if ip := env["CF_INSTANCE_INTERNAL_IP"]; len(leaf.IPAddresses) != 1 || leaf.IPAddresses[0].String() != ip || ip == "127.0.0.1" {
+		t.Errorf("certificate IPs %v, want the container's IP %q", leaf.IPAddresses, ip)
 	}
 }
