@@ -205,12 +205,12 @@ func TestLogRateLimit(t *testing.T) {
 // TestContainerEnvSettingsValidate: instance identity needs its CA, paths
 // are absolute, and the validity defaults to 24h.
 func TestContainerEnvSettingsValidate(t *testing.T) {
-	s := Settings{InstanceIdentityCredDir: "/creds", TrustedSystemCertificatesPath: "certs", MaxLogLinesPerSecond: -1}.WithDefaults()
+	s := Settings{InstanceIdentityCredDir: "/", TrustedSystemCertificatesPath: "certs", MaxLogLinesPerSecond: -1}.WithDefaults()
 	if s.InstanceIdentityValidityPeriod != Duration(identity.DefaultValidity) {
 		t.Errorf("validity default %v, want 24h", s.InstanceIdentityValidityPeriod)
 	}
 	err := fmt.Sprint(s.Validate())
-	for _, want := range []string{"instance_identity_ca_path", "trusted_system_certificates_path must be an absolute path", "max_log_lines_per_second"} {
+	for _, want := range []string{"instance_identity_ca_path", "instance_identity_cred_dir must be a directory of its own", "trusted_system_certificates_path must be an absolute path", "max_log_lines_per_second"} {
 		if !strings.Contains(err, want) {
 			t.Errorf("Validate: %s\nwant an error about %s", err, want)
 		}
@@ -238,5 +238,18 @@ func TestRuncEnvironmentAndIdentity(t *testing.T) {
 	leaf := leafOf(t, parts[1], ca)
 	if ip := env["CF_INSTANCE_INTERNAL_IP"]; len(leaf.IPAddresses) != 1 || leaf.IPAddresses[0].String() != ip || ip == "127.0.0.1" {
 		t.Errorf("certificate IPs %v, want the container's IP %q", leaf.IPAddresses, ip)
+	}
+}
+
+// TestCredDirFailure: a container whose credentials directory cannot be
+// made fails with the executor's reason.
+func TestCredDirFailure(t *testing.T) {
+	f, _ := identityCell(t, "cell-env-creddir")
+	if err := os.Mkdir(filepath.Join(f.cfg.InstanceIdentityCredDir, "task-creddir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.placeTask(t, "task-creddir", taskDef("true", ""))
+	if task := f.waitTask(t, "task-creddir", models.Task_Completed); !task.Failed || task.FailureReason != "failed to create credentials directory" {
+		t.Errorf("task failed=%v reason %q, want the executor's credentials directory failure", task.Failed, task.FailureReason)
 	}
 }

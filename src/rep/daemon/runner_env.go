@@ -6,6 +6,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -91,7 +92,8 @@ func (d *Daemon) cellEnv(guid string, env []string, trustedPath string, props *m
 	}
 	ce.credDir = filepath.Join(d.cfg.InstanceIdentityCredDir, filepath.Base(guid))
 	if err := os.Mkdir(ce.credDir, 0o755); err != nil {
-		return ce, fmt.Errorf("%s: %w", credDirFailed, err)
+		d.log.Error(credDirFailed, "guid", guid, "error", err)
+		return ce, errors.New(credDirFailed)
 	}
 	ce.subject = identity.Subject{GUID: guid}
 	if props != nil {

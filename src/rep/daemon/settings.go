@@ -246,6 +246,9 @@ func (c Settings) validateContainerEnv() []error {
 		}
 	}
 	abs(c.InstanceIdentityCredDir, "instance_identity_cred_dir")
+	if filepath.Clean(c.InstanceIdentityCredDir) == "/" {
+		errs = append(errs, errors.New("instance_identity_cred_dir must be a directory of its own: the rep empties it at start"))
+	}
 	abs(c.TrustedSystemCertificatesPath, "trusted_system_certificates_path")
 	if c.InstanceIdentityCredDir != "" {
 		if c.InstanceIdentityCAPath == "" || c.InstanceIdentityPrivateKeyPath == "" {
