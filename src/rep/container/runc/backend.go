@@ -315,6 +315,7 @@ func (b *Backend) recover() {
 		}
 		if err != nil {
 			b.removePartial(dir, err)
+			delete(known, e.Name())
 			continue
 		}
 		keep[dir] = true
