@@ -156,6 +156,9 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 	if err != nil {
 		return nil, err
 	}
+	if _, err := egressRuleset("", b.cfg.DNSServers, spec.EgressRules); err != nil {
+		return nil, fmt.Errorf("container: creating %s: %w", spec.Handle, err)
+	}
 	c, err := b.reserve(spec)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,8 @@ func egressRuleset(id string, dns []string, rules []container.EgressRule) (strin
 			b.WriteString("-A OUTPUT " + l + "\n")
 		}
 	}
+	// Rejected, not dropped: a denied connection fails at once.
+	b.WriteString("-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset\n")
 	b.WriteString("-A OUTPUT -j REJECT --reject-with icmp-port-unreachable\nCOMMIT\n")
 	return b.String(), nil
 }
@@ -119,26 +121,27 @@ func portMatches(r container.EgressRule) ([][]string, error) {
 
 // destMatch matches a destination: an IPv4 address, CIDR or "FIRST-LAST".
 func destMatch(d string) ([]string, error) {
-	if first, last, ok := strings.Cut(d, "-"); ok {
-		a, err1 := netip.ParseAddr(strings.TrimSpace(first))
-		z, err2 := netip.ParseAddr(strings.TrimSpace(last))
-		if err1 != nil || err2 != nil || !a.Is4() || !z.Is4() || z.Less(a) {
-			return nil, fmt.Errorf("destination %q: want an IPv4 range FIRST-LAST", d)
+	bad := fmt.Errorf("destination %q: want an IPv4 address, CIDR or FIRST-LAST range", d)
+	if a, err := netip.ParseAddr(d); err == nil {
+		if !a.Is4() {
+			return nil, bad
 		}
-		return []string{"-m", "iprange", "--dst-range", a.String() + "-" + z.String()}, nil
+		return []string{"-d", a.String()}, nil
 	}
 	if strings.Contains(d, "/") {
 		p, err := netip.ParsePrefix(d)
 		if err != nil || !p.Addr().Is4() {
-			return nil, fmt.Errorf("destination %q: want an IPv4 CIDR", d)
+			return nil, bad
 		}
 		return []string{"-d", p.Masked().String()}, nil
 	}
-	a, err := netip.ParseAddr(d)
-	if err != nil || !a.Is4() {
-		return nil, fmt.Errorf("destination %q: want an IPv4 address, CIDR or range", d)
+	first, last, _ := strings.Cut(d, "-")
+	a, err1 := netip.ParseAddr(strings.TrimSpace(first))
+	z, err2 := netip.ParseAddr(strings.TrimSpace(last))
+	if err1 != nil || err2 != nil || !a.Is4() || !z.Is4() || z.Less(a) {
+		return nil, bad
 	}
-	return []string{"-d", a.String()}, nil
+	return []string{"-m", "iprange", "--dst-range", a.String() + "-" + z.String()}, nil
 }
 
 // applyEgress loads the container's ruleset into its netns.
