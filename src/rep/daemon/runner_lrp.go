@@ -190,6 +190,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 		Properties: map[string]string{
 			propKind: kindLRP, "process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
 		},
+		EgressRules: egressRules(log, desired.EgressRules),
 	})
 	if err != nil {
 		return "failed to create container: " + err.Error()

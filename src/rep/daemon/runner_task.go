@@ -106,7 +106,7 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 		env = append(env, e.Name+"="+e.Value)
 	}
 	c, err := d.backend.Create(ctx, container.Spec{
-		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: env,
+		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: env, EgressRules: egressRules(d.log, def.EgressRules),
 		MemoryMB: int64(def.MemoryMb), DiskMB: int64(def.DiskMb), MaxPids: int64(def.MaxPids), CPUWeight: def.CpuWeight,
 		Properties: map[string]string{propKind: kindTask, "task_guid": tr.task.TaskGuid},
 	})
