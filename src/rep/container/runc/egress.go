@@ -47,8 +47,8 @@ func egressRuleset(id string, dns []string, rules []container.EgressRule) (strin
 }
 
 // egressRuleLines are the iptables rule specs (without "-A OUTPUT") of one
-// rule: one per destination and group of ports, each optionally preceded
-// by a LOG of new connections.
+// rule: one per destination and group of ports, each preceded by a LOG of
+// new connections when the rule logs.
 func egressRuleLines(id string, r container.EgressRule) ([]string, error) {
 	var proto []string
 	var portSpecs [][]string
@@ -79,6 +79,8 @@ func egressRuleLines(id string, r container.EgressRule) ([]string, error) {
 	if len(dests) == 0 {
 		dests = []string{"0.0.0.0/0"}
 	}
+	// As garden: only tcp and all rules log (new connections).
+	logNew := r.Log && (r.Protocol == "tcp" || r.Protocol == "all" || r.Protocol == "")
 	var lines []string
 	for _, d := range dests {
 		dm, err := destMatch(d)
@@ -87,7 +89,7 @@ func egressRuleLines(id string, r container.EgressRule) ([]string, error) {
 		}
 		for _, ps := range portSpecs {
 			match := strings.Join(append(append(append([]string{}, proto...), dm...), ps...), " ")
-			if r.Log {
+			if logNew {
 				lines = append(lines, match+` -m conntrack --ctstate NEW -j LOG --log-prefix "diego-`+id+` "`)
 			}
 			lines = append(lines, match+" -j ACCEPT")
