@@ -143,13 +143,18 @@ func (c *Container) create(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(c.dir, "procs"), 0o700); err != nil {
 		return err
 	}
-	if err := c.makeRootFS(ctx); err != nil {
-		return err
-	}
-	if err := c.b.setupNetwork(ctx, c.m.Net); err != nil {
-		return err
-	}
-	if err := c.applyEgress(ctx); err != nil {
+	// The rootfs (mkfs, mounts) and the network (ip, iptables-restore) are
+	// independent: made at the same time.
+	netErr := make(chan error, 1)
+	go func() {
+		err := c.b.setupNetwork(ctx, c.m.Net)
+		if err == nil {
+			err = c.applyEgress(ctx)
+		}
+		netErr <- err
+	}()
+	rootErr := c.makeRootFS(ctx)
+	if err := errors.Join(rootErr, <-netErr); err != nil {
 		return err
 	}
 	hostname := c.m.Handle

@@ -7,8 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // The disk quota: a container with DiskMB > 0 keeps its writable overlay
@@ -53,12 +56,55 @@ func (c *Container) mountDisk(ctx context.Context) error {
 	if out, err := exec.CommandContext(ctx, c.b.tools.mkfs, mkfs...).CombinedOutput(); err != nil {
 		return fmt.Errorf("mkfs.ext4 of the disk image (install e2fsprogs or set mkfs_path): %w: %s", err, strings.TrimSpace(string(out)))
 	}
-	out, err := exec.CommandContext(ctx, c.b.tools.mount, "-t", "ext4", "-o", "loop,noatime,nosuid,nodev", img, dir).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("mounting the disk image on a loop device (is /dev/loop-control there?): %w: %s", err, strings.TrimSpace(string(out)))
+	if err := mountLoop(img, dir); err != nil {
+		return fmt.Errorf("mounting the disk image on a loop device: %w", err)
 	}
 	c.m.Disk = true
 	return nil
+}
+
+// mountLoop attaches img to a free loop device with autoclear (the device
+// is freed when its filesystem is unmounted) and mounts it at dir.
+func mountLoop(img, dir string) error {
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for range 16 { // another attach may take the free device first
+		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
+		if err != nil {
+			return fmt.Errorf("finding a free loop device: %w", err)
+		}
+		dev := "/dev/loop" + strconv.Itoa(n)
+		loop, err := os.OpenFile(dev, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		cfg := unix.LoopConfig{Fd: uint32(f.Fd()), Info: unix.LoopInfo64{Flags: unix.LO_FLAGS_AUTOCLEAR}}
+		copy(cfg.Info.File_name[:], img)
+		if err := unix.IoctlLoopConfigure(int(loop.Fd()), &cfg); err != nil {
+			loop.Close()
+			if errors.Is(err, unix.EBUSY) {
+				continue
+			}
+			return fmt.Errorf("configuring %s (LOOP_CONFIGURE, Linux 5.8+): %w", dev, err)
+		}
+		// The mount holds the device from here; closing ours last keeps
+		// autoclear from freeing it before (or frees it if mount fails).
+		err = unix.Mount(dev, dir, "ext4", unix.MS_NOATIME|unix.MS_NOSUID|unix.MS_NODEV, "")
+		loop.Close()
+		if err != nil {
+			return fmt.Errorf("mounting %s: %w", dev, err)
+		}
+		return nil
+	}
+	return errors.New("no free loop device after 16 tries")
 }
 
 // unmountDisk unmounts disk/ (lazily when busy); its loop device is freed
@@ -122,10 +168,21 @@ func (b *Backend) releaseStaleLoops(keep map[string]bool) {
 		if _, still := loopDevices(b.containersDir())[dev]; !still {
 			continue // autoclear freed it with the unmount
 		}
-		if out, err := exec.Command(b.tools.losetup, "-d", dev).CombinedOutput(); err != nil {
-			b.log.Warn("recovery: detaching a stale loop device", "dev", dev, "image", img, "err", err, "out", strings.TrimSpace(string(out)))
+		if err := detachLoop(dev); err != nil {
+			b.log.Warn("recovery: detaching a stale loop device", "dev", dev, "image", img, "err", err)
 			continue
 		}
 		b.log.Info("recovery: detached a stale loop device", "dev", dev, "image", img)
 	}
+}
+
+// detachLoop detaches a loop device (LOOP_CLR_FD; if it is still in use it
+// goes with its last user).
+func detachLoop(dev string) error {
+	f, err := os.OpenFile(dev, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.IoctlSetInt(int(f.Fd()), unix.LOOP_CLR_FD, 0)
 }

@@ -20,8 +20,6 @@ func findTools() (tools, error) {
 		pkg  string
 	}{
 		{&t.mkfs, "mkfs.ext4", "e2fsprogs"},
-		{&t.mount, "mount", "mount"},
-		{&t.losetup, "losetup", "mount"},
 		{&t.nsenter, "nsenter", "util-linux"},
 		{&t.iptables, "iptables", "iptables"},
 		{&t.iptablesRestore, "iptables-restore", "iptables"},
