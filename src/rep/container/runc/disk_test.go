@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,4 +137,27 @@ func TestRecoveryReleasesLoopDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitNoLoops(t, b2)
+}
+
+// Concurrent creates each get a loop device of their own.
+func TestDiskConcurrentCreates(t *testing.T) {
+	b := newBackend(t)
+	const n = 6
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := b.Create(t.Context(), container.Spec{Handle: "disk-" + strconv.Itoa(i), RootFS: "preloaded:cflinuxfs4", DiskMB: 4})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if loops := b.LoopDevices(); len(loops) != n {
+		t.Errorf("loop devices = %v, want %d", loops, n)
+	}
+	destroyAll(t, b)
+	waitNoLoops(t, b)
 }
