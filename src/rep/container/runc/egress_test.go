@@ -27,7 +27,7 @@ type outside struct {
 	addr string // the outside end's address
 }
 
-// newOutside makes an outside netns on its own /30 of 10.253.0.0/16.
+// newOutside makes an outside netns on its own /30 of 10.252.0.0/16.
 func newOutside(t *testing.T) outside {
 	t.Helper()
 	n := outsideN.Add(1)
@@ -35,8 +35,8 @@ func newOutside(t *testing.T) outside {
 	o := outside{ns: fmt.Sprintf("dgtest-out-%d-%d", pid, n)}
 	hv, cv := fmt.Sprintf("dgto%05d%02dh", pid%100000, n%100), fmt.Sprintf("dgto%05d%02dc", pid%100000, n%100)
 	third, fourth := n%256, (pid%64)*4
-	hostAddr := fmt.Sprintf("10.253.%d.%d", third, fourth+1)
-	o.addr = fmt.Sprintf("10.253.%d.%d", third, fourth+2)
+	hostAddr := fmt.Sprintf("10.252.%d.%d", third, fourth+1)
+	o.addr = fmt.Sprintf("10.252.%d.%d", third, fourth+2)
 	ip := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -169,7 +169,7 @@ func TestEgressRules(t *testing.T) {
 	if status, out := run(t, none, "ping -c 1 -W 1 "+o.addr); status == 0 {
 		t.Errorf("no rules: ping went out: %s", out)
 	}
-	icmp := rule(container.EgressRule{Protocol: "icmp", Destinations: []string{"10.253.0.0/16"}, ICMPType: -1, ICMPCode: -1})
+	icmp := rule(container.EgressRule{Protocol: "icmp", Destinations: []string{"10.252.0.0/16"}, ICMPType: -1, ICMPCode: -1})
 	if status, out := run(t, icmp, ping); status != 0 {
 		t.Errorf("icmp rule: ping failed: %s", out)
 	}
