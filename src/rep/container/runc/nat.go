@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // natComment marks the host rules of the backend; they are one shared set
@@ -38,9 +39,15 @@ func (b *Backend) iptables(ctx context.Context, op string, rule []string) error 
 	return nil
 }
 
+// hostNATMu keeps the backends of one process from adding a rule twice
+// (checked, then added).
+var hostNATMu sync.Mutex
+
 // setupHostNAT enables IPv4 forwarding and adds the host rules that are
 // missing (FORWARD rules first in their chain, before a DROP policy's rules).
 func (b *Backend) setupHostNAT(ctx context.Context) error {
+	hostNATMu.Lock()
+	defer hostNATMu.Unlock()
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644); err != nil {
 		return fmt.Errorf("enabling IPv4 forwarding: %w", err)
 	}
@@ -62,6 +69,8 @@ func (b *Backend) setupHostNAT(ctx context.Context) error {
 // RemoveHostNAT deletes the host rules of the backend's network_cidr (for
 // a cell leaving service, and tests): containers lose their way out.
 func (b *Backend) RemoveHostNAT(ctx context.Context) error {
+	hostNATMu.Lock()
+	defer hostNATMu.Unlock()
 	var errs []error
 	for _, r := range hostRules(b.cidr.String()) {
 		for b.iptables(ctx, "-C", r) == nil {
