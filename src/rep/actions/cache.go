@@ -27,6 +27,7 @@ type Cache struct {
 	used     int64
 	inflight map[string]chan struct{}
 	seq      uint64 // counts validations; an entry's validated is one of them
+	waiting  int    // callers waiting in claim
 }
 
 type cacheEntry struct {
@@ -163,10 +164,18 @@ func (c *Cache) claim(done <-chan struct{}, key string) bool {
 			c.mu.Unlock()
 			return true
 		}
+		c.waiting++
 		c.mu.Unlock()
+		var ok bool
 		select {
 		case <-ch:
+			ok = true
 		case <-done:
+		}
+		c.mu.Lock()
+		c.waiting--
+		c.mu.Unlock()
+		if !ok {
 			return false
 		}
 	}
