@@ -202,14 +202,17 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 
 	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
 	defer closeOut()
-	deps := actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: "APP/PROC/WEB"}
+	deps := d.transferDeps(actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: "APP/PROC/WEB"})
+	if desired, err = d.lrpAssets(ctx, deps, desired); err != nil {
+		return err.Error()
+	}
 	if desired.Setup != nil {
 		setup, err := actions.Build(desired.Setup, deps)
 		if err != nil {
 			return "invalid setup action: " + err.Error()
 		}
 		if err := setup.Run(ctx); err != nil {
-			return "setup failed: " + err.Error()
+			return err.Error() // the reference's reason: the failed step's
 		}
 	}
 	if ctx.Err() != nil {

@@ -29,6 +29,9 @@ const (
 	// DefaultEvacuationPollingInterval is how often an evacuating cell asks
 	// the BBS whether its instances' replacements are running.
 	DefaultEvacuationPollingInterval = 10 * time.Second
+	// DefaultMaxCacheSizeInBytes bounds the download cache (the reference
+	// BOSH job's diego.executor.max_cache_size_in_bytes default).
+	DefaultMaxCacheSizeInBytes = 10_000_000_000
 )
 
 // Settings are the rep cell's own settings: the config file's top-level
@@ -91,6 +94,15 @@ type Settings struct {
 	// EvacuationPollingInterval is how often an evacuating cell re-asks the
 	// BBS about its instances (default 10s).
 	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
+
+	// The download cache (the reference executor's cache_path and
+	// max_cache_size_in_bytes): cached dependencies, image layers and
+	// download actions that name a cache key are kept here for every LRP
+	// instance and task on the cell, least recently used evicted first.
+	// CachePath defaults to container_root_dir/download-cache;
+	// MaxCacheSizeInBytes to DefaultMaxCacheSizeInBytes.
+	CachePath           string `json:"cache_path,omitempty"`
+	MaxCacheSizeInBytes int64  `json:"max_cache_size_in_bytes,omitempty"`
 }
 
 // Joining returns the settings of cell cellID in zone joining the Diego
@@ -139,6 +151,12 @@ func (c Settings) WithDefaults() Settings {
 	if c.EvacuationPollingInterval == 0 {
 		c.EvacuationPollingInterval = Duration(DefaultEvacuationPollingInterval)
 	}
+	if c.CachePath == "" && c.ContainerRootDir != "" {
+		c.CachePath = filepath.Join(c.ContainerRootDir, "download-cache")
+	}
+	if c.MaxCacheSizeInBytes == 0 {
+		c.MaxCacheSizeInBytes = DefaultMaxCacheSizeInBytes
+	}
 	return c
 }
 
@@ -185,6 +203,12 @@ func (c Settings) Validate() error {
 	}
 	if c.SyncInterval <= 0 || c.EvacuationTimeout <= 0 || c.EvacuationPollingInterval <= 0 {
 		errs = append(errs, errors.New("sync_interval, evacuation_timeout and evacuation_polling_interval must be positive"))
+	}
+	if c.CachePath != "" && !filepath.IsAbs(c.CachePath) {
+		errs = append(errs, errors.New("cache_path must be an absolute path"))
+	}
+	if c.MaxCacheSizeInBytes < 0 {
+		errs = append(errs, errors.New("max_cache_size_in_bytes must not be negative"))
 	}
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)
