@@ -222,4 +222,3 @@ func TestCacheLRU(t *testing.T) {
 		t.Fatalf("cache holds %d bytes, over its bound", cache.Used())
 	}
 }
-
