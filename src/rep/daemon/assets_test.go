@@ -285,3 +285,27 @@ func TestTaskAssets(t *testing.T) {
 		t.Fatalf("task: failed %v, reason %q", task.Failed, task.FailureReason)
 	}
 }
+
+func TestCacheSettings(t *testing.T) {
+	valid := Settings{CellID: "c", CAFile: "a", CertFile: "b", KeyFile: "c", BBSAddress: "https://x", BBSCAFile: "a",
+		BBSClientCertFile: "b", BBSClientKeyFile: "c", ContainerRootDir: "/data/containers"}.WithDefaults()
+	if valid.CachePath != "/data/containers/download-cache" || valid.MaxCacheSizeInBytes != DefaultMaxCacheSizeInBytes {
+		t.Fatalf("defaults: cache_path %q, max_cache_size_in_bytes %d", valid.CachePath, valid.MaxCacheSizeInBytes)
+	}
+	if err := valid.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		change func(*Settings)
+		want   string
+	}{
+		{func(s *Settings) { s.CachePath = "cache" }, "cache_path must be an absolute path"},
+		{func(s *Settings) { s.MaxCacheSizeInBytes = -1 }, "max_cache_size_in_bytes must not be negative"},
+	} {
+		s := valid
+		tc.change(&s)
+		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want %q", err, tc.want)
+		}
+	}
+}
