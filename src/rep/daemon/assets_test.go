@@ -1,10 +1,6 @@
 package daemon
 
 import (
-	"archive/tar"
-	"archive/zip"
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -22,49 +18,6 @@ import (
 	"github.com/diego-go/diego/src/rep/actions"
 	"github.com/diego-go/diego/src/rep/reptest"
 )
-
-// file is an archive member: its body and mode.
-type file struct {
-	body string
-	mode int64
-}
-
-func tarOf(t testing.TB, files map[string]file) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for name, f := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(tw, f.body)
-	}
-	tw.Close()
-	return buf.Bytes()
-}
-
-func tgzOf(t testing.TB, files map[string]file) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(tarOf(t, files))
-	zw.Close()
-	return buf.Bytes()
-}
-
-func zipOf(t testing.TB, files map[string]file) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, f := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, f.body)
-	}
-	zw.Close()
-	return buf.Bytes()
-}
 
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
@@ -120,10 +73,10 @@ type appAssets struct {
 }
 
 func newAppAssets(t testing.TB, launcher string) *appAssets {
-	shared := tarOf(t, map[string]file{"etc/shared.conf": {"shared layer", 0o644}})
-	exclusive := zipOf(t, map[string]file{"app/exclusive.txt": {"exclusive layer", 0o644}})
+	shared := testutil.Tar(t, map[string]testutil.File{"etc/shared.conf": {Body: "shared layer"}})
+	exclusive := testutil.Zip(t, map[string]testutil.File{"app/exclusive.txt": {Body: "exclusive layer"}})
 	srv := newAssetServer(t, map[string][]byte{
-		"/lifecycle.tgz": tgzOf(t, map[string]file{"launcher": {launcher, 0o755}}),
+		"/lifecycle.tgz": testutil.Tgz(t, map[string]testutil.File{"launcher": {Body: launcher, Mode: 0o755}}),
 		"/shared.tar":    shared,
 		"/exclusive.zip": exclusive,
 	})
@@ -157,17 +110,42 @@ func (f *cellFixture) containerFile(t testing.TB, handle, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := c.StreamOut(t.Context(), path)
+	s, err := readResult(t.Context(), c, path)
 	if err != nil {
-		t.Fatalf("%s: %v", path, err)
+		t.Fatal(err)
 	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	if _, err := tr.Next(); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	return s
+}
+
+// runAssetApps desires n LRPs made by desired and places their instances
+// in one batch, as an auction would; it waits for them all to be RUNNING
+// with the layers' files in their containers, and checks that each
+// artifact was downloaded once for the cell.
+func (f *cellFixture) runAssetApps(t *testing.T, a *appAssets, n int, prefix string, desired func(pg string, args ...string) *models.DesiredLRP) {
+	t.Helper()
+	var work rep.Work
+	for i := range n {
+		pg := fmt.Sprintf("%s-%d", prefix, i)
+		d := desired(pg)
+		work.LRPs = append(work.LRPs, reptest.LRP("ig-"+pg, f.h.Desire(t, d), d))
 	}
-	b, _ := io.ReadAll(tr)
-	return string(b)
+	if rejected, err := f.rc.Perform(f.h.Log, work); err != nil || len(rejected.LRPs) != 0 {
+		t.Fatalf("perform: rejected %+v, %v", rejected, err)
+	}
+	for i := range n {
+		pg := fmt.Sprintf("%s-%d", prefix, i)
+		f.waitRunning(t, pg, "ig-"+pg)
+		for path, want := range map[string]string{"/etc/shared.conf": "shared layer", "/app/exclusive.txt": "exclusive layer"} {
+			if got := f.containerFile(t, "ig-"+pg, path); got != want {
+				t.Errorf("%s: %s = %q, want %q", pg, path, got, want)
+			}
+		}
+	}
+	for _, p := range []string{"/lifecycle.tgz", "/shared.tar", "/exclusive.zip"} {
+		if got := a.srv.fullGets(p); got != 1 {
+			t.Errorf("%s downloaded %d times for %d instances, want once", p, got, n)
+		}
+	}
 }
 
 // TestLRPAssets: three apps placed at once get the lifecycle (a cached
@@ -179,29 +157,7 @@ func TestLRPAssets(t *testing.T) {
 	f := addCell(t, newBBS(t), "cell-assets", func(_ *Settings, o *Options) { o.ContainerOutput = &out })
 	a := newAppAssets(t, "#!/bin/sh\nexec sleep 600\n")
 
-	var work rep.Work
-	for i := range 3 {
-		pg := fmt.Sprintf("pg-assets-%d", i)
-		d := a.desired(pg)
-		work.LRPs = append(work.LRPs, reptest.LRP("ig-"+pg, f.h.Desire(t, d), d))
-	}
-	if rejected, err := f.rc.Perform(f.h.Log, work); err != nil || len(rejected.LRPs) != 0 {
-		t.Fatalf("perform: rejected %+v, %v", rejected, err)
-	}
-	for i := range 3 {
-		pg := fmt.Sprintf("pg-assets-%d", i)
-		f.waitRunning(t, pg, "ig-"+pg)
-		for path, want := range map[string]string{"/etc/shared.conf": "shared layer", "/app/exclusive.txt": "exclusive layer"} {
-			if got := f.containerFile(t, "ig-"+pg, path); got != want {
-				t.Errorf("%s: %s = %q, want %q", pg, path, got, want)
-			}
-		}
-	}
-	for _, p := range []string{"/lifecycle.tgz", "/shared.tar", "/exclusive.zip"} {
-		if n := a.srv.fullGets(p); n != 1 {
-			t.Errorf("%s downloaded %d times for 3 instances, want once", p, n)
-		}
-	}
+	f.runAssetApps(t, a, 3, "pg-assets", a.desired)
 	for _, want := range []string{"Downloading buildpack lifecycle...", "Downloaded buildpack lifecycle (", "Downloading shared...", "Downloaded exclusive"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("container output lacks %q:\n%s", want, out.String())

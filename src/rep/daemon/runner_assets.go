@@ -35,31 +35,31 @@ func (d *Daemon) transferDeps(deps actions.Deps) actions.Deps {
 // its setup. It returns the desired LRP whose setup and action to run, or
 // the reason the instance crashes (actions.CachedDependenciesFailed).
 func (d *Daemon) lrpAssets(ctx context.Context, deps actions.Deps, desired *models.DesiredLRP) (*models.DesiredLRP, error) {
-	if len(desired.ImageLayers) == 0 && len(desired.CachedDependencies) == 0 {
-		return desired, nil
-	}
 	cp := *desired
-	cp.CachedDependencies, cp.Setup = withImageLayers(desired.ImageLayers, desired.LegacyDownloadUser, desired.CachedDependencies, desired.Setup)
-	cp.ImageLayers = nil
-	if err := actions.FetchDependencies(ctx, d.transferDeps(deps), cp.CachedDependencies); err != nil {
-		return nil, err
-	}
-	return &cp, nil
+	var err error
+	cp.Setup, err = d.fetchAssets(ctx, deps, desired.ImageLayers, desired.LegacyDownloadUser, desired.CachedDependencies, desired.Setup)
+	cp.CachedDependencies, cp.ImageLayers = nil, nil // downloaded
+	return &cp, err
 }
 
 // taskAssets is lrpAssets for a task: its exclusive image layers are
 // downloaded before its action.
 func (d *Daemon) taskAssets(ctx context.Context, deps actions.Deps, def *models.TaskDefinition) (*models.TaskDefinition, error) {
-	if len(def.ImageLayers) == 0 && len(def.CachedDependencies) == 0 {
-		return def, nil
-	}
 	cp := *def
-	cp.CachedDependencies, cp.Action = withImageLayers(def.ImageLayers, def.LegacyDownloadUser, def.CachedDependencies, def.Action)
-	cp.ImageLayers = nil
-	if err := actions.FetchDependencies(ctx, d.transferDeps(deps), cp.CachedDependencies); err != nil {
+	var err error
+	cp.Action, err = d.fetchAssets(ctx, deps, def.ImageLayers, def.LegacyDownloadUser, def.CachedDependencies, def.Action)
+	cp.CachedDependencies, cp.ImageLayers = nil, nil // downloaded
+	return &cp, err
+}
+
+// fetchAssets downloads the shared layers and cached dependencies into the
+// container and returns then preceded by the exclusive layers' downloads.
+func (d *Daemon) fetchAssets(ctx context.Context, deps actions.Deps, layers []*models.ImageLayer, user string, cds []*models.CachedDependency, then *models.Action) (*models.Action, error) {
+	cds, then = withImageLayers(layers, user, cds, then)
+	if err := actions.FetchDependencies(ctx, d.transferDeps(deps), cds); err != nil {
 		return nil, err
 	}
-	return &cp, nil
+	return then, nil
 }
 
 // withImageLayers is the BBS models' V3-to-V2 conversion the reference rep
