@@ -222,3 +222,44 @@ func TestCacheLRU(t *testing.T) {
 		t.Fatalf("cache holds %d bytes, over its bound", cache.Used())
 	}
 }
+
+// TestSlots: transfers wait for a free slot; a waiter gives up when its
+// context ends; a Downloader whose slots are taken does not download.
+func TestSlots(t *testing.T) {
+	s := NewSlots(1)
+	release, err := s.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.acquire(ctx); err == nil {
+		t.Fatal("acquired a slot that was taken")
+	}
+	if NewSlots(0) != nil {
+		t.Fatal("NewSlots(0) bounds transfers")
+	}
+
+	srv := newArtifactServer(t, map[string][]byte{"/a.tgz": makeTgz(t, map[string]string{"a": "b"})})
+	d := &Downloader{Slots: s}
+	done := make(chan error, 1)
+	go func() {
+		rc, _, err := d.Fetch(context.Background(), Artifact{URL: srv.URL + "/a.tgz"})
+		if err == nil {
+			rc.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("fetched while the only slot was taken: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if srv.hits.Load() != 0 {
+		t.Fatal("downloaded while the only slot was taken")
+	}
+	release()
+	if err := <-done; err != nil || srv.hits.Load() != 1 {
+		t.Fatalf("after the slot was freed: %v, %d hits", err, srv.hits.Load())
+	}
+}

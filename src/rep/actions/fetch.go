@@ -31,6 +31,8 @@ type Downloader struct {
 	// Cache keeps artifacts that name a cache key or a checksum; nil = no
 	// caching.
 	Cache *Cache
+	// Slots bounds the downloads running at once (nil: no bound).
+	Slots Slots
 }
 
 // Artifact identifies what to download.
@@ -136,6 +138,11 @@ func (d *Downloader) download(ctx context.Context, a Artifact, newHash func() ha
 	if client == nil {
 		client = http.DefaultClient
 	}
+	release, err := d.Slots.acquire(ctx)
+	if err != nil {
+		return fetched{}, fmt.Errorf("download %s: %w", a.URL, err)
+	}
+	defer release()
 	resp, err := client.Do(req)
 	if err != nil {
 		return fetched{}, fmt.Errorf("download %s: %w", a.URL, err)

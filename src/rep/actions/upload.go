@@ -38,6 +38,8 @@ type Uploader struct {
 	// TempDir holds the file between the container and the upload ("" =
 	// the system's).
 	TempDir string
+	// Slots bounds the uploads running at once (nil: no bound).
+	Slots Slots
 }
 
 // Upload posts the file at path to u and returns its size.
@@ -52,6 +54,11 @@ func (up *Uploader) Upload(ctx context.Context, path string, u *url.URL) (int64,
 	if err != nil {
 		return 0, err
 	}
+	release, err := up.Slots.acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	for attempt := 1; ; attempt++ {
 		err = up.attempt(ctx, f, size, md, sha, u)
 		if err == nil || ctx.Err() != nil || attempt == UploadAttempts {

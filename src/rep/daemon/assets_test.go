@@ -245,7 +245,8 @@ func TestTaskAssets(t *testing.T) {
 func TestCacheSettings(t *testing.T) {
 	valid := Settings{CellID: "c", CAFile: "a", CertFile: "b", KeyFile: "c", BBSAddress: "https://x", BBSCAFile: "a",
 		BBSClientCertFile: "b", BBSClientKeyFile: "c", ContainerRootDir: "/data/containers"}.WithDefaults()
-	if valid.CachePath != "/data/containers/download-cache" || valid.MaxCacheSizeInBytes != DefaultMaxCacheSizeInBytes {
+	if valid.CachePath != "/data/containers/download-cache" || valid.MaxCacheSizeInBytes != DefaultMaxCacheSizeInBytes ||
+		valid.MaxConcurrentDownloads != 5 || valid.MaxConcurrentUploads != 5 {
 		t.Fatalf("defaults: cache_path %q, max_cache_size_in_bytes %d", valid.CachePath, valid.MaxCacheSizeInBytes)
 	}
 	if err := valid.Validate(); err != nil {
@@ -256,7 +257,8 @@ func TestCacheSettings(t *testing.T) {
 		want   string
 	}{
 		{func(s *Settings) { s.CachePath = "cache" }, "cache_path must be an absolute path"},
-		{func(s *Settings) { s.MaxCacheSizeInBytes = -1 }, "max_cache_size_in_bytes must not be negative"},
+		{func(s *Settings) { s.MaxCacheSizeInBytes = -1 }, "max_cache_size_in_bytes, max_concurrent_downloads and max_concurrent_uploads must not be negative"},
+		{func(s *Settings) { s.MaxConcurrentUploads = -1 }, "must not be negative"},
 	} {
 		s := valid
 		tc.change(&s)

@@ -19,7 +19,8 @@ func newTransfers(cfg Settings) (*actions.Downloader, *actions.Uploader, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("rep: opening the download cache %s (cache_path): %w", cfg.CachePath, err)
 	}
-	return &actions.Downloader{Cache: cache}, &actions.Uploader{}, nil
+	return &actions.Downloader{Cache: cache, Slots: actions.NewSlots(cfg.MaxConcurrentDownloads)},
+		&actions.Uploader{Slots: actions.NewSlots(cfg.MaxConcurrentUploads)}, nil
 }
 
 // transferDeps gives deps the cell's downloader and uploader.

@@ -32,6 +32,9 @@ const (
 	// DefaultMaxCacheSizeInBytes bounds the download cache (the reference
 	// BOSH job's diego.executor.max_cache_size_in_bytes default).
 	DefaultMaxCacheSizeInBytes = 10_000_000_000
+	// DefaultMaxConcurrentTransfers bounds the downloads, and the uploads,
+	// a cell runs at once (the reference executor's 5).
+	DefaultMaxConcurrentTransfers = 5
 )
 
 // Settings are the rep cell's own settings: the config file's top-level
@@ -103,6 +106,10 @@ type Settings struct {
 	// MaxCacheSizeInBytes to DefaultMaxCacheSizeInBytes.
 	CachePath           string `json:"cache_path,omitempty"`
 	MaxCacheSizeInBytes int64  `json:"max_cache_size_in_bytes,omitempty"`
+	// MaxConcurrentDownloads and MaxConcurrentUploads bound the transfers
+	// the cell runs at once (default 5 each, the reference's).
+	MaxConcurrentDownloads int `json:"max_concurrent_downloads,omitempty"`
+	MaxConcurrentUploads   int `json:"max_concurrent_uploads,omitempty"`
 }
 
 // Joining returns the settings of cell cellID in zone joining the Diego
@@ -157,6 +164,12 @@ func (c Settings) WithDefaults() Settings {
 	if c.MaxCacheSizeInBytes == 0 {
 		c.MaxCacheSizeInBytes = DefaultMaxCacheSizeInBytes
 	}
+	if c.MaxConcurrentDownloads == 0 {
+		c.MaxConcurrentDownloads = DefaultMaxConcurrentTransfers
+	}
+	if c.MaxConcurrentUploads == 0 {
+		c.MaxConcurrentUploads = DefaultMaxConcurrentTransfers
+	}
 	return c
 }
 
@@ -207,8 +220,8 @@ func (c Settings) Validate() error {
 	if c.CachePath != "" && !filepath.IsAbs(c.CachePath) {
 		errs = append(errs, errors.New("cache_path must be an absolute path"))
 	}
-	if c.MaxCacheSizeInBytes < 0 {
-		errs = append(errs, errors.New("max_cache_size_in_bytes must not be negative"))
+	if c.MaxCacheSizeInBytes < 0 || c.MaxConcurrentDownloads < 0 || c.MaxConcurrentUploads < 0 {
+		errs = append(errs, errors.New("max_cache_size_in_bytes, max_concurrent_downloads and max_concurrent_uploads must not be negative"))
 	}
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)
