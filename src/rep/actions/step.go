@@ -51,6 +51,11 @@ type Deps struct {
 	// SIGTERM and SIGKILL; ExitTimeout how long to wait after SIGKILL.
 	GracefulShutdown time.Duration
 	ExitTimeout      time.Duration
+	// Monitor builds a desired LRP's monitor action as the reference
+	// does: run actions always log their output and fail without an exit
+	// status reason, and parallel and codependent sub-actions fail with
+	// their output as the reason (see monitor.go).
+	Monitor bool
 }
 
 func (d Deps) withDefaults() Deps {
@@ -108,13 +113,13 @@ func build(action *models.Action, deps Deps) (Step, error) {
 		}
 		return serialStep(subs), nil
 	case *models.ParallelAction:
-		subs, err := buildAll(a.Actions, deps.withSource(a.LogSource))
+		subs, err := buildSubs(a.Actions, deps.withSource(a.LogSource))
 		if err != nil {
 			return nil, err
 		}
 		return parallelStep(subs), nil
 	case *models.CodependentAction:
-		subs, err := buildAll(a.Actions, deps.withSource(a.LogSource))
+		subs, err := buildSubs(a.Actions, deps.withSource(a.LogSource))
 		if err != nil {
 			return nil, err
 		}

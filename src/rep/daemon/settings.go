@@ -12,6 +12,7 @@ import (
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/health"
 )
 
 // Duration is a time.Duration read as "10s" or nanoseconds.
@@ -110,6 +111,15 @@ type Settings struct {
 	// the cell runs at once (default 5 each, the reference's).
 	MaxConcurrentDownloads int `json:"max_concurrent_downloads,omitempty"`
 	MaxConcurrentUploads   int `json:"max_concurrent_uploads,omitempty"`
+	// Health monitoring (issue 15; the reference executor's
+	// healthy_monitoring_interval and unhealthy_monitoring_interval).
+	// HealthyMonitoringInterval is how often a healthy instance's monitor
+	// action, and its checks that name no interval, run (default 30s).
+	// UnhealthyMonitoringInterval is the longest pause between start-up
+	// checks (default 500ms, the reference's; they start 5 ms apart and
+	// double).
+	HealthyMonitoringInterval   Duration `json:"healthy_monitoring_interval,omitempty"`
+	UnhealthyMonitoringInterval Duration `json:"unhealthy_monitoring_interval,omitempty"`
 }
 
 // Joining returns the settings of cell cellID in zone joining the Diego
@@ -170,6 +180,12 @@ func (c Settings) WithDefaults() Settings {
 	if c.MaxConcurrentUploads == 0 {
 		c.MaxConcurrentUploads = DefaultMaxConcurrentTransfers
 	}
+	if c.HealthyMonitoringInterval == 0 {
+		c.HealthyMonitoringInterval = Duration(health.DefaultHealthyInterval)
+	}
+	if c.UnhealthyMonitoringInterval == 0 {
+		c.UnhealthyMonitoringInterval = Duration(health.DefaultStartInterval)
+	}
 	return c
 }
 
@@ -222,6 +238,9 @@ func (c Settings) Validate() error {
 	}
 	if c.MaxCacheSizeInBytes < 0 || c.MaxConcurrentDownloads < 0 || c.MaxConcurrentUploads < 0 {
 		errs = append(errs, errors.New("max_cache_size_in_bytes, max_concurrent_downloads and max_concurrent_uploads must not be negative"))
+	}
+	if c.HealthyMonitoringInterval <= 0 || c.UnhealthyMonitoringInterval <= 0 {
+		errs = append(errs, errors.New("healthy_monitoring_interval and unhealthy_monitoring_interval must be positive"))
 	}
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)
