@@ -116,7 +116,11 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	_ = d.ledger.Transition(cell.KindTask, tr.task.TaskGuid, cell.Running)
 	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
 	defer closeOut()
-	step, err := actions.Build(def.Action, actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: def.LogSource})
+	deps := d.transferDeps(actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: def.LogSource})
+	if def, err = d.taskAssets(ctx, deps, def); err != nil {
+		return true, err.Error(), ""
+	}
+	step, err := actions.Build(def.Action, deps)
 	if err != nil {
 		return true, "invalid action: " + err.Error(), ""
 	}
