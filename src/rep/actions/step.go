@@ -44,6 +44,9 @@ type Deps struct {
 	// Downloader fetches download actions' artifacts; nil = a Downloader
 	// with no cache and http.DefaultClient.
 	Downloader *Downloader
+	// Uploader posts upload actions' files; nil = an Uploader with
+	// http.DefaultClient.
+	Uploader *Uploader
 	// GracefulShutdown is how long a cancelled process gets between
 	// SIGTERM and SIGKILL; ExitTimeout how long to wait after SIGKILL.
 	GracefulShutdown time.Duration
@@ -65,6 +68,9 @@ func (d Deps) withDefaults() Deps {
 	if d.Downloader == nil {
 		d.Downloader = &Downloader{}
 	}
+	if d.Uploader == nil {
+		d.Uploader = &Uploader{}
+	}
 	if d.GracefulShutdown <= 0 {
 		d.GracefulShutdown = DefaultGracefulShutdown
 	}
@@ -80,9 +86,6 @@ func (d Deps) withSource(src string) Deps {
 	}
 	return d
 }
-
-// ErrUnsupported is returned for actions this implementation cannot run.
-var ErrUnsupported = errors.New("not supported")
 
 // Build turns an action tree into a Step that runs in deps.Container.
 func Build(action *models.Action, deps Deps) (Step, error) {
@@ -102,9 +105,7 @@ func build(action *models.Action, deps Deps) (Step, error) {
 	case *models.DownloadAction:
 		return &downloadStep{model: a, deps: deps.withSource(a.LogSource)}, nil
 	case *models.UploadAction:
-		return StepFunc(func(context.Context) error {
-			return &EmittableError{Msg: "Upload action is not supported", Err: fmt.Errorf("upload %s: %w", a.From, ErrUnsupported)}
-		}), nil
+		return &uploadStep{model: a, deps: deps.withSource(a.LogSource)}, nil
 	case *models.SerialAction:
 		subs, err := buildAll(a.Actions, deps.withSource(a.LogSource))
 		if err != nil {

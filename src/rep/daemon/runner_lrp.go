@@ -183,7 +183,8 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 		Properties: map[string]string{
 			propKind: kindLRP, "process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
 		},
-		BindMounts: ce.Mounts,
+		BindMounts:  ce.Mounts,
+		EgressRules: egressRules(log, desired.EgressRules),
 	})
 	if err != nil {
 		return "failed to create container: " + err.Error()
@@ -202,14 +203,17 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
 	defer closeOut()
 	out = d.limitLogs(out, desired.LogRateLimit)
-	deps := actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: logSource(desired)}
+	deps := d.transferDeps(actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: logSource(desired)})
+	if desired, err = d.lrpAssets(ctx, deps, desired); err != nil {
+		return err.Error()
+	}
 	if desired.Setup != nil {
 		setup, err := actions.Build(desired.Setup, deps)
 		if err != nil {
 			return "invalid setup action: " + err.Error()
 		}
 		if err := setup.Run(ctx); err != nil {
-			return "setup failed: " + err.Error()
+			return err.Error() // the reference's reason: the failed step's
 		}
 	}
 	if ctx.Err() != nil {

@@ -32,6 +32,12 @@ const (
 	// DefaultEvacuationPollingInterval is how often an evacuating cell asks
 	// the BBS whether its instances' replacements are running.
 	DefaultEvacuationPollingInterval = 10 * time.Second
+	// DefaultMaxCacheSizeInBytes bounds the download cache (the reference
+	// BOSH job's diego.executor.max_cache_size_in_bytes default).
+	DefaultMaxCacheSizeInBytes = 10_000_000_000
+	// DefaultMaxConcurrentTransfers bounds the downloads, and the uploads,
+	// a cell runs at once (the reference executor's 5).
+	DefaultMaxConcurrentTransfers = 5
 )
 
 // Settings are the rep cell's own settings: the config file's top-level
@@ -95,6 +101,18 @@ type Settings struct {
 	// BBS about its instances (default 10s).
 	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
 
+	// The download cache (the reference executor's cache_path and
+	// max_cache_size_in_bytes): cached dependencies, image layers and
+	// download actions that name a cache key are kept here for every LRP
+	// instance and task on the cell, least recently used evicted first.
+	// CachePath defaults to container_root_dir/download-cache;
+	// MaxCacheSizeInBytes to DefaultMaxCacheSizeInBytes.
+	CachePath           string `json:"cache_path,omitempty"`
+	MaxCacheSizeInBytes int64  `json:"max_cache_size_in_bytes,omitempty"`
+	// MaxConcurrentDownloads and MaxConcurrentUploads bound the transfers
+	// the cell runs at once (default 5 each, the reference's).
+	MaxConcurrentDownloads int `json:"max_concurrent_downloads,omitempty"`
+	MaxConcurrentUploads   int `json:"max_concurrent_uploads,omitempty"`
 	// Health monitoring (issue 15; the reference executor's
 	// healthy_monitoring_interval and unhealthy_monitoring_interval).
 	// HealthyMonitoringInterval is how often a healthy instance's monitor
@@ -173,6 +191,18 @@ func (c Settings) WithDefaults() Settings {
 	if c.InstanceIdentityCredDir != "" && c.InstanceIdentityValidityPeriod == 0 {
 		c.InstanceIdentityValidityPeriod = Duration(identity.DefaultValidity)
 	}
+	if c.CachePath == "" && c.ContainerRootDir != "" {
+		c.CachePath = filepath.Join(c.ContainerRootDir, "download-cache")
+	}
+	if c.MaxCacheSizeInBytes == 0 {
+		c.MaxCacheSizeInBytes = DefaultMaxCacheSizeInBytes
+	}
+	if c.MaxConcurrentDownloads == 0 {
+		c.MaxConcurrentDownloads = DefaultMaxConcurrentTransfers
+	}
+	if c.MaxConcurrentUploads == 0 {
+		c.MaxConcurrentUploads = DefaultMaxConcurrentTransfers
+	}
 	if c.HealthyMonitoringInterval == 0 {
 		c.HealthyMonitoringInterval = Duration(health.DefaultHealthyInterval)
 	}
@@ -225,6 +255,12 @@ func (c Settings) Validate() error {
 	}
 	if c.SyncInterval <= 0 || c.EvacuationTimeout <= 0 || c.EvacuationPollingInterval <= 0 {
 		errs = append(errs, errors.New("sync_interval, evacuation_timeout and evacuation_polling_interval must be positive"))
+	}
+	if c.CachePath != "" && !filepath.IsAbs(c.CachePath) {
+		errs = append(errs, errors.New("cache_path must be an absolute path"))
+	}
+	if c.MaxCacheSizeInBytes < 0 || c.MaxConcurrentDownloads < 0 || c.MaxConcurrentUploads < 0 {
+		errs = append(errs, errors.New("max_cache_size_in_bytes, max_concurrent_downloads and max_concurrent_uploads must not be negative"))
 	}
 	if c.HealthyMonitoringInterval <= 0 || c.UnhealthyMonitoringInterval <= 0 {
 		errs = append(errs, errors.New("healthy_monitoring_interval and unhealthy_monitoring_interval must be positive"))
