@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/health"
+	"github.com/diego-go/diego/src/rep/identity"
 )
 
 // Duration is a time.Duration read as "10s" or nanoseconds.
@@ -29,6 +32,12 @@ const (
 	// DefaultEvacuationPollingInterval is how often an evacuating cell asks
 	// the BBS whether its instances' replacements are running.
 	DefaultEvacuationPollingInterval = 10 * time.Second
+	// DefaultMaxCacheSizeInBytes bounds the download cache (the reference
+	// BOSH job's diego.executor.max_cache_size_in_bytes default).
+	DefaultMaxCacheSizeInBytes = 10_000_000_000
+	// DefaultMaxConcurrentTransfers bounds the downloads, and the uploads,
+	// a cell runs at once (the reference executor's 5).
+	DefaultMaxConcurrentTransfers = 5
 )
 
 // Settings are the rep cell's own settings: the config file's top-level
@@ -91,6 +100,46 @@ type Settings struct {
 	// EvacuationPollingInterval is how often an evacuating cell re-asks the
 	// BBS about its instances (default 10s).
 	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
+
+	// The download cache (the reference executor's cache_path and
+	// max_cache_size_in_bytes): cached dependencies, image layers and
+	// download actions that name a cache key are kept here for every LRP
+	// instance and task on the cell, least recently used evicted first.
+	// CachePath defaults to container_root_dir/download-cache;
+	// MaxCacheSizeInBytes to DefaultMaxCacheSizeInBytes.
+	CachePath           string `json:"cache_path,omitempty"`
+	MaxCacheSizeInBytes int64  `json:"max_cache_size_in_bytes,omitempty"`
+	// MaxConcurrentDownloads and MaxConcurrentUploads bound the transfers
+	// the cell runs at once (default 5 each, the reference's).
+	MaxConcurrentDownloads int `json:"max_concurrent_downloads,omitempty"`
+	MaxConcurrentUploads   int `json:"max_concurrent_uploads,omitempty"`
+	// Health monitoring (issue 15; the reference executor's
+	// healthy_monitoring_interval and unhealthy_monitoring_interval).
+	// HealthyMonitoringInterval is how often a healthy instance's monitor
+	// action, and its checks that name no interval, run (default 30s).
+	// UnhealthyMonitoringInterval is the longest pause between start-up
+	// checks (default 500ms, the reference's; they start 5 ms apart and
+	// double).
+	HealthyMonitoringInterval   Duration `json:"healthy_monitoring_interval,omitempty"`
+	UnhealthyMonitoringInterval Duration `json:"unhealthy_monitoring_interval,omitempty"`
+
+	// What every container gets from the cell (the executor's config names;
+	// see runner_env.go). InstanceIdentityCredDir, when set, turns on
+	// instance identity: each container's key and certificate, signed by
+	// the CA of InstanceIdentityCAPath / InstanceIdentityPrivateKeyPath
+	// and valid for InstanceIdentityValidityPeriod (default 24h), are kept
+	// in DIR/<guid> and mounted at /etc/cf-instance-credentials.
+	InstanceIdentityCredDir        string   `json:"instance_identity_cred_dir,omitempty"`
+	InstanceIdentityCAPath         string   `json:"instance_identity_ca_path,omitempty"`
+	InstanceIdentityPrivateKeyPath string   `json:"instance_identity_private_key_path,omitempty"`
+	InstanceIdentityValidityPeriod Duration `json:"instance_identity_validity_period,omitempty"`
+	// TrustedSystemCertificatesPath is a host directory of CA certificates
+	// mounted (read-only) where a desired LRP or task asks for them with
+	// trusted_system_certificates_path; empty mounts nothing.
+	TrustedSystemCertificatesPath string `json:"trusted_system_certificates_path,omitempty"`
+	// MaxLogLinesPerSecond limits every container's log lines (0 = no
+	// limit); log_rate_limit on desired LRPs and tasks limits bytes.
+	MaxLogLinesPerSecond int `json:"max_log_lines_per_second,omitempty"`
 }
 
 // Joining returns the settings of cell cellID in zone joining the Diego
@@ -139,6 +188,27 @@ func (c Settings) WithDefaults() Settings {
 	if c.EvacuationPollingInterval == 0 {
 		c.EvacuationPollingInterval = Duration(DefaultEvacuationPollingInterval)
 	}
+	if c.InstanceIdentityCredDir != "" && c.InstanceIdentityValidityPeriod == 0 {
+		c.InstanceIdentityValidityPeriod = Duration(identity.DefaultValidity)
+	}
+	if c.CachePath == "" && c.ContainerRootDir != "" {
+		c.CachePath = filepath.Join(c.ContainerRootDir, "download-cache")
+	}
+	if c.MaxCacheSizeInBytes == 0 {
+		c.MaxCacheSizeInBytes = DefaultMaxCacheSizeInBytes
+	}
+	if c.MaxConcurrentDownloads == 0 {
+		c.MaxConcurrentDownloads = DefaultMaxConcurrentTransfers
+	}
+	if c.MaxConcurrentUploads == 0 {
+		c.MaxConcurrentUploads = DefaultMaxConcurrentTransfers
+	}
+	if c.HealthyMonitoringInterval == 0 {
+		c.HealthyMonitoringInterval = Duration(health.DefaultHealthyInterval)
+	}
+	if c.UnhealthyMonitoringInterval == 0 {
+		c.UnhealthyMonitoringInterval = Duration(health.DefaultStartInterval)
+	}
 	return c
 }
 
@@ -186,10 +256,65 @@ func (c Settings) Validate() error {
 	if c.SyncInterval <= 0 || c.EvacuationTimeout <= 0 || c.EvacuationPollingInterval <= 0 {
 		errs = append(errs, errors.New("sync_interval, evacuation_timeout and evacuation_polling_interval must be positive"))
 	}
+	if c.CachePath != "" && !filepath.IsAbs(c.CachePath) {
+		errs = append(errs, errors.New("cache_path must be an absolute path"))
+	}
+	if c.MaxCacheSizeInBytes < 0 || c.MaxConcurrentDownloads < 0 || c.MaxConcurrentUploads < 0 {
+		errs = append(errs, errors.New("max_cache_size_in_bytes, max_concurrent_downloads and max_concurrent_uploads must not be negative"))
+	}
+	if c.HealthyMonitoringInterval <= 0 || c.UnhealthyMonitoringInterval <= 0 {
+		errs = append(errs, errors.New("healthy_monitoring_interval and unhealthy_monitoring_interval must be positive"))
+	}
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateContainerEnv()...)
 	return errors.Join(errs...)
+}
+
+// validateContainerEnv checks the instance identity, trusted certificates
+// and log limit settings.
+func (c Settings) validateContainerEnv() []error {
+	var errs []error
+	abs := func(v, name string) {
+		if v != "" && !filepath.IsAbs(v) {
+			errs = append(errs, fmt.Errorf("%s must be an absolute path", name))
+		}
+	}
+	abs(c.InstanceIdentityCredDir, "instance_identity_cred_dir")
+	if filepath.Clean(c.InstanceIdentityCredDir) == "/" {
+		errs = append(errs, errors.New("instance_identity_cred_dir must be a directory of its own: the rep empties it at start"))
+	}
+	abs(c.TrustedSystemCertificatesPath, "trusted_system_certificates_path")
+	if c.InstanceIdentityCredDir != "" {
+		if c.InstanceIdentityCAPath == "" || c.InstanceIdentityPrivateKeyPath == "" {
+			errs = append(errs, errors.New("instance_identity_cred_dir needs instance_identity_ca_path and instance_identity_private_key_path (the identity CA)"))
+		}
+		if c.InstanceIdentityValidityPeriod < 0 {
+			errs = append(errs, errors.New("instance_identity_validity_period must be positive"))
+		}
+	}
+	if c.MaxLogLinesPerSecond < 0 {
+		errs = append(errs, errors.New("max_log_lines_per_second must not be negative (0 = no limit)"))
+	}
+	return errs
+}
+
+// checkContainerEnvFiles loads the instance identity CA and looks for the
+// trusted certificates directory, so that a config check catches them.
+func (c Settings) checkContainerEnvFiles() []error {
+	var errs []error
+	if c.InstanceIdentityCredDir != "" && c.InstanceIdentityCAPath != "" && c.InstanceIdentityPrivateKeyPath != "" {
+		if _, err := identity.NewIssuer(c.InstanceIdentityCAPath, c.InstanceIdentityPrivateKeyPath, identity.DefaultValidity); err != nil {
+			errs = append(errs, fmt.Errorf("instance_identity_ca_path and instance_identity_private_key_path: %w", err))
+		}
+	}
+	if c.TrustedSystemCertificatesPath != "" {
+		if fi, err := os.Stat(c.TrustedSystemCertificatesPath); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("trusted_system_certificates_path %s must be a directory (%v)", c.TrustedSystemCertificatesPath, err))
+		}
+	}
+	return errs
 }
 
 // parseProviders splits "preloaded:NAME" entries into preloaded names and
