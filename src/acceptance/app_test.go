@@ -1,9 +1,7 @@
 package acceptance
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -16,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/diego-go/diego/src/internal/ccrecipe"
 )
 
 // serveSampleApp serves the sample app .tgz on listen: the prebuilt one at
@@ -48,43 +48,29 @@ func serveSampleApp(listen, tgzPath string) (url, cacheKey string, stop func(), 
 	return srv.URL + "/sample-app.tgz", cacheKey, srv.Close, nil
 }
 
-// buildSampleApp builds src/cmd/sample-app (static) and packs it.
+// buildSampleApp builds src/cmd/sample-app (static) and packs it as a
+// .tgz holding the executable sample-app.
 func buildSampleApp() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "acceptance-app-")
+	bin, err := buildStatic("./src/cmd/sample-app")
+	if err != nil {
+		return nil, err
+	}
+	return ccrecipe.Tgz(ccrecipe.Entry{Name: "sample-app", Mode: 0o755, Body: bin})
+}
+
+// buildStatic builds the main package pkg (a path from the module root)
+// with CGO_ENABLED=0, so it runs in any rootfs, and returns the binary.
+func buildStatic(pkg string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "acceptance-build-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "sample-app")
-	if err := goBuild([]string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags=-s -w", "-o", bin, "./src/cmd/sample-app"); err != nil {
+	bin := filepath.Join(dir, "bin")
+	if err := goBuild([]string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags=-s -w", "-o", bin, pkg); err != nil {
 		return nil, err
 	}
-	return tarGz(bin)
-}
-
-// tarGz packs the file at path as a gzipped tar with one executable entry.
-func tarGz(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	hdr := &tar.Header{Name: filepath.Base(path), Mode: 0o755, Size: int64(len(b)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return os.ReadFile(bin)
 }
 
 // TestServeSampleAppTgz: with app_tgz the suite serves that file as it is

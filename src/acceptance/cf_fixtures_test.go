@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/internal/ccrecipe"
+	"github.com/diego-go/diego/src/internal/ccrecipe/report"
 )
 
 // cfFixtures are what the cloud-foundry group's apps need: the lifecycle
@@ -21,8 +20,6 @@ import (
 // the suite's app_listen address, as Cloud Controller's blobstore would.
 type cfFixtures struct {
 	assets *ccrecipe.AssetServer
-	// cfappBin is the static cfapp binary (for the droplet of a bad checksum).
-	cfapp []byte
 }
 
 var (
@@ -42,16 +39,7 @@ func (e *env) cf(t *testing.T) *cfFixtures {
 }
 
 func startCFFixtures(listen string) (*cfFixtures, error) {
-	dir, err := os.MkdirTemp("", "acceptance-cfapp-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "cfapp")
-	if err := goBuild([]string{"CGO_ENABLED=0"}, "-trimpath", "-ldflags=-s -w", "-o", bin, "./src/internal/ccrecipe/cfapp"); err != nil {
-		return nil, err
-	}
-	cfapp, err := os.ReadFile(bin)
+	cfapp, err := buildStatic("./src/internal/ccrecipe/cfapp")
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +57,7 @@ func startCFFixtures(listen string) (*cfFixtures, error) {
 	}
 	s := ccrecipe.ServeAssets(ln, lifecycle, droplet)
 	teardowns = append(teardowns, func(bool) { s.Close() })
-	return &cfFixtures{assets: s, cfapp: cfapp}, nil
+	return &cfFixtures{assets: s}, nil
 }
 
 // uuid is a random version-4-looking guid, as Cloud Controller's guids are.
@@ -121,36 +109,14 @@ func (e *env) cfDomain(t *testing.T, domain string) {
 	}
 }
 
-// report is what cfapp reports from inside an instance (GET /report).
-type report struct {
-	Cwd   string            `json:"cwd"`
-	UID   int               `json:"uid"`
-	Env   map[string]string `json:"env"`
-	Files map[string]struct {
-		Exists bool   `json:"exists"`
-		Text   string `json:"text"`
-	} `json:"files"`
-	Cert *struct {
-		CommonName string    `json:"common_name"`
-		OUs        []string  `json:"organizational_units"`
-		DNSNames   []string  `json:"dns_names"`
-		IPs        []string  `json:"ips"`
-		NotBefore  time.Time `json:"not_before"`
-		NotAfter   time.Time `json:"not_after"`
-		KeyMatches bool      `json:"key_matches"`
-	} `json:"cert"`
-	CertErr     string   `json:"cert_error"`
-	SystemCerts []string `json:"system_certs"`
-}
-
 // instanceReport fetches GET /report from an instance.
-func instanceReport(t *testing.T, l *models.ActualLRP) report {
+func instanceReport(t *testing.T, l *models.ActualLRP) report.Report {
 	t.Helper()
 	code, body, err := get(l, "/report")
 	if err != nil || code != 200 {
 		t.Fatalf("instance %d: GET /report = %d %q (%v)", l.Index, code, body, err)
 	}
-	var r report
+	var r report.Report
 	if err := json.Unmarshal([]byte(body), &r); err != nil {
 		t.Fatalf("instance %d: decoding /report: %v\n%s", l.Index, err, body)
 	}

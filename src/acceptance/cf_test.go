@@ -16,6 +16,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/internal/ccrecipe"
+	"github.com/diego-go/diego/src/internal/ccrecipe/report"
 	"github.com/diego-go/diego/src/internal/testutil"
 )
 
@@ -112,7 +113,7 @@ func (e *env) checkInstance(t *testing.T, app ccrecipe.App, l *models.ActualLRP,
 	if code, body, err := get(l, "/"); err != nil || code != 200 || body != fmt.Sprintf("hello from %d %s\n", l.Index, l.InstanceGuid) {
 		t.Errorf("instance %d: GET / = %d %q (%v)", l.Index, code, body, err)
 	}
-	var r report
+	var r report.Report
 	testutil.Eventually(t, 30*time.Second, "the sidecar's pid file", func() (bool, string) {
 		r = instanceReport(t, l)
 		f := r.Files["sidecar-"+sidecar+".pid"]
@@ -174,7 +175,7 @@ func (e *env) checkEnv(t *testing.T, who string, env, want map[string]string) {
 // the container: CN and DNS SAN the guid, the IP SAN the container's
 // address, Cloud Controller's OUs, valid now, the key its own; and that
 // the trusted system certificates are there.
-func (e *env) checkIdentity(t *testing.T, who string, app ccrecipe.App, r report, guid, ip string) {
+func (e *env) checkIdentity(t *testing.T, who string, app ccrecipe.App, r report.Report, guid, ip string) {
 	t.Helper()
 	c := r.Cert
 	if c == nil {
@@ -262,7 +263,7 @@ func (e *env) testCFTask(t *testing.T) {
 	if c.state != models.Task_Resolving || c.cell != "" {
 		t.Errorf("during the callback the task was %s on cell %q, want RESOLVING with no cell", c.state, c.cell)
 	}
-	var r report
+	var r report.Report
 	if err := json.Unmarshal([]byte(c.body.Result), &r); err != nil {
 		t.Fatalf("the task's result is not its report: %v\n%q", err, c.body.Result)
 	}

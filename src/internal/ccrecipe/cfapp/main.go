@@ -16,7 +16,7 @@
 //	    sleeps; with EXIT_AFTER (a Go duration) it exits 1 that long after
 //	    starting.
 //	cfapp task RESULT_FILE
-//	    a task: writes what it sees (report) as JSON to RESULT_FILE and
+//	    a task: writes what it sees (report.Report) as JSON to RESULT_FILE and
 //	    stdout.
 //
 // The app reports, from inside the instance, what the suite checks: its
@@ -42,6 +42,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/diego-go/diego/src/internal/ccrecipe/report"
 )
 
 func main() {
@@ -159,7 +161,7 @@ func task(args []string) error {
 	if len(args) < 1 {
 		return errors.New("usage: cfapp task RESULT_FILE")
 	}
-	b, err := json.Marshal(report())
+	b, err := json.Marshal(inside())
 	if err != nil {
 		return err
 	}
@@ -167,46 +169,13 @@ func task(args []string) error {
 	return os.WriteFile(args[0], b, 0o644)
 }
 
-// Report is what an instance or task sees from inside.
-type Report struct {
-	Cwd   string            `json:"cwd"`
-	UID   int               `json:"uid"`
-	Env   map[string]string `json:"env"`
-	Files map[string]File   `json:"files"`
-	// Cert is CF_INSTANCE_CERT parsed (with CF_INSTANCE_KEY checked).
-	Cert *Cert `json:"cert,omitempty"`
-	// CertErr says why Cert is missing.
-	CertErr string `json:"cert_error,omitempty"`
-	// SystemCerts lists CF_SYSTEM_CERT_PATH.
-	SystemCerts []string `json:"system_certs"`
-}
-
-// File is one path relative to the working directory.
-type File struct {
-	Exists bool   `json:"exists"`
-	Size   int64  `json:"size"`
-	Mode   string `json:"mode"`
-	Text   string `json:"text,omitempty"` // the first 200 bytes of a file
-}
-
-// Cert is an X.509 certificate as the suite checks it.
-type Cert struct {
-	CommonName string    `json:"common_name"`
-	OUs        []string  `json:"organizational_units"`
-	DNSNames   []string  `json:"dns_names"`
-	IPs        []string  `json:"ips"`
-	NotBefore  time.Time `json:"not_before"`
-	NotAfter   time.Time `json:"not_after"`
-	KeyMatches bool      `json:"key_matches"`
-	Chain      int       `json:"chain"` // certificates in the file
-}
-
 // droplet are the files the suite packs into the droplet, as seen from
 // the app directory, plus the sidecar's pid file.
 var droplet = []string{"cfapp", "droplet.txt", "../staging_info.yml", "sidecar-logger.pid"}
 
-func report() Report {
-	r := Report{Env: map[string]string{}, Files: map[string]File{}, UID: os.Getuid()}
+// inside is what the process sees: environment, droplet files, identity.
+func inside() report.Report {
+	r := report.Report{Env: map[string]string{}, Files: map[string]report.File{}, UID: os.Getuid()}
 	r.Cwd, _ = os.Getwd()
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -229,12 +198,12 @@ func report() Report {
 	return r
 }
 
-func file(p string) File {
+func file(p string) report.File {
 	st, err := os.Stat(p)
 	if err != nil {
-		return File{}
+		return report.File{}
 	}
-	f := File{Exists: true, Size: st.Size(), Mode: st.Mode().String()}
+	f := report.File{Exists: true, Size: st.Size(), Mode: st.Mode().String()}
 	if st.Mode().IsRegular() && st.Size() <= 200 {
 		b, _ := os.ReadFile(p)
 		f.Text = string(b)
@@ -242,7 +211,7 @@ func file(p string) File {
 	return f
 }
 
-func instanceCert(certFile, keyFile string) (*Cert, error) {
+func instanceCert(certFile, keyFile string) (*report.Cert, error) {
 	if certFile == "" || keyFile == "" {
 		return nil, errors.New("CF_INSTANCE_CERT or CF_INSTANCE_KEY is not set")
 	}
@@ -258,7 +227,7 @@ func instanceCert(certFile, keyFile string) (*Cert, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cert{CommonName: crt.Subject.CommonName, OUs: slices.Clone(crt.Subject.OrganizationalUnit),
+	c := &report.Cert{CommonName: crt.Subject.CommonName, OUs: slices.Clone(crt.Subject.OrganizationalUnit),
 		DNSNames: crt.DNSNames, NotBefore: crt.NotBefore, NotAfter: crt.NotAfter, Chain: 1}
 	for ; len(rest) > 0; c.Chain++ {
 		if block, rest = pem.Decode(rest); block == nil {
@@ -280,7 +249,7 @@ func instanceCert(certFile, keyFile string) (*Cert, error) {
 // handler serves the app:
 //
 //	GET /        "hello from <INSTANCE_INDEX> <INSTANCE_GUID>\n" (the HTTP check's path)
-//	GET /report  Report as JSON
+//	GET /report  what it sees from inside (report.Report) as JSON
 func handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
@@ -288,7 +257,7 @@ func handler() http.Handler {
 	})
 	mux.HandleFunc("GET /report", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(report())
+		_ = json.NewEncoder(w).Encode(inside())
 	})
 	return mux
 }

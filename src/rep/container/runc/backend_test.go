@@ -341,7 +341,8 @@ func TestWaitDoesNotWaitForBackgroundChildren(t *testing.T) {
 
 // TestStreamInAsUser: what is streamed in as vcap, and the directories
 // created for it, belong to vcap, so a process running as vcap can write
-// there (Diego's download action then run action as vcap).
+// there (Diego's download action then run action as vcap); a relative path
+// is in vcap's home.
 func TestStreamInAsUser(t *testing.T) {
 	b := newBackend(t)
 	c := create(t, b, container.Spec{Handle: "as-user"})
@@ -363,6 +364,16 @@ func TestStreamInAsUser(t *testing.T) {
 	}
 	if status, err := p.Wait(); err != nil || status != 0 {
 		t.Fatalf("vcap writing next to the streamed-in files: status %d, %v", status, err)
+	}
+	// as in Garden, a relative path is in the user's home, where the user's
+	// processes start: Cloud Controller's droplet download to "." and its
+	// launcher's "app" directory meet
+	if err := container.StreamInAs(t.Context(), c, "vcap", ".", bytes.NewReader(tarOneFile(t, "app/droplet.txt", "droplet"))); err != nil {
+		t.Fatal(err)
+	}
+	if status, out := containertest.RunOutput(t, c, container.ProcessSpec{Path: "/bin/sh", User: "vcap",
+		Args: []string{"-c", `test "$(cat app/droplet.txt)" = droplet && test "$PWD" = /home/vcap`}}); status != 0 {
+		t.Errorf("a vcap process in its home does not find app/droplet.txt streamed in to \".\": status %d %q", status, out)
 	}
 	if err := container.StreamInAs(t.Context(), c, "nobody-here", "/x", bytes.NewReader(tarOneFile(t, "a", "x"))); err == nil {
 		t.Fatal("streaming in as an unknown user succeeded")
