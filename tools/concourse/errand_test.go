@@ -97,6 +97,10 @@ func TestErrandConfig(t *testing.T) {
 		!strings.Contains(out, "rep_kill need a diego up target file") {
 		t.Errorf("rep_kill accepted: %v\n%s", err, out)
 	}
+	if out, err := render(t, root, "acceptance.json.erb", with(map[string]any{"feature_groups": []string{"cloud-foundry"}})); err == nil ||
+		!strings.Contains(out, "cloud-foundry builds its app with the Go toolchain") {
+		t.Errorf("cloud-foundry accepted: %v\n%s", err, out)
+	}
 	if out, err := render(t, root, "ca.crt.erb", map[string]any{}); err == nil || !strings.Contains(out, "missing property acceptance.ca_cert") {
 		t.Errorf("no certificates accepted: %v\n%s", err, out)
 	}
