@@ -26,7 +26,7 @@ func (s *Service) DesireLRP(ctx context.Context, d *models.DesiredLRP) error {
 	if err != nil {
 		return err
 	}
-	s.cfg.LRPEvents.Publish(models.NewDesiredLRPCreatedEvent(d, ""))
+	s.publishDesired(models.NewDesiredLRPCreatedEvent(d, ""))
 	s.placeCreated(ctx, d, created)
 	return nil
 }
@@ -53,7 +53,7 @@ func (s *Service) createMissing(tx store.Tx, d *models.DesiredLRP, have map[int3
 func (s *Service) placeCreated(ctx context.Context, d *models.DesiredLRP, created []*models.ActualLRP) {
 	indices := make([]int32, len(created))
 	for i, a := range created {
-		s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceCreatedEvent(a, ""))
+		s.publishActual(nil, []lifecycle.Change{{After: a}}, false)
 		indices[i] = a.Index
 	}
 	info := d.DesiredLRPSchedulingInfo()
@@ -113,7 +113,7 @@ func (s *Service) UpdateDesiredLRP(ctx context.Context, guid string, u *models.D
 	if err != nil {
 		return err
 	}
-	s.cfg.LRPEvents.Publish(models.NewDesiredLRPChangedEvent(before, after, ""))
+	s.publishDesired(models.NewDesiredLRPChangedEvent(before, after, ""))
 	s.placeCreated(ctx, after, created)
 	for _, r := range retire {
 		if err := s.retire(ctx, r); err != nil {
@@ -141,7 +141,7 @@ func (s *Service) RemoveDesiredLRP(ctx context.Context, guid string) error {
 	if err != nil {
 		return err
 	}
-	s.cfg.LRPEvents.Publish(models.NewDesiredLRPRemovedEvent(removed, ""))
+	s.publishDesired(models.NewDesiredLRPRemovedEvent(removed, ""))
 	for _, r := range rows {
 		if r.Presence != models.ActualLRP_Ordinary {
 			continue // evacuating and suspect copies go when their cells report

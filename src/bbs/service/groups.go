@@ -1,0 +1,152 @@
+package service
+
+import (
+	"sort"
+
+	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/bbs/lifecycle"
+)
+
+// The deprecated ActualLRPGroup events (the reference's /v1/events streams):
+// a group is the instance of one (process guid, index) that the reference
+// resolves from its rows, plus its evacuating copy. Each change of a slot is
+// told as created, removed or changed, as the reference's event calculator
+// tells it, and events that leave a running instance go first so that
+// routers never lose an instance they could keep.
+
+// publishDesired sends a desired LRP event to both LRP streams.
+func (s *Service) publishDesired(e models.Event) {
+	s.cfg.LRPEvents.Publish(e)
+	if s.groupsWanted() {
+		s.cfg.LRPGroupEvents.Publish(e)
+	}
+}
+
+// groupsWanted reports whether anyone listens for group events: they are
+// computed only then.
+func (s *Service) groupsWanted() bool {
+	g := s.cfg.LRPGroupEvents
+	if g == nil {
+		return false
+	}
+	if c, ok := g.(interface{ SubscriberCount() int }); ok {
+		return c.SubscriberCount() > 0
+	}
+	return true
+}
+
+// publishGroups sends the group events of changes applied to rows (all of
+// one process guid and index).
+func (s *Service) publishGroups(rows []*models.ActualLRP, changes []lifecycle.Change, crashed bool) {
+	if len(changes) == 0 || !s.groupsWanted() {
+		return
+	}
+	for _, e := range groupEvents(rows, changes, crashed) {
+		s.cfg.LRPGroupEvents.Publish(e)
+	}
+}
+
+// groupEvents are the group events of changes applied to before.
+func groupEvents(before []*models.ActualLRP, changes []lifecycle.Change, crashed bool) []models.Event {
+	after := applyChanges(before, changes)
+	var b, a models.ActualLRPGroup //lint:ignore SA1019 the deprecated group API is still served.
+	if len(before) > 0 {
+		b = *models.ResolveActualLRPGroup(before)
+	}
+	if len(after) > 0 {
+		a = *models.ResolveActualLRPGroup(after)
+	}
+	var evs []models.Event
+	if crashed {
+		evs = append(crashSlotEvents(b.Instance, a.Instance, &b, &a), crashSlotEvents(b.Evacuating, a.Evacuating, &b, &a)...)
+	} else {
+		evs = append(slotEvents(b.Instance, a.Instance), slotEvents(b.Evacuating, a.Evacuating)...)
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return eventRank(evs[i]) > eventRank(evs[j]) })
+	return evs
+}
+
+// applyChanges is rows after changes: a change replaces the row of its
+// before state's presence, or adds its after state.
+func applyChanges(rows []*models.ActualLRP, changes []lifecycle.Change) []*models.ActualLRP {
+	out := append([]*models.ActualLRP(nil), rows...)
+	for _, c := range changes {
+		if c.Before == nil {
+			out = append(out, c.After)
+			continue
+		}
+		for i, r := range out {
+			if r != nil && r.Presence == c.Before.Presence {
+				out[i] = c.After
+				break
+			}
+		}
+	}
+	kept := out[:0]
+	for _, r := range out {
+		if r != nil {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
+// slotEvents tells how one slot of a group changed.
+func slotEvents(before, after *models.ActualLRP) []models.Event {
+	switch {
+	case before.Equal(after):
+		return nil
+	case after == nil:
+		return []models.Event{models.NewActualLRPRemovedEvent(before.ToActualLRPGroup())}
+	case before == nil:
+		return []models.Event{models.NewActualLRPCreatedEvent(after.ToActualLRPGroup())}
+	}
+	changed := models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup())
+	switch after.State {
+	case models.ActualLRPStateUnclaimed:
+		return []models.Event{changed}
+	case models.ActualLRPStateClaimed, models.ActualLRPStateRunning:
+		if !before.ActualLRPInstanceKey.Empty() && !after.ActualLRPInstanceKey.Equal(before.ActualLRPInstanceKey) {
+			// another instance took the slot (an ordinary one replacing a suspect)
+			return []models.Event{models.NewActualLRPCreatedEvent(after.ToActualLRPGroup()),
+				models.NewActualLRPRemovedEvent(before.ToActualLRPGroup())}
+		}
+		return []models.Event{changed}
+	case models.ActualLRPStateCrashed:
+		return []models.Event{models.NewActualLRPCrashedEvent(before, after), changed}
+	}
+	return nil
+}
+
+// crashSlotEvents tells a slot's change after a crash: a crash event and the
+// whole groups' change, whatever the instance became.
+func crashSlotEvents(before, after *models.ActualLRP, bg, ag *models.ActualLRPGroup) []models.Event { //lint:ignore SA1019 deprecated API
+	switch {
+	case before.Equal(after):
+		return nil
+	case after == nil:
+		return []models.Event{models.NewActualLRPRemovedEvent(before.ToActualLRPGroup())}
+	case before == nil:
+		return []models.Event{models.NewActualLRPCreatedEvent(after.ToActualLRPGroup())}
+	}
+	return []models.Event{models.NewActualLRPCrashedEvent(before, after), models.NewActualLRPChangedEvent(bg, ag)}
+}
+
+// eventRank orders a change's events: crashes first, then those leaving a
+// running instance, then the rest.
+func eventRank(e models.Event) int {
+	var lrp *models.ActualLRP
+	switch e := e.(type) {
+	case *models.ActualLRPCrashedEvent:
+		return 2
+	case *models.ActualLRPCreatedEvent: //lint:ignore SA1019 deprecated API
+		lrp, _, _ = e.ActualLrpGroup.Resolve()
+	case *models.ActualLRPChangedEvent: //lint:ignore SA1019 deprecated API
+		lrp, _, _ = e.After.Resolve()
+	}
+	if lrp != nil && lrp.State == models.ActualLRPStateRunning {
+		return 1
+	}
+	return 0
+}
