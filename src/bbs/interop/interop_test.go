@@ -44,6 +44,7 @@ func runSuite(t *testing.T, h *bbstest.Harness) {
 	t.Run("tasks", func(t *testing.T) { testTasks(t, c) })
 	t.Run("lrp events", func(t *testing.T) { testLRPEvents(t, c) })
 	t.Run("task events", func(t *testing.T) { testTaskEvents(t, c) })
+	runLegacySuite(t, h)
 	t.Run("cells", func(t *testing.T) {
 		cells, err := c.Cells(logger, "")
 		must(t, err)
