@@ -61,10 +61,15 @@ log "MariaDB ready ($(mysql -h 127.0.0.1 -uroot -N -e 'select version()'))"
 
 # --- runc (the rep's runc container backend) --------------------------------
 # src/rep/container/runc's tests run real containers: runc, iproute2's ip and a
-# static busybox (ci/dev/rootfs/busybox.sh builds their rootfs from it).
+# static busybox (ci/dev/rootfs/busybox.sh builds their rootfs from it); the
+# disk quota needs mkfs.ext4 (e2fsprogs) and /dev/loop-control (Linux 5.8+),
+# egress rules and NAT iptables and nsenter (util-linux).
 # Never skipped: without them (or without root) those tests fail.
 command -v runc >/dev/null 2>&1 || { log "installing runc"; apt_install runc; }
 command -v ip >/dev/null 2>&1 || { log "installing iproute2"; apt_install iproute2; }
+command -v iptables-restore >/dev/null 2>&1 || { log "installing iptables"; apt_install iptables; }
+command -v mkfs.ext4 >/dev/null 2>&1 || { log "installing e2fsprogs"; apt_install e2fsprogs; }
+command -v nsenter >/dev/null 2>&1 || { log "installing util-linux"; apt_install util-linux; }
 if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
   log "installing busybox-static"; apt_install busybox-static
 fi

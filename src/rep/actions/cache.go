@@ -3,6 +3,7 @@ package actions
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,9 +12,12 @@ import (
 	"time"
 )
 
-// Cache is a size-bounded on-disk store of downloaded artifacts, keyed by
-// URL, cache key and checksum. The least recently used entries are evicted
-// to stay under the bound; an artifact larger than the bound is not kept.
+// Cache is a size-bounded on-disk store of downloaded artifacts (the
+// archives as served), keyed by URL, cache key and checksum. The least
+// recently used entries are evicted to stay under the bound; an artifact
+// larger than the bound is not kept. Each entry remembers the validators
+// (ETag, Last-Modified) it was served with so it can be revalidated with a
+// conditional GET, as the reference's cacheddownloader does.
 type Cache struct {
 	dir      string
 	maxBytes int64
@@ -22,14 +26,34 @@ type Cache struct {
 	entries  map[string]*cacheEntry
 	used     int64
 	inflight map[string]chan struct{}
+	seq      uint64 // counts validations; an entry's validated is one of them
+	waiting  int    // callers waiting in claim
 }
 
 type cacheEntry struct {
-	size     int64
-	lastUsed time.Time
+	size      int64
+	lastUsed  time.Time
+	meta      entryMeta
+	validated uint64 // c.seq when the entry was last downloaded or revalidated (0: by a previous run)
 }
 
-const tmpPrefix = "tmp-"
+// entryMeta is what an entry keeps beside its archive (KEY.meta).
+type entryMeta struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	// Checksummed entries were verified against the checksum in their key:
+	// their content cannot change, so they are never revalidated.
+	Checksummed bool `json:"checksummed,omitempty"`
+}
+
+// revalidatable reports whether a conditional GET can tell if the entry is
+// still current.
+func (m entryMeta) revalidatable() bool { return m.ETag != "" || m.LastModified != "" }
+
+const (
+	tmpPrefix  = "tmp-"
+	metaSuffix = ".meta"
+)
 
 // NewCache opens (creating if needed) a cache in dir holding at most
 // maxBytes, indexing the entries a previous run left there.
@@ -43,16 +67,27 @@ func NewCache(dir string, maxBytes int64) (*Cache, error) {
 	}
 	c := &Cache{dir: dir, maxBytes: maxBytes, entries: map[string]*cacheEntry{}, inflight: map[string]chan struct{}{}}
 	for _, de := range des {
-		path := filepath.Join(dir, de.Name())
-		if strings.HasPrefix(de.Name(), tmpPrefix) {
+		name := de.Name()
+		path := filepath.Join(dir, name)
+		if strings.HasPrefix(name, tmpPrefix) {
 			os.Remove(path)
+			continue
+		}
+		if strings.HasSuffix(name, metaSuffix) {
+			if _, err := os.Stat(strings.TrimSuffix(path, metaSuffix)); err != nil {
+				os.Remove(path) // its archive is gone
+			}
 			continue
 		}
 		fi, err := de.Info()
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		c.entries[de.Name()] = &cacheEntry{size: fi.Size(), lastUsed: fi.ModTime()}
+		e := &cacheEntry{size: fi.Size(), lastUsed: fi.ModTime()}
+		if b, err := os.ReadFile(path + metaSuffix); err == nil {
+			_ = json.Unmarshal(b, &e.meta)
+		}
+		c.entries[name] = e
 		c.used += fi.Size()
 	}
 	c.mu.Lock()
@@ -74,38 +109,76 @@ func (c *Cache) Used() int64 {
 	return c.used
 }
 
-// open returns the cached file for key, if any, marking it used.
-func (c *Cache) open(key string) (*os.File, int64, bool) {
+// cached is an entry opened for reading.
+type cached struct {
+	f    *os.File
+	meta entryMeta
+	// fresh: downloaded or revalidated since the caller began waiting.
+	fresh bool
+}
+
+// open returns the cached file for key, if any, marking it used. since is
+// the validation count the caller saw when it started (see generation).
+func (c *Cache) open(key string, since uint64) (cached, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok {
-		return nil, 0, false
+		return cached{}, false
 	}
 	f, err := os.Open(filepath.Join(c.dir, key))
 	if err != nil {
-		c.used -= e.size
-		delete(c.entries, key)
-		return nil, 0, false
+		c.removeLocked(key)
+		return cached{}, false
 	}
 	e.lastUsed = time.Now()
-	return f, e.size, true
+	return cached{f: f, meta: e.meta, fresh: e.validated > since}, true
 }
 
-// claim makes the caller the only downloader of key until release; it
-// returns false after waiting for another downloader of key to finish.
-func (c *Cache) claim(key string) bool {
+// generation is the current validation count.
+func (c *Cache) generation() uint64 {
 	c.mu.Lock()
-	ch, busy := c.inflight[key]
-	if !busy {
-		c.inflight[key] = make(chan struct{})
+	defer c.mu.Unlock()
+	return c.seq
+}
+
+// revalidated records that the server confirmed the entry is current.
+func (c *Cache) revalidated(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok {
+		c.seq++
+		e.validated = c.seq
 	}
-	c.mu.Unlock()
-	if busy {
-		<-ch
-		return false
+}
+
+// claim makes the caller the only downloader of key until release,
+// waiting for another downloader of key to finish first. It fails when ctx
+// ends while waiting.
+func (c *Cache) claim(done <-chan struct{}, key string) bool {
+	for {
+		c.mu.Lock()
+		ch, busy := c.inflight[key]
+		if !busy {
+			c.inflight[key] = make(chan struct{})
+			c.mu.Unlock()
+			return true
+		}
+		c.waiting++
+		c.mu.Unlock()
+		var ok bool
+		select {
+		case <-ch:
+			ok = true
+		case <-done:
+		}
+		c.mu.Lock()
+		c.waiting--
+		c.mu.Unlock()
+		if !ok {
+			return false
+		}
 	}
-	return true
 }
 
 func (c *Cache) release(key string) {
@@ -122,23 +195,42 @@ func (c *Cache) tempFile() (*os.File, error) {
 
 // put moves the downloaded file at tmp into the cache under key. It reports
 // false (leaving tmp in place) when the artifact is too big to keep.
-func (c *Cache) put(key, tmp string, size int64) (bool, error) {
+func (c *Cache) put(key, tmp string, size int64, meta entryMeta) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, ok := c.entries[key]; ok {
+		c.removeLocked(key)
+	}
 	if size > c.maxBytes {
 		return false, nil
 	}
-	if old, ok := c.entries[key]; ok {
-		c.used -= old.size
-		delete(c.entries, key)
-	}
 	c.evictLocked(size)
-	if err := os.Rename(tmp, filepath.Join(c.dir, key)); err != nil {
+	path := filepath.Join(c.dir, key)
+	if b, err := json.Marshal(meta); err == nil {
+		_ = os.WriteFile(path+metaSuffix, b, 0o644)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(path + metaSuffix)
 		return false, fmt.Errorf("download cache: %w", err)
 	}
-	c.entries[key] = &cacheEntry{size: size, lastUsed: time.Now()}
+	c.seq++
+	c.entries[key] = &cacheEntry{size: size, lastUsed: time.Now(), meta: meta, validated: c.seq}
 	c.used += size
 	return true, nil
+}
+
+// removeLocked drops the entry key. Open readers keep their data:
+// unlinking does not truncate.
+func (c *Cache) removeLocked(key string) {
+	e, ok := c.entries[key]
+	if !ok {
+		return
+	}
+	path := filepath.Join(c.dir, key)
+	os.Remove(path)
+	os.Remove(path + metaSuffix)
+	c.used -= e.size
+	delete(c.entries, key)
 }
 
 // evictLocked removes least recently used entries until room more bytes fit.
@@ -150,9 +242,13 @@ func (c *Cache) evictLocked(room int64) {
 				oldest = k
 			}
 		}
-		// Open readers keep their data: unlinking does not truncate.
-		os.Remove(filepath.Join(c.dir, oldest))
-		c.used -= c.entries[oldest].size
-		delete(c.entries, oldest)
+		c.removeLocked(oldest)
 	}
+}
+
+// drop forgets the entry key (its artifact is no longer cacheable).
+func (c *Cache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removeLocked(key)
 }

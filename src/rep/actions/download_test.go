@@ -2,9 +2,6 @@ package actions
 
 import (
 	"archive/tar"
-	"archive/zip"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -21,37 +18,20 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 )
 
+func makeTar(t *testing.T, files map[string]string) []byte {
+	return testutil.Tar(t, testutil.Files(files))
+}
+
 func makeTgz(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(body))
-	}
-	tw.Close()
-	zw.Close()
-	return buf.Bytes()
+	return testutil.Tgz(t, testutil.Files(files))
 }
 
 func makeZip(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(body))
-	}
-	zw.Close()
-	return buf.Bytes()
+	return testutil.Zip(t, testutil.Files(files))
 }
 
 type artifactServer struct {
@@ -90,7 +70,7 @@ func hexSum(algo string, b []byte) string {
 func TestDownload(t *testing.T) {
 	files := map[string]string{"app/index.html": "hi", "app/run.sh": "#!/bin/sh\n"}
 	tgz, zp := makeTgz(t, files), makeZip(t, files)
-	srv := newArtifactServer(t, map[string][]byte{"/a.tgz": tgz, "/a.zip": zp, "/junk": []byte("not an archive")})
+	srv := newArtifactServer(t, map[string][]byte{"/a.tgz": tgz, "/a.zip": zp, "/a.tar": makeTar(t, files), "/junk": []byte("not an archive")})
 
 	tests := []struct {
 		name      string
@@ -101,6 +81,7 @@ func TestDownload(t *testing.T) {
 	}{
 		{name: "tgz", action: &models.DownloadAction{From: srv.URL + "/a.tgz", To: "/tmp/app", Artifact: "droplet"}},
 		{name: "zip", action: &models.DownloadAction{From: srv.URL + "/a.zip", To: "/tmp/app"}},
+		{name: "tar", action: &models.DownloadAction{From: srv.URL + "/a.tar", To: "/tmp/app"}},
 		{name: "md5 ok", action: &models.DownloadAction{From: srv.URL + "/a.tgz", To: "/tmp/app", ChecksumAlgorithm: "md5", ChecksumValue: hexSum("md5", tgz)}},
 		{name: "sha1 ok", action: &models.DownloadAction{From: srv.URL + "/a.zip", To: "/tmp/app", ChecksumAlgorithm: "sha1", ChecksumValue: hexSum("sha1", zp)}},
 		{name: "sha256 ok", action: &models.DownloadAction{From: srv.URL + "/a.tgz", To: "/tmp/app", ChecksumAlgorithm: "sha256", ChecksumValue: strings.ToUpper(hexSum("sha256", tgz))}},
@@ -177,35 +158,38 @@ func TestDownloadCache(t *testing.T) {
 		}
 		rc.Close()
 	}
-	a := Artifact{URL: srv.URL + "/a.tgz", ChecksumAlgorithm: "sha256", ChecksumValue: hexSum("sha256", tgz)}
+	a := Artifact{URL: srv.URL + "/a.tgz", CacheKey: "a", ChecksumAlgorithm: "sha256", ChecksumValue: hexSum("sha256", tgz)}
 	fetch(a)
 	fetch(a)
 	if n := srv.hits.Load(); n != 1 {
 		t.Fatalf("server hits = %d, want 1 (second fetch from cache)", n)
 	}
-	// A different cache key is a different entry.
+	// A different cache key is a different entry; without validators
+	// (ETag, Last-Modified) or a checksum it is not kept.
 	keyed := Artifact{URL: a.URL, CacheKey: "droplet-1"}
 	fetch(keyed)
 	fetch(keyed)
-	if n := srv.hits.Load(); n != 2 {
-		t.Fatalf("server hits = %d, want 2", n)
+	if n := srv.hits.Load(); n != 3 {
+		t.Fatalf("server hits = %d, want 3", n)
 	}
-	// Without a cache key or checksum nothing is cached.
+	// Without a cache key nothing is cached, even with a checksum (the
+	// reference's rule).
+	fetch(Artifact{URL: a.URL, ChecksumAlgorithm: "sha256", ChecksumValue: hexSum("sha256", tgz)})
 	fetch(Artifact{URL: a.URL})
-	fetch(Artifact{URL: a.URL})
-	if n := srv.hits.Load(); n != 4 {
-		t.Fatalf("server hits = %d, want 4", n)
+	if n := srv.hits.Load(); n != 5 {
+		t.Fatalf("server hits = %d, want 5", n)
 	}
 	if cache.Used() > int64(len(tgz)+len(other)/2) {
 		t.Fatalf("cache holds %d bytes, over its bound", cache.Used())
 	}
 	// Fetching a bigger artifact evicts the least recently used entries.
-	fetch(Artifact{URL: srv.URL + "/b.tgz", CacheKey: "b"})
+	b := Artifact{URL: srv.URL + "/b.tgz", CacheKey: "b", ChecksumAlgorithm: "md5", ChecksumValue: hexSum("md5", other)}
+	fetch(b)
 	if cache.Used() > int64(len(tgz)+len(other)/2) {
 		t.Fatalf("cache holds %d bytes, over its bound", cache.Used())
 	}
 	hits := srv.hits.Load()
-	fetch(Artifact{URL: srv.URL + "/b.tgz", CacheKey: "b"})
+	fetch(b)
 	if srv.hits.Load() != hits {
 		t.Error("b was not served from the cache")
 	}
@@ -236,7 +220,7 @@ func TestDownloadTooBigForCache(t *testing.T) {
 	cache, _ := NewCache(t.TempDir(), 10)
 	d := &Downloader{Cache: cache}
 	for range 2 {
-		rc, _, err := d.Fetch(context.Background(), Artifact{URL: srv.URL + "/a.tgz", CacheKey: "k"})
+		rc, _, err := d.Fetch(context.Background(), Artifact{URL: srv.URL + "/a.tgz", CacheKey: "k", ChecksumAlgorithm: "sha1", ChecksumValue: hexSum("sha1", tgz)})
 		if err != nil {
 			t.Fatal(err)
 		}

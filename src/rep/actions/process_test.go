@@ -1,8 +1,10 @@
 package actions
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -18,17 +20,8 @@ import (
 // the process backend: download a tgz, run a script from it, fail with a
 // status, and cancel a sleeping process.
 func TestWithProcessBackend(t *testing.T) {
-	b, err := process.New(process.Config{RootDir: t.TempDir(),
-		Settings: host.Settings{HostIP: "127.0.0.1", PortRangeStart: 61000, PortRangeEnd: 61100, MemoryMB: 1024, DiskMB: 1024}})
-	if err != nil {
-		t.Skipf("process backend: %v", err)
-	}
 	ctx := context.Background()
-	c, err := b.Create(ctx, container.Spec{Handle: "actions-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Destroy(ctx, "actions-test")
+	c := newProcessContainer(t)
 
 	tgz := makeTgz(t, map[string]string{"app/run.sh": "echo hello from $GREETING\nexit 3\n"})
 	srv := newArtifactServer(t, map[string][]byte{"/app.tgz": tgz})
@@ -58,4 +51,41 @@ func TestWithProcessBackend(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("sleep ran %s after its timeout", d)
 	}
+}
+
+// newProcessContainer returns a container of a process backend in a temp
+// directory, destroyed when the test ends.
+func newProcessContainer(t *testing.T) container.Container {
+	t.Helper()
+	b, err := process.New(process.Config{RootDir: t.TempDir(),
+		Settings: host.Settings{HostIP: "127.0.0.1", PortRangeStart: 61000, PortRangeEnd: 61100, MemoryMB: 1024, DiskMB: 1024}})
+	if err != nil {
+		t.Fatalf("process backend: %v", err)
+	}
+	ctx := context.Background()
+	c, err := b.Create(ctx, container.Spec{Handle: "actions-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Destroy(ctx, "actions-test") })
+	return c
+}
+
+// readContainerFile returns the content of the file at path in c.
+func readContainerFile(t *testing.T, c container.Container, path string) string {
+	t.Helper()
+	rc, err := c.StreamOut(context.Background(), path)
+	if err != nil {
+		t.Fatalf("stream out %s: %v", path, err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	if _, err := tr.Next(); err != nil {
+		t.Fatalf("stream out %s: %v", path, err)
+	}
+	b, err := io.ReadAll(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -39,7 +39,7 @@ func (s *runStep) Run(ctx context.Context) error {
 		return &CancelledError{}
 	}
 	pio := container.ProcessIO{}
-	if !s.model.SuppressLogOutput {
+	if !s.model.SuppressLogOutput || s.deps.Monitor {
 		pio.Stdout, pio.Stderr = s.deps.Stdout, s.deps.Stderr
 	}
 	// The process must outlive ctx: cancellation is delivered as signals.
@@ -104,12 +104,16 @@ func signalThenWait(proc container.Process, sig syscall.Signal, d time.Duration,
 
 // exited turns an exit status into the step's result, with the reference's
 // texts: "Exit status N" in the log and "<source>: Exited with status N"
-// as the failure reason.
+// as the failure reason (both empty under a monitor, whose exit status the
+// reference suppresses).
 func (s *runStep) exited(ctx context.Context, status int, cancelled, killed bool) error {
 	logMsg := fmt.Sprintf("Exit status %d", status)
 	reason := fmt.Sprintf("Exited with status %d", status)
 	if s.deps.LogSource != "" {
 		reason = s.deps.LogSource + ": " + reason
+	}
+	if s.deps.Monitor {
+		logMsg, reason = "", ""
 	}
 	if killed {
 		logMsg += fmt.Sprintf(" (exceeded %s graceful shutdown interval)", s.deps.GracefulShutdown)
@@ -120,7 +124,7 @@ func (s *runStep) exited(ctx context.Context, status int, cancelled, killed bool
 			reason += " (out of memory)"
 		}
 	}
-	if !s.model.SuppressLogOutput {
+	if (!s.model.SuppressLogOutput || s.deps.Monitor) && logMsg != "" {
 		io.WriteString(s.deps.Stdout, logMsg+"\n")
 	}
 	switch {

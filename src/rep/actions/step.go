@@ -44,10 +44,18 @@ type Deps struct {
 	// Downloader fetches download actions' artifacts; nil = a Downloader
 	// with no cache and http.DefaultClient.
 	Downloader *Downloader
+	// Uploader posts upload actions' files; nil = an Uploader with
+	// http.DefaultClient.
+	Uploader *Uploader
 	// GracefulShutdown is how long a cancelled process gets between
 	// SIGTERM and SIGKILL; ExitTimeout how long to wait after SIGKILL.
 	GracefulShutdown time.Duration
 	ExitTimeout      time.Duration
+	// Monitor builds a desired LRP's monitor action as the reference
+	// does: run actions always log their output and fail without an exit
+	// status reason, and parallel and codependent sub-actions fail with
+	// their output as the reason (see monitor.go).
+	Monitor bool
 }
 
 func (d Deps) withDefaults() Deps {
@@ -59,6 +67,9 @@ func (d Deps) withDefaults() Deps {
 	}
 	if d.Downloader == nil {
 		d.Downloader = &Downloader{}
+	}
+	if d.Uploader == nil {
+		d.Uploader = &Uploader{}
 	}
 	if d.GracefulShutdown <= 0 {
 		d.GracefulShutdown = DefaultGracefulShutdown
@@ -75,9 +86,6 @@ func (d Deps) withSource(src string) Deps {
 	}
 	return d
 }
-
-// ErrUnsupported is returned for actions this implementation cannot run.
-var ErrUnsupported = errors.New("not supported")
 
 // Build turns an action tree into a Step that runs in deps.Container.
 func Build(action *models.Action, deps Deps) (Step, error) {
@@ -97,9 +105,7 @@ func build(action *models.Action, deps Deps) (Step, error) {
 	case *models.DownloadAction:
 		return &downloadStep{model: a, deps: deps.withSource(a.LogSource)}, nil
 	case *models.UploadAction:
-		return StepFunc(func(context.Context) error {
-			return &EmittableError{Msg: "Upload action is not supported", Err: fmt.Errorf("upload %s: %w", a.From, ErrUnsupported)}
-		}), nil
+		return &uploadStep{model: a, deps: deps.withSource(a.LogSource)}, nil
 	case *models.SerialAction:
 		subs, err := buildAll(a.Actions, deps.withSource(a.LogSource))
 		if err != nil {
@@ -107,13 +113,13 @@ func build(action *models.Action, deps Deps) (Step, error) {
 		}
 		return serialStep(subs), nil
 	case *models.ParallelAction:
-		subs, err := buildAll(a.Actions, deps.withSource(a.LogSource))
+		subs, err := buildSubs(a.Actions, deps.withSource(a.LogSource))
 		if err != nil {
 			return nil, err
 		}
 		return parallelStep(subs), nil
 	case *models.CodependentAction:
-		subs, err := buildAll(a.Actions, deps.withSource(a.LogSource))
+		subs, err := buildSubs(a.Actions, deps.withSource(a.LogSource))
 		if err != nil {
 			return nil, err
 		}

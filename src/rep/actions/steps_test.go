@@ -58,7 +58,6 @@ func TestSteps(t *testing.T) {
 		{name: "emit progress success", action: models.EmitProgressFor(run("ok"), "starting", "done", "failed"), wantOut: "starting\nExit status 0\ndone\n"},
 		{name: "emit progress failure", action: models.EmitProgressFor(run("fail"), "starting", "done", "Failed to run"), wantErr: "Exited with status 1", wantLog: "Failed to run: Exited with status 1\n"},
 		{name: "emit progress timeout", action: models.EmitProgressFor(models.Timeout(run("block"), 20*time.Millisecond), "", "", "Oops"), wantErr: "exceeded 20ms timeout", wantLog: "Oops: exceeded 20ms timeout\n"},
-		{name: "upload unsupported", action: &models.UploadAction{From: "/a", To: "http://x"}, wantErr: "Upload action is not supported"},
 		{name: "unknown program", action: run("nope"), wantErr: "run nope: no such file: nope"},
 	}
 	for _, tt := range tests {

@@ -28,6 +28,7 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/locket"
+	"github.com/diego-go/diego/src/rep/actions"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/host"
@@ -84,6 +85,8 @@ type Daemon struct {
 	serveErrs          chan error
 	presenceCapacity   models.CellCapacity
 	preloaded, schemes []string
+	downloader         *actions.Downloader // with the cell's download cache
+	uploader           *actions.Uploader
 }
 
 // Start validates cfg, starts serving and announcing the cell, and returns
@@ -107,6 +110,10 @@ func Start(ctx context.Context, cfg Settings, opts Options) (*Daemon, error) {
 	d.log = d.log.With("component", "rep", "cell_id", cfg.CellID)
 	d.lg = lager.NewLogger("rep")
 	d.preloaded, d.schemes, _ = parseProviders(cfg.RootFSProviders)
+	var err error
+	if d.downloader, d.uploader, err = newTransfers(cfg); err != nil {
+		return nil, err
+	}
 	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := d.start(); err != nil {
 		d.cancel()

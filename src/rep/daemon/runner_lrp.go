@@ -5,13 +5,10 @@ package daemon
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/rep"
@@ -19,7 +16,6 @@ import (
 	"github.com/diego-go/diego/src/rep/actions"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
-	"github.com/diego-go/diego/src/rep/health"
 	"github.com/diego-go/diego/src/rep/reconcile"
 )
 
@@ -190,6 +186,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 		Properties: map[string]string{
 			propKind: kindLRP, "process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
 		},
+		EgressRules: egressRules(log, desired.EgressRules),
 	})
 	if err != nil {
 		return "failed to create container: " + err.Error()
@@ -202,121 +199,21 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 
 	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
 	defer closeOut()
-	deps := actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: "APP/PROC/WEB"}
+	deps := d.transferDeps(actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: logSource(desired)})
+	if desired, err = d.lrpAssets(ctx, deps, desired); err != nil {
+		return err.Error()
+	}
 	if desired.Setup != nil {
 		setup, err := actions.Build(desired.Setup, deps)
 		if err != nil {
 			return "invalid setup action: " + err.Error()
 		}
 		if err := setup.Run(ctx); err != nil {
-			return "setup failed: " + err.Error()
+			return err.Error() // the reference's reason: the failed step's
 		}
 	}
 	if ctx.Err() != nil {
 		return "stopped"
 	}
-	action, err := actions.Build(desired.Action, deps)
-	if err != nil {
-		return "invalid action: " + err.Error()
-	}
-
-	mapping := map[uint32]uint32{}
-	var ports []*models.PortMapping
-	for _, p := range info.Ports {
-		mapping[p.ContainerPort] = p.HostPort
-		ports = append(ports, models.NewPortMapping(p.HostPort, p.ContainerPort))
-	}
-	var liveness, readiness []health.Checker
-	resolve := health.HostPortResolver(info.HostIP, mapping)
-	if info.ContainerIP != "" && info.ContainerIP != info.HostIP {
-		resolve = health.ContainerResolver(info.ContainerIP)
-	}
-	switch cd := desired.CheckDefinition; {
-	case cd != nil && (len(cd.Checks) > 0 || len(cd.ReadinessChecks) > 0):
-		if liveness, err = health.NewCheckers(cd.Checks, resolve); err != nil {
-			return "invalid check definition: " + err.Error()
-		}
-		if readiness, err = health.NewCheckers(cd.ReadinessChecks, resolve); err != nil {
-			return "invalid readiness check definition: " + err.Error()
-		}
-	case desired.Monitor != nil:
-		mdeps := deps
-		mdeps.Stdout, mdeps.Stderr, mdeps.LogSource = io.Discard, io.Discard, "HEALTH"
-		step, err := actions.Build(desired.Monitor, mdeps)
-		if err != nil {
-			return "invalid monitor action: " + err.Error()
-		}
-		liveness = []health.Checker{actionCheck{step}}
-	}
-	netInfo := models.NewActualLRPNetInfo(info.HostIP, info.ContainerIP, models.ActualLRPNetInfo_PreferredAddressHost, ports...)
-	inst.mu.Lock()
-	inst.netInfo = &netInfo
-	inst.ready = len(readiness) == 0 // without readiness checks a running instance is routable
-	inst.mu.Unlock()
-
-	mon := &health.Monitor{
-		Liveness:     liveness,
-		Readiness:    readiness,
-		StartTimeout: time.Duration(desired.StartTimeoutMs) * time.Millisecond,
-		Log:          out,
-		HealthLog:    out,
-		OnHealthy: func() {
-			d.ops.Do(lrp.InstanceGUID, func() { d.reportRunning(inst, log) })
-		},
-		OnReady: func(ready bool) {
-			inst.mu.Lock()
-			changed := inst.ready != ready
-			inst.ready = ready
-			running := inst.running
-			inst.mu.Unlock()
-			if changed && running {
-				// StartActualLRP again on a RUNNING instance only updates routable.
-				d.ops.Do(lrp.InstanceGUID, func() { d.reportRunning(inst, log) })
-			}
-		},
-	}
-
-	runCtx, cancelRun := context.WithCancel(ctx)
-	defer cancelRun()
-	actionErr := make(chan error, 1)
-	monErr := make(chan error, 1)
-	go func() { actionErr <- action.Run(runCtx) }()
-	go func() { monErr <- mon.Run(runCtx) }()
-	var reason string
-	select {
-	case err := <-actionErr:
-		reason = exitReason(err)
-		cancelRun()
-		<-monErr
-	case err := <-monErr:
-		reason = err.Error()
-		cancelRun()
-		<-actionErr
-	}
-	if ctx.Err() == nil {
-		if ci, err := c.Info(context.WithoutCancel(ctx)); err == nil && ci.OOMKilled && !strings.Contains(reason, "out of memory") {
-			reason += " (out of memory)"
-		}
-	}
-	return reason
-}
-
-// actionCheck runs a desired LRP's monitor action as a liveness check: the
-// instance is healthy while the action succeeds.
-type actionCheck struct{ step actions.Step }
-
-func (a actionCheck) Interval() time.Duration { return 0 }
-
-func (a actionCheck) Check(ctx context.Context) error {
-	if err := a.step.Run(ctx); err != nil {
-		return &health.Error{Msg: "monitor action failed: " + err.Error(), Err: err}
-	}
-	return nil
-}
-
-func exitReason(err error) string {
-	if err == nil {
-		return "APP/PROC/WEB: Exited with status 0"
-	}
-	return err.Error()
+	return d.runLongLived(inst, desired, c, info, deps, out, log)
 }

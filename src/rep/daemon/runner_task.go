@@ -106,7 +106,7 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 		env = append(env, e.Name+"="+e.Value)
 	}
 	c, err := d.backend.Create(ctx, container.Spec{
-		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: env,
+		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: env, EgressRules: egressRules(d.log, def.EgressRules),
 		MemoryMB: int64(def.MemoryMb), DiskMB: int64(def.DiskMb), MaxPids: int64(def.MaxPids), CPUWeight: def.CpuWeight,
 		Properties: map[string]string{propKind: kindTask, "task_guid": tr.task.TaskGuid},
 	})
@@ -116,7 +116,11 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	_ = d.ledger.Transition(cell.KindTask, tr.task.TaskGuid, cell.Running)
 	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
 	defer closeOut()
-	step, err := actions.Build(def.Action, actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: def.LogSource})
+	deps := d.transferDeps(actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: def.LogSource})
+	if def, err = d.taskAssets(ctx, deps, def); err != nil {
+		return true, err.Error(), ""
+	}
+	step, err := actions.Build(def.Action, deps)
 	if err != nil {
 		return true, "invalid action: " + err.Error(), ""
 	}

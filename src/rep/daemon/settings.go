@@ -12,6 +12,7 @@ import (
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/health"
 )
 
 // Duration is a time.Duration read as "10s" or nanoseconds.
@@ -29,6 +30,12 @@ const (
 	// DefaultEvacuationPollingInterval is how often an evacuating cell asks
 	// the BBS whether its instances' replacements are running.
 	DefaultEvacuationPollingInterval = 10 * time.Second
+	// DefaultMaxCacheSizeInBytes bounds the download cache (the reference
+	// BOSH job's diego.executor.max_cache_size_in_bytes default).
+	DefaultMaxCacheSizeInBytes = 10_000_000_000
+	// DefaultMaxConcurrentTransfers bounds the downloads, and the uploads,
+	// a cell runs at once (the reference executor's 5).
+	DefaultMaxConcurrentTransfers = 5
 )
 
 // Settings are the rep cell's own settings: the config file's top-level
@@ -91,6 +98,28 @@ type Settings struct {
 	// EvacuationPollingInterval is how often an evacuating cell re-asks the
 	// BBS about its instances (default 10s).
 	EvacuationPollingInterval Duration `json:"evacuation_polling_interval"`
+
+	// The download cache (the reference executor's cache_path and
+	// max_cache_size_in_bytes): cached dependencies, image layers and
+	// download actions that name a cache key are kept here for every LRP
+	// instance and task on the cell, least recently used evicted first.
+	// CachePath defaults to container_root_dir/download-cache;
+	// MaxCacheSizeInBytes to DefaultMaxCacheSizeInBytes.
+	CachePath           string `json:"cache_path,omitempty"`
+	MaxCacheSizeInBytes int64  `json:"max_cache_size_in_bytes,omitempty"`
+	// MaxConcurrentDownloads and MaxConcurrentUploads bound the transfers
+	// the cell runs at once (default 5 each, the reference's).
+	MaxConcurrentDownloads int `json:"max_concurrent_downloads,omitempty"`
+	MaxConcurrentUploads   int `json:"max_concurrent_uploads,omitempty"`
+	// Health monitoring (issue 15; the reference executor's
+	// healthy_monitoring_interval and unhealthy_monitoring_interval).
+	// HealthyMonitoringInterval is how often a healthy instance's monitor
+	// action, and its checks that name no interval, run (default 30s).
+	// UnhealthyMonitoringInterval is the longest pause between start-up
+	// checks (default 500ms, the reference's; they start 5 ms apart and
+	// double).
+	HealthyMonitoringInterval   Duration `json:"healthy_monitoring_interval,omitempty"`
+	UnhealthyMonitoringInterval Duration `json:"unhealthy_monitoring_interval,omitempty"`
 }
 
 // Joining returns the settings of cell cellID in zone joining the Diego
@@ -139,6 +168,24 @@ func (c Settings) WithDefaults() Settings {
 	if c.EvacuationPollingInterval == 0 {
 		c.EvacuationPollingInterval = Duration(DefaultEvacuationPollingInterval)
 	}
+	if c.CachePath == "" && c.ContainerRootDir != "" {
+		c.CachePath = filepath.Join(c.ContainerRootDir, "download-cache")
+	}
+	if c.MaxCacheSizeInBytes == 0 {
+		c.MaxCacheSizeInBytes = DefaultMaxCacheSizeInBytes
+	}
+	if c.MaxConcurrentDownloads == 0 {
+		c.MaxConcurrentDownloads = DefaultMaxConcurrentTransfers
+	}
+	if c.MaxConcurrentUploads == 0 {
+		c.MaxConcurrentUploads = DefaultMaxConcurrentTransfers
+	}
+	if c.HealthyMonitoringInterval == 0 {
+		c.HealthyMonitoringInterval = Duration(health.DefaultHealthyInterval)
+	}
+	if c.UnhealthyMonitoringInterval == 0 {
+		c.UnhealthyMonitoringInterval = Duration(health.DefaultStartInterval)
+	}
 	return c
 }
 
@@ -185,6 +232,15 @@ func (c Settings) Validate() error {
 	}
 	if c.SyncInterval <= 0 || c.EvacuationTimeout <= 0 || c.EvacuationPollingInterval <= 0 {
 		errs = append(errs, errors.New("sync_interval, evacuation_timeout and evacuation_polling_interval must be positive"))
+	}
+	if c.CachePath != "" && !filepath.IsAbs(c.CachePath) {
+		errs = append(errs, errors.New("cache_path must be an absolute path"))
+	}
+	if c.MaxCacheSizeInBytes < 0 || c.MaxConcurrentDownloads < 0 || c.MaxConcurrentUploads < 0 {
+		errs = append(errs, errors.New("max_cache_size_in_bytes, max_concurrent_downloads and max_concurrent_uploads must not be negative"))
+	}
+	if c.HealthyMonitoringInterval <= 0 || c.UnhealthyMonitoringInterval <= 0 {
+		errs = append(errs, errors.New("healthy_monitoring_interval and unhealthy_monitoring_interval must be positive"))
 	}
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)

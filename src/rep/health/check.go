@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -101,20 +102,24 @@ type TCPChecker struct{ Probe }
 
 // Check implements Checker.
 func (c *TCPChecker) Check(ctx context.Context) error {
-	fail := func(err error) error {
-		if isTimeout(err) {
-			return &Error{Msg: fmt.Sprintf("Failed to make TCP connection to port %d: timed out after %.2f seconds", c.Port, c.Timeout.Seconds()), Err: err}
-		}
-		return &Error{Msg: fmt.Sprintf("Failed to make TCP connection to port %d: %s", c.Port, err), Err: err}
-	}
 	addr, err := c.Resolve(ctx, c.Port)
 	if err != nil {
-		return fail(err)
+		return &Error{Msg: TCPFailure(fmt.Sprintf("port %d", c.Port), err.Error()), Err: err}
 	}
 	d := net.Dialer{Timeout: c.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fail(err)
+		// Named as from inside the container (the reference's healthcheck
+		// runs there): its IP and the declared port, even where the cell
+		// reaches the port through a host mapping.
+		named := addr
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			named = net.JoinHostPort(host, strconv.FormatUint(uint64(c.Port), 10))
+		}
+		if isTimeout(err) {
+			return &Error{Msg: TCPFailure(named, TimedOut(c.Timeout)), Err: err}
+		}
+		return &Error{Msg: TCPFailure(named, strings.ReplaceAll(err.Error(), addr, named)), Err: err}
 	}
 	conn.Close()
 	return nil
@@ -128,16 +133,16 @@ type HTTPChecker struct {
 
 // Check implements Checker.
 func (c *HTTPChecker) Check(ctx context.Context) error {
-	prefix := fmt.Sprintf("Failed to make HTTP request to '%s' on port %d", c.Path, c.Port)
+	port := strconv.FormatUint(uint64(c.Port), 10)
 	addr, err := c.Resolve(ctx, c.Port)
 	if err != nil {
-		return &Error{Msg: prefix + ": " + err.Error(), Err: err}
+		return &Error{Msg: HTTPFailure(c.Path, port, err.Error()), Err: err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+c.Path, nil)
 	if err != nil {
-		return &Error{Msg: fmt.Sprintf("Failed to create an HTTP request to '%s' on port %d", c.Path, c.Port), Err: err}
+		return &Error{Msg: fmt.Sprintf("failed to create an HTTP request to '%s' on port %s", c.Path, port), Err: err}
 	}
 	req.Header.Set("User-Agent", "diego-healthcheck")
 	req.Header.Set("X-Forwarded-Proto", "https")
@@ -145,14 +150,14 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 	resp, err := healthClient.Do(req)
 	if err != nil {
 		if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
-			return &Error{Msg: fmt.Sprintf("%s: timed out after %.2f seconds", prefix, c.Timeout.Seconds()), Err: err}
+			return &Error{Msg: HTTPFailure(c.Path, port, TimedOut(c.Timeout)), Err: err}
 		}
-		return &Error{Msg: prefix + ": connection refused", Err: err}
+		return &Error{Msg: HTTPFailure(c.Path, port, "connection refused"), Err: err}
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return &Error{Msg: fmt.Sprintf("%s: received status code %d in %dms", prefix, resp.StatusCode, time.Since(start).Milliseconds())}
+		return &Error{Msg: HTTPFailure(c.Path, port, fmt.Sprintf("received status code %d in %dms", resp.StatusCode, time.Since(start).Milliseconds()))}
 	}
 	return nil
 }

@@ -54,10 +54,12 @@ func TestTCPCheck(t *testing.T) {
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatalf("check against listener: %v", err)
 	}
+	// Named as the reference's healthcheck names it from inside the
+	// container: its IP and the declared port, not the host mapping.
 	c, _ = NewChecker(def, resolverTo(closedAddr(t)))
 	err = c.Check(context.Background())
-	if err == nil || !strings.HasPrefix(err.Error(), "Failed to make TCP connection to port 8080: ") || !strings.Contains(err.Error(), "connection refused") {
-		t.Fatalf("err = %v", err)
+	if want := "failed to make TCP connection to 127.0.0.1:8080: dial tcp 127.0.0.1:8080: connect: connection refused"; err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
 	}
 	c, _ = NewChecker(&models.Check{TcpCheck: &models.TCPCheck{Port: 9090}}, resolverTo(l.Addr().String()))
 	if err := c.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "port 9090 is not mapped") {
@@ -88,9 +90,9 @@ func TestHTTPCheck(t *testing.T) {
 	}{
 		{path: "/health", addr: addr},
 		{path: "/redirect", addr: addr},
-		{path: "/down", addr: addr, want: "Failed to make HTTP request to '/down' on port 8080: received status code 503 in "},
-		{path: "/slow", addr: addr, want: "Failed to make HTTP request to '/slow' on port 8080: timed out after 0.10 seconds"},
-		{path: "/health", addr: closedAddr(t), want: "Failed to make HTTP request to '/health' on port 8080: connection refused"},
+		{path: "/down", addr: addr, want: "failed to make HTTP request to '/down' on port 8080: received status code 503 in "},
+		{path: "/slow", addr: addr, want: "failed to make HTTP request to '/slow' on port 8080: timed out after 0.10 seconds"},
+		{path: "/health", addr: closedAddr(t), want: "failed to make HTTP request to '/health' on port 8080: connection refused"},
 	}
 	for _, tt := range tests {
 		c, err := NewChecker(&models.Check{HttpCheck: &models.HTTPCheck{Port: 8080, Path: tt.path, RequestTimeoutMs: 100}}, resolverTo(tt.addr))

@@ -14,7 +14,9 @@ import (
 
 // Default monitoring intervals (the reference's).
 const (
-	DefaultStartInterval   = 2 * time.Second
+	// DefaultStartInterval is the longest pause between start-up checks
+	// (the reference's unhealthy_monitoring_interval, 0.5 s).
+	DefaultStartInterval   = 500 * time.Millisecond
 	DefaultHealthyInterval = 30 * time.Second
 	// DefaultStartRamp is the first pause between start-up checks; it
 	// doubles up to the start interval, so an app that listens within
@@ -63,6 +65,13 @@ type Monitor struct {
 	// Log receives progress lines; HealthLog the failing checks' errors
 	// (nil = discarded).
 	Log, HealthLog io.Writer
+
+	// Declarative words failures as the reference's healthcheck binary
+	// does for a check_definition's checks ("Timed out after ... waiting
+	// for startup check to succeed: ...", "Liveness check unsuccessful:
+	// ..."); without it a failing check's own error is the reason (the
+	// monitor action).
+	Declarative bool
 }
 
 // Run monitors until ctx is done (returning ctx.Err()) or the instance
@@ -80,7 +89,16 @@ func (m *Monitor) Run(ctx context.Context) error {
 		}()
 	}
 
-	m.logf("Starting health monitoring of container\n")
+	if len(m.Liveness) == 0 {
+		// Nothing to monitor: the reference has no health step then, so
+		// no lines either.
+		if m.OnHealthy != nil {
+			m.OnHealthy()
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	m.logf("%s\n", LogStarting)
 	start := time.Now()
 	if err := m.untilAllPass(ctx, m.Liveness, m.StartTimeout); err != nil {
 		if ctx.Err() != nil {
@@ -88,33 +106,32 @@ func (m *Monitor) Run(ctx context.Context) error {
 		}
 		elapsed := time.Since(start).Round(time.Millisecond)
 		m.healthf("%s\n", err)
-		m.logf("Failed after %s: startup health check never passed.\n", elapsed)
-		return &CrashError{Reason: fmt.Sprintf("Instance never healthy after %s: %s", elapsed, err), kind: ErrNeverHealthy, Err: err}
+		m.logf(LogStartupFailed+"\n", elapsed)
+		return &CrashError{Reason: NeverHealthy(elapsed, err.Error()), kind: ErrNeverHealthy, Err: err}
 	}
-	m.logf("Container became healthy\n")
+	m.logf("%s\n", LogHealthy)
 	if m.OnHealthy != nil {
 		m.OnHealthy()
-	}
-	if len(m.Liveness) == 0 {
-		<-ctx.Done()
-		return ctx.Err()
 	}
 	err := m.untilOneFails(ctx, m.Liveness)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if m.Declarative {
+		err = &Error{Msg: livenessFailedAmong(err.Error(), len(m.Liveness)), Err: err}
+	}
 	m.healthf("%s\n", err)
-	m.logf("Container became unhealthy\n")
-	return &CrashError{Reason: "Instance became unhealthy: " + err.Error(), kind: ErrUnhealthy, Err: err}
+	m.logf("%s\n", LogUnhealthy)
+	return &CrashError{Reason: BecameUnhealthy(err.Error()), kind: ErrUnhealthy, Err: err}
 }
 
 func (m *Monitor) runReadiness(ctx context.Context) {
-	m.logf("Starting readiness health monitoring of container\n")
+	m.logf("%s\n", LogReadinessStarting)
 	for {
 		if err := m.untilAllPass(ctx, m.Readiness, 0); err != nil {
 			return // cancelled
 		}
-		m.logf("Container passed the readiness health check. Container marked ready and added to route pool.\n")
+		m.logf("%s\n", LogReady)
 		if m.OnReady != nil {
 			m.OnReady(true)
 		}
@@ -122,7 +139,7 @@ func (m *Monitor) runReadiness(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		m.logf("Container failed the readiness health check. Container marked not ready and removed from route pool.\n")
+		m.logf("%s\n", LogNotReady)
 		if m.OnReady != nil {
 			m.OnReady(false)
 		}
@@ -130,7 +147,8 @@ func (m *Monitor) runReadiness(ctx context.Context) {
 }
 
 // untilAllPass runs each check every StartInterval until it passes. It
-// fails, with the last errors of the checks still failing, when timeout
+// fails, with the last errors of the checks still failing (worded as the
+// healthcheck binary's start-up time-out when Declarative), when timeout
 // (if any) passes first, or with ctx's error when ctx is done.
 func (m *Monitor) untilAllPass(ctx context.Context, checks []Checker, timeout time.Duration) error {
 	if timeout > 0 {
@@ -147,7 +165,7 @@ func (m *Monitor) untilAllPass(ctx context.Context, checks []Checker, timeout ti
 		t := time.NewTimer(pause)
 		defer t.Stop()
 		var last error
-		for {
+		for attempts := 1; ; attempts++ {
 			err := checks[i].Check(ctx)
 			if err == nil {
 				return nil
@@ -157,6 +175,9 @@ func (m *Monitor) untilAllPass(ctx context.Context, checks []Checker, timeout ti
 			}
 			select {
 			case <-ctx.Done():
+				if m.Declarative && timeout > 0 {
+					return &Error{Msg: StartupTimedOut(timeout, attempts, last.Error()), Err: last}
+				}
 				return last
 			case <-t.C:
 			}

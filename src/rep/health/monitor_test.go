@@ -281,3 +281,61 @@ func TestMonitorStartRamp(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorDeclarativeWording: a check_definition's failures are worded
+// as the reference's healthcheck binary words them (cmd/healthcheck/main.go)
+// inside the executor's reasons (depot/steps/health_check_step.go).
+func TestMonitorDeclarativeWording(t *testing.T) {
+	m := newMonitor(&events{}, &fakeChecker{name: "web", healthyAfter: 1 << 30})
+	m.Declarative = true
+	var ce *CrashError
+	if err := m.Run(context.Background()); !errors.As(err, &ce) {
+		t.Fatalf("err = %v", err)
+	}
+	var attempts, call int
+	rest, ok := strings.CutPrefix(ce.Reason, "Instance never healthy after ")
+	d, after, _ := strings.Cut(rest, ": ")
+	elapsed, err := time.ParseDuration(d)
+	if !ok {
+		t.Fatalf("reason = %q", ce.Reason)
+	}
+	if err != nil || elapsed < 200*time.Millisecond {
+		t.Fatalf("reason = %q (elapsed %s)", ce.Reason, elapsed)
+	}
+	if n, err := fmt.Sscanf(after, "Timed out after 200ms (%d attempts) waiting for startup check to succeed: web failed (call %d)", &attempts, &call); n != 2 || err != nil || attempts < 2 || call > attempts {
+		t.Fatalf("reason = %q: %v", ce.Reason, err)
+	}
+
+	// Liveness: the failing check, then the reference's word for each
+	// other check it cancelled.
+	m = newMonitor(&events{}, &fakeChecker{name: "web", failAfter: 2}, &fakeChecker{name: "other"})
+	m.Declarative = true
+	want := "Instance became unhealthy: Liveness check unsuccessful: web failed (call 3); Failed to invoke process: cancelled"
+	if err := m.Run(context.Background()); err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
+
+// TestMonitorNothingToMonitor: without checks the instance is healthy at
+// once and, as in the reference (no health step), nothing is logged.
+func TestMonitorNothingToMonitor(t *testing.T) {
+	ev := &events{}
+	var log events
+	m := newMonitor(ev)
+	m.Log = &log
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); len(ev.get()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("never healthy")
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := ev.get(); len(got) != 1 || got[0] != "HEALTHY" || len(log.get()) != 0 {
+		t.Errorf("events %v, log %q", got, log.get())
+	}
+}

@@ -130,6 +130,10 @@ func (b *Backend) containerSpec(spec container.Spec) (gardenapi.ContainerSpec, e
 		shares := max(uint64(spec.CPUWeight)*maxCPUShares/100, 2)
 		limits.CPU = gardenapi.CPULimits{Weight: shares, LimitInShares: shares}
 	}
+	netOut, err := netOut(spec.EgressRules)
+	if err != nil {
+		return gardenapi.ContainerSpec{}, err
+	}
 	netIn := make([]gardenapi.NetIn, len(spec.Ports))
 	for i, p := range spec.Ports {
 		netIn[i] = gardenapi.NetIn{ContainerPort: p}
@@ -141,6 +145,7 @@ func (b *Backend) containerSpec(spec container.Spec) (gardenapi.ContainerSpec, e
 		Properties: props,
 		Limits:     limits,
 		NetIn:      netIn,
+		NetOut:     netOut,
 	}, nil
 }
 

@@ -29,6 +29,7 @@ type Backend struct {
 	cidr           netip.Prefix
 	runcRoot       string
 	swapAccounting bool
+	tools          tools
 
 	mu         sync.Mutex
 	containers map[string]*Container // by handle; includes those being created
@@ -54,8 +55,13 @@ func New(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("runc backend: %w (install the runc and iproute2 packages, or set runc_path/ip_path)", err)
 		}
 	}
+	tl, err := findTools()
+	if err != nil {
+		return nil, err
+	}
 	b := &Backend{
 		cfg:        cfg,
+		tools:      tl,
 		log:        cfg.Logger.With("backend", "runc"),
 		cidr:       netip.MustParsePrefix(cfg.NetworkCIDR).Masked(),
 		runcRoot:   filepath.Join(cfg.StateDir, "runc"),
@@ -73,6 +79,9 @@ func New(cfg Config) (*Backend, error) {
 	}
 	_, err = os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
 	b.swapAccounting = err == nil
+	if err := b.setupHostNAT(context.Background()); err != nil {
+		return nil, fmt.Errorf("runc backend: %w", err)
+	}
 	b.recover()
 	return b, nil
 }
@@ -147,6 +156,9 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 	if err != nil {
 		return nil, err
 	}
+	if _, err := egressRuleset("", b.cfg.DNSServers, spec.EgressRules); err != nil {
+		return nil, fmt.Errorf("container: creating %s: %w", spec.Handle, err)
+	}
 	c, err := b.reserve(spec)
 	if err != nil {
 		return nil, err
@@ -176,15 +188,15 @@ func (b *Backend) reserve(spec container.Spec) (*Container, error) {
 	spec.Env = slices.Clone(spec.Env)
 	spec.Ports = slices.Clone(spec.Ports)
 	spec.Properties = maps.Clone(spec.Properties)
+	spec.EgressRules = slices.Clone(spec.EgressRules)
 	id := b.containerID(spec.Handle)
 	subnet, host, ctr, err := b.allocateSubnetLocked(spec.Handle)
 	if err != nil {
 		return nil, err
 	}
-	m := meta{
-		Handle: spec.Handle, ID: id, Spec: spec, Subnet: subnet,
-		Net: netConfig{Netns: "diego-" + id, HostVeth: "dg" + id[:10] + "h", HostAddr: host.String(), ContainerIP: ctr.String()},
-	}
+	n := netNames(id)
+	n.HostAddr, n.ContainerIP = host.String(), ctr.String()
+	m := meta{Handle: spec.Handle, ID: id, Spec: spec, Subnet: subnet, Net: n}
 	c := newContainer(b, m, filepath.Join(b.containersDir(), id))
 	c.creating = true
 	if err := b.allocatePortsLocked(c); err != nil {
@@ -295,6 +307,8 @@ func (b *Backend) recover() {
 		return
 	}
 	known := b.runcList()
+	keep := map[string]bool{}
+	defer b.releaseStaleLoops(keep)
 	for _, e := range entries {
 		dir := filepath.Join(b.containersDir(), e.Name())
 		raw, err := os.ReadFile(filepath.Join(dir, metaFile))
@@ -303,9 +317,11 @@ func (b *Backend) recover() {
 			err = json.Unmarshal(raw, &m)
 		}
 		if err != nil {
-			b.log.Error("recovery: skipping a bundle without metadata (remove it by hand)", "dir", dir, "err", err)
+			b.removePartial(dir, err)
+			delete(known, e.Name())
 			continue
 		}
+		keep[dir] = true
 		c := newContainer(b, m, dir)
 		c.stopped = m.Stopped
 		if known != nil && !known[m.ID] {
@@ -329,6 +345,18 @@ func (b *Backend) recover() {
 	}
 	for id := range known {
 		b.log.Warn("recovery: runc lists a container without a bundle here (remove it with runc delete -f)", "id", id, "root", b.runcRoot)
+	}
+}
+
+// removePartial removes a bundle without metadata: a create the previous
+// backend did not finish (its runc container, netns, mounts and loop device
+// included).
+func (b *Backend) removePartial(dir string, why error) {
+	id := filepath.Base(dir)
+	b.log.Warn("recovery: removing a bundle without metadata (an unfinished create)", "dir", dir, "err", why)
+	c := newContainer(b, meta{ID: id, Net: netNames(id)}, dir)
+	if err := c.cleanup(context.Background()); err != nil {
+		b.log.Error("recovery: removing an unfinished bundle (remove it by hand)", "dir", dir, "err", err)
 	}
 }
 

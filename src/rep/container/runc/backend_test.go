@@ -296,6 +296,7 @@ func TestConfigErrors(t *testing.T) {
 		"host ip":            func(c *runc.Config) { c.HostIP = "host" },
 		"relative rootfs":    func(c *runc.Config) { c.RootFSes = map[string]string{"x": "rel"} },
 		"no runc":            func(c *runc.Config) { c.RuncPath = "/nonexistent/runc" },
+		"dns server":         func(c *runc.Config) { c.DNSServers = []string{"dns.example"} },
 	} {
 		cfg := ok
 		mutate(&cfg)

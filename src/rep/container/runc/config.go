@@ -40,6 +40,10 @@ type Config struct {
 	ListenIP string `json:"listen_ip"`
 	// NetworkCIDR is split into one /30 per container.
 	NetworkCIDR string `json:"network_cidr"`
+	// DNSServers are the nameservers of the containers' /etc/resolv.conf;
+	// their port 53 is always allowed out. Default: the host's non-loopback
+	// resolvers (/etc/resolv.conf, else systemd-resolved's upstreams).
+	DNSServers []string `json:"dns_servers"`
 	// CgroupParent is the cgroup containers are created under; a relative
 	// path is relative to the rep's own cgroup.
 	CgroupParent string `json:"cgroup_parent"`
@@ -77,6 +81,7 @@ func DefaultConfig() Config {
 		ListenIP:     DefaultListenIP,
 		NetworkCIDR:  DefaultNetworkCIDR,
 		CgroupParent: DefaultCgroupParent,
+		DNSServers:   hostResolvers(),
 	}
 }
 
@@ -95,6 +100,9 @@ func (c Config) WithDefaults() Config {
 	set(&c.ListenIP, d.ListenIP)
 	set(&c.NetworkCIDR, d.NetworkCIDR)
 	set(&c.CgroupParent, d.CgroupParent)
+	if c.DNSServers == nil {
+		c.DNSServers = d.DNSServers
+	}
 	c.Settings = c.Settings.WithDefaults(d.Settings)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -121,6 +129,11 @@ func (c Config) Validate() error {
 	}
 	if p, err := netip.ParsePrefix(c.NetworkCIDR); err != nil || !p.Addr().Is4() || p.Bits() > 30 {
 		errs = append(errs, fmt.Errorf("network_cidr %q: want an IPv4 prefix of /30 or larger", c.NetworkCIDR))
+	}
+	for _, ns := range c.DNSServers {
+		if a, err := netip.ParseAddr(ns); err != nil || !a.Is4() {
+			errs = append(errs, fmt.Errorf("dns_servers: %q is not an IPv4 address", ns))
+		}
 	}
 	if c.CgroupParent == "" {
 		errs = append(errs, errors.New("cgroup_parent is required"))

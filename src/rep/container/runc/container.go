@@ -33,6 +33,7 @@ type meta struct {
 	Spec      container.Spec          `json:"spec"`
 	LowerDir  string                  `json:"lower_dir"`
 	Overlay   bool                    `json:"overlay"`
+	Disk      bool                    `json:"disk"` // the writable layer is on disk.img (DiskMB)
 	Net       netConfig               `json:"net"`
 	Subnet    int                     `json:"subnet"`
 	Ports     []container.PortMapping `json:"ports"`
@@ -142,15 +143,26 @@ func (c *Container) create(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(c.dir, "procs"), 0o700); err != nil {
 		return err
 	}
-	if err := c.makeRootFS(); err != nil {
-		return err
-	}
-	if err := c.b.setupNetwork(ctx, c.m.Net); err != nil {
+	// The rootfs (mkfs, mounts) and the network (ip, iptables-restore) are
+	// independent: made at the same time.
+	netErr := make(chan error, 1)
+	go func() {
+		err := c.b.setupNetwork(ctx, c.m.Net)
+		if err == nil {
+			err = c.applyEgress(ctx)
+		}
+		netErr <- err
+	}()
+	rootErr := c.makeRootFS(ctx)
+	if err := errors.Join(rootErr, <-netErr); err != nil {
 		return err
 	}
 	hostname := c.m.Handle
 	if !hostnameRE.MatchString(hostname) {
 		hostname = c.m.ID
+	}
+	if err := c.writeNameFiles(hostname); err != nil {
+		return err
 	}
 	spec := bundleSpec(c.m.Spec, hostname, c.m.Net.nsPath(), c.b.cfg.CgroupParent+"/"+c.m.ID, c.b.swapAccounting)
 	if err := writeJSON(filepath.Join(c.dir, "config.json"), spec); err != nil {
@@ -205,15 +217,23 @@ func writeJSON(path string, v any) error {
 }
 
 // makeRootFS mounts an overlay of the rootfs at rootfs/ (upper/ and work/
-// beside it) or, in copy mode or when overlayfs fails in auto mode, copies it.
-func (c *Container) makeRootFS() error {
+// beside it, or on the disk image when DiskMB is set) or, in copy mode or
+// when overlayfs fails in auto mode, copies it.
+func (c *Container) makeRootFS(ctx context.Context) error {
 	root := c.RootFSPath()
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return err
 	}
 	mode := c.b.cfg.RootFSMode
 	if mode != RootFSCopy {
-		upper, work := filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work")
+		layer := c.dir
+		if c.m.Spec.DiskMB > 0 {
+			if err := c.mountDisk(ctx); err != nil {
+				return err
+			}
+			layer = c.diskDir()
+		}
+		upper, work := filepath.Join(layer, "upper"), filepath.Join(layer, "work")
 		for _, d := range []string{upper, work} {
 			if err := os.Mkdir(d, 0o755); err != nil {
 				return err
@@ -231,7 +251,13 @@ func (c *Container) makeRootFS() error {
 		if mode == RootFSOverlay {
 			return fmt.Errorf("mounting the overlay rootfs (set rootfs_mode to copy if overlayfs is unavailable): %w", err)
 		}
-		c.b.log.Warn("overlayfs failed, copying the rootfs", "err", err)
+		c.b.log.Warn("overlayfs failed, copying the rootfs (DiskMB is not enforced on a copy)", "err", err)
+		if c.m.Disk {
+			if err := unmountDisk(c.diskDir()); err != nil {
+				return err
+			}
+			c.m.Disk = false
+		}
 	}
 	out, err := exec.Command("cp", "-a", c.m.LowerDir+"/.", root).CombinedOutput()
 	if err != nil {
@@ -256,6 +282,9 @@ func (c *Container) cleanup(ctx context.Context) error {
 	root := c.RootFSPath()
 	if err := syscall.Unmount(root, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
 		errs = append(errs, fmt.Errorf("unmounting %s: %w", root, err))
+	}
+	if err := unmountDisk(c.diskDir()); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -397,10 +426,17 @@ func (c *Container) Metrics(ctx context.Context) (container.Metrics, error) {
 	stats := filepath.Join("/sys/class/net", c.m.Net.HostVeth, "statistics")
 	m.RxBytes = readUint(stats, "tx_bytes")
 	m.TxBytes = readUint(stats, "rx_bytes")
-	layer := filepath.Join(c.dir, "upper")
-	if !c.m.Overlay {
-		layer = c.RootFSPath()
+	switch {
+	case c.m.Disk:
+		used, err := diskUsed(c.diskDir())
+		if err != nil {
+			return m, fmt.Errorf("reading the disk usage: %w", err)
+		}
+		m.DiskBytes = used
+	case c.m.Overlay:
+		m.DiskBytes = dirSize(filepath.Join(c.dir, "upper"))
+	default:
+		m.DiskBytes = dirSize(c.RootFSPath())
 	}
-	m.DiskBytes = dirSize(layer)
 	return m, ctx.Err()
 }

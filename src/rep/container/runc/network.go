@@ -26,6 +26,11 @@ type netConfig struct {
 	ContainerIP string `json:"container_ip"` // .2 of the /30, in the netns
 }
 
+// netNames are the netns and host veth names of container id.
+func netNames(id string) netConfig {
+	return netConfig{Netns: "diego-" + id, HostVeth: "dg" + id[:min(10, len(id))] + "h"}
+}
+
 func (n netConfig) nsPath() string { return netnsDir + "/" + n.Netns }
 
 // subnetFor returns the host and container addresses of the i-th /30 of cidr.

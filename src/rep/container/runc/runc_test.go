@@ -93,6 +93,9 @@ func destroyAll(t testing.TB, b *runc.Backend) {
 			t.Errorf("cleanup: %v", err)
 		}
 	}
+	if err := b.RemoveHostNAT(context.Background()); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
 }
 
 func TestContract(t *testing.T) {
