@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs"
+	"code.cloudfoundry.org/bbs/events"
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
@@ -381,22 +382,9 @@ func testTasks(t *testing.T, c bbs.InternalClient) {
 }
 
 func testLRPEvents(t *testing.T, c bbs.InternalClient) {
-	all, err := c.SubscribeToInstanceEvents(logger)
-	must(t, err)
-	defer all.Close()
-	cellOnly, err := c.SubscribeToInstanceEventsByCellID(logger, "cell-evt")
-	must(t, err)
-	defer cellOnly.Close()
-	time.Sleep(100 * time.Millisecond) // let both subscriptions register
-
-	must(t, c.DesireLRP(logger, "", desiredLRP("evt", "evt", 1, "x")))
-	key := models.NewActualLRPKey("evt", 0, "evt")
-	ik := models.NewActualLRPInstanceKey("ig", "cell-evt")
-	net := models.NewActualLRPNetInfo("10.0.0.9", "", models.ActualLRPNetInfo_PreferredAddressHost)
-	must(t, c.ClaimActualLRP(logger, "", &key, &ik))
-	must(t, c.StartActualLRP(logger, "", &key, &ik, &net, nil, nil, true, ""))
-	must(t, c.CrashActualLRP(logger, "", &key, &ik, "boom"))
-	must(t, c.RemoveDesiredLRP(logger, "", "evt"))
+	all, cellOnly := lifecycleEvents(t, c, "evt", "cell-evt", func(cell string) (events.EventSource, error) {
+		return c.SubscribeToInstanceEventsByCellID(logger, cell)
+	})
 
 	got := types(collect(t, all, 8, 5*time.Second))
 	want := []string{

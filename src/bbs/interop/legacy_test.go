@@ -26,12 +26,7 @@ func runLegacySuite(t *testing.T, h *bbstest.Harness) {
 }
 
 func testActualLRPGroups(t *testing.T, c bbs.InternalClient) {
-	must(t, c.DesireLRP(logger, "", desiredLRP("grp", "grp", 2, "x")))
-	key := models.NewActualLRPKey("grp", 0, "grp")
-	ik := models.NewActualLRPInstanceKey("grp-0", "cell-grp")
-	net := models.NewActualLRPNetInfo("10.0.0.5", "", models.ActualLRPNetInfo_PreferredAddressHost)
-	must(t, c.ClaimActualLRP(logger, "", &key, &ik))
-	must(t, c.StartActualLRP(logger, "", &key, &ik, &net, nil, nil, true, ""))
+	key, ik, net := startedInstance(t, c, "grp", "cell-grp", 2)
 	keep, err := c.EvacuateRunningActualLRP(logger, "", &key, &ik, &net, nil, nil, true, "")
 	must(t, err)
 	if !keep {
@@ -83,22 +78,9 @@ func testActualLRPGroups(t *testing.T, c bbs.InternalClient) {
 }
 
 func testGroupEvents(t *testing.T, c bbs.InternalClient) {
-	all, err := c.SubscribeToEvents(logger)
-	must(t, err)
-	defer all.Close()
-	cellOnly, err := c.SubscribeToEventsByCellID(logger, "cell-gev")
-	must(t, err)
-	defer cellOnly.Close()
-	time.Sleep(100 * time.Millisecond) // let both subscriptions register
-
-	must(t, c.DesireLRP(logger, "", desiredLRP("gev", "gev", 1, "x")))
-	key := models.NewActualLRPKey("gev", 0, "gev")
-	ik := models.NewActualLRPInstanceKey("gev-0", "cell-gev")
-	net := models.NewActualLRPNetInfo("10.0.0.9", "", models.ActualLRPNetInfo_PreferredAddressHost)
-	must(t, c.ClaimActualLRP(logger, "", &key, &ik))
-	must(t, c.StartActualLRP(logger, "", &key, &ik, &net, nil, nil, true, ""))
-	must(t, c.CrashActualLRP(logger, "", &key, &ik, "boom"))
-	must(t, c.RemoveDesiredLRP(logger, "", "gev"))
+	all, cellOnly := lifecycleEvents(t, c, "gev", "cell-gev", func(cell string) (events.EventSource, error) {
+		return c.SubscribeToEventsByCellID(logger, cell) //lint:ignore SA1019 the deprecated stream under test
+	})
 
 	//lint:ignore SA1019 the deprecated events under test
 	evs := collect(t, all, 8, 5*time.Second)

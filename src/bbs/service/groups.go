@@ -68,7 +68,7 @@ func groupEvents(before []*models.ActualLRP, changes []lifecycle.Change, crashed
 }
 
 // applyChanges is rows after changes: a change replaces the row of its
-// before state's presence, or adds its after state.
+// before state (same presence and instance), or adds its after state.
 func applyChanges(rows []*models.ActualLRP, changes []lifecycle.Change) []*models.ActualLRP {
 	out := append([]*models.ActualLRP(nil), rows...)
 	for _, c := range changes {
@@ -77,7 +77,7 @@ func applyChanges(rows []*models.ActualLRP, changes []lifecycle.Change) []*model
 			continue
 		}
 		for i, r := range out {
-			if r != nil && r.Presence == c.Before.Presence {
+			if r != nil && r.Presence == c.Before.Presence && r.InstanceGuid == c.Before.InstanceGuid {
 				out[i] = c.After
 				break
 			}
@@ -92,15 +92,24 @@ func applyChanges(rows []*models.ActualLRP, changes []lifecycle.Change) []*model
 	return kept
 }
 
-// slotEvents tells how one slot of a group changed.
-func slotEvents(before, after *models.ActualLRP) []models.Event {
+// appeared tells a slot that did not change, or that was filled or
+// emptied; ok is false when it holds an instance before and after.
+func appeared(before, after *models.ActualLRP) (evs []models.Event, ok bool) {
 	switch {
 	case before.Equal(after):
-		return nil
+		return nil, true
 	case after == nil:
-		return []models.Event{models.NewActualLRPRemovedEvent(before.ToActualLRPGroup())}
+		return []models.Event{models.NewActualLRPRemovedEvent(before.ToActualLRPGroup())}, true
 	case before == nil:
-		return []models.Event{models.NewActualLRPCreatedEvent(after.ToActualLRPGroup())}
+		return []models.Event{models.NewActualLRPCreatedEvent(after.ToActualLRPGroup())}, true
+	}
+	return nil, false
+}
+
+// slotEvents tells how one slot of a group changed.
+func slotEvents(before, after *models.ActualLRP) []models.Event {
+	if evs, ok := appeared(before, after); ok {
+		return evs
 	}
 	changed := models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup())
 	switch after.State {
@@ -122,13 +131,8 @@ func slotEvents(before, after *models.ActualLRP) []models.Event {
 // crashSlotEvents tells a slot's change after a crash: a crash event and the
 // whole groups' change, whatever the instance became.
 func crashSlotEvents(before, after *models.ActualLRP, bg, ag *models.ActualLRPGroup) []models.Event { //lint:ignore SA1019 deprecated API
-	switch {
-	case before.Equal(after):
-		return nil
-	case after == nil:
-		return []models.Event{models.NewActualLRPRemovedEvent(before.ToActualLRPGroup())}
-	case before == nil:
-		return []models.Event{models.NewActualLRPCreatedEvent(after.ToActualLRPGroup())}
+	if evs, ok := appeared(before, after); ok {
+		return evs
 	}
 	return []models.Event{models.NewActualLRPCrashedEvent(before, after), models.NewActualLRPChangedEvent(bg, ag)}
 }
