@@ -89,6 +89,11 @@ func (c *Cluster) prepare() error {
 	if len(certs.Generated) > 0 {
 		c.progress("generated mTLS certificates in %s", certs.Dir)
 	}
+	if generated, err := l.ensureIdentityCA(); err != nil {
+		return err
+	} else if generated {
+		c.progress("generated the instance identity CA in %s", l.identityDir())
+	}
 	if l.key, err = readOrCreateKey(filepath.Join(l.dir, "encryption-key")); err != nil {
 		return err
 	}

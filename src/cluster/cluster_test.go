@@ -34,7 +34,10 @@ func TestUp(t *testing.T) {
 		tgt.Cells[1].Zone != "z2" || tgt.PIDs["bbs"] == 0 || tgt.Cells[0].PID == 0 || !filepath.IsAbs(tgt.CACert) {
 		t.Fatalf("target: %+v", tgt)
 	}
-	for _, f := range []string{tgt.CACert, tgt.ClientCert, tgt.ClientKey} {
+	if !strings.Contains(r.out.String(), "generated the instance identity CA") {
+		t.Fatalf("no instance identity CA made:\n%s", r.out)
+	}
+	for _, f := range []string{tgt.CACert, tgt.ClientCert, tgt.ClientKey, filepath.Join(dir, "certs", "instance-identity", "ca.crt")} {
 		if _, err := os.Stat(f); err != nil {
 			t.Fatalf("target names a missing file: %v", err)
 		}
@@ -96,7 +99,8 @@ func TestUp(t *testing.T) {
 		t.Fatalf("target.json left after stop: %v", err)
 	}
 	r = up(t, dir, 2, 9400)
-	if !strings.Contains(r.out.String(), "ready") || strings.Contains(r.out.String(), "generated mTLS") {
+	if !strings.Contains(r.out.String(), "ready") || strings.Contains(r.out.String(), "generated mTLS") ||
+		strings.Contains(r.out.String(), "generated the instance identity CA") {
 		t.Fatalf("resume output:\n%s", r.out)
 	}
 	eventually(t, 30*time.Second, "the app answering again after the resume", func() (bool, string) {

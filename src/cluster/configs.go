@@ -127,6 +127,9 @@ func (l layout) repConfig(i int) repdaemon.Config {
 	c.PresenceTTL = repdaemon.Duration(10 * time.Second)
 	c.PlacementTags = l.opts.CellTags[l.cellID(i)]
 	c.Backend, c.LogLevel = l.opts.Backend, "info"
+	c.InstanceIdentityCredDir = filepath.Join(l.cellDir(i), "instance-identity")
+	c.InstanceIdentityCAPath, c.InstanceIdentityPrivateKeyPath = l.identityCACert(), l.identityCAKey()
+	c.TrustedSystemCertificatesPath = l.trustedCertsDir()
 	ports := host.Settings{PortRangeStart: uint32(61000 + 1000*i), PortRangeEnd: uint32(61999 + 1000*i)}
 	switch l.opts.Backend {
 	case "process":

@@ -14,7 +14,8 @@ import (
 )
 
 // testLayout is a two-cell cluster's layout on port 9000 in a temporary
-// directory, with real certificates (the configs' validation reads them).
+// directory, with real certificates and instance identity CA (the configs'
+// validation reads them).
 func testLayout(t *testing.T) layout {
 	t.Helper()
 	dir := t.TempDir()
@@ -22,7 +23,11 @@ func testLayout(t *testing.T) layout {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return layout{opts: Options{Cells: 2, Backend: "process", PortBase: 9000}.WithDefaults(), dir: dir, key: "passphrase", certs: certs}
+	l := layout{opts: Options{Cells: 2, Backend: "process", PortBase: 9000}.WithDefaults(), dir: dir, key: "passphrase", certs: certs}
+	if _, err := l.ensureIdentityCA(); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // writeAndLoad writes cfg as `diego up` does and loads it back with the

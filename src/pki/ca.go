@@ -133,6 +133,10 @@ func (ca *CA) KeyPEM() []byte { return bytes.Clone(ca.keyPEM) }
 // Certificate returns the parsed CA certificate.
 func (ca *CA) Certificate() *x509.Certificate { return ca.cert }
 
+// Signer returns the CA's private key, for issuers of certificates this
+// package does not shape (the rep's instance identity).
+func (ca *CA) Signer() crypto.Signer { return ca.signer }
+
 // Pool returns a certificate pool holding only this CA.
 func (ca *CA) Pool() *x509.CertPool {
 	pool := x509.NewCertPool()

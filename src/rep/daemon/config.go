@@ -108,6 +108,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", f[0], err))
 		}
 	}
+	errs = append(errs, c.checkContainerEnvFiles()...)
 	if c.StopTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("stop_timeout %s must be positive", time.Duration(c.StopTimeout)))
 	}

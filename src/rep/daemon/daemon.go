@@ -33,6 +33,7 @@ import (
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/process"
+	"github.com/diego-go/diego/src/rep/identity"
 	"github.com/diego-go/diego/src/rep/opqueue"
 	"github.com/diego-go/diego/src/rep/reconcile"
 )
@@ -87,6 +88,7 @@ type Daemon struct {
 	preloaded, schemes []string
 	downloader         *actions.Downloader // with the cell's download cache
 	uploader           *actions.Uploader
+	identity           *identity.Issuer // nil without instance identity
 }
 
 // Start validates cfg, starts serving and announcing the cell, and returns
@@ -137,6 +139,9 @@ func (d *Daemon) start() error {
 		}
 	}
 	if err := d.destroyLeftovers(); err != nil {
+		return err
+	}
+	if err := d.startEnv(); err != nil {
 		return err
 	}
 	capy, err := d.backend.Capacity(d.ctx)

@@ -25,8 +25,9 @@ var (
 )
 
 // runcCell starts a cell on the runc backend whose preloaded cflinuxfs4 is
-// a busybox rootfs holding the tcpserver helper at /usr/local/bin.
-func runcCell(t testing.TB, maxContainers int, quiet bool) *cellFixture {
+// a busybox rootfs holding the tcpserver helper at /usr/local/bin; extra
+// tweaks adjust its config after that.
+func runcCell(t testing.TB, maxContainers int, quiet bool, extra ...func(*Settings, *Options)) *cellFixture {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("the runc backend needs root: run as root, as CI does")
@@ -67,6 +68,9 @@ func runcCell(t testing.TB, maxContainers int, quiet bool) *cellFixture {
 			t.Fatal(err)
 		}
 		o.Backend = b
+		for _, tw := range extra {
+			tw(c, o)
+		}
 	})
 }
 

@@ -83,6 +83,7 @@ func (d *Daemon) destroyContainer(guid string, log *slog.Logger) {
 	if err := d.backend.Destroy(ctx, guid); err != nil && !errors.Is(err, container.ErrNotFound) {
 		log.Error("destroying container", "error", err)
 	}
+	d.removeCredDir(guid, log)
 }
 
 // containerOutput returns where a container's output goes: Options.

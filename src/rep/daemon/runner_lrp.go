@@ -167,17 +167,14 @@ func (d *Daemon) reportRunning(inst *instance, log *slog.Logger) {
 func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *slog.Logger) string {
 	ctx := inst.ctx
 	lrp := inst.lrp
-	env := []string{
-		"INSTANCE_GUID=" + lrp.InstanceGUID, "INSTANCE_INDEX=" + strconv.Itoa(int(lrp.Index)),
-		"CF_INSTANCE_GUID=" + lrp.InstanceGUID, "CF_INSTANCE_INDEX=" + strconv.Itoa(int(lrp.Index)),
-	}
-	for _, e := range desired.EnvironmentVariables {
-		env = append(env, e.Name+"="+e.Value)
+	ce, err := d.envLRP(lrp.InstanceGUID, lrp.Index, desired)
+	if err != nil {
+		return err.Error()
 	}
 	c, err := d.backend.Create(ctx, container.Spec{
 		Handle:    lrp.InstanceGUID,
 		RootFS:    desired.RootFs,
-		Env:       env,
+		Env:       ce.Env,
 		Ports:     desired.Ports,
 		MemoryMB:  int64(desired.MemoryMb),
 		DiskMB:    int64(desired.DiskMb),
@@ -186,6 +183,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 		Properties: map[string]string{
 			propKind: kindLRP, "process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
 		},
+		BindMounts:  ce.Mounts,
 		EgressRules: egressRules(log, desired.EgressRules),
 	})
 	if err != nil {
@@ -196,9 +194,15 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	if err != nil {
 		return "failed to inspect container: " + err.Error()
 	}
+	stopIdentity, err := d.startIdentity(ctx, ce, info, log)
+	if err != nil {
+		return "failed to create container: " + err.Error()
+	}
+	defer stopIdentity()
 
 	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
 	defer closeOut()
+	out = d.limitLogs(out, desired.LogRateLimit)
 	deps := d.transferDeps(actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: logSource(desired)})
 	if desired, err = d.lrpAssets(ctx, deps, desired); err != nil {
 		return err.Error()

@@ -101,12 +101,12 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	if def == nil || def.Action == nil {
 		return true, "task has no action", ""
 	}
-	env := []string{}
-	for _, e := range def.EnvironmentVariables {
-		env = append(env, e.Name+"="+e.Value)
+	ce, err := d.envTask(tr.task.TaskGuid, def)
+	if err != nil {
+		return true, err.Error(), ""
 	}
 	c, err := d.backend.Create(ctx, container.Spec{
-		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: env, EgressRules: egressRules(d.log, def.EgressRules),
+		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: ce.Env, BindMounts: ce.Mounts, EgressRules: egressRules(d.log, def.EgressRules),
 		MemoryMB: int64(def.MemoryMb), DiskMB: int64(def.DiskMb), MaxPids: int64(def.MaxPids), CPUWeight: def.CpuWeight,
 		Properties: map[string]string{propKind: kindTask, "task_guid": tr.task.TaskGuid},
 	})
@@ -114,8 +114,14 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 		return true, "failed to create container: " + err.Error(), ""
 	}
 	_ = d.ledger.Transition(cell.KindTask, tr.task.TaskGuid, cell.Running)
+	stopIdentity, err := d.startTaskIdentity(ctx, c, ce)
+	if err != nil {
+		return true, "failed to create container: " + err.Error(), ""
+	}
+	defer stopIdentity()
 	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
 	defer closeOut()
+	out = d.limitLogs(out, def.LogRateLimit)
 	deps := d.transferDeps(actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: def.LogSource})
 	if def, err = d.taskAssets(ctx, deps, def); err != nil {
 		return true, err.Error(), ""

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/health"
+	"github.com/diego-go/diego/src/rep/identity"
 )
 
 // Duration is a time.Duration read as "10s" or nanoseconds.
@@ -120,6 +122,24 @@ type Settings struct {
 	// double).
 	HealthyMonitoringInterval   Duration `json:"healthy_monitoring_interval,omitempty"`
 	UnhealthyMonitoringInterval Duration `json:"unhealthy_monitoring_interval,omitempty"`
+
+	// What every container gets from the cell (the executor's config names;
+	// see runner_env.go). InstanceIdentityCredDir, when set, turns on
+	// instance identity: each container's key and certificate, signed by
+	// the CA of InstanceIdentityCAPath / InstanceIdentityPrivateKeyPath
+	// and valid for InstanceIdentityValidityPeriod (default 24h), are kept
+	// in DIR/<guid> and mounted at /etc/cf-instance-credentials.
+	InstanceIdentityCredDir        string   `json:"instance_identity_cred_dir,omitempty"`
+	InstanceIdentityCAPath         string   `json:"instance_identity_ca_path,omitempty"`
+	InstanceIdentityPrivateKeyPath string   `json:"instance_identity_private_key_path,omitempty"`
+	InstanceIdentityValidityPeriod Duration `json:"instance_identity_validity_period,omitempty"`
+	// TrustedSystemCertificatesPath is a host directory of CA certificates
+	// mounted (read-only) where a desired LRP or task asks for them with
+	// trusted_system_certificates_path; empty mounts nothing.
+	TrustedSystemCertificatesPath string `json:"trusted_system_certificates_path,omitempty"`
+	// MaxLogLinesPerSecond limits every container's log lines (0 = no
+	// limit); log_rate_limit on desired LRPs and tasks limits bytes.
+	MaxLogLinesPerSecond int `json:"max_log_lines_per_second,omitempty"`
 }
 
 // Joining returns the settings of cell cellID in zone joining the Diego
@@ -167,6 +187,9 @@ func (c Settings) WithDefaults() Settings {
 	}
 	if c.EvacuationPollingInterval == 0 {
 		c.EvacuationPollingInterval = Duration(DefaultEvacuationPollingInterval)
+	}
+	if c.InstanceIdentityCredDir != "" && c.InstanceIdentityValidityPeriod == 0 {
+		c.InstanceIdentityValidityPeriod = Duration(identity.DefaultValidity)
 	}
 	if c.CachePath == "" && c.ContainerRootDir != "" {
 		c.CachePath = filepath.Join(c.ContainerRootDir, "download-cache")
@@ -245,7 +268,53 @@ func (c Settings) Validate() error {
 	if _, _, err := parseProviders(c.RootFSProviders); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateContainerEnv()...)
 	return errors.Join(errs...)
+}
+
+// validateContainerEnv checks the instance identity, trusted certificates
+// and log limit settings.
+func (c Settings) validateContainerEnv() []error {
+	var errs []error
+	abs := func(v, name string) {
+		if v != "" && !filepath.IsAbs(v) {
+			errs = append(errs, fmt.Errorf("%s must be an absolute path", name))
+		}
+	}
+	abs(c.InstanceIdentityCredDir, "instance_identity_cred_dir")
+	if filepath.Clean(c.InstanceIdentityCredDir) == "/" {
+		errs = append(errs, errors.New("instance_identity_cred_dir must be a directory of its own: the rep empties it at start"))
+	}
+	abs(c.TrustedSystemCertificatesPath, "trusted_system_certificates_path")
+	if c.InstanceIdentityCredDir != "" {
+		if c.InstanceIdentityCAPath == "" || c.InstanceIdentityPrivateKeyPath == "" {
+			errs = append(errs, errors.New("instance_identity_cred_dir needs instance_identity_ca_path and instance_identity_private_key_path (the identity CA)"))
+		}
+		if c.InstanceIdentityValidityPeriod < 0 {
+			errs = append(errs, errors.New("instance_identity_validity_period must be positive"))
+		}
+	}
+	if c.MaxLogLinesPerSecond < 0 {
+		errs = append(errs, errors.New("max_log_lines_per_second must not be negative (0 = no limit)"))
+	}
+	return errs
+}
+
+// checkContainerEnvFiles loads the instance identity CA and looks for the
+// trusted certificates directory, so that a config check catches them.
+func (c Settings) checkContainerEnvFiles() []error {
+	var errs []error
+	if c.InstanceIdentityCredDir != "" && c.InstanceIdentityCAPath != "" && c.InstanceIdentityPrivateKeyPath != "" {
+		if _, err := identity.NewIssuer(c.InstanceIdentityCAPath, c.InstanceIdentityPrivateKeyPath, identity.DefaultValidity); err != nil {
+			errs = append(errs, fmt.Errorf("instance_identity_ca_path and instance_identity_private_key_path: %w", err))
+		}
+	}
+	if c.TrustedSystemCertificatesPath != "" {
+		if fi, err := os.Stat(c.TrustedSystemCertificatesPath); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("trusted_system_certificates_path %s must be a directory (%v)", c.TrustedSystemCertificatesPath, err))
+		}
+	}
+	return errs
 }
 
 // parseProviders splits "preloaded:NAME" entries into preloaded names and

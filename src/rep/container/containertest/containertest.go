@@ -33,7 +33,11 @@ const RootFS = "preloaded:cflinuxfs4"
 
 // Run runs the contract suite. newBackend returns a fresh, empty backend
 // (called once per subtest, sequentially); the suite destroys what it creates.
-func Run(t *testing.T, newBackend func(t *testing.T) container.Backend) {
+func Run(t *testing.T, newBackend func(t *testing.T) container.Backend, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, b container.Backend)
@@ -51,6 +55,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) container.Backend) {
 		{"Containers", testContainers},
 		{"Destroy", testDestroy},
 		{"Capacity", testCapacity},
+		{"BindMount", func(t *testing.T, b container.Backend) { testBindMount(t, b, o) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newBackend(t)) })

@@ -138,10 +138,19 @@ func (b *Backend) containerSpec(spec container.Spec) (gardenapi.ContainerSpec, e
 	for i, p := range spec.Ports {
 		netIn[i] = gardenapi.NetIn{ContainerPort: p}
 	}
+	var mounts []gardenapi.BindMount
+	for _, m := range spec.BindMounts {
+		mode := gardenapi.BindMountModeRW
+		if m.ReadOnly {
+			mode = gardenapi.BindMountModeRO
+		}
+		mounts = append(mounts, gardenapi.BindMount{SrcPath: m.HostPath, DstPath: m.ContainerPath, Mode: mode, Origin: gardenapi.BindMountOriginHost})
+	}
 	return gardenapi.ContainerSpec{
 		Handle:     spec.Handle,
 		Image:      gardenapi.ImageRef{URI: rootfs},
 		Env:        slices.Clone(spec.Env),
+		BindMounts: mounts,
 		Properties: props,
 		Limits:     limits,
 		NetIn:      netIn,

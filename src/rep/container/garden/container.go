@@ -61,11 +61,17 @@ func isOOMEvent(e string) bool {
 }
 
 // Run implements container.Container.
+// Processes get the executor's networking variables (container.NetworkEnv)
+// after their own.
 func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio container.ProcessIO) (container.Process, error) {
+	info, err := c.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
 	gspec := gardenapi.ProcessSpec{
 		Path: spec.Path,
 		Args: slices.Clone(spec.Args),
-		Env:  slices.Clone(spec.Env),
+		Env:  append(slices.Clone(spec.Env), container.NetworkEnv(info.HostIP, info.ContainerIP, info.Ports)...),
 		Dir:  spec.Dir,
 		User: spec.User,
 	}

@@ -4,6 +4,7 @@
 // Mapping. A Spec becomes a garden.ContainerSpec: the handle, the rootfs as
 // Image.URI ("preloaded:NAME" is looked up in Config.DefaultRootFS, since
 // garden-runc only understands paths and docker:// or oci:// URIs), Env,
+// bind mounts (host origin, RO or RW),
 // memory (LimitInBytes), disk (ByteHard), pids (Max), CPU (Weight and
 // LimitInShares, weight 1-100 scaled to 1024 shares as the executor does) and
 // the properties, plus internal ones: Config.Owner under OwnerProperty (so
@@ -18,7 +19,9 @@
 // mapped ports in the server's order, HostIP the server's ExternalIP (where
 // mapped ports answer; its HostIP when empty) and ContainerIP.
 //
-// Processes. Signal forwards only SIGTERM and SIGKILL, the only signals the
+// Processes get the executor's networking variables after their own
+// (container.NetworkEnv from the container's Info). Signal forwards only
+// SIGTERM and SIGKILL, the only signals the
 // Garden protocol carries; others fail with an error wrapping
 // errors.ErrUnsupported. Garden's server stops reading a process's stream
 // (and so its signals) once stdin is closed: a nil Stdin is therefore not

@@ -92,5 +92,5 @@ func newBackend(t *testing.T) *garden.Backend {
 }
 
 func TestContract(t *testing.T) {
-	containertest.Run(t, func(t *testing.T) container.Backend { return newBackend(t) })
+	containertest.Run(t, func(t *testing.T) container.Backend { return newBackend(t) }, containertest.WritableMounts())
 }

@@ -103,6 +103,11 @@ func (b *Backend) Create(ctx context.Context, spec container.Spec) (container.Co
 		b.ports.Release(spec.Handle, ports...)
 		return nil, fmt.Errorf("container: creating home: %w", err)
 	}
+	if err := linkMounts(dir, spec.BindMounts); err != nil {
+		_ = removeAll(dir)
+		b.ports.Release(spec.Handle, ports...)
+		return nil, err
+	}
 	c := newContainer(b, spec, rootfs, dir, mappings)
 	b.containers[spec.Handle] = c
 	return c, nil

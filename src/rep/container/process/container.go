@@ -2,7 +2,6 @@ package process
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -127,7 +126,7 @@ func (c *Container) Run(ctx context.Context, spec container.ProcessSpec, pio con
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	env := c.processEnv(spec.Env)
+	env := mountEnv(c.dir, c.limits.BindMounts, c.processEnv(spec.Env))
 	dir := c.resolve(spec.Dir)
 	path, args := c.lookPath(spec.Path, env), spec.Args
 	if spec.NoFile > 0 {
@@ -191,26 +190,17 @@ func (c *Container) processEnv(procEnv []string) []string {
 	env := []string{"PATH=" + c.b.cfg.DefaultPath}
 	env = append(env, c.env...)
 	env = append(env, procEnv...)
-	ip := c.b.cfg.HostIP
-	env = append(env, "CF_INSTANCE_IP="+ip, "CF_INSTANCE_INTERNAL_IP="+ip)
+	// With no network isolation processes listen on the host ports: those
+	// are the "internal" ports too.
+	same := make([]container.PortMapping, len(c.ports))
+	for i, m := range c.ports {
+		same[i] = container.PortMapping{ContainerPort: m.HostPort, HostPort: m.HostPort}
+	}
+	env = append(env, container.NetworkEnv(c.b.cfg.HostIP, c.b.cfg.HostIP, same)...)
 	if len(c.ports) == 0 {
-		return append(env, "CF_INSTANCE_PORT=", "CF_INSTANCE_ADDR=", "CF_INSTANCE_PORTS=[]")
+		return env
 	}
-	type cfPort struct {
-		External uint32 `json:"external,omitempty"`
-		Internal uint32 `json:"internal"`
-	}
-	var cfPorts []cfPort
-	for _, m := range c.ports {
-		cfPorts = append(cfPorts, cfPort{External: m.HostPort, Internal: m.HostPort})
-	}
-	js, _ := json.Marshal(cfPorts)
 	first := c.ports[0].HostPort
-	env = append(env,
-		fmt.Sprintf("CF_INSTANCE_PORT=%d", first),
-		fmt.Sprintf("CF_INSTANCE_ADDR=%s:%d", ip, first),
-		"CF_INSTANCE_PORTS="+string(js))
-
 	port := first
 	if v, ok := lastEnv(env, "PORT"); ok {
 		port = 0

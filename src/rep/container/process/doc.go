@@ -39,6 +39,12 @@
 // host port; any other PORT is left alone. With no ports, the CF_INSTANCE_
 // port variables are empty ("[]"), as in the executor.
 //
+// Bind mounts (Spec.BindMounts) are symlinks at home/ContainerPath to the
+// host path; since processes see the host's filesystem, every environment
+// value naming a mount's container path, or a path under it, is rewritten
+// to that path under the home (CF_INSTANCE_CERT, CF_SYSTEM_CERT_PATH).
+// ReadOnly is not enforced.
+//
 // Limits and metrics. Memory is enforced best-effort: every
 // MemoryCheckInterval the RSS of the container's processes is summed from
 // /proc and, over MemoryMB, every process is SIGKILLed and Info.OOMKilled set

@@ -19,5 +19,5 @@ func newBackend(t *testing.T, mutate ...func(*process.Config)) *process.Backend 
 }
 
 func TestContract(t *testing.T) {
-	containertest.Run(t, func(t *testing.T) container.Backend { return newBackend(t) })
+	containertest.Run(t, func(t *testing.T) container.Backend { return newBackend(t) }, containertest.WritableMounts())
 }

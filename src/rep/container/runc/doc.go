@@ -26,6 +26,9 @@
 // ContainerIP:container port. Processes see PORT and CF_INSTANCE_* as in
 // Diego: the container port inside, the host port outside.
 //
+// Bind mounts. Spec.BindMounts become OCI bind mounts ("rbind", plus "ro"
+// when ReadOnly); runc creates the mount points in the rootfs.
+//
 // Limits. MemoryMB (memory.limit_in_bytes, swap included when the kernel
 // accounts it), MaxPids (pids.max, plus the two processes of init) and
 // CPUWeight (cpu.shares) are cgroup limits; an OOM kill in the container's

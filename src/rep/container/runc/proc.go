@@ -141,24 +141,11 @@ func (c *Container) processEnv(procEnv []string) []string {
 	env := []string{"PATH=" + c.b.cfg.DefaultPath}
 	env = append(env, c.m.Spec.Env...)
 	env = append(env, procEnv...)
-	env = append(env, "CF_INSTANCE_IP="+c.b.cfg.HostIP, "CF_INSTANCE_INTERNAL_IP="+c.m.Net.ContainerIP)
+	env = append(env, container.NetworkEnv(c.b.cfg.HostIP, c.m.Net.ContainerIP, c.m.Ports)...)
 	if len(c.m.Ports) == 0 {
-		return append(env, "CF_INSTANCE_PORT=", "CF_INSTANCE_ADDR=", "CF_INSTANCE_PORTS=[]")
+		return env
 	}
-	type cfPort struct {
-		External uint32 `json:"external"`
-		Internal uint32 `json:"internal"`
-	}
-	var ports []cfPort
-	for _, m := range c.m.Ports {
-		ports = append(ports, cfPort{External: m.HostPort, Internal: m.ContainerPort})
-	}
-	js, _ := json.Marshal(ports)
 	first := c.m.Ports[0]
-	env = append(env,
-		fmt.Sprintf("CF_INSTANCE_PORT=%d", first.HostPort),
-		fmt.Sprintf("CF_INSTANCE_ADDR=%s:%d", c.b.cfg.HostIP, first.HostPort),
-		"CF_INSTANCE_PORTS="+string(js))
 	if !hasEnv(env, "PORT") {
 		env = append(env, fmt.Sprintf("PORT=%d", first.ContainerPort))
 	}

@@ -158,6 +158,13 @@ func bundleSpec(spec container.Spec, hostname, netnsPath, cgroupsPath string, sw
 			ReadonlyPaths: []string{"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
 		},
 	}
+	for _, m := range spec.BindMounts {
+		opts := []string{"rbind", "rw"}
+		if m.ReadOnly {
+			opts = []string{"rbind", "ro"}
+		}
+		s.Mounts = append(s.Mounts, ociMount{Destination: m.ContainerPath, Type: "bind", Source: m.HostPath, Options: opts})
+	}
 	if spec.MemoryMB > 0 {
 		limit := spec.MemoryMB << 20
 		s.Linux.Resources.Memory = &ociMemory{Limit: &limit}

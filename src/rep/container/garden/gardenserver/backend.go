@@ -99,6 +99,12 @@ func toSpec(gs garden.ContainerSpec) (container.Spec, error) {
 	if len(gs.NetOut) > 0 {
 		return container.Spec{}, fmt.Errorf("net out rules are %w", errUnsupported)
 	}
+	for _, m := range gs.BindMounts {
+		if m.Origin != garden.BindMountOriginHost {
+			return container.Spec{}, fmt.Errorf("bind mount %s: container-origin bind mounts are %w", m.DstPath, errUnsupported)
+		}
+		spec.BindMounts = append(spec.BindMounts, container.BindMount{HostPath: m.SrcPath, ContainerPath: m.DstPath, ReadOnly: m.Mode == garden.BindMountModeRO})
+	}
 	return spec, nil
 }
 

@@ -21,5 +21,7 @@
 // BulkNetOut with rules, SetTTY. Properties are fixed at create.
 // SetGraceTime is accepted and ignored: GraceTime is 0, containers are never
 // reaped for being idle. ContainerSpec.Image.URI (else RootFSPath) is the
-// Spec's RootFS; bind mounts, privileged and network are ignored.
+// Spec's RootFS; host-origin bind mounts become the Spec's BindMounts
+// (RO mode = ReadOnly), container-origin ones are refused; privileged and
+// network are ignored.
 package gardenserver
