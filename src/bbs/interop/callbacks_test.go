@@ -1,6 +1,7 @@
 package interop_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/bbs/config"
+	"github.com/diego-go/diego/src/bbs/convergence"
+	"github.com/diego-go/diego/src/bbs/converger"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 )
@@ -138,6 +141,29 @@ func TestTaskCompletionCallbacks(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("convergence calls back again once the kick interval has passed", func(t *testing.T) {
+		o, url := newOwner(t, c, 504, 504, 504, 200)
+		completeWithCallback(t, c, "cb-converge", url)
+		testutil.Eventually(t, 10*time.Second, "three attempts, then RESOLVING", func() (bool, string) {
+			calls, in, _ := o.snapshot()
+			s := taskState(c, "cb-converge")
+			return len(calls) == 3 && in == 0 && s == models.Task_Resolving.String(), fmt.Sprintf("%d calls, task %s", len(calls), s)
+		})
+		later := func() time.Time { return time.Now().Add(convergence.DefaultKickTaskAfter + time.Second) }
+		conv, err := converger.New(converger.Config{Now: later}, h.Daemon.ServiceStore(), h.Daemon.Service(), nil, nil)
+		must(t, err)
+		_, err = conv.Pass(context.Background())
+		must(t, err)
+		testutil.Eventually(t, 10*time.Second, "the fourth callback resolving the task", func() (bool, string) {
+			calls, _, _ := o.snapshot()
+			s := taskState(c, "cb-converge")
+			return len(calls) == 4 && s == gone, fmt.Sprintf("%d calls, task %s", len(calls), s)
+		})
+		if calls, _, _ := o.snapshot(); calls[3].state != models.Task_Resolving {
+			t.Fatalf("the task was %s during the convergence's callback, want RESOLVING", calls[3].state)
+		}
+	})
 
 	t.Run("refused connection leaves it to convergence", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
