@@ -1,8 +1,10 @@
 package interop_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +39,35 @@ func TestEveryReferenceRoute(t *testing.T) {
 			}
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != want {
 				t.Fatalf("%s %s: %d %q, want 200 %q", route.Method, route.Path, resp.StatusCode, resp.Header.Get("Content-Type"), want)
+			}
+		})
+	}
+}
+
+// TestStreamRequests: as in the reference, an LRP stream whose request does
+// not decode answers a bare 500, and the task stream ignores its body.
+func TestStreamRequests(t *testing.T) {
+	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t)})
+	hc := mtlsClient(t, h.Certs, false)
+	garbage := []byte{0xff, 0xff, 0xff, 0x01}
+	for _, route := range bbs.Routes {
+		if !isStream(route.Path) {
+			continue
+		}
+		t.Run(route.Name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, route.Method, h.URL+route.Path, bytes.NewReader(garbage))
+			must(t, err)
+			resp, err := hc.Do(req)
+			must(t, err)
+			defer resp.Body.Close()
+			want := http.StatusInternalServerError
+			if strings.HasPrefix(route.Path, "/v1/events/tasks") {
+				want = http.StatusOK
+			}
+			if resp.StatusCode != want {
+				t.Fatalf("%s %s with a garbage body: %d, want %d", route.Method, route.Path, resp.StatusCode, want)
 			}
 		})
 	}

@@ -182,21 +182,20 @@ func taskGuidOp(s *Server, op func(ctx context.Context, guid string) error) http
 }
 
 // events serves a stream, each event passed through version (nil: as
-// published); like the reference, only the LRP streams honour the request's
-// cell_id filter, and a request that does not decode gets a bare 500.
+// published). Like the reference, only the LRP streams (byCell) read the
+// request, for its cell_id filter, and one that does not decode gets a bare
+// 500; the task stream ignores its body.
 func (s *Server) events(hub *events.Hub, byCell bool, version events.Version) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req models.EventsByCellId
-		if e := s.decode(w, r, &req); e != nil {
-			s.log.Info("event stream request rejected", "path", r.URL.Path, "err", e.Message)
-			w.WriteHeader(http.StatusInternalServerError)
-			return
+		if byCell {
+			if e := s.decode(w, r, &req); e != nil {
+				s.log.Info("event stream request rejected", "path", r.URL.Path, "err", e.Message)
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
 		}
-		cell := req.CellId
-		if !byCell {
-			cell = ""
-		}
-		sub := hub.Subscribe(cell)
+		sub := hub.Subscribe(req.CellId)
 		defer sub.Close()
 		if err := events.ServeSSEAs(r.Context(), w, sub, version); err != nil {
 			s.log.Debug("event stream ended", "path", r.URL.Path, "err", err)
