@@ -386,20 +386,27 @@ func testLRPEvents(t *testing.T, c bbs.InternalClient) {
 		return c.SubscribeToInstanceEventsByCellID(logger, cell)
 	})
 
-	got := types(collect(t, all, 8, 5*time.Second))
+	evs := collect(t, all, 9, 5*time.Second)
 	want := []string{
 		models.EventTypeDesiredLRPCreated, models.EventTypeActualLRPInstanceCreated,
 		models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPInstanceChanged,
-		models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceChanged,
+		// as in the reference, a restarted instance is a new one: the crashed one is removed
+		models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceCreated, models.EventTypeActualLRPInstanceRemoved,
 		models.EventTypeDesiredLRPRemoved, models.EventTypeActualLRPInstanceRemoved,
 	}
-	if !slices.Equal(got, want) {
+	if got := types(evs); !slices.Equal(got, want) {
 		t.Fatalf("events = %v\nwant     %v", got, want)
+	}
+	if restarted := evs[5].(*models.ActualLRPInstanceCreatedEvent).ActualLrp; restarted.State != models.ActualLRPStateUnclaimed || restarted.CrashCount != 1 {
+		t.Fatalf("restarted instance = %+v", restarted)
+	}
+	if gone := evs[6].(*models.ActualLRPInstanceRemovedEvent).ActualLrp; gone.State != models.ActualLRPStateRunning || gone.CellId != "cell-evt" {
+		t.Fatalf("crashed instance removed = %+v", gone)
 	}
 	// as in the reference, a cell's stream carries its instances' events and every desired LRP event
 	gotCell := types(collect(t, cellOnly, 6, 3*time.Second))
 	wantCell := []string{models.EventTypeDesiredLRPCreated, models.EventTypeActualLRPInstanceChanged,
-		models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceChanged,
+		models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceRemoved,
 		models.EventTypeDesiredLRPRemoved}
 	if !slices.Equal(gotCell, wantCell) {
 		t.Fatalf("cell events = %v\nwant          %v", gotCell, wantCell)

@@ -72,18 +72,8 @@ func applyActual(tx store.Tx, changes []lifecycle.Change) error {
 // of one process guid and index before them).
 func (s *Service) publishActual(rows []*models.ActualLRP, changes []lifecycle.Change, crashed bool) {
 	s.publishGroups(rows, changes, crashed)
-	for _, c := range changes {
-		switch {
-		case c.Before == nil:
-			s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceCreatedEvent(c.After, ""))
-		case c.After == nil:
-			s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceRemovedEvent(c.Before, ""))
-		default:
-			if crashed {
-				s.cfg.LRPEvents.Publish(models.NewActualLRPCrashedEvent(c.Before, c.After))
-			}
-			s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceChangedEvent(c.Before, c.After, ""))
-		}
+	for _, e := range instanceEvents(changes, crashed) {
+		s.cfg.LRPEvents.Publish(e)
 	}
 }
 

@@ -84,3 +84,41 @@ func groupEventState(e models.Event) string {
 	}
 	return l.State
 }
+
+// TestInstanceEvents checks the instance events of the same kinds of change.
+func TestInstanceEvents(t *testing.T) {
+	running := lrp(models.ActualLRP_Ordinary, models.ActualLRPStateRunning, "g1", "cell-a")
+	evacuating := lrp(models.ActualLRP_Evacuating, models.ActualLRPStateRunning, "g1", "cell-a")
+	unclaimed := lrp(models.ActualLRP_Ordinary, models.ActualLRPStateUnclaimed, "", "")
+	failed := lrp(models.ActualLRP_Ordinary, models.ActualLRPStateUnclaimed, "", "")
+	failed.PlacementError = "no room"
+	crashed := lrp(models.ActualLRP_Ordinary, models.ActualLRPStateCrashed, "g1", "cell-a")
+
+	for _, tc := range []struct {
+		name    string
+		changes []lifecycle.Change
+		crashed bool
+		want    []string
+	}{
+		{"crash and restart: a new instance", []lifecycle.Change{{Before: running, After: unclaimed}}, true,
+			[]string{"actual_lrp_crashed", "actual_lrp_instance_created", "actual_lrp_instance_removed"}},
+		{"crash without restart", []lifecycle.Change{{Before: running, After: crashed}}, true,
+			[]string{"actual_lrp_crashed", "actual_lrp_instance_changed"}},
+		{"stopped on its cell: a new instance", []lifecycle.Change{{Before: running, After: unclaimed}}, false,
+			[]string{"actual_lrp_instance_created", "actual_lrp_instance_removed"}},
+		{"placement failed", []lifecycle.Change{{Before: unclaimed, After: failed}}, false,
+			[]string{"actual_lrp_instance_changed"}},
+		{"evacuation: the running copy first", []lifecycle.Change{{After: unclaimed}, {Before: running, After: evacuating}}, false,
+			[]string{"actual_lrp_instance_changed", "actual_lrp_instance_created"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, e := range instanceEvents(tc.changes, tc.crashed) {
+				got = append(got, e.EventType())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("events %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -8,6 +8,36 @@ import (
 	"github.com/diego-go/diego/src/bbs/lifecycle"
 )
 
+// instanceEvents are the instance events of changes, as the reference's
+// event calculator tells them: an instance that loses its cell (back to
+// UNCLAIMED) is a new instance (created, and the old one removed), a crash
+// comes first, and events that leave a running instance come before the
+// others.
+func instanceEvents(changes []lifecycle.Change, crashed bool) []models.Event {
+	var evs []models.Event
+	for _, c := range changes {
+		before, after := c.Before, c.After
+		switch {
+		case before.Equal(after):
+		case after == nil:
+			evs = append(evs, models.NewActualLRPInstanceRemovedEvent(before, ""))
+		case before == nil:
+			evs = append(evs, models.NewActualLRPInstanceCreatedEvent(after, ""))
+		case after.State == models.ActualLRPStateCrashed:
+			evs = append(evs, models.NewActualLRPCrashedEvent(before, after), models.NewActualLRPInstanceChangedEvent(before, after, ""))
+		case after.State == models.ActualLRPStateUnclaimed && before.State != models.ActualLRPStateUnclaimed:
+			if crashed {
+				evs = append(evs, models.NewActualLRPCrashedEvent(before, after))
+			}
+			evs = append(evs, models.NewActualLRPInstanceCreatedEvent(after, ""), models.NewActualLRPInstanceRemovedEvent(before, ""))
+		default:
+			evs = append(evs, models.NewActualLRPInstanceChangedEvent(before, after, ""))
+		}
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return eventRank(evs[i]) > eventRank(evs[j]) })
+	return evs
+}
+
 // The deprecated ActualLRPGroup events (the reference's /v1/events streams):
 // a group is the instance of one (process guid, index) that the reference
 // resolves from its rows, plus its evacuating copy. Each change of a slot is
@@ -144,6 +174,12 @@ func eventRank(e models.Event) int {
 	switch e := e.(type) {
 	case *models.ActualLRPCrashedEvent:
 		return 2
+	case *models.ActualLRPInstanceCreatedEvent:
+		lrp = e.ActualLrp
+	case *models.ActualLRPInstanceChangedEvent:
+		if e.After != nil && e.After.State == models.ActualLRPStateRunning {
+			return 1
+		}
 	case *models.ActualLRPCreatedEvent: //lint:ignore SA1019 deprecated API
 		lrp, _, _ = e.ActualLrpGroup.Resolve()
 	case *models.ActualLRPChangedEvent: //lint:ignore SA1019 deprecated API
