@@ -142,23 +142,30 @@ func testOperatorCLI(t *testing.T, e *env) {
 	// lrp-events while the app scales to 2: the desired LRP change arrives
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	events := make(chan string, 1)
+	type streamed struct {
+		out string
+		err error
+	}
+	events := make(chan streamed, 1)
 	go func() {
 		out, err := e.cliRun(t, ctx, "lrp-events", "--count", "1")
-		events <- fmt.Sprintf("%s%v", out, err)
+		events <- streamed{out, err}
 	}()
+	var ev streamed
 	testutil.Eventually(t, 30*time.Second, "the CLI scaling the app while lrp-events streams", func() (bool, string) {
 		e.cli(t, "update-desired-lrp", lrp.ProcessGuid, `{"instances":2}`)
 		select {
-		case ev := <-events:
-			events <- ev
+		case ev = <-events:
 			return true, ""
 		case <-time.After(time.Second):
 			return false, "no event yet"
 		}
 	})
-	if ev := <-events; !strings.Contains(ev, `"type":"`) || strings.Contains(ev, "error") {
-		t.Errorf("lrp-events --count 1: %s", ev)
+	if lines := jsonLines[struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}](t, ev.out); ev.err != nil || len(lines) != 1 || lines[0].Type == "" || len(lines[0].Data) == 0 {
+		t.Errorf("lrp-events --count 1: %q, %v", ev.out, ev.err)
 	}
 
 	cells := jsonLines[models.CellPresence](t, e.cli(t, "cells"))
