@@ -46,7 +46,10 @@ var helperDir string
 
 func TestMain(m *testing.M) {
 	testutil.MainWithBinaries(m, &helperDir,
-		testutil.Build{Pkgs: []string{"./testdata/tcpserver", "./testdata/httpserver", "../../internal/ccrecipe/cfapp"}, Env: []string{"CGO_ENABLED=0"}})
+		testutil.Build{Pkgs: []string{"./testdata/tcpserver", "./testdata/httpserver"}, Env: []string{"CGO_ENABLED=0"}},
+		// the CC-shaped benchmarks' lifecycle and droplet program, stripped
+		// as the acceptance suite builds it (and as released binaries are)
+		testutil.Build{Pkgs: []string{"../../internal/ccrecipe/cfapp"}, Env: []string{"CGO_ENABLED=0", `GOFLAGS=-trimpath "-ldflags=-s -w"`}})
 }
 
 // helperBin is the path of the ./testdata/NAME program.
