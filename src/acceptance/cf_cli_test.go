@@ -49,7 +49,7 @@ func (e *env) cliRun(t *testing.T, ctx context.Context, args ...string) (string,
 			cliErr = err
 			return
 		}
-		teardowns = append(teardowns, func(bool) { os.RemoveAll(dir) })
+		addTeardown(func(bool) { os.RemoveAll(dir) })
 		cliBin, cliErr = filepath.Join(dir, "diego"), goBuild(nil, "-o", filepath.Join(dir, "diego"), "./src/cmd/diego")
 	})
 	if cliErr != nil {

@@ -26,7 +26,16 @@ var (
 	cfOnce sync.Once
 	cfFix  *cfFixtures
 	cfErr  error
+	// teardownMu guards teardowns appended while tests run in parallel.
+	teardownMu sync.Mutex
 )
+
+// addTeardown registers fn to run after the tests, from any test.
+func addTeardown(fn func(failed bool)) {
+	teardownMu.Lock()
+	defer teardownMu.Unlock()
+	teardowns = append(teardowns, fn)
+}
 
 // cf builds and serves the fixtures once per run.
 func (e *env) cf(t *testing.T) *cfFixtures {
@@ -56,7 +65,7 @@ func startCFFixtures(listen string) (*cfFixtures, error) {
 		return nil, fmt.Errorf("serving the lifecycle and droplet on %s: %w", listen, err)
 	}
 	s := ccrecipe.ServeAssets(ln, lifecycle, droplet)
-	teardowns = append(teardowns, func(bool) { s.Close() })
+	addTeardown(func(bool) { s.Close() })
 	return &cfFixtures{assets: s}, nil
 }
 
