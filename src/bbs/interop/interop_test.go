@@ -360,7 +360,7 @@ func testTasks(t *testing.T, c bbs.InternalClient) {
 	if task.State != models.Task_Completed || !task.Failed || task.FailureReason != "task was cancelled" {
 		t.Fatalf("cancelled = %+v", task)
 	}
-	// reject: back to pending, then failed after 3 rejections
+	// reject: back to pending 3 times (max_task_retries), failed by the fourth
 	must(t, c.RejectTask(logger, "", "task-3", "no room"))
 	task, _ = c.TaskByGuid(logger, "", "task-3")
 	if task.State != models.Task_Pending || task.RejectionCount != 1 {
@@ -369,8 +369,13 @@ func testTasks(t *testing.T, c bbs.InternalClient) {
 	must(t, c.RejectTask(logger, "", "task-3", "no room"))
 	must(t, c.RejectTask(logger, "", "task-3", "no room"))
 	task, _ = c.TaskByGuid(logger, "", "task-3")
-	if task.State != models.Task_Completed || !task.Failed {
+	if task.State != models.Task_Pending || task.RejectionCount != 3 {
 		t.Fatalf("rejected thrice = %+v", task)
+	}
+	must(t, c.RejectTask(logger, "", "task-3", "no room"))
+	task, _ = c.TaskByGuid(logger, "", "task-3")
+	if task.State != models.Task_Completed || !task.Failed || task.FailureReason != "no room" {
+		t.Fatalf("rejected four times = %+v", task)
 	}
 	// deprecated fail
 	must(t, c.DesireTask(logger, "", "task-4", "tk", taskDef("x")))
