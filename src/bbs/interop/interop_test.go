@@ -40,6 +40,7 @@ func runSuite(t *testing.T, h *bbstest.Harness) {
 	})
 	t.Run("domains", func(t *testing.T) { testDomains(t, c) })
 	t.Run("desired LRPs", func(t *testing.T) { testDesiredLRPs(t, c) })
+	t.Run("metrics guid", func(t *testing.T) { testMetricsGuid(t, h) })
 	t.Run("actual LRP lifecycle", func(t *testing.T) { testActualLifecycle(t, c) })
 	t.Run("evacuation", func(t *testing.T) { testEvacuation(t, c) })
 	t.Run("tasks", func(t *testing.T) { testTasks(t, c) })
