@@ -10,7 +10,10 @@
 // the metric tags' keys.
 package metricsguid
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 // Field numbers in models.DesiredLRP and its map and tag messages.
 const (
@@ -90,42 +93,31 @@ func lastBytes(pb []byte, field uint64) (val []byte, err error) {
 	return val, nil
 }
 
-// Append appends to dst the fields PopulateMetricsGuid would
-// add to the encoded desired LRP pb (nothing when it would add none).
+// Append appends to dst the fields PopulateMetricsGuid would add to the
+// encoded desired LRP pb (nothing when it would add none).
 func Append(dst, pb []byte) ([]byte, error) {
 	var guid, tag []byte
 	hasSource := false
 	for i := 0; i < len(pb); {
-		// nextField inlined by hand: this loop runs for every field of
-		// every desired LRP a list streams
-		key, at := varint(pb, i)
-		if at == 0 {
+		field, wire, val, next := nextField(pb, i)
+		if next == 0 {
 			return dst, errMalformed
 		}
-		if key&7 != 2 {
-			_, _, _, i = nextField(pb, i)
-			if i == 0 {
-				return dst, errMalformed
-			}
+		i = next
+		if wire != 2 {
 			continue
 		}
-		l, start := varint(pb, at)
-		if start == 0 || l > uint64(len(pb)-start) {
-			return dst, errMalformed
-		}
-		i = start + int(l)
-		switch key >> 3 {
+		switch field {
 		case desiredMetricsGuidField:
-			guid = pb[start:i] // the last occurrence wins, as in decoding
+			guid = val // the last occurrence wins, as in decoding
 		case desiredMetricTagsField:
-			entry := pb[start:i]
-			name, err := lastBytes(entry, mapKeyField)
+			name, err := lastBytes(val, mapKeyField)
 			if err != nil {
 				return dst, err
 			}
 			if string(name) == sourceIDTag {
 				hasSource = true
-				if tag, err = lastBytes(entry, mapValueField); err != nil {
+				if tag, err = lastBytes(val, mapValueField); err != nil {
 					return dst, err
 				}
 			}
@@ -133,9 +125,11 @@ func Append(dst, pb []byte) ([]byte, error) {
 	}
 	switch {
 	case hasSource && len(guid) == 0:
-		if source, err := lastBytes(tag, tagStaticField); err != nil || len(source) == 0 {
+		source, err := lastBytes(tag, tagStaticField)
+		if err != nil {
 			return dst, err
-		} else {
+		}
+		if len(source) > 0 {
 			dst = appendBytes(dst, desiredMetricsGuidField, source)
 		}
 	case !hasSource && len(guid) > 0:
@@ -165,15 +159,6 @@ func Each(fn func([]byte) error) func([]byte) error {
 
 // appendBytes appends a length-delimited field.
 func appendBytes(dst []byte, field int, payload []byte) []byte {
-	dst = appendVarint(dst, uint64(field<<3|2))
-	dst = appendVarint(dst, uint64(len(payload)))
-	return append(dst, payload...)
-}
-
-func appendVarint(dst []byte, v uint64) []byte {
-	for v >= 0x80 {
-		dst = append(dst, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(dst, byte(v))
+	dst = binary.AppendUvarint(dst, uint64(field<<3|2))
+	return append(binary.AppendUvarint(dst, uint64(len(payload))), payload...)
 }
