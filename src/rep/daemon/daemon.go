@@ -88,6 +88,7 @@ type Daemon struct {
 	preloaded, schemes []string
 	downloader         *actions.Downloader // with the cell's download cache
 	uploader           *actions.Uploader
+	dependencies       mountedDependencies // each container's, until it is destroyed
 	identity           *identity.Issuer // nil without instance identity
 }
 
