@@ -89,7 +89,7 @@ type Daemon struct {
 	downloader         *actions.Downloader // with the cell's download cache
 	uploader           *actions.Uploader
 	dependencies       mountedDependencies // each container's, until it is destroyed
-	identity           *identity.Issuer // nil without instance identity
+	identity           *identity.Issuer    // nil without instance identity
 }
 
 // Start validates cfg, starts serving and announcing the cell, and returns
