@@ -51,9 +51,12 @@ func countRequest(c *call) func([]string) (eventsRequest, error) {
 	}
 }
 
+// lrpEvents streams what the reference tool's lrp-events does: the
+// deprecated group stream (/v1/events.r1), desired LRP and actual LRP group
+// events.
 func lrpEvents(ctx context.Context, k *conn, r eventsRequest) (nothing, error) {
 	return nothing{}, streamEvents(ctx, k, r.count, func(client bbs.Client) (events.EventSource, error) {
-		return client.SubscribeToInstanceEventsByCellID(quiet, r.cellID)
+		return client.SubscribeToEventsByCellID(quiet, r.cellID) //lint:ignore SA1019 the stream cfdot reads
 	})
 }
 
@@ -116,6 +119,10 @@ func eventDetail(ev models.Event) string {
 		}
 	case *models.ActualLRPCrashedEvent:
 		return fmt.Sprintf(" crash %d: %s", e.CrashCount, e.CrashReason)
+	case *models.ActualLRPCreatedEvent: //lint:ignore SA1019 group events of lrp-events
+		return " " + groupState(e.ActualLrpGroup)
+	case *models.ActualLRPChangedEvent: //lint:ignore SA1019 group events of lrp-events
+		return fmt.Sprintf(" %s -> %s", groupState(e.Before), groupState(e.After))
 	case *models.TaskCreatedEvent:
 		if e.Task != nil {
 			return " " + e.Task.State.String()
@@ -126,4 +133,19 @@ func eventDetail(ev models.Event) string {
 		}
 	}
 	return ""
+}
+
+// groupState is the state of a group's resolved instance.
+func groupState(g *models.ActualLRPGroup) string { //lint:ignore SA1019 group events of lrp-events
+	if g == nil {
+		return ""
+	}
+	lrp, evacuating, err := g.Resolve()
+	if err != nil {
+		return ""
+	}
+	if evacuating {
+		return lrp.State + " (evacuating)"
+	}
+	return lrp.State
 }

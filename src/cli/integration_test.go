@@ -224,39 +224,13 @@ func testEvents(c *cluster) {
 		{"lrp-events", "desired_lrp_created", []string{"create-desired-lrp", strings.Replace(lrpSpec, "pg-1", "pg-ev", 1)}},
 		{"task-events", "task_created", []string{"create-task", `{"task_guid":"t-ev","domain":"d1","rootfs":"preloaded:cflinuxfs4","action":{"run":{"path":"/bin/true","user":"vcap"}}}`}},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		type result struct {
-			out string
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			out, _, err := c.runCtx(ctx, tc.cmd, "--count", "1")
-			done <- result{out, err}
-		}()
-		// The subscription starts asynchronously: keep triggering until an event arrives.
-		var r result
-		for i := 0; ; i++ {
+		got := firstEvents(t, c, 1, []string{tc.cmd}, func(i int) {
 			args := append([]string(nil), tc.args...)
 			args[1] = strings.ReplaceAll(args[1], "-ev", "-ev"+string(rune('a'+i)))
 			c.ok(args...)
-			select {
-			case r = <-done:
-			case <-time.After(300 * time.Millisecond):
-				continue
-			}
-			break
-		}
-		cancel()
-		if r.err != nil {
-			t.Fatalf("%s: %v", tc.cmd, r.err)
-		}
-		var ev struct {
-			Type string          `json:"type"`
-			Data json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal([]byte(r.out), &ev); err != nil || ev.Type != tc.trigger || len(ev.Data) < 3 {
-			t.Fatalf("%s: %q (%v)", tc.cmd, r.out, err)
+		})
+		if got[0] != tc.trigger {
+			t.Fatalf("%s: %v", tc.cmd, got)
 		}
 	}
 	// Cancelling the context ends a stream cleanly.

@@ -51,6 +51,8 @@ type Options struct {
 	// EmbeddedLocket runs Locket inside the BBS, which then serves only once
 	// it holds its lock (as in production).
 	EmbeddedLocket bool
+	// Configure adjusts the configuration last (e.g. task_callback_workers).
+	Configure func(*config.Config)
 }
 
 // Start runs a BBS until the test ends.
@@ -87,6 +89,9 @@ func TryStart(t testing.TB, o Options) (*Harness, error) {
 	cfg.AuctioneerAddress = o.AuctioneerAddress
 	if o.EmbeddedLocket {
 		cfg.LocketListenAddress = "127.0.0.1:0"
+	}
+	if o.Configure != nil {
+		o.Configure(&cfg)
 	}
 	path := filepath.Join(o.Dir, "bbs.json")
 	WriteConfig(t, path, cfg)

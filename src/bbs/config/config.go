@@ -93,6 +93,12 @@ type Config struct {
 	CellPresencePollInterval  Duration `json:"cell_presence_poll_interval"`
 	ConvergenceWorkers        int      `json:"convergence_workers"`
 
+	// Task completion callbacks: how many run at once, and how long each
+	// POST may take (the reference's task_callback_workers and
+	// communication_timeout).
+	TaskCallbackWorkers int      `json:"task_callback_workers"`
+	TaskCallbackTimeout Duration `json:"task_callback_timeout"`
+
 	LogLevel string `json:"log_level"`
 }
 
@@ -118,6 +124,8 @@ func DefaultConfig() Config {
 		ConvergenceRepeatInterval:  Duration(30 * time.Second),
 		CellPresencePollInterval:   Duration(time.Second),
 		ConvergenceWorkers:         16,
+		TaskCallbackWorkers:        1000,
+		TaskCallbackTimeout:        Duration(10 * time.Second),
 		LogLevel:                   "info",
 		EncryptionKeySource: KeySource{Type: KeySourceConfig, Vault: VaultKeySource{
 			Mount: "secret", Path: "diego/bbs/encryption", Timeout: Duration(10 * time.Second),
@@ -224,6 +232,12 @@ func (c Config) Validate() error {
 	}
 	if c.ConvergenceWorkers < 1 {
 		errs = append(errs, errors.New("convergence_workers must be at least 1"))
+	}
+	if c.TaskCallbackWorkers < 1 {
+		errs = append(errs, errors.New("task_callback_workers must be at least 1"))
+	}
+	if c.TaskCallbackTimeout <= 0 {
+		errs = append(errs, errors.New("task_callback_timeout must be positive, e.g. \"10s\""))
 	}
 	if _, err := jsonconfig.Level(c.LogLevel); err != nil {
 		errs = append(errs, err)

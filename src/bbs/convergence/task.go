@@ -70,9 +70,12 @@ func (d *decider) task(t *models.Task) (a TaskAction, ok bool) {
 	return a, false
 }
 
-// failTask completes a PENDING or RUNNING task as failed.
+// failTask completes a PENDING or RUNNING task as failed. Unlike a cell's
+// or a client's completion, the reference's convergence keeps the task's
+// cell_id (the cell that vanished under it).
 func (d *decider) failTask(t *models.Task, k TaskKind, reason string) TaskAction {
 	after, _ := lifecycle.FailTask(t, reason, d.s.Now) // t is PENDING or RUNNING
+	after.CellId = t.CellId
 	return TaskAction{Kind: k, Task: t, After: after, Callback: t.GetCompletionCallbackUrl() != ""}
 }
 

@@ -60,6 +60,7 @@ type Daemon struct {
 	Rotation  *reencrypt.Policy
 
 	lrpHub, taskHub *events.Hub
+	groupHub        *events.Hub // the deprecated actual LRP group stream
 
 	// Locket: an embedded server, an external connection, or neither.
 	locketSvc  *locket.Service
@@ -145,6 +146,7 @@ func (d *Daemon) open(ctx context.Context) error {
 	}
 	d.lrpHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "lrp_instances"))
 	d.taskHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "tasks"))
+	d.groupHub = events.NewHub(cfg.EventBufferSize, d.log.With("hub", "lrp_groups"))
 	if err := d.openAuctioneer(); err != nil {
 		return err
 	}
@@ -267,6 +269,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		}
 		d.lrpHub.Close()
 		d.taskHub.Close()
+		d.groupHub.Close()
 		if api != nil {
 			err = api.Shutdown(ctx)
 		}

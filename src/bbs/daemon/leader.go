@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -70,15 +71,16 @@ func (d *Daemon) lead(ctx context.Context) error {
 		d.log.Info("desired LRP cache loaded", "desired_lrps", cached.Len(), "duration", time.Since(start))
 	}
 	svc, err := service.New(service.Config{
-		Store: st, LRPEvents: d.lrpHub, TaskEvents: d.taskHub, Logger: d.log,
+		Store: st, LRPEvents: d.lrpHub, TaskEvents: d.taskHub, LRPGroupEvents: d.groupHub, Logger: d.log,
 		Auctioneer: d.opts.Auctioneer, Cells: repclient.New(d.repTLS, time.Duration(d.cfg.RepClientTimeout)),
 		MaxTaskRejections: int32(d.cfg.MaxTaskRetries),
+		Callbacks:         d.callbackWorkers(),
 	})
 	if err != nil {
 		return err
 	}
 	handler, err := server.New(server.Config{
-		Service: svc, LRPHub: d.lrpHub, TaskHub: d.taskHub, Admin: d.Rotation,
+		Service: svc, LRPHub: d.lrpHub, TaskHub: d.taskHub, LRPGroupHub: d.groupHub, Admin: d.Rotation,
 		AdminCommonNames: d.cfg.AdminCommonNames, MaxBodyBytes: d.cfg.MaxRequestBodyBytes, Logger: d.log,
 	})
 	if err != nil {
@@ -120,6 +122,21 @@ func (d *Daemon) lead(ctx context.Context) error {
 		"database", d.cfg.DatabaseDriver, "active_key", d.ring.ActiveLabel(), "took", time.Since(start))
 	return nil
 }
+
+// callbackWorkers delivers task completion callbacks; like the reference, it
+// presents the BBS's own certificate to HTTPS callback URLs.
+func (d *Daemon) callbackWorkers() *service.CallbackWorkers {
+	tlsCfg := d.serverTLS.Clone()
+	tlsCfg.RootCAs = tlsCfg.ClientCAs
+	tlsCfg.ClientAuth = tls.NoClientCert
+	client := &http.Client{Timeout: time.Duration(d.cfg.TaskCallbackTimeout),
+		Transport: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}}
+	return service.NewCallbackWorkers(d.cfg.TaskCallbackWorkers, callbackQueueDepth, client, d.log)
+}
+
+// callbackQueueDepth bounds the callbacks waiting for a worker; beyond it
+// they are left to convergence.
+const callbackQueueDepth = 100000
 
 // Leading is closed once the daemon serves.
 func (d *Daemon) Leading() <-chan struct{} { return d.leading.Leading() }

@@ -30,17 +30,25 @@ type envelope struct {
 }
 
 func (e *envelope) encoded() ([]byte, error) {
-	e.once.Do(func() {
-		raw, err := proto.Marshal(e.event)
-		if err != nil {
-			e.err = fmt.Errorf("events: marshalling %s event: %w", e.event.EventType(), err)
-			return
-		}
-		e.data = make([]byte, base64.StdEncoding.EncodedLen(len(raw)))
-		base64.StdEncoding.Encode(e.data, raw)
-	})
+	e.once.Do(func() { e.data, e.err = encode(e.event) })
 	return e.data, e.err
 }
+
+// encode is an event's SSE data: base64 of its protobuf encoding.
+func encode(ev models.Event) ([]byte, error) {
+	raw, err := proto.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("events: marshalling %s event: %w", ev.EventType(), err)
+	}
+	data := make([]byte, base64.StdEncoding.EncodedLen(len(raw)))
+	base64.StdEncoding.Encode(data, raw)
+	return data, nil
+}
+
+// Version rewrites an event for one stream, e.g. down to an older format
+// (models.VersionDesiredLRPsTo); returning the event itself keeps the shared
+// encoding.
+type Version func(models.Event) models.Event
 
 // appendFrame appends one server-sent event in the exact form
 // sse.Event.Write produces for single-line data (base64 has no newlines):
@@ -68,6 +76,13 @@ func appendFrame(buf []byte, id int, name string, data []byte) []byte {
 // http.ResponseController.SetWriteDeadline, where supported) as soon as the
 // subscriber is dropped or ctx is done.
 func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription) error {
+	return ServeSSEAs(ctx, w, sub, nil)
+}
+
+// ServeSSEAs is ServeSSE with every event passed through version first (nil:
+// as published). The reference's older stream routes send desired LRPs and
+// tasks in older formats.
+func ServeSSEAs(ctx context.Context, w http.ResponseWriter, sub *Subscription, version Version) error {
 	if sub == nil {
 		return errors.New("events: ServeSSE: nil subscription")
 	}
@@ -97,7 +112,7 @@ func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription) err
 		if err != nil {
 			return err
 		}
-		data, err := env.encoded()
+		data, err := versioned(env, version)
 		if err != nil {
 			return err
 		}
@@ -117,6 +132,16 @@ func ServeSSE(ctx context.Context, w http.ResponseWriter, sub *Subscription) err
 			return fmt.Errorf("events: writing event %d (%s): %w", id, env.event.EventType(), err)
 		}
 	}
+}
+
+// versioned is env's data as version rewrites it.
+func versioned(env *envelope, version Version) ([]byte, error) {
+	if version != nil {
+		if ev := version(env.event); ev != env.event {
+			return encode(ev)
+		}
+	}
+	return env.encoded()
 }
 
 // writeGuard aborts an in-flight write when the stream must end: it watches

@@ -123,3 +123,35 @@ func types(evs []models.Event) []string {
 	}
 	return out
 }
+
+// startedInstance desires guid (one instance per index, domain guid) and
+// claims and starts its index 0 on cell at 10.0.0.9.
+func startedInstance(t *testing.T, c bbs.InternalClient, guid, cell string, instances int32) (models.ActualLRPKey, models.ActualLRPInstanceKey, models.ActualLRPNetInfo) {
+	t.Helper()
+	must(t, c.DesireLRP(logger, "", desiredLRP(guid, guid, instances, "x")))
+	key := models.NewActualLRPKey(guid, 0, guid)
+	ik := models.NewActualLRPInstanceKey(guid+"-0", cell)
+	net := models.NewActualLRPNetInfo("10.0.0.9", "", models.ActualLRPNetInfo_PreferredAddressHost)
+	must(t, c.ClaimActualLRP(logger, "", &key, &ik))
+	must(t, c.StartActualLRP(logger, "", &key, &ik, &net, nil, nil, true, ""))
+	return key, ik, net
+}
+
+// lifecycleEvents subscribes to a whole stream and one cell's, then runs an
+// instance on that cell through start, crash and removal.
+func lifecycleEvents(t *testing.T, c bbs.InternalClient, guid, cell string,
+	subscribe func(cellID string) (events.EventSource, error)) (all, onCell events.EventSource) {
+	t.Helper()
+	all, err := subscribe("")
+	must(t, err)
+	t.Cleanup(func() { all.Close() })
+	onCell, err = subscribe(cell)
+	must(t, err)
+	t.Cleanup(func() { onCell.Close() })
+	time.Sleep(100 * time.Millisecond) // let both subscriptions register
+
+	key, ik, _ := startedInstance(t, c, guid, cell, 1)
+	must(t, c.CrashActualLRP(logger, "", &key, &ik, "boom"))
+	must(t, c.RemoveDesiredLRP(logger, "", guid))
+	return all, onCell
+}

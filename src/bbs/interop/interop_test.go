@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs"
+	"code.cloudfoundry.org/bbs/events"
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
@@ -44,6 +45,7 @@ func runSuite(t *testing.T, h *bbstest.Harness) {
 	t.Run("tasks", func(t *testing.T) { testTasks(t, c) })
 	t.Run("lrp events", func(t *testing.T) { testLRPEvents(t, c) })
 	t.Run("task events", func(t *testing.T) { testTaskEvents(t, c) })
+	runLegacySuite(t, h)
 	t.Run("cells", func(t *testing.T) {
 		cells, err := c.Cells(logger, "")
 		must(t, err)
@@ -380,37 +382,31 @@ func testTasks(t *testing.T, c bbs.InternalClient) {
 }
 
 func testLRPEvents(t *testing.T, c bbs.InternalClient) {
-	all, err := c.SubscribeToInstanceEvents(logger)
-	must(t, err)
-	defer all.Close()
-	cellOnly, err := c.SubscribeToInstanceEventsByCellID(logger, "cell-evt")
-	must(t, err)
-	defer cellOnly.Close()
-	time.Sleep(100 * time.Millisecond) // let both subscriptions register
+	all, cellOnly := lifecycleEvents(t, c, "evt", "cell-evt", func(cell string) (events.EventSource, error) {
+		return c.SubscribeToInstanceEventsByCellID(logger, cell)
+	})
 
-	must(t, c.DesireLRP(logger, "", desiredLRP("evt", "evt", 1, "x")))
-	key := models.NewActualLRPKey("evt", 0, "evt")
-	ik := models.NewActualLRPInstanceKey("ig", "cell-evt")
-	net := models.NewActualLRPNetInfo("10.0.0.9", "", models.ActualLRPNetInfo_PreferredAddressHost)
-	must(t, c.ClaimActualLRP(logger, "", &key, &ik))
-	must(t, c.StartActualLRP(logger, "", &key, &ik, &net, nil, nil, true, ""))
-	must(t, c.CrashActualLRP(logger, "", &key, &ik, "boom"))
-	must(t, c.RemoveDesiredLRP(logger, "", "evt"))
-
-	got := types(collect(t, all, 8, 5*time.Second))
+	evs := collect(t, all, 9, 5*time.Second)
 	want := []string{
 		models.EventTypeDesiredLRPCreated, models.EventTypeActualLRPInstanceCreated,
 		models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPInstanceChanged,
-		models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceChanged,
+		// as in the reference, a restarted instance is a new one: the crashed one is removed
+		models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceCreated, models.EventTypeActualLRPInstanceRemoved,
 		models.EventTypeDesiredLRPRemoved, models.EventTypeActualLRPInstanceRemoved,
 	}
-	if !slices.Equal(got, want) {
+	if got := types(evs); !slices.Equal(got, want) {
 		t.Fatalf("events = %v\nwant     %v", got, want)
+	}
+	if restarted := evs[5].(*models.ActualLRPInstanceCreatedEvent).ActualLrp; restarted.State != models.ActualLRPStateUnclaimed || restarted.CrashCount != 1 {
+		t.Fatalf("restarted instance = %+v", restarted)
+	}
+	if gone := evs[6].(*models.ActualLRPInstanceRemovedEvent).ActualLrp; gone.State != models.ActualLRPStateRunning || gone.CellId != "cell-evt" {
+		t.Fatalf("crashed instance removed = %+v", gone)
 	}
 	// as in the reference, a cell's stream carries its instances' events and every desired LRP event
 	gotCell := types(collect(t, cellOnly, 6, 3*time.Second))
 	wantCell := []string{models.EventTypeDesiredLRPCreated, models.EventTypeActualLRPInstanceChanged,
-		models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceChanged,
+		models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceRemoved,
 		models.EventTypeDesiredLRPRemoved}
 	if !slices.Equal(gotCell, wantCell) {
 		t.Fatalf("cell events = %v\nwant          %v", gotCell, wantCell)

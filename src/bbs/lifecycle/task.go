@@ -47,9 +47,13 @@ func StartTask(t *models.Task, cellID string, now int64) (after *models.Task, sh
 	return after, true, nil
 }
 
+// complete moves a task to COMPLETED. As in the reference, a completed task
+// is no longer on any cell: its cell_id is cleared, so listing a cell's tasks
+// shows only those it still runs.
 func complete(t *models.Task, failed bool, reason, result string, now int64) *models.Task {
 	after := touch(t, now)
 	after.State = models.Task_Completed
+	after.CellId = ""
 	after.Failed = failed
 	after.FailureReason = reason
 	after.Result = result

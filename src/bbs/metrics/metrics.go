@@ -85,7 +85,7 @@ func (m *BBS) Instrument(known func(path string) bool, next http.Handler) http.H
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if strings.HasPrefix(route, "/v1/events/") {
+		if strings.HasPrefix(route, "/v1/events") {
 			return // streams: their duration is the subscription's life
 		}
 		m.RequestDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())

@@ -76,16 +76,8 @@ var (
 
 // listRoutingInfos derives each routing info from the stored desired LRP.
 func listRoutingInfos(ctx context.Context, st store.Store, req *models.DesiredLRPsRequest, fn func([]byte) error) error {
-	return st.EachDesiredLRP(ctx, desiredFilter(req), func(pb []byte) error {
-		var d models.DesiredLRP
-		if err := proto.Unmarshal(pb, &d); err != nil {
-			return err
-		}
+	return st.EachDesiredLRP(ctx, desiredFilter(req), mapped(fn, func(d *models.DesiredLRP) proto.Message {
 		ri := d.DesiredLRPRoutingInfo()
-		out, err := proto.Marshal(&ri)
-		if err != nil {
-			return err
-		}
-		return fn(out)
-	})
+		return &ri
+	}))
 }

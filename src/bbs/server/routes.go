@@ -41,10 +41,7 @@ func runningInfo(n *models.ActualLRPNetInfo, routes []*models.ActualLRPInternalR
 
 func errOf(err error) *models.Error { return service.ModelError(err) }
 
-func (s *Server) handle(path string, h http.HandlerFunc) {
-	s.paths[path] = true
-	s.mux.HandleFunc("POST "+path, h)
-}
+func (s *Server) handle(path string, h http.HandlerFunc) { s.handleMethod("POST", path, h) }
 
 func (s *Server) routes() {
 	svc := s.svc
@@ -167,8 +164,8 @@ func (s *Server) routes() {
 	s.handle("/v1/tasks/delete", taskGuidOp(s, svc.DeleteTask))
 
 	// events
-	s.handle("/v1/events/lrp_instances.r1", s.events(s.cfg.LRPHub, true))
-	s.handle("/v1/events/tasks.r1", s.events(s.cfg.TaskHub, false))
+	s.handle("/v1/events/lrp_instances.r1", s.events(s.cfg.LRPHub, true, nil))
+	s.handle("/v1/events/tasks.r1", s.events(s.cfg.TaskHub, false, nil))
 
 	// cells
 	s.handle("/v1/cells/list.r1", func(w http.ResponseWriter, r *http.Request) {
@@ -184,22 +181,23 @@ func taskGuidOp(s *Server, op func(ctx context.Context, guid string) error) http
 	})
 }
 
-// events serves a stream; like the reference, only the instance stream
-// honours the request's cell_id filter.
-func (s *Server) events(hub *events.Hub, byCell bool) http.HandlerFunc {
+// events serves a stream, each event passed through version (nil: as
+// published). Like the reference, only the LRP streams (byCell) read the
+// request, for its cell_id filter, and one that does not decode gets a bare
+// 500; the task stream ignores its body.
+func (s *Server) events(hub *events.Hub, byCell bool, version events.Version) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req models.EventsByCellId
-		if e := s.decode(w, r, &req); e != nil {
-			http.Error(w, e.Message, http.StatusBadRequest)
-			return
+		if byCell {
+			if e := s.decode(w, r, &req); e != nil {
+				s.log.Info("event stream request rejected", "path", r.URL.Path, "err", e.Message)
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
 		}
-		cell := req.CellId
-		if !byCell {
-			cell = ""
-		}
-		sub := hub.Subscribe(cell)
+		sub := hub.Subscribe(req.CellId)
 		defer sub.Close()
-		if err := events.ServeSSE(r.Context(), w, sub); err != nil {
+		if err := events.ServeSSEAs(r.Context(), w, sub, version); err != nil {
 			s.log.Debug("event stream ended", "path", r.URL.Path, "err", err)
 		}
 	}

@@ -31,9 +31,12 @@ type Admin interface {
 
 // Config wires a Server.
 type Config struct {
-	Service          *service.Service
-	LRPHub           *events.Hub
-	TaskHub          *events.Hub
+	Service *service.Service
+	LRPHub  *events.Hub
+	TaskHub *events.Hub
+	// LRPGroupHub carries the deprecated group stream (/v1/events); when nil
+	// that stream serves an empty hub.
+	LRPGroupHub      *events.Hub
 	Admin            Admin
 	AdminCommonNames []string
 	MaxBodyBytes     int64
@@ -60,8 +63,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 10 << 20
 	}
+	if cfg.LRPGroupHub == nil {
+		cfg.LRPGroupHub = events.NewHub(1, cfg.Logger)
+	}
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), paths: map[string]bool{}}
 	s.routes()
+	s.legacyRoutes()
 	s.adminRoutes()
 	return s, nil
 }

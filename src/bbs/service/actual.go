@@ -26,9 +26,10 @@ func (s *Service) actualOp(ctx context.Context, guid string, index int32, decide
 // (convergence) that batch their auctions.
 func (s *Service) applyActualDecision(ctx context.Context, guid string, index int32, decide decideFunc) (lifecycle.Plan, error) {
 	var plan lifecycle.Plan
+	var rows []*models.ActualLRP
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		rows, err := tx.ActualLRPs(guid, &index)
-		if err != nil {
+		var err error
+		if rows, err = tx.ActualLRPs(guid, &index); err != nil {
 			return err
 		}
 		plan, err = decide(lifecycle.Group(rows), s.now())
@@ -40,7 +41,7 @@ func (s *Service) applyActualDecision(ctx context.Context, guid string, index in
 	if err != nil {
 		return plan, err
 	}
-	s.publishActual(plan.Changes, plan.Crashed)
+	s.publishActual(rows, plan.Changes, plan.Crashed)
 	return plan, nil
 }
 
@@ -67,19 +68,12 @@ func applyActual(tx store.Tx, changes []lifecycle.Change) error {
 	return nil
 }
 
-func (s *Service) publishActual(changes []lifecycle.Change, crashed bool) {
-	for _, c := range changes {
-		switch {
-		case c.Before == nil:
-			s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceCreatedEvent(c.After, ""))
-		case c.After == nil:
-			s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceRemovedEvent(c.Before, ""))
-		default:
-			if crashed {
-				s.cfg.LRPEvents.Publish(models.NewActualLRPCrashedEvent(c.Before, c.After))
-			}
-			s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceChangedEvent(c.Before, c.After, ""))
-		}
+// publishActual publishes the events of changes applied to rows (the rows
+// of one process guid and index before them).
+func (s *Service) publishActual(rows []*models.ActualLRP, changes []lifecycle.Change, crashed bool) {
+	s.publishGroups(rows, changes, crashed)
+	for _, e := range instanceEvents(changes, crashed) {
+		s.cfg.LRPEvents.Publish(e)
 	}
 }
 

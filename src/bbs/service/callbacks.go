@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -13,29 +15,47 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 )
 
-// CallbackWorkers POSTs task completion callbacks to their owners and, on a
-// 2xx answer, resolves and deletes the task. Undelivered callbacks are left
-// COMPLETED for convergence to retry.
+// CallbackAttempts is how many times a callback is POSTed before the task is
+// left to convergence (the reference's taskworkpool tries 3 times).
+const CallbackAttempts = 3
+
+// CallbackWorkers delivers task completion callbacks as the reference does:
+// the task is first moved to RESOLVING (so only one worker owns it); its
+// owner's answer, whatever it is except 503 or 504, resolves it and the task
+// is deleted; a 503, 504, timeout or closed connection is tried again, up to
+// CallbackAttempts times. A task whose callback was not delivered stays
+// RESOLVING, and convergence moves it back to COMPLETED after the kick
+// interval and calls back again. At most Workers callbacks run at once.
 type CallbackWorkers struct {
-	queue   chan *models.Task
-	client  *http.Client
-	log     *slog.Logger
-	resolve func(ctx context.Context, guid string) error
-	wg      sync.WaitGroup
-	once    sync.Once
-	done    chan struct{}
+	queue  chan *models.Task
+	slots  chan struct{} // one per callback in flight
+	client *http.Client
+	log    *slog.Logger
+
+	// set by the Service
+	resolving func(ctx context.Context, guid string) error
+	delete    func(ctx context.Context, guid string) error
+
+	ctx    context.Context // ends in-flight callbacks on Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
 }
 
-// NewCallbackWorkers starts n workers with a queue of size depth.
+// NewCallbackWorkers delivers callbacks with at most n in flight and up to
+// depth waiting. A nil client has a 30s timeout and no client certificate.
 func NewCallbackWorkers(n, depth int, client *http.Client, log *slog.Logger) *CallbackWorkers {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	w := &CallbackWorkers{queue: make(chan *models.Task, depth), client: client, log: log, done: make(chan struct{})}
-	for i := 0; i < n; i++ {
-		w.wg.Add(1)
-		go w.run()
+	if log == nil {
+		log = slog.Default()
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &CallbackWorkers{queue: make(chan *models.Task, depth), slots: make(chan struct{}, max(n, 1)),
+		client: client, log: log, ctx: ctx, cancel: cancel}
+	w.wg.Add(1)
+	go w.dispatch()
 	return w
 }
 
@@ -49,27 +69,45 @@ func (w *CallbackWorkers) Enqueue(t *models.Task) {
 	}
 }
 
-// Close stops the workers after the callbacks in flight.
+// Close stops taking callbacks, ends those in flight and waits for them.
 func (w *CallbackWorkers) Close() {
-	w.once.Do(func() { close(w.done) })
+	w.once.Do(w.cancel)
 	w.wg.Wait()
 }
 
-func (w *CallbackWorkers) run() {
+// dispatch starts a worker per queued task once a slot is free.
+func (w *CallbackWorkers) dispatch() {
 	defer w.wg.Done()
 	for {
+		var t *models.Task
 		select {
-		case <-w.done:
+		case <-w.ctx.Done():
 			return
-		case t := <-w.queue:
-			if err := w.deliver(t); err != nil {
+		case t = <-w.queue:
+		}
+		select {
+		case <-w.ctx.Done():
+			return
+		case w.slots <- struct{}{}:
+		}
+		w.wg.Add(1)
+		go func() {
+			defer func() { <-w.slots; w.wg.Done() }()
+			if err := w.handle(w.ctx, t); err != nil {
 				w.log.Error("task completion callback", "task_guid", t.TaskGuid, "url", t.CompletionCallbackUrl, "err", err)
 			}
-		}
+		}()
 	}
 }
 
-func (w *CallbackWorkers) deliver(t *models.Task) error {
+// handle resolves one completed task through its callback.
+func (w *CallbackWorkers) handle(ctx context.Context, t *models.Task) error {
+	if t.CompletionCallbackUrl == "" {
+		return nil
+	}
+	if err := w.resolving(ctx, t.TaskGuid); err != nil {
+		return fmt.Errorf("marking task resolving before its callback: %w", err)
+	}
 	body, err := json.Marshal(&models.TaskCallbackResponse{
 		TaskGuid: t.TaskGuid, Failed: t.Failed, FailureReason: t.FailureReason,
 		Result: t.Result, Annotation: t.Annotation, CreatedAt: t.CreatedAt,
@@ -77,29 +115,45 @@ func (w *CallbackWorkers) deliver(t *models.Task) error {
 	if err != nil {
 		return fmt.Errorf("encoding callback: %w", err)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		resp, err := w.client.Post(t.CompletionCallbackUrl, "application/json", bytes.NewReader(body))
-		if err != nil {
-			lastErr = err
-		} else {
-			resp.Body.Close()
-			switch {
-			case resp.StatusCode >= 200 && resp.StatusCode < 300:
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				return w.resolve(ctx, t.TaskGuid)
-			case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout:
-				lastErr = fmt.Errorf("callback answered %d", resp.StatusCode)
-			default:
-				return fmt.Errorf("callback answered %d; leaving task for convergence", resp.StatusCode)
-			}
+	var status int
+	for attempt := 1; attempt <= CallbackAttempts; attempt++ {
+		status, err = w.post(ctx, t.CompletionCallbackUrl, body)
+		switch {
+		case err != nil && !retriable(err):
+			return fmt.Errorf("callback failed; convergence will retry: %w", err)
+		case err != nil:
+			continue
+		case status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+			continue
 		}
-		select {
-		case <-w.done:
-			return lastErr
-		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		if err := w.delete(ctx, t.TaskGuid); err != nil {
+			return fmt.Errorf("deleting task after its callback answered %d: %w", status, err)
 		}
+		return nil
 	}
-	return lastErr
+	if err != nil {
+		return fmt.Errorf("callback failed %d times; convergence will retry: %w", CallbackAttempts, err)
+	}
+	return fmt.Errorf("callback answered %d %d times; convergence will retry", status, CallbackAttempts)
+}
+
+func (w *CallbackWorkers) post(ctx context.Context, url string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// retriable: as in the reference, a timeout or a connection closed under
+// the request is tried again; any other failure (refused, bad URL) is not.
+func retriable(err error) bool {
+	var ne net.Error
+	return errors.Is(err, net.ErrClosed) || (errors.As(err, &ne) && ne.Timeout())
 }

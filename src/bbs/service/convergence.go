@@ -18,8 +18,10 @@ func (s *Service) ApplyLRPAction(ctx context.Context, a *convergence.LRPAction) 
 	changes := a.Changes(newGUID)
 	applied := true
 	if len(changes) > 0 {
+		var rows []*models.ActualLRP
 		err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-			rows, err := tx.ActualLRPs(a.Key.ProcessGuid, &a.Key.Index)
+			var err error
+			rows, err = tx.ActualLRPs(a.Key.ProcessGuid, &a.Key.Index)
 			if err != nil {
 				return err
 			}
@@ -34,7 +36,7 @@ func (s *Service) ApplyLRPAction(ctx context.Context, a *convergence.LRPAction) 
 		if !applied {
 			return false, nil
 		}
-		s.publishActual(changes, false)
+		s.publishActual(rows, changes, false)
 	}
 	if a.Stop != nil {
 		cell, err := s.Cell(ctx, a.Stop.CellId)

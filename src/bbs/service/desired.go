@@ -12,7 +12,10 @@ import (
 // DesireLRP stores a new desired LRP with one UNCLAIMED instance per index
 // and asks for all of them to be placed.
 func (s *Service) DesireLRP(ctx context.Context, d *models.DesiredLRP) error {
-	d = d.Copy()
+	// The reference fills metrics_guid from the source_id tag (or the tag
+	// from metrics_guid) on every read; filling it once here serves the
+	// same LRP without decoding each stored one on a list.
+	d = d.Copy().PopulateMetricsGuid()
 	d.ModificationTag = &models.ModificationTag{Epoch: newGUID()}
 	var created []*models.ActualLRP
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
@@ -26,7 +29,7 @@ func (s *Service) DesireLRP(ctx context.Context, d *models.DesiredLRP) error {
 	if err != nil {
 		return err
 	}
-	s.cfg.LRPEvents.Publish(models.NewDesiredLRPCreatedEvent(d, ""))
+	s.publishDesired(models.NewDesiredLRPCreatedEvent(d, ""))
 	s.placeCreated(ctx, d, created)
 	return nil
 }
@@ -53,7 +56,7 @@ func (s *Service) createMissing(tx store.Tx, d *models.DesiredLRP, have map[int3
 func (s *Service) placeCreated(ctx context.Context, d *models.DesiredLRP, created []*models.ActualLRP) {
 	indices := make([]int32, len(created))
 	for i, a := range created {
-		s.cfg.LRPEvents.Publish(models.NewActualLRPInstanceCreatedEvent(a, ""))
+		s.publishActual(nil, []lifecycle.Change{{After: a}}, false)
 		indices[i] = a.Index
 	}
 	info := d.DesiredLRPSchedulingInfo()
@@ -83,6 +86,7 @@ func (s *Service) UpdateDesiredLRP(ctx context.Context, guid string, u *models.D
 		}
 		if u.MetricTags != nil {
 			after.MetricTags = u.MetricTags
+			after.PopulateMetricsGuid()
 		}
 		if after.ModificationTag == nil {
 			after.ModificationTag = &models.ModificationTag{Epoch: newGUID()}
@@ -113,7 +117,7 @@ func (s *Service) UpdateDesiredLRP(ctx context.Context, guid string, u *models.D
 	if err != nil {
 		return err
 	}
-	s.cfg.LRPEvents.Publish(models.NewDesiredLRPChangedEvent(before, after, ""))
+	s.publishDesired(models.NewDesiredLRPChangedEvent(before, after, ""))
 	s.placeCreated(ctx, after, created)
 	for _, r := range retire {
 		if err := s.retire(ctx, r); err != nil {
@@ -141,7 +145,7 @@ func (s *Service) RemoveDesiredLRP(ctx context.Context, guid string) error {
 	if err != nil {
 		return err
 	}
-	s.cfg.LRPEvents.Publish(models.NewDesiredLRPRemovedEvent(removed, ""))
+	s.publishDesired(models.NewDesiredLRPRemovedEvent(removed, ""))
 	for _, r := range rows {
 		if r.Presence != models.ActualLRP_Ordinary {
 			continue // evacuating and suspect copies go when their cells report

@@ -46,10 +46,13 @@ type Config struct {
 	Store      store.Store
 	LRPEvents  Publisher
 	TaskEvents Publisher
-	Auctioneer Auctioneer // default: logs that no auctioneer is configured
-	Cells      CellClient // default: logs that no rep client is configured
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// LRPGroupEvents, when set, receives the deprecated actual LRP group
+	// events and the desired LRP events (the reference's /v1/events streams).
+	LRPGroupEvents Publisher
+	Auctioneer     Auctioneer // default: logs that no auctioneer is configured
+	Cells          CellClient // default: logs that no rep client is configured
+	Logger         *slog.Logger
+	Now            func() time.Time
 	// MaxTaskRejections: a task rejected this many times fails (default 3).
 	MaxTaskRejections int32
 	// Restart decides crash restarts (default: the reference's policy).
@@ -99,7 +102,7 @@ func New(cfg Config) (*Service, error) {
 	if s.cfg.Callbacks == nil {
 		s.cfg.Callbacks = NewCallbackWorkers(8, 1024, nil, cfg.Logger)
 	}
-	s.cfg.Callbacks.resolve = s.resolveAfterCallback
+	s.cfg.Callbacks.resolving, s.cfg.Callbacks.delete = s.ResolvingTask, s.DeleteTask
 	return s, nil
 }
 

@@ -137,14 +137,6 @@ func (s *Service) Task(ctx context.Context, guid string) (*models.Task, error) {
 	return s.cfg.Store.Task(ctx, guid)
 }
 
-// resolveAfterCallback finishes a task whose owner acknowledged its callback.
-func (s *Service) resolveAfterCallback(ctx context.Context, guid string) error {
-	if err := s.ResolvingTask(ctx, guid); err != nil {
-		return err
-	}
-	return s.DeleteTask(ctx, guid)
-}
-
 // UpsertDomain creates or refreshes a domain; ttl 0 never expires.
 func (s *Service) UpsertDomain(ctx context.Context, domain string, ttl time.Duration) error {
 	var expires time.Time

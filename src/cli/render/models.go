@@ -103,3 +103,32 @@ func DomainRow(d string) []string { return []string{d} }
 func ResourceRow(r *locketmodels.Resource) []string {
 	return []string{r.Key, r.Owner, r.Value, r.Type}
 }
+
+// ActualLRPGroupHeader heads the deprecated group views: the instance's
+// columns (or the evacuating copy's, when there is no instance) and the cell
+// of the evacuating copy.
+var ActualLRPGroupHeader = append(append([]string(nil), ActualLRPHeader...), "EVACUATING_ON")
+
+// ActualLRPGroupRow renders an actual LRP group.
+func ActualLRPGroupRow(g *models.ActualLRPGroup) []string { //lint:ignore SA1019 the deprecated view cfdot prints
+	lrp, evacuating := g.Instance, ""
+	if g.Evacuating != nil {
+		evacuating = g.Evacuating.CellId
+		if lrp == nil {
+			lrp = g.Evacuating
+		}
+	}
+	if lrp == nil {
+		return make([]string, len(ActualLRPGroupHeader))
+	}
+	return append(ActualLRPRow(lrp), evacuating)
+}
+
+// SchedulingInfoHeader heads desired LRP scheduling infos.
+var SchedulingInfoHeader = []string{"PROCESS_GUID", "DOMAIN", "INSTANCES", "MEMORY_MB", "DISK_MB", "ROOTFS", "PLACEMENT_TAGS"}
+
+// SchedulingInfoRow renders a desired LRP's scheduling info.
+func SchedulingInfoRow(s *models.DesiredLRPSchedulingInfo) []string {
+	return []string{s.ProcessGuid, s.Domain, strconv.Itoa(int(s.Instances)), strconv.Itoa(int(s.MemoryMb)),
+		strconv.Itoa(int(s.DiskMb)), s.RootFs, strings.Join(s.PlacementTags, ",")}
+}

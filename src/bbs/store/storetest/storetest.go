@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 		{"ActualLRPFilters", testActualLRPFilters},
 		{"Tasks", testTasks},
 		{"TaskFilters", testTaskFilters},
+		{"FinishedTasksLeaveTheirCell", testFinishedTasksLeaveTheirCell},
 		{"StreamStopsOnError", testStreamStopsOnError},
 		{"Presences", testPresences},
 		{"UpdateRollsBack", testUpdateRollsBack},

@@ -5,6 +5,7 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
+	"github.com/diego-go/diego/src/bbs/lifecycle"
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
@@ -69,6 +70,53 @@ func testTaskFilters(t *testing.T, s store.Store) {
 	wantTaskGuids(t, s, store.TaskFilter{CellID: "none"})
 	for _, task := range stream[models.Task](t, "EachTask", s.EachTask, store.TaskFilter{}) {
 		wantEqual(t, "streamed task "+task.TaskGuid, task, want[task.TaskGuid])
+	}
+}
+
+// testFinishedTasksLeaveTheirCell stores the lifecycle's completions of
+// running tasks: as in the reference, a completed task (by its cell, by a
+// cancel, by the deprecated fail) is on no cell, so a cell's list (the rep's
+// bulk sync) shows only what it still runs.
+func testFinishedTasksLeaveTheirCell(t *testing.T, s store.Store) {
+	finish := map[string]func(*models.Task) (*models.Task, error){
+		"completed": func(r *models.Task) (*models.Task, error) {
+			return lifecycle.CompleteTask(r, "cell-1", false, "", "result", 2)
+		},
+		"cancelled": func(r *models.Task) (*models.Task, error) { return lifecycle.CancelTask(r, 2) },
+		"failed":    func(r *models.Task) (*models.Task, error) { return lifecycle.FailTask(r, "gave up", 2) },
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, g := range []string{"completed", "cancelled", "failed", "running"} {
+			if err := tx.InsertTask(NewTask(g, "cf-a", "cell-1", models.Task_Running)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	wantTaskGuids(t, s, store.TaskFilter{CellID: "cell-1"}, "cancelled", "completed", "failed", "running")
+	update(t, s, func(tx store.Tx) error {
+		for g, fn := range finish {
+			running, err := tx.Task(g)
+			if err != nil {
+				return err
+			}
+			done, err := fn(running)
+			if err != nil {
+				return err
+			}
+			if err := tx.UpdateTask(done); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	wantTaskGuids(t, s, store.TaskFilter{CellID: "cell-1"}, "running")
+	wantTaskGuids(t, s, store.TaskFilter{Domain: "cf-a"}, "cancelled", "completed", "failed", "running")
+	for g := range finish {
+		got, err := s.Task(ctx(t), g)
+		if err != nil || got.State != models.Task_Completed || got.CellId != "" {
+			t.Fatalf("task %s = %+v (%v), want COMPLETED on no cell", g, got, err)
+		}
 	}
 }
 
