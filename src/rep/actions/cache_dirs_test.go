@@ -7,9 +7,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/diego-go/diego/src/internal/testutil"
 )
 
 // fetchDir is FetchDir failing the test on an error.
@@ -75,12 +72,7 @@ func TestFetchDirShared(t *testing.T) {
 			dirs[i], sizes[i], releases[i] = fetchDir(t, d, a)
 		}()
 	}
-	testutil.WaitFor(t, 10*time.Second, "one download and n-1 waiters", func() bool {
-		cache.mu.Lock()
-		defer cache.mu.Unlock()
-		return srv.inFullCount.Load() == 1 && cache.waiting == n-1
-	})
-	close(srv.hold)
+	srv.releaseWhenWaiting(t, cache, n-1)
 	wg.Wait()
 	dirs[n], sizes[n], releases[n] = fetchDir(t, d, a) // revalidated
 	downloaded := 0
