@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,4 +56,13 @@ echo ok > /result`, "/result")
 		t.Fatalf("task: failed %v (%s), result %q", task.Failed, task.FailureReason, task.Result)
 	}
 	f.wantOneExtraction(t, 1)
+	f.waitTaskGone(t, "task-runc-dep")
+	// Destroying the container left the cell's extracted copy whole.
+	kept, _ := filepath.Glob(filepath.Join(f.d.cfg.CachePath, "extracted", "*", "big"))
+	if len(kept) != 1 {
+		t.Fatalf("extracted dependency after the container was destroyed: %v", kept)
+	}
+	if fi, err := os.Stat(kept[0]); err != nil || fi.Size() != big {
+		t.Fatalf("extracted dependency after the container was destroyed: %v %v", fi, err)
+	}
 }
