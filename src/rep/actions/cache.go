@@ -17,7 +17,8 @@ import (
 // recently used entries are evicted to stay under the bound; an artifact
 // larger than the bound is not kept. Each entry remembers the validators
 // (ETag, Last-Modified) it was served with so it can be revalidated with a
-// conditional GET, as the reference's cacheddownloader does.
+// conditional GET, as the reference's cacheddownloader does. An entry may
+// also keep its archive extracted (see FetchDir), counted in the bound.
 type Cache struct {
 	dir      string
 	maxBytes int64
@@ -28,6 +29,7 @@ type Cache struct {
 	inflight map[string]chan struct{}
 	seq      uint64 // counts validations; an entry's validated is one of them
 	waiting  int    // callers waiting in claim
+	dirs     dirs   // the extracted directories in use or left to remove
 }
 
 type cacheEntry struct {
@@ -35,6 +37,8 @@ type cacheEntry struct {
 	lastUsed  time.Time
 	meta      entryMeta
 	validated uint64 // c.seq when the entry was last downloaded or revalidated (0: by a previous run)
+	dir       string // the archive extracted (FetchDir); "" = none
+	dirSize   int64
 }
 
 // entryMeta is what an entry keeps beside its archive (KEY.meta).
@@ -44,6 +48,9 @@ type entryMeta struct {
 	// Checksummed entries were verified against the checksum in their key:
 	// their content cannot change, so they are never revalidated.
 	Checksummed bool `json:"checksummed,omitempty"`
+	// Dir names the entry's extracted directory in the cache's extracted
+	// area, if any.
+	Dir string `json:"dir,omitempty"`
 }
 
 // revalidatable reports whether a conditional GET can tell if the entry is
@@ -65,7 +72,7 @@ func NewCache(dir string, maxBytes int64) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("download cache: %w", err)
 	}
-	c := &Cache{dir: dir, maxBytes: maxBytes, entries: map[string]*cacheEntry{}, inflight: map[string]chan struct{}{}}
+	c := &Cache{dir: dir, maxBytes: maxBytes, entries: map[string]*cacheEntry{}, inflight: map[string]chan struct{}{}, dirs: newDirs()}
 	for _, de := range des {
 		name := de.Name()
 		path := filepath.Join(dir, name)
@@ -89,6 +96,9 @@ func NewCache(dir string, maxBytes int64) (*Cache, error) {
 		}
 		c.entries[name] = e
 		c.used += fi.Size()
+	}
+	if err := c.restoreDirs(); err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	c.evictLocked(0)
@@ -201,14 +211,11 @@ func (c *Cache) put(key, tmp string, size int64, meta entryMeta) (bool, error) {
 	if _, ok := c.entries[key]; ok {
 		c.removeLocked(key)
 	}
-	if size > c.maxBytes {
+	if size > c.maxBytes || !c.evictLocked(size) {
 		return false, nil
 	}
-	c.evictLocked(size)
 	path := filepath.Join(c.dir, key)
-	if b, err := json.Marshal(meta); err == nil {
-		_ = os.WriteFile(path+metaSuffix, b, 0o644)
-	}
+	writeMeta(path, meta)
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(path + metaSuffix)
 		return false, fmt.Errorf("download cache: %w", err)
@@ -230,20 +237,30 @@ func (c *Cache) removeLocked(key string) {
 	os.Remove(path)
 	os.Remove(path + metaSuffix)
 	c.used -= e.size
+	c.detachDirLocked(e)
 	delete(c.entries, key)
 }
 
-// evictLocked removes least recently used entries until room more bytes fit.
-func (c *Cache) evictLocked(room int64) {
-	for c.used+room > c.maxBytes && len(c.entries) > 0 {
+// evictLocked removes least recently used entries until room more bytes
+// fit, and reports whether they do. Entries whose extracted directory a
+// container uses are not evicted.
+func (c *Cache) evictLocked(room int64) bool {
+	for c.used+room > c.maxBytes {
 		var oldest string
 		for k, e := range c.entries {
+			if c.dirs.inUse(e.dir) {
+				continue
+			}
 			if oldest == "" || e.lastUsed.Before(c.entries[oldest].lastUsed) {
 				oldest = k
 			}
 		}
+		if oldest == "" {
+			return false
+		}
 		c.removeLocked(oldest)
 	}
+	return true
 }
 
 // drop forgets the entry key (its artifact is no longer cacheable).

@@ -56,6 +56,18 @@ func (s *etagServer) set(body []byte, etag string) {
 	s.body, s.etag = body, etag
 }
 
+// releaseWhenWaiting lets the held full response go once it has started
+// and waiters callers wait in cache for it.
+func (s *etagServer) releaseWhenWaiting(t *testing.T, cache *Cache, waiters int) {
+	t.Helper()
+	testutil.WaitFor(t, 10*time.Second, "one download and its waiters", func() bool {
+		cache.mu.Lock()
+		defer cache.mu.Unlock()
+		return s.inFullCount.Load() == 1 && cache.waiting == waiters
+	})
+	close(s.hold)
+}
+
 func fetchFile(t *testing.T, d *Downloader, a Artifact) (name string, size int64) {
 	t.Helper()
 	rc, size, err := d.Fetch(context.Background(), a)
@@ -104,12 +116,7 @@ func TestFetchConcurrentStartsOneGET(t *testing.T) {
 			errs[i] = err
 		}()
 	}
-	testutil.WaitFor(t, 10*time.Second, "one download and n-1 waiters", func() bool {
-		cache.mu.Lock()
-		defer cache.mu.Unlock()
-		return srv.inFullCount.Load() == 1 && cache.waiting == n-1
-	})
-	close(srv.hold)
+	srv.releaseWhenWaiting(t, cache, n-1)
 	wg.Wait()
 	for i := range n {
 		if errs[i] != nil || names[i] != "lifecycle/launcher" {

@@ -55,34 +55,54 @@ type Artifact struct {
 // response with neither a checksum to verify nor ETag/Last-Modified is not
 // kept.
 func (d *Downloader) Fetch(ctx context.Context, a Artifact) (io.ReadCloser, int64, error) {
+	var rc io.ReadCloser
+	var size int64
+	err := d.fetch(ctx, a, func(got artifactFile) error {
+		var err error
+		rc, size, err = asTar(got.f, got.size, got.key == "")
+		return err
+	})
+	return rc, size, err
+}
+
+// artifactFile is an artifact's archive, open at its start.
+type artifactFile struct {
+	f    *os.File
+	size int64  // the bytes downloaded; 0 when a cached copy served
+	key  string // its cache entry; "" when not kept (f is a file to remove)
+}
+
+// fetch gets the artifact as Fetch describes and hands it to use, which
+// owns the file, while no other caller fetches the same cache entry.
+func (d *Downloader) fetch(ctx context.Context, a Artifact, use func(artifactFile) error) error {
 	u, err := url.ParseRequestURI(a.URL)
 	if err != nil {
-		return nil, 0, fmt.Errorf("download: %w", err)
+		return fmt.Errorf("download: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, 0, fmt.Errorf("download %s: unsupported scheme %q", a.URL, u.Scheme)
+		return fmt.Errorf("download %s: unsupported scheme %q", a.URL, u.Scheme)
 	}
 	newHash, err := checksumHash(a.ChecksumAlgorithm, a.ChecksumValue)
 	if err != nil {
-		return nil, 0, fmt.Errorf("download %s: %w", a.URL, err)
+		return fmt.Errorf("download %s: %w", a.URL, err)
 	}
 	if d.Cache == nil || a.CacheKey == "" {
 		got, err := d.download(ctx, a, newHash, entryMeta{}, func() (*os.File, error) { return os.CreateTemp("", "diego-download-") })
 		if err != nil {
-			return nil, 0, err
+			return err
 		}
-		return asTar(got.f, got.size, true)
+		return use(artifactFile{f: got.f, size: got.size})
 	}
 
 	key := cacheKey(a.URL, a.CacheKey, a.ChecksumAlgorithm, a.ChecksumValue)
 	since := d.Cache.generation()
 	if !d.Cache.claim(ctx.Done(), key) {
-		return nil, 0, fmt.Errorf("download %s: %w", a.URL, ctx.Err())
+		return fmt.Errorf("download %s: %w", a.URL, ctx.Err())
 	}
 	defer d.Cache.release(key)
 	entry, ok := d.Cache.open(key, since)
 	if ok && (entry.fresh || entry.meta.Checksummed) {
-		return asTar(entry.f, 0, false)
+		return use(artifactFile{f: entry.f, key: key})
 	}
 	var validators entryMeta
 	if ok {
@@ -93,24 +113,27 @@ func (d *Downloader) Fetch(ctx context.Context, a Artifact) (io.ReadCloser, int6
 		entry.f.Close()
 	}
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	if got.notModified {
 		d.Cache.revalidated(key)
-		return asTar(entry.f, 0, false)
+		return use(artifactFile{f: entry.f, key: key})
 	}
 	got.meta.Checksummed = newHash != nil
 	if !got.meta.Checksummed && !got.meta.revalidatable() {
 		d.Cache.drop(key)
-		return asTar(got.f, got.size, true)
+		return use(artifactFile{f: got.f, size: got.size})
 	}
 	kept, err := d.Cache.put(key, got.f.Name(), got.size, got.meta)
 	if err != nil {
 		got.f.Close()
 		os.Remove(got.f.Name())
-		return nil, 0, err
+		return err
 	}
-	return asTar(got.f, got.size, !kept)
+	if !kept {
+		key = ""
+	}
+	return use(artifactFile{f: got.f, size: got.size, key: key})
 }
 
 // fetched is the result of one GET.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -145,6 +147,18 @@ func (f *cellFixture) runAssetApps(t *testing.T, a *appAssets, n int, prefix str
 		if got := a.srv.fullGets(p); got != 1 {
 			t.Errorf("%s downloaded %d times for %d instances, want once", p, got, n)
 		}
+	}
+	f.wantOneExtraction(t, n)
+}
+
+// wantOneExtraction checks that the cell's cache extracted the lifecycle
+// (the one cached dependency bind-mounted, the shared layer at "/" being
+// streamed in) once for the n instances using it.
+func (f *cellFixture) wantOneExtraction(t *testing.T, n int) {
+	t.Helper()
+	des, err := os.ReadDir(filepath.Join(f.d.cfg.CachePath, "extracted"))
+	if err != nil || len(des) != 1 {
+		t.Fatalf("extracted area: %d directories (%v) for %d instances, want 1", len(des), err, n)
 	}
 }
 

@@ -88,7 +88,8 @@ type Daemon struct {
 	preloaded, schemes []string
 	downloader         *actions.Downloader // with the cell's download cache
 	uploader           *actions.Uploader
-	identity           *identity.Issuer // nil without instance identity
+	dependencies       mountedDependencies // each container's, until it is destroyed
+	identity           *identity.Issuer    // nil without instance identity
 }
 
 // Start validates cfg, starts serving and announcing the cell, and returns

@@ -82,8 +82,11 @@ func (d *Daemon) destroyContainer(guid string, log *slog.Logger) {
 	defer cancel()
 	if err := d.backend.Destroy(ctx, guid); err != nil && !errors.Is(err, container.ErrNotFound) {
 		log.Error("destroying container", "error", err)
+		d.removeCredDir(guid, log)
+		return // its cached dependencies stay held, as in the reference
 	}
 	d.removeCredDir(guid, log)
+	d.dependencies.release(guid)
 }
 
 // containerOutput returns where a container's output goes: Options.

@@ -6,10 +6,12 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/rep/actions"
+	"github.com/diego-go/diego/src/rep/container"
 )
 
 // newTransfers returns the downloader (with the cell's download cache at
@@ -29,38 +31,52 @@ func (d *Daemon) transferDeps(deps actions.Deps) actions.Deps {
 	return deps
 }
 
-// lrpAssets prepares a desired LRP's container as the reference does
-// before setup: its shared image layers and cached dependencies are
-// downloaded (through the cell's cache) into the container, and its
-// exclusive image layers become download actions run, in parallel, before
-// its setup. It returns the desired LRP whose setup and action to run, or
-// the reason the instance crashes (actions.CachedDependenciesFailed).
-func (d *Daemon) lrpAssets(ctx context.Context, deps actions.Deps, desired *models.DesiredLRP) (*models.DesiredLRP, error) {
+// assets is what a container gets besides its action, as the reference's
+// executor prepares it: the cached dependencies (shared image layers
+// first) extracted once on the cell and bind-mounted read-only, fetched
+// before the container is created; those whose `to` is the container's
+// root, which are streamed in once it exists (fetch); and the exclusive
+// image layers, download actions run in parallel before then.
+type assets struct {
+	mounts   []container.BindMount
+	streamed []*models.CachedDependency
+	then     *models.Action
+}
+
+// fetch streams the cached dependencies no mount covers into the container.
+func (a assets) fetch(ctx context.Context, deps actions.Deps) error {
+	return actions.FetchDependencies(ctx, deps, a.streamed)
+}
+
+// lrpAssets fetches a desired LRP's cached dependencies for the instance
+// guid before its container exists. It returns the assets, the desired LRP
+// whose setup to run (after the exclusive layers' downloads), or the
+// reason the instance crashes (actions.CachedDependenciesFailed).
+func (d *Daemon) lrpAssets(ctx context.Context, guid string, deps actions.Deps, desired *models.DesiredLRP) (assets, *models.DesiredLRP, error) {
+	a, err := d.mountAssets(ctx, guid, deps, desired.ImageLayers, desired.LegacyDownloadUser, desired.CachedDependencies, desired.Setup)
 	cp := *desired
-	var err error
-	cp.Setup, err = d.fetchAssets(ctx, deps, desired.ImageLayers, desired.LegacyDownloadUser, desired.CachedDependencies, desired.Setup)
-	cp.CachedDependencies, cp.ImageLayers = nil, nil // downloaded
-	return &cp, err
+	cp.Setup, cp.CachedDependencies, cp.ImageLayers = a.then, nil, nil
+	return a, &cp, err
 }
 
 // taskAssets is lrpAssets for a task: its exclusive image layers are
 // downloaded before its action.
-func (d *Daemon) taskAssets(ctx context.Context, deps actions.Deps, def *models.TaskDefinition) (*models.TaskDefinition, error) {
+func (d *Daemon) taskAssets(ctx context.Context, guid string, deps actions.Deps, def *models.TaskDefinition) (assets, *models.TaskDefinition, error) {
+	a, err := d.mountAssets(ctx, guid, deps, def.ImageLayers, def.LegacyDownloadUser, def.CachedDependencies, def.Action)
 	cp := *def
-	var err error
-	cp.Action, err = d.fetchAssets(ctx, deps, def.ImageLayers, def.LegacyDownloadUser, def.CachedDependencies, def.Action)
-	cp.CachedDependencies, cp.ImageLayers = nil, nil // downloaded
-	return &cp, err
+	cp.Action, cp.CachedDependencies, cp.ImageLayers = a.then, nil, nil
+	return a, &cp, err
 }
 
-// fetchAssets downloads the shared layers and cached dependencies into the
-// container and returns then preceded by the exclusive layers' downloads.
-func (d *Daemon) fetchAssets(ctx context.Context, deps actions.Deps, layers []*models.ImageLayer, user string, cds []*models.CachedDependency, then *models.Action) (*models.Action, error) {
+func (d *Daemon) mountAssets(ctx context.Context, guid string, deps actions.Deps, layers []*models.ImageLayer, user string, cds []*models.CachedDependency, then *models.Action) (assets, error) {
 	cds, then = withImageLayers(layers, user, cds, then)
-	if err := actions.FetchDependencies(ctx, d.transferDeps(deps), cds); err != nil {
-		return nil, err
+	mount, streamed := actions.Mountable(cds)
+	m, err := actions.MountDependencies(ctx, d.transferDeps(deps), mount)
+	if err != nil {
+		return assets{}, err
 	}
-	return then, nil
+	d.dependencies.hold(guid, m)
+	return assets{mounts: m.Mounts, streamed: streamed, then: then}, nil
 }
 
 // withImageLayers is the BBS models' V3-to-V2 conversion the reference rep
@@ -72,4 +88,31 @@ func (d *Daemon) fetchAssets(ctx context.Context, deps actions.Deps, layers []*m
 func withImageLayers(layers []*models.ImageLayer, user string, cds []*models.CachedDependency, then *models.Action) ([]*models.CachedDependency, *models.Action) {
 	ls := models.ImageLayers(layers)
 	return append(ls.ToCachedDependencies(), cds...), ls.ToDownloadActions(user, then)
+}
+
+// mountedDependencies holds each container's extracted cached
+// dependencies until the container is destroyed: the cache removes an
+// extracted directory only when no container holds it.
+type mountedDependencies struct {
+	mu   sync.Mutex
+	held map[string]*actions.Mounted // by container handle
+}
+
+func (m *mountedDependencies) hold(guid string, deps *actions.Mounted) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.held == nil {
+		m.held = map[string]*actions.Mounted{}
+	}
+	m.held[guid].Release() // a previous container's, never destroyed
+	m.held[guid] = deps
+}
+
+// release gives back the dependencies of the destroyed container guid.
+func (m *mountedDependencies) release(guid string) {
+	m.mu.Lock()
+	deps := m.held[guid]
+	delete(m.held, guid)
+	m.mu.Unlock()
+	deps.Release()
 }

@@ -6,6 +6,7 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -171,6 +172,14 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	if err != nil {
 		return err.Error()
 	}
+	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
+	defer closeOut()
+	out = d.limitLogs(out, desired.LogRateLimit)
+	deps := d.transferDeps(actions.Deps{Stdout: out, Stderr: out, LogSource: logSource(desired)})
+	assets, desired, err := d.lrpAssets(ctx, lrp.InstanceGUID, deps, desired)
+	if err != nil {
+		return err.Error()
+	}
 	c, err := d.backend.Create(ctx, container.Spec{
 		Handle:    lrp.InstanceGUID,
 		RootFS:    desired.RootFs,
@@ -183,7 +192,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 		Properties: map[string]string{
 			propKind: kindLRP, "process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
 		},
-		BindMounts:  ce.Mounts,
+		BindMounts:  slices.Concat(assets.mounts, ce.Mounts),
 		EgressRules: egressRules(log, desired.EgressRules),
 	})
 	if err != nil {
@@ -200,11 +209,8 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	}
 	defer stopIdentity()
 
-	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
-	defer closeOut()
-	out = d.limitLogs(out, desired.LogRateLimit)
-	deps := d.transferDeps(actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: logSource(desired)})
-	if desired, err = d.lrpAssets(ctx, deps, desired); err != nil {
+	deps.Container = c
+	if err := assets.fetch(ctx, deps); err != nil {
 		return err.Error()
 	}
 	if desired.Setup != nil {

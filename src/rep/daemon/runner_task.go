@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -105,8 +106,16 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	if err != nil {
 		return true, err.Error(), ""
 	}
+	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
+	defer closeOut()
+	out = d.limitLogs(out, def.LogRateLimit)
+	deps := d.transferDeps(actions.Deps{Stdout: out, Stderr: out, LogSource: def.LogSource})
+	assets, def, err := d.taskAssets(ctx, tr.task.TaskGuid, deps, def)
+	if err != nil {
+		return true, err.Error(), ""
+	}
 	c, err := d.backend.Create(ctx, container.Spec{
-		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: ce.Env, BindMounts: ce.Mounts, EgressRules: egressRules(d.log, def.EgressRules),
+		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: ce.Env, BindMounts: slices.Concat(assets.mounts, ce.Mounts), EgressRules: egressRules(d.log, def.EgressRules),
 		MemoryMB: int64(def.MemoryMb), DiskMB: int64(def.DiskMb), MaxPids: int64(def.MaxPids), CPUWeight: def.CpuWeight,
 		Properties: map[string]string{propKind: kindTask, "task_guid": tr.task.TaskGuid},
 	})
@@ -119,11 +128,8 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 		return true, "failed to create container: " + err.Error(), ""
 	}
 	defer stopIdentity()
-	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
-	defer closeOut()
-	out = d.limitLogs(out, def.LogRateLimit)
-	deps := d.transferDeps(actions.Deps{Container: c, Stdout: out, Stderr: out, LogSource: def.LogSource})
-	if def, err = d.taskAssets(ctx, deps, def); err != nil {
+	deps.Container = c
+	if err := assets.fetch(ctx, deps); err != nil {
 		return true, err.Error(), ""
 	}
 	step, err := actions.Build(def.Action, deps)

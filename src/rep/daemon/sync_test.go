@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -228,7 +230,9 @@ func TestContainerMetrics(t *testing.T) {
 
 // TestRestartRecovery: a rep started on the container directory of a rep
 // that died with running instances kills their processes, and its first
-// bulk sync removes their records from the BBS.
+// bulk sync removes their records from the BBS. The extracted lifecycle
+// its instance mounted stays in the cache for the next instance (no GET,
+// no extraction); other directories in the extracted area are removed.
 func TestRestartRecovery(t *testing.T) {
 	h := newBBS(t)
 	dir := filepath.Join(t.TempDir(), "containers")
@@ -242,8 +246,15 @@ func TestRestartRecovery(t *testing.T) {
 		}
 		o.Backend = backend1
 	})
-	f1.desireAndPlace(t, sleeper("pg-restart"), "ig-restart")
+	a := newAppAssets(t, "#!/bin/sh\nexec sleep 600\n")
+	f1.desireAndPlace(t, a.desired("pg-restart"), "ig-restart")
 	f1.waitRunning(t, "pg-restart", "ig-restart")
+	extracted := filepath.Join(f1.d.cfg.CachePath, "extracted")
+	lifecycle, _ := filepath.Glob(filepath.Join(extracted, "*"))
+	stray := filepath.Join(extracted, "dir-interrupted")
+	if err := os.Mkdir(stray, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	c, err := backend1.Lookup(t.Context(), "ig-restart")
 	if err != nil {
 		t.Fatal(err)
@@ -275,6 +286,14 @@ func TestRestartRecovery(t *testing.T) {
 	})
 	if m, err := c.Metrics(context.Background()); err == nil && m.ProcessCount > 0 {
 		t.Fatalf("the dead rep's instance still has %d processes", m.ProcessCount)
+	}
+	f2.desireAndPlace(t, a.desired("pg-restart-2"), "ig-restart-2")
+	f2.waitRunning(t, "pg-restart-2", "ig-restart-2")
+	if now, _ := filepath.Glob(filepath.Join(extracted, "*")); len(lifecycle) != 1 || !slices.Equal(now, lifecycle) {
+		t.Errorf("extracted area %v after the restart, want the lifecycle's %v alone", now, lifecycle)
+	}
+	if n := a.srv.fullGets("/lifecycle.tgz"); n != 1 {
+		t.Errorf("lifecycle downloaded %d times, want once (kept across the restart)", n)
 	}
 }
 

@@ -1,15 +1,10 @@
 package process
 
 import (
-	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/tario"
@@ -27,43 +22,7 @@ func (c *Container) StreamIn(ctx context.Context, dir string, tarStream io.Reade
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("container: stream in: %w", err)
 	}
-	return tario.Extract(ctx, tarStream, func(hdr *tar.Header, r io.Reader) error { return extract(dest, hdr, r) })
-}
-
-// safeJoin joins name under base, refusing a path whose existing parents
-// include a symlink (which could point out of base).
-func safeJoin(base, name string) (string, error) {
-	rel := filepath.Clean("/" + name)
-	p := filepath.Join(base, rel)
-	cur := base
-	parts := strings.Split(strings.Trim(rel, "/"), "/")
-	for _, part := range parts[:max(len(parts)-1, 0)] {
-		cur = filepath.Join(cur, part)
-		fi, err := os.Lstat(cur)
-		if errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			return "", err
-		}
-		if fi.Mode()&os.ModeSymlink != 0 {
-			return "", fmt.Errorf("path goes through symlink %s", cur)
-		}
-	}
-	return p, nil
-}
-
-func extract(dest string, hdr *tar.Header, r io.Reader) error {
-	target, err := safeJoin(dest, hdr.Name)
-	if err != nil {
-		return err
-	}
-	if hdr.Typeflag != tar.TypeDir {
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-	}
-	_, err = tario.WriteEntry(target, hdr, r, 0o700, func() (string, error) { return safeJoin(dest, hdr.Linkname) })
+	_, err := tario.ExtractDir(ctx, tarStream, dest, 0o700)
 	return err
 }
 
