@@ -137,11 +137,7 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 		return true, "invalid action: " + err.Error(), ""
 	}
 	if err := step.Run(ctx); err != nil {
-		reason := err.Error()
-		if ci, ierr := c.Info(context.WithoutCancel(ctx)); ierr == nil && ci.OOMKilled {
-			reason += " (out of memory)"
-		}
-		return true, reason, ""
+		return true, err.Error(), "" // a run step's non-zero exit says (out of memory)
 	}
 	if def.ResultFile == "" {
 		return false, "", ""
