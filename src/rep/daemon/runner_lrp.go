@@ -180,6 +180,10 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	if err != nil {
 		return err.Error()
 	}
+	egress, err := egressRules(log, desired.EgressRules)
+	if err != nil {
+		return "failed to create container: " + err.Error()
+	}
 	c, err := d.backend.Create(ctx, container.Spec{
 		Handle:    lrp.InstanceGUID,
 		RootFS:    desired.RootFs,
@@ -193,7 +197,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 			propKind: kindLRP, "process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
 		},
 		BindMounts:  slices.Concat(assets.mounts, ce.Mounts),
-		EgressRules: egressRules(log, desired.EgressRules),
+		EgressRules: egress,
 	})
 	if err != nil {
 		return "failed to create container: " + err.Error()

@@ -114,8 +114,12 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	if err != nil {
 		return true, err.Error(), ""
 	}
+	egress, err := egressRules(d.log, def.EgressRules)
+	if err != nil {
+		return true, "failed to create container: " + err.Error(), ""
+	}
 	c, err := d.backend.Create(ctx, container.Spec{
-		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: ce.Env, BindMounts: slices.Concat(assets.mounts, ce.Mounts), EgressRules: egressRules(d.log, def.EgressRules),
+		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: ce.Env, BindMounts: slices.Concat(assets.mounts, ce.Mounts), EgressRules: egress,
 		MemoryMB: int64(def.MemoryMb), DiskMB: int64(def.DiskMb), MaxPids: int64(def.MaxPids), CPUWeight: def.CpuWeight,
 		Properties: map[string]string{propKind: kindTask, "task_guid": tr.task.TaskGuid},
 	})
