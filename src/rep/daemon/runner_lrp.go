@@ -174,8 +174,10 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	}
 	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
 	defer closeOut()
-	out = d.limitLogs(out, desired.LogRateLimit)
-	deps := d.transferDeps(actions.Deps{Stdout: out, Stderr: out, LogSource: logSource(desired)})
+	logs := d.limitLogs(out, desired.LogRateLimit)
+	defer logs.Flush()
+	out = logs.Stdout
+	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: logSource(desired)})
 	assets, desired, err := d.lrpAssets(ctx, lrp.InstanceGUID, deps, desired)
 	if err != nil {
 		return err.Error()

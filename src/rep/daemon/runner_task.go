@@ -108,8 +108,10 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	}
 	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
 	defer closeOut()
-	out = d.limitLogs(out, def.LogRateLimit)
-	deps := d.transferDeps(actions.Deps{Stdout: out, Stderr: out, LogSource: def.LogSource})
+	logs := d.limitLogs(out, def.LogRateLimit)
+	defer logs.Flush()
+	out = logs.Stdout
+	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: def.LogSource})
 	assets, def, err := d.taskAssets(ctx, tr.task.TaskGuid, deps, def)
 	if err != nil {
 		return true, err.Error(), ""
