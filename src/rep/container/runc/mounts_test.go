@@ -1,7 +1,6 @@
 package runc_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"io"
 	"os"
@@ -9,27 +8,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/runc"
 )
 
-// tarContents reads a StreamOut tar into name -> body (directories "").
+// tarContents reads a StreamOut tar into name → body.
 func tarContents(t *testing.T, rc io.ReadCloser) map[string]string {
 	t.Helper()
 	defer rc.Close()
 	got := map[string]string{}
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return got
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		got[hdr.Name] = string(b)
+	for name, f := range testutil.ReadTar(t, rc) {
+		got[name] = f.Body
 	}
+	return got
 }
 
 // TestStreamThroughBindMounts: StreamIn and StreamOut see a container's
