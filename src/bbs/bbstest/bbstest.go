@@ -186,6 +186,18 @@ func (r *Recorder) notify() {
 	}
 }
 
+// TaskGuids returns, and forgets, the guids of the tasks requested so far.
+func (r *Recorder) TaskGuids() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, t := range r.Tasks {
+		out = append(out, t.TaskGuid)
+	}
+	r.Tasks = nil
+	return out
+}
+
 // Indices returns, and forgets, the LRP indices requested so far, as "guid/index".
 func (r *Recorder) Indices() []string {
 	r.mu.Lock()

@@ -211,8 +211,8 @@ func (c Config) Validate() error {
 	if c.EventBufferSize < 1 {
 		errs = append(errs, errors.New("event_buffer_size must be at least 1"))
 	}
-	if c.MaxTaskRetries < 1 {
-		errs = append(errs, errors.New("max_task_retries must be at least 1"))
+	if c.MaxTaskRetries < 0 {
+		errs = append(errs, errors.New("max_task_retries must not be negative (0: a task's first rejection fails it)"))
 	}
 	if c.LocketAddress != "" && c.LocketListenAddress != "" {
 		errs = append(errs, errors.New("set locket_address (an external Locket) or locket_listen_address (an embedded one), not both"))

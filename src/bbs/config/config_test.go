@@ -69,3 +69,22 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// max_task_retries 0 is the reference's "no retry" (a task's first rejection
+// fails it); only a negative count is wrong.
+func TestMaxTaskRetries(t *testing.T) {
+	dir := writeFiles(t)
+	for retries, ok := range map[string]bool{"0": true, "5": true, "-1": false} {
+		c, err := Parse(strings.NewReader(strings.Replace(minimal(dir), `{`, `{"max_task_retries":`+retries+`,`, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Validate()
+		if ok != (err == nil) || !ok && !strings.Contains(err.Error(), "max_task_retries") {
+			t.Errorf("max_task_retries %s: %v", retries, err)
+		}
+	}
+	if DefaultConfig().MaxTaskRetries != 3 {
+		t.Error("max_task_retries default is not 3")
+	}
+}

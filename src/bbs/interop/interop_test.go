@@ -40,6 +40,7 @@ func runSuite(t *testing.T, h *bbstest.Harness) {
 	})
 	t.Run("domains", func(t *testing.T) { testDomains(t, c) })
 	t.Run("desired LRPs", func(t *testing.T) { testDesiredLRPs(t, c) })
+	t.Run("metrics guid", func(t *testing.T) { testMetricsGuid(t, h) })
 	t.Run("actual LRP lifecycle", func(t *testing.T) { testActualLifecycle(t, c) })
 	t.Run("evacuation", func(t *testing.T) { testEvacuation(t, c) })
 	t.Run("tasks", func(t *testing.T) { testTasks(t, c) })
@@ -360,7 +361,7 @@ func testTasks(t *testing.T, c bbs.InternalClient) {
 	if task.State != models.Task_Completed || !task.Failed || task.FailureReason != "task was cancelled" {
 		t.Fatalf("cancelled = %+v", task)
 	}
-	// reject: back to pending, then failed after 3 rejections
+	// reject: back to pending 3 times (max_task_retries), failed by the fourth
 	must(t, c.RejectTask(logger, "", "task-3", "no room"))
 	task, _ = c.TaskByGuid(logger, "", "task-3")
 	if task.State != models.Task_Pending || task.RejectionCount != 1 {
@@ -369,8 +370,13 @@ func testTasks(t *testing.T, c bbs.InternalClient) {
 	must(t, c.RejectTask(logger, "", "task-3", "no room"))
 	must(t, c.RejectTask(logger, "", "task-3", "no room"))
 	task, _ = c.TaskByGuid(logger, "", "task-3")
-	if task.State != models.Task_Completed || !task.Failed {
+	if task.State != models.Task_Pending || task.RejectionCount != 3 {
 		t.Fatalf("rejected thrice = %+v", task)
+	}
+	must(t, c.RejectTask(logger, "", "task-3", "no room"))
+	task, _ = c.TaskByGuid(logger, "", "task-3")
+	if task.State != models.Task_Completed || !task.Failed || task.FailureReason != "no room" {
+		t.Fatalf("rejected four times = %+v", task)
 	}
 	// deprecated fail
 	must(t, c.DesireTask(logger, "", "task-4", "tk", taskDef("x")))

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"strings"
 	"testing"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -274,14 +275,50 @@ func TestTaskTransitions(t *testing.T) {
 func TestRejectTask(t *testing.T) {
 	task := NewTask("t", "d", &models.TaskDefinition{}, 1)
 	task, _, _ = StartTask(task, "c1", 2)
-	r1, err := RejectTask(task, "full", 3, 3)
-	if err != nil || r1.State != models.Task_Pending || r1.CellId != "" || r1.RejectionCount != 1 {
-		t.Fatalf("reject 1: %+v %v", r1, err)
+	// max_task_retries 3: three rejections send it back to PENDING on its
+	// cell, the fourth fails it
+	for i := int32(1); i <= 3; i++ {
+		r, failed, err := RejectTask(task, "full", 3, int64(2+i))
+		if err != nil || failed != nil || r.State != models.Task_Pending || r.CellId != "c1" ||
+			r.RejectionCount != i || r.RejectionReason != "full" || r.UpdatedAt != int64(2+i) {
+			t.Fatalf("reject %d: %+v %+v %v", i, r, failed, err)
+		}
+		task = r
 	}
-	r2, _ := RejectTask(r1, "full", 3, 4)
-	r3, _ := RejectTask(r2, "full", 3, 5)
-	if r3.State != models.Task_Completed || !r3.Failed || r3.RejectionCount != 3 {
-		t.Fatalf("reject 3: %+v", r3)
+	r4, failed, err := RejectTask(task, "still full", 3, 9)
+	if err != nil || r4.State != models.Task_Pending || r4.RejectionCount != 4 || r4.RejectionReason != "still full" || r4.CellId != "c1" {
+		t.Fatalf("reject 4, rejected: %+v %v", r4, err)
+	}
+	if failed == nil || failed.State != models.Task_Completed || !failed.Failed || failed.FailureReason != "still full" ||
+		failed.RejectionCount != 4 || failed.CellId != "" || failed.FirstCompletedAt != 9 {
+		t.Fatalf("reject 4, failed: %+v", failed)
+	}
+	if _, _, err := RejectTask(failed, "x", 3, 10); !isType(err, models.Error_InvalidStateTransition) ||
+		err.(*models.Error).Message != "Cannot transition from Completed to Completed" {
+		t.Fatalf("reject a completed task whose retries are used up: %v", err)
+	}
+	if _, _, err := RejectTask(failed, "x", 5, 10); err != models.ErrBadRequest {
+		t.Fatalf("reject a completed task: %v", err)
+	}
+	// max_task_retries 0: the first rejection fails a PENDING task
+	_, failed, err = RejectTask(NewTask("u", "d", &models.TaskDefinition{}, 1), "no", 0, 2)
+	if err != nil || failed == nil || failed.FailureReason != "no" || failed.RejectionCount != 1 {
+		t.Fatalf("no retries: %+v %v", failed, err)
+	}
+}
+
+func TestReasonsTruncated(t *testing.T) {
+	short := strings.Repeat("a", MaxReasonBytes-1)
+	long := strings.Repeat("b", MaxReasonBytes)
+	cut := strings.Repeat("b", MaxReasonBytes-len("(truncated)")) + "(truncated)"
+	if Truncate(short, MaxReasonBytes) != short || Truncate(long, MaxReasonBytes) != cut {
+		t.Fatal("truncation differs from the reference's")
+	}
+	task := NewTask("t", "d", &models.TaskDefinition{}, 1)
+	rejected, _, _ := RejectTask(task, long+long, 3, 2)
+	failed, _ := FailTask(task, long, 2)
+	if rejected.RejectionReason != cut || failed.FailureReason != cut {
+		t.Fatalf("reasons: %d and %d bytes", len(rejected.RejectionReason), len(failed.FailureReason))
 	}
 }
 

@@ -9,6 +9,22 @@ import (
 // TaskCancelledReason is the failure reason a cancelled task records.
 const TaskCancelledReason = "task was cancelled"
 
+// MaxReasonBytes bounds a task's failure and rejection reasons, as the
+// reference's columns do.
+const MaxReasonBytes = 1024
+
+// truncated marks a reason cut to MaxReasonBytes.
+const truncated = "(truncated)"
+
+// Truncate cuts s to max bytes the reference's way: a string of max bytes
+// or more keeps its first max-11 bytes followed by "(truncated)".
+func Truncate(s string, max int) string {
+	if len(s) < max {
+		return s
+	}
+	return s[:max-len(truncated)] + truncated
+}
+
 func invalidTransition(from, to models.Task_State) error {
 	return models.NewError(models.Error_InvalidStateTransition,
 		fmt.Sprintf("Cannot transition from %s to %s", from, to))
@@ -55,7 +71,7 @@ func complete(t *models.Task, failed bool, reason, result string, now int64) *mo
 	after.State = models.Task_Completed
 	after.CellId = ""
 	after.Failed = failed
-	after.FailureReason = reason
+	after.FailureReason = Truncate(reason, MaxReasonBytes)
 	after.Result = result
 	after.FirstCompletedAt = now
 	return after
@@ -77,22 +93,32 @@ func FailTask(t *models.Task, reason string, now int64) (*models.Task, error) {
 	return complete(t, true, reason, "", now), nil
 }
 
-// RejectTask: a cell could not run the task. It goes back to PENDING, or
-// fails once it has been rejected maxRejections times.
-func RejectTask(t *models.Task, reason string, maxRejections int32, now int64) (*models.Task, error) {
+// RejectTask: a cell or the auctioneer could not run the task. As in the
+// reference, a PENDING or RUNNING task goes back to PENDING on the cell it was
+// on (cell_id kept, no new auction: convergence kicks it), counting the
+// rejection and recording its reason. A task already rejected maxRetries
+// times before this rejection is then failed with the rejection's reason:
+// failed is that completed task and rejected the PENDING one between.
+//
+// Rejecting a task in any other state is a bad request; but when its count
+// has reached maxRetries the reference tries to fail it instead, and the
+// error is that failure's invalid transition.
+func RejectTask(t *models.Task, reason string, maxRetries int, now int64) (rejected, failed *models.Task, err error) {
+	exhausted := int(t.RejectionCount) >= maxRetries
 	if t.State != models.Task_Pending && t.State != models.Task_Running {
-		return nil, invalidTransition(t.State, models.Task_Pending)
+		if exhausted {
+			return nil, nil, invalidTransition(t.State, models.Task_Completed)
+		}
+		return nil, nil, models.ErrBadRequest
 	}
-	after := touch(t, now)
-	after.RejectionCount++
-	after.RejectionReason = reason
-	if after.RejectionCount >= maxRejections {
-		failed := complete(after, true, fmt.Sprintf("task was rejected %d times: %s", after.RejectionCount, reason), "", now)
-		return failed, nil
+	rejected = touch(t, now)
+	rejected.RejectionCount++
+	rejected.RejectionReason = Truncate(reason, MaxReasonBytes)
+	rejected.State = models.Task_Pending
+	if exhausted {
+		failed = complete(rejected, true, reason, "", now)
 	}
-	after.State = models.Task_Pending
-	after.CellId = ""
-	return after, nil
+	return rejected, failed, nil
 }
 
 // CompleteTask records a RUNNING task's outcome reported by its cell.

@@ -59,12 +59,19 @@ func desiredFilter(req *models.DesiredLRPsRequest) store.DesiredFilter {
 	return store.DesiredFilter{Domain: req.Domain, ProcessGuids: req.ProcessGuids}
 }
 
+// servedFilter selects desired LRPs as the reference serves them.
+func servedFilter(req *models.DesiredLRPsRequest) store.DesiredFilter {
+	f := desiredFilter(req)
+	f.Served = true
+	return f
+}
+
 var (
 	listActualLRPs = func(ctx context.Context, st store.Store, req *models.ActualLRPsRequest, fn func([]byte) error) error {
 		return st.EachActualLRP(ctx, actualFilter(req), fn)
 	}
 	listDesiredLRPs = func(ctx context.Context, st store.Store, req *models.DesiredLRPsRequest, fn func([]byte) error) error {
-		return st.EachDesiredLRP(ctx, desiredFilter(req), fn)
+		return st.EachDesiredLRP(ctx, servedFilter(req), fn)
 	}
 	listSchedulingInfos = func(ctx context.Context, st store.Store, req *models.DesiredLRPsRequest, fn func([]byte) error) error {
 		return st.EachSchedulingInfo(ctx, desiredFilter(req), fn)

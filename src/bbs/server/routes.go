@@ -120,7 +120,7 @@ func (s *Server) routes() {
 	s.handle("/v1/desired_lrp_routing_infos/list", list(s, listRoutingInfos))
 	s.handle("/v1/desired_lrps/get_by_process_guid.r3", rpc(s, func(ctx context.Context, req *models.DesiredLRPByProcessGuidRequest) proto.Message {
 		d, err := svc.DesiredLRP(ctx, req.ProcessGuid)
-		return &models.DesiredLRPResponse{DesiredLrp: d, Error: errOf(err)}
+		return &models.DesiredLRPResponse{DesiredLrp: servedDesiredLRP(d), Error: errOf(err)}
 	}))
 	s.handle("/v1/desired_lrp_scheduling_infos/get_by_process_guid", rpc(s, func(ctx context.Context, req *models.DesiredLRPByProcessGuidRequest) proto.Message {
 		d, err := svc.SchedulingInfo(ctx, req.ProcessGuid)

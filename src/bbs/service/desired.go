@@ -12,10 +12,7 @@ import (
 // DesireLRP stores a new desired LRP with one UNCLAIMED instance per index
 // and asks for all of them to be placed.
 func (s *Service) DesireLRP(ctx context.Context, d *models.DesiredLRP) error {
-	// The reference fills metrics_guid from the source_id tag (or the tag
-	// from metrics_guid) on every read; filling it once here serves the
-	// same LRP without decoding each stored one on a list.
-	d = d.Copy().PopulateMetricsGuid()
+	d = d.Copy()
 	d.ModificationTag = &models.ModificationTag{Epoch: newGUID()}
 	var created []*models.ActualLRP
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
@@ -86,7 +83,6 @@ func (s *Service) UpdateDesiredLRP(ctx context.Context, guid string, u *models.D
 		}
 		if u.MetricTags != nil {
 			after.MetricTags = u.MetricTags
-			after.PopulateMetricsGuid()
 		}
 		if after.ModificationTag == nil {
 			after.ModificationTag = &models.ModificationTag{Epoch: newGUID()}

@@ -53,8 +53,10 @@ type Config struct {
 	Cells          CellClient // default: logs that no rep client is configured
 	Logger         *slog.Logger
 	Now            func() time.Time
-	// MaxTaskRejections: a task rejected this many times fails (default 3).
-	MaxTaskRejections int32
+	// MaxTaskRetries: how many times a rejected task goes back to PENDING;
+	// the rejection after that fails it (the reference's max_task_retries,
+	// 0: the first rejection fails the task).
+	MaxTaskRetries int
 	// Restart decides crash restarts (default: the reference's policy).
 	Restart lifecycle.RestartPolicy
 	// Callbacks delivers task completion callbacks (default: a pool of 8 workers).
@@ -72,8 +74,8 @@ func (c *Config) Validate() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.MaxTaskRejections <= 0 {
-		c.MaxTaskRejections = 3
+	if c.MaxTaskRetries < 0 {
+		return errors.New("service: MaxTaskRetries must not be negative")
 	}
 	if c.Restart == nil {
 		c.Restart = models.NewDefaultRestartCalculator()

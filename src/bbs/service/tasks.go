@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -39,11 +40,17 @@ func (s *Service) taskOp(ctx context.Context, guid string, decide func(t *models
 	if err != nil || after == nil {
 		return before, nil, err
 	}
+	s.taskChanged(before, after)
+	return before, after, nil
+}
+
+// taskChanged publishes a committed change and, when it completed a task
+// with a callback, hands the task to the callback workers.
+func (s *Service) taskChanged(before, after *models.Task) {
 	s.cfg.TaskEvents.Publish(models.NewTaskChangedEvent(before, after))
 	if after.State == models.Task_Completed && after.CompletionCallbackUrl != "" {
 		s.cfg.Callbacks.Enqueue(after)
 	}
-	return before, after, nil
 }
 
 // StartTask moves a task to RUNNING on a cell; shouldStart tells the rep
@@ -85,15 +92,35 @@ func (s *Service) FailTask(ctx context.Context, guid, reason string) error {
 	return err
 }
 
-// RejectTask returns a task to PENDING (and re-auctions it) or fails it.
+// RejectTask returns a task to PENDING, or fails it once its retries are
+// used up (lifecycle.RejectTask). As the reference's, it asks for no
+// auction: convergence kicks the PENDING task after the kick interval. A
+// failed task's event goes from the PENDING task the rejection left, as the
+// reference rejects and then fails in two steps.
 func (s *Service) RejectTask(ctx context.Context, guid, reason string) error {
-	_, after, err := s.taskOp(ctx, guid, func(t *models.Task, now int64) (*models.Task, error) {
-		return lifecycle.RejectTask(t, reason, s.cfg.MaxTaskRejections, now)
-	})
-	if err == nil && after.State == models.Task_Pending {
-		if err := s.cfg.Auctioneer.RequestTaskAuctions(ctx, []*models.Task{after}); err != nil {
-			s.log.Error("re-requesting task auction", "task_guid", guid, "err", err)
+	var stored, rejected, failed *models.Task
+	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if stored, err = tx.Task(guid); err != nil {
+			return err
 		}
+		if rejected, failed, err = lifecycle.RejectTask(stored, reason, s.cfg.MaxTaskRetries, s.now()); err != nil {
+			return err
+		}
+		if failed != nil {
+			return tx.UpdateTask(failed)
+		}
+		return tx.UpdateTask(rejected)
+	})
+	switch {
+	case err == nil && failed != nil:
+		s.taskChanged(rejected, failed)
+	case err == nil:
+		s.taskChanged(stored, rejected)
+	case errors.Is(err, models.ErrBadRequest) && stored != nil:
+		// The reference publishes a change even when the task could not be
+		// rejected: from an empty task to the task as it is.
+		s.cfg.TaskEvents.Publish(models.NewTaskChangedEvent(&models.Task{}, stored))
 	}
 	return err
 }

@@ -39,6 +39,10 @@ type ActualFilter struct {
 type DesiredFilter struct {
 	Domain       string
 	ProcessGuids []string
+	// Served: EachDesiredLRP yields each desired LRP as the reference serves
+	// it, metrics_guid and the source_id tag filled from each other
+	// (src/bbs/store/metricsguid), not as stored.
+	Served bool
 }
 
 // TaskFilter selects tasks; empty fields match everything.

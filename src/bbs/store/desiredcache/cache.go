@@ -17,6 +17,7 @@ import (
 	"github.com/gogo/protobuf/proto"
 
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/bbs/store/metricsguid"
 )
 
 // tombstoneTTL is how long a deletion is remembered, so that a put which
@@ -25,12 +26,36 @@ const tombstoneTTL = time.Minute
 
 // entry is one desired LRP. Its byte slices are immutable once stored.
 type entry struct {
-	seq     uint64
-	domain  string
-	desired []byte // proto models.DesiredLRP
+	seq    uint64
+	domain string
+	// served is the proto models.DesiredLRP as stored, its first stored
+	// bytes, followed by the fields the reference's reads add
+	// (metricsguid.Append), so lists serve it without looking into it.
+	served  []byte
+	stored  int
 	sched   []byte // proto models.DesiredLRPSchedulingInfo
 	deleted time.Time
 }
+
+// newEntry makes the entry of an encoded desired LRP and its scheduling info
+// (both owned by the entry from now on).
+func newEntry(seq uint64, domain string, desired, sched []byte) (*entry, error) {
+	e := &entry{seq: seq, domain: domain, sched: sched}
+	return e, e.setDesired(desired)
+}
+
+// setDesired keeps the encoded desired LRP pb (owned by the entry from now on).
+func (e *entry) setDesired(pb []byte) error {
+	served, err := metricsguid.Append(pb, pb)
+	if err != nil {
+		return err
+	}
+	e.served, e.stored = served, len(pb)
+	return nil
+}
+
+// desired is the desired LRP as stored (capped: an append cannot reach the fill).
+func (e *entry) desired() []byte { return e.served[:e.stored:e.stored] }
 
 // Store is a store.Store whose desired LRP reads are served from memory.
 type Store struct {
@@ -63,7 +88,7 @@ func New(ctx context.Context, inner store.Store) (*Store, error) {
 			return err
 		}
 		if e := c.entries[guid]; e != nil {
-			e.desired = slices.Clone(pb)
+			return e.setDesired(slices.Clone(pb))
 		}
 		return nil
 	})
@@ -71,12 +96,16 @@ func New(ctx context.Context, inner store.Store) (*Store, error) {
 		return nil, fmt.Errorf("loading desired LRPs: %w", err)
 	}
 	for guid, e := range c.entries {
-		if e.desired == nil { // written between the two scans; the next write fixes it, but be exact now
+		if e.served == nil { // written between the two scans; the next write fixes it, but be exact now
 			d, err := inner.DesiredLRP(ctx, guid)
 			if err != nil {
 				return nil, fmt.Errorf("loading desired LRP %s: %w", guid, err)
 			}
-			if e.desired, err = proto.Marshal(d); err != nil {
+			full, err := proto.Marshal(d)
+			if err != nil {
+				return nil, err
+			}
+			if err := e.setDesired(full); err != nil {
 				return nil, err
 			}
 		}
@@ -137,7 +166,11 @@ func (c *Store) refresh(ctx context.Context, changes []change) {
 			if merr != nil || serr != nil {
 				continue
 			}
-			fixed = append(fixed, change{seq: seq, guid: ch.guid, e: &entry{seq: seq, domain: d.Domain, desired: full, sched: sched}})
+			e, err := newEntry(seq, d.Domain, full, sched)
+			if err != nil {
+				continue
+			}
+			fixed = append(fixed, change{seq: seq, guid: ch.guid, e: e})
 		case errors.Is(err, store.ErrNotFound):
 			fixed = append(fixed, change{seq: seq, guid: ch.guid})
 		}
@@ -201,8 +234,11 @@ func (r *recordingTx) put(d *models.DesiredLRP) error {
 		return err
 	}
 	seq := r.c.seq.Add(1)
-	*r.pending = append(*r.pending, change{seq: seq, guid: d.ProcessGuid,
-		e: &entry{seq: seq, domain: d.Domain, desired: full, sched: sched}})
+	e, err := newEntry(seq, d.Domain, full, sched)
+	if err != nil {
+		return err
+	}
+	*r.pending = append(*r.pending, change{seq: seq, guid: d.ProcessGuid, e: e})
 	return nil
 }
 
@@ -237,7 +273,7 @@ func (c *Store) live(guid string) *entry {
 
 // DesiredLRP returns one desired LRP from memory.
 func (c *Store) DesiredLRP(_ context.Context, guid string) (*models.DesiredLRP, error) {
-	return decodeLive[models.DesiredLRP](c, guid, "desired LRP", func(e *entry) []byte { return e.desired })
+	return decodeLive[models.DesiredLRP](c, guid, "desired LRP", (*entry).desired)
 }
 
 // SchedulingInfo returns one scheduling info from memory.
@@ -264,9 +300,13 @@ func decodeLive[T any, PT interface {
 	return m, nil
 }
 
-// EachDesiredLRP streams cached desired LRPs in process guid order.
+// EachDesiredLRP streams cached desired LRPs in process guid order, as
+// stored or, with f.Served, as served.
 func (c *Store) EachDesiredLRP(ctx context.Context, f store.DesiredFilter, fn func([]byte) error) error {
-	return c.each(ctx, f, func(e *entry) []byte { return e.desired }, fn)
+	if f.Served {
+		return c.each(ctx, f, func(e *entry) []byte { return e.served }, fn)
+	}
+	return c.each(ctx, f, (*entry).desired, fn)
 }
 
 // EachSchedulingInfo streams cached scheduling infos in process guid order.

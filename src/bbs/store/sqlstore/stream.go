@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/bbs/store/metricsguid"
 	"github.com/diego-go/diego/src/internal/sqldb"
 )
 
@@ -41,6 +42,9 @@ func (s *Store) EachActualLRP(ctx context.Context, f store.ActualFilter, fn func
 // EachDesiredLRP streams the protobuf encoding of every matching
 // models.DesiredLRP, ordered by process guid.
 func (s *Store) EachDesiredLRP(ctx context.Context, f store.DesiredFilter, fn func(pb []byte) error) error {
+	if f.Served {
+		fn = metricsguid.Each(fn)
+	}
 	if err := s.eachDesired(ctx, "desired_lrp", aadDesiredLRP, f, fn); err != nil {
 		return fmt.Errorf("each desired lrp: %w", err)
 	}

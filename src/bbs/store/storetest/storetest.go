@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"Domains", testDomains},
 		{"DesiredLRPs", testDesiredLRPs},
 		{"DesiredLRPFilters", testDesiredLRPFilters},
+		{"ServedDesiredLRPs", testServedDesiredLRPs},
 		{"ActualLRPs", testActualLRPs},
 		{"ActualLRPFilters", testActualLRPFilters},
 		{"Tasks", testTasks},
