@@ -51,6 +51,28 @@ func Tar(tb testing.TB, files map[string]File) []byte {
 	return buf.Bytes()
 }
 
+// ReadTar reads a tar stream into name → member (directories and other
+// non-regular entries with an empty body).
+func ReadTar(tb testing.TB, r io.Reader) map[string]File {
+	tb.Helper()
+	got := map[string]File{}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		got[hdr.Name] = File{Body: string(b), Mode: hdr.FileInfo().Mode()}
+	}
+}
+
 // Tgz returns Tar(files) gzipped.
 func Tgz(tb testing.TB, files map[string]File) []byte {
 	tb.Helper()

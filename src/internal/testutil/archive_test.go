@@ -1,7 +1,6 @@
 package testutil
 
 import (
-	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
@@ -11,21 +10,7 @@ import (
 
 func TestArchives(t *testing.T) {
 	files := map[string]File{"bin/run": {Body: "#!/bin/sh\n", Mode: 0o755}, "README": {Body: "hi"}}
-	readTar := func(r io.Reader) map[string]File {
-		got := map[string]File{}
-		tr := tar.NewReader(r)
-		for {
-			hdr, err := tr.Next()
-			if err == io.EOF {
-				return got
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(tr)
-			got[hdr.Name] = File{Body: string(b), Mode: hdr.FileInfo().Mode()}
-		}
-	}
+	readTar := func(r io.Reader) map[string]File { return ReadTar(t, r) }
 	want := map[string]File{"bin/run": {Body: "#!/bin/sh\n", Mode: 0o755}, "README": {Body: "hi", Mode: 0o644}}
 	check := func(kind string, got map[string]File) {
 		t.Helper()

@@ -121,7 +121,7 @@ func TestFetchDirEviction(t *testing.T) {
 		return string(b)
 	}
 	arcA, arcB := makeTgz(t, map[string]string{"a": random()}), makeTgz(t, map[string]string{"b": random()})
-	srv := newArtifactServer(t, map[string][]byte{"/a.tgz": arcA, "/b.tgz": arcB})
+	srv := newTaggedArtifactServer(t, map[string][]byte{"/a.tgz": arcA, "/b.tgz": arcB})
 	cacheDir := t.TempDir()
 	cache, err := NewCache(cacheDir, int64(len(arcA))+3000+2000) // room for one entry with its directory
 	if err != nil {
@@ -164,7 +164,7 @@ func TestFetchDirEviction(t *testing.T) {
 // directories no entry keeps.
 func TestFetchDirRestart(t *testing.T) {
 	arc := makeTgz(t, map[string]string{"bin/launcher": "v1"})
-	srv := newArtifactServer(t, map[string][]byte{"/l.tgz": arc})
+	srv := newTaggedArtifactServer(t, map[string][]byte{"/l.tgz": arc})
 	cacheDir := t.TempDir()
 	cache, err := NewCache(cacheDir, 1<<20)
 	if err != nil {

@@ -117,7 +117,7 @@ func FetchDependencies(ctx context.Context, deps Deps, cds []*models.CachedDepen
 }
 
 func artifactOf(cd *models.CachedDependency) Artifact {
-	return Artifact{URL: cd.From, CacheKey: cd.CacheKey, ChecksumAlgorithm: cd.ChecksumAlgorithm, ChecksumValue: cd.ChecksumValue}
+	return Artifact{URL: cd.From, CacheKey: cd.CacheKey, ChecksumAlgorithm: cd.ChecksumAlgorithm, ChecksumValue: cd.ChecksumValue, Dir: true}
 }
 
 // fetchAll runs fetch for every dependency at once, with the reference's

@@ -16,7 +16,7 @@ func TestFetchDependencies(t *testing.T) {
 	lifecycle := makeTgz(t, map[string]string{"launcher": "#!/bin/sh\n"})
 	layer := makeZip(t, map[string]string{"etc/layer.conf": "zip layer"})
 	plain := makeTar(t, map[string]string{"plain.txt": "tar"})
-	srv := newArtifactServer(t, map[string][]byte{"/lifecycle.tgz": lifecycle, "/layer.zip": layer, "/plain.tar": plain})
+	srv := newTaggedArtifactServer(t, map[string][]byte{"/lifecycle.tgz": lifecycle, "/layer.zip": layer, "/plain.tar": plain})
 	cache, err := NewCache(t.TempDir(), 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -65,4 +65,56 @@ func TestFetchDependencies(t *testing.T) {
 			t.Errorf("output %q, want %q", out.String(), want)
 		}
 	}
+}
+
+// TestDependencyNotCacheable: as the reference fetches a cached dependency
+// as a cached directory, one whose response has neither ETag nor
+// Last-Modified fails, checksum or not, and so does one without a cache
+// key; the container fails with CachedDependenciesFailed, nothing is kept.
+func TestDependencyNotCacheable(t *testing.T) {
+	arc := makeTgz(t, map[string]string{"launcher": "#!/bin/sh\n"})
+	untagged := newArtifactServer(t, map[string][]byte{"/l.tgz": arc})
+	tagged := newTaggedArtifactServer(t, map[string][]byte{"/l.tgz": arc})
+	cache, err := NewCache(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := hexSum("sha256", arc)
+	for _, tc := range []struct {
+		cd   *models.CachedDependency
+		want error
+	}{
+		{&models.CachedDependency{Name: "no headers", From: untagged.URL + "/l.tgz", To: "/tmp/l", CacheKey: "k1"}, ErrMissingCacheHeaders},
+		{&models.CachedDependency{Name: "no headers, checksum", From: untagged.URL + "/l.tgz", To: "/tmp/l", CacheKey: "k2",
+			ChecksumAlgorithm: "sha256", ChecksumValue: sum}, ErrMissingCacheHeaders},
+		{&models.CachedDependency{Name: "no headers at /", From: untagged.URL + "/l.tgz", To: "/", CacheKey: "k3"}, ErrMissingCacheHeaders},
+		{&models.CachedDependency{Name: "no key", From: tagged.URL + "/l.tgz", To: "/tmp/l"}, ErrMissingCacheKey},
+	} {
+		var out syncBuffer
+		deps := Deps{Stdout: &out, Downloader: &Downloader{Cache: cache}}
+		_, _, _, derr := deps.Downloader.FetchDir(context.Background(), artifactOf(tc.cd))
+		var m *Mounted
+		if tc.cd.To == "/" { // streamed in, but fetched as the reference's directory
+			deps.Container = newProcessContainer(t)
+			err = FetchDependencies(context.Background(), deps, []*models.CachedDependency{tc.cd})
+		} else {
+			m, err = MountDependencies(context.Background(), deps, []*models.CachedDependency{tc.cd})
+		}
+		if m != nil || err == nil || err.Error() != CachedDependenciesFailed || !errors.Is(derr, tc.want) {
+			t.Errorf("%s: %v, %v (fetch: %v); want %q (fetch: %v)", tc.cd.Name, m, err, derr, CachedDependenciesFailed, tc.want)
+		}
+		if want := "Downloading " + tc.cd.Name + " failed\n"; !strings.Contains(out.String(), want) {
+			t.Errorf("%s: output %q, want %q", tc.cd.Name, out.String(), want)
+		}
+	}
+	if cache.Used() != 0 {
+		t.Errorf("the cache keeps %d bytes of dependencies it refused", cache.Used())
+	}
+	// With an ETag the same artifact is kept and mounted.
+	m, err := MountDependencies(context.Background(), Deps{Downloader: &Downloader{Cache: cache}}, []*models.CachedDependency{
+		{From: tagged.URL + "/l.tgz", To: "/tmp/l", CacheKey: "k1", ChecksumAlgorithm: "sha256", ChecksumValue: sum}})
+	if err != nil || len(m.Mounts) != 1 || cache.Used() == 0 {
+		t.Fatalf("tagged: %+v, %v (cache %d bytes)", m, err, cache.Used())
+	}
+	m.Release()
 }

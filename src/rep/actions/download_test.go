@@ -39,7 +39,18 @@ type artifactServer struct {
 	hits atomic.Int64
 }
 
+// newArtifactServer serves blobs by path with no ETag or Last-Modified.
 func newArtifactServer(t *testing.T, blobs map[string][]byte) *artifactServer {
+	return serveArtifacts(t, blobs, false)
+}
+
+// newTaggedArtifactServer serves blobs with an ETag (their sha256) and
+// answers a matching If-None-Match with 304, as a blobstore does.
+func newTaggedArtifactServer(t *testing.T, blobs map[string][]byte) *artifactServer {
+	return serveArtifacts(t, blobs, true)
+}
+
+func serveArtifacts(t *testing.T, blobs map[string][]byte, etags bool) *artifactServer {
 	s := &artifactServer{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
@@ -47,6 +58,14 @@ func newArtifactServer(t *testing.T, blobs map[string][]byte) *artifactServer {
 		if !ok {
 			http.NotFound(w, r)
 			return
+		}
+		if etags {
+			etag := `"` + hexSum("sha256", b) + `"`
+			if r.Header.Get("If-None-Match") == etag {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("ETag", etag)
 		}
 		w.Write(b)
 	}))

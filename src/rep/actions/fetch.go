@@ -24,6 +24,14 @@ import (
 // differs from the expected one.
 var ErrChecksumMismatch = errors.New("checksum mismatch")
 
+// The reference's errors for a cached dependency it cannot keep as a
+// directory (cacheddownloader's FetchAsDirectory); the container then fails
+// with CachedDependenciesFailed.
+var (
+	ErrMissingCacheKey     = errors.New("Not cacheable directory: cache key is missing")
+	ErrMissingCacheHeaders = errors.New("Not cacheable directory: ETag and Last-Modified were missing from response")
+)
+
 // Downloader fetches artifacts over http(s), verifies their checksums and
 // keeps them in an optional Cache.
 type Downloader struct {
@@ -41,6 +49,11 @@ type Artifact struct {
 	CacheKey          string
 	ChecksumAlgorithm string // md5, sha1 or sha256 ("" = unchecked)
 	ChecksumValue     string // hex
+	// Dir marks a cached dependency, which the reference fetches as a
+	// cached directory: it needs a cache key, and a download whose
+	// response has neither ETag nor Last-Modified fails (whatever its
+	// checksum) with ErrMissingCacheHeaders.
+	Dir bool
 }
 
 // Fetch returns the artifact (a tgz, zip or tar) as a tar stream and the
@@ -53,7 +66,7 @@ type Artifact struct {
 // it (so many instances starting at once cost one GET); otherwise it is
 // revalidated with a conditional GET (If-None-Match, If-Modified-Since). A
 // response with neither a checksum to verify nor ETag/Last-Modified is not
-// kept.
+// kept (and fails a cached dependency, see Artifact.Dir).
 func (d *Downloader) Fetch(ctx context.Context, a Artifact) (io.ReadCloser, int64, error) {
 	var rc io.ReadCloser
 	var size int64
@@ -86,10 +99,16 @@ func (d *Downloader) fetch(ctx context.Context, a Artifact, use func(artifactFil
 	if err != nil {
 		return fmt.Errorf("download %s: %w", a.URL, err)
 	}
+	if a.Dir && a.CacheKey == "" {
+		return fmt.Errorf("download %s: %w", a.URL, ErrMissingCacheKey)
+	}
 	if d.Cache == nil || a.CacheKey == "" {
 		got, err := d.download(ctx, a, newHash, entryMeta{}, func() (*os.File, error) { return os.CreateTemp("", "diego-download-") })
 		if err != nil {
 			return err
+		}
+		if a.Dir && !got.meta.revalidatable() {
+			return notCacheableDir(a, got)
 		}
 		return use(artifactFile{f: got.f, size: got.size})
 	}
@@ -120,6 +139,10 @@ func (d *Downloader) fetch(ctx context.Context, a Artifact, use func(artifactFil
 		return use(artifactFile{f: entry.f, key: key})
 	}
 	got.meta.Checksummed = newHash != nil
+	if a.Dir && !got.meta.revalidatable() {
+		d.Cache.drop(key)
+		return notCacheableDir(a, got)
+	}
 	if !got.meta.Checksummed && !got.meta.revalidatable() {
 		d.Cache.drop(key)
 		return use(artifactFile{f: got.f, size: got.size})
@@ -134,6 +157,14 @@ func (d *Downloader) fetch(ctx context.Context, a Artifact, use func(artifactFil
 		key = ""
 	}
 	return use(artifactFile{f: got.f, size: got.size, key: key})
+}
+
+// notCacheableDir discards a cached dependency's download that came without
+// ETag and Last-Modified and says why, as the reference fails it.
+func notCacheableDir(a Artifact, got fetched) error {
+	got.f.Close()
+	os.Remove(got.f.Name())
+	return fmt.Errorf("download %s: %w", a.URL, ErrMissingCacheHeaders)
 }
 
 // fetched is the result of one GET.

@@ -14,8 +14,10 @@ import (
 // container uses it. An artifact the cache keeps is extracted once: its
 // directory is shared until the entry is evicted or replaced and its last
 // user has released it. Any other artifact is extracted into a directory of
-// its own, removed at release.
+// its own, removed at release. As in the reference, the artifact needs a
+// cache key and ETag or Last-Modified (see Artifact.Dir).
 func (d *Downloader) FetchDir(ctx context.Context, a Artifact) (dir string, size int64, release func(), err error) {
+	a.Dir = true
 	err = d.fetch(ctx, a, func(got artifactFile) error {
 		size = got.size
 		if got.key != "" {

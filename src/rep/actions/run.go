@@ -10,6 +10,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/rep/container"
+	"github.com/diego-go/diego/src/rep/lograte"
 )
 
 // runStep runs a process in the container and waits for it.
@@ -126,6 +127,10 @@ func (s *runStep) exited(ctx context.Context, status int, cancelled, killed bool
 	}
 	if (!s.model.SuppressLogOutput || s.deps.Monitor) && logMsg != "" {
 		io.WriteString(s.deps.Stdout, logMsg+"\n")
+	}
+	if !s.model.SuppressLogOutput { // the executor flushes the streams here
+		lograte.Flush(s.deps.Stdout)
+		lograte.Flush(s.deps.Stderr)
 	}
 	switch {
 	case killed:

@@ -182,6 +182,14 @@ func prefixLines(prefix string, err error) error {
 // and for garden (which keeps nothing locally) a directory never written.
 func (c Config) settings() Settings {
 	d := c.Settings
+	// A backend section's disk_mb is the cell's (automatic only if both are 0).
+	switch {
+	case d.DiskMB != 0:
+	case c.Backend == BackendRunc && c.Runc != nil:
+		d.DiskMB = c.Runc.DiskMB
+	case (c.Backend == BackendProcess || c.Backend == "") && c.Process != nil:
+		d.DiskMB = c.Process.DiskMB
+	}
 	if d.ContainerRootDir == "" {
 		switch {
 		case c.Backend == BackendRunc && c.Runc != nil && c.Runc.StateDir != "":

@@ -149,6 +149,10 @@ func (d *Daemon) start() error {
 	if err != nil {
 		return fmt.Errorf("backend capacity: %w", err)
 	}
+	if capy.DiskMB, err = advertisedDiskMB(d.cfg, capy.DiskMB); err != nil {
+		return fmt.Errorf("disk capacity %d MB less max_cache_size_in_bytes %d: %w (set disk_mb or lower max_cache_size_in_bytes)",
+			capy.DiskMB, d.cfg.MaxCacheSizeInBytes, err)
+	}
 	mem, disk := clamp32(capy.MemoryMB), clamp32(capy.DiskMB)
 	d.presenceCapacity = models.NewCellCapacity(mem, disk, int32(capy.MaxContainers))
 

@@ -202,6 +202,25 @@ func TestLogRateLimit(t *testing.T) {
 	}
 }
 
+// TestLogStreamsSeparate: under a limit, stdout and stderr are cut into
+// messages separately, as the executor's log streamer does: lines written
+// in pieces on both streams at once come out whole, and the line a process
+// leaves unterminated is flushed with the run step's exit message.
+func TestLogStreamsSeparate(t *testing.T) {
+	out := &testutil.SyncBuffer{}
+	f := addCell(t, newBBS(t), "cell-logstreams", func(_ *Settings, o *Options) { o.ContainerOutput = out })
+	def := taskDef(`printf out-; printf err- >&2; sleep 0.1; echo A; echo B >&2; printf tail`, "")
+	def.LogRateLimit = &models.LogRateLimit{BytesPerSecond: 1000}
+	f.placeTask(t, "task-logstreams", def)
+	if task := f.waitTask(t, "task-logstreams", models.Task_Completed); task.Failed {
+		t.Fatalf("task failed: %s", task.FailureReason)
+	}
+	eventually(t, "the output", func() (bool, string) {
+		got := out.String()
+		return strings.Contains(got, "out-A\n") && strings.Contains(got, "err-B\n") && strings.Contains(got, "\ntailExit status 0\n"), got
+	})
+}
+
 // TestContainerEnvSettingsValidate: instance identity needs its CA, paths
 // are absolute, and the validity defaults to 24h.
 func TestContainerEnvSettingsValidate(t *testing.T) {

@@ -66,3 +66,25 @@ echo ok > /result`, "/result")
 		t.Fatalf("extracted dependency after the container was destroyed: %v %v", fi, err)
 	}
 }
+
+// TestDownloadIntoMountOnRunc: on runc a download action aimed inside a
+// read-only cached dependency fails as on garden (read-only file system),
+// not written underneath the mount where the task would never see it.
+func TestDownloadIntoMountOnRunc(t *testing.T) {
+	f := runcCell(t, 2, false)
+	srv := newAssetServer(t, map[string][]byte{
+		"/dep.tgz": testutil.Tgz(t, map[string]testutil.File{"tool": {Body: "dep"}}),
+		"/app.tgz": testutil.Tgz(t, map[string]testutil.File{"app": {Body: "app"}}),
+	})
+	def := taskDef(`echo ok > /result`, "/result")
+	def.CachedDependencies = []*models.CachedDependency{{Name: "dep", From: srv.URL + "/dep.tgz", To: "/tmp/dep", CacheKey: "dep"}}
+	def.Action = models.WrapAction(models.Serial(
+		&models.DownloadAction{Artifact: "app", From: srv.URL + "/app.tgz", To: "/tmp/dep/app", User: "root"},
+		def.Action.RunAction,
+	))
+	f.placeTask(t, "task-runc-into-mount", def)
+	task := f.waitTask(t, "task-runc-into-mount", models.Task_Completed)
+	if !task.Failed || !strings.Contains(task.FailureReason, "read-only file system") {
+		t.Fatalf("task: failed %v (%q), want the download refused by the read-only mount", task.Failed, task.FailureReason)
+	}
+}

@@ -10,17 +10,18 @@ import (
 
 // egressRules converts the egress rules of a desired LRP or task (Cloud
 // Foundry's application security groups) into the backend's. A rule that
-// fails the BBS's validation (which the BBS applied when it was desired)
-// is logged and left out: a missing rule allows less, never more.
-func egressRules(log *slog.Logger, rules []*models.SecurityGroupRule) []container.EgressRule {
+// fails the BBS's validation (which the BBS applied when it was desired) is
+// an error, and the caller fails the container with it ("failed to create
+// container: ..."), as the executor does.
+func egressRules(log *slog.Logger, rules []*models.SecurityGroupRule) ([]container.EgressRule, error) {
 	var out []container.EgressRule
 	for i, r := range rules {
 		if r == nil {
 			continue
 		}
 		if err := r.Validate(); err != nil {
-			log.Error("invalid egress rule left out", "index", i, "err", err)
-			continue
+			log.Error("invalid egress rule", "index", i, "err", err)
+			return nil, err // the executor's reason is the validation error alone
 		}
 		e := container.EgressRule{
 			Protocol:     r.Protocol,
@@ -39,5 +40,5 @@ func egressRules(log *slog.Logger, rules []*models.SecurityGroupRule) []containe
 		}
 		out = append(out, e)
 	}
-	return out
+	return out, nil
 }

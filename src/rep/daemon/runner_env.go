@@ -140,8 +140,10 @@ func (d *Daemon) removeCredDir(guid string, log *slog.Logger) {
 }
 
 // limitLogs applies a desired LRP's or task's log_rate_limit (none = no
-// byte limit) and the cell's max_log_lines_per_second to its output.
-func (d *Daemon) limitLogs(out io.Writer, limit *models.LogRateLimit) io.Writer {
+// byte limit) and the cell's max_log_lines_per_second to its output: its
+// stdout and stderr, cut into messages separately as the executor's log
+// streamer does (see lograte.New). Flush them when the container is done.
+func (d *Daemon) limitLogs(out io.Writer, limit *models.LogRateLimit) lograte.Streams {
 	bytesPerSec := int64(lograte.Unlimited)
 	if limit != nil {
 		bytesPerSec = limit.BytesPerSecond

@@ -174,11 +174,17 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	}
 	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
 	defer closeOut()
-	out = d.limitLogs(out, desired.LogRateLimit)
-	deps := d.transferDeps(actions.Deps{Stdout: out, Stderr: out, LogSource: logSource(desired)})
+	logs := d.limitLogs(out, desired.LogRateLimit)
+	defer logs.Flush()
+	out = logs.Stdout
+	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: logSource(desired)})
 	assets, desired, err := d.lrpAssets(ctx, lrp.InstanceGUID, deps, desired)
 	if err != nil {
 		return err.Error()
+	}
+	egress, err := egressRules(log, desired.EgressRules)
+	if err != nil {
+		return "failed to create container: " + err.Error()
 	}
 	c, err := d.backend.Create(ctx, container.Spec{
 		Handle:    lrp.InstanceGUID,
@@ -193,7 +199,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 			propKind: kindLRP, "process_guid": lrp.ProcessGuid, "instance_guid": lrp.InstanceGUID, "index": strconv.Itoa(int(lrp.Index)),
 		},
 		BindMounts:  slices.Concat(assets.mounts, ce.Mounts),
-		EgressRules: egressRules(log, desired.EgressRules),
+		EgressRules: egress,
 	})
 	if err != nil {
 		return "failed to create container: " + err.Error()

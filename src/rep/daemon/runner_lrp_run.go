@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -64,11 +63,6 @@ func (d *Daemon) runLongLived(inst *instance, desired *models.DesiredLRP, c cont
 	}
 	if err := <-done; err != nil {
 		reason = err.Error()
-	}
-	if ctx.Err() == nil {
-		if ci, err := c.Info(context.WithoutCancel(ctx)); err == nil && ci.OOMKilled && !strings.Contains(reason, "out of memory") {
-			reason += " (out of memory)"
-		}
 	}
 	return reason
 }

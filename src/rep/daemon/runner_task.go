@@ -108,14 +108,20 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	}
 	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
 	defer closeOut()
-	out = d.limitLogs(out, def.LogRateLimit)
-	deps := d.transferDeps(actions.Deps{Stdout: out, Stderr: out, LogSource: def.LogSource})
+	logs := d.limitLogs(out, def.LogRateLimit)
+	defer logs.Flush()
+	out = logs.Stdout
+	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: def.LogSource})
 	assets, def, err := d.taskAssets(ctx, tr.task.TaskGuid, deps, def)
 	if err != nil {
 		return true, err.Error(), ""
 	}
+	egress, err := egressRules(d.log, def.EgressRules)
+	if err != nil {
+		return true, "failed to create container: " + err.Error(), ""
+	}
 	c, err := d.backend.Create(ctx, container.Spec{
-		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: ce.Env, BindMounts: slices.Concat(assets.mounts, ce.Mounts), EgressRules: egressRules(d.log, def.EgressRules),
+		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: ce.Env, BindMounts: slices.Concat(assets.mounts, ce.Mounts), EgressRules: egress,
 		MemoryMB: int64(def.MemoryMb), DiskMB: int64(def.DiskMb), MaxPids: int64(def.MaxPids), CPUWeight: def.CpuWeight,
 		Properties: map[string]string{propKind: kindTask, "task_guid": tr.task.TaskGuid},
 	})
@@ -137,11 +143,7 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 		return true, "invalid action: " + err.Error(), ""
 	}
 	if err := step.Run(ctx); err != nil {
-		reason := err.Error()
-		if ci, ierr := c.Info(context.WithoutCancel(ctx)); ierr == nil && ci.OOMKilled {
-			reason += " (out of memory)"
-		}
-		return true, reason, ""
+		return true, err.Error(), "" // a run step's non-zero exit says (out of memory)
 	}
 	if def.ResultFile == "" {
 		return false, "", ""

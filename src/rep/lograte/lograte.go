@@ -1,32 +1,146 @@
 // Package lograte limits what a container logs per second (a desired LRP's
 // or task's log_rate_limit, the cell's max_log_lines_per_second), dropping
-// lines over the limit with the executor's notice.
+// messages over the limit with the executor's notice.
 package lograte
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Unlimited is the bytes-per-second value of a desired LRP or task without
 // a log_rate_limit (the rep's conversion of a missing one).
 const Unlimited = -1
 
-// overageQuiet is how long every line is dropped after one went over the
-// limit (the executor's one second).
+// MaxMessageSize is the longest message the executor's log streamer sends:
+// a longer line is split into messages of this size (on a UTF-8 boundary).
+const MaxMessageSize = 61440
+
+// overageQuiet is how long every message is dropped after one went over
+// the limit (the executor's one second).
 const overageQuiet = time.Second
 
-// Writer passes whole lines to W while they fit the limits. A line over a
-// limit is dropped, the notice "app instance exceeded log rate limit (N
+// Streams are a container's stdout and stderr under one limit.
+type Streams struct {
+	Stdout, Stderr io.Writer
+}
+
+// Flush passes on what the streams hold of unterminated lines, as the
+// executor's run step does when its process exits.
+func (s Streams) Flush() {
+	Flush(s.Stdout)
+	Flush(s.Stderr)
+}
+
+// Flush flushes w if it is a Stream.
+func Flush(w io.Writer) {
+	if s, ok := w.(*Stream); ok {
+		s.Flush()
+	}
+}
+
+// New returns the container's stdout and stderr writing to w under the
+// limits, as the executor's log streamer does: each stream cuts its output
+// into messages (a line, ended by "\n" or "\r", or MaxMessageSize bytes of
+// one; empty lines are no message), each message is written to w with a
+// newline while it fits the limits shared by both streams; one over a limit
+// is dropped, the notice "app instance exceeded log rate limit (N
 // bytes/sec)" (or "(N log-lines/sec) set by platform operator") is written
-// in its place, and every line of the following second is dropped too.
-// Lines are the pieces of each Write up to and including a newline; a piece
-// without one counts as a line. Lengths exclude the newline, as the
-// executor's messages do.
-type Writer struct {
+// in its place, and every message of the following second is dropped too.
+// Lengths exclude the newline, as the executor's messages do.
+//
+// bytesPerSecond < 0 is no byte limit, 0 drops everything (silently, as
+// the executor); linesPerSecond <= 0 is no line limit. now is time.Now
+// outside tests. Without limits both streams are w itself.
+func New(w io.Writer, bytesPerSecond int64, linesPerSecond int, now func() time.Time) Streams {
+	if bytesPerSecond < 0 && linesPerSecond <= 0 {
+		return Streams{Stdout: w, Stderr: w}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	t := now()
+	l := &limiter{
+		w: w, bytesPerSec: bytesPerSecond, linesPerSec: linesPerSecond, now: now,
+		bytesBucket: bucket{rate: float64(bytesPerSecond), tokens: float64(bytesPerSecond), last: t},
+		linesBucket: bucket{rate: float64(linesPerSecond), tokens: float64(linesPerSecond), last: t},
+	}
+	return Streams{Stdout: &Stream{l: l}, Stderr: &Stream{l: l}}
+}
+
+// Stream is one of a container's output streams: it holds an unterminated
+// line until it ends, fills a message or is flushed.
+type Stream struct {
+	l   *limiter
+	mu  sync.Mutex
+	buf []byte
+}
+
+// Write implements io.Writer; it never fails for dropped messages.
+func (s *Stream) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := 0
+	for i, b := range p {
+		if b == '\n' || b == '\r' {
+			if err := s.add(p[start:i], true); err != nil {
+				return 0, err
+			}
+			start = i + 1
+		}
+	}
+	if err := s.add(p[start:], false); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush sends what the stream holds as a message.
+func (s *Stream) Flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_ = s.send()
+}
+
+// add appends a piece of a line, sending each full message and, when the
+// line ends, the rest.
+func (s *Stream) add(piece []byte, ends bool) error {
+	for len(s.buf)+len(piece) > MaxMessageSize {
+		cut := MaxMessageSize - len(s.buf)
+		// Keep a character the cut would split for the next message.
+		for back := 0; back < 3 && cut > 0; back++ {
+			if r, _ := utf8.DecodeLastRune(piece[:cut]); r != utf8.RuneError {
+				break
+			}
+			cut--
+		}
+		s.buf = append(s.buf, piece[:cut]...)
+		piece = piece[cut:]
+		if err := s.send(); err != nil {
+			return err
+		}
+	}
+	s.buf = append(s.buf, piece...)
+	if ends {
+		return s.send()
+	}
+	return nil
+}
+
+func (s *Stream) send() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	msg := s.buf
+	s.buf = s.buf[:0]
+	return s.l.write(msg)
+}
+
+// limiter is the limit both streams share.
+type limiter struct {
 	w            io.Writer
 	bytesPerSec  int64
 	linesPerSec  int
@@ -36,52 +150,29 @@ type Writer struct {
 	linesBucket  bucket
 	lastOverage  time.Time
 	overageValid bool
+	line         []byte
 }
 
-// New wraps w. bytesPerSecond < 0 is no byte limit, 0 drops everything
-// (silently, as the executor); linesPerSecond <= 0 is no line limit. now
-// is time.Now outside tests. Without limits New returns w itself.
-func New(w io.Writer, bytesPerSecond int64, linesPerSecond int, now func() time.Time) io.Writer {
-	if bytesPerSecond < 0 && linesPerSecond <= 0 {
-		return w
-	}
-	if now == nil {
-		now = time.Now
-	}
-	t := now()
-	return &Writer{
-		w: w, bytesPerSec: bytesPerSecond, linesPerSec: linesPerSecond, now: now,
-		bytesBucket: bucket{rate: float64(bytesPerSecond), tokens: float64(bytesPerSecond), last: t},
-		linesBucket: bucket{rate: float64(linesPerSecond), tokens: float64(linesPerSecond), last: t},
-	}
-}
-
-// Write implements io.Writer; it never fails for dropped lines.
-func (l *Writer) Write(p []byte) (int, error) {
+// write writes msg and a newline to w if it fits, else the notice (or
+// nothing).
+func (l *limiter) write(msg []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for rest := p; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line = rest[:i+1]
+	notice, ok := l.allow(len(msg))
+	if !ok {
+		if notice != "" {
+			_, _ = io.WriteString(l.w, notice+"\n")
 		}
-		rest = rest[len(line):]
-		if notice, ok := l.allow(len(bytes.TrimSuffix(line, []byte("\n")))); !ok {
-			if notice != "" {
-				_, _ = io.WriteString(l.w, notice+"\n")
-			}
-			continue
-		}
-		if _, err := l.w.Write(line); err != nil {
-			return 0, err
-		}
+		return nil
 	}
-	return len(p), nil
+	l.line = append(append(l.line[:0], msg...), '\n')
+	_, err := l.w.Write(l.line)
+	return err
 }
 
-// allow reports whether a line of n bytes may pass, and the notice to log
-// when it goes over a limit.
-func (l *Writer) allow(n int) (string, bool) {
+// allow reports whether a message of n bytes may pass, and the notice to
+// log when it goes over a limit.
+func (l *limiter) allow(n int) (string, bool) {
 	if l.bytesPerSec == 0 {
 		return "", false
 	}

@@ -27,7 +27,9 @@
 // Diego: the container port inside, the host port outside.
 //
 // Bind mounts. Spec.BindMounts become OCI bind mounts ("rbind", plus "ro"
-// when ReadOnly); runc creates the mount points in the rootfs.
+// when ReadOnly); runc creates the mount points in the rootfs. StreamIn and
+// StreamOut resolve a path in a mount to the mount's host directory (a
+// read-only one refuses writes with EROFS), as a process sees it.
 //
 // Limits. MemoryMB (memory.limit_in_bytes, swap included when the kernel
 // accounts it), MaxPids (pids.max, plus the two processes of init) and

@@ -18,11 +18,17 @@ import (
 // path ending in "/" streams the directory's contents. With keepOwners the
 // entries keep their uid and gid, otherwise they are 0.
 func Stream(ctx context.Context, src, requested string, keepOwners bool) (io.ReadCloser, error) {
+	return StreamNamed(ctx, src, filepath.Base(src), requested, keepOwners)
+}
+
+// StreamNamed is Stream with the base name src has in the container (a
+// bind mount's host directory is named otherwise).
+func StreamNamed(ctx context.Context, src, base, requested string, keepOwners bool) (io.ReadCloser, error) {
 	fi, err := os.Lstat(src)
 	if err != nil {
 		return nil, fmt.Errorf("container: stream out: %w", err)
 	}
-	prefix := filepath.Base(src)
+	prefix := base
 	if strings.HasSuffix(requested, "/") && fi.IsDir() {
 		prefix = "."
 	}
