@@ -55,15 +55,18 @@ func ccDesired(s *ccrecipe.AssetServer, mb int32) func(pg string) *models.Desire
 // Controller-shaped LRP on the process backend, with a warm dependency
 // cache (one instance placed first): the lifecycle from the cache, the
 // droplet downloaded and checked, app and sidecar started, the HTTP check
-// passed.
+// passed; with instance identity credentials and trusted certificates, as
+// every cell of a Cloud Foundry has them.
 func BenchmarkWorkToRunningCC(b *testing.B) {
-	f := benchCell(b, max(b.N, 1)+2, 64)
+	identity, _ := withIdentity(b)
+	f := benchCell(b, max(b.N, 1)+2, 64, identity)
 	benchWorkToRunning(b, f, "cc", 1, ccDesired(ccAssets(b), 64))
 }
 
 // BenchmarkWorkToRunningCCRunc is BenchmarkWorkToRunningCC on the runc
 // backend.
 func BenchmarkWorkToRunningCCRunc(b *testing.B) {
-	f := runcCell(b, max(b.N, 1)+2, true)
+	identity, _ := withIdentity(b)
+	f := runcCell(b, max(b.N, 1)+2, true, identity)
 	benchWorkToRunning(b, f, "cc-runc", 1, ccDesired(ccAssets(b), 64))
 }

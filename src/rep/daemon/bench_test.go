@@ -78,12 +78,15 @@ func (w *runningWatcher) expect(guid string) <-chan time.Time {
 
 // benchCell is a quiet process-backend cell with room for maxContainers
 // instances of mb MB memory and disk each.
-func benchCell(b *testing.B, maxContainers, mb int) *cellFixture {
+func benchCell(b *testing.B, maxContainers, mb int, extra ...func(*Settings, *Options)) *cellFixture {
 	return addCell(b, newBBS(b), "cell-bench", func(c *Settings, o *Options) {
 		c.MaxContainers = maxContainers
 		c.MemoryMB, c.DiskMB = int64(maxContainers*mb), int64(maxContainers*mb)
 		c.SyncInterval = Duration(time.Hour)
 		o.ContainerOutput = io.Discard
+		for _, f := range extra {
+			f(c, o)
+		}
 	})
 }
 

@@ -42,6 +42,9 @@ func (d *Daemon) startEnv() error {
 	if err := os.MkdirAll(d.cfg.InstanceIdentityCredDir, 0o755); err != nil {
 		return fmt.Errorf("creating instance_identity_cred_dir: %w", err)
 	}
+	// Keys are generated ahead, so a container's credentials cost a
+	// signature, not a key generation, on its way to RUNNING.
+	iss.Keys = identity.NewKeyPool(d.ctx, identity.DefaultPoolSize)
 	d.identity = iss
 	return nil
 }

@@ -47,6 +47,9 @@ type Issuer struct {
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
+	// Keys, when set, supplies the keys (generated ahead); nil generates
+	// each key when the credential is issued.
+	Keys *KeyPool
 }
 
 // NewIssuer loads the identity CA from PEM files (the CA certificate and its
@@ -97,12 +100,23 @@ func (i *Issuer) rand() io.Reader {
 	return rand.Reader
 }
 
+func (i *Issuer) key() (*rsa.PrivateKey, error) {
+	if i.Keys != nil {
+		return i.Keys.Get()
+	}
+	key, err := rsa.GenerateKey(i.rand(), keyBits)
+	if err != nil {
+		return nil, fmt.Errorf("generating an instance identity key: %w", err)
+	}
+	return key, nil
+}
+
 // Issue makes a new key and a certificate for s valid from now for
 // Validity.
 func (i *Issuer) Issue(s Subject) (Credential, error) {
-	key, err := rsa.GenerateKey(i.rand(), keyBits)
+	key, err := i.key()
 	if err != nil {
-		return Credential{}, fmt.Errorf("generating an instance identity key: %w", err)
+		return Credential{}, err
 	}
 	serial := make([]byte, 16)
 	if _, err := io.ReadFull(i.rand(), serial); err != nil {
