@@ -34,6 +34,7 @@ import (
 	"github.com/diego-go/diego/src/rep/container/host"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/identity"
+	"github.com/diego-go/diego/src/rep/loggregator"
 	"github.com/diego-go/diego/src/rep/opqueue"
 	"github.com/diego-go/diego/src/rep/reconcile"
 )
@@ -90,6 +91,7 @@ type Daemon struct {
 	uploader           *actions.Uploader
 	dependencies       mountedDependencies // each container's, until it is destroyed
 	identity           *identity.Issuer    // nil without instance identity
+	loggregator        *loggregator.Client // nil without loggregator.agent_address
 }
 
 // Start validates cfg, starts serving and announcing the cell, and returns
@@ -143,6 +145,9 @@ func (d *Daemon) start() error {
 		return err
 	}
 	if err := d.startEnv(); err != nil {
+		return err
+	}
+	if err := d.startLoggregator(); err != nil {
 		return err
 	}
 	capy, err := d.backend.Capacity(d.ctx)

@@ -176,6 +176,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	defer closeOut()
 	logs := d.limitLogs(out, desired.LogRateLimit)
 	defer logs.Flush()
+	defer d.withLoggregator(&logs, desired.MetricTags, desired.LogGuid, lrp.Index, lrp.InstanceGUID, logSource(desired))()
 	out = logs.Stdout
 	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: logSource(desired)})
 	assets, desired, err := d.lrpAssets(ctx, lrp.InstanceGUID, deps, desired)

@@ -110,6 +110,7 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	defer closeOut()
 	logs := d.limitLogs(out, def.LogRateLimit)
 	defer logs.Flush()
+	defer d.withLoggregator(&logs, def.MetricTags, def.LogGuid, 0, "", def.LogSource)()
 	out = logs.Stdout
 	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: def.LogSource})
 	assets, def, err := d.taskAssets(ctx, tr.task.TaskGuid, deps, def)

@@ -217,4 +217,5 @@ func (d *Daemon) closeAll() {
 	if d.lockCon != nil {
 		_ = d.lockCon.Close()
 	}
+	d.closeLoggregator()
 }

@@ -133,6 +133,8 @@ type Settings struct {
 	InstanceIdentityCAPath         string   `json:"instance_identity_ca_path,omitempty"`
 	InstanceIdentityPrivateKeyPath string   `json:"instance_identity_private_key_path,omitempty"`
 	InstanceIdentityValidityPeriod Duration `json:"instance_identity_validity_period,omitempty"`
+	// Loggregator, with an agent_address, sends app logs there (runner_loggregator.go).
+	Loggregator LoggregatorSettings `json:"loggregator,omitzero"`
 	// TrustedSystemCertificatesPath is a host directory of CA certificates
 	// mounted (read-only) where a desired LRP or task asks for them with
 	// trusted_system_certificates_path; empty mounts nothing.
@@ -269,6 +271,7 @@ func (c Settings) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateContainerEnv()...)
+	errs = append(errs, c.Loggregator.validate()...)
 	return errors.Join(errs...)
 }
 

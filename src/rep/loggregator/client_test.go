@@ -2,24 +2,20 @@ package loggregator_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	v2 "code.cloudfoundry.org/go-loggregator/v8/rpc/loggregator_v2"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 
 	"github.com/diego-go/diego/src/internal/testutil"
-	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/loggregator"
+	"github.com/diego-go/diego/src/rep/loggregator/loggregatortest"
 )
 
 var appSource = loggregator.Source{
@@ -28,15 +24,15 @@ var appSource = loggregator.Source{
 }
 
 func TestLinesArriveWithTheReferenceTagsAndTypes(t *testing.T) {
-	certs := newCerts(t)
-	srv := startIngress(t, certs.server, "127.0.0.1:0")
-	c := newClient(t, srv.addr, certs.client, nil)
+	certs := loggregatortest.NewCerts(t)
+	srv := loggregatortest.Start(t, certs.Server, "127.0.0.1:0")
+	c := newClient(t, srv.Addr, certs.Client, nil)
 	out, errw := c.Writer(appSource, false), c.Writer(appSource, true)
 	_, _ = io.WriteString(out, "hello\r\nwor")
 	_, _ = io.WriteString(out, "ld\npartial")
 	_, _ = io.WriteString(errw, "oops\n")
 	out.Flush()
-	got := srv.waitFor(t, 4)
+	got := srv.WaitFor(t, 4)
 	want := map[string]v2.Log_Type{"hello": v2.Log_OUT, "world": v2.Log_OUT, "partial": v2.Log_OUT, "oops": v2.Log_ERR}
 	for _, e := range got {
 		l := e.GetLog()
@@ -63,18 +59,18 @@ func TestLinesArriveWithTheReferenceTagsAndTypes(t *testing.T) {
 }
 
 func TestUnreachableOrStalledAgentNeverBlocksTheWriter(t *testing.T) {
-	certs := newCerts(t)
+	certs := loggregatortest.NewCerts(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	closed := l.Addr().String()
 	_ = l.Close()
-	stalled := startIngress(t, certs.server, "127.0.0.1:0")
-	stalled.stall.Store(true)
-	for name, addr := range map[string]string{"unreachable": closed, "stalled": stalled.addr} {
+	stalled := loggregatortest.Start(t, certs.Server, "127.0.0.1:0")
+	stalled.Stall.Store(true)
+	for name, addr := range map[string]string{"unreachable": closed, "stalled": stalled.Addr} {
 		t.Run(name, func(t *testing.T) {
-			c, err := loggregator.New(loggregator.Config{Address: addr, TLS: certs.client, BufferSize: 10, BatchSize: 5, BatchInterval: 10 * time.Millisecond, RetryInterval: 50 * time.Millisecond})
+			c, err := loggregator.New(loggregator.Config{Address: addr, TLS: certs.Client, BufferSize: 10, BatchSize: 5, BatchInterval: 10 * time.Millisecond, RetryInterval: 50 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,41 +104,41 @@ func TestUnreachableOrStalledAgentNeverBlocksTheWriter(t *testing.T) {
 }
 
 func TestReconnectsAfterTheAgentRestarts(t *testing.T) {
-	certs := newCerts(t)
-	srv := startIngress(t, certs.server, "127.0.0.1:0")
-	c := newClient(t, srv.addr, certs.client, nil)
+	certs := loggregatortest.NewCerts(t)
+	srv := loggregatortest.Start(t, certs.Server, "127.0.0.1:0")
+	c := newClient(t, srv.Addr, certs.Client, nil)
 	w := c.Writer(appSource, false)
 	_, _ = io.WriteString(w, "before\n")
-	srv.waitFor(t, 1)
-	srv.grpc.Stop()
-	srv2 := startIngress(t, certs.server, srv.addr)
+	srv.WaitFor(t, 1)
+	srv.GRPC.Stop()
+	srv2 := loggregatortest.Start(t, certs.Server, srv.Addr)
 	testutil.Eventually(t, 30*time.Second, "a line reaches the restarted agent", func() (bool, string) {
 		_, _ = io.WriteString(w, "after\n")
-		n := len(srv2.envelopes())
+		n := len(srv2.Envelopes())
 		return n > 0, "none yet"
 	})
-	if got := string(srv2.envelopes()[0].GetLog().GetPayload()); got != "after" {
+	if got := string(srv2.Envelopes()[0].GetLog().GetPayload()); got != "after" {
 		t.Errorf("first line after restart %q", got)
 	}
 }
 
 func TestMutualTLSRejectsAWrongCA(t *testing.T) {
-	certs, other := newCerts(t), newCerts(t)
-	srv := startIngress(t, certs.server, "127.0.0.1:0")
+	certs, other := loggregatortest.NewCerts(t), loggregatortest.NewCerts(t)
+	srv := loggregatortest.Start(t, certs.Server, "127.0.0.1:0")
 	for name, clientTLS := range map[string]*tls.Config{
-		"server not signed by the trusted CA": mixTLS(other.client, certs.client), // trusts the other CA
-		"client certificate from another CA":  mixTLS(certs.client, other.client),
+		"server not signed by the trusted CA": mixTLS(other.Client, certs.Client), // trusts the other CA
+		"client certificate from another CA":  mixTLS(certs.Client, other.Client),
 	} {
 		t.Run(name, func(t *testing.T) {
 			logs := &syncBuffer{}
-			c := newClient(t, srv.addr, clientTLS, slog.New(slog.NewTextHandler(logs, nil)))
+			c := newClient(t, srv.Addr, clientTLS, slog.New(slog.NewTextHandler(logs, nil)))
 			w := c.Writer(appSource, false)
 			testutil.Eventually(t, 30*time.Second, "the client reports a failed send", func() (bool, string) {
 				_, _ = io.WriteString(w, "secret\n")
 				s := logs.String()
 				return strings.Contains(s, "loggregator:"), s
 			})
-			if n := len(srv.envelopes()); n != 0 || c.Sent() != 0 {
+			if n := len(srv.Envelopes()); n != 0 || c.Sent() != 0 {
 				t.Errorf("server received %d envelopes, client sent %d, over a rejected TLS connection", n, c.Sent())
 			}
 		})
@@ -154,32 +150,6 @@ func mixTLS(roots, id *tls.Config) *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots.RootCAs, Certificates: id.Certificates}
 }
 
-type certs struct{ server, client *tls.Config }
-
-func newCerts(t testing.TB) certs {
-	t.Helper()
-	ca, err := pki.NewCA("loggregator test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	issue := func(o pki.IssueOptions) tls.Certificate {
-		c, err := ca.Issue(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pair, err := c.TLSCertificate()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pair
-	}
-	return certs{
-		server: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{issue(pki.IssueOptions{CommonName: "metron", Hosts: []string{"127.0.0.1"}, Server: true})},
-			ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()},
-		client: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{issue(pki.IssueOptions{CommonName: "rep", Client: true})}, RootCAs: ca.Pool()},
-	}
-}
-
 func newClient(t testing.TB, addr string, tlsCfg *tls.Config, log *slog.Logger) *loggregator.Client {
 	t.Helper()
 	c, err := loggregator.New(loggregator.Config{Address: addr, TLS: tlsCfg, BatchInterval: 10 * time.Millisecond, RetryInterval: 50 * time.Millisecond, Logger: log})
@@ -188,84 +158,6 @@ func newClient(t testing.TB, addr string, tlsCfg *tls.Config, log *slog.Logger) 
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
-}
-
-// ingress is a Loggregator agent's ingress service that records envelopes.
-type ingress struct {
-	addr    string
-	grpc    *grpc.Server
-	mu      sync.Mutex
-	got     []*v2.Envelope
-	stalled chan struct{}
-	stall   atomic.Bool
-}
-
-func startIngress(t testing.TB, serverTLS *tls.Config, addr string) *ingress {
-	t.Helper()
-	var l net.Listener
-	var err error
-	testutil.Eventually(t, 10*time.Second, "listening on "+addr, func() (bool, string) {
-		l, err = net.Listen("tcp", addr)
-		return err == nil, ""
-	})
-	s := &ingress{addr: l.Addr().String(), stalled: make(chan struct{}), grpc: grpc.NewServer(grpc.Creds(credentials.NewTLS(serverTLS)))}
-	v2.RegisterIngressServer(s.grpc, s)
-	go func() { _ = s.grpc.Serve(l) }()
-	t.Cleanup(func() {
-		close(s.stalled)
-		s.grpc.Stop()
-	})
-	return s
-}
-
-func (s *ingress) record(es ...*v2.Envelope) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.got = append(s.got, es...)
-}
-
-func (s *ingress) envelopes() []*v2.Envelope {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*v2.Envelope(nil), s.got...)
-}
-
-func (s *ingress) waitFor(t testing.TB, n int) []*v2.Envelope {
-	t.Helper()
-	testutil.Eventually(t, 30*time.Second, "envelopes arrive", func() (bool, string) {
-		got := s.envelopes()
-		return len(got) >= n, ""
-	})
-	return s.envelopes()
-}
-
-func (s *ingress) BatchSender(stream v2.Ingress_BatchSenderServer) error {
-	if s.stall.Load() { // stop reading until the test ends
-		<-s.stalled
-		return nil
-	}
-	for {
-		b, err := stream.Recv()
-		if err != nil {
-			return err
-		}
-		s.record(b.Batch...)
-	}
-}
-
-func (s *ingress) Send(_ context.Context, b *v2.EnvelopeBatch) (*v2.SendResponse, error) {
-	s.record(b.Batch...)
-	return &v2.SendResponse{}, nil
-}
-
-func (s *ingress) Sender(stream v2.Ingress_SenderServer) error {
-	for {
-		e, err := stream.Recv()
-		if err != nil {
-			return err
-		}
-		s.record(e)
-	}
 }
 
 type syncBuffer struct {

@@ -3,6 +3,7 @@ package loggregator
 import (
 	"bytes"
 	"maps"
+	"strconv"
 	"sync"
 	"time"
 
@@ -101,4 +102,24 @@ func (w *Writer) Flush() {
 
 func (w *Writer) emit(line []byte) {
 	w.c.Emit(LogEnvelope(w.src, bytes.TrimSuffix(line, []byte("\r")), w.stderr, time.Now()))
+}
+
+// AppSource is the executor's LogConfig.GetSourceNameAndTagsForLogging: the
+// resolved metric_tags, with source_id defaulting to the log guid and
+// instance_id to the index, and the source type defaulting to "LOG".
+func AppSource(metricTags map[string]string, logGuid string, index int, sourceType string) Source {
+	tags := maps.Clone(metricTags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	if _, ok := tags["source_id"]; !ok {
+		tags["source_id"] = logGuid
+	}
+	if _, ok := tags["instance_id"]; !ok {
+		tags["instance_id"] = strconv.Itoa(index)
+	}
+	if sourceType == "" {
+		sourceType = "LOG"
+	}
+	return Source{Tags: tags, SourceType: sourceType}
 }
