@@ -176,3 +176,41 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// BenchmarkWriter is the writer's cost per line with an agent reading.
+func BenchmarkWriter(b *testing.B) {
+	certs := loggregatortest.NewCerts(b)
+	srv := loggregatortest.Start(b, certs.Server, "127.0.0.1:0")
+	c := newClient(b, srv.Addr, certs.Client, nil)
+	w := c.Writer(appSource, false)
+	line := []byte(strings.Repeat("x", 100) + "\n")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_, _ = w.Write(line)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	b.ReportMetric(float64(c.Dropped())/float64(b.N), "dropped/line")
+}
+
+// BenchmarkDelivered is the sender's throughput: lines written at once into
+// a buffer that holds them all, until the agent has received every one.
+func BenchmarkDelivered(b *testing.B) {
+	certs := loggregatortest.NewCerts(b)
+	srv := loggregatortest.Start(b, certs.Server, "127.0.0.1:0")
+	c, err := loggregator.New(loggregator.Config{Address: srv.Addr, TLS: certs.Client, BufferSize: b.N, BatchInterval: 10 * time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	w := c.Writer(appSource, false)
+	line := []byte(strings.Repeat("x", 100) + "\n")
+	b.ResetTimer()
+	for range b.N {
+		_, _ = w.Write(line)
+	}
+	srv.WaitFor(b, b.N)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
