@@ -41,6 +41,10 @@ type Deps struct {
 	// LogSource prefixes exit-status failure reasons ("APP/PROC/WEB:
 	// Exited with status 1"); an action's own LogSource overrides it.
 	LogSource string
+	// Sourced, when set, gives the output writers of an action with a
+	// LogSource of its own (the executor's streamer.WithSource); nil: such
+	// actions write to Stdout and Stderr too.
+	Sourced func(logSource string) (stdout, stderr io.Writer)
 	// Downloader fetches download actions' artifacts; nil = a Downloader
 	// with no cache and http.DefaultClient.
 	Downloader *Downloader
@@ -83,6 +87,9 @@ func (d Deps) withDefaults() Deps {
 func (d Deps) withSource(src string) Deps {
 	if src != "" {
 		d.LogSource = src
+		if d.Sourced != nil {
+			d.Stdout, d.Stderr = d.Sourced(src)
+		}
 	}
 	return d
 }

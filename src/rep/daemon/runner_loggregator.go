@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -66,12 +67,24 @@ func (d *Daemon) closeLoggregator() {
 	}
 }
 
-// withLoggregator puts the container's Loggregator writers beside logs'
-// (stdout as OUT, stderr as ERR) and returns what flushes them at the end.
-// Without an agent it changes nothing.
-func (d *Daemon) withLoggregator(logs *lograte.Streams, metricTags map[string]*models.MetricTagValue, logGuid string, index int32, instanceGuid, sourceType string) func() {
+// appLogs are a container's Loggregator writers, one pair per log source.
+type appLogs struct {
+	c         *loggregator.Client
+	tags      map[string]string
+	index     int
+	logGuid   string
+	out, errw io.Writer // the local streams (rate-limited)
+	mu        sync.Mutex
+	writers   []*loggregator.Writer
+}
+
+// withLoggregator puts the container's Loggregator writers for sourceType
+// beside logs' (stdout as OUT, stderr as ERR). Its sourced gives an action
+// with its own log_source writers tagged with it; flush sends partial lines
+// at the end. Without an agent it returns nil, which changes nothing.
+func (d *Daemon) withLoggregator(logs *lograte.Streams, metricTags map[string]*models.MetricTagValue, logGuid string, index int32, instanceGuid, sourceType string) *appLogs {
 	if d.loggregator == nil {
-		return func() {}
+		return nil
 	}
 	tags, err := models.ConvertMetricTags(metricTags, map[models.MetricTagValue_DynamicValue]any{
 		models.MetricTagDynamicValueIndex: index, models.MetricTagDynamicValueInstanceGuid: instanceGuid,
@@ -79,10 +92,37 @@ func (d *Daemon) withLoggregator(logs *lograte.Streams, metricTags map[string]*m
 	if err != nil {
 		d.log.Warn("loggregator: metric_tags; sending without them", "error", err)
 	}
-	src := loggregator.AppSource(tags, logGuid, int(index), sourceType)
-	out, errw := d.loggregator.Writer(src, false), d.loggregator.Writer(src, true)
-	logs.Stdout, logs.Stderr = io.MultiWriter(logs.Stdout, out), io.MultiWriter(logs.Stderr, errw)
-	return func() { out.Flush(); errw.Flush() }
+	a := &appLogs{c: d.loggregator, tags: tags, index: int(index), logGuid: logGuid, out: logs.Stdout, errw: logs.Stderr}
+	logs.Stdout, logs.Stderr = a.streams(sourceType)
+	return a
+}
+
+func (a *appLogs) streams(sourceType string) (stdout, stderr io.Writer) {
+	src := loggregator.AppSource(a.tags, a.logGuid, a.index, sourceType)
+	out, errw := a.c.Writer(src, false), a.c.Writer(src, true)
+	a.mu.Lock()
+	a.writers = append(a.writers, out, errw)
+	a.mu.Unlock()
+	return io.MultiWriter(a.out, out), io.MultiWriter(a.errw, errw)
+}
+
+// sourced is actions.Deps.Sourced (nil without an agent).
+func (a *appLogs) sourced() func(string) (io.Writer, io.Writer) {
+	if a == nil {
+		return nil
+	}
+	return a.streams
+}
+
+func (a *appLogs) flush() {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, w := range a.writers {
+		w.Flush()
+	}
 }
 
 // LoggregatorDropped is how many envelopes were dropped (0 without an agent).

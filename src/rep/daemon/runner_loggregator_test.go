@@ -22,7 +22,7 @@ func TestInstanceOutputReachesLoggregator(t *testing.T) {
 			CertFile: certs.ClientCertFile, KeyFile: certs.ClientKeyFile, BatchInterval: Duration(50 * time.Millisecond)}
 	})
 	d := shLRP("pg-logs", "echo out-line; echo err-line >&2; exec sleep 600")
-	d.LogSource = "APP/PROC/WEB"
+	d.LogSource = "CELL" // the run action's APP/PROC/WEB tags its lines, as in the executor
 	d.MetricTags["app_id"] = &models.MetricTagValue{Static: "app-1"}
 	d.MetricTags["instance_id"] = &models.MetricTagValue{Dynamic: models.MetricTagDynamicValueIndex}
 	f.desireAndPlace(t, d, "ig-logs")

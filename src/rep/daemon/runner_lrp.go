@@ -176,9 +176,10 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	defer closeOut()
 	logs := d.limitLogs(out, desired.LogRateLimit)
 	defer logs.Flush()
-	defer d.withLoggregator(&logs, desired.MetricTags, desired.LogGuid, lrp.Index, lrp.InstanceGUID, logSource(desired))()
+	appLogs := d.withLoggregator(&logs, desired.MetricTags, desired.LogGuid, lrp.Index, lrp.InstanceGUID, logSource(desired))
+	defer appLogs.flush()
 	out = logs.Stdout
-	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: logSource(desired)})
+	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: logSource(desired), Sourced: appLogs.sourced()})
 	assets, desired, err := d.lrpAssets(ctx, lrp.InstanceGUID, deps, desired)
 	if err != nil {
 		return err.Error()
