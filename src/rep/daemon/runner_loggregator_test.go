@@ -45,3 +45,23 @@ func TestInstanceOutputReachesLoggregator(t *testing.T) {
 		t.Errorf("stdout line as OUT: %v, stderr line as ERR: %v", out, errl)
 	}
 }
+
+func TestLoggregatorSettingsValidate(t *testing.T) {
+	base := Settings{CellID: "c", CAFile: "a", CertFile: "b", KeyFile: "c", BBSAddress: "https://x", BBSCAFile: "a",
+		BBSClientCertFile: "b", BBSClientKeyFile: "c", ContainerRootDir: "/tmp/x"}.WithDefaults()
+	for name, tc := range map[string]struct {
+		s  LoggregatorSettings
+		ok bool
+	}{
+		"off":              {LoggregatorSettings{}, true},
+		"on":               {LoggregatorSettings{AgentAddress: "127.0.0.1:3458", CAFile: "a", CertFile: "b", KeyFile: "c"}, true},
+		"no client cert":   {LoggregatorSettings{AgentAddress: "127.0.0.1:3458", CAFile: "a"}, false},
+		"negative batches": {LoggregatorSettings{AgentAddress: "127.0.0.1:3458", CAFile: "a", CertFile: "b", KeyFile: "c", BatchSize: -1}, false},
+	} {
+		s := base
+		s.Loggregator = tc.s
+		if err := s.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v", name, err)
+		}
+	}
+}
