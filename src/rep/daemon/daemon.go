@@ -92,6 +92,7 @@ type Daemon struct {
 	dependencies       mountedDependencies // each container's, until it is destroyed
 	identity           *identity.Issuer    // nil without instance identity
 	loggregator        *loggregator.Client // nil without loggregator.agent_address
+	loggregatorTags    sync.Map            // container handle -> its envelope tags, while it runs
 }
 
 // Start validates cfg, starts serving and announcing the cell, and returns

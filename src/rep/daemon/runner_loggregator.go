@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+	"code.cloudfoundry.org/executor/containermetrics"
 
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/loggregator"
@@ -28,7 +29,13 @@ type LoggregatorSettings struct {
 	// (default 1s) for BatchSize (default 100) others.
 	BatchSize     int      `json:"batch_size,omitempty"`
 	BatchInterval Duration `json:"batch_interval,omitempty"`
+	// MetricsInterval is how often each container's usage is sent as gauges
+	// (default 15s, the reference's container_metrics_report_interval).
+	MetricsInterval Duration `json:"metrics_interval,omitempty"`
 }
+
+// DefaultLoggregatorMetricsInterval is LoggregatorSettings.MetricsInterval's default.
+const DefaultLoggregatorMetricsInterval = 15 * time.Second
 
 func (s LoggregatorSettings) validate() []error {
 	if s.AgentAddress == "" {
@@ -38,8 +45,8 @@ func (s LoggregatorSettings) validate() []error {
 	if s.CAFile == "" || s.CertFile == "" || s.KeyFile == "" {
 		errs = append(errs, errors.New("loggregator.agent_address needs loggregator ca_file, cert_file and key_file (mutual TLS)"))
 	}
-	if s.BufferSize < 0 || s.BatchSize < 0 || s.BatchInterval < 0 {
-		errs = append(errs, errors.New("loggregator buffer_size, batch_size and batch_interval must not be negative"))
+	if s.BufferSize < 0 || s.BatchSize < 0 || s.BatchInterval < 0 || s.MetricsInterval < 0 {
+		errs = append(errs, errors.New("loggregator buffer_size, batch_size, batch_interval and metrics_interval must not be negative"))
 	}
 	return errs
 }
@@ -58,7 +65,49 @@ func (d *Daemon) startLoggregator() error {
 		Address: s.AgentAddress, TLS: tlsCfg, BufferSize: s.BufferSize, BatchSize: s.BatchSize,
 		BatchInterval: time.Duration(s.BatchInterval), Logger: d.log,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	interval := time.Duration(s.MetricsInterval)
+	if interval == 0 {
+		interval = DefaultLoggregatorMetricsInterval
+	}
+	d.background(func() { d.sendContainerMetrics(interval) })
+	return nil
+}
+
+// sendContainerMetrics sends, every interval, the usage of each container
+// whose output goes to Loggregator, tagged as its lines are.
+func (d *Daemon) sendContainerMetrics(interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ms, err := d.ContainerMetrics(d.ctx)
+		if err != nil {
+			d.log.Warn("loggregator: container metrics; skipping this interval", "error", err)
+			continue
+		}
+		now := time.Now()
+		emit := func(handle string, m containermetrics.CachedContainerMetrics) {
+			if tags, ok := d.loggregatorTags.Load(handle); ok {
+				d.loggregator.Emit(loggregator.MetricsEnvelope(tags.(map[string]string), loggregator.ContainerMetric{
+					CPUPercentage: m.CPUUsageFraction * 100, MemoryBytes: m.MemoryUsageBytes, MemoryQuotaBytes: m.MemoryQuotaBytes,
+					DiskBytes: m.DiskUsageBytes, DiskQuotaBytes: m.DiskQuotaBytes,
+				}, now))
+			}
+		}
+		for _, l := range ms.LRPs {
+			emit(l.InstanceGUID, l.CachedContainerMetrics)
+		}
+		for _, t := range ms.Tasks {
+			emit(t.TaskGUID, t.CachedContainerMetrics)
+		}
+	}
 }
 
 func (d *Daemon) closeLoggregator() {
@@ -69,6 +118,8 @@ func (d *Daemon) closeLoggregator() {
 
 // appLogs are a container's Loggregator writers, one pair per log source.
 type appLogs struct {
+	d         *Daemon
+	handle    string
 	c         *loggregator.Client
 	tags      map[string]string
 	index     int
@@ -82,7 +133,7 @@ type appLogs struct {
 // beside logs' (stdout as OUT, stderr as ERR). Its sourced gives an action
 // with its own log_source writers tagged with it; flush sends partial lines
 // at the end. Without an agent it returns nil, which changes nothing.
-func (d *Daemon) withLoggregator(logs *lograte.Streams, metricTags map[string]*models.MetricTagValue, logGuid string, index int32, instanceGuid, sourceType string) *appLogs {
+func (d *Daemon) withLoggregator(logs *lograte.Streams, handle string, metricTags map[string]*models.MetricTagValue, logGuid string, index int32, instanceGuid, sourceType string) *appLogs {
 	if d.loggregator == nil {
 		return nil
 	}
@@ -92,8 +143,9 @@ func (d *Daemon) withLoggregator(logs *lograte.Streams, metricTags map[string]*m
 	if err != nil {
 		d.log.Warn("loggregator: metric_tags; sending without them", "error", err)
 	}
-	a := &appLogs{c: d.loggregator, tags: tags, index: int(index), logGuid: logGuid, out: logs.Stdout, errw: logs.Stderr}
+	a := &appLogs{d: d, handle: handle, c: d.loggregator, tags: tags, index: int(index), logGuid: logGuid, out: logs.Stdout, errw: logs.Stderr}
 	logs.Stdout, logs.Stderr = a.streams(sourceType)
+	d.loggregatorTags.Store(handle, loggregator.AppSource(tags, logGuid, int(index), sourceType).Tags)
 	return a
 }
 
@@ -118,6 +170,7 @@ func (a *appLogs) flush() {
 	if a == nil {
 		return
 	}
+	a.d.loggregatorTags.Delete(a.handle)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, w := range a.writers {

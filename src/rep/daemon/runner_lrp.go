@@ -176,7 +176,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	defer closeOut()
 	logs := d.limitLogs(out, desired.LogRateLimit)
 	defer logs.Flush()
-	appLogs := d.withLoggregator(&logs, desired.MetricTags, desired.LogGuid, lrp.Index, lrp.InstanceGUID, logSource(desired))
+	appLogs := d.withLoggregator(&logs, lrp.InstanceGUID, desired.MetricTags, desired.LogGuid, lrp.Index, lrp.InstanceGUID, logSource(desired))
 	defer appLogs.flush()
 	out = logs.Stdout
 	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: logSource(desired), Sourced: appLogs.sourced()})

@@ -110,7 +110,7 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	defer closeOut()
 	logs := d.limitLogs(out, def.LogRateLimit)
 	defer logs.Flush()
-	appLogs := d.withLoggregator(&logs, def.MetricTags, def.LogGuid, 0, "", def.LogSource)
+	appLogs := d.withLoggregator(&logs, tr.task.TaskGuid, def.MetricTags, def.LogGuid, 0, "", def.LogSource)
 	defer appLogs.flush()
 	out = logs.Stdout
 	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: def.LogSource, Sourced: appLogs.sourced()})
