@@ -174,17 +174,7 @@ func TestSwapEmitsTheDifference(t *testing.T) {
 // BenchmarkActualChangeAt10000Routes measures one instance change in a
 // table of 10,000 routes (2,500 processes × 2 instances × 2 hostnames).
 func BenchmarkActualChangeAt10000Routes(b *testing.B) {
-	tb := New()
-	for p := 0; p < 2500; p++ {
-		guid := fmt.Sprintf("pg-%d", p)
-		tb.SetDesired(desiredLRP(guid, fmt.Sprintf(`[{"hostnames":["a%d.example.com","b%d.example.com"],"port":8080}]`, p, p)))
-		for i := int32(0); i < 2; i++ {
-			tb.SetActual(actualLRP(guid, fmt.Sprintf("ig-%d-%d", p, i), i, models.ActualLRPStateRunning, false, "10.0.0.5", uint32(61000+p*2)+uint32(i)))
-		}
-	}
-	if n := len(tb.Registrations()); n != 10000 {
-		b.Fatalf("table holds %d routes", n)
-	}
+	tb := bigTable(b, "10.0.0.5")
 	up := actualLRP("pg-7", "ig-new", 2, models.ActualLRPStateRunning, false, "10.0.0.9", 60000)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -193,6 +183,38 @@ func BenchmarkActualChangeAt10000Routes(b *testing.B) {
 		}
 		if m := tb.RemoveActual(up); len(m.Unregistrations) != 2 {
 			b.Fatal(m)
+		}
+	}
+}
+
+// bigTable holds 10,000 routes: 2,500 processes × 2 instances × 2 hostnames.
+func bigTable(b *testing.B, host string) *Table {
+	tb := New()
+	for p := 0; p < 2500; p++ {
+		guid := fmt.Sprintf("pg-%d", p)
+		tb.SetDesired(desiredLRP(guid, fmt.Sprintf(`[{"hostnames":["a%d.example.com","b%d.example.com"],"port":8080}]`, p, p)))
+		for i := int32(0); i < 2; i++ {
+			tb.SetActual(actualLRP(guid, fmt.Sprintf("ig-%d-%d", p, i), i, models.ActualLRPStateRunning, false, host, uint32(61000+p*2)+uint32(i)))
+		}
+	}
+	if n := len(tb.Registrations()); n != 10000 {
+		b.Fatalf("table holds %d routes", n)
+	}
+	return tb
+}
+
+// BenchmarkSwapAt10000Routes measures a bulk sync that moves every one of
+// 10,000 routes (all instances changed host): 10,000 registers and 10,000
+// unregisters per swap, two swaps per iteration.
+func BenchmarkSwapAt10000Routes(b *testing.B) {
+	tb, here, there := bigTable(b, "10.0.0.5"), bigTable(b, "10.0.0.5"), bigTable(b, "10.0.0.6")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, next := range []*Table{there, here} {
+			m := tb.Swap(next)
+			if len(m.Registrations) != 10000 || len(m.Unregistrations) != 10000 {
+				b.Fatalf("%d/%d", len(m.Registrations), len(m.Unregistrations))
+			}
 		}
 	}
 }
