@@ -97,9 +97,10 @@ func (t *Table) RemoveDesired(processGUID string) Messages {
 }
 
 // SetActual records an actual LRP after a create or change: a RUNNING
-// instance with ports is routable, anything else is removed from the table.
+// instance with ports that is routable (or does not say) is routed, anything
+// else is removed from the table.
 func (t *Table) SetActual(lrp *models.ActualLRP) Messages {
-	if lrp.State != models.ActualLRPStateRunning || len(lrp.Ports) == 0 {
+	if lrp.State != models.ActualLRPStateRunning || len(lrp.Ports) == 0 || (lrp.RoutableExists() && !lrp.GetRoutable()) {
 		return t.RemoveActual(lrp)
 	}
 	guid := lrp.ProcessGuid

@@ -72,6 +72,13 @@ func TestChanges(t *testing.T) {
 			tb.SetDesired(desiredLRP("pg", routes))
 			return tb.SetActual(actualLRP("pg", "ig-1", 0, models.ActualLRPStateClaimed, false, "", 0))
 		}, 0, 0, ""},
+		{"running but unroutable instance is not routed", func(tb *Table) Messages {
+			tb.SetDesired(desiredLRP("pg", routes))
+			tb.SetActual(running)
+			unroutable := actualLRP("pg", "ig-1", 0, models.ActualLRPStateRunning, false, "10.0.0.5", 61000)
+			unroutable.SetRoutable(false)
+			return tb.SetActual(unroutable)
+		}, 0, 2, "a.example.com"},
 		{"running instance registers every hostname", func(tb *Table) Messages {
 			tb.SetDesired(desiredLRP("pg", routes))
 			return tb.SetActual(running)
