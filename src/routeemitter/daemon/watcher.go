@@ -4,7 +4,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -32,7 +31,7 @@ type Config struct {
 // Validate rejects settings that cannot work.
 func (c Config) Validate() error {
 	if c.SyncInterval < 0 {
-		return errors.New("routeemitter: SyncInterval must not be negative")
+		return fmt.Errorf("routeemitter: SyncInterval %s must not be negative", c.SyncInterval)
 	}
 	return nil
 }
