@@ -76,3 +76,15 @@ func Every(ctx context.Context, interval time.Duration, fn func(now time.Time)) 
 		}
 	}
 }
+
+// Sleep waits d, reporting false when ctx ends first.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -15,6 +15,8 @@ import (
 	v2 "code.cloudfoundry.org/go-loggregator/v8/rpc/loggregator_v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/diego-go/diego/src/internal/serve"
 )
 
 // Config says where the agent is and how envelopes are batched.
@@ -179,7 +181,7 @@ func (s *sender) send(ctx context.Context, batch []*v2.Envelope) bool {
 			if err != nil {
 				cancel()
 				log.Warn("loggregator: opening the ingress stream; retrying", "address", s.c.cfg.Address, "error", err)
-				if !s.c.sleep(ctx) {
+				if !serve.Sleep(ctx, s.c.cfg.RetryInterval) { // the buffer fills and Emit drops while the agent is away
 					return false
 				}
 				continue
@@ -208,17 +210,4 @@ func (s *sender) close() {
 		s.cancel()
 	}
 	s.stream, s.cancel = nil, nil
-}
-
-// sleep waits RetryInterval, reporting false when ctx ends first. While the
-// agent is away the buffer fills and Emit drops.
-func (c *Client) sleep(ctx context.Context) bool {
-	t := time.NewTimer(c.cfg.RetryInterval)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

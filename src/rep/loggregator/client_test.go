@@ -1,13 +1,11 @@
 package loggregator_test
 
 import (
-	"bytes"
 	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -130,7 +128,7 @@ func TestMutualTLSRejectsAWrongCA(t *testing.T) {
 		"client certificate from another CA":  mixTLS(certs.Client, other.Client),
 	} {
 		t.Run(name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &testutil.SyncBuffer{}
 			c := newClient(t, srv.Addr, clientTLS, slog.New(slog.NewTextHandler(logs, nil)))
 			w := c.Writer(appSource, false)
 			testutil.Eventually(t, 30*time.Second, "the client reports a failed send", func() (bool, string) {
@@ -158,23 +156,6 @@ func newClient(t testing.TB, addr string, tlsCfg *tls.Config, log *slog.Logger) 
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // BenchmarkWriter is the writer's cost per line with an agent reading.

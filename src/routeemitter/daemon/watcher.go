@@ -14,6 +14,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 
+	"github.com/diego-go/diego/src/internal/serve"
 	"github.com/diego-go/diego/src/routeemitter/table"
 )
 
@@ -79,7 +80,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		src, err := w.client.SubscribeToInstanceEvents(w.lager)
 		if err != nil {
 			w.log.Error("route-emitter: subscribing to BBS events failed; retrying", "err", err)
-			if !sleep(ctx, time.Second) {
+			if !serve.Sleep(ctx, time.Second) {
 				break
 			}
 			continue
@@ -186,16 +187,5 @@ func (w *Watcher) emit(m table.Messages) {
 	}
 	if err := w.emitter.Emit(m); err != nil {
 		w.log.Error("route-emitter: emitting failed; the next re-registration repeats it", "err", err)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
