@@ -112,7 +112,6 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	defer logs.Flush()
 	appLogs := d.withLoggregator(&logs, tr.task.TaskGuid, def.MetricTags, def.LogGuid, 0, "", def.LogSource)
 	defer appLogs.flush()
-	out = logs.Stdout
 	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: def.LogSource, Sourced: appLogs.sourced()})
 	assets, def, err := d.taskAssets(ctx, tr.task.TaskGuid, deps, def)
 	if err != nil {
