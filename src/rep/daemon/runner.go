@@ -15,6 +15,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/rep"
 
+	"github.com/diego-go/diego/src/rep/actions"
 	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container"
 )
@@ -132,4 +133,36 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// outputSpec names a container's output: where it is kept (group/name, see
+// containerOutput), its log_rate_limit, and what tags its Loggregator
+// envelopes carry.
+type outputSpec struct {
+	group, name  string
+	limit        *models.LogRateLimit
+	handle       string
+	metricTags   map[string]*models.MetricTagValue
+	logGuid      string
+	index        int32
+	instanceGuid string
+	source       string
+}
+
+// appOutput sets up a container's output as every runner does: kept as
+// containerOutput says, under the rate limit (limitLogs), and beside that
+// to Loggregator when an agent is configured (withLoggregator). deps
+// carries the streams and the transfers; out is the stdout for the rep's
+// own messages about the container. Call done when the container is gone:
+// it flushes partial lines and closes the log file.
+func (d *Daemon) appOutput(o outputSpec) (deps actions.Deps, out io.Writer, done func()) {
+	file, closeFile := d.containerOutput(o.group, o.name)
+	logs := d.limitLogs(file, o.limit)
+	app := d.withLoggregator(&logs, o.handle, o.metricTags, o.logGuid, o.index, o.instanceGuid, o.source)
+	deps = d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: o.source, Sourced: app.sourced()})
+	return deps, logs.Stdout, func() {
+		app.flush()
+		logs.Flush()
+		closeFile()
+	}
 }

@@ -172,14 +172,12 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	if err != nil {
 		return err.Error()
 	}
-	out, closeOut := d.containerOutput(lrp.ProcessGuid, strconv.Itoa(int(lrp.Index)))
+	deps, out, closeOut := d.appOutput(outputSpec{
+		group: lrp.ProcessGuid, name: strconv.Itoa(int(lrp.Index)), limit: desired.LogRateLimit,
+		handle: lrp.InstanceGUID, metricTags: desired.MetricTags, logGuid: desired.LogGuid,
+		index: lrp.Index, instanceGuid: lrp.InstanceGUID, source: logSource(desired),
+	})
 	defer closeOut()
-	logs := d.limitLogs(out, desired.LogRateLimit)
-	defer logs.Flush()
-	appLogs := d.withLoggregator(&logs, lrp.InstanceGUID, desired.MetricTags, desired.LogGuid, lrp.Index, lrp.InstanceGUID, logSource(desired))
-	defer appLogs.flush()
-	out = logs.Stdout
-	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: logSource(desired), Sourced: appLogs.sourced()})
 	assets, desired, err := d.lrpAssets(ctx, lrp.InstanceGUID, deps, desired)
 	if err != nil {
 		return err.Error()

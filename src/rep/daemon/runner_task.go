@@ -106,13 +106,11 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	if err != nil {
 		return true, err.Error(), ""
 	}
-	out, closeOut := d.containerOutput("tasks", tr.task.TaskGuid)
+	deps, _, closeOut := d.appOutput(outputSpec{
+		group: "tasks", name: tr.task.TaskGuid, limit: def.LogRateLimit,
+		handle: tr.task.TaskGuid, metricTags: def.MetricTags, logGuid: def.LogGuid, source: def.LogSource,
+	})
 	defer closeOut()
-	logs := d.limitLogs(out, def.LogRateLimit)
-	defer logs.Flush()
-	appLogs := d.withLoggregator(&logs, tr.task.TaskGuid, def.MetricTags, def.LogGuid, 0, "", def.LogSource)
-	defer appLogs.flush()
-	deps := d.transferDeps(actions.Deps{Stdout: logs.Stdout, Stderr: logs.Stderr, LogSource: def.LogSource, Sourced: appLogs.sourced()})
 	assets, def, err := d.taskAssets(ctx, tr.task.TaskGuid, deps, def)
 	if err != nil {
 		return true, err.Error(), ""
