@@ -26,6 +26,21 @@ type File struct {
 	RootFS string `json:"rootfs"`
 	// Backend is the cells' container backend (process or runc).
 	Backend string `json:"backend"`
+	// NATSURL is the NATS server the route emitter publishes to.
+	NATSURL string `json:"nats_url,omitempty"`
+	// RouteEmitterURL serves the route emitter's routing table
+	// (GET /routes), for `diego routes`.
+	RouteEmitterURL string `json:"route_emitter_url,omitempty"`
+	// SSHProxyAddress is the SSH proxy's host:port.
+	SSHProxyAddress string `json:"ssh_proxy_address,omitempty"`
+	// SSHProxyHostFingerprint is the proxy's host key fingerprint
+	// (SHA256:base64, as OpenSSH prints it).
+	SSHProxyHostFingerprint string `json:"ssh_proxy_host_fingerprint,omitempty"`
+	// SSHProxyDiegoCredentials is the password of the proxy's diego realm
+	// (user diego:PROCESS_GUID/INDEX).
+	SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials,omitempty"`
+	// FileServerURL serves the lifecycle bundles (diego-sshd among them).
+	FileServerURL string `json:"file_server_url,omitempty"`
 	// PIDs are the component processes by name (bbs, locket, auctioneer),
 	// for tests that kill or restart them.
 	PIDs map[string]int `json:"pids"`
