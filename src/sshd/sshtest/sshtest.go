@@ -97,18 +97,20 @@ func write(tb testing.TB, path, content string, mode os.FileMode) {
 	}
 }
 
-// Options are the -o options every command gets.
+// Options are the -o options every command gets (LogLevel INFO shows
+// the server's banners, where the proxy explains a refusal).
 func (c *Client) Options() []string {
 	o := []string{"-F", "/dev/null",
 		"-o", "UserKnownHostsFile=" + filepath.Join(c.Dir, "known_hosts"), "-o", "GlobalKnownHostsFile=/dev/null",
-		"-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30",
+		"-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=INFO", "-o", "ConnectTimeout=30",
 		"-o", "User=" + c.User}
 	if c.Identity != "" {
 		o = append(o, "-o", "IdentityFile="+c.Identity, "-o", "IdentitiesOnly=yes",
 			"-o", "PreferredAuthentications=publickey", "-o", "BatchMode=yes")
 	} else {
 		o = append(o, "-o", "PreferredAuthentications=password,keyboard-interactive",
-			"-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1")
+			"-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+			"-o", "BatchMode=no") // before sftp -b's BatchMode=yes, which would refuse SSH_ASKPASS
 	}
 	return o
 }
