@@ -109,7 +109,7 @@ func (w *world) desire(t testing.TB, guid string, instances int32, route json.Ra
 		ProcessGuid: guid, Domain: "ssh-test", RootFs: "preloaded:cflinuxfs4", Instances: instances,
 		MemoryMb: 32, DiskMb: 32, LogGuid: guid, Ports: []uint32{containerPort},
 		MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: guid}},
-		Action: models.WrapAction(&models.RunAction{Path: "/tmp/lifecycle/diego-sshd", Args: w.keys.SSHDArgs(containerPort), User: "vcap"}),
+		Action:     models.WrapAction(&models.RunAction{Path: "/tmp/lifecycle/diego-sshd", Args: w.keys.SSHDArgs(containerPort), User: "vcap"}),
 	}
 	if route != nil {
 		d.Routes = &models.Routes{RouteKey: &route}

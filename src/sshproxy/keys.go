@@ -122,4 +122,3 @@ func (k InstanceKeys) SSHDArgs(containerPort uint32) []string {
 		"-logLevel=fatal",
 	}
 }
-
