@@ -1,22 +1,24 @@
-package sshproxy
+package sshproxy_test
 
 import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/diego-go/diego/src/sshproxy/sshproxytest"
 )
 
 // BenchmarkSessionSetup: one SSH session through the proxy to an
 // instance's daemon: connect, authenticate (the BBS lookup and the
 // daemon's handshake happen here), open a session and run `true`.
 func BenchmarkSessionSetup(b *testing.B) {
-	w := startWorld(b, nil)
-	w.desire(b, "pg-bench", 1, w.keys.Route(containerPort), w.daemon)
-	conf := &ssh.ClientConfig{User: "diego:pg-bench/0", Auth: []ssh.AuthMethod{ssh.Password(password)},
-		HostKeyCallback: ssh.FixedHostKey(w.proxyKey.Signer.PublicKey())}
+	w := sshproxytest.Start(b, nil)
+	w.Desire(b, "pg-bench", 1, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
+	conf := &ssh.ClientConfig{User: "diego:pg-bench/0", Auth: []ssh.AuthMethod{ssh.Password(sshproxytest.Password)},
+		HostKeyCallback: ssh.FixedHostKey(w.ProxyKey.Signer.PublicKey())}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		client, err := ssh.Dial("tcp", w.proxy, conf)
+		client, err := ssh.Dial("tcp", w.Proxy, conf)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -34,9 +36,9 @@ func BenchmarkSessionSetup(b *testing.B) {
 // BenchmarkOpenSSHSessionSetup: the same with the OpenSSH client as a
 // process (`ssh diego:GUID/0@proxy true`), its own start-up included.
 func BenchmarkOpenSSHSessionSetup(b *testing.B) {
-	w := startWorld(b, nil)
-	w.desire(b, "pg-bench", 1, w.keys.Route(containerPort), w.daemon)
-	c := w.client(b, "diego:pg-bench/0", password)
+	w := sshproxytest.Start(b, nil)
+	w.Desire(b, "pg-bench", 1, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
+	c := w.Client(b, "diego:pg-bench/0", sshproxytest.Password)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if r := c.Run(b, "", "ssh", c.Target(), "true"); r.Code != 0 {

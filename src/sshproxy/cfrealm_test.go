@@ -1,4 +1,4 @@
-package sshproxy
+package sshproxy_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/diego-go/diego/src/sshproxy"
+	"github.com/diego-go/diego/src/sshproxy/sshproxytest"
 )
 
 const (
@@ -57,25 +60,25 @@ func fakeCF(t testing.TB, processGUID string) (uaa, cc *httptest.Server) {
 	return uaa, cc
 }
 
-func cfRealm(uaa, cc *httptest.Server) CFRealm {
-	return CFRealm{HTTP: http.DefaultClient, CCURL: cc.URL, TokenURL: uaa.URL + "/oauth/token", Username: "ssh-proxy", Password: "uaa-secret"}
+func cfRealm(uaa, cc *httptest.Server) sshproxy.CFRealm {
+	return sshproxy.CFRealm{HTTP: http.DefaultClient, CCURL: cc.URL, TokenURL: uaa.URL + "/oauth/token", Username: "ssh-proxy", Password: "uaa-secret"}
 }
 
 func TestCFRealm(t *testing.T) {
 	uaa, cc := fakeCF(t, "pg-of-the-app")
 	r := cfRealm(uaa, cc)
-	g, err := r.Authenticate(context.Background(), Login{Realm: "cf", GUID: appGUID, Index: 0}, []byte(code))
+	g, err := r.Authenticate(context.Background(), sshproxy.Login{Realm: "cf", GUID: appGUID, Index: 0}, []byte(code))
 	if err != nil || g.ProcessGUID != "pg-of-the-app" || g.Index != 0 || g.Principal != "cf-user:alice (u-123)" {
 		t.Fatalf("a good code: %+v, %v", g, err)
 	}
 	for _, tc := range []struct {
-		login Login
+		login sshproxy.Login
 		code  string
 		want  error
 	}{
-		{Login{"cf", appGUID, 0}, "stale-code", ErrAuthenticationFailed},
-		{Login{"cf", "other-app", 0}, code, ErrFetchAppFailed},
-		{Login{"cf", appGUID, 9}, code, ErrInvalidCCResponse},
+		{sshproxy.Login{"cf", appGUID, 0}, "stale-code", sshproxy.ErrAuthenticationFailed},
+		{sshproxy.Login{"cf", "other-app", 0}, code, sshproxy.ErrFetchAppFailed},
+		{sshproxy.Login{"cf", appGUID, 9}, code, sshproxy.ErrInvalidCCResponse},
 	} {
 		if _, err := r.Authenticate(context.Background(), tc.login, []byte(tc.code)); !errors.Is(err, tc.want) {
 			t.Errorf("%+v with %q: %v; want %v", tc.login, tc.code, err, tc.want)
@@ -83,7 +86,7 @@ func TestCFRealm(t *testing.T) {
 	}
 	bad := r
 	bad.Password = "wrong"
-	if _, err := bad.Authenticate(context.Background(), Login{"cf", appGUID, 0}, []byte(code)); !errors.Is(err, ErrAuthenticationFailed) {
+	if _, err := bad.Authenticate(context.Background(), sshproxy.Login{"cf", appGUID, 0}, []byte(code)); !errors.Is(err, sshproxy.ErrAuthenticationFailed) {
 		t.Errorf("the proxy's own UAA client refused: %v", err)
 	}
 }
@@ -92,16 +95,16 @@ func TestCFRealm(t *testing.T) {
 // proxy to the app's process.
 func TestCFRealmThroughTheProxy(t *testing.T) {
 	uaa, cc := fakeCF(t, "pg-cf-app")
-	w := startWorld(t, func(c *Config) { c.Realms = append(c.Realms, cfRealm(uaa, cc)) })
-	w.desire(t, "pg-cf-app", 1, w.keys.Route(containerPort), w.daemon)
-	c := w.client(t, "cf:"+appGUID+"/0", code)
+	w := sshproxytest.Start(t, func(c *sshproxy.Config) { c.Realms = append(c.Realms, cfRealm(uaa, cc)) })
+	w.Desire(t, "pg-cf-app", 1, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
+	c := w.Client(t, "cf:"+appGUID+"/0", code)
 	if r := c.Run(t, "", "ssh", c.Target(), "echo via-cf"); r.Stdout != "via-cf\n" {
 		t.Fatalf("cf realm: %+v", r)
 	}
-	if !strings.Contains(w.audit.String(), `"principal":"cf-user:alice (u-123)"`) {
-		t.Errorf("the audit log lacks the CF user:\n%s", w.audit.String())
+	if !strings.Contains(w.Audit.String(), `"principal":"cf-user:alice (u-123)"`) {
+		t.Errorf("the audit log lacks the CF user:\n%s", w.Audit.String())
 	}
-	c = w.client(t, "cf:"+appGUID+"/0", "used-code")
+	c = w.Client(t, "cf:"+appGUID+"/0", "used-code")
 	if r := c.Run(t, "", "ssh", c.Target(), "true"); r.Code != 255 || !strings.Contains(r.Stderr, "Authentication failed") {
 		t.Fatalf("a bad code: %+v", r)
 	}

@@ -1,4 +1,4 @@
-package sshproxy
+package sshproxy_test
 
 import (
 	"os"
@@ -11,15 +11,18 @@ import (
 
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/sshd/sshtest"
+
+	"github.com/diego-go/diego/src/sshproxy"
+	"github.com/diego-go/diego/src/sshproxy/sshproxytest"
 )
 
 // Through the proxy to a RUNNING instance of a desired LRP in a real BBS:
 // exec, scp in both protocols, sftp and a local port forward work, and the
 // audit log says who opened which instance from where.
 func TestOpenSSHThroughTheProxy(t *testing.T) {
-	w := startWorld(t, nil)
-	w.desire(t, "pg-app", 2, w.keys.Route(containerPort), w.daemon)
-	c := w.client(t, "diego:pg-app/0", password)
+	w := sshproxytest.Start(t, nil)
+	w.Desire(t, "pg-app", 2, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
+	c := w.Client(t, "diego:pg-app/0", sshproxytest.Password)
 
 	r := c.Run(t, "", "ssh", c.Target(), "echo hello from $((40+2)); echo to-stderr >&2; exit 5")
 	if r.Stdout != "hello from 42\n" || !strings.Contains(r.Stderr, "to-stderr") || r.Code != 5 {
@@ -57,7 +60,7 @@ func TestOpenSSHThroughTheProxy(t *testing.T) {
 	c.Forward(t, fwd, echo)
 	sshtest.CheckEcho(t, fwd)
 
-	log := w.audit.String()
+	log := w.Audit.String()
 	for _, want := range []string{`"msg":"ssh-proxy.connection-opened"`, `"process_guid":"pg-app"`, `"user":"diego:pg-app/0"`,
 		`"remote":"127.0.0.1:`, `"instance_guid":"ig-pg-app"`, `"command":"echo hello from $((40+2))`, `"type":"direct-tcpip"`, `"msg":"ssh-proxy.connection-closed"`} {
 		if !strings.Contains(log, want) {
@@ -68,56 +71,56 @@ func TestOpenSSHThroughTheProxy(t *testing.T) {
 
 // Every refusal tells the user why.
 func TestRefusalsSayWhy(t *testing.T) {
-	w := startWorld(t, nil)
-	w.desire(t, "pg-app", 2, w.keys.Route(containerPort), w.daemon)
-	w.desire(t, "pg-noroute", 1, nil, w.daemon)
-	other, err := NewInstanceKeys()
+	w := sshproxytest.Start(t, nil)
+	w.Desire(t, "pg-app", 2, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
+	w.Desire(t, "pg-noroute", 1, nil, w.Daemon)
+	other, err := sshproxy.NewInstanceKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongHost := w.keys
+	wrongHost := w.Keys
 	wrongHost.HostFingerprint = other.HostFingerprint
-	w.desire(t, "pg-wronghost", 1, wrongHost.Route(containerPort), w.daemon)
-	wrongKey := w.keys
+	w.Desire(t, "pg-wronghost", 1, wrongHost.Route(sshproxytest.ContainerPort), w.Daemon)
+	wrongKey := w.Keys
 	wrongKey.PrivateKeyPEM = other.PrivateKeyPEM
-	w.desire(t, "pg-wrongkey", 1, wrongKey.Route(containerPort), w.daemon)
+	w.Desire(t, "pg-wrongkey", 1, wrongKey.Route(sshproxytest.ContainerPort), w.Daemon)
 
 	for _, tc := range []struct{ user, pass, want string }{
 		{"diego:pg-app/0", "wrong", "Invalid credentials"},
-		{"diego:pg-unknown/0", password, "no matching ActualLRP for ProcessGuid: pg-unknown, Index: 0 (no desired LRP"},
-		{"diego:pg-app/7", password, "the LRP has 2 instances"},
-		{"diego:pg-app/1", password, "instance 1 of pg-app is UNCLAIMED, not RUNNING"},
-		{"diego:pg-app/x", password, "Invalid user format"},
-		{"root", password, "Invalid authentication domain"},
-		{"cf:1234/0", password, `realm "cf" is not enabled`},
-		{"diego:pg-noroute/0", password, "SSH routing info not found"},
-		{"diego:pg-wronghost/0", password, "Host fingerprint mismatch"},
-		{"diego:pg-wrongkey/0", password, "logging in to the instance's SSH daemon"},
+		{"diego:pg-unknown/0", sshproxytest.Password, "no matching ActualLRP for ProcessGuid: pg-unknown, Index: 0 (no desired LRP"},
+		{"diego:pg-app/7", sshproxytest.Password, "the LRP has 2 instances"},
+		{"diego:pg-app/1", sshproxytest.Password, "instance 1 of pg-app is UNCLAIMED, not RUNNING"},
+		{"diego:pg-app/x", sshproxytest.Password, "Invalid user format"},
+		{"root", sshproxytest.Password, "Invalid authentication domain"},
+		{"cf:1234/0", sshproxytest.Password, `realm "cf" is not enabled`},
+		{"diego:pg-noroute/0", sshproxytest.Password, "SSH routing info not found"},
+		{"diego:pg-wronghost/0", sshproxytest.Password, "Host fingerprint mismatch"},
+		{"diego:pg-wrongkey/0", sshproxytest.Password, "logging in to the instance's SSH daemon"},
 	} {
-		c := w.client(t, tc.user, tc.pass)
+		c := w.Client(t, tc.user, tc.pass)
 		r := c.Run(t, "", "ssh", c.Target(), "echo should-not-run")
 		if r.Code != 255 || !strings.Contains(r.Stderr, tc.want) || strings.Contains(r.Stdout, "should-not-run") {
 			t.Errorf("%s with %q: %+v; want exit 255 and %q", tc.user, tc.pass, r, tc.want)
 		}
 	}
-	if !strings.Contains(w.audit.String(), `"msg":"ssh-proxy.authentication-failed"`) {
-		t.Errorf("refusals are not in the audit log:\n%s", w.audit.String())
+	if !strings.Contains(w.Audit.String(), `"msg":"ssh-proxy.authentication-failed"`) {
+		t.Errorf("refusals are not in the audit log:\n%s", w.Audit.String())
 	}
 }
 
-func goClient(t *testing.T, w *world, user string) (*ssh.Client, error) {
-	return ssh.Dial("tcp", w.proxy, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(password)},
-		HostKeyCallback: ssh.FixedHostKey(w.proxyKey.Signer.PublicKey())})
+func goClient(t *testing.T, w *sshproxytest.World, user string) (*ssh.Client, error) {
+	return ssh.Dial("tcp", w.Proxy, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(sshproxytest.Password)},
+		HostKeyCallback: ssh.FixedHostKey(w.ProxyKey.Signer.PublicKey())})
 }
 
 func TestMaxConnections(t *testing.T) {
-	w := startWorld(t, func(c *Config) { c.MaxConnections = 1 })
-	w.desire(t, "pg-app", 1, w.keys.Route(containerPort), w.daemon)
+	w := sshproxytest.Start(t, func(c *sshproxy.Config) { c.MaxConnections = 1 })
+	w.Desire(t, "pg-app", 1, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
 	held, err := goClient(t, w, "diego:pg-app/0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := w.client(t, "diego:pg-app/0", password)
+	c := w.Client(t, "diego:pg-app/0", sshproxytest.Password)
 	r := c.Run(t, "", "ssh", c.Target(), "true")
 	if r.Code != 255 || !strings.Contains(r.Stderr, "too many connections to this SSH proxy (max_connections 1)") {
 		t.Fatalf("a connection over the limit: %+v", r)
@@ -130,8 +133,8 @@ func TestMaxConnections(t *testing.T) {
 }
 
 func TestIdleConnectionsAreClosed(t *testing.T) {
-	w := startWorld(t, func(c *Config) { c.IdleTimeout = 200 * time.Millisecond })
-	w.desire(t, "pg-app", 1, w.keys.Route(containerPort), w.daemon)
+	w := sshproxytest.Start(t, func(c *sshproxy.Config) { c.IdleTimeout = 200 * time.Millisecond })
+	w.Desire(t, "pg-app", 1, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
 	client, err := goClient(t, w, "diego:pg-app/0")
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +149,7 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 			return false
 		}
 	})
-	if !strings.Contains(w.audit.String(), `"msg":"ssh-proxy.connection-closed"`) {
-		t.Fatalf("no connection-closed line:\n%s", w.audit.String())
+	if !strings.Contains(w.Audit.String(), `"msg":"ssh-proxy.connection-closed"`) {
+		t.Fatalf("no connection-closed line:\n%s", w.Audit.String())
 	}
 }

@@ -2,23 +2,15 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
-
-	"code.cloudfoundry.org/bbs/models"
-	"code.cloudfoundry.org/lager/v3"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
-	"github.com/diego-go/diego/src/sshd"
 	"github.com/diego-go/diego/src/sshd/sshtest"
-	"github.com/diego-go/diego/src/sshproxy"
+	"github.com/diego-go/diego/src/sshproxy/sshproxytest"
 )
 
 func validConfig(t *testing.T) func() Config {
@@ -66,20 +58,15 @@ func TestValidate(t *testing.T) {
 // The daemon from its config: health check, then an OpenSSH session to an
 // instance found in the BBS.
 func TestDaemonServesFromItsConfig(t *testing.T) {
-	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t)})
-	keys, err := sshproxy.NewInstanceKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	daemonAddr := startSSHD(t, keys)
-	desire(t, h, "pg-d", keys, daemonAddr)
+	w := sshproxytest.Start(t, nil) // its BBS and daemon (its own proxy is not used here)
+	w.Desire(t, "pg-d", 1, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
 
 	proxyKey := sshtest.NewKey(t)
 	cfg := DefaultConfig()
 	cfg.Address, cfg.HealthCheckAddress, cfg.DebugAddress = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.HostKey = proxyKey.PEM
-	cfg.BBSAddress = h.URL
-	cfg.BBSCACert, cfg.BBSClientCert, cfg.BBSClientKey = h.Certs.CACert, h.Certs.ClientCert, h.Certs.ClientKey
+	cfg.BBSAddress = w.BBS.URL
+	cfg.BBSCACert, cfg.BBSClientCert, cfg.BBSClientKey = w.BBS.Certs.CACert, w.BBS.Certs.ClientCert, w.BBS.Certs.ClientKey
 	cfg.EnableDiegoAuth, cfg.DiegoCredentials = true, "secret"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -106,45 +93,5 @@ func TestDaemonServesFromItsConfig(t *testing.T) {
 	c.Password = "secret"
 	if r := c.Run(t, "", "ssh", c.Target(), "echo through-the-daemon"); r.Stdout != "through-the-daemon\n" {
 		t.Fatalf("ssh through the daemon: %+v", r)
-	}
-}
-
-func startSSHD(t *testing.T, keys sshproxy.InstanceKeys) string {
-	host, _ := ssh.ParsePrivateKey([]byte(keys.HostKeyPEM))
-	auth, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(keys.AuthorizedKey))
-	srv, err := sshd.New(sshd.Config{HostKey: host, AuthorizedKey: auth, Logger: testutil.Logger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return ln.Addr().String()
-}
-
-func desire(t *testing.T, h *bbstest.Harness, guid string, keys sshproxy.InstanceKeys, daemonAddr string) {
-	log := lager.NewLogger("test")
-	route := json.RawMessage(keys.Route(2222))
-	d := &models.DesiredLRP{ProcessGuid: guid, Domain: "d", RootFs: "preloaded:cflinuxfs4", Instances: 1, MemoryMb: 8, DiskMb: 8,
-		LogGuid: guid, Ports: []uint32{2222}, MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: guid}},
-		Routes: &models.Routes{sshproxy.RouteKey: &route},
-		Action: models.WrapAction(&models.RunAction{Path: "/tmp/lifecycle/diego-sshd", Args: keys.SSHDArgs(2222), User: "vcap"})}
-	if err := h.Client.DesireLRP(log, "", d); err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ := net.SplitHostPort(daemonAddr)
-	p, _ := strconv.Atoi(port)
-	key, ik := models.NewActualLRPKey(guid, 0, "d"), models.NewActualLRPInstanceKey("ig-"+guid, "cell-1")
-	if err := h.Client.ClaimActualLRP(log, "", &key, &ik); err != nil {
-		t.Fatal(err)
-	}
-	ni := models.NewActualLRPNetInfo(host, "10.255.0.1", models.ActualLRPNetInfo_PreferredAddressHost, models.NewPortMapping(uint32(p), 2222))
-	if err := h.Client.StartActualLRP(log, "", &key, &ik, &ni, nil, nil, true, "z1"); err != nil {
-		t.Fatal(err)
 	}
 }
