@@ -69,6 +69,10 @@ func Command(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// $VAR in -address is expanded (ours): where a container has no network
+	// of its own, -address=0.0.0.0:$PORT with PORT=2222 in the action's
+	// environment listens on the host port the cell mapped to 2222.
+	f.address = os.ExpandEnv(f.address)
 	if os.Getenv(HostKeyEnv) == "" && (f.hostKey != "" || f.authorizedKey != "") {
 		return reexec(f)
 	}

@@ -68,7 +68,8 @@ func TestMain(m *testing.M) {
 }
 
 // The command: a static binary; keys given as flags leave its command line
-// (it re-executes itself) and the sessions' environment.
+// (it re-executes itself) and the sessions' environment; $VARs in -address
+// are expanded.
 func TestCommandIsStaticAndHidesItsKeys(t *testing.T) {
 	bin := filepath.Join(binDir, "diego-sshd")
 	f, err := elf.Open(bin)
@@ -83,8 +84,9 @@ func TestCommandIsStaticAndHidesItsKeys(t *testing.T) {
 	f.Close()
 	host, user := sshtest.NewKey(t), sshtest.NewKey(t)
 	addr := testutil.FreeAddr(t)
-	cmd := exec.Command(bin, "-address="+addr, "-hostKey="+host.PEM, "-authorizedKey="+user.AuthorizedKey, "-inheritDaemonEnv", "-logLevel=debug")
-	cmd.Env = append(os.Environ(), "APP_VAR=from-the-app")
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "-address=127.0.0.1:${SSHD_TEST_PORT}", "-hostKey="+host.PEM, "-authorizedKey="+user.AuthorizedKey, "-inheritDaemonEnv", "-logLevel=debug")
+	cmd.Env = append(os.Environ(), "APP_VAR=from-the-app", "SSHD_TEST_PORT="+port)
 	var logs testutil.SyncBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

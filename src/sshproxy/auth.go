@@ -80,7 +80,7 @@ func (DiegoRealm) Realm() string { return "diego" }
 
 // Authenticate compares the password with the credentials.
 func (r DiegoRealm) Authenticate(_ context.Context, login Login, password []byte) (Grant, error) {
-	if subtle.ConstantTimeCompare(r.Credentials, password) != 1 {
+	if len(r.Credentials) == 0 || subtle.ConstantTimeCompare(r.Credentials, password) != 1 {
 		return Grant{}, ErrInvalidCredentials
 	}
 	return Grant{ProcessGUID: login.GUID, Index: login.Index, Principal: "diego-credentials"}, nil

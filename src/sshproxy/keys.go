@@ -112,7 +112,10 @@ func (k InstanceKeys) Route(containerPort uint32) json.RawMessage {
 }
 
 // SSHDArgs are diego-sshd's arguments for these keys, listening on
-// 0.0.0.0:containerPort, with the app's environment in its sessions.
+// 0.0.0.0:containerPort, with the app's environment in its sessions. On a
+// cell without network isolation (the process backend) replace the
+// -address with "-address=0.0.0.0:$PORT" and give the action PORT=<port>:
+// the cell sets PORT to the host port it mapped.
 func (k InstanceKeys) SSHDArgs(containerPort uint32) []string {
 	return []string{
 		fmt.Sprintf("-address=0.0.0.0:%d", containerPort),

@@ -1,10 +1,12 @@
 package sshproxy
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -50,6 +52,18 @@ func TestParseLogin(t *testing.T) {
 	for _, bad := range []string{"diego:g/", "diego:g/-1", "diego:/0", "x", "diego:g/0/1", "diego:g h/0"} {
 		if _, err := ParseLogin(bad); err == nil {
 			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func TestDiegoRealm(t *testing.T) {
+	login := Login{"diego", "pg", 1}
+	if g, err := (DiegoRealm{Credentials: []byte("pw")}).Authenticate(context.Background(), login, []byte("pw")); err != nil || g.ProcessGUID != "pg" || g.Index != 1 {
+		t.Fatalf("the right password: %+v %v", g, err)
+	}
+	for _, r := range []struct{ creds, pw string }{{"pw", "pW"}, {"pw", ""}, {"", ""}} {
+		if _, err := (DiegoRealm{Credentials: []byte(r.creds)}).Authenticate(context.Background(), login, []byte(r.pw)); !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("credentials %q, password %q: %v", r.creds, r.pw, err)
 		}
 	}
 }
