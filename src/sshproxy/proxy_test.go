@@ -1,6 +1,8 @@
 package sshproxy_test
 
 import (
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,5 +153,40 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 	})
 	if !strings.Contains(w.Audit.String(), `"msg":"ssh-proxy.connection-closed"`) {
 		t.Fatalf("no connection-closed line:\n%s", w.Audit.String())
+	}
+}
+
+// ssh -R through the proxy: the tcpip-forward global request reaches the
+// daemon, and its forwarded-tcpip channels come back to the client.
+func TestRemoteForwardThroughTheProxy(t *testing.T) {
+	w := sshproxytest.Start(t, nil)
+	w.Desire(t, "pg-app", 1, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
+	client, err := goClient(t, w, "diego:pg-app/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ln, err := client.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "from the client\n")
+			c.Close()
+		}
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String()) // the daemon's side
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if b, _ := io.ReadAll(conn); string(b) != "from the client\n" {
+		t.Fatalf("through the remote forward: %q", b)
 	}
 }
