@@ -29,12 +29,16 @@ const (
 	// shapes them and the operator CLI's commands; it builds its app with
 	// the Go toolchain.
 	GroupCloudFoundry = "cloud-foundry"
+	// GroupRoutes watches the route emitter's router.register and
+	// router.unregister messages on NATS (nats_url); with the evacuation
+	// group it also checks the routes of an evacuated instance.
+	GroupRoutes = "routes"
 )
 
 // AllGroups lists every feature group, in the order the suite runs them.
 var AllGroups = []string{
 	GroupTasks, GroupLRPs, GroupCrashes, GroupPlacement, GroupZones,
-	GroupBadRequests, GroupCloudFoundry, GroupEvacuation, GroupBBSRestart, GroupRepKill,
+	GroupBadRequests, GroupCloudFoundry, GroupRoutes, GroupEvacuation, GroupBBSRestart, GroupRepKill,
 }
 
 // targetGroups need the target file: they signal component processes or
@@ -78,6 +82,9 @@ type Config struct {
 	MinCells int `json:"min_cells,omitempty"`
 	// ReadyTimeout bounds that wait (a Go duration, default 2m).
 	ReadyTimeout string `json:"ready_timeout,omitempty"`
+	// NATSURL is the NATS the route emitters publish to
+	// (nats://[user:password@]host:port); the routes group needs it.
+	NATSURL string `json:"nats_url,omitempty"`
 }
 
 // ParseConfig reads a config, makes relative paths relative to dir, fills
@@ -148,6 +155,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("unknown feature group %q (known: %s)", g, strings.Join(AllGroups, ", ")))
 		} else if slices.Contains(targetGroups, g) && c.TargetFile == "" {
 			errs = append(errs, fmt.Errorf("feature group %q needs target_file", g))
+		} else if g == GroupRoutes && c.NATSURL == "" {
+			errs = append(errs, fmt.Errorf("feature group %q needs nats_url, the NATS the route emitters publish to", g))
 		}
 	}
 	return errors.Join(errs...)
@@ -177,7 +186,7 @@ func ConfigFromTarget(path string) (Config, error) {
 	c := Config{
 		BBSURL: t.BBSURL, CACert: t.CACert, ClientCert: t.ClientCert, ClientKey: t.ClientKey,
 		LocketAddress: t.LocketAddress, RootFS: t.RootFS, FeatureGroups: AllGroups,
-		AppListen: "127.0.0.1:0", TargetFile: path,
+		AppListen: "127.0.0.1:0", TargetFile: path, NATSURL: t.NATSURL,
 	}
 	if c.RootFS == "" {
 		c.RootFS = "preloaded:cflinuxfs4"

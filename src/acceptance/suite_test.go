@@ -165,6 +165,7 @@ func TestAcceptance(t *testing.T) {
 		e.group(t, GroupZones, true, testZones)
 		e.group(t, GroupBadRequests, true, testBadRequests)
 		e.group(t, GroupCloudFoundry, true, testCloudFoundry)
+		e.group(t, GroupRoutes, true, testRoutes)
 	})
 	e.group(t, GroupEvacuation, false, testEvacuation)
 	e.group(t, GroupBBSRestart, false, testBBSRestart)
