@@ -166,6 +166,7 @@ func TestAcceptance(t *testing.T) {
 		e.group(t, GroupBadRequests, true, testBadRequests)
 		e.group(t, GroupCloudFoundry, true, testCloudFoundry)
 		e.group(t, GroupRoutes, true, testRoutes)
+		e.group(t, GroupSSH, true, testSSH)
 	})
 	e.group(t, GroupEvacuation, false, testEvacuation)
 	e.group(t, GroupBBSRestart, false, testBBSRestart)
