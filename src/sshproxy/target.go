@@ -49,6 +49,12 @@ func (r Resolver) Resolve(g Grant) (Target, error) {
 		return Target{}, fmt.Errorf("reading desired LRP %s from the BBS: %w", g.ProcessGUID, err)
 	}
 	if g.Index < 0 || g.Index >= int(desired.Instances) {
+		switch desired.Instances {
+		case 0:
+			return Target{}, fmt.Errorf("%w (the LRP has no instances)", noMatch)
+		case 1:
+			return Target{}, fmt.Errorf("%w (the LRP has 1 instance, index 0)", noMatch)
+		}
 		return Target{}, fmt.Errorf("%w (the LRP has %d instances, indexes 0 to %d)", noMatch, desired.Instances, desired.Instances-1)
 	}
 	route, err := sshRoute(desired)
