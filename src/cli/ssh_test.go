@@ -3,9 +3,17 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/diego-go/diego/src/internal/testutil"
 
 	"github.com/diego-go/diego/src/sshproxy"
 	"github.com/diego-go/diego/src/sshproxy/sshproxytest"
@@ -67,5 +75,52 @@ func TestSSHNeedsTheProxySettings(t *testing.T) {
 	err := Run(context.Background(), []string{"--target", path, "ssh", "pg"}, &out, &errOut)
 	if err == nil || !strings.Contains(errOut.String(), "no ssh_proxy_address (--ssh-proxy-address), ssh_proxy_host_fingerprint") {
 		t.Fatalf("%q %v", errOut.String(), err)
+	}
+}
+
+// `diego ssh GUID` from a terminal: a remote pty of the local terminal's
+// size and TERM, raw local input, and window changes (SIGWINCH) passed on.
+func TestSSHInteractiveShell(t *testing.T) {
+	w := sshproxytest.Start(t, nil)
+	w.Desire(t, "pg-tty", 1, w.Keys.Route(sshproxytest.ContainerPort), w.Daemon)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 33, Cols: 99}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TERM", "vt220")
+	sshStdin = tty
+	defer func() { sshStdin = os.Stdin }()
+	var out testutil.SyncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), []string{"ssh", "pg-tty/0",
+			"--ssh-proxy-address", w.Proxy, "--ssh-proxy-host-fingerprint", sshproxy.HostFingerprint(w.ProxyKey.Signer.PublicKey()),
+			"--password", sshproxytest.Password}, &out, &out)
+	}()
+	io.WriteString(ptmx, "echo term=$TERM; stty size\r")
+	testutil.Eventually(t, 30*time.Second, "the remote shell on a pty of our size", func() (bool, string) {
+		return strings.Contains(out.String(), "term=vt220") && strings.Contains(out.String(), "33 99"), out.String()
+	})
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "the new size after SIGWINCH", func() (bool, string) {
+		syscall.Kill(os.Getpid(), syscall.SIGWINCH)
+		io.WriteString(ptmx, "stty size\r")
+		return strings.Contains(out.String(), "40 120"), out.String()
+	})
+	io.WriteString(ptmx, "exit 4\r")
+	select {
+	case err := <-done:
+		if ExitCode(err) != 4 {
+			t.Fatalf("exit from the shell: %v (code %d)\n%s", err, ExitCode(err), out.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("diego ssh did not return after exit\n%s", out.String())
 	}
 }
