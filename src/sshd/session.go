@@ -213,6 +213,9 @@ func (s *session) runWithPty(req *ssh.Request, cmd *exec.Cmd) (func() error, err
 	}
 	defer tty.Close()
 	s.mu.Lock()
+	if err := applyModes(tty, s.ptyReq.Modes); err != nil {
+		s.log.Info("sshd.terminal-modes-failed", "error", err)
+	}
 	setSize(ptmx, s.ptyReq.Columns, s.ptyReq.Rows)
 	s.ptmx = ptmx
 	s.mu.Unlock()

@@ -95,8 +95,9 @@ func TestPtyWithOpenSSH(t *testing.T) {
 	}
 }
 
-// The window size follows pty-req and window-change (sent by the Go client:
-// OpenSSH sends them only from a real terminal).
+// The window size follows pty-req and window-change, the terminal modes
+// pty-req's list (sent by the Go client: OpenSSH sends them only from a real
+// terminal).
 func TestPtyWindowChange(t *testing.T) {
 	d := startDaemon(t, nil)
 	client, err := ssh.Dial("tcp", d.addr, &ssh.ClientConfig{User: "vcap", Auth: []ssh.AuthMethod{ssh.PublicKeys(d.userKey.Signer)},
@@ -113,7 +114,7 @@ func TestPtyWindowChange(t *testing.T) {
 	var out testutil.SyncBuffer
 	sess.Stdout = &out
 	stdin, _ := sess.StdinPipe()
-	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
+	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{ssh.ECHO: 0, ssh.VINTR: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if err := sess.Shell(); err != nil {
@@ -127,6 +128,10 @@ func TestPtyWindowChange(t *testing.T) {
 	testutil.Eventually(t, 30*time.Second, "the new size", func() (bool, string) {
 		io.WriteString(stdin, "stty size\n")
 		return strings.Contains(out.String(), "50 132"), out.String()
+	})
+	io.WriteString(stdin, "stty -a\n")
+	testutil.Eventually(t, 30*time.Second, "the requested modes (no echo, ^B interrupts)", func() (bool, string) {
+		return strings.Contains(out.String(), " -echo ") && strings.Contains(out.String(), "intr = ^B"), out.String()
 	})
 	io.WriteString(stdin, "exit 7\n")
 	if err := sess.Wait(); err == nil || err.(*ssh.ExitError).ExitStatus() != 7 {
