@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -109,6 +110,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("sshd.started", "address", ln.Addr().String())
 	for {
 		c, err := ln.Accept()
+		if err != nil && OutOfFiles(err) && ctx.Err() == nil {
+			s.log.Warn("sshd.accept-failed-retrying", "error", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			s.closeAll()
 			if ctx.Err() != nil {
@@ -204,4 +210,10 @@ func (c *IdleConn) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Write(b)
+}
+
+// OutOfFiles says whether an Accept error is the process or the system
+// running out of file descriptors: worth waiting out, not fatal.
+func OutOfFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }

@@ -101,6 +101,11 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	p.log.Info("ssh-proxy.serving", "address", ln.Addr().String())
 	for {
 		c, err := ln.Accept()
+		if err != nil && sshd.OutOfFiles(err) && ctx.Err() == nil {
+			p.log.Warn("ssh-proxy.accept-failed-retrying", "error", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			p.closeAll()
 			if ctx.Err() != nil {
