@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,5 +124,12 @@ func TestCommandRefusesBadFlags(t *testing.T) {
 	out, err = exec.Command(bin, "-address=127.0.0.1:0", "-hostKey=junk", "-authorizedKey=junk").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "host key") {
 		t.Fatalf("a bad host key: %v\n%s", err, out)
+	}
+}
+
+func TestOutOfFiles(t *testing.T) {
+	emfile := &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	if !OutOfFiles(emfile) || OutOfFiles(net.ErrClosed) {
+		t.Fatal("OutOfFiles should match EMFILE only")
 	}
 }
