@@ -2,6 +2,9 @@ package daemon
 
 import (
 	"fmt"
+	"io"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,12 +20,7 @@ import (
 // from its metric_tags, the index as instance_id, its log_source as
 // source_type; its usage arrives as gauges tagged the same.
 func TestInstanceOutputReachesLoggregator(t *testing.T) {
-	certs := loggregatortest.NewCerts(t)
-	agent := loggregatortest.Start(t, certs.Server, "127.0.0.1:0")
-	f := addCell(t, newBBS(t), "cell-logs", func(s *Settings, _ *Options) {
-		s.Loggregator = LoggregatorSettings{AgentAddress: agent.Addr, CAFile: certs.CAFile,
-			CertFile: certs.ClientCertFile, KeyFile: certs.ClientKeyFile, BatchInterval: Duration(50 * time.Millisecond), MetricsInterval: Duration(100 * time.Millisecond)}
-	})
+	agent, f := loggregatorCell(t, "cell-logs", nil)
 	d := shLRP("pg-logs", "echo out-line; echo err-line >&2; exec sleep 600")
 	d.LogSource = "CELL" // the run action's APP/PROC/WEB tags its lines, as in the executor
 	d.MetricTags["app_id"] = &models.MetricTagValue{Static: "app-1"}
@@ -42,6 +40,9 @@ func TestInstanceOutputReachesLoggregator(t *testing.T) {
 				}
 				continue
 			}
+			if e.Tags["source_type"] == "CELL" {
+				continue // TestCellMessagesAndRateLimit
+			}
 			if e.Tags["source_type"] != "APP/PROC/WEB" {
 				t.Fatalf("log tags %v", e.Tags)
 			}
@@ -56,6 +57,88 @@ func TestInstanceOutputReachesLoggregator(t *testing.T) {
 		}
 		return out && errl && gauge, fmt.Sprintf("stdout line as OUT: %v, stderr line as ERR: %v, gauge: %v", out, errl, gauge)
 	})
+}
+
+// loggregatorCell starts a cell sending to a new ingress server, its
+// container output also kept in out (if set).
+func loggregatorCell(t *testing.T, cellID string, out io.Writer) (*loggregatortest.Ingress, *cellFixture) {
+	certs := loggregatortest.NewCerts(t)
+	agent := loggregatortest.Start(t, certs.Server, "127.0.0.1:0")
+	f := addCell(t, newBBS(t), cellID, func(s *Settings, o *Options) {
+		s.Loggregator = LoggregatorSettings{AgentAddress: agent.Addr, CAFile: certs.CAFile,
+			CertFile: certs.ClientCertFile, KeyFile: certs.ClientKeyFile, BatchInterval: Duration(50 * time.Millisecond), MetricsInterval: Duration(100 * time.Millisecond)}
+		if out != nil {
+			o.ContainerOutput = out
+		}
+	})
+	return agent, f
+}
+
+// TestCellMessagesAndRateLimit: the rep's own messages about a container
+// reach Loggregator, word for word as the executor's, tagged with the
+// task's log_source (CELL) and tags, and are kept in the local output
+// too; the app's lines reach Loggregator under the log_rate_limit exactly
+// as they reach the local output, with the limiter's notice.
+func TestCellMessagesAndRateLimit(t *testing.T) {
+	out := &testutil.SyncBuffer{}
+	agent, f := loggregatorCell(t, "cell-lgtask", out)
+	def := taskDef(`for i in 1 2 3 4 5 6 7 8 9 10; do echo line-$i; done; echo oops >&2`, "")
+	def.LogRateLimit = &models.LogRateLimit{BytesPerSecond: 20}
+	def.LogSource, def.LogGuid = "CELL", "log-lgtask"
+	def.MetricTags = map[string]*models.MetricTagValue{"app_id": {Static: "app-2"}}
+	def.Action.RunAction.LogSource = "APP/TASK/t1"
+	f.placeTask(t, "task-lg", def)
+	if task := f.waitTask(t, "task-lg", models.Task_Completed); task.Failed {
+		t.Fatalf("task failed: %s", task.FailureReason)
+	}
+	cell := []string{
+		"Cell cell-lgtask creating container for instance task-lg",
+		"Cell cell-lgtask successfully created container for instance task-lg",
+		"Cell cell-lgtask stopping instance task-lg",
+		"Cell cell-lgtask destroying container for instance task-lg",
+		"Cell cell-lgtask successfully destroyed container for instance task-lg",
+	}
+	var gotCell, gotApp []string
+	testutil.Eventually(t, waitFor, "the CELL messages", func() (bool, string) {
+		gotCell, gotApp = nil, nil
+		for _, e := range agent.Envelopes() {
+			l := e.GetLog()
+			if l == nil {
+				continue
+			}
+			if e.SourceId != "log-lgtask" || e.InstanceId != "0" || e.Tags["app_id"] != "app-2" {
+				t.Fatalf("envelope source_id %q instance_id %q tags %v", e.SourceId, e.InstanceId, e.Tags)
+			}
+			switch e.Tags["source_type"] {
+			case "CELL":
+				gotCell = append(gotCell, string(l.GetPayload()))
+			case "APP/TASK/t1":
+				gotApp = append(gotApp, string(l.GetPayload()))
+				if l.GetType() != v2.Log_OUT {
+					t.Errorf("line %q is %v; only stdout passes the limit here", l.GetPayload(), l.GetType())
+				}
+			default:
+				t.Fatalf("log tags %v", e.Tags)
+			}
+		}
+		return slices.Equal(gotCell, cell), fmt.Sprintf("CELL lines %q", gotCell)
+	})
+	var local []string
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if strings.HasPrefix(line, "Cell ") {
+			continue
+		}
+		local = append(local, line)
+	}
+	for _, want := range cell {
+		if !strings.Contains(out.String(), want+"\n") {
+			t.Errorf("local output %q lacks %q", out.String(), want)
+		}
+	}
+	notice := "app instance exceeded log rate limit (20 bytes/sec)"
+	if !slices.Equal(gotApp, local) || !slices.Contains(gotApp, notice) || slices.Contains(gotApp, "line-10") || slices.Contains(gotApp, "oops") {
+		t.Errorf("Loggregator got %q, the local output %q: want the same limited lines with the notice", gotApp, local)
+	}
 }
 
 func TestLoggregatorSettingsValidate(t *testing.T) {
