@@ -116,7 +116,7 @@ func TestLimiterStreamsShareTheLimitWithTheirOwnWriters(t *testing.T) {
 	io.WriteString(app.Stdout, "1234\n")
 	io.WriteString(app.Stderr, "abc\n")
 	io.WriteString(health.Stderr, "wxyz\n") // 11 bytes of 10: over
-	io.WriteString(app.Stdout, "q\n")      // the quiet second
+	io.WriteString(app.Stdout, "q\n")       // the quiet second
 	for name, tc := range map[string]struct {
 		got  *bytes.Buffer
 		want string
