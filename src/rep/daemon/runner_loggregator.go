@@ -184,3 +184,11 @@ func (d *Daemon) LoggregatorDropped() uint64 {
 	}
 	return d.loggregator.Dropped()
 }
+
+// LoggregatorSent is how many envelopes the agent accepted (0 without an agent).
+func (d *Daemon) LoggregatorSent() uint64 {
+	if d.loggregator == nil {
+		return 0
+	}
+	return d.loggregator.Sent()
+}

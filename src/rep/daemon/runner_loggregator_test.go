@@ -3,7 +3,10 @@ package daemon
 import (
 	"fmt"
 	"io"
+	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +162,36 @@ func TestLoggregatorSettingsValidate(t *testing.T) {
 			t.Errorf("%s: Validate() = %v", name, err)
 		}
 	}
+}
+
+// TestLoggregatorDropsCountedOnMetrics: with the agent away and a buffer
+// of one envelope, an app's lines are dropped, never blocking it, and the
+// drops are on the rep's /metrics.
+func TestLoggregatorDropsCountedOnMetrics(t *testing.T) {
+	certs := loggregatortest.NewCerts(t)
+	f := addCell(t, newBBS(t), "cell-lgdrop", func(s *Settings, o *Options) {
+		s.MetricsAddress = "127.0.0.1:0"
+		s.Loggregator = LoggregatorSettings{AgentAddress: testutil.FreeAddr(t), CAFile: certs.CAFile,
+			CertFile: certs.ClientCertFile, KeyFile: certs.ClientKeyFile, BufferSize: 1}
+		o.ContainerOutput = io.Discard
+	})
+	f.placeTask(t, "task-lgdrop", taskDef(`i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done`, ""))
+	if task := f.waitTask(t, "task-lgdrop", models.Task_Completed); task.Failed {
+		t.Fatalf("task failed: %s", task.FailureReason)
+	}
+	re := regexp.MustCompile(`(?m)^diego_rep_loggregator_dropped_envelopes_total\{cell_id="cell-lgdrop",zone="z1"\} (\d+)$`)
+	testutil.Eventually(t, waitFor, "the drops on /metrics", func() (bool, string) {
+		resp, err := http.Get("http://" + f.d.MetricsAddr() + "/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := re.FindSubmatch(b)
+		if m == nil {
+			return false, string(b)
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n >= 150 && uint64(n) == f.d.LoggregatorDropped(), fmt.Sprintf("dropped %d (daemon says %d)", n, f.d.LoggregatorDropped())
+	})
 }
