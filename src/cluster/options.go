@@ -42,6 +42,8 @@ type Options struct {
 	PortBase int
 	// CellTags gives cells placement tags, by cell id (cell-1, ...).
 	CellTags map[string][]string
+	// Loggregator, when its Address is set, has the reps send app logs there.
+	Loggregator LoggregatorOptions
 	// BinDir holds the bbs, locket, auctioneer and rep binaries.
 	BinDir string
 	// Out receives progress for people (nil = discarded).
@@ -99,6 +101,7 @@ func (o Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--cell-tags %s: no such cell (cells are cell-1 to cell-%d)", id, o.Cells))
 		}
 	}
+	errs = append(errs, o.Loggregator.validate()...)
 	if _, _, err := databaseFor(o.DB, ""); err != nil {
 		errs = append(errs, err)
 	}
