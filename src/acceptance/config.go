@@ -29,12 +29,15 @@ const (
 	// shapes them and the operator CLI's commands; it builds its app with
 	// the Go toolchain.
 	GroupCloudFoundry = "cloud-foundry"
+	// GroupLogs checks app logs, the cells' CELL messages and container
+	// metrics reach a Loggregator ingress server the suite runs.
+	GroupLogs = "logs"
 )
 
 // AllGroups lists every feature group, in the order the suite runs them.
 var AllGroups = []string{
 	GroupTasks, GroupLRPs, GroupCrashes, GroupPlacement, GroupZones,
-	GroupBadRequests, GroupCloudFoundry, GroupEvacuation, GroupBBSRestart, GroupRepKill,
+	GroupBadRequests, GroupCloudFoundry, GroupLogs, GroupEvacuation, GroupBBSRestart, GroupRepKill,
 }
 
 // targetGroups need the target file: they signal component processes or
@@ -78,6 +81,14 @@ type Config struct {
 	MinCells int `json:"min_cells,omitempty"`
 	// ReadyTimeout bounds that wait (a Go duration, default 2m).
 	ReadyTimeout string `json:"ready_timeout,omitempty"`
+	// The logs group's Loggregator ingress server: the suite listens on
+	// LoggregatorListen (host:port) with the server certificate
+	// LoggregatorCert/LoggregatorKey and takes clients whose certificates
+	// chain to LoggregatorCACert. The deployment's reps must send there.
+	LoggregatorListen string `json:"loggregator_listen,omitempty"`
+	LoggregatorCACert string `json:"loggregator_ca_cert,omitempty"`
+	LoggregatorCert   string `json:"loggregator_cert,omitempty"`
+	LoggregatorKey    string `json:"loggregator_key,omitempty"`
 }
 
 // ParseConfig reads a config, makes relative paths relative to dir, fills
@@ -87,7 +98,7 @@ func ParseConfig(r io.Reader, dir string) (Config, error) {
 	if err := jsonconfig.Decode(r, &c); err != nil {
 		return c, fmt.Errorf("parsing acceptance config: %w", err)
 	}
-	for _, p := range []*string{&c.CACert, &c.ClientCert, &c.ClientKey, &c.TargetFile, &c.AppTgz} {
+	for _, p := range []*string{&c.CACert, &c.ClientCert, &c.ClientKey, &c.TargetFile, &c.AppTgz, &c.LoggregatorCACert, &c.LoggregatorCert, &c.LoggregatorKey} {
 		if *p != "" && !filepath.IsAbs(*p) && dir != "" {
 			*p = filepath.Join(dir, *p)
 		}
@@ -148,6 +159,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("unknown feature group %q (known: %s)", g, strings.Join(AllGroups, ", ")))
 		} else if slices.Contains(targetGroups, g) && c.TargetFile == "" {
 			errs = append(errs, fmt.Errorf("feature group %q needs target_file", g))
+		} else if g == GroupLogs && (c.LoggregatorListen == "" || c.LoggregatorCACert == "" || c.LoggregatorCert == "" || c.LoggregatorKey == "") {
+			errs = append(errs, errors.New("feature group \"logs\" needs loggregator_listen, loggregator_ca_cert, loggregator_cert and loggregator_key (the suite's ingress server, where the reps send)"))
 		}
 	}
 	return errors.Join(errs...)
@@ -168,7 +181,9 @@ type TargetCell = target.Cell
 func LoadTarget(path string) (Target, error) { return target.Load(path) }
 
 // ConfigFromTarget is the config for running every feature group against
-// the `diego up` cluster that wrote the target file at path.
+// the `diego up` cluster that wrote the target file at path, but logs: the
+// target does not say where its reps send logs (the suite adds it when it
+// starts the cluster itself).
 func ConfigFromTarget(path string) (Config, error) {
 	t, err := LoadTarget(path)
 	if err != nil {
@@ -176,7 +191,8 @@ func ConfigFromTarget(path string) (Config, error) {
 	}
 	c := Config{
 		BBSURL: t.BBSURL, CACert: t.CACert, ClientCert: t.ClientCert, ClientKey: t.ClientKey,
-		LocketAddress: t.LocketAddress, RootFS: t.RootFS, FeatureGroups: AllGroups,
+		LocketAddress: t.LocketAddress, RootFS: t.RootFS,
+		FeatureGroups: slices.DeleteFunc(slices.Clone(AllGroups), func(g string) bool { return g == GroupLogs }),
 		AppListen: "127.0.0.1:0", TargetFile: path,
 	}
 	if c.RootFS == "" {
