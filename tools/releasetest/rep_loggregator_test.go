@@ -67,6 +67,17 @@ func TestRepLoggregatorProperties(t *testing.T) {
 			t.Errorf("%s is not the key", b.KeyFile)
 		}
 	})
+	t.Run("agent elsewhere", func(t *testing.T) {
+		t.Parallel()
+		b, _ := render(t,
+			replace(props+"/loggregator?", map[string]any{
+				"use_v2_api": true, "ca_cert": ca, "cert": "((rep_client.certificate))", "key": "((rep_client.private_key))",
+			}),
+			replace(props+"/diego/rep/loggregator_agent_address?", "10.0.16.5:3458"))
+		if b == nil || b.AgentAddress != "10.0.16.5:3458" || b.MetricsInterval != "15s" {
+			t.Fatalf("loggregator = %+v, want agent_address 10.0.16.5:3458 and the 15s default", b)
+		}
+	})
 	t.Run("off", func(t *testing.T) {
 		t.Parallel()
 		if b, _ := render(t, replace(props+"/loggregator?", map[string]any{"use_v2_api": false})); b != nil {
