@@ -32,12 +32,20 @@ const (
 	// GroupLogs checks app logs, the cells' CELL messages and container
 	// metrics reach a Loggregator ingress server the suite runs.
 	GroupLogs = "logs"
+	// GroupRoutes watches the route emitter's router.register and
+	// router.unregister messages on NATS (nats_url); with the evacuation
+	// group it also checks the routes of an evacuated instance.
+	GroupRoutes = "routes"
+	// GroupSSH reaches an instance through the SSH proxy with the OpenSSH
+	// client (ssh, scp, sftp, a port forward); it needs the ssh_proxy_*
+	// fields and sshd_bundle_url.
+	GroupSSH = "ssh"
 )
 
 // AllGroups lists every feature group, in the order the suite runs them.
 var AllGroups = []string{
 	GroupTasks, GroupLRPs, GroupCrashes, GroupPlacement, GroupZones,
-	GroupBadRequests, GroupCloudFoundry, GroupLogs, GroupEvacuation, GroupBBSRestart, GroupRepKill,
+	GroupBadRequests, GroupCloudFoundry, GroupLogs, GroupRoutes, GroupSSH, GroupEvacuation, GroupBBSRestart, GroupRepKill,
 }
 
 // targetGroups need the target file: they signal component processes or
@@ -89,6 +97,19 @@ type Config struct {
 	LoggregatorCACert string `json:"loggregator_ca_cert,omitempty"`
 	LoggregatorCert   string `json:"loggregator_cert,omitempty"`
 	LoggregatorKey    string `json:"loggregator_key,omitempty"`
+	// NATSURL is the NATS the route emitters publish to
+	// (nats://[user:password@]host:port); the routes group needs it.
+	NATSURL string `json:"nats_url,omitempty"`
+	// SSHProxyAddress is the SSH proxy's host:port (the ssh group).
+	SSHProxyAddress string `json:"ssh_proxy_address,omitempty"`
+	// SSHProxyHostFingerprint is the proxy's host key fingerprint as
+	// OpenSSH prints it (SHA256:...); empty: not checked.
+	SSHProxyHostFingerprint string `json:"ssh_proxy_host_fingerprint,omitempty"`
+	// SSHProxyDiegoCredentials is the password of the proxy's diego realm.
+	SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials,omitempty"`
+	// SSHDBundleURL is where cells download the lifecycle bundle holding
+	// diego-sshd (the file server's /v1/static/...).
+	SSHDBundleURL string `json:"sshd_bundle_url,omitempty"`
 }
 
 // ParseConfig reads a config, makes relative paths relative to dir, fills
@@ -114,6 +135,10 @@ func ParseConfig(r io.Reader, dir string) (Config, error) {
 	}
 	return c, c.Validate()
 }
+
+// SSHDBundlePath is where `diego up`'s file server serves the diego-sshd
+// lifecycle bundle, under /v1/static/.
+const SSHDBundlePath = "diego-sshd/diego-sshd.tgz"
 
 // LoadConfig reads the config file at path.
 func LoadConfig(path string) (Config, error) {
@@ -161,6 +186,10 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("feature group %q needs target_file", g))
 		} else if g == GroupLogs && (c.LoggregatorListen == "" || c.LoggregatorCACert == "" || c.LoggregatorCert == "" || c.LoggregatorKey == "") {
 			errs = append(errs, errors.New("feature group \"logs\" needs loggregator_listen, loggregator_ca_cert, loggregator_cert and loggregator_key (the suite's ingress server, where the reps send)"))
+		} else if g == GroupRoutes && c.NATSURL == "" {
+			errs = append(errs, fmt.Errorf("feature group %q needs nats_url, the NATS the route emitters publish to", g))
+		} else if g == GroupSSH && (c.SSHProxyAddress == "" || c.SSHProxyDiegoCredentials == "" || c.SSHDBundleURL == "") {
+			errs = append(errs, fmt.Errorf("feature group %q needs ssh_proxy_address, ssh_proxy_diego_credentials and sshd_bundle_url", g))
 		}
 	}
 	return errors.Join(errs...)
@@ -193,7 +222,12 @@ func ConfigFromTarget(path string) (Config, error) {
 		BBSURL: t.BBSURL, CACert: t.CACert, ClientCert: t.ClientCert, ClientKey: t.ClientKey,
 		LocketAddress: t.LocketAddress, RootFS: t.RootFS,
 		FeatureGroups: slices.DeleteFunc(slices.Clone(AllGroups), func(g string) bool { return g == GroupLogs }),
-		AppListen: "127.0.0.1:0", TargetFile: path,
+		AppListen: "127.0.0.1:0", TargetFile: path, NATSURL: t.NATSURL,
+		SSHProxyAddress: t.SSHProxyAddress, SSHProxyHostFingerprint: t.SSHProxyHostFingerprint,
+		SSHProxyDiegoCredentials: t.SSHProxyDiegoCredentials,
+	}
+	if t.FileServerURL != "" {
+		c.SSHDBundleURL = strings.TrimRight(t.FileServerURL, "/") + "/v1/static/" + SSHDBundlePath
 	}
 	if c.RootFS == "" {
 		c.RootFS = "preloaded:cflinuxfs4"
