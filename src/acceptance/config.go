@@ -222,7 +222,7 @@ func ConfigFromTarget(path string) (Config, error) {
 		BBSURL: t.BBSURL, CACert: t.CACert, ClientCert: t.ClientCert, ClientKey: t.ClientKey,
 		LocketAddress: t.LocketAddress, RootFS: t.RootFS,
 		FeatureGroups: slices.DeleteFunc(slices.Clone(AllGroups), func(g string) bool { return g == GroupLogs }),
-		AppListen: "127.0.0.1:0", TargetFile: path, NATSURL: t.NATSURL,
+		AppListen:     "127.0.0.1:0", TargetFile: path, NATSURL: t.NATSURL,
 		SSHProxyAddress: t.SSHProxyAddress, SSHProxyHostFingerprint: t.SSHProxyHostFingerprint,
 		SSHProxyDiegoCredentials: t.SSHProxyDiegoCredentials,
 	}
