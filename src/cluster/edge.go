@@ -15,6 +15,8 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	filedaemon "github.com/diego-go/diego/src/fileserver/daemon"
+	"github.com/diego-go/diego/src/sshd"
+	sshproxydaemon "github.com/diego-go/diego/src/sshproxy/daemon"
 	"github.com/diego-go/diego/src/target"
 )
 
@@ -134,6 +136,9 @@ func writeSSHDBundle(binDir, staticDir string) error {
 type edge struct {
 	nats       *natsserver.Server
 	fileServer *child
+	sshProxy   *child
+	// sshFingerprint and sshCredentials go to target.json.
+	sshFingerprint, sshCredentials string
 }
 
 // edgeConfigs adds the file server's config and lays out what it serves.
@@ -150,7 +155,58 @@ func (c *Cluster) edgeConfigs(configs map[string]any) error {
 		return fmt.Errorf("packing the diego-sshd lifecycle bundle: %w", err)
 	}
 	configs["file-server"] = l.fileServerConfig()
+	proxy, err := l.sshProxyConfig()
+	if err != nil {
+		return err
+	}
+	if c.edge.sshFingerprint, err = proxy.HostFingerprint(); err != nil {
+		return err
+	}
+	c.edge.sshCredentials = proxy.DiegoCredentials
+	configs["ssh-proxy"] = proxy
 	return nil
+}
+
+// sshProxyConfig is the SSH proxy's: the diego realm only, its password
+// and host key made once per cluster directory and kept.
+func (l layout) sshProxyConfig() (sshproxydaemon.Config, error) {
+	cfg := sshproxydaemon.DefaultConfig()
+	dir := filepath.Join(l.dir, "certs", "ssh-proxy")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return cfg, err
+	}
+	hostKey, err := readOrCreate(filepath.Join(dir, "host-key"), sshd.NewHostKeyPEM)
+	if err != nil {
+		return cfg, fmt.Errorf("the SSH proxy's host key: %w", err)
+	}
+	creds, err := readOrCreateKey(filepath.Join(dir, "diego-credentials"))
+	if err != nil {
+		return cfg, fmt.Errorf("the SSH proxy's diego credentials: %w", err)
+	}
+	cfg.Address = l.sshProxyAddr()
+	cfg.DisableHealthCheckServer = true
+	cfg.HostKey = hostKey
+	cfg.BBSAddress = "https://" + l.bbsAddr()
+	cfg.BBSCACert, cfg.BBSClientCert, cfg.BBSClientKey = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
+	cfg.EnableDiegoAuth, cfg.DiegoCredentials = true, creds
+	return cfg, nil
+}
+
+// readOrCreate reads a secret file, or makes it with gen and keeps it
+// (mode 0600) so a resumed cluster keeps its keys.
+func readOrCreate(path string, gen func() (string, error)) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	v, err := gen()
+	if err != nil {
+		return "", err
+	}
+	return v, os.WriteFile(path, []byte(v), 0o600)
 }
 
 // errNoSSHD says the diego-sshd binary is not in BinDir.
@@ -160,12 +216,13 @@ var errNoSSHD = errors.New("diego-sshd is missing")
 // they exit unexpectedly.
 func (e *edge) children(mk func(name, bin string, restart bool) *child) {
 	e.fileServer = mk("file-server", "file-server", true)
+	e.sshProxy = mk("ssh-proxy", "ssh-proxy", true)
 }
 
 // all lists the edge's child processes.
 func (e *edge) all() []*child {
 	var out []*child
-	for _, ch := range []*child{e.fileServer} {
+	for _, ch := range []*child{e.fileServer, e.sshProxy} {
 		if ch != nil {
 			out = append(out, ch)
 		}
@@ -185,15 +242,20 @@ func (c *Cluster) startEdge(ctx context.Context) error {
 	if s != nil {
 		c.progress("NATS on %s (embedded)", l.natsURL())
 	}
-	return c.startWait(ctx, c.edge.fileServer, "file server on "+l.fileServerURL(), func() error { return dialOK(l.fileServerAddr()) })
+	if err := c.startWait(ctx, c.edge.fileServer, "file server on "+l.fileServerURL(), func() error { return dialOK(l.fileServerAddr()) }); err != nil {
+		return err
+	}
+	return c.startWait(ctx, c.edge.sshProxy, "SSH proxy on "+l.sshProxyAddr()+" (diego realm: diego ssh PROCESS_GUID/INDEX)", func() error { return dialOK(l.sshProxyAddr()) })
 }
 
 // describe adds the edge's addresses to the target file.
 func (e *edge) describe(l layout, t *target.File) {
 	t.NATSURL = l.natsURL()
 	t.FileServerURL = l.fileServerURL()
-	if e.fileServer != nil {
-		t.PIDs["file-server"] = e.fileServer.pid()
+	t.SSHProxyAddress = l.sshProxyAddr()
+	t.SSHProxyHostFingerprint, t.SSHProxyDiegoCredentials = e.sshFingerprint, e.sshCredentials
+	for _, ch := range e.all() {
+		t.PIDs[ch.name] = ch.pid()
 	}
 }
 
