@@ -203,7 +203,11 @@ func TestFallbackIntervalKeepsReregistering(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx, func() []table.RegistryMessage { return []table.RegistryMessage{{Host: "h", Port: 1, URIs: []string{"a"}}} }) }()
+	go func() {
+		done <- e.Run(ctx, func() []table.RegistryMessage {
+			return []table.RegistryMessage{{Host: "h", Port: 1, URIs: []string{"a"}}}
+		})
+	}()
 	testutil.WaitFor(t, 10*time.Second, "re-registration on the fallback interval", func() bool { return r.count(SubjectRegister) >= 2 })
 	cancel()
 	if err := <-done; err != nil {
