@@ -1,5 +1,4 @@
-// Package daemon keeps the route emitter's table in step with the BBS, from
-// its event stream and a periodic bulk sync, and emits every change.
+// Package daemon runs the route emitter: a watcher keeps its routing table in step with the BBS (event stream and bulk sync) and emits every change on NATS, in global mode only while it holds the route_emitter Locket lock.
 package daemon
 
 import (
@@ -23,14 +22,19 @@ type Emitter interface {
 	Emit(table.Messages) error
 }
 
-// Config tunes the watcher; zero values take the defaults.
-type Config struct {
+// WatcherConfig tunes the watcher; zero values take the defaults.
+type WatcherConfig struct {
 	// SyncInterval is how often the whole table is rebuilt from the BBS (default 60s, the reference's sync_interval).
 	SyncInterval time.Duration
+	// CellID, when set, is local mode: only that cell's instances are
+	// watched and routed (the reference's cell_id).
+	CellID string
+	// Table holds the table's options (direct instance routes).
+	Table table.Options
 }
 
 // Validate rejects settings that cannot work.
-func (c Config) Validate() error {
+func (c WatcherConfig) Validate() error {
 	if c.SyncInterval < 0 {
 		return fmt.Errorf("routeemitter: SyncInterval %s must not be negative", c.SyncInterval)
 	}
@@ -41,7 +45,7 @@ func (c Config) Validate() error {
 type Watcher struct {
 	client  bbs.Client
 	emitter Emitter
-	cfg     Config
+	cfg     WatcherConfig
 	log     *slog.Logger
 	lager   lager.Logger
 
@@ -50,7 +54,7 @@ type Watcher struct {
 }
 
 // New returns a watcher over client that emits through emitter.
-func New(client bbs.Client, emitter Emitter, cfg Config, log *slog.Logger) (*Watcher, error) {
+func New(client bbs.Client, emitter Emitter, cfg WatcherConfig, log *slog.Logger) (*Watcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -61,7 +65,7 @@ func New(client bbs.Client, emitter Emitter, cfg Config, log *slog.Logger) (*Wat
 		log = slog.Default()
 	}
 	return &Watcher{client: client, emitter: emitter, cfg: cfg, log: log,
-		lager: lager.NewLogger("route-emitter"), table: table.New()}, nil
+		lager: lager.NewLogger("route-emitter"), table: table.NewWithOptions(cfg.Table)}, nil
 }
 
 // Registrations returns every registration the table holds (for the
@@ -72,12 +76,27 @@ func (w *Watcher) Registrations() []table.RegistryMessage {
 	return w.table.Registrations()
 }
 
+// InternalRegistrations returns every internal registration the table
+// holds (for the service-discovery re-registration).
+func (w *Watcher) InternalRegistrations() []table.RegistryMessage {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.table.InternalRegistrations()
+}
+
+// Snapshot lists the table's external and internal registrations.
+func (w *Watcher) Snapshot() (external, internal []table.Entry) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.table.Snapshot()
+}
+
 // Run subscribes to the BBS's instance events, syncs in bulk, then applies
 // every event and re-syncs every SyncInterval until ctx ends. A broken
 // event stream is resubscribed, followed by a sync.
 func (w *Watcher) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
-		src, err := w.client.SubscribeToInstanceEvents(w.lager)
+		src, err := w.client.SubscribeToInstanceEventsByCellID(w.lager, w.cfg.CellID)
 		if err != nil {
 			w.log.Error("route-emitter: subscribing to BBS events failed; retrying", "err", err)
 			if !serve.Sleep(ctx, time.Second) {
@@ -141,14 +160,28 @@ func (w *Watcher) sync() {
 	w.emit(m)
 }
 
+// fetch lists what the table is built from: every desired LRP and actual
+// LRP, or in local mode the cell's actual LRPs and their desired LRPs.
 func (w *Watcher) fetch() (*table.Table, error) {
-	desired, err := w.client.DesiredLRPs(w.lager, "", models.DesiredLRPFilter{})
-	if err != nil {
-		return nil, fmt.Errorf("listing desired LRPs: %w", err)
-	}
-	actual, err := w.client.ActualLRPs(w.lager, "", models.ActualLRPFilter{})
+	actual, err := w.client.ActualLRPs(w.lager, "", models.ActualLRPFilter{CellID: w.cfg.CellID})
 	if err != nil {
 		return nil, fmt.Errorf("listing actual LRPs: %w", err)
+	}
+	filter := models.DesiredLRPFilter{}
+	if w.cfg.CellID != "" {
+		seen := map[string]bool{}
+		for _, a := range actual {
+			if !seen[a.ProcessGuid] {
+				seen[a.ProcessGuid] = true
+				filter.ProcessGuids = append(filter.ProcessGuids, a.ProcessGuid)
+			}
+		}
+	}
+	var desired []*models.DesiredLRP
+	if w.cfg.CellID == "" || len(filter.ProcessGuids) > 0 {
+		if desired, err = w.client.DesiredLRPs(w.lager, "", filter); err != nil {
+			return nil, fmt.Errorf("listing desired LRPs: %w", err)
+		}
 	}
 	fresh := table.New()
 	for _, d := range desired {
@@ -161,6 +194,7 @@ func (w *Watcher) fetch() (*table.Table, error) {
 }
 
 func (w *Watcher) apply(ev models.Event) {
+	w.fetchDesiredFor(ev)
 	w.mu.Lock()
 	var m table.Messages
 	switch e := ev.(type) {
@@ -176,6 +210,45 @@ func (w *Watcher) apply(ev models.Event) {
 		m = w.table.SetActual(e.After.ToActualLRP(e.ActualLRPKey, e.ActualLRPInstanceKey))
 	case *models.ActualLRPInstanceRemovedEvent:
 		m = w.table.RemoveActual(e.ActualLrp)
+	}
+	w.mu.Unlock()
+	w.emit(m)
+}
+
+// fetchDesiredFor, in local mode, fetches the desired LRP of an instance
+// event's process when the table does not hold it (its instances came to
+// this cell after the last sync), as the reference's RefreshDesired.
+func (w *Watcher) fetchDesiredFor(ev models.Event) {
+	if w.cfg.CellID == "" {
+		return
+	}
+	var guid string
+	switch e := ev.(type) {
+	case *models.ActualLRPInstanceCreatedEvent:
+		guid = e.ActualLrp.ProcessGuid
+	case *models.ActualLRPInstanceChangedEvent:
+		if e.After == nil || e.After.State != models.ActualLRPStateRunning {
+			return
+		}
+		guid = e.ProcessGuid
+	default:
+		return
+	}
+	w.mu.Lock()
+	known := w.table.HasDesired(guid)
+	w.mu.Unlock()
+	if known {
+		return
+	}
+	d, err := w.client.DesiredLRPByProcessGuid(w.lager, "", guid)
+	if err != nil {
+		w.log.Error("route-emitter: fetching the desired LRP of an instance on this cell failed; the next sync routes it", "process_guid", guid, "err", err)
+		return
+	}
+	var m table.Messages
+	w.mu.Lock()
+	if !w.table.HasDesired(guid) { // a desired event may have won meanwhile
+		m = w.table.SetDesired(d)
 	}
 	w.mu.Unlock()
 	w.emit(m)

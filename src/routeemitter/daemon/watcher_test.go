@@ -81,7 +81,7 @@ func TestWatcherFollowsTheBBS(t *testing.T) {
 	startInstance(t, h, "pg-early", 61000)
 
 	rec := &recorder{}
-	w, err := New(h.Client, rec, Config{}, testutil.Logger())
+	w, err := New(h.Client, rec, WatcherConfig{}, testutil.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestWatcherFollowsTheBBS(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	if err := (Config{SyncInterval: -time.Second}).Validate(); err == nil {
+	if err := (WatcherConfig{SyncInterval: -time.Second}).Validate(); err == nil {
 		t.Fatal("negative SyncInterval accepted")
 	}
 }
