@@ -49,7 +49,8 @@ type Daemon struct {
 	watcher *Watcher // the emitting watcher; nil while standing by
 
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when run returns, with its error in runErr
+	runErr error
 }
 
 // Run emits until ctx ends, the lock is lost or a part fails, then stops;
@@ -70,7 +71,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{cfg: cfg, log: log, group: serve.NewGroup(4), addrs: map[string]string{}, done: make(chan error, 1)}
+	d := &Daemon{cfg: cfg, log: log, group: serve.NewGroup(4), addrs: map[string]string{}, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			d.close(context.Background())
@@ -115,7 +116,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.cancel = cancel
-	go func() { d.done <- d.run(runCtx) }()
+	go func() { d.runErr = d.run(runCtx); close(d.done) }()
 	mode := "global"
 	if cfg.LocalMode() {
 		mode = "local"
@@ -276,9 +277,10 @@ func (d *Daemon) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		d.log.Info("stopping", "reason", context.Cause(ctx))
 		d.cancel()
-		err = <-d.done
-	case err = <-d.done:
-		if err == nil {
+		<-d.done
+		err = d.runErr
+	case <-d.done:
+		if err = d.runErr; err == nil {
 			err = errors.New("route emitter stopped emitting")
 		}
 	case err = <-d.group.Errors():
