@@ -130,7 +130,28 @@ func (w *Watcher) watch(ctx context.Context, src events.EventSource) {
 		}
 	}()
 	defer func() { _ = src.Close(); <-done }()
-	w.sync()
+
+	// A bulk sync fetches in the background while events keep being
+	// applied (and emitted) at once; the events applied meanwhile are
+	// replayed over the fetched table before it replaces the current one,
+	// so the swap emits only what the events did not already say.
+	var (
+		syncing  bool
+		buffered []models.Event
+		results  = make(chan syncResult, 1)
+	)
+	startSync := func() {
+		if syncing {
+			return
+		}
+		syncing, buffered = true, nil
+		go func() {
+			start := time.Now()
+			t, err := w.fetch()
+			results <- syncResult{t, err, time.Since(start)}
+		}()
+	}
+	startSync()
 	ticker := time.NewTicker(w.cfg.SyncInterval)
 	defer ticker.Stop()
 	for {
@@ -140,24 +161,43 @@ func (w *Watcher) watch(ctx context.Context, src events.EventSource) {
 		case <-done:
 			return
 		case <-ticker.C:
-			w.sync()
+			startSync()
 		case ev := <-evs:
-			w.apply(ev)
+			replay := w.apply(ev)
+			if syncing {
+				buffered = append(buffered, replay...)
+			}
+		case res := <-results:
+			syncing = false
+			w.finishSync(res, buffered)
+			buffered = nil
 		}
 	}
 }
 
-// sync rebuilds the table from the BBS and emits the difference.
-func (w *Watcher) sync() {
-	fresh, err := w.fetch()
-	if err != nil {
-		w.log.Error("route-emitter: bulk sync failed; keeping the table", "err", err)
+type syncResult struct {
+	table *table.Table
+	err   error
+	took  time.Duration
+}
+
+// finishSync replays the events applied during the fetch over the fetched
+// table, swaps it in and emits the difference.
+func (w *Watcher) finishSync(res syncResult, replay []models.Event) {
+	if res.err != nil {
+		w.log.Error("route-emitter: bulk sync failed; keeping the table", "err", res.err)
 		return
 	}
+	start := time.Now()
+	for _, ev := range replay {
+		applyTo(res.table, ev)
+	}
 	w.mu.Lock()
-	m := w.table.Swap(fresh)
+	m := w.table.Swap(res.table)
 	w.mu.Unlock()
 	w.emit(m)
+	w.log.Info("route-emitter: bulk sync done", "fetch", res.took, "swap", time.Since(start), "replayed", len(replay),
+		"registered", len(m.Registrations), "unregistered", len(m.Unregistrations))
 }
 
 // fetch lists what the table is built from: every desired LRP and actual
@@ -193,34 +233,46 @@ func (w *Watcher) fetch() (*table.Table, error) {
 	return fresh, nil
 }
 
-func (w *Watcher) apply(ev models.Event) {
-	w.fetchDesiredFor(ev)
-	w.mu.Lock()
-	var m table.Messages
-	switch e := ev.(type) {
-	case *models.DesiredLRPCreatedEvent:
-		m = w.table.SetDesired(e.DesiredLrp)
-	case *models.DesiredLRPChangedEvent:
-		m = w.table.SetDesired(e.After)
-	case *models.DesiredLRPRemovedEvent:
-		m = w.table.RemoveDesired(e.DesiredLrp.ProcessGuid)
-	case *models.ActualLRPInstanceCreatedEvent:
-		m = w.table.SetActual(e.ActualLrp)
-	case *models.ActualLRPInstanceChangedEvent:
-		m = w.table.SetActual(e.After.ToActualLRP(e.ActualLRPKey, e.ActualLRPInstanceKey))
-	case *models.ActualLRPInstanceRemovedEvent:
-		m = w.table.RemoveActual(e.ActualLrp)
+// apply applies one event to the table and emits its messages. It returns
+// the events to replay over a table being fetched meanwhile: the event, and
+// before it the desired LRP fetched for it (local mode).
+func (w *Watcher) apply(ev models.Event) []models.Event {
+	replay := []models.Event{ev}
+	if d := w.fetchDesiredFor(ev); d != nil {
+		replay = []models.Event{&models.DesiredLRPCreatedEvent{DesiredLrp: d}, ev}
 	}
+	w.mu.Lock()
+	m := applyTo(w.table, ev)
 	w.mu.Unlock()
 	w.emit(m)
+	return replay
+}
+
+// applyTo applies one event to t and returns the messages it causes.
+func applyTo(t *table.Table, ev models.Event) table.Messages {
+	switch e := ev.(type) {
+	case *models.DesiredLRPCreatedEvent:
+		return t.SetDesired(e.DesiredLrp)
+	case *models.DesiredLRPChangedEvent:
+		return t.SetDesired(e.After)
+	case *models.DesiredLRPRemovedEvent:
+		return t.RemoveDesired(e.DesiredLrp.ProcessGuid)
+	case *models.ActualLRPInstanceCreatedEvent:
+		return t.SetActual(e.ActualLrp)
+	case *models.ActualLRPInstanceChangedEvent:
+		return t.SetActual(e.After.ToActualLRP(e.ActualLRPKey, e.ActualLRPInstanceKey))
+	case *models.ActualLRPInstanceRemovedEvent:
+		return t.RemoveActual(e.ActualLrp)
+	}
+	return table.Messages{}
 }
 
 // fetchDesiredFor, in local mode, fetches the desired LRP of an instance
 // event's process when the table does not hold it (its instances came to
 // this cell after the last sync), as the reference's RefreshDesired.
-func (w *Watcher) fetchDesiredFor(ev models.Event) {
+func (w *Watcher) fetchDesiredFor(ev models.Event) *models.DesiredLRP {
 	if w.cfg.CellID == "" {
-		return
+		return nil
 	}
 	var guid string
 	switch e := ev.(type) {
@@ -228,22 +280,22 @@ func (w *Watcher) fetchDesiredFor(ev models.Event) {
 		guid = e.ActualLrp.ProcessGuid
 	case *models.ActualLRPInstanceChangedEvent:
 		if e.After == nil || e.After.State != models.ActualLRPStateRunning {
-			return
+			return nil
 		}
 		guid = e.ProcessGuid
 	default:
-		return
+		return nil
 	}
 	w.mu.Lock()
 	known := w.table.HasDesired(guid)
 	w.mu.Unlock()
 	if known {
-		return
+		return nil
 	}
 	d, err := w.client.DesiredLRPByProcessGuid(w.lager, "", guid)
 	if err != nil {
 		w.log.Error("route-emitter: fetching the desired LRP of an instance on this cell failed; the next sync routes it", "process_guid", guid, "err", err)
-		return
+		return nil
 	}
 	var m table.Messages
 	w.mu.Lock()
@@ -252,6 +304,7 @@ func (w *Watcher) fetchDesiredFor(ev models.Event) {
 	}
 	w.mu.Unlock()
 	w.emit(m)
+	return d
 }
 
 func (w *Watcher) emit(m table.Messages) {

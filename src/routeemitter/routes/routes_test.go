@@ -13,7 +13,9 @@ import (
 func TestServeAndFetch(t *testing.T) {
 	entries := []table.Entry{{ProcessGUID: "pg", RegistryMessage: table.RegistryMessage{Host: "10.0.0.5", Port: 61000, TLSPort: 61001,
 		URIs: []string{"a.example.com"}, PrivateInstanceID: "ig", PrivateInstanceIndex: "2", Protocol: "http2"}}}
-	srv := httptest.NewServer(Handler(func() Table { return Table{Mode: "local", CellID: "cell-1", Active: true, External: FromEntries(entries)} }))
+	srv := httptest.NewServer(Handler(func() Table {
+		return Table{Mode: "local", CellID: "cell-1", Active: true, External: FromEntries(entries)}
+	}))
 	defer srv.Close()
 	got, err := Fetch(context.Background(), strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
