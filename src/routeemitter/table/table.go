@@ -4,6 +4,7 @@ package table
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 
@@ -227,20 +228,30 @@ func (t *Table) guids() []string {
 
 // Swap replaces the table's content with other's (a bulk sync) and returns
 // the messages that take the routers from the old content to the new. The
-// table keeps its own options.
+// table keeps its own options. Only processes whose desired LRP or
+// endpoints differ are diffed, so a sync that changes little costs little.
 func (t *Table) Swap(other *Table) Messages {
-	before := t.all()
-	t.desired, t.actual = other.desired, other.actual
-	return diff(before, t.all())
-}
-
-func (t *Table) all() processMessages {
-	var out processMessages
-	for _, g := range t.guids() {
-		ms := t.messagesFor(g)
-		out.external = append(out.external, ms.external...)
-		out.internal = append(out.internal, ms.internal...)
+	guids := t.guids()
+	for g := range other.desired {
+		if _, ok := t.desired[g]; !ok {
+			guids = append(guids, g)
+		}
 	}
+	sort.Strings(guids)
+	var out Messages
+	for _, g := range guids {
+		if reflect.DeepEqual(t.desired[g], other.desired[g]) && reflect.DeepEqual(t.actual[g], other.actual[g]) {
+			continue
+		}
+		before := t.messagesFor(g)
+		after := (&Table{opts: t.opts, desired: other.desired, actual: other.actual}).messagesFor(g)
+		m := diff(before, after)
+		out.Registrations = append(out.Registrations, m.Registrations...)
+		out.Unregistrations = append(out.Unregistrations, m.Unregistrations...)
+		out.InternalRegistrations = append(out.InternalRegistrations, m.InternalRegistrations...)
+		out.InternalUnregistrations = append(out.InternalUnregistrations, m.InternalUnregistrations...)
+	}
+	t.desired, t.actual = other.desired, other.actual
 	return out
 }
 
