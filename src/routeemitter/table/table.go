@@ -86,6 +86,9 @@ type Table struct {
 	opts    Options
 	desired map[string]desired
 	actual  map[string]map[endpointKey]endpoint
+	// cache holds messagesFor's result per process; every change to a
+	// process's desired LRP or endpoints drops its entry.
+	cache map[string]processMessages
 }
 
 // New returns an empty table with the default options.
@@ -93,7 +96,7 @@ func New() *Table { return NewWithOptions(Options{}) }
 
 // NewWithOptions returns an empty table.
 func NewWithOptions(o Options) *Table {
-	return &Table{opts: o, desired: map[string]desired{}, actual: map[string]map[endpointKey]endpoint{}}
+	return &Table{opts: o, desired: map[string]desired{}, actual: map[string]map[endpointKey]endpoint{}, cache: map[string]processMessages{}}
 }
 
 // HasDesired reports whether the table knows processGUID's desired LRP.
@@ -121,6 +124,7 @@ func (t *Table) SetDesired(lrp *models.DesiredLRP) Messages {
 		}
 	}
 	t.desired[guid] = d
+	delete(t.cache, guid)
 	return diff(before, t.messagesFor(guid))
 }
 
@@ -128,6 +132,7 @@ func (t *Table) SetDesired(lrp *models.DesiredLRP) Messages {
 func (t *Table) RemoveDesired(processGUID string) Messages {
 	before := t.messagesFor(processGUID)
 	delete(t.desired, processGUID)
+	delete(t.cache, processGUID)
 	return diff(before, processMessages{})
 }
 
@@ -153,6 +158,7 @@ func (t *Table) SetActual(lrp *models.ActualLRP) Messages {
 	}
 	eps[keyOf(lrp)] = endpoint{instanceGUID: lrp.InstanceGuid, host: lrp.Address, containerIP: lrp.InstanceAddress,
 		az: lrp.AvailabilityZone, index: lrp.Index, ports: lrp.Ports, preferred: lrp.PreferredAddress}
+	delete(t.cache, guid)
 	return diff(before, t.messagesFor(guid))
 }
 
@@ -173,6 +179,7 @@ func (t *Table) RemoveActual(lrp *models.ActualLRP) Messages {
 	if len(eps) == 0 {
 		delete(t.actual, guid)
 	}
+	delete(t.cache, guid)
 	return diff(before, t.messagesFor(guid))
 }
 
@@ -239,19 +246,23 @@ func (t *Table) Swap(other *Table) Messages {
 	}
 	sort.Strings(guids)
 	var out Messages
+	next := &Table{opts: t.opts, desired: other.desired, actual: other.actual, cache: make(map[string]processMessages, len(other.desired))}
 	for _, g := range guids {
 		if reflect.DeepEqual(t.desired[g], other.desired[g]) && reflect.DeepEqual(t.actual[g], other.actual[g]) {
+			if ms, ok := t.cache[g]; ok {
+				next.cache[g] = ms
+			}
 			continue
 		}
 		before := t.messagesFor(g)
-		after := (&Table{opts: t.opts, desired: other.desired, actual: other.actual}).messagesFor(g)
+		after := next.messagesFor(g)
 		m := diff(before, after)
 		out.Registrations = append(out.Registrations, m.Registrations...)
 		out.Unregistrations = append(out.Unregistrations, m.Unregistrations...)
 		out.InternalRegistrations = append(out.InternalRegistrations, m.InternalRegistrations...)
 		out.InternalUnregistrations = append(out.InternalUnregistrations, m.InternalUnregistrations...)
 	}
-	t.desired, t.actual = other.desired, other.actual
+	t.desired, t.actual, t.cache = next.desired, next.actual, next.cache
 	return out
 }
 
@@ -266,6 +277,17 @@ type processMessages struct{ external, internal []RegistryMessage }
 // hostname and endpoint as the reference does, and one per internal
 // hostname and instance.
 func (t *Table) messagesFor(processGUID string) processMessages {
+	if ms, ok := t.cache[processGUID]; ok {
+		return ms
+	}
+	ms := t.compute(processGUID)
+	if _, desired := t.desired[processGUID]; desired {
+		t.cache[processGUID] = ms
+	}
+	return ms
+}
+
+func (t *Table) compute(processGUID string) processMessages {
 	var out processMessages
 	d, ok := t.desired[processGUID]
 	if !ok {
