@@ -196,7 +196,7 @@ func natsServers(addrs string) ([]string, error) {
 		hostport := a
 		if u, err := url.Parse(a); err == nil && strings.Contains(a, "://") {
 			if u.Scheme != "nats" && u.Scheme != "tls" {
-				return nil, fmt.Errorf("nats_addresses: %q: the scheme must be nats:// or tls://", a)
+				return nil, fmt.Errorf("nats_addresses: %q: the scheme must be nats:// or tls://", u.Redacted())
 			}
 			hostport = u.Host
 		} else {

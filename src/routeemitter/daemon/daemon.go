@@ -122,7 +122,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 		mode = "local"
 	}
 	log.Info("route emitter started", "version", version.Version, "mode", mode, "cell_id", cfg.CellID,
-		"bbs_address", bbsAddr, "nats_addresses", cfg.NATSAddresses, "routes_address", d.addrs["routes_address"])
+		"bbs_address", bbsAddr, "nats", d.nc.ConnectedUrlRedacted(), "routes_address", d.addrs["routes_address"])
 	return d, nil
 }
 
@@ -151,7 +151,7 @@ func connectNATS(cfg Config, log *slog.Logger) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(strings.Join(servers, ","), opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS (nats_addresses %q): %w", cfg.NATSAddresses, err)
+		return nil, fmt.Errorf("connecting to NATS (nats_addresses): %w", err)
 	}
 	return nc, nil
 }

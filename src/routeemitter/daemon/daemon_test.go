@@ -232,3 +232,15 @@ func TestParseDefaultsLocketFilesToBBS(t *testing.T) {
 		t.Fatal("unknown field accepted")
 	}
 }
+
+// A NATS URL's password never appears in a validation error.
+func TestNATSAddressErrorsHidePasswords(t *testing.T) {
+	_, err := natsServers("http://user:s3cret@nats:4222")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error %v", err)
+	}
+	got, err := natsServers("10.0.0.1:4222, nats://u:p@10.0.0.2:4222")
+	if err != nil || len(got) != 2 || got[0] != "nats://10.0.0.1:4222" || got[1] != "nats://u:p@10.0.0.2:4222" {
+		t.Fatalf("natsServers = %v, %v", got, err)
+	}
+}
