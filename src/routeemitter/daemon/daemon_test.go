@@ -244,3 +244,41 @@ func TestNATSAddressErrorsHidePasswords(t *testing.T) {
 		t.Fatalf("natsServers = %v, %v", got, err)
 	}
 }
+
+// Evacuation: the evacuating instance stays routed while its replacement
+// starts on another cell; once the replacement is RUNNING the BBS removes
+// the evacuating record and the old address is unregistered, never before
+// the new one is registered.
+func TestEvacuationKeepsTheOldRouteUntilTheReplacementRuns(t *testing.T) {
+	c := newCluster(t, nil)
+	r := newRouter(t, c.natsURL, 20)
+	c.desire(t, "pg-e", 1, []string{"e.example.com"})
+	key, ik := c.claim(t, "pg-e", 0, "cell-1")
+	c.run(t, key, ik, 61000)
+	c.start(t, c.config())
+	old, replacement := "e.example.com 10.0.0.5:61000", "e.example.com 10.0.0.6:62000"
+	testutil.Eventually(t, wait, "the instance routed", r.has(old))
+
+	netInfo := models.NewActualLRPNetInfo("10.0.0.5", "10.255.0.9", models.ActualLRPNetInfo_PreferredAddressHost, models.NewPortMapping(61000, 8080))
+	if _, err := c.bbs.Client.EvacuateRunningActualLRP(c.log, "", &key, &ik, &netInfo, nil, nil, true, "z1"); err != nil {
+		t.Fatalf("evacuating: %v", err)
+	}
+	newIK := models.NewActualLRPInstanceKey("ig-pg-e-new", "cell-2")
+	if err := c.bbs.Client.ClaimActualLRP(c.log, "", &key, &newIK); err != nil {
+		t.Fatalf("claiming the replacement: %v", err)
+	}
+	// while the replacement is only claimed, the evacuating copy is routed
+	testutil.Eventually(t, wait, "the evacuating copy still routed", r.has(old))
+	if i := r.index("unregister", old); i >= 0 {
+		t.Fatalf("the evacuating copy was unregistered before the replacement ran: %v", r.order)
+	}
+	net2 := models.NewActualLRPNetInfo("10.0.0.6", "10.255.0.10", models.ActualLRPNetInfo_PreferredAddressHost, models.NewPortMapping(62000, 8080))
+	if err := c.bbs.Client.StartActualLRP(c.log, "", &key, &newIK, &net2, nil, nil, true, "z1"); err != nil {
+		t.Fatalf("starting the replacement: %v", err)
+	}
+	testutil.Eventually(t, wait, "the replacement routed", r.has(replacement))
+	testutil.Eventually(t, wait, "the old address unregistered", r.lacks(old))
+	if reg, unreg := r.index("register", replacement), r.index("unregister", old); reg < 0 || unreg < reg {
+		t.Fatalf("the old address went before the new one came: %v", r.order)
+	}
+}

@@ -129,6 +129,7 @@ type router struct {
 	gone   map[string]int             // unregistrations heard per route
 	notify map[string]chan<- struct{} // "register|unregister uri" -> waiter
 	subs   map[string]int             // messages heard per subject
+	order  []string                   // "register|unregister uri host:port", in arrival order
 }
 
 func newRouter(tb testing.TB, url string, intervalSeconds int, opts ...nats.Option) *router {
@@ -159,6 +160,7 @@ func newRouter(tb testing.TB, url string, intervalSeconds int, opts ...nats.Opti
 			delete(r.routes, k)
 			r.gone[k]++
 		}
+		r.order = append(r.order, kind+" "+k)
 		if ch, ok := r.notify[kind+"|"+msg.URIs[0]]; ok {
 			delete(r.notify, kind+"|"+msg.URIs[0])
 			close(ch)
@@ -216,4 +218,16 @@ func (r *router) registrations(route string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.seen[route]
+}
+
+// index is the position of the first message "kind route" heard (-1: none).
+func (r *router) index(kind, route string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, o := range r.order {
+		if o == kind+" "+route {
+			return i
+		}
+	}
+	return -1
 }

@@ -244,6 +244,8 @@ func (w *Watcher) apply(ev models.Event) []models.Event {
 	w.mu.Lock()
 	m := applyTo(w.table, ev)
 	w.mu.Unlock()
+	w.log.Debug("route-emitter: event", "type", ev.EventType(), "key", ev.Key(), "registered", len(m.Registrations),
+		"unregistered", len(m.Unregistrations), "internal_registered", len(m.InternalRegistrations), "internal_unregistered", len(m.InternalUnregistrations))
 	w.emit(m)
 	return replay
 }
