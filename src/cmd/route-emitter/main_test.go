@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,11 +40,11 @@ func TestRouteEmitterCommand(t *testing.T) {
 	t.Cleanup(ns.Shutdown)
 
 	b := h.Certs
-	routesAddr := testutil.FreeAddr(t)
+	routesAddr, healthAddr := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	good := testutil.WriteJSON(t, "route_emitter.json", map[string]any{
 		"bbs_address": h.URL, "bbs_ca_cert_file": b.CACert, "bbs_client_cert_file": b.ClientCert, "bbs_client_key_file": b.ClientKey,
 		"locket_address": h.Daemon.LocketAddr(), "uuid": "re-1", "nats_addresses": ns.Addr().String(),
-		"routes_address": routesAddr, "healthcheck_address": testutil.FreeAddr(t), "sync_interval": "5s",
+		"routes_address": routesAddr, "healthcheck_address": healthAddr, "sync_interval": "5s",
 	})
 	bad := testutil.WriteJSON(t, "bad.json", map[string]any{"bbs_address": h.URL})
 	testutil.CheckDaemonFlags(t, routeEmitterCommand.Execute, "route-emitter", good, bad, "nats_addresses is required")
@@ -111,6 +112,11 @@ func TestRouteEmitterCommand(t *testing.T) {
 	if err != nil || len(tbl.External) != 1 || tbl.External[0].ProcessGUID != "pg-cmd" {
 		t.Fatalf("GET /routes = %+v, %v", tbl, err)
 	}
+	resp, err := http.Get("http://" + healthAddr + "/ping")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health check: %v %v", resp, err)
+	}
+	resp.Body.Close()
 	cmd.Process.Signal(os.Interrupt)
 	select {
 	case err := <-exited:
