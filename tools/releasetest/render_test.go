@@ -19,7 +19,7 @@ import (
 )
 
 // checkConfigBinaries are the jobs whose main binary takes -check-config.
-var checkConfigBinaries = map[string]bool{"bbs": true, "locket": true, "auctioneer": true, "rep": true, "route-emitter": true}
+var checkConfigBinaries = map[string]bool{"bbs": true, "locket": true, "auctioneer": true, "rep": true, "route-emitter": true, "ssh-proxy": true}
 
 // TestRenderTemplates renders every template of every job of ours in every
 // instance group, for the base manifest, every ops-file and the combinations
