@@ -142,6 +142,11 @@ func newRouter(tb testing.TB, url string, intervalSeconds int, opts ...nats.Opti
 	r := &router{routes: map[string]bool{}, seen: map[string]int{}, gone: map[string]int{}, notify: map[string]chan<- struct{}{}, subs: map[string]int{}}
 	greeting := []byte(fmt.Sprintf(`{"minimumRegisterIntervalInSeconds":%d,"pruneThresholdInSeconds":%d}`, intervalSeconds, 3*intervalSeconds))
 	handle := func(m *nats.Msg) {
+		switch m.Subject {
+		case "router.register", "router.unregister", "service-discovery.register", "service-discovery.unregister":
+		default:
+			return
+		}
 		var msg table.RegistryMessage
 		if err := json.Unmarshal(m.Data, &msg); err != nil {
 			return
@@ -166,10 +171,10 @@ func newRouter(tb testing.TB, url string, intervalSeconds int, opts ...nats.Opti
 			close(ch)
 		}
 	}
-	for _, s := range []string{"router.register", "router.unregister", "service-discovery.register", "service-discovery.unregister"} {
-		if _, err := nc.Subscribe(s, handle); err != nil {
-			tb.Fatal(err)
-		}
+	// one subscription, so one goroutine sees the messages in the order
+	// the emitter sent them (each subscription has its own)
+	if _, err := nc.Subscribe(">", handle); err != nil {
+		tb.Fatal(err)
 	}
 	for _, s := range []string{"router.greet", "service-discovery.greet"} {
 		if _, err := nc.Subscribe(s, func(m *nats.Msg) { _ = nc.Publish(m.Reply, greeting) }); err != nil {
