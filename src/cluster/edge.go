@@ -15,6 +15,7 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	filedaemon "github.com/diego-go/diego/src/fileserver/daemon"
+	emitterdaemon "github.com/diego-go/diego/src/routeemitter/daemon"
 	"github.com/diego-go/diego/src/sshd"
 	sshproxydaemon "github.com/diego-go/diego/src/sshproxy/daemon"
 	"github.com/diego-go/diego/src/target"
@@ -134,9 +135,10 @@ func writeSSHDBundle(binDir, staticDir string) error {
 
 // edge is the cluster's processes that reach the apps.
 type edge struct {
-	nats       *natsserver.Server
-	fileServer *child
-	sshProxy   *child
+	nats         *natsserver.Server
+	fileServer   *child
+	sshProxy     *child
+	routeEmitter *child
 	// sshFingerprint and sshCredentials go to target.json.
 	sshFingerprint, sshCredentials string
 }
@@ -164,7 +166,27 @@ func (c *Cluster) edgeConfigs(configs map[string]any) error {
 	}
 	c.edge.sshCredentials = proxy.DiegoCredentials
 	configs["ssh-proxy"] = proxy
+	configs["route-emitter"] = l.routeEmitterConfig()
 	return nil
+}
+
+// routeEmitterConfig is the route emitter's: global mode (the
+// route_emitter lock in Locket), publishing to the cluster's NATS, its
+// table on routesAddr for `diego routes`.
+func (l layout) routeEmitterConfig() emitterdaemon.Config {
+	cfg := emitterdaemon.DefaultConfig()
+	cfg.BBSAddress = "https://" + l.bbsAddr()
+	cfg.BBSCACertFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
+	cfg.LocketAddress = l.locketAddr()
+	cfg.LocketCACertFile, cfg.LocketClientCertFile, cfg.LocketClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
+	cfg.NATSAddresses = l.natsURL()
+	cfg.RoutesAddress = l.routesAddr()
+	cfg.UUID = "diego-up-route-emitter"
+	// Like the BBS and the auctioneer here: a restarted emitter takes its
+	// lock back quickly.
+	cfg.LockTTL = emitterdaemon.Duration(5 * time.Second)
+	cfg.LockRetryInterval = emitterdaemon.Duration(time.Second)
+	return cfg
 }
 
 // sshProxyConfig is the SSH proxy's: the diego realm only, its password
@@ -217,12 +239,13 @@ var errNoSSHD = errors.New("diego-sshd is missing")
 func (e *edge) children(mk func(name, bin string, restart bool) *child) {
 	e.fileServer = mk("file-server", "file-server", true)
 	e.sshProxy = mk("ssh-proxy", "ssh-proxy", true)
+	e.routeEmitter = mk("route-emitter", "route-emitter", true)
 }
 
 // all lists the edge's child processes.
 func (e *edge) all() []*child {
 	var out []*child
-	for _, ch := range []*child{e.fileServer, e.sshProxy} {
+	for _, ch := range []*child{e.fileServer, e.sshProxy, e.routeEmitter} {
 		if ch != nil {
 			out = append(out, ch)
 		}
@@ -245,13 +268,17 @@ func (c *Cluster) startEdge(ctx context.Context) error {
 	if err := c.startWait(ctx, c.edge.fileServer, "file server on "+l.fileServerURL(), func() error { return dialOK(l.fileServerAddr()) }); err != nil {
 		return err
 	}
-	return c.startWait(ctx, c.edge.sshProxy, "SSH proxy on "+l.sshProxyAddr()+" (diego realm: diego ssh PROCESS_GUID/INDEX)", func() error { return dialOK(l.sshProxyAddr()) })
+	if err := c.startWait(ctx, c.edge.sshProxy, "SSH proxy on "+l.sshProxyAddr()+" (diego realm: diego ssh PROCESS_GUID/INDEX)", func() error { return dialOK(l.sshProxyAddr()) }); err != nil {
+		return err
+	}
+	return c.startWait(ctx, c.edge.routeEmitter, "route emitter publishing to "+l.natsURL()+" (table: diego routes)", func() error { return dialOK(l.routesAddr()) })
 }
 
 // describe adds the edge's addresses to the target file.
 func (e *edge) describe(l layout, t *target.File) {
 	t.NATSURL = l.natsURL()
 	t.FileServerURL = l.fileServerURL()
+	t.RouteEmitterURL = "http://" + l.routesAddr()
 	t.SSHProxyAddress = l.sshProxyAddr()
 	t.SSHProxyHostFingerprint, t.SSHProxyDiegoCredentials = e.sshFingerprint, e.sshCredentials
 	for _, ch := range e.all() {
