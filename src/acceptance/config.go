@@ -29,12 +29,20 @@ const (
 	// shapes them and the operator CLI's commands; it builds its app with
 	// the Go toolchain.
 	GroupCloudFoundry = "cloud-foundry"
+	// GroupRoutes watches the route emitter's router.register and
+	// router.unregister messages on NATS (nats_url); with the evacuation
+	// group it also checks the routes of an evacuated instance.
+	GroupRoutes = "routes"
+	// GroupSSH reaches an instance through the SSH proxy with the OpenSSH
+	// client (ssh, scp, sftp, a port forward); it needs the ssh_proxy_*
+	// fields and sshd_bundle_url.
+	GroupSSH = "ssh"
 )
 
 // AllGroups lists every feature group, in the order the suite runs them.
 var AllGroups = []string{
 	GroupTasks, GroupLRPs, GroupCrashes, GroupPlacement, GroupZones,
-	GroupBadRequests, GroupCloudFoundry, GroupEvacuation, GroupBBSRestart, GroupRepKill,
+	GroupBadRequests, GroupCloudFoundry, GroupRoutes, GroupSSH, GroupEvacuation, GroupBBSRestart, GroupRepKill,
 }
 
 // targetGroups need the target file: they signal component processes or
@@ -78,6 +86,19 @@ type Config struct {
 	MinCells int `json:"min_cells,omitempty"`
 	// ReadyTimeout bounds that wait (a Go duration, default 2m).
 	ReadyTimeout string `json:"ready_timeout,omitempty"`
+	// NATSURL is the NATS the route emitters publish to
+	// (nats://[user:password@]host:port); the routes group needs it.
+	NATSURL string `json:"nats_url,omitempty"`
+	// SSHProxyAddress is the SSH proxy's host:port (the ssh group).
+	SSHProxyAddress string `json:"ssh_proxy_address,omitempty"`
+	// SSHProxyHostFingerprint is the proxy's host key fingerprint as
+	// OpenSSH prints it (SHA256:...); empty: not checked.
+	SSHProxyHostFingerprint string `json:"ssh_proxy_host_fingerprint,omitempty"`
+	// SSHProxyDiegoCredentials is the password of the proxy's diego realm.
+	SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials,omitempty"`
+	// SSHDBundleURL is where cells download the lifecycle bundle holding
+	// diego-sshd (the file server's /v1/static/...).
+	SSHDBundleURL string `json:"sshd_bundle_url,omitempty"`
 }
 
 // ParseConfig reads a config, makes relative paths relative to dir, fills
@@ -103,6 +124,10 @@ func ParseConfig(r io.Reader, dir string) (Config, error) {
 	}
 	return c, c.Validate()
 }
+
+// SSHDBundlePath is where `diego up`'s file server serves the diego-sshd
+// lifecycle bundle, under /v1/static/.
+const SSHDBundlePath = "diego-sshd/diego-sshd.tgz"
 
 // LoadConfig reads the config file at path.
 func LoadConfig(path string) (Config, error) {
@@ -148,6 +173,10 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("unknown feature group %q (known: %s)", g, strings.Join(AllGroups, ", ")))
 		} else if slices.Contains(targetGroups, g) && c.TargetFile == "" {
 			errs = append(errs, fmt.Errorf("feature group %q needs target_file", g))
+		} else if g == GroupRoutes && c.NATSURL == "" {
+			errs = append(errs, fmt.Errorf("feature group %q needs nats_url, the NATS the route emitters publish to", g))
+		} else if g == GroupSSH && (c.SSHProxyAddress == "" || c.SSHProxyDiegoCredentials == "" || c.SSHDBundleURL == "") {
+			errs = append(errs, fmt.Errorf("feature group %q needs ssh_proxy_address, ssh_proxy_diego_credentials and sshd_bundle_url", g))
 		}
 	}
 	return errors.Join(errs...)
@@ -177,7 +206,12 @@ func ConfigFromTarget(path string) (Config, error) {
 	c := Config{
 		BBSURL: t.BBSURL, CACert: t.CACert, ClientCert: t.ClientCert, ClientKey: t.ClientKey,
 		LocketAddress: t.LocketAddress, RootFS: t.RootFS, FeatureGroups: AllGroups,
-		AppListen: "127.0.0.1:0", TargetFile: path,
+		AppListen: "127.0.0.1:0", TargetFile: path, NATSURL: t.NATSURL,
+		SSHProxyAddress: t.SSHProxyAddress, SSHProxyHostFingerprint: t.SSHProxyHostFingerprint,
+		SSHProxyDiegoCredentials: t.SSHProxyDiegoCredentials,
+	}
+	if t.FileServerURL != "" {
+		c.SSHDBundleURL = strings.TrimRight(t.FileServerURL, "/") + "/v1/static/" + SSHDBundlePath
 	}
 	if c.RootFS == "" {
 		c.RootFS = "preloaded:cflinuxfs4"

@@ -49,6 +49,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"target group without target", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["evacuation"]}`, `"evacuation" needs target_file`},
 		{"bad url", `{"bbs_url":"b:8889","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["tasks"]}`, "must be an http(s) URL"},
 		{"unknown field", `{"bbs":"x"}`, "unknown field"},
+		{"ssh without proxy", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["ssh"]}`, `"ssh" needs ssh_proxy_address`},
+		{"routes without nats", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["routes"]}`, `"routes" needs nats_url`},
 		{"app_url and app_tgz", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["tasks"],"app_url":"http://x/a.tgz","app_tgz":"a.tgz"}`, "app_url and app_tgz are exclusive"},
 		{"not json", `{`, "parsing acceptance config"},
 		{"negative min_cells", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["tasks"],"min_cells":-1}`, "min_cells -1 must not be negative"},
@@ -68,7 +70,7 @@ func TestLoadTargetAndConfigFromTarget(t *testing.T) {
 	path := filepath.Join(dir, "target.json")
 	js := `{"bbs_url":"https://127.0.0.1:8889","locket_address":"127.0.0.1:8891","ca_cert":"certs/ca.crt",
 		"client_cert":"/c/client.crt","client_key":"/c/client.key","log_dir":"logs","rootfs":"preloaded:cflinuxfs4",
-		"backend":"process","pids":{"bbs":10,"locket":11,"auctioneer":12},
+		"backend":"process","nats_url":"nats://127.0.0.1:8893","ssh_proxy_address":"127.0.0.1:8895","ssh_proxy_diego_credentials":"pw","file_server_url":"http://127.0.0.1:8894","pids":{"bbs":10,"locket":11,"auctioneer":12},
 		"cells":[{"cell_id":"cell-1","rep_url":"https://127.0.0.1:1801","local_url":"http://127.0.0.1:1800","zone":"z1","pid":13}]}`
 	if err := os.WriteFile(path, []byte(js), 0o644); err != nil {
 		t.Fatal(err)
@@ -90,7 +92,8 @@ func TestLoadTargetAndConfigFromTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TargetFile != path || len(cfg.FeatureGroups) != len(AllGroups) || cfg.RootFS != "preloaded:cflinuxfs4" {
+	if cfg.TargetFile != path || len(cfg.FeatureGroups) != len(AllGroups) || cfg.RootFS != "preloaded:cflinuxfs4" || cfg.NATSURL != "nats://127.0.0.1:8893" ||
+		cfg.SSHDBundleURL != "http://127.0.0.1:8894/v1/static/diego-sshd/diego-sshd.tgz" || cfg.SSHProxyDiegoCredentials != "pw" {
 		t.Errorf("ConfigFromTarget = %+v", cfg)
 	}
 }

@@ -43,7 +43,7 @@ func runningIndices(lrps []*models.ActualLRP) int {
 
 // spreadApp reads the target and runs an app with two instances per cell an
 // untagged LRP may use (at least two cells), returning them RUNNING.
-func (e *env) spreadApp(t *testing.T, group string) (tg Target, g string, n int, lrps []*models.ActualLRP) {
+func (e *env) spreadApp(t *testing.T, group string, hostname string) (tg Target, g string, n int, lrps []*models.ActualLRP) {
 	t.Helper()
 	tg, err := e.target()
 	if err != nil {
@@ -55,7 +55,11 @@ func (e *env) spreadApp(t *testing.T, group string) (tg Target, g string, n int,
 	}
 	g = guid(t, "app")
 	n = 2 * len(cells)
-	e.desire(t, e.appLRP(g, e.domain(t), int32(n)))
+	if hostname != "" {
+		e.desire(t, e.routedLRP(g, e.domain(t), hostname, int32(n)))
+	} else {
+		e.desire(t, e.appLRP(g, e.domain(t), int32(n)))
+	}
 	return tg, g, n, e.waitRunning(t, g, n, 90*time.Second)
 }
 
@@ -63,7 +67,16 @@ func (e *env) spreadApp(t *testing.T, group string) (tg Target, g string, n int,
 // BBS every 75 ms: never fewer RUNNING instances than desired, and in the
 // end every instance RUNNING on another cell and the cell gone.
 func testEvacuation(t *testing.T, e *env) {
-	tg, g, n, lrps := e.spreadApp(t, "evacuation")
+	// With the routes group on, the app is routed and the evacuated
+	// instances' routes are checked: the replacement registered before
+	// the evacuating instance is unregistered.
+	var w *routeWatch
+	hostname := ""
+	if e.cfg.Enabled(GroupRoutes) {
+		hostname = guid(t, "evacuated") + ".acceptance.diego"
+		w = e.watchRoutes(t, hostname)
+	}
+	tg, g, n, lrps := e.spreadApp(t, "evacuation", hostname)
 
 	victim := busiestCell(lrps, func(id string) bool { _, ok := tg.Cell(id); return ok })
 	cell, ok := tg.Cell(victim)
@@ -143,6 +156,9 @@ func testEvacuation(t *testing.T, e *env) {
 	}
 	t.Logf("instances moved off %s in %s; %d samples, never fewer than %d RUNNING; EVACUATING copies seen: %v", victim, moved.Round(time.Millisecond), samples, fewest, sawEvacuating)
 	expectHello(t, e.actuals(t, g))
+	if w != nil {
+		e.checkEvacuatedRoutes(t, w, lrps, e.actuals(t, g), victim, start)
+	}
 
 	testutil.Eventually(t, 60*time.Second, "the evacuated cell leaves", func() (bool, string) {
 		_, there := e.cellsByID(t)[victim]
@@ -241,7 +257,7 @@ func testBBSRestart(t *testing.T, e *env) {
 // the other cells within 30 s (the cell's presence expires, convergence
 // re-places). Runs last: the cell does not come back.
 func testRepKill(t *testing.T, e *env) {
-	tg, g, n, lrps := e.spreadApp(t, "rep_kill")
+	tg, g, n, lrps := e.spreadApp(t, "rep_kill", "")
 	victim := busiestCell(lrps, func(id string) bool { c, ok := tg.Cell(id); return ok && c.PID > 0 })
 	cell, ok := tg.Cell(victim)
 	if !ok {

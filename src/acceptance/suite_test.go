@@ -165,6 +165,8 @@ func TestAcceptance(t *testing.T) {
 		e.group(t, GroupZones, true, testZones)
 		e.group(t, GroupBadRequests, true, testBadRequests)
 		e.group(t, GroupCloudFoundry, true, testCloudFoundry)
+		e.group(t, GroupRoutes, true, testRoutes)
+		e.group(t, GroupSSH, true, testSSH)
 	})
 	e.group(t, GroupEvacuation, false, testEvacuation)
 	e.group(t, GroupBBSRestart, false, testBBSRestart)

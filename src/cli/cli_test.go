@@ -138,10 +138,25 @@ func TestDesiredLRPFor(t *testing.T) {
 	if err := lrp.Validate(); err != nil {
 		t.Fatalf("invalid: %v", err)
 	}
+	o.Routes = []string{"web.diego.local", "www.diego.local"}
+	lrp, err = desiredLRPFor("web", o, []string{"./web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(*(*lrp.Routes)["cf-router"]); got != `[{"hostnames":["web.diego.local","www.diego.local"],"port":9000}]` {
+		t.Fatalf("cf-router route: %s", got)
+	}
+	if _, err := desiredLRPFor("web", runOptions{Routes: []string{"a b"}, Port: 1}, []string{"x"}); err == nil || !strings.Contains(err.Error(), "want a hostname") {
+		t.Fatalf("bad hostname: %v", err)
+	}
+	o.Routes = nil
 	o.Port = 0
 	lrp, _ = desiredLRPFor("web", o, []string{"/bin/server", "-v"})
 	if lrp.Action.RunAction.Path != "/bin/server" || lrp.CheckDefinition != nil || len(lrp.Ports) != 0 {
 		t.Fatalf("direct: %+v", lrp)
+	}
+	if _, err := desiredLRPFor("web", runOptions{Routes: []string{"a.b"}}, []string{"x"}); err == nil || !strings.Contains(err.Error(), "--route needs --port") {
+		t.Fatalf("route without port: %v", err)
 	}
 }
 

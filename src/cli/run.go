@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ type runOptions struct {
 	Instances, MemoryMB, DiskMB, Port int
 	RootFS, Domain, User              string
 	Env                               []string
+	Routes                            []string
 	NoWait                            bool
 	Timeout                           time.Duration
 }
@@ -62,10 +64,12 @@ func runFlags(c *call) func([]string) (runRequest, error) {
 	env := &multi{}
 	c.fs.Var(env, "env", "environment variable K=V (repeatable)")
 	c.fs.Var(env, "e", "short for --env")
+	routes := &multi{}
+	c.fs.Var(routes, "route", "hostname routed to --port by the route emitter (repeatable)")
 	c.fs.BoolVar(&o.NoWait, "no-wait", false, "return once the LRP is desired")
 	c.fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "how long to wait for every instance to be RUNNING")
 	return func(pos []string) (runRequest, error) {
-		o.Env = *env
+		o.Env, o.Routes = *env, *routes
 		lrp, err := desiredLRPFor(pos[0], *o, c.dash)
 		return runRequest{lrp: lrp, opts: *o, command: c.dash}, err
 	}
@@ -127,8 +131,34 @@ func desiredLRPFor(name string, o runOptions, command []string) (*models.Desired
 		env = append(env, &models.EnvironmentVariable{Name: "PORT", Value: strconv.Itoa(o.Port)})
 		lrp.CheckDefinition = &models.CheckDefinition{Checks: []*models.Check{{TcpCheck: &models.TCPCheck{Port: port}}}}
 	}
+	if len(o.Routes) > 0 {
+		if o.Port == 0 {
+			return nil, errors.New("run: --route needs --port: the port the hostnames are routed to")
+		}
+		routes, err := cfRouterRoutes(o.Routes, uint32(o.Port))
+		if err != nil {
+			return nil, err
+		}
+		lrp.Routes = routes
+	}
 	lrp.EnvironmentVariables = env
 	return lrp, nil
+}
+
+// cfRouterRoutes is the "cf-router" route of hostnames to port, in the
+// shape Cloud Controller writes and route emitters read.
+func cfRouterRoutes(hostnames []string, port uint32) (*models.Routes, error) {
+	for _, h := range hostnames {
+		if h == "" || strings.ContainsAny(h, " /:") {
+			return nil, fmt.Errorf("run: --route %q: want a hostname such as app.diego.local", h)
+		}
+	}
+	b, err := json.Marshal([]map[string]any{{"hostnames": hostnames, "port": port}})
+	if err != nil {
+		return nil, err
+	}
+	raw := json.RawMessage(b)
+	return &models.Routes{"cf-router": &raw}, nil
 }
 
 // ensureDomain makes domain fresh forever if it is not fresh now.

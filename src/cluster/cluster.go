@@ -33,6 +33,7 @@ type Cluster struct {
 	bbs      *child
 	auction  *child
 	reps     []*child
+	edge     edge
 	targetMu sync.Mutex
 	target   target.File
 	start    time.Time
@@ -114,6 +115,9 @@ func (c *Cluster) prepare() error {
 	for i := 0; i < c.opts.Cells; i++ {
 		configs["rep-"+l.cellID(i)] = l.repConfig(i)
 	}
+	if err := c.edgeConfigs(configs); err != nil {
+		return err
+	}
 	for name, cfg := range configs {
 		if err := writeConfig(l.configFile(name), cfg); err != nil {
 			return fmt.Errorf("writing the %s config: %w", name, err)
@@ -128,6 +132,7 @@ func (c *Cluster) prepare() error {
 	for i := 0; i < c.opts.Cells; i++ {
 		c.reps = append(c.reps, mk("rep-"+l.cellID(i), "rep", false))
 	}
+	c.edge.children(mk)
 	return nil
 }
 
@@ -185,6 +190,9 @@ func (c *Cluster) startAll(ctx context.Context) error {
 		return err
 	}
 	if err := c.startWait(ctx, c.auction, "auctioneer on https://"+l.auctioneerAddr(), func() error { return dialOK(l.auctioneerAddr()) }); err != nil {
+		return err
+	}
+	if err := c.startEdge(ctx); err != nil {
 		return err
 	}
 	for _, r := range c.reps {
@@ -272,6 +280,7 @@ func (c *Cluster) writeTarget() error {
 		LogDir: l.appLogDir(), RootFS: "preloaded:" + RootFSName, Backend: c.opts.Backend,
 		PIDs: map[string]int{"locket": c.locket.pid(), "bbs": c.bbs.pid(), "auctioneer": c.auction.pid()},
 	}
+	c.edge.describe(l, &t)
 	for i, r := range c.reps {
 		t.Cells = append(t.Cells, target.Cell{
 			CellID: l.cellID(i), RepURL: "https://" + l.repAddr(i), LocalURL: "http://" + l.localAddr(i),
@@ -300,7 +309,7 @@ func (c *Cluster) Target() target.File {
 // cell VM that failed would. Then it stops everything.
 func (c *Cluster) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	all := append([]*child{c.locket, c.bbs, c.auction}, c.reps...)
+	all := append(append([]*child{c.locket, c.bbs, c.auction}, c.edge.all()...), c.reps...)
 	for _, ch := range all {
 		wg.Add(1)
 		go func() {
@@ -390,11 +399,12 @@ func (c *Cluster) Stop() {
 		}()
 	}
 	wg.Wait()
-	for _, ch := range []*child{c.auction, c.bbs, c.locket} {
+	for _, ch := range append(c.edge.all(), c.auction, c.bbs, c.locket) {
 		if ch != nil {
 			ch.stop(15 * time.Second)
 		}
 	}
+	c.edge.stopNATS()
 	_ = os.Remove(target.Path(c.l.dir))
 	c.progress("stopped; run again with the same --dir to resume")
 }

@@ -37,6 +37,7 @@ func TestUp(t *testing.T) {
 	if !strings.Contains(r.out.String(), "generated the instance identity CA") {
 		t.Fatalf("no instance identity CA made:\n%s", r.out)
 	}
+	checkEdge(t, tgt)
 	for _, f := range []string{tgt.CACert, tgt.ClientCert, tgt.ClientKey, filepath.Join(dir, "certs", "instance-identity", "ca.crt")} {
 		if _, err := os.Stat(f); err != nil {
 			t.Fatalf("target names a missing file: %v", err)

@@ -42,6 +42,9 @@ type Options struct {
 	PortBase int
 	// CellTags gives cells placement tags, by cell id (cell-1, ...).
 	CellTags map[string][]string
+	// NATSURL names an existing NATS server for the route emitter
+	// (nats://[user:pass@]host:port); empty embeds one at PortBase+4.
+	NATSURL string
 	// BinDir holds the bbs, locket, auctioneer and rep binaries.
 	BinDir string
 	// Out receives progress for people (nil = discarded).
@@ -102,13 +105,21 @@ func (o Options) Validate() error {
 	if _, _, err := databaseFor(o.DB, ""); err != nil {
 		errs = append(errs, err)
 	}
-	for _, bin := range []string{"bbs", "locket", "auctioneer", "rep"} {
+	if o.NATSURL != "" {
+		if u, err := url.Parse(o.NATSURL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--nats %q: want nats://[user:password@]host:port", o.NATSURL))
+		}
+	}
+	for _, bin := range componentBinaries {
 		if _, err := os.Stat(filepath.Join(o.BinDir, bin)); err != nil {
 			errs = append(errs, fmt.Errorf("%s binary not found in %s (build everything with `make build`, or pass --bin-dir)", bin, o.BinDir))
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// componentBinaries are the programs diego up runs from BinDir.
+var componentBinaries = []string{"bbs", "locket", "auctioneer", "rep", "file-server"}
 
 // databaseFor maps --db onto a driver and connection string; sqliteFile is
 // used when db is empty.

@@ -39,6 +39,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.CellTags[id] = append(o.CellTags[id], strings.Split(tags, ",")...)
 		return nil
 	})
+	fs.StringVar(&o.NATSURL, "nats", "", "an existing NATS server for the route emitter, nats://[user:pass@]host:port (default: embed one on port-base+4)")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding the bbs, locket, auctioneer and rep binaries (default: next to diego)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: diego up [flags]\n\nStarts Locket, the BBS, the auctioneer and N reps on this machine and writes DIR/target.json when ready.")
@@ -67,12 +68,14 @@ Diego is running (%s backend, %d cells).
   BBS         %s   (mutual TLS)
   Locket      %s
   auctioneer  %s
+  NATS        %s
+  file server %s
   certs       CA %s, client %s / %s
-  target      %s   (export DIEGO_TARGET=%[9]s)
+  target      %s   (export DIEGO_TARGET=%[11]s)
   logs        components in %s, apps in %s
-Try:  diego cells -o table        diego run hello --instances 3 --port 8080 -- %[12]s
+Try:  diego cells -o table        diego run hello --instances 3 --port 8080 -- %[14]s
 Ctrl-C stops everything; running it again with the same --dir resumes.
-`, t.Backend, len(t.Cells), t.BBSURL, t.LocketAddress, t.AuctioneerURL, t.CACert, t.ClientCert, t.ClientKey,
+`, t.Backend, len(t.Cells), t.BBSURL, t.LocketAddress, t.AuctioneerURL, t.NATSURL, t.FileServerURL, t.CACert, t.ClientCert, t.ClientKey,
 		target.Path(dir), filepath.Join(dir, "logs"), t.LogDir, filepath.Join(c.BinDir(), "sample-app"))
 	c.Run(ctx)
 	return nil

@@ -1,0 +1,206 @@
+package cluster
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	filedaemon "github.com/diego-go/diego/src/fileserver/daemon"
+	"github.com/diego-go/diego/src/target"
+)
+
+// The components that reach the apps listen just above the core ones:
+// NATS (when embedded) +4, the file server +5, the SSH proxy +6 and the
+// route emitter's table +7.
+func (l layout) natsAddr() string       { return l.addr(4) }
+func (l layout) fileServerAddr() string { return l.addr(5) }
+func (l layout) sshProxyAddr() string   { return l.addr(6) }
+func (l layout) routesAddr() string     { return l.addr(7) }
+
+// staticDir is what the file server serves under /v1/static/.
+func (l layout) staticDir() string { return filepath.Join(l.dir, "fileserver") }
+
+// SSHDBundlePath is where, under the file server's /v1/static/, the
+// lifecycle bundle holding diego-sshd is.
+const SSHDBundlePath = "diego-sshd/diego-sshd.tgz"
+
+// natsURL is the NATS the route emitter publishes to: --nats, or the one
+// diego up embeds.
+func (l layout) natsURL() string {
+	if l.opts.NATSURL != "" {
+		return l.opts.NATSURL
+	}
+	return "nats://" + l.natsAddr()
+}
+
+// fileServerURL is the file server's base URL.
+func (l layout) fileServerURL() string { return "http://" + l.fileServerAddr() }
+
+func (l layout) fileServerConfig() filedaemon.Config {
+	cfg := filedaemon.DefaultConfig()
+	cfg.ServerAddress = l.fileServerAddr()
+	cfg.StaticDirectory = l.staticDir()
+	return cfg
+}
+
+// startNATS runs the embedded NATS server in this process, unless --nats
+// names one.
+func startNATS(l layout) (*natsserver.Server, error) {
+	if l.opts.NATSURL != "" {
+		return nil, nil
+	}
+	host, port, err := net.SplitHostPort(l.natsAddr())
+	if err != nil {
+		return nil, err
+	}
+	var p int
+	if _, err := fmt.Sscan(port, &p); err != nil {
+		return nil, err
+	}
+	s, err := natsserver.NewServer(&natsserver.Options{
+		ServerName: "diego-up", Host: host, Port: p, NoLog: true, NoSigs: true,
+		// No monitoring port, no cluster: one local server.
+		HTTPPort: 0,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the embedded NATS server: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(ReadyTimeout) {
+		s.Shutdown()
+		return nil, fmt.Errorf("the embedded NATS server did not listen on %s within %s (is the port taken? use --port-base, or --nats URL for an existing server)", l.natsAddr(), ReadyTimeout)
+	}
+	return s, nil
+}
+
+// writeSSHDBundle packs BinDir/diego-sshd into the lifecycle bundle the
+// file server serves. The archive is the same bytes for the same binary
+// (fixed times), so the cells' caches keep it across restarts.
+func writeSSHDBundle(binDir, staticDir string) error {
+	src := binPath(binDir, "diego-sshd")
+	f, err := os.Open(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w from %s: SSH into instances will not work; build it with `make build` (CGO_ENABLED=0 go build -o %s/ ./src/cmd/diego-sshd)", errNoSSHD, binDir, binDir)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(staticDir, filepath.FromSlash(SSHDBundlePath))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".bundle-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	zw := gzip.NewWriter(tmp)
+	tw := tar.NewWriter(zw)
+	epoch := time.Unix(0, 0)
+	hdr := &tar.Header{Name: "diego-sshd", Mode: 0o755, Size: st.Size(), Typeflag: tar.TypeReg, ModTime: epoch, Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if _, err := io.Copy(tw, f); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// edge is the cluster's processes that reach the apps.
+type edge struct {
+	nats       *natsserver.Server
+	fileServer *child
+}
+
+// edgeConfigs adds the file server's config and lays out what it serves.
+// Without a diego-sshd binary the cluster runs, but SSH into instances
+// does not work; the progress output says so.
+func (c *Cluster) edgeConfigs(configs map[string]any) error {
+	l := c.l
+	if err := os.MkdirAll(l.staticDir(), 0o755); err != nil {
+		return err
+	}
+	if err := writeSSHDBundle(l.opts.BinDir, l.staticDir()); errors.Is(err, errNoSSHD) {
+		c.progress("warning: %v", err)
+	} else if err != nil {
+		return fmt.Errorf("packing the diego-sshd lifecycle bundle: %w", err)
+	}
+	configs["file-server"] = l.fileServerConfig()
+	return nil
+}
+
+// errNoSSHD says the diego-sshd binary is not in BinDir.
+var errNoSSHD = errors.New("diego-sshd is missing")
+
+// children makes the edge's supervised processes; all are restarted when
+// they exit unexpectedly.
+func (e *edge) children(mk func(name, bin string, restart bool) *child) {
+	e.fileServer = mk("file-server", "file-server", true)
+}
+
+// all lists the edge's child processes.
+func (e *edge) all() []*child {
+	var out []*child
+	for _, ch := range []*child{e.fileServer} {
+		if ch != nil {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// startEdge starts NATS (unless --nats), then the file server, each ready
+// before the cells start.
+func (c *Cluster) startEdge(ctx context.Context) error {
+	l := c.l
+	s, err := startNATS(l)
+	if err != nil {
+		return err
+	}
+	c.edge.nats = s
+	if s != nil {
+		c.progress("NATS on %s (embedded)", l.natsURL())
+	}
+	return c.startWait(ctx, c.edge.fileServer, "file server on "+l.fileServerURL(), func() error { return dialOK(l.fileServerAddr()) })
+}
+
+// describe adds the edge's addresses to the target file.
+func (e *edge) describe(l layout, t *target.File) {
+	t.NATSURL = l.natsURL()
+	t.FileServerURL = l.fileServerURL()
+	if e.fileServer != nil {
+		t.PIDs["file-server"] = e.fileServer.pid()
+	}
+}
+
+// stopNATS shuts the embedded NATS server down.
+func (e *edge) stopNATS() {
+	if e.nats != nil {
+		e.nats.Shutdown()
+		e.nats.WaitForShutdown()
+	}
+}
