@@ -15,7 +15,7 @@ all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./src/cmd/...
-	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./src/cmd/sample-app
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./src/cmd/sample-app ./src/cmd/diego-sshd
 
 ## run: `diego up` (Locket, BBS, auctioneer, 3 cells on SQLite) with the sample app, state in .local/diego
 run: build

@@ -86,6 +86,10 @@ command -v ruby >/dev/null 2>&1 || { log "installing ruby"; apt_install ruby; }
 ruby -e 'require "erb"; require "json"; require "yaml"' >/dev/null 2>&1 || die "ruby is installed but cannot load erb/json/yaml"
 log "ruby ready ($(ruby --version))"
 
+# --- the OpenSSH client (src/sshd, src/sshproxy and src/cli test SSH with it) -
+command -v sftp >/dev/null 2>&1 || { log "installing openssh-client"; apt_install openssh-client; }
+log "openssh-client ready ($(ssh -V 2>&1))"
+
 # --- shellcheck (make test-pipelines lints ci/scripts) ------------------------
 command -v shellcheck >/dev/null 2>&1 || { log "installing shellcheck"; apt_install shellcheck; }
 log "shellcheck ready ($(shellcheck --version | sed -n 's/^version: //p'))"

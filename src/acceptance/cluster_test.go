@@ -32,6 +32,8 @@ type cluster struct {
 	stopping   atomic.Bool
 	// tagged is the extra rep carrying taggedCellTag (see addTaggedCell).
 	tagged *exec.Cmd
+	// logs is the Loggregator ingress server its reps send to (the logs group).
+	logs *logsIngress
 }
 
 func envOr(key, def string) string {
@@ -107,6 +109,10 @@ func startCluster() (*cluster, error) {
 	if db := os.Getenv("ACCEPTANCE_DB"); db != "" {
 		args = append(args, "--db", db)
 	}
+	if c.logs, err = startLogsIngress(filepath.Join(dir, "loggregator")); err != nil {
+		return c, err
+	}
+	args = append(args, c.logs.upFlags()...)
 	log, err := os.Create(c.logFile)
 	if err != nil {
 		return nil, err
@@ -179,6 +185,9 @@ func (c *cluster) stop(failed bool) {
 		}
 	}
 	c.removeRuncLeftovers()
+	if c.logs != nil {
+		c.logs.ingress.Stop()
+	}
 	if failed || os.Getenv("ACCEPTANCE_KEEP") != "" {
 		fmt.Fprintf(os.Stderr, "acceptance: cluster kept in %s\n", filepath.Dir(c.dir))
 		return

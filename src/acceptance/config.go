@@ -29,6 +29,9 @@ const (
 	// shapes them and the operator CLI's commands; it builds its app with
 	// the Go toolchain.
 	GroupCloudFoundry = "cloud-foundry"
+	// GroupLogs checks app logs, the cells' CELL messages and container
+	// metrics reach a Loggregator ingress server the suite runs.
+	GroupLogs = "logs"
 	// GroupRoutes watches the route emitter's router.register and
 	// router.unregister messages on NATS (nats_url); with the evacuation
 	// group it also checks the routes of an evacuated instance.
@@ -42,7 +45,7 @@ const (
 // AllGroups lists every feature group, in the order the suite runs them.
 var AllGroups = []string{
 	GroupTasks, GroupLRPs, GroupCrashes, GroupPlacement, GroupZones,
-	GroupBadRequests, GroupCloudFoundry, GroupRoutes, GroupSSH, GroupEvacuation, GroupBBSRestart, GroupRepKill,
+	GroupBadRequests, GroupCloudFoundry, GroupLogs, GroupRoutes, GroupSSH, GroupEvacuation, GroupBBSRestart, GroupRepKill,
 }
 
 // targetGroups need the target file: they signal component processes or
@@ -86,6 +89,14 @@ type Config struct {
 	MinCells int `json:"min_cells,omitempty"`
 	// ReadyTimeout bounds that wait (a Go duration, default 2m).
 	ReadyTimeout string `json:"ready_timeout,omitempty"`
+	// The logs group's Loggregator ingress server: the suite listens on
+	// LoggregatorListen (host:port) with the server certificate
+	// LoggregatorCert/LoggregatorKey and takes clients whose certificates
+	// chain to LoggregatorCACert. The deployment's reps must send there.
+	LoggregatorListen string `json:"loggregator_listen,omitempty"`
+	LoggregatorCACert string `json:"loggregator_ca_cert,omitempty"`
+	LoggregatorCert   string `json:"loggregator_cert,omitempty"`
+	LoggregatorKey    string `json:"loggregator_key,omitempty"`
 	// NATSURL is the NATS the route emitters publish to
 	// (nats://[user:password@]host:port); the routes group needs it.
 	NATSURL string `json:"nats_url,omitempty"`
@@ -108,7 +119,7 @@ func ParseConfig(r io.Reader, dir string) (Config, error) {
 	if err := jsonconfig.Decode(r, &c); err != nil {
 		return c, fmt.Errorf("parsing acceptance config: %w", err)
 	}
-	for _, p := range []*string{&c.CACert, &c.ClientCert, &c.ClientKey, &c.TargetFile, &c.AppTgz} {
+	for _, p := range []*string{&c.CACert, &c.ClientCert, &c.ClientKey, &c.TargetFile, &c.AppTgz, &c.LoggregatorCACert, &c.LoggregatorCert, &c.LoggregatorKey} {
 		if *p != "" && !filepath.IsAbs(*p) && dir != "" {
 			*p = filepath.Join(dir, *p)
 		}
@@ -173,6 +184,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("unknown feature group %q (known: %s)", g, strings.Join(AllGroups, ", ")))
 		} else if slices.Contains(targetGroups, g) && c.TargetFile == "" {
 			errs = append(errs, fmt.Errorf("feature group %q needs target_file", g))
+		} else if g == GroupLogs && (c.LoggregatorListen == "" || c.LoggregatorCACert == "" || c.LoggregatorCert == "" || c.LoggregatorKey == "") {
+			errs = append(errs, errors.New("feature group \"logs\" needs loggregator_listen, loggregator_ca_cert, loggregator_cert and loggregator_key (the suite's ingress server, where the reps send)"))
 		} else if g == GroupRoutes && c.NATSURL == "" {
 			errs = append(errs, fmt.Errorf("feature group %q needs nats_url, the NATS the route emitters publish to", g))
 		} else if g == GroupSSH && (c.SSHProxyAddress == "" || c.SSHProxyDiegoCredentials == "" || c.SSHDBundleURL == "") {
@@ -197,7 +210,9 @@ type TargetCell = target.Cell
 func LoadTarget(path string) (Target, error) { return target.Load(path) }
 
 // ConfigFromTarget is the config for running every feature group against
-// the `diego up` cluster that wrote the target file at path.
+// the `diego up` cluster that wrote the target file at path, but logs: the
+// target does not say where its reps send logs (the suite adds it when it
+// starts the cluster itself).
 func ConfigFromTarget(path string) (Config, error) {
 	t, err := LoadTarget(path)
 	if err != nil {
@@ -205,8 +220,9 @@ func ConfigFromTarget(path string) (Config, error) {
 	}
 	c := Config{
 		BBSURL: t.BBSURL, CACert: t.CACert, ClientCert: t.ClientCert, ClientKey: t.ClientKey,
-		LocketAddress: t.LocketAddress, RootFS: t.RootFS, FeatureGroups: AllGroups,
-		AppListen: "127.0.0.1:0", TargetFile: path, NATSURL: t.NATSURL,
+		LocketAddress: t.LocketAddress, RootFS: t.RootFS,
+		FeatureGroups: slices.DeleteFunc(slices.Clone(AllGroups), func(g string) bool { return g == GroupLogs }),
+		AppListen:     "127.0.0.1:0", TargetFile: path, NATSURL: t.NATSURL,
 		SSHProxyAddress: t.SSHProxyAddress, SSHProxyHostFingerprint: t.SSHProxyHostFingerprint,
 		SSHProxyDiegoCredentials: t.SSHProxyDiegoCredentials,
 	}

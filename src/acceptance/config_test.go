@@ -46,6 +46,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"missing fields", `{"feature_groups":["tasks"]}`, "bbs_url is required"},
 		{"no groups", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r"}`, "feature_groups is empty"},
 		{"unknown group", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["chaos"]}`, `unknown feature group "chaos"`},
+		{"logs without its ingress", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["logs"],"loggregator_listen":"0.0.0.0:3458"}`, `"logs" needs loggregator_listen, loggregator_ca_cert`},
 		{"target group without target", `{"bbs_url":"https://b","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["evacuation"]}`, `"evacuation" needs target_file`},
 		{"bad url", `{"bbs_url":"b:8889","ca_cert":"a","client_cert":"b","client_key":"c","rootfs":"r","feature_groups":["tasks"]}`, "must be an http(s) URL"},
 		{"unknown field", `{"bbs":"x"}`, "unknown field"},
@@ -92,7 +93,7 @@ func TestLoadTargetAndConfigFromTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TargetFile != path || len(cfg.FeatureGroups) != len(AllGroups) || cfg.RootFS != "preloaded:cflinuxfs4" || cfg.NATSURL != "nats://127.0.0.1:8893" ||
+	if cfg.TargetFile != path || len(cfg.FeatureGroups) != len(AllGroups)-1 || cfg.Enabled(GroupLogs) || cfg.RootFS != "preloaded:cflinuxfs4" || cfg.NATSURL != "nats://127.0.0.1:8893" ||
 		cfg.SSHDBundleURL != "http://127.0.0.1:8894/v1/static/diego-sshd/diego-sshd.tgz" || cfg.SSHProxyDiegoCredentials != "pw" {
 		t.Errorf("ConfigFromTarget = %+v", cfg)
 	}

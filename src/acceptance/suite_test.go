@@ -25,6 +25,9 @@ type env struct {
 	// cluster is the `diego up` the suite started itself, nil when it runs
 	// against a configured Diego.
 	cluster *cluster
+	// logs is the Loggregator ingress server of the logs group (nil when
+	// the group is off).
+	logs *logsIngress
 }
 
 var (
@@ -55,6 +58,14 @@ func setup() (*env, error) {
 			return nil, err
 		}
 		e.cfg = cfg
+		if cfg.Enabled(GroupLogs) {
+			l, err := serveConfiguredLogs(cfg)
+			if err != nil {
+				return nil, err
+			}
+			teardowns = append(teardowns, func(bool) { l.ingress.Stop() })
+			e.logs = l
+		}
 	} else {
 		c, err := startCluster()
 		if c != nil {
@@ -72,7 +83,10 @@ func setup() (*env, error) {
 			return nil, err
 		}
 		cfg.PlacementTags = []string{taggedCellTag}
-		e.cfg = cfg
+		cfg.FeatureGroups = append(cfg.FeatureGroups, GroupLogs)
+		cfg.LoggregatorListen, cfg.LoggregatorCACert = c.logs.ingress.Addr, c.logs.certs.CAFile
+		cfg.LoggregatorCert, cfg.LoggregatorKey = c.logs.certs.ServerCertFile, c.logs.certs.ServerKeyFile
+		e.cfg, e.logs = cfg, c.logs
 	}
 	client, err := bbs.NewClient(e.cfg.BBSURL, e.cfg.CACert, e.cfg.ClientCert, e.cfg.ClientKey, 0, 0)
 	if err != nil {
@@ -165,6 +179,7 @@ func TestAcceptance(t *testing.T) {
 		e.group(t, GroupZones, true, testZones)
 		e.group(t, GroupBadRequests, true, testBadRequests)
 		e.group(t, GroupCloudFoundry, true, testCloudFoundry)
+		e.group(t, GroupLogs, true, testLogs)
 		e.group(t, GroupRoutes, true, testRoutes)
 		e.group(t, GroupSSH, true, testSSH)
 	})

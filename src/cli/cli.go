@@ -121,11 +121,14 @@ func FormatError(err error) string {
 // bad command line, 1 otherwise.
 func ExitCode(err error) int {
 	var u *UsageError
+	var remote interface{ ExitStatus() int } // `diego ssh`: the remote command's status
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &u):
 		return 2
+	case errors.As(err, &remote):
+		return remote.ExitStatus()
 	}
 	return 1
 }

@@ -100,6 +100,8 @@ var specs = []*spec{
 		request: runFlags, uses: bbsAPI, do: runApp, print: printRun}.spec(),
 	cmd[logsQuery, nothing]{name: "logs", args: "PROCESS_GUID", summary: "Show an instance's logs (clusters started by `diego up`)",
 		min: 1, max: 1, request: logsRequest, do: logs}.spec(),
+	{name: "ssh", args: "PROCESS_GUID[/INDEX] [-- COMMAND...]",
+		summary: "Open a shell (or run a command) in an instance through the SSH proxy", run: sshCommand},
 	{name: "rotate-encryption-key",
 		summary: "Rotate the BBS encryption key online, keys in Vault (add, activate, re-encrypt, remove the old) or in the manifest (two verified deploys); resumable",
 		run:     rotateEncryptionKey},

@@ -130,6 +130,7 @@ func (l layout) repConfig(i int) repdaemon.Config {
 	c.InstanceIdentityCredDir = filepath.Join(l.cellDir(i), "instance-identity")
 	c.InstanceIdentityCAPath, c.InstanceIdentityPrivateKeyPath = l.identityCACert(), l.identityCAKey()
 	c.TrustedSystemCertificatesPath = l.trustedCertsDir()
+	c.Loggregator = l.opts.Loggregator.repSettings()
 	ports := host.Settings{PortRangeStart: uint32(61000 + 1000*i), PortRangeEnd: uint32(61999 + 1000*i)}
 	switch l.opts.Backend {
 	case "process":

@@ -42,6 +42,8 @@ type Options struct {
 	PortBase int
 	// CellTags gives cells placement tags, by cell id (cell-1, ...).
 	CellTags map[string][]string
+	// Loggregator, when its Address is set, has the reps send app logs there.
+	Loggregator LoggregatorOptions
 	// NATSURL names an existing NATS server for the route emitter
 	// (nats://[user:pass@]host:port); empty embeds one at PortBase+4.
 	NATSURL string
@@ -102,6 +104,7 @@ func (o Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--cell-tags %s: no such cell (cells are cell-1 to cell-%d)", id, o.Cells))
 		}
 	}
+	errs = append(errs, o.Loggregator.validate()...)
 	if _, _, err := databaseFor(o.DB, ""); err != nil {
 		errs = append(errs, err)
 	}

@@ -59,6 +59,11 @@ type errandConfig struct {
 	SSHProxyHostFingerprint  string `json:"ssh_proxy_host_fingerprint"`
 	SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials"`
 	SSHDBundleURL            string `json:"sshd_bundle_url"`
+	// the logs group's ingress server
+	LoggregatorListen string `json:"loggregator_listen"`
+	LoggregatorCACert string `json:"loggregator_ca_cert"`
+	LoggregatorCert   string `json:"loggregator_cert"`
+	LoggregatorKey    string `json:"loggregator_key"`
 }
 
 func TestErrandConfig(t *testing.T) {
@@ -131,6 +136,26 @@ func TestErrandConfig(t *testing.T) {
 	if out, err := render(t, root, "acceptance.json.erb", with(map[string]any{"feature_groups": []string{"ssh"}, "nats_url": "nats://x:4222"})); err == nil ||
 		!strings.Contains(out, "ssh needs acceptance.ssh_proxy.address") {
 		t.Errorf("ssh without the proxy accepted: %v\n%s", err, out)
+	}
+	out, err = render(t, root, "acceptance.json.erb", with(map[string]any{
+		"feature_groups": []string{"logs"},
+		"loggregator":    map[string]any{"ca_cert": "LCA", "cert": "LCERT", "key": "LKEY", "listen_port": 3459},
+	}))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	c = errandConfig{}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.LoggregatorListen != "10.0.16.5:3459" || c.LoggregatorCACert != "/var/vcap/jobs/acceptance-tests/config/certs/loggregator/ca.crt" ||
+		c.LoggregatorCert != "/var/vcap/jobs/acceptance-tests/config/certs/loggregator/server.crt" ||
+		c.LoggregatorKey != "/var/vcap/jobs/acceptance-tests/config/certs/loggregator/server.key" {
+		t.Errorf("logs config: %+v", c)
+	}
+	if out, err := render(t, root, "acceptance.json.erb", with(map[string]any{"feature_groups": []string{"logs"}})); err == nil ||
+		!strings.Contains(out, "logs needs acceptance.loggregator.ca_cert") {
+		t.Errorf("logs without certificates accepted: %v\n%s", err, out)
 	}
 	if out, err := render(t, root, "ca.crt.erb", map[string]any{}); err == nil || !strings.Contains(out, "missing property acceptance.ca_cert") {
 		t.Errorf("no certificates accepted: %v\n%s", err, out)

@@ -138,6 +138,12 @@ func releaseOpsFile(name string) string { return filepath.Join(repo, "ops-files"
 // directory and that root. A rendering error (an ERB raise) is returned.
 func renderAPIJob(t *testing.T, job string, opsFiles, varsFiles []string) (out, root string, err error) {
 	t.Helper()
+	return renderJob(t, "api", job, opsFiles, varsFiles)
+}
+
+// renderJob is renderAPIJob for the instance group named group.
+func renderJob(t *testing.T, group, job string, opsFiles, varsFiles []string) (out, root string, err error) {
+	t.Helper()
 	r := boshrel.NewRenderer()
 	jobs, err := boshrel.ReadJobs(repo, r.FS)
 	if err != nil {
@@ -159,7 +165,7 @@ func renderAPIJob(t *testing.T, job string, opsFiles, varsFiles []string) (out, 
 		t.Fatal(err)
 	}
 	for _, ig := range m.InstanceGroups {
-		if ig.Name != "api" {
+		if ig.Name != group {
 			continue
 		}
 		for _, ref := range ig.Jobs {
@@ -171,7 +177,7 @@ func renderAPIJob(t *testing.T, job string, opsFiles, varsFiles []string) (out, 
 			return out, root, err
 		}
 	}
-	t.Fatalf("no job %s in instance group api with %v", job, rel(opsFiles))
+	t.Fatalf("no job %s in instance group %s with %v", job, group, rel(opsFiles))
 	return "", "", nil
 }
 

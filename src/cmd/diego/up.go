@@ -39,6 +39,10 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.CellTags[id] = append(o.CellTags[id], strings.Split(tags, ",")...)
 		return nil
 	})
+	fs.StringVar(&o.Loggregator.Address, "loggregator-address", "", "host:port of a Loggregator agent's gRPC v2 ingress: the reps send app logs, CELL messages and container metrics there (mutual TLS)")
+	fs.StringVar(&o.Loggregator.CAFile, "loggregator-ca", "", "PEM CA file of the Loggregator agent's server certificate")
+	fs.StringVar(&o.Loggregator.CertFile, "loggregator-cert", "", "PEM client certificate file for the Loggregator agent")
+	fs.StringVar(&o.Loggregator.KeyFile, "loggregator-key", "", "PEM key file of --loggregator-cert")
 	fs.StringVar(&o.NATSURL, "nats", "", "an existing NATS server for the route emitter, nats://[user:pass@]host:port (default: embed one on port-base+4)")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding the bbs, locket, auctioneer and rep binaries (default: next to diego)")
 	fs.Usage = func() {

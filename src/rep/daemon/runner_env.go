@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -142,16 +141,16 @@ func (d *Daemon) removeCredDir(guid string, log *slog.Logger) {
 	}
 }
 
-// limitLogs applies a desired LRP's or task's log_rate_limit (none = no
-// byte limit) and the cell's max_log_lines_per_second to its output: its
-// stdout and stderr, cut into messages separately as the executor's log
-// streamer does (see lograte.New). Flush them when the container is done.
-func (d *Daemon) limitLogs(out io.Writer, limit *models.LogRateLimit) lograte.Streams {
+// limitLogs is the limit of a desired LRP's or task's output: its
+// log_rate_limit (none = no byte limit) and the cell's
+// max_log_lines_per_second, shared by all its log sources' streams (see
+// lograte.Limiter.Streams); nil without limits.
+func (d *Daemon) limitLogs(limit *models.LogRateLimit) *lograte.Limiter {
 	bytesPerSec := int64(lograte.Unlimited)
 	if limit != nil {
 		bytesPerSec = limit.BytesPerSecond
 	}
-	return lograte.New(out, bytesPerSec, d.cfg.MaxLogLinesPerSecond, time.Now)
+	return lograte.NewLimiter(bytesPerSec, d.cfg.MaxLogLinesPerSecond, time.Now)
 }
 
 // startTaskIdentity is startIdentity for a task's container, inspected

@@ -12,7 +12,6 @@ import (
 
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/loggregator"
-	"github.com/diego-go/diego/src/rep/lograte"
 )
 
 // LoggregatorSettings turn on sending app logs to a Loggregator agent (the
@@ -118,52 +117,52 @@ func (d *Daemon) closeLoggregator() {
 
 // appLogs are a container's Loggregator writers, one pair per log source.
 type appLogs struct {
-	d         *Daemon
-	handle    string
-	c         *loggregator.Client
-	tags      map[string]string
-	index     int
-	logGuid   string
-	out, errw io.Writer // the local streams (rate-limited)
-	mu        sync.Mutex
-	writers   []*loggregator.Writer
+	d       *Daemon
+	handle  string
+	c       *loggregator.Client
+	tags    map[string]string
+	index   int
+	logGuid string
+	mu      sync.Mutex
+	opened  []*loggregator.Writer
 }
 
-// withLoggregator puts the container's Loggregator writers for sourceType
-// beside logs' (stdout as OUT, stderr as ERR). Its sourced gives an action
-// with its own log_source writers tagged with it; flush sends partial lines
-// at the end. Without an agent it returns nil, which changes nothing.
-func (d *Daemon) withLoggregator(logs *lograte.Streams, handle string, metricTags map[string]*models.MetricTagValue, logGuid string, index int32, instanceGuid, sourceType string) *appLogs {
+// withLoggregator returns the container's Loggregator side, tagged from
+// its metric_tags (with the index and instance guid resolved), and has its
+// usage sent as gauges until flush. Without an agent it returns nil, which
+// sends nothing.
+func (d *Daemon) withLoggregator(o outputSpec) *appLogs {
 	if d.loggregator == nil {
 		return nil
 	}
-	tags, err := models.ConvertMetricTags(metricTags, map[models.MetricTagValue_DynamicValue]any{
-		models.MetricTagDynamicValueIndex: index, models.MetricTagDynamicValueInstanceGuid: instanceGuid,
+	tags, err := models.ConvertMetricTags(o.metricTags, map[models.MetricTagValue_DynamicValue]any{
+		models.MetricTagDynamicValueIndex: o.index, models.MetricTagDynamicValueInstanceGuid: o.instanceGuid,
 	})
 	if err != nil {
 		d.log.Warn("loggregator: metric_tags; sending without them", "error", err)
 	}
-	a := &appLogs{d: d, handle: handle, c: d.loggregator, tags: tags, index: int(index), logGuid: logGuid, out: logs.Stdout, errw: logs.Stderr}
-	logs.Stdout, logs.Stderr = a.streams(sourceType)
-	d.loggregatorTags.Store(handle, loggregator.AppSource(tags, logGuid, int(index), sourceType).Tags)
+	a := &appLogs{d: d, handle: o.handle, c: d.loggregator, tags: tags, index: int(o.index), logGuid: o.logGuid}
+	d.loggregatorTags.Store(o.handle, a.source(o.source).Tags)
 	return a
 }
 
-func (a *appLogs) streams(sourceType string) (stdout, stderr io.Writer) {
-	src := loggregator.AppSource(a.tags, a.logGuid, a.index, sourceType)
-	out, errw := a.c.Writer(src, false), a.c.Writer(src, true)
-	a.mu.Lock()
-	a.writers = append(a.writers, out, errw)
-	a.mu.Unlock()
-	return io.MultiWriter(a.out, out), io.MultiWriter(a.errw, errw)
+func (a *appLogs) source(sourceType string) loggregator.Source {
+	return loggregator.AppSource(a.tags, a.logGuid, a.index, sourceType)
 }
 
-// sourced is actions.Deps.Sourced (nil without an agent).
-func (a *appLogs) sourced() func(string) (io.Writer, io.Writer) {
-	if a == nil {
-		return nil
-	}
-	return a.streams
+// writers are the envelope writers of sourceType's stdout (OUT) and stderr (ERR).
+func (a *appLogs) writers(sourceType string) (stdout, stderr io.Writer) {
+	src := a.source(sourceType)
+	out, errw := a.c.Writer(src, false), a.c.Writer(src, true)
+	a.mu.Lock()
+	a.opened = append(a.opened, out, errw)
+	a.mu.Unlock()
+	return out, errw
+}
+
+// line sends one message tagged with sourceType.
+func (a *appLogs) line(sourceType, msg string, stderr bool) {
+	a.c.Emit(loggregator.LogEnvelope(a.source(sourceType), []byte(msg), stderr, time.Now()))
 }
 
 func (a *appLogs) flush() {
@@ -173,7 +172,7 @@ func (a *appLogs) flush() {
 	a.d.loggregatorTags.Delete(a.handle)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, w := range a.writers {
+	for _, w := range a.opened {
 		w.Flush()
 	}
 }
@@ -184,4 +183,12 @@ func (d *Daemon) LoggregatorDropped() uint64 {
 		return 0
 	}
 	return d.loggregator.Dropped()
+}
+
+// LoggregatorSent is how many envelopes the agent accepted (0 without an agent).
+func (d *Daemon) LoggregatorSent() uint64 {
+	if d.loggregator == nil {
+		return 0
+	}
+	return d.loggregator.Sent()
 }

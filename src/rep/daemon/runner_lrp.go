@@ -91,9 +91,15 @@ func (d *Daemon) run(inst *instance) {
 	}
 	log.Info("claimed")
 
-	reason := d.runContainer(inst, desired, log)
+	cl := d.appOutput(outputSpec{
+		group: lrp.ProcessGuid, name: strconv.Itoa(int(lrp.Index)), limit: desired.LogRateLimit,
+		handle: lrp.InstanceGUID, metricTags: desired.MetricTags, logGuid: desired.LogGuid,
+		index: lrp.Index, instanceGuid: lrp.InstanceGUID, source: logSource(desired),
+	})
+	reason := d.runContainer(inst, desired, cl, log)
 
-	d.destroyContainer(guid, log)
+	d.destroyContainer(guid, cl, log)
+	cl.close()
 	d.ops.Do(guid, func() { d.reportEnd(inst, reason, log) })
 	_ = d.ledger.Complete(cell.KindLRP, guid, inst.ending() == reconcile.EndCrash)
 	forget()
@@ -165,19 +171,14 @@ func (d *Daemon) reportRunning(inst *instance, log *slog.Logger) {
 // runContainer creates the container, runs setup, then the action with the
 // health monitor, until the action exits, the instance becomes unhealthy
 // or it is stopped. It returns the crash reason.
-func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *slog.Logger) string {
+func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, cl *containerLog, log *slog.Logger) string {
 	ctx := inst.ctx
 	lrp := inst.lrp
 	ce, err := d.envLRP(lrp.InstanceGUID, lrp.Index, desired)
 	if err != nil {
 		return err.Error()
 	}
-	deps, out, closeOut := d.appOutput(outputSpec{
-		group: lrp.ProcessGuid, name: strconv.Itoa(int(lrp.Index)), limit: desired.LogRateLimit,
-		handle: lrp.InstanceGUID, metricTags: desired.MetricTags, logGuid: desired.LogGuid,
-		index: lrp.Index, instanceGuid: lrp.InstanceGUID, source: logSource(desired),
-	})
-	defer closeOut()
+	deps := cl.Deps
 	assets, desired, err := d.lrpAssets(ctx, lrp.InstanceGUID, deps, desired)
 	if err != nil {
 		return err.Error()
@@ -186,7 +187,7 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	if err != nil {
 		return "failed to create container: " + err.Error()
 	}
-	c, err := d.backend.Create(ctx, container.Spec{
+	c, err := cl.create(ctx, container.Spec{
 		Handle:    lrp.InstanceGUID,
 		RootFS:    desired.RootFs,
 		Env:       ce.Env,
@@ -231,5 +232,5 @@ func (d *Daemon) runContainer(inst *instance, desired *models.DesiredLRP, log *s
 	if ctx.Err() != nil {
 		return "stopped"
 	}
-	return d.runLongLived(inst, desired, c, info, deps, out, log)
+	return d.runLongLived(inst, desired, c, info, deps, cl.Out, log)
 }

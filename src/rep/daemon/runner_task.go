@@ -70,14 +70,24 @@ func (d *Daemon) runTask(tr *taskRun) {
 	task, err := d.bbs.TaskByGuid(d.lg, "", guid)
 	var failed bool
 	var reason, result string
-	if err != nil {
+	var cl *containerLog
+	switch {
+	case err != nil:
 		failed, reason = true, "failed to fetch the task definition: "+err.Error()
-	} else {
+	case task.TaskDefinition == nil || task.TaskDefinition.Action == nil:
+		failed, reason = true, "task has no action"
+	default:
 		log.Info("running task")
-		failed, reason, result = d.runTaskContainer(tr, task.TaskDefinition)
+		def := task.TaskDefinition
+		cl = d.appOutput(outputSpec{
+			group: "tasks", name: guid, limit: def.LogRateLimit,
+			handle: guid, metricTags: def.MetricTags, logGuid: def.LogGuid, source: def.LogSource,
+		})
+		failed, reason, result = d.runTaskContainer(tr, def, cl)
 	}
 
-	d.destroyContainer(guid, log)
+	d.destroyContainer(guid, cl, log)
+	cl.close()
 	d.ops.Do(guid, func() {
 		var report bool
 		report, failed, reason = reconcile.TaskEnded(tr.cancelled.Load(), tr.ctx.Err() != nil, failed, reason)
@@ -97,20 +107,13 @@ func (d *Daemon) runTask(tr *taskRun) {
 
 // runTaskContainer runs the task's action in a new container and returns
 // how it ended and its result (the first MaxResultBytes of result_file).
-func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (failed bool, reason, result string) {
+func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition, cl *containerLog) (failed bool, reason, result string) {
 	ctx := tr.ctx
-	if def == nil || def.Action == nil {
-		return true, "task has no action", ""
-	}
 	ce, err := d.envTask(tr.task.TaskGuid, def)
 	if err != nil {
 		return true, err.Error(), ""
 	}
-	deps, _, closeOut := d.appOutput(outputSpec{
-		group: "tasks", name: tr.task.TaskGuid, limit: def.LogRateLimit,
-		handle: tr.task.TaskGuid, metricTags: def.MetricTags, logGuid: def.LogGuid, source: def.LogSource,
-	})
-	defer closeOut()
+	deps := cl.Deps
 	assets, def, err := d.taskAssets(ctx, tr.task.TaskGuid, deps, def)
 	if err != nil {
 		return true, err.Error(), ""
@@ -119,7 +122,7 @@ func (d *Daemon) runTaskContainer(tr *taskRun, def *models.TaskDefinition) (fail
 	if err != nil {
 		return true, "failed to create container: " + err.Error(), ""
 	}
-	c, err := d.backend.Create(ctx, container.Spec{
+	c, err := cl.create(ctx, container.Spec{
 		Handle: tr.task.TaskGuid, RootFS: def.RootFs, Env: ce.Env, BindMounts: slices.Concat(assets.mounts, ce.Mounts), EgressRules: egress,
 		MemoryMB: int64(def.MemoryMb), DiskMB: int64(def.DiskMb), MaxPids: int64(def.MaxPids), CPUWeight: def.CpuWeight,
 		Properties: map[string]string{propKind: kindTask, "task_guid": tr.task.TaskGuid},

@@ -74,7 +74,7 @@ func (d *Daemon) serve(serverTLS *tls.Config) error {
 	d.serveHTTP("local API", d.localSrv, d.localLn, false)
 	if d.metricsLn != nil {
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metrics.Handler(d.ledger, d.cfg.CellID, d.cfg.Zone))
+		mux.Handle("GET /metrics", metrics.Handler(d.ledger, d.cfg.CellID, d.cfg.Zone, d))
 		d.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		d.serveHTTP("metrics", d.metricsSrv, d.metricsLn, false)
 	}

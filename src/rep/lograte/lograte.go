@@ -43,40 +43,71 @@ func Flush(w io.Writer) {
 }
 
 // New returns the container's stdout and stderr writing to w under the
-// limits, as the executor's log streamer does: each stream cuts its output
-// into messages (a line, ended by "\n" or "\r", or MaxMessageSize bytes of
-// one; empty lines are no message), each message is written to w with a
-// newline while it fits the limits shared by both streams; one over a limit
-// is dropped, the notice "app instance exceeded log rate limit (N
-// bytes/sec)" (or "(N log-lines/sec) set by platform operator") is written
-// in its place, and every message of the following second is dropped too.
-// Lengths exclude the newline, as the executor's messages do.
-//
-// bytesPerSecond < 0 is no byte limit, 0 drops everything (silently, as
-// the executor); linesPerSecond <= 0 is no line limit. now is time.Now
-// outside tests. Without limits both streams are w itself.
+// limits: NewLimiter(bytesPerSecond, linesPerSecond, now).Streams(w, w).
 func New(w io.Writer, bytesPerSecond int64, linesPerSecond int, now func() time.Time) Streams {
+	return NewLimiter(bytesPerSecond, linesPerSecond, now).Streams(w, w)
+}
+
+// Limiter is the limit all of a container's streams share, as the
+// executor's log streamer and the streamers it derives for other log
+// sources share one rate limiter. A nil Limiter is no limit.
+type Limiter struct {
+	bytesPerSec  int64
+	linesPerSec  int
+	now          func() time.Time
+	mu           sync.Mutex
+	bytesBucket  bucket
+	linesBucket  bucket
+	lastOverage  time.Time
+	overageValid bool
+	line         []byte
+}
+
+// NewLimiter returns the limit of a container whose log_rate_limit is
+// bytesPerSecond and whose cell allows linesPerSecond. bytesPerSecond < 0
+// is no byte limit, 0 drops everything (silently, as the executor);
+// linesPerSecond <= 0 is no line limit; without limits it returns nil. now
+// is time.Now outside tests.
+func NewLimiter(bytesPerSecond int64, linesPerSecond int, now func() time.Time) *Limiter {
 	if bytesPerSecond < 0 && linesPerSecond <= 0 {
-		return Streams{Stdout: w, Stderr: w}
+		return nil
 	}
 	if now == nil {
 		now = time.Now
 	}
 	t := now()
-	l := &limiter{
-		w: w, bytesPerSec: bytesPerSecond, linesPerSec: linesPerSecond, now: now,
+	return &Limiter{
+		bytesPerSec: bytesPerSecond, linesPerSec: linesPerSecond, now: now,
 		bytesBucket: bucket{rate: float64(bytesPerSecond), tokens: float64(bytesPerSecond), last: t},
 		linesBucket: bucket{rate: float64(linesPerSecond), tokens: float64(linesPerSecond), last: t},
 	}
-	return Streams{Stdout: &Stream{l: l}, Stderr: &Stream{l: l}}
+}
+
+// Streams returns a stdout and a stderr under the limit, as the executor's
+// log streamer makes them: each stream cuts its output into messages (a
+// line, ended by "\n" or "\r", or MaxMessageSize bytes of one; empty lines
+// are no message) and writes each message with a newline to its writer
+// (stdout's to stdout, stderr's to stderr) while it fits the limits; one
+// over a limit is dropped, the notice "app instance exceeded log rate
+// limit (N bytes/sec)" (or "(N log-lines/sec) set by platform operator")
+// is written to stdout in its place, and every message of the following
+// second is dropped too. Lengths exclude the newline, as the executor's
+// messages do. Writes of all the limiter's streams are serialised. A nil
+// Limiter returns the writers themselves.
+func (l *Limiter) Streams(stdout, stderr io.Writer) Streams {
+	if l == nil {
+		return Streams{Stdout: stdout, Stderr: stderr}
+	}
+	return Streams{Stdout: &Stream{l: l, w: stdout, notice: stdout}, Stderr: &Stream{l: l, w: stderr, notice: stdout}}
 }
 
 // Stream is one of a container's output streams: it holds an unterminated
 // line until it ends, fills a message or is flushed.
 type Stream struct {
-	l   *limiter
-	mu  sync.Mutex
-	buf []byte
+	l         *Limiter
+	w, notice io.Writer
+	mu        sync.Mutex
+	buf       []byte
 }
 
 // Write implements io.Writer; it never fails for dropped messages.
@@ -136,43 +167,29 @@ func (s *Stream) send() error {
 	}
 	msg := s.buf
 	s.buf = s.buf[:0]
-	return s.l.write(msg)
+	return s.l.write(s.w, s.notice, msg)
 }
 
-// limiter is the limit both streams share.
-type limiter struct {
-	w            io.Writer
-	bytesPerSec  int64
-	linesPerSec  int
-	now          func() time.Time
-	mu           sync.Mutex
-	bytesBucket  bucket
-	linesBucket  bucket
-	lastOverage  time.Time
-	overageValid bool
-	line         []byte
-}
-
-// write writes msg and a newline to w if it fits, else the notice (or
-// nothing).
-func (l *limiter) write(msg []byte) error {
+// write writes msg and a newline to w if it fits, else the notice to
+// notice (or nothing).
+func (l *Limiter) write(w, notice io.Writer, msg []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	notice, ok := l.allow(len(msg))
+	n, ok := l.allow(len(msg))
 	if !ok {
-		if notice != "" {
-			_, _ = io.WriteString(l.w, notice+"\n")
+		if n != "" {
+			_, _ = io.WriteString(notice, n+"\n")
 		}
 		return nil
 	}
 	l.line = append(append(l.line[:0], msg...), '\n')
-	_, err := l.w.Write(l.line)
+	_, err := w.Write(l.line)
 	return err
 }
 
 // allow reports whether a message of n bytes may pass, and the notice to
 // log when it goes over a limit.
-func (l *limiter) allow(n int) (string, bool) {
+func (l *Limiter) allow(n int) (string, bool) {
 	if l.bytesPerSec == 0 {
 		return "", false
 	}

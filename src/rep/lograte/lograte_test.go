@@ -103,3 +103,32 @@ func lens(ss []string) []int {
 	}
 	return n
 }
+
+// TestLimiterStreamsShareTheLimitWithTheirOwnWriters: streams made for
+// several log sources share one limit; each writes its messages to its own
+// writers and the notice goes to the stdout of the stream that went over.
+func TestLimiterStreamsShareTheLimitWithTheirOwnWriters(t *testing.T) {
+	c := &clock{t: time.Unix(1000, 0)}
+	l := lograte.NewLimiter(10, 0, c.now)
+	var appOut, appErr, healthOut, healthErr bytes.Buffer
+	app := l.Streams(&appOut, &appErr)
+	health := l.Streams(&healthOut, &healthErr)
+	io.WriteString(app.Stdout, "1234\n")
+	io.WriteString(app.Stderr, "abc\n")
+	io.WriteString(health.Stderr, "wxyz\n") // 11 bytes of 10: over
+	io.WriteString(app.Stdout, "q\n")       // the quiet second
+	for name, tc := range map[string]struct {
+		got  *bytes.Buffer
+		want string
+	}{
+		"app stdout": {&appOut, "1234\n"}, "app stderr": {&appErr, "abc\n"},
+		"health stdout": {&healthOut, "app instance exceeded log rate limit (10 bytes/sec)\n"}, "health stderr": {&healthErr, ""},
+	} {
+		if tc.got.String() != tc.want {
+			t.Errorf("%s: %q, want %q", name, tc.got.String(), tc.want)
+		}
+	}
+	if s := (*lograte.Limiter)(nil).Streams(&appOut, &appErr); s.Stdout != io.Writer(&appOut) || s.Stderr != io.Writer(&appErr) {
+		t.Error("a nil Limiter's streams are not the writers themselves")
+	}
+}

@@ -24,21 +24,34 @@ type Source interface {
 // (at 0) before the first container reaches it.
 var phases = []cell.Phase{cell.Reserved, cell.Initializing, cell.Created, cell.Running, cell.Completed}
 
+// Loggregator is what the metrics read of the rep's Loggregator client
+// (both 0 without an agent).
+type Loggregator interface {
+	LoggregatorDropped() uint64
+	LoggregatorSent() uint64
+}
+
 type collector struct {
 	src                      Source
+	logs                     Loggregator
+	dropped, sent            *prometheus.Desc
 	memory, disk, containers *prometheus.Desc
 	evacuating, work         *prometheus.Desc
 }
 
 // Handler serves GET /metrics: the cell's metrics (labelled with its cell
-// id and zone) and the Go runtime's.
-func Handler(src Source, cellID, zone string) http.Handler {
+// id and zone), the Loggregator envelopes sent and dropped when logs is not
+// nil, and the Go runtime's.
+func Handler(src Source, cellID, zone string, logs Loggregator) http.Handler {
 	labels := prometheus.Labels{"cell_id": cellID, "zone": zone}
 	d := func(name, help string, vars ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, vars, labels)
 	}
 	c := &collector{
 		src:        src,
+		logs:       logs,
+		dropped:    d("diego_rep_loggregator_dropped_envelopes_total", "Loggregator envelopes (app log lines, container metrics) dropped because the buffer was full or the agent failed them."),
+		sent:       d("diego_rep_loggregator_sent_envelopes_total", "Loggregator envelopes the agent accepted."),
 		memory:     d("diego_rep_memory_mb", "Memory of the cell in MB: total capacity, and what is not reserved (available).", "kind"),
 		disk:       d("diego_rep_disk_mb", "Disk of the cell in MB: total capacity, and what is not reserved (available).", "kind"),
 		containers: d("diego_rep_containers", "Containers the cell may hold: total, and free slots (available).", "kind"),
@@ -53,6 +66,10 @@ func Handler(src Source, cellID, zone string) http.Handler {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.memory, c.disk, c.containers, c.evacuating, c.work} {
 		ch <- d
+	}
+	if c.logs != nil {
+		ch <- c.dropped
+		ch <- c.sent
 	}
 }
 
@@ -72,6 +89,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ev = 1
 	}
 	g(c.evacuating, ev)
+	if c.logs != nil {
+		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(c.logs.LoggregatorDropped()))
+		ch <- prometheus.MustNewConstMetric(c.sent, prometheus.CounterValue, float64(c.logs.LoggregatorSent()))
+	}
 	counts := map[cell.Kind]map[cell.Phase]int{cell.KindLRP: {}, cell.KindTask: {}}
 	for _, r := range c.src.Reservations() {
 		if counts[r.Kind] != nil {

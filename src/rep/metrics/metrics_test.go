@@ -38,7 +38,7 @@ func TestMetrics(t *testing.T) {
 	l.SetEvacuating(true)
 
 	rec := httptest.NewRecorder()
-	Handler(l, "cell-1", "z1").ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	Handler(l, "cell-1", "z1", fakeLogs{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
 	for _, want := range []string{
 		`diego_rep_memory_mb{cell_id="cell-1",kind="total",zone="z1"} 1024`,
@@ -51,6 +51,8 @@ func TestMetrics(t *testing.T) {
 		`diego_rep_work{cell_id="cell-1",kind="lrp",phase="reserved",zone="z1"} 1`,
 		`diego_rep_work{cell_id="cell-1",kind="task",phase="reserved",zone="z1"} 1`,
 		`diego_rep_work{cell_id="cell-1",kind="task",phase="completed",zone="z1"} 0`,
+		`diego_rep_loggregator_dropped_envelopes_total{cell_id="cell-1",zone="z1"} 7`,
+		`diego_rep_loggregator_sent_envelopes_total{cell_id="cell-1",zone="z1"} 12`,
 	} {
 		if !strings.Contains("\n"+body, "\n"+want+"\n") {
 			t.Errorf("no line %s in\n%s", want, body)
@@ -60,3 +62,8 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("no Go runtime metrics")
 	}
 }
+
+type fakeLogs struct{}
+
+func (fakeLogs) LoggregatorDropped() uint64 { return 7 }
+func (fakeLogs) LoggregatorSent() uint64    { return 12 }

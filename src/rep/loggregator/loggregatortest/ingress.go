@@ -5,6 +5,8 @@ package loggregatortest
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"net"
 	"path/filepath"
 	"sync"
@@ -21,44 +23,64 @@ import (
 )
 
 // Certs are an agent's server and a rep's client mutual TLS configurations
-// from a new CA, and the client's PEM files for the rep's settings.
+// from a new CA, and the PEM files: the CA, the client's (for the rep's
+// settings) and the server's.
 type Certs struct {
 	Server, Client                        *tls.Config
 	CAFile, ClientCertFile, ClientKeyFile string
+	ServerCertFile, ServerKeyFile         string
 }
 
 // NewCerts makes a CA, a server certificate for 127.0.0.1 and a client
-// certificate, writing the CA and client files under t.TempDir().
+// certificate, writing the files under t.TempDir().
 func NewCerts(t testing.TB) Certs {
 	t.Helper()
-	ca, err := pki.NewCA("loggregator test CA")
+	c, err := WriteCerts(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	return c
+}
+
+// WriteCerts is NewCerts writing into dir (ca.crt, metron.crt/.key for the
+// server, rep.crt/.key for the client).
+func WriteCerts(dir string) (Certs, error) {
+	ca, err := pki.NewCA("loggregator test CA")
+	if err != nil {
+		return Certs{}, err
+	}
 	files := map[string][]byte{"ca.crt": ca.CertPEM()}
-	issue := func(o pki.IssueOptions) tls.Certificate {
+	issue := func(o pki.IssueOptions) (tls.Certificate, error) {
 		c, err := ca.Issue(o)
 		if err != nil {
-			t.Fatal(err)
+			return tls.Certificate{}, err
 		}
 		files[o.CommonName+".crt"], files[o.CommonName+".key"] = c.CertPEM, c.KeyPEM
-		pair, err := c.TLSCertificate()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pair
+		return c.TLSCertificate()
 	}
-	server, client := issue(pki.IssueOptions{CommonName: "metron", Hosts: []string{"127.0.0.1"}, Server: true}), issue(pki.IssueOptions{CommonName: "rep", Client: true})
+	server, err := issue(pki.IssueOptions{CommonName: "metron", Hosts: []string{"127.0.0.1"}, Server: true})
+	if err != nil {
+		return Certs{}, err
+	}
+	client, err := issue(pki.IssueOptions{CommonName: "rep", Client: true})
+	if err != nil {
+		return Certs{}, err
+	}
 	if err := pki.WriteFiles(dir, files); err != nil {
-		t.Fatal(err)
+		return Certs{}, err
 	}
 	return Certs{
 		CAFile: filepath.Join(dir, "ca.crt"), ClientCertFile: filepath.Join(dir, "rep.crt"), ClientKeyFile: filepath.Join(dir, "rep.key"),
-		Server: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{server},
-			ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()},
+		ServerCertFile: filepath.Join(dir, "metron.crt"), ServerKeyFile: filepath.Join(dir, "metron.key"),
+		Server: ServerTLS(server, ca.Pool()),
 		Client: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{client}, RootCAs: ca.Pool()},
-	}
+	}, nil
+}
+
+// ServerTLS is an agent's mutual TLS: cert, and clients verified against clientCAs.
+func ServerTLS(cert tls.Certificate, clientCAs *x509.CertPool) *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientCAs}
 }
 
 // Ingress is a Loggregator agent's ingress service that records envelopes.
@@ -68,6 +90,7 @@ type Ingress struct {
 	mu      sync.Mutex
 	got     []*v2.Envelope
 	stalled chan struct{}
+	once    sync.Once
 	Stall   atomic.Bool
 }
 
@@ -76,20 +99,34 @@ type Ingress struct {
 // BatchSender streams stop reading.
 func Start(t testing.TB, serverTLS *tls.Config, addr string) *Ingress {
 	t.Helper()
-	var l net.Listener
+	var s *Ingress
 	var err error
 	testutil.Eventually(t, 10*time.Second, "listening on "+addr, func() (bool, string) {
-		l, err = net.Listen("tcp", addr)
-		return err == nil, ""
+		s, err = Serve(serverTLS, addr)
+		return err == nil, fmt.Sprint(err)
 	})
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Serve is Start outside a test: it serves until Stop.
+func Serve(serverTLS *tls.Config, addr string) (*Ingress, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("loggregator ingress: %w", err)
+	}
 	s := &Ingress{Addr: l.Addr().String(), stalled: make(chan struct{}), GRPC: grpc.NewServer(grpc.Creds(credentials.NewTLS(serverTLS)))}
 	v2.RegisterIngressServer(s.GRPC, s)
 	go func() { _ = s.GRPC.Serve(l) }()
-	t.Cleanup(func() {
+	return s, nil
+}
+
+// Stop stops serving.
+func (s *Ingress) Stop() {
+	s.once.Do(func() {
 		close(s.stalled)
 		s.GRPC.Stop()
 	})
-	return s
 }
 
 func (s *Ingress) record(es ...*v2.Envelope) {
