@@ -85,6 +85,10 @@ func startCluster() (*cluster, error) {
 	if err := goBuild(nil, "-o", bin+"/", "./src/cmd/..."); err != nil {
 		return nil, err
 	}
+	// diego-sshd runs inside containers (a busybox rootfs on runc): static.
+	if err := goBuild([]string{"CGO_ENABLED=0"}, "-o", bin+"/", "./src/cmd/diego-sshd"); err != nil {
+		return nil, err
+	}
 	portBase, err := strconv.Atoi(envOr("ACCEPTANCE_PORT_BASE", "19889"))
 	if err != nil {
 		return nil, fmt.Errorf("ACCEPTANCE_PORT_BASE: %w", err)

@@ -197,17 +197,18 @@ func testSSH(t *testing.T, e *env) {
 	})
 	c.checkHostKey(t)
 
-	// scp up and back down
+	// scp up and back down (the user names a colon: scp takes it from
+	// -o User, not user@host:path)
 	local := filepath.Join(c.dir, "up.txt")
 	payload := "payload " + g + "\n" + strings.Repeat("x", 100_000)
 	if err := os.WriteFile(local, []byte(payload), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := c.run(ctx, nil, "scp", "-O", "-P", c.port, local, c.user+"@"+c.host+":up.txt"); err != nil {
+	if out, err := c.run(ctx, nil, "scp", "-O", "-P", c.port, "-o", "User="+c.user, local, c.host+":up.txt"); err != nil {
 		t.Fatalf("scp upload: %v\n%s", err, out)
 	}
 	back := filepath.Join(c.dir, "back.txt")
-	if out, err := c.run(ctx, nil, "scp", "-O", "-P", c.port, c.user+"@"+c.host+":up.txt", back); err != nil {
+	if out, err := c.run(ctx, nil, "scp", "-O", "-P", c.port, "-o", "User="+c.user, c.host+":up.txt", back); err != nil {
 		t.Fatalf("scp download: %v\n%s", err, out)
 	}
 	if got, _ := os.ReadFile(back); string(got) != payload {
@@ -216,7 +217,7 @@ func testSSH(t *testing.T, e *env) {
 
 	// sftp: put and get in one batch
 	batch := "put " + local + " via-sftp.txt\nget via-sftp.txt " + filepath.Join(c.dir, "sftp.txt") + "\n"
-	if out, err := c.run(ctx, strings.NewReader(batch), "sftp", "-P", c.port, "-b", "-", c.user+"@"+c.host); err != nil {
+	if out, err := c.run(ctx, strings.NewReader(batch), "sftp", "-P", c.port, "-o", "User="+c.user, "-b", "-", c.host); err != nil {
 		t.Fatalf("sftp: %v\n%s", err, out)
 	}
 	if got, _ := os.ReadFile(filepath.Join(c.dir, "sftp.txt")); string(got) != payload {

@@ -25,7 +25,7 @@ func TestCommandTable(t *testing.T) {
 	want := []string{"actual-lrps", "actual-lrp-groups", "actual-lrp-groups-for-guid", "desired-lrp-scheduling-infos", "desired-lrps", "desired-lrp", "create-desired-lrp", "update-desired-lrp",
 		"delete-desired-lrp", "retire-actual-lrp", "lrp-events", "tasks", "task", "create-task", "delete-task",
 		"cancel-task", "task-events", "cells", "cell", "cell-states", "cell-state", "domains", "set-domain",
-		"locks", "presences", "claim-lock", "release-lock", "claim-presence", "run", "logs", "ssh", "rotate-encryption-key"}
+		"locks", "presences", "claim-lock", "release-lock", "claim-presence", "run", "routes", "logs", "ssh", "rotate-encryption-key"}
 	slices.Sort(want)
 	if got := names(Commands()); !slices.Equal(got, want) {
 		t.Fatalf("commands %v, want %v", got, want)

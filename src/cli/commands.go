@@ -98,6 +98,8 @@ var specs = []*spec{
 	cmd[runRequest, ran]{name: "run", args: "NAME -- COMMAND [ARGS...]",
 		summary: "Run an app: desire an LRP and wait until its instances are RUNNING", min: 1, max: 1,
 		request: runFlags, uses: bbsAPI, do: runApp, print: printRun}.spec(),
+	cmd[routesQuery, routesResult]{name: "routes", summary: "Print the route emitter's routing table (--json: as one document)",
+		request: routesRequest, do: fetchRoutes, fail: says[routesQuery]("getting the routing table"), print: printRoutes}.spec(),
 	cmd[logsQuery, nothing]{name: "logs", args: "PROCESS_GUID", summary: "Show an instance's logs (clusters started by `diego up`)",
 		min: 1, max: 1, request: logsRequest, do: logs}.spec(),
 	{name: "ssh", args: "PROCESS_GUID[/INDEX] [-- COMMAND...]",

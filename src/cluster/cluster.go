@@ -189,9 +189,6 @@ func (c *Cluster) startAll(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := c.startWait(ctx, c.auction, "auctioneer on https://"+l.auctioneerAddr(), func() error { return dialOK(l.auctioneerAddr()) }); err != nil {
-		return err
-	}
 	if err := c.startEdge(ctx); err != nil {
 		return err
 	}
@@ -219,6 +216,11 @@ func (c *Cluster) startAll(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
+		return err
+	}
+	// The auctioneer starts once the cells are there: its first round
+	// (the BBS's resumed instances) then has every cell to place on.
+	if err := c.startWait(ctx, c.auction, "auctioneer on https://"+l.auctioneerAddr(), func() error { return dialOK(l.auctioneerAddr()) }); err != nil {
 		return err
 	}
 	if err := c.writeTarget(); err != nil {

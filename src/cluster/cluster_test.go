@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 
 	"github.com/diego-go/diego/src/internal/testutil"
+	"github.com/diego-go/diego/src/routeemitter/routes"
 	"github.com/diego-go/diego/src/target"
 )
 
@@ -48,12 +50,25 @@ func TestUp(t *testing.T) {
 	if err := cl.UpsertDomain(lg, "", "cluster-test", 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := cl.DesireLRP(lg, "", sampleApp("app", 2)); err != nil {
+	app := sampleApp("app", 2)
+	raw := json.RawMessage(`[{"hostnames":["app.diego.local"],"port":8080}]`)
+	app.Routes = &models.Routes{"cf-router": &raw}
+	if err := cl.DesireLRP(lg, "", app); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 20*time.Second, "2 instances answering", func() (bool, string) {
 		n, msg := answering(cl, "app")
 		return n == 2, msg
+	})
+	eventually(t, 20*time.Second, "the route emitter's table routing app.diego.local to both", func() (bool, string) {
+		tbl, err := routes.Fetch(context.Background(), tgt.RouteEmitterURL)
+		n := 0
+		for _, r := range tbl.External {
+			if r.Route == "app.diego.local" && r.ProcessGUID == "app" {
+				n++
+			}
+		}
+		return err == nil && tbl.Active && n == 2, fmt.Sprintf("%+v %v", tbl, err)
 	})
 
 	// The BBS exits: restarted, target updated, data intact.

@@ -15,6 +15,9 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	filedaemon "github.com/diego-go/diego/src/fileserver/daemon"
+	emitterdaemon "github.com/diego-go/diego/src/routeemitter/daemon"
+	"github.com/diego-go/diego/src/sshd"
+	sshproxydaemon "github.com/diego-go/diego/src/sshproxy/daemon"
 	"github.com/diego-go/diego/src/target"
 )
 
@@ -132,8 +135,12 @@ func writeSSHDBundle(binDir, staticDir string) error {
 
 // edge is the cluster's processes that reach the apps.
 type edge struct {
-	nats       *natsserver.Server
-	fileServer *child
+	nats         *natsserver.Server
+	fileServer   *child
+	sshProxy     *child
+	routeEmitter *child
+	// sshFingerprint and sshCredentials go to target.json.
+	sshFingerprint, sshCredentials string
 }
 
 // edgeConfigs adds the file server's config and lays out what it serves.
@@ -150,7 +157,78 @@ func (c *Cluster) edgeConfigs(configs map[string]any) error {
 		return fmt.Errorf("packing the diego-sshd lifecycle bundle: %w", err)
 	}
 	configs["file-server"] = l.fileServerConfig()
+	proxy, err := l.sshProxyConfig()
+	if err != nil {
+		return err
+	}
+	if c.edge.sshFingerprint, err = proxy.HostFingerprint(); err != nil {
+		return err
+	}
+	c.edge.sshCredentials = proxy.DiegoCredentials
+	configs["ssh-proxy"] = proxy
+	configs["route-emitter"] = l.routeEmitterConfig()
 	return nil
+}
+
+// routeEmitterConfig is the route emitter's: global mode (the
+// route_emitter lock in Locket), publishing to the cluster's NATS, its
+// table on routesAddr for `diego routes`.
+func (l layout) routeEmitterConfig() emitterdaemon.Config {
+	cfg := emitterdaemon.DefaultConfig()
+	cfg.BBSAddress = "https://" + l.bbsAddr()
+	cfg.BBSCACertFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
+	cfg.LocketAddress = l.locketAddr()
+	cfg.LocketCACertFile, cfg.LocketClientCertFile, cfg.LocketClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
+	cfg.NATSAddresses = l.natsURL()
+	cfg.RoutesAddress = l.routesAddr()
+	cfg.UUID = "diego-up-route-emitter"
+	// Like the BBS and the auctioneer here: a restarted emitter takes its
+	// lock back quickly.
+	cfg.LockTTL = emitterdaemon.Duration(5 * time.Second)
+	cfg.LockRetryInterval = emitterdaemon.Duration(time.Second)
+	return cfg
+}
+
+// sshProxyConfig is the SSH proxy's: the diego realm only, its password
+// and host key made once per cluster directory and kept.
+func (l layout) sshProxyConfig() (sshproxydaemon.Config, error) {
+	cfg := sshproxydaemon.DefaultConfig()
+	dir := filepath.Join(l.dir, "certs", "ssh-proxy")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return cfg, err
+	}
+	hostKey, err := readOrCreate(filepath.Join(dir, "host-key"), sshd.NewHostKeyPEM)
+	if err != nil {
+		return cfg, fmt.Errorf("the SSH proxy's host key: %w", err)
+	}
+	creds, err := readOrCreateKey(filepath.Join(dir, "diego-credentials"))
+	if err != nil {
+		return cfg, fmt.Errorf("the SSH proxy's diego credentials: %w", err)
+	}
+	cfg.Address = l.sshProxyAddr()
+	cfg.DisableHealthCheckServer = true
+	cfg.HostKey = hostKey
+	cfg.BBSAddress = "https://" + l.bbsAddr()
+	cfg.BBSCACert, cfg.BBSClientCert, cfg.BBSClientKey = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
+	cfg.EnableDiegoAuth, cfg.DiegoCredentials = true, creds
+	return cfg, nil
+}
+
+// readOrCreate reads a secret file, or makes it with gen and keeps it
+// (mode 0600) so a resumed cluster keeps its keys.
+func readOrCreate(path string, gen func() (string, error)) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	v, err := gen()
+	if err != nil {
+		return "", err
+	}
+	return v, os.WriteFile(path, []byte(v), 0o600)
 }
 
 // errNoSSHD says the diego-sshd binary is not in BinDir.
@@ -160,12 +238,14 @@ var errNoSSHD = errors.New("diego-sshd is missing")
 // they exit unexpectedly.
 func (e *edge) children(mk func(name, bin string, restart bool) *child) {
 	e.fileServer = mk("file-server", "file-server", true)
+	e.sshProxy = mk("ssh-proxy", "ssh-proxy", true)
+	e.routeEmitter = mk("route-emitter", "route-emitter", true)
 }
 
 // all lists the edge's child processes.
 func (e *edge) all() []*child {
 	var out []*child
-	for _, ch := range []*child{e.fileServer} {
+	for _, ch := range []*child{e.fileServer, e.sshProxy, e.routeEmitter} {
 		if ch != nil {
 			out = append(out, ch)
 		}
@@ -185,15 +265,24 @@ func (c *Cluster) startEdge(ctx context.Context) error {
 	if s != nil {
 		c.progress("NATS on %s (embedded)", l.natsURL())
 	}
-	return c.startWait(ctx, c.edge.fileServer, "file server on "+l.fileServerURL(), func() error { return dialOK(l.fileServerAddr()) })
+	if err := c.startWait(ctx, c.edge.fileServer, "file server on "+l.fileServerURL(), func() error { return dialOK(l.fileServerAddr()) }); err != nil {
+		return err
+	}
+	if err := c.startWait(ctx, c.edge.sshProxy, "SSH proxy on "+l.sshProxyAddr()+" (diego realm: diego ssh PROCESS_GUID/INDEX)", func() error { return dialOK(l.sshProxyAddr()) }); err != nil {
+		return err
+	}
+	return c.startWait(ctx, c.edge.routeEmitter, "route emitter publishing to "+l.natsURL()+" (table: diego routes)", func() error { return dialOK(l.routesAddr()) })
 }
 
 // describe adds the edge's addresses to the target file.
 func (e *edge) describe(l layout, t *target.File) {
 	t.NATSURL = l.natsURL()
 	t.FileServerURL = l.fileServerURL()
-	if e.fileServer != nil {
-		t.PIDs["file-server"] = e.fileServer.pid()
+	t.RouteEmitterURL = "http://" + l.routesAddr()
+	t.SSHProxyAddress = l.sshProxyAddr()
+	t.SSHProxyHostFingerprint, t.SSHProxyDiegoCredentials = e.sshFingerprint, e.sshCredentials
+	for _, ch := range e.all() {
+		t.PIDs[ch.name] = ch.pid()
 	}
 }
 

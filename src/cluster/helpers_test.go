@@ -22,9 +22,9 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	testutil.MainWithBinaries(m, &binDir,
-		testutil.Build{Pkgs: []string{"../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep", "../cmd/file-server"}},
+		testutil.Build{Pkgs: []string{"../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep", "../cmd/file-server", "../cmd/ssh-proxy", "../cmd/route-emitter"}},
 		// static, as it runs in a busybox rootfs on runc
-		testutil.Build{Pkgs: []string{"../cmd/sample-app"}, Env: []string{"CGO_ENABLED=0"}})
+		testutil.Build{Pkgs: []string{"../cmd/sample-app", "../cmd/diego-sshd"}, Env: []string{"CGO_ENABLED=0"}})
 }
 
 type running struct {

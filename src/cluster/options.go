@@ -122,7 +122,7 @@ func (o Options) Validate() error {
 }
 
 // componentBinaries are the programs diego up runs from BinDir.
-var componentBinaries = []string{"bbs", "locket", "auctioneer", "rep", "file-server"}
+var componentBinaries = []string{"bbs", "locket", "auctioneer", "rep", "file-server", "ssh-proxy", "route-emitter"}
 
 // databaseFor maps --db onto a driver and connection string; sqliteFile is
 // used when db is empty.

@@ -53,40 +53,47 @@ func TestRenderTemplates(t *testing.T) {
 		s := s
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			vstore := varsStore(t)
-			b, err := boshrel.Interpolate(boshrel.Interpolation{
-				Manifest: baseManifest(), OpsFiles: s.opsFiles, VarsFiles: s.varsFiles,
-				VarsStore: vstore, VarErrs: true,
-			})
-			if err != nil {
-				t.Fatalf("interpolating manifests/diego.yml with %s: %v", s.name, err)
-			}
-			m, err := boshrel.ParseManifest(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rendered := 0
-			for _, ig := range m.InstanceGroups {
-				for _, ref := range ig.Jobs {
-					job, ok := jobs[ref.Name]
-					if !ok {
-						continue // another release's job
-					}
-					rendered++
-					where := fmt.Sprintf("[%s] instance group %s, job %s", s.name, ig.Name, ref.Name)
-					root := filepath.Join(t.TempDir(), "vcap")
-					out, err := renderer.Render(job, ig, ref, m, filepath.Join(root, "jobs"))
-					if err != nil {
-						t.Errorf("%s: rendering: %v", where, err)
-						continue
-					}
-					checkRendered(t, where, job, out, root, bins)
-				}
-			}
-			if rendered == 0 {
-				t.Errorf("no job of this release (%v) in any instance group", boshrel.Names(jobs))
-			}
+			renderScenario(t, s, jobs, renderer, bins)
 		})
+	}
+}
+
+// renderScenario interpolates the base manifest with s's ops-files and
+// renders and checks every job of ours in it.
+func renderScenario(t *testing.T, s scenario, jobs map[string]*boshrel.Job, renderer *boshrel.Renderer, bins string) {
+	t.Helper()
+	vstore := varsStore(t)
+	b, err := boshrel.Interpolate(boshrel.Interpolation{
+		Manifest: baseManifest(), OpsFiles: s.opsFiles, VarsFiles: s.varsFiles,
+		VarsStore: vstore, VarErrs: true,
+	})
+	if err != nil {
+		t.Fatalf("interpolating manifests/diego.yml with %s: %v", s.name, err)
+	}
+	m, err := boshrel.ParseManifest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered := 0
+	for _, ig := range m.InstanceGroups {
+		for _, ref := range ig.Jobs {
+			job, ok := jobs[ref.Name]
+			if !ok {
+				continue // another release's job
+			}
+			rendered++
+			where := fmt.Sprintf("[%s] instance group %s, job %s", s.name, ig.Name, ref.Name)
+			root := filepath.Join(t.TempDir(), "vcap")
+			out, err := renderer.Render(job, ig, ref, m, filepath.Join(root, "jobs"))
+			if err != nil {
+				t.Errorf("%s: rendering: %v", where, err)
+				continue
+			}
+			checkRendered(t, where, job, out, root, bins)
+		}
+	}
+	if rendered == 0 {
+		t.Errorf("no job of this release (%v) in any instance group", boshrel.Names(jobs))
 	}
 }
 

@@ -76,7 +76,7 @@ func TestReleaseTarball(t *testing.T) {
 
 	// 3. the binaries run
 	for _, b := range []struct{ bin, arg string }{
-		{"bbs", "-version"}, {"locket", "-version"}, {"auctioneer", "-version"}, {"rep", "-version"}, {"ssh-proxy", "-version"}, {"diego", "help"},
+		{"bbs", "-version"}, {"locket", "-version"}, {"auctioneer", "-version"}, {"rep", "-version"}, {"route-emitter", "-version"}, {"ssh-proxy", "-version"}, {"diego", "help"},
 		{"file-server", "-version"},
 	} {
 		found, _ := filepath.Glob(filepath.Join(pkgs, "*", "bin", b.bin))

@@ -81,7 +81,7 @@ func TestWatcherFollowsTheBBS(t *testing.T) {
 	startInstance(t, h, "pg-early", 61000)
 
 	rec := &recorder{}
-	w, err := New(h.Client, rec, Config{}, testutil.Logger())
+	w, err := New(h.Client, rec, WatcherConfig{}, testutil.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,41 @@ func TestWatcherFollowsTheBBS(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	if err := (Config{SyncInterval: -time.Second}).Validate(); err == nil {
+	if err := (WatcherConfig{SyncInterval: -time.Second}).Validate(); err == nil {
 		t.Fatal("negative SyncInterval accepted")
+	}
+}
+
+// A bulk sync's fetch may predate events applied while it ran: replaying
+// them over the fetched table keeps the swap from unregistering (then
+// re-registering) what they registered.
+func TestSyncReplaysEventsAppliedDuringTheFetch(t *testing.T) {
+	rec := &recorder{}
+	w, err := New(nil, rec, WatcherConfig{}, testutil.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := routed("pg", "a.example.com")
+	running := &models.ActualLRP{ActualLRPKey: models.NewActualLRPKey("pg", 0, "cf-apps"),
+		ActualLRPInstanceKey: models.NewActualLRPInstanceKey("ig", "cell-1"),
+		ActualLRPNetInfo:     models.NewActualLRPNetInfo("10.0.0.5", "", models.ActualLRPNetInfo_PreferredAddressHost, models.NewPortMapping(61000, 8080)),
+		State:                models.ActualLRPStateRunning}
+	w.apply(&models.DesiredLRPCreatedEvent{DesiredLrp: d})
+	replay := w.apply(&models.ActualLRPInstanceCreatedEvent{ActualLrp: running})
+	if len(rec.register) != 1 {
+		t.Fatalf("registered %v", rec.register)
+	}
+	fetchedBefore := func() *table.Table { // the fetch saw the LRP, not the instance
+		f := table.New()
+		f.SetDesired(d)
+		return f
+	}
+	w.finishSync(syncResult{table: fetchedBefore()}, replay)
+	if len(rec.gone) != 0 || len(rec.register) != 1 || len(w.Registrations()) != 1 {
+		t.Fatalf("after a sync with replay: registered %v, unregistered %v", rec.register, rec.gone)
+	}
+	w.finishSync(syncResult{table: fetchedBefore()}, nil) // without the replay the route would go
+	if len(rec.gone) != 1 {
+		t.Fatalf("a sync without the instance should unregister it: %v", rec.gone)
 	}
 }

@@ -20,7 +20,20 @@ const (
 	SubjectUnregister = "router.unregister"
 	SubjectGreet      = "router.greet"
 	SubjectStart      = "router.start"
+
+	SubjectInternalRegister   = "service-discovery.register"
+	SubjectInternalUnregister = "service-discovery.unregister"
 )
+
+// Service is who a scheduler greets and re-registers with: the gorouters
+// (prefix "router") or service discovery (prefix "service-discovery"), as
+// the reference's two route broadcast schedulers.
+type Service struct {
+	// Prefix names the subjects PREFIX.greet, PREFIX.start and PREFIX.register.
+	Prefix string
+	// Registrations returns everything to re-register periodically.
+	Registrations func() []table.RegistryMessage
+}
 
 // Config tunes the greeting; zero values take the defaults.
 type Config struct {
@@ -28,6 +41,14 @@ type Config struct {
 	GreetRetry time.Duration
 	// MaxGreetAttempts is how many greetings go unanswered before Run fails (default 30, as the reference).
 	MaxGreetAttempts int
+	// FallbackInterval, when positive, keeps Run going after
+	// MaxGreetAttempts unanswered greetings: it re-registers on this
+	// interval until a PREFIX.start announces one. Zero fails instead, as
+	// the reference does.
+	FallbackInterval time.Duration
+	// EmitInternal publishes the internal messages on the service-discovery
+	// subjects (the reference's enable_internal_emitter); off, they are dropped.
+	EmitInternal bool
 }
 
 func (c Config) withDefaults() Config {
@@ -42,8 +63,8 @@ func (c Config) withDefaults() Config {
 
 // Validate rejects settings that cannot work.
 func (c Config) Validate() error {
-	if c.GreetRetry < 0 || c.MaxGreetAttempts < 0 {
-		return errors.New("natsemitter: GreetRetry and MaxGreetAttempts must not be negative")
+	if c.GreetRetry < 0 || c.MaxGreetAttempts < 0 || c.FallbackInterval < 0 {
+		return errors.New("natsemitter: GreetRetry, MaxGreetAttempts and FallbackInterval must not be negative")
 	}
 	return nil
 }
@@ -73,12 +94,23 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Emitter, error) {
 }
 
 // Emit publishes registrations on router.register and unregistrations on
-// router.unregister, one message per route and endpoint.
+// router.unregister, one message per route and endpoint, and with
+// EmitInternal the internal ones on service-discovery.register and
+// service-discovery.unregister.
 func (e *Emitter) Emit(m table.Messages) error {
 	if err := e.publish(SubjectRegister, m.Registrations); err != nil {
 		return err
 	}
-	return e.publish(SubjectUnregister, m.Unregistrations)
+	if err := e.publish(SubjectUnregister, m.Unregistrations); err != nil {
+		return err
+	}
+	if !e.cfg.EmitInternal {
+		return nil
+	}
+	if err := e.publish(SubjectInternalRegister, m.InternalRegistrations); err != nil {
+		return err
+	}
+	return e.publish(SubjectInternalUnregister, m.InternalUnregistrations)
 }
 
 func (e *Emitter) publish(subject string, msgs []table.RegistryMessage) error {
@@ -98,8 +130,16 @@ func (e *Emitter) publish(subject string, msgs []table.RegistryMessage) error {
 // reply or a router.start arrives), then re-registers everything
 // registrations returns on the interval the routers asked for, switching to
 // a new interval whenever a router.start announces one. It returns when ctx
-// ends, or fails when no router answers MaxGreetAttempts greetings.
+// ends, or fails when no router answers MaxGreetAttempts greetings (unless
+// FallbackInterval is set).
 func (e *Emitter) Run(ctx context.Context, registrations func() []table.RegistryMessage) error {
+	return e.Schedule(ctx, Service{Prefix: "router", Registrations: registrations})
+}
+
+// Schedule is Run for any service: it greets on PREFIX.greet, listens on
+// PREFIX.start and re-registers on PREFIX.register.
+func (e *Emitter) Schedule(ctx context.Context, svc Service) error {
+	subjectGreet, subjectStart, subjectRegister := svc.Prefix+".greet", svc.Prefix+".start", svc.Prefix+".register"
 	intervals := make(chan time.Duration, 4)
 	onStart := func(msg *nats.Msg) {
 		var g greeting
@@ -112,9 +152,9 @@ func (e *Emitter) Run(ctx context.Context, registrations func() []table.Registry
 		default:
 		}
 	}
-	startSub, err := e.nc.Subscribe(SubjectStart, onStart)
+	startSub, err := e.nc.Subscribe(subjectStart, onStart)
 	if err != nil {
-		return fmt.Errorf("natsemitter: subscribing to %s: %w", SubjectStart, err)
+		return fmt.Errorf("natsemitter: subscribing to %s: %w", subjectStart, err)
 	}
 	defer startSub.Unsubscribe()
 	inbox := e.nc.NewRespInbox()
@@ -124,10 +164,16 @@ func (e *Emitter) Run(ctx context.Context, registrations func() []table.Registry
 	}
 	defer replySub.Unsubscribe()
 
-	interval, err := e.greet(ctx, inbox, intervals)
+	interval, err := e.greet(ctx, subjectGreet, inbox, intervals)
+	if err != nil && e.cfg.FallbackInterval > 0 {
+		e.log.Error("route-emitter: nobody answered the greetings; re-registering on the fallback interval until a "+subjectStart+" arrives",
+			"err", err, "interval", e.cfg.FallbackInterval)
+		interval, err = e.cfg.FallbackInterval, nil
+	}
 	if err != nil || interval == 0 {
 		return err
 	}
+	registrations := func() { e.reregister(subjectRegister, svc.Registrations) }
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
@@ -139,19 +185,19 @@ func (e *Emitter) Run(ctx context.Context, registrations func() []table.Registry
 				continue
 			}
 			ticker.Reset(d)
-			e.reregister(registrations)
+			registrations()
 		case <-ticker.C:
-			e.reregister(registrations)
+			registrations()
 		}
 	}
 }
 
-func (e *Emitter) greet(ctx context.Context, inbox string, intervals <-chan time.Duration) (time.Duration, error) {
+func (e *Emitter) greet(ctx context.Context, subject, inbox string, intervals <-chan time.Duration) (time.Duration, error) {
 	retry := time.NewTicker(e.cfg.GreetRetry)
 	defer retry.Stop()
 	for attempt := 1; ; attempt++ {
-		if err := e.nc.PublishRequest(SubjectGreet, inbox, nil); err != nil {
-			return 0, fmt.Errorf("natsemitter: publishing %s: %w", SubjectGreet, err)
+		if err := e.nc.PublishRequest(subject, inbox, nil); err != nil {
+			return 0, fmt.Errorf("natsemitter: publishing %s: %w", subject, err)
 		}
 		select {
 		case d := <-intervals:
@@ -163,13 +209,13 @@ func (e *Emitter) greet(ctx context.Context, inbox string, intervals <-chan time
 			return 0, nil
 		}
 		if attempt >= e.cfg.MaxGreetAttempts {
-			return 0, fmt.Errorf("natsemitter: greeted the routers %d times without a router.start; check that gorouter is connected to this NATS", attempt)
+			return 0, fmt.Errorf("natsemitter: greeted %s %d times without an answer; check that its servers are connected to this NATS", subject, attempt)
 		}
 	}
 }
 
-func (e *Emitter) reregister(registrations func() []table.RegistryMessage) {
-	if err := e.publish(SubjectRegister, registrations()); err != nil {
+func (e *Emitter) reregister(subject string, registrations func() []table.RegistryMessage) {
+	if err := e.publish(subject, registrations()); err != nil {
 		e.log.Error("route-emitter: periodic re-registration failed", "err", err)
 	}
 }

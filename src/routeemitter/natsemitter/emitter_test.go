@@ -191,3 +191,68 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With a fallback interval, unanswered greetings do not stop the emitter:
+// it re-registers on the fallback interval.
+func TestFallbackIntervalKeepsReregistering(t *testing.T) {
+	url := startNATS(t)
+	r := newRouter(t, url, 0)
+	e, err := New(connect(t, url), Config{GreetRetry: 10 * time.Millisecond, MaxGreetAttempts: 2, FallbackInterval: 20 * time.Millisecond}, testutil.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Run(ctx, func() []table.RegistryMessage {
+			return []table.RegistryMessage{{Host: "h", Port: 1, URIs: []string{"a"}}}
+		})
+	}()
+	testutil.WaitFor(t, 10*time.Second, "re-registration on the fallback interval", func() bool { return r.count(SubjectRegister) >= 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+// Internal messages go to the service-discovery subjects only when enabled,
+// and the internal scheduler greets service-discovery.greet and
+// re-registers on service-discovery.register.
+func TestInternalSubjects(t *testing.T) {
+	url := startNATS(t)
+	sub := connect(t, url)
+	var mu sync.Mutex
+	heard := map[string]int{}
+	for _, subj := range []string{SubjectInternalRegister, SubjectInternalUnregister} {
+		if _, err := sub.Subscribe(subj, func(m *nats.Msg) { mu.Lock(); heard[m.Subject]++; mu.Unlock() }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sub.Subscribe("service-discovery.greet", func(m *nats.Msg) {
+		_ = sub.Publish(m.Reply, []byte(`{"minimumRegisterIntervalInSeconds":1}`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sub.Flush()
+	msg := table.RegistryMessage{Host: "10.255.0.2", URIs: []string{"a.internal", "0.a.internal"}}
+	offConn := connect(t, url)
+	off, _ := New(offConn, Config{}, testutil.Logger())
+	if err := off.Emit(table.Messages{InternalRegistrations: []table.RegistryMessage{msg}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := offConn.Flush(); err != nil { // anything off sent is now at the server, before on's
+		t.Fatal(err)
+	}
+	on, _ := New(connect(t, url), Config{EmitInternal: true}, testutil.Logger())
+	if err := on.Emit(table.Messages{InternalRegistrations: []table.RegistryMessage{msg}, InternalUnregistrations: []table.RegistryMessage{msg}}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(s string) int { mu.Lock(); defer mu.Unlock(); return heard[s] }
+	testutil.WaitFor(t, 10*time.Second, "internal messages", func() bool {
+		return count(SubjectInternalRegister) == 1 && count(SubjectInternalUnregister) == 1
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go on.Schedule(ctx, Service{Prefix: "service-discovery", Registrations: func() []table.RegistryMessage { return []table.RegistryMessage{msg} }})
+	testutil.WaitFor(t, 10*time.Second, "periodic service-discovery.register", func() bool { return count(SubjectInternalRegister) >= 2 })
+}

@@ -4,11 +4,13 @@ package table
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/routing-info/cfroutes"
+	"code.cloudfoundry.org/routing-info/internalroutes"
 )
 
 // RegistryMessage is the JSON body of router.register and router.unregister,
@@ -29,14 +31,31 @@ type RegistryMessage struct {
 	AvailabilityZone     string            `json:"availability_zone,omitempty"`
 }
 
-// Messages are what one change asks the emitter to send.
+// Messages are what one change asks the emitter to send: router.register
+// and router.unregister bodies, and the internal (service discovery) ones
+// for service-discovery.register and service-discovery.unregister.
 type Messages struct {
 	Registrations   []RegistryMessage
 	Unregistrations []RegistryMessage
+
+	InternalRegistrations   []RegistryMessage
+	InternalUnregistrations []RegistryMessage
 }
 
 // Empty reports whether there is nothing to send.
-func (m Messages) Empty() bool { return len(m.Registrations) == 0 && len(m.Unregistrations) == 0 }
+func (m Messages) Empty() bool {
+	return len(m.Registrations) == 0 && len(m.Unregistrations) == 0 &&
+		len(m.InternalRegistrations) == 0 && len(m.InternalUnregistrations) == 0
+}
+
+// Options change what the table emits.
+type Options struct {
+	// DirectInstanceRoutes routes to the container's address and port
+	// (the instance address) instead of the cell's host port when an
+	// instance does not state its preferred address (the reference's
+	// register_direct_instance_routes).
+	DirectInstanceRoutes bool
+}
 
 type route struct {
 	hostname, routeServiceURL, isolationSegment, protocol string
@@ -46,6 +65,7 @@ type desired struct {
 	logGUID    string
 	metricTags map[string]*models.MetricTagValue
 	routes     map[uint32][]route // by container port
+	internal   []string           // internal-router hostnames
 }
 
 type endpointKey struct {
@@ -54,21 +74,35 @@ type endpointKey struct {
 }
 
 type endpoint struct {
-	instanceGUID, host, az string
-	index                  int32
-	ports                  []*models.PortMapping
+	instanceGUID, host, containerIP, az string
+	index                               int32
+	ports                               []*models.PortMapping
+	preferred                           models.ActualLRPNetInfo_PreferredAddress
 }
 
 // Table holds the routes of desired LRPs and the endpoints of their running
 // instances. It is not safe for concurrent use; the caller serialises events.
 type Table struct {
+	opts    Options
 	desired map[string]desired
 	actual  map[string]map[endpointKey]endpoint
+	// cache holds messagesFor's result per process; every change to a
+	// process's desired LRP or endpoints drops its entry.
+	cache map[string]processMessages
 }
 
-// New returns an empty table.
-func New() *Table {
-	return &Table{desired: map[string]desired{}, actual: map[string]map[endpointKey]endpoint{}}
+// New returns an empty table with the default options.
+func New() *Table { return NewWithOptions(Options{}) }
+
+// NewWithOptions returns an empty table.
+func NewWithOptions(o Options) *Table {
+	return &Table{opts: o, desired: map[string]desired{}, actual: map[string]map[endpointKey]endpoint{}, cache: map[string]processMessages{}}
+}
+
+// HasDesired reports whether the table knows processGUID's desired LRP.
+func (t *Table) HasDesired(processGUID string) bool {
+	_, ok := t.desired[processGUID]
+	return ok
 }
 
 // SetDesired records a created or changed desired LRP and returns the
@@ -84,8 +118,13 @@ func (t *Table) SetDesired(lrp *models.DesiredLRP) Messages {
 				d.routes[r.Port] = append(d.routes[r.Port], route{h, r.RouteServiceUrl, r.IsolationSegment, r.Protocol})
 			}
 		}
+		irs, _ := internalroutes.InternalRoutesFromRoutingInfo(*lrp.Routes)
+		for _, r := range irs {
+			d.internal = append(d.internal, r.Hostname)
+		}
 	}
 	t.desired[guid] = d
+	delete(t.cache, guid)
 	return diff(before, t.messagesFor(guid))
 }
 
@@ -93,14 +132,21 @@ func (t *Table) SetDesired(lrp *models.DesiredLRP) Messages {
 func (t *Table) RemoveDesired(processGUID string) Messages {
 	before := t.messagesFor(processGUID)
 	delete(t.desired, processGUID)
-	return diff(before, nil)
+	delete(t.cache, processGUID)
+	return diff(before, processMessages{})
+}
+
+// Routable reports whether an actual LRP is routed: RUNNING and routable
+// (or not saying), as the reference's watcher decides.
+func Routable(lrp *models.ActualLRP) bool {
+	return lrp.State == models.ActualLRPStateRunning && (!lrp.RoutableExists() || lrp.GetRoutable())
 }
 
 // SetActual records an actual LRP after a create or change: a RUNNING
-// instance with ports that is routable (or does not say) is routed, anything
-// else is removed from the table.
+// instance that is routable (or does not say) is routed, anything else is
+// removed from the table.
 func (t *Table) SetActual(lrp *models.ActualLRP) Messages {
-	if lrp.State != models.ActualLRPStateRunning || len(lrp.Ports) == 0 || (lrp.RoutableExists() && !lrp.GetRoutable()) {
+	if !Routable(lrp) {
 		return t.RemoveActual(lrp)
 	}
 	guid := lrp.ProcessGuid
@@ -110,7 +156,9 @@ func (t *Table) SetActual(lrp *models.ActualLRP) Messages {
 		eps = map[endpointKey]endpoint{}
 		t.actual[guid] = eps
 	}
-	eps[keyOf(lrp)] = endpoint{instanceGUID: lrp.InstanceGuid, host: lrp.Address, az: lrp.AvailabilityZone, index: lrp.Index, ports: lrp.Ports}
+	eps[keyOf(lrp)] = endpoint{instanceGUID: lrp.InstanceGuid, host: lrp.Address, containerIP: lrp.InstanceAddress,
+		az: lrp.AvailabilityZone, index: lrp.Index, ports: lrp.Ports, preferred: lrp.PreferredAddress}
+	delete(t.cache, guid)
 	return diff(before, t.messagesFor(guid))
 }
 
@@ -131,59 +179,169 @@ func (t *Table) RemoveActual(lrp *models.ActualLRP) Messages {
 	if len(eps) == 0 {
 		delete(t.actual, guid)
 	}
+	delete(t.cache, guid)
 	return diff(before, t.messagesFor(guid))
 }
 
 // Registrations returns every registration the table holds, for the
 // periodic re-registration and for a bulk sync.
 func (t *Table) Registrations() []RegistryMessage {
+	var out []RegistryMessage
+	for _, g := range t.guids() {
+		out = append(out, t.messagesFor(g).external...)
+	}
+	return out
+}
+
+// InternalRegistrations returns every internal (service discovery)
+// registration the table holds.
+func (t *Table) InternalRegistrations() []RegistryMessage {
+	var out []RegistryMessage
+	for _, g := range t.guids() {
+		out = append(out, t.messagesFor(g).internal...)
+	}
+	return out
+}
+
+// Entry is one registration of the table and the process it routes to.
+type Entry struct {
+	ProcessGUID string
+	RegistryMessage
+}
+
+// Snapshot lists the external and internal registrations with their
+// process guids, sorted by process guid.
+func (t *Table) Snapshot() (external, internal []Entry) {
+	for _, g := range t.guids() {
+		ms := t.messagesFor(g)
+		for _, m := range ms.external {
+			external = append(external, Entry{g, m})
+		}
+		for _, m := range ms.internal {
+			internal = append(internal, Entry{g, m})
+		}
+	}
+	return external, internal
+}
+
+func (t *Table) guids() []string {
 	guids := make([]string, 0, len(t.desired))
 	for g := range t.desired {
 		guids = append(guids, g)
 	}
 	sort.Strings(guids)
-	var out []RegistryMessage
-	for _, g := range guids {
-		out = append(out, t.messagesFor(g)...)
-	}
-	return out
+	return guids
 }
 
 // Swap replaces the table's content with other's (a bulk sync) and returns
-// the messages that take the routers from the old content to the new.
+// the messages that take the routers from the old content to the new. The
+// table keeps its own options. Only processes whose desired LRP or
+// endpoints differ are diffed, so a sync that changes little costs little.
 func (t *Table) Swap(other *Table) Messages {
-	before := t.Registrations()
-	t.desired, t.actual = other.desired, other.actual
-	return diff(before, t.Registrations())
+	guids := t.guids()
+	for g := range other.desired {
+		if _, ok := t.desired[g]; !ok {
+			guids = append(guids, g)
+		}
+	}
+	sort.Strings(guids)
+	var out Messages
+	next := &Table{opts: t.opts, desired: other.desired, actual: other.actual, cache: make(map[string]processMessages, len(other.desired))}
+	for _, g := range guids {
+		if reflect.DeepEqual(t.desired[g], other.desired[g]) && reflect.DeepEqual(t.actual[g], other.actual[g]) {
+			if ms, ok := t.cache[g]; ok {
+				next.cache[g] = ms
+			}
+			continue
+		}
+		before := t.messagesFor(g)
+		after := next.messagesFor(g)
+		m := diff(before, after)
+		out.Registrations = append(out.Registrations, m.Registrations...)
+		out.Unregistrations = append(out.Unregistrations, m.Unregistrations...)
+		out.InternalRegistrations = append(out.InternalRegistrations, m.InternalRegistrations...)
+		out.InternalUnregistrations = append(out.InternalUnregistrations, m.InternalUnregistrations...)
+	}
+	t.desired, t.actual, t.cache = next.desired, next.actual, next.cache
+	return out
 }
 
 func keyOf(lrp *models.ActualLRP) endpointKey {
 	return endpointKey{lrp.InstanceGuid, lrp.Presence == models.ActualLRP_Evacuating}
 }
 
-// messagesFor lists the registrations of one process, sorted, one per
-// hostname and endpoint as the reference does.
-func (t *Table) messagesFor(processGUID string) []RegistryMessage {
+// processMessages are one process's external and internal registrations.
+type processMessages struct{ external, internal []RegistryMessage }
+
+// messagesFor lists the registrations of one process, sorted: one per
+// hostname and endpoint as the reference does, and one per internal
+// hostname and instance.
+func (t *Table) messagesFor(processGUID string) processMessages {
+	if ms, ok := t.cache[processGUID]; ok {
+		return ms
+	}
+	ms := t.compute(processGUID)
+	if _, desired := t.desired[processGUID]; desired {
+		t.cache[processGUID] = ms
+	}
+	return ms
+}
+
+func (t *Table) compute(processGUID string) processMessages {
+	var out processMessages
 	d, ok := t.desired[processGUID]
 	if !ok {
-		return nil
+		return out
 	}
-	var out []RegistryMessage
 	for _, ep := range t.actual[processGUID] {
 		for _, pm := range ep.ports {
 			if pm == nil {
 				continue
 			}
 			for _, r := range d.routes[pm.ContainerPort] {
-				out = append(out, message(d, r, ep, pm))
+				out.external = append(out.external, message(d, r, ep, pm, t.direct(ep)))
 			}
 		}
+		for _, h := range d.internal {
+			out.internal = append(out.internal, internalMessage(d, h, ep))
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return identity(out[i]) < identity(out[j]) })
+	sortMessages(out.external)
+	sortMessages(out.internal)
 	return out
 }
 
-func message(d desired, r route, ep endpoint, pm *models.PortMapping) RegistryMessage {
+func sortMessages(ms []RegistryMessage) {
+	sort.Slice(ms, func(i, j int) bool { return identity(ms[i]) < identity(ms[j]) })
+}
+
+// direct reports whether ep is routed at its container address: as the
+// instance prefers, or by the table's option when it does not say.
+func (t *Table) direct(ep endpoint) bool {
+	switch ep.preferred {
+	case models.ActualLRPNetInfo_PreferredAddressInstance:
+		return true
+	case models.ActualLRPNetInfo_PreferredAddressHost:
+		return false
+	}
+	return t.opts.DirectInstanceRoutes
+}
+
+// internalMessage is the service-discovery.register body of one internal
+// hostname and instance: the container address, the hostname and
+// INDEX.hostname, as the reference.
+func internalMessage(d desired, hostname string, ep endpoint) RegistryMessage {
+	var index string
+	if ep.instanceGUID != "" {
+		index = strconv.Itoa(int(ep.index))
+	}
+	return RegistryMessage{
+		Host: ep.containerIP, URIs: []string{hostname, index + "." + hostname}, App: d.logGUID,
+		PrivateInstanceIndex: index, Tags: map[string]string{"component": "route-emitter"}, AvailabilityZone: ep.az,
+	}
+}
+
+func message(d desired, r route, ep endpoint, pm *models.PortMapping, direct bool) RegistryMessage {
 	var index string
 	if ep.instanceGUID != "" {
 		index = strconv.Itoa(int(ep.index))
@@ -201,8 +359,12 @@ func message(d desired, r route, ep endpoint, pm *models.PortMapping) RegistryMe
 		}
 	}
 	tags["component"] = "route-emitter"
+	host, port, tlsPort := ep.host, pm.HostPort, pm.HostTlsProxyPort
+	if direct {
+		host, port, tlsPort = ep.containerIP, pm.ContainerPort, pm.ContainerTlsProxyPort
+	}
 	return RegistryMessage{
-		Host: ep.host, Port: pm.HostPort, TLSPort: pm.HostTlsProxyPort,
+		Host: host, Port: port, TLSPort: tlsPort,
 		URIs: []string{r.hostname}, Protocol: r.protocol, App: d.logGUID,
 		RouteServiceURL: r.routeServiceURL, IsolationSegment: r.isolationSegment,
 		PrivateInstanceID: ep.instanceGUID, PrivateInstanceIndex: index,
@@ -217,25 +379,32 @@ func identity(m RegistryMessage) string {
 		m.RouteServiceURL, m.PrivateInstanceID, m.PrivateInstanceIndex, m.IsolationSegment, m.AvailabilityZone, m.Tags)
 }
 
-// diff registers what is new in after and unregisters what after lost.
-func diff(before, after []RegistryMessage) Messages {
+// diff registers what is new in after and unregisters what after lost,
+// external and internal apart.
+func diff(before, after processMessages) Messages {
+	var out Messages
+	out.Registrations, out.Unregistrations = diffList(before.external, after.external)
+	out.InternalRegistrations, out.InternalUnregistrations = diffList(before.internal, after.internal)
+	return out
+}
+
+func diffList(before, after []RegistryMessage) (registrations, unregistrations []RegistryMessage) {
 	had := make(map[string]bool, len(before))
 	for _, m := range before {
 		had[identity(m)] = true
 	}
 	has := make(map[string]bool, len(after))
-	var out Messages
 	for _, m := range after {
 		id := identity(m)
 		has[id] = true
 		if !had[id] {
-			out.Registrations = append(out.Registrations, m)
+			registrations = append(registrations, m)
 		}
 	}
 	for _, m := range before {
 		if !has[identity(m)] {
-			out.Unregistrations = append(out.Unregistrations, m)
+			unregistrations = append(unregistrations, m)
 		}
 	}
-	return out
+	return registrations, unregistrations
 }
