@@ -23,6 +23,8 @@ type runOptions struct {
 	RootFS, Domain, User              string
 	Env                               []string
 	Routes                            []string
+	SSH                               bool
+	SSHDBundleURL                     string
 	NoWait                            bool
 	Timeout                           time.Duration
 }
@@ -66,11 +68,22 @@ func runFlags(c *call) func([]string) (runRequest, error) {
 	c.fs.Var(env, "e", "short for --env")
 	routes := &multi{}
 	c.fs.Var(routes, "route", "hostname routed to --port by the route emitter (repeatable)")
+	c.fs.BoolVar(&o.SSH, "ssh", false, "run diego-sshd beside the app so `diego ssh NAME/INDEX` reaches it, as Cloud Controller does")
+	c.fs.StringVar(&o.SSHDBundleURL, "sshd-bundle-url", "", "the diego-sshd lifecycle bundle for --ssh (default: the target's file server)")
 	c.fs.BoolVar(&o.NoWait, "no-wait", false, "return once the LRP is desired")
 	c.fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "how long to wait for every instance to be RUNNING")
 	return func(pos []string) (runRequest, error) {
 		o.Env, o.Routes = *env, *routes
 		lrp, err := desiredLRPFor(pos[0], *o, c.dash)
+		if err == nil && o.SSH {
+			url := o.SSHDBundleURL
+			if url == "" {
+				url, err = c.fileServerURL()
+			}
+			if err == nil {
+				err = withSSH(lrp, url)
+			}
+		}
 		return runRequest{lrp: lrp, opts: *o, command: c.dash}, err
 	}
 }

@@ -71,6 +71,8 @@ func TestUp(t *testing.T) {
 		return err == nil && tbl.Active && n == 2, fmt.Sprintf("%+v %v", tbl, err)
 	})
 
+	checkRunSSH(t, dir)
+
 	// The BBS exits: restarted, target updated, data intact.
 	oldPid := tgt.PIDs["bbs"]
 	if err := syscall.Kill(oldPid, syscall.SIGTERM); err != nil {

@@ -1,14 +1,19 @@
 package cluster
 
 import (
+	"bytes"
+	"context"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/diego-go/diego/src/cli"
 
 	"github.com/diego-go/diego/src/target"
 )
@@ -73,5 +78,31 @@ func checkSSHProxy(t *testing.T, tgt target.File) {
 	}
 	if presented != tgt.SSHProxyHostFingerprint {
 		t.Fatalf("the proxy presented %s; target.json says %s", presented, tgt.SSHProxyHostFingerprint)
+	}
+}
+
+// checkRunSSH runs an app with `diego run --ssh` and reaches its instance
+// with `diego ssh`, through the cluster's file server (diego-sshd) and SSH
+// proxy, as an operator would.
+func checkRunSSH(t *testing.T, dir string) {
+	t.Helper()
+	t.Setenv("DIEGO_TARGET", target.Path(dir))
+	diego := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := cli.Dispatch(context.Background(), cli.Commands(), args, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if out, err := diego("run", "sshapp", "--ssh", "--port", "8080", "--domain", "cluster-test", "--timeout", "60s", "--", filepath.Join(binDir, "sample-app")); err != nil {
+		t.Fatalf("diego run --ssh: %v\n%s", err, out)
+	}
+	out, err := diego("ssh", "sshapp/0", "--", "echo in-$CF_INSTANCE_INDEX")
+	if err != nil || !strings.Contains(out, "in-0") {
+		t.Fatalf("diego ssh sshapp/0: %v\n%s", err, out)
+	}
+	if out, err := diego("ssh", "sshapp/0", "--", "exit 3"); cli.ExitCode(err) != 3 {
+		t.Fatalf("diego ssh: a command exiting 3 gave %v (%d)\n%s", err, cli.ExitCode(err), out)
+	}
+	if out, err := diego("delete-desired-lrp", "sshapp"); err != nil {
+		t.Fatalf("removing sshapp: %v\n%s", err, out)
 	}
 }

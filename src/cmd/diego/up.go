@@ -72,14 +72,15 @@ Diego is running (%s backend, %d cells).
   BBS         %s   (mutual TLS)
   Locket      %s
   auctioneer  %s
-  NATS        %s
+  NATS        %s   (route emitter table: %s, diego routes)
   file server %s
+  SSH proxy   %s   (diego ssh PROCESS_GUID/INDEX; host key %s)
   certs       CA %s, client %s / %s
-  target      %s   (export DIEGO_TARGET=%[11]s)
+  target      %s   (export DIEGO_TARGET=%[14]s)
   logs        components in %s, apps in %s
-Try:  diego cells -o table        diego run hello --instances 3 --port 8080 -- %[14]s
+Try:  diego cells -o table        diego run hello --instances 3 --port 8080 --route hello.diego.local --ssh -- %[17]s
 Ctrl-C stops everything; running it again with the same --dir resumes.
-`, t.Backend, len(t.Cells), t.BBSURL, t.LocketAddress, t.AuctioneerURL, t.NATSURL, t.FileServerURL, t.CACert, t.ClientCert, t.ClientKey,
+`, t.Backend, len(t.Cells), t.BBSURL, t.LocketAddress, t.AuctioneerURL, t.NATSURL, t.RouteEmitterURL, t.FileServerURL, t.SSHProxyAddress, t.SSHProxyHostFingerprint, t.CACert, t.ClientCert, t.ClientKey,
 		target.Path(dir), filepath.Join(dir, "logs"), t.LogDir, filepath.Join(c.BinDir(), "sample-app"))
 	c.Run(ctx)
 	return nil
