@@ -264,6 +264,11 @@ func checkTargets(t *testing.T, where, out string) {
 			ClientCert    string `json:"client_cert"`
 			ClientKey     string `json:"client_key"`
 			LogDir        string `json:"log_dir"`
+			// `diego ssh` and the file server
+			SSHProxyAddress          string `json:"ssh_proxy_address"`
+			SSHProxyHostFingerprint  string `json:"ssh_proxy_host_fingerprint"`
+			SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials"`
+			FileServerURL            string `json:"file_server_url"`
 		}
 		dec := json.NewDecoder(strings.NewReader(string(b)))
 		dec.DisallowUnknownFields()
