@@ -6,13 +6,12 @@ import (
 	"io"
 	"math"
 	"net"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/diego-go/diego/src/auction"
 	"github.com/diego-go/diego/src/auctioneer"
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 )
 
@@ -139,7 +138,7 @@ func (c Config) Validate() error {
 	case c.BBSAddress == "":
 		errs = append(errs, errors.New("bbs_address is required (placement failures are reported to the BBS)"))
 	default:
-		if _, err := bbsURL(c.BBSAddress); err != nil {
+		if _, err := bbsaddr.URL(c.BBSAddress); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -184,18 +183,6 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// bbsURL turns bbs_address into the https URL the BBS client wants.
-func bbsURL(addr string) (string, error) {
-	if !strings.Contains(addr, "://") {
-		addr = "https://" + addr
-	}
-	u, err := url.Parse(addr)
-	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("bbs_address %q must be host:port or an https URL (the BBS requires mutual TLS)", addr)
-	}
-	return u.String(), nil
 }
 
 func (c Config) auctionConfig() auction.Config {

@@ -13,6 +13,7 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/auctioneer"
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/opsserver"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/pki"
@@ -62,7 +63,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 	if err != nil {
 		return nil, fmt.Errorf("locket client TLS (locket_ca_file, locket_client_cert_file, locket_client_key_file): %w", err)
 	}
-	bbsAddr, err := bbsURL(cfg.BBSAddress)
+	bbsAddr, err := bbsaddr.URL(cfg.BBSAddress)
 	if err != nil {
 		return nil, err
 	}

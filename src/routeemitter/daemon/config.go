@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 )
 
@@ -115,7 +116,7 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.BBSAddress == "" {
 		errs = append(errs, errors.New("bbs_address is required: the BBS the routes come from"))
-	} else if _, err := bbsURL(c.BBSAddress); err != nil {
+	} else if _, err := bbsaddr.URL(c.BBSAddress); err != nil {
 		errs = append(errs, err)
 	}
 	files := [][2]string{{"bbs_ca_cert_file", c.BBSCACertFile}, {"bbs_client_cert_file", c.BBSClientCertFile}, {"bbs_client_key_file", c.BBSClientKeyFile}}
@@ -171,18 +172,6 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// bbsURL turns bbs_address into the https URL the BBS client wants.
-func bbsURL(addr string) (string, error) {
-	if !strings.Contains(addr, "://") {
-		addr = "https://" + addr
-	}
-	u, err := url.Parse(addr)
-	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("bbs_address %q must be host:port or an https URL (the BBS requires mutual TLS)", addr)
-	}
-	return u.String(), nil
 }
 
 // natsServers turns nats_addresses into the URLs the NATS client wants.

@@ -15,6 +15,7 @@ import (
 	"code.cloudfoundry.org/bbs"
 	"github.com/nats-io/nats.go"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/opsserver"
 	"github.com/diego-go/diego/src/internal/serve"
 	"github.com/diego-go/diego/src/locket"
@@ -77,7 +78,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 			d.close(context.Background())
 		}
 	}()
-	bbsAddr, err := bbsURL(cfg.BBSAddress)
+	bbsAddr, err := bbsaddr.URL(cfg.BBSAddress)
 	if err != nil {
 		return nil, err
 	}

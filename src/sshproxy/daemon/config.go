@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/sshd"
 	"github.com/diego-go/diego/src/sshproxy"
@@ -137,7 +138,7 @@ func (c Config) Validate() error {
 	}
 	if c.BBSAddress == "" {
 		errs = append(errs, errors.New("bbs_address is required: the proxy finds instances in the BBS"))
-	} else if _, err := bbsURL(c.BBSAddress); err != nil {
+	} else if _, err := bbsaddr.URL(c.BBSAddress); err != nil {
 		errs = append(errs, err)
 	}
 	for _, f := range [][2]string{{"bbs_ca_cert", c.BBSCACert}, {"bbs_client_cert", c.BBSClientCert}, {"bbs_client_key", c.BBSClientKey}} {
@@ -203,16 +204,4 @@ func requireFile(name, path, why string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
-}
-
-// bbsURL turns bbs_address into the https URL the BBS client wants.
-func bbsURL(addr string) (string, error) {
-	if !strings.Contains(addr, "://") {
-		addr = "https://" + addr
-	}
-	u, err := url.Parse(addr)
-	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("bbs_address %q must be host:port or an https URL (the BBS requires mutual TLS)", addr)
-	}
-	return u.String(), nil
 }

@@ -16,6 +16,7 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/opsserver"
 	"github.com/diego-go/diego/src/sshd"
 	"github.com/diego-go/diego/src/sshproxy"
@@ -61,7 +62,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 	if err != nil {
 		return nil, fmt.Errorf("host_key: %w", err)
 	}
-	bbsAddr, err := bbsURL(cfg.BBSAddress)
+	bbsAddr, err := bbsaddr.URL(cfg.BBSAddress)
 	if err != nil {
 		return nil, err
 	}
