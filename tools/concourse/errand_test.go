@@ -53,6 +53,12 @@ type errandConfig struct {
 	AppListen     string   `json:"app_listen"`
 	MinCells      int      `json:"min_cells"`
 	ReadyTimeout  string   `json:"ready_timeout"`
+	// the routes and ssh groups
+	NATSURL                  string `json:"nats_url"`
+	SSHProxyAddress          string `json:"ssh_proxy_address"`
+	SSHProxyHostFingerprint  string `json:"ssh_proxy_host_fingerprint"`
+	SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials"`
+	SSHDBundleURL            string `json:"sshd_bundle_url"`
 	// the logs group's ingress server
 	LoggregatorListen string `json:"loggregator_listen"`
 	LoggregatorCACert string `json:"loggregator_ca_cert"`
@@ -105,6 +111,31 @@ func TestErrandConfig(t *testing.T) {
 	if out, err := render(t, root, "acceptance.json.erb", with(map[string]any{"feature_groups": []string{"cloud-foundry"}})); err == nil ||
 		!strings.Contains(out, "cloud-foundry builds its app with the Go toolchain") {
 		t.Errorf("cloud-foundry accepted: %v\n%s", err, out)
+	}
+	// routes and ssh: their fields are rendered, and the groups refuse to render without them
+	out, err = render(t, root, "acceptance.json.erb", with(map[string]any{
+		"feature_groups": []string{"routes", "ssh"}, "nats_url": "nats://nats:pw@10.245.0.1:4222",
+		"ssh_proxy":       map[string]any{"address": "ssh-proxy:2222", "diego_credentials": "secret", "host_fingerprint": "SHA256:abc"},
+		"sshd_bundle_url": "http://file-server:8080/v1/static/diego-sshd/diego-sshd.tgz",
+	}))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	c = errandConfig{}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.NATSURL != "nats://nats:pw@10.245.0.1:4222" || c.SSHProxyAddress != "ssh-proxy:2222" || c.SSHProxyDiegoCredentials != "secret" ||
+		c.SSHProxyHostFingerprint != "SHA256:abc" || c.SSHDBundleURL != "http://file-server:8080/v1/static/diego-sshd/diego-sshd.tgz" {
+		t.Errorf("routes and ssh config: %+v", c)
+	}
+	if out, err := render(t, root, "acceptance.json.erb", with(map[string]any{"feature_groups": []string{"routes"}})); err == nil ||
+		!strings.Contains(out, "routes needs acceptance.nats_url") {
+		t.Errorf("routes without nats_url accepted: %v\n%s", err, out)
+	}
+	if out, err := render(t, root, "acceptance.json.erb", with(map[string]any{"feature_groups": []string{"ssh"}, "nats_url": "nats://x:4222"})); err == nil ||
+		!strings.Contains(out, "ssh needs acceptance.ssh_proxy.address") {
+		t.Errorf("ssh without the proxy accepted: %v\n%s", err, out)
 	}
 	out, err = render(t, root, "acceptance.json.erb", with(map[string]any{
 		"feature_groups": []string{"logs"},

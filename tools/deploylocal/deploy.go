@@ -50,7 +50,11 @@ type Options struct {
 	DBForward string
 	// KeepDatabase: do not drop and re-create the BBS's PostgreSQL database.
 	KeepDatabase bool
-	Logf         func(string, ...interface{})
+	// NATS is where an embedded NATS server listens for the route emitters
+	// (default GATEWAY:4222; "off": none), with the user and password of
+	// the manifest's route_emitter jobs.
+	NATS string
+	Logf func(string, ...interface{})
 }
 
 // Deployment is a running local deployment (in the process that ran Up).
@@ -60,6 +64,7 @@ type Deployment struct {
 	mu    sync.Mutex
 	cmds  map[*Process]*exec.Cmd
 	fwd   *forwarder
+	nats  interface{ Shutdown() }
 }
 
 func (o *Options) defaults() error {
@@ -81,6 +86,9 @@ func (o *Options) defaults() error {
 	}
 	if o.VarsStore == "" {
 		o.VarsStore = filepath.Join(o.Root, "vars.yml")
+	}
+	if o.NATS == "" {
+		o.NATS = o.Subnet + ".1:4222"
 	}
 	if o.DBForward == "" {
 		o.DBForward = o.Subnet + ".1:5524=127.0.0.1:5432"
@@ -151,6 +159,9 @@ func Up(ctx context.Context, o Options) (*Deployment, error) {
 	// 3. instances
 	gateway := o.Subnet + ".1"
 	st := &State{Pid: os.Getpid(), Root: o.Root, Bridge: o.Bridge, Gateway: gateway, Forward: o.DBForward}
+	if o.NATS != "off" {
+		st.NATS = o.NATS
+	}
 	netName := "default"
 	type planned struct {
 		inst *Instance
@@ -261,6 +272,16 @@ func Up(ctx context.Context, o Options) (*Deployment, error) {
 				return nil, err
 			}
 		}
+	}
+	if st.NATS != "" {
+		user, password := natsAuth(m)
+		ns, err := startNATS(st.NATS, user, password)
+		if err != nil {
+			d.Down()
+			return nil, err
+		}
+		d.nats = ns
+		o.Logf("NATS (embedded) on %s", st.NATS)
 	}
 	if err := d.save(); err != nil {
 		d.Down()

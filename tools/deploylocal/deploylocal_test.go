@@ -1,8 +1,10 @@
 package deploylocal
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -65,6 +67,10 @@ func TestDeployLocal(t *testing.T) {
 			t.Fatalf("%s: rep metrics: %d, no %s in\n%s", inst.Name(), resp.StatusCode, want, body)
 		}
 	}
+
+	// the file server on api/0 serves the diego-sshd package's lifecycle
+	// bundle from jobs/file_server/packages/ (local-deployment.yml: plain HTTP)
+	checkSSHDBundleServed(t, "http://"+api.IP+":8080/v1/static/diego-sshd/diego-sshd.tgz")
 
 	// the acceptance suite, as the errand
 	step = time.Now()
@@ -321,4 +327,28 @@ func runErrandLogged(t *testing.T, st *State, name, instance, logPath string) ([
 	f.Close()
 	out, _ := os.ReadFile(logPath)
 	return out, err
+}
+
+// checkSSHDBundleServed downloads the diego-sshd lifecycle bundle from url:
+// a gzipped tar holding an executable diego-sshd.
+func checkSSHDBundleServed(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("file server: GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == "" {
+		t.Fatalf("file server: GET %s: %s (ETag %q), want 200 with an ETag", url, resp.Status, resp.Header.Get("ETag"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatalf("file server: %s is not gzipped: %v", url, err)
+	}
+	tr := tar.NewReader(zr)
+	hdr, err := tr.Next()
+	if err != nil || hdr.Name != "diego-sshd" || hdr.Mode&0o111 == 0 || hdr.Size < 1<<20 {
+		t.Fatalf("file server: %s: first entry %+v (%v), want an executable diego-sshd", url, hdr, err)
+	}
+	t.Logf("file server: %s holds diego-sshd (%.1f MB)", url, float64(hdr.Size)/1e6)
 }

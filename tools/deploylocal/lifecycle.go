@@ -298,6 +298,9 @@ func (d *Deployment) Down() error {
 		wg.Wait()
 	}
 	d.fwd.Close()
+	if d.nats != nil {
+		d.nats.Shutdown()
+	}
 	cleanup(d.State, d.logf)
 	d.State.Pid = 0
 	d.save()

@@ -67,5 +67,15 @@ func (r *instanceRenderer) render(job *boshrel.Job, ig boshrel.InstanceGroup, re
 		}
 		os.Chmod(target, mode)
 	}
+	// jobs/<job>/packages/<package> -> /var/vcap/packages/<package>, as the
+	// BOSH agent links a job's packages (the file server serves that directory)
+	if err := os.MkdirAll(filepath.Join(out, "packages"), 0o755); err != nil {
+		return err
+	}
+	for _, p := range job.Spec.Packages {
+		if err := os.Symlink(filepath.Join("/var/vcap/packages", p), filepath.Join(out, "packages", p)); err != nil {
+			return fmt.Errorf("linking %s's package %s: %w", job.Name, p, err)
+		}
+	}
 	return nil
 }

@@ -18,6 +18,7 @@ type State struct {
 	Bridge    string      `json:"bridge"`
 	Gateway   string      `json:"gateway"`
 	Forward   string      `json:"forward,omitempty"`
+	NATS      string      `json:"nats,omitempty"` // the embedded NATS server's address
 	Instances []*Instance `json:"instances"`
 }
 

@@ -38,6 +38,10 @@ var combinations = []struct {
 }{
 	// the BBS reads its keys from Vault; the errand rotates them there
 	{"vault-keys-with-rotation-errand", []string{"use-vault-encryption-keys.yml", "add-rotate-encryption-key-errand.yml"}},
+	// route emitters on the cells, no SSH: the scheduler keeps only the auctioneer
+	{"local-route-emitters-without-ssh", []string{"use-local-route-emitters.yml", "disable-ssh.yml"}},
+	// the SSH load balancer on a one-AZ deployment
+	{"ssh-load-balancer-one-az", []string{"scale-to-one-az.yml", "add-ssh-proxy-load-balancer.yml"}},
 }
 
 // combinationScenarios returns the combinations as scenarios; an ops-file

@@ -18,8 +18,21 @@ import (
 	"github.com/diego-go/diego/tools/internal/boshrel"
 )
 
-// checkConfigBinaries are the jobs whose main binary takes -check-config.
-var checkConfigBinaries = map[string]bool{"bbs": true, "locket": true, "auctioneer": true, "rep": true, "route-emitter": true, "ssh-proxy": true}
+// jobBinaries maps each job whose main binary takes -check-config to that
+// binary (the name under a package's bin/ and src/cmd/).
+var jobBinaries = map[string]string{
+	"bbs": "bbs", "locket": "locket", "auctioneer": "auctioneer", "rep": "rep",
+	"file_server": "file-server", "route_emitter": "route-emitter", "ssh_proxy": "ssh-proxy",
+}
+
+// checkConfigBinaries are the binaries of jobBinaries.
+var checkConfigBinaries = func() map[string]bool {
+	m := map[string]bool{}
+	for _, b := range jobBinaries {
+		m[b] = true
+	}
+	return m
+}()
 
 // TestRenderTemplates renders every template of every job of ours in every
 // instance group, for the base manifest, every ops-file and the combinations
@@ -94,6 +107,11 @@ func checkRendered(t *testing.T, where string, job *boshrel.Job, out, root, bins
 	for _, d := range []string{"store", "data", "sys/log", "sys/run"} {
 		os.MkdirAll(filepath.Join(root, d, job.Name), 0o755)
 	}
+	// jobs/<job>/packages/<package>, which the BOSH agent links to the
+	// job's compiled packages (the file server serves that directory)
+	for _, p := range job.Spec.Packages {
+		os.MkdirAll(filepath.Join(out, "packages", p), 0o755)
+	}
 	// shell templates
 	filepath.Walk(out, func(p string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
@@ -152,8 +170,8 @@ func checkRendered(t *testing.T, where string, job *boshrel.Job, out, root, bins
 	if job.Name == "diego-cli" {
 		checkTargets(t, where, out)
 	}
-	if checkConfigBinaries[job.Name] && !hasProcess(procs, job.Name) {
-		t.Errorf("%s: no bpm process runs /var/vcap/packages/*/bin/%s, so its config was not checked", where, job.Name)
+	if bin, ok := jobBinaries[job.Name]; ok && !hasProcess(procs, bin) {
+		t.Errorf("%s: no bpm process runs /var/vcap/packages/*/bin/%s, so its config was not checked", where, bin)
 	}
 }
 
@@ -246,6 +264,11 @@ func checkTargets(t *testing.T, where, out string) {
 			ClientCert    string `json:"client_cert"`
 			ClientKey     string `json:"client_key"`
 			LogDir        string `json:"log_dir"`
+			// `diego ssh` and the file server
+			SSHProxyAddress          string `json:"ssh_proxy_address"`
+			SSHProxyHostFingerprint  string `json:"ssh_proxy_host_fingerprint"`
+			SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials"`
+			FileServerURL            string `json:"file_server_url"`
 		}
 		dec := json.NewDecoder(strings.NewReader(string(b)))
 		dec.DisallowUnknownFields()

@@ -1,6 +1,11 @@
 package releasetest
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"debug/elf"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,6 +77,7 @@ func TestReleaseTarball(t *testing.T) {
 	// 3. the binaries run
 	for _, b := range []struct{ bin, arg string }{
 		{"bbs", "-version"}, {"locket", "-version"}, {"auctioneer", "-version"}, {"rep", "-version"}, {"route-emitter", "-version"}, {"ssh-proxy", "-version"}, {"diego", "help"},
+		{"file-server", "-version"},
 	} {
 		found, _ := filepath.Glob(filepath.Join(pkgs, "*", "bin", b.bin))
 		if len(found) == 0 {
@@ -86,6 +92,7 @@ func TestReleaseTarball(t *testing.T) {
 		first, _, _ := strings.Cut(string(out), "\n")
 		t.Logf("%s %s: %s", relTo(pkgs, found[0]), b.arg, first)
 	}
+	checkSSHDBundle(t, filepath.Join(pkgs, "diego-sshd", "diego-sshd.tgz"))
 	t.Logf("release tarball test: %s in all", time.Since(start).Round(time.Millisecond))
 }
 
@@ -95,4 +102,60 @@ func tail(b []byte) string {
 		return "...\n" + string(b[len(b)-max:])
 	}
 	return string(b)
+}
+
+// checkSSHDBundle: the diego-sshd package's lifecycle bundle holds exactly
+// one executable file, diego-sshd, a static ELF (no program interpreter: it
+// runs in any container rootfs).
+func checkSSHDBundle(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Errorf("the diego-sshd package has no lifecycle bundle: %v", err)
+		return
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Errorf("%s: %v", path, err)
+		return
+	}
+	tr := tar.NewReader(zr)
+	var names []string
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			return
+		}
+		names = append(names, hdr.Name)
+		if hdr.Name != "diego-sshd" {
+			continue
+		}
+		if hdr.Typeflag != tar.TypeReg || hdr.Mode&0o111 == 0 {
+			t.Errorf("%s: diego-sshd is not an executable file (type %c, mode %o)", path, hdr.Typeflag, hdr.Mode)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			return
+		}
+		ef, err := elf.NewFile(bytes.NewReader(b))
+		if err != nil {
+			t.Errorf("%s: diego-sshd is not an ELF binary: %v", path, err)
+			continue
+		}
+		for _, p := range ef.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("%s: diego-sshd is dynamically linked (it has a program interpreter): build it with CGO_ENABLED=0", path)
+			}
+		}
+		t.Logf("%s: diego-sshd, %.1f MB, static", filepath.Base(path), float64(len(b))/1e6)
+	}
+	if len(names) != 1 || names[0] != "diego-sshd" {
+		t.Errorf("%s holds %v, want only diego-sshd", path, names)
+	}
 }
