@@ -183,7 +183,7 @@ func testSSH(t *testing.T, e *env) {
 	g := guid(t, "ssh")
 	keys := newSSHKeys(t)
 	e.desire(t, e.sshLRP(t, g, d, keys))
-	lrps := e.waitRunning(t, g, 1, 90*time.Second)
+	e.waitRunning(t, g, 1, 90*time.Second)
 	c := e.sshClient(t, g, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -192,9 +192,13 @@ func testSSH(t *testing.T, e *env) {
 	var out string
 	testutil.Eventually(t, 60*time.Second, "ssh into the instance", func() (bool, string) {
 		var err error
-		out, err = c.run(ctx, nil, "ssh", "-p", c.port, c.user+"@"+c.host, "echo ssh-ok index=$CF_INSTANCE_INDEX")
+		out, err = c.run(ctx, nil, "ssh", "-p", c.port, c.user+"@"+c.host, "echo ssh-ok index=$CF_INSTANCE_INDEX ports=$CF_INSTANCE_PORTS")
 		return err == nil && strings.Contains(out, "ssh-ok index=0"), fmt.Sprintf("%v: %s", err, out)
 	})
+	appPort, err := appPortInside(out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.checkHostKey(t)
 
 	// scp up and back down (the user names a colon: scp takes it from
@@ -225,15 +229,6 @@ func testSSH(t *testing.T, e *env) {
 	}
 
 	// a local port forward to the app, as `cf ssh -L` does
-	appPort := 8080
-	if tg, err := e.target(); err == nil && tg.Backend == "process" {
-		// no network isolation: the app listens on its host port
-		for _, p := range lrps[0].Ports {
-			if p.ContainerPort == 8080 {
-				appPort = int(p.HostPort)
-			}
-		}
-	}
 	fwd := testutil.FreeAddr(t)
 	_, fwdPort, _ := net.SplitHostPort(fwd)
 	fctx, fcancel := context.WithCancel(ctx)
@@ -265,4 +260,23 @@ func testSSH(t *testing.T, e *env) {
 	if out, err := bad.run(ctx, nil, "ssh", "-p", bad.port, bad.user+"@"+bad.host, "true"); err == nil {
 		t.Fatalf("ssh to a missing index succeeded: %s", out)
 	}
+}
+
+// appPortInside is the port the app listens on inside its instance: the
+// "internal" port of CF_INSTANCE_PORTS' first entry (8080 in a container
+// with its own network, the host port on a backend without one), read
+// from the output of `echo ... ports=$CF_INSTANCE_PORTS`.
+func appPortInside(out string) (int, error) {
+	_, js, ok := strings.Cut(out, "ports=")
+	if !ok {
+		return 0, fmt.Errorf("no CF_INSTANCE_PORTS in the instance's output %q", out)
+	}
+	js, _, _ = strings.Cut(js, "\n")
+	var ports []struct {
+		Internal int `json:"internal"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(js)), &ports); err != nil || len(ports) == 0 {
+		return 0, fmt.Errorf("CF_INSTANCE_PORTS %q: %v", js, err)
+	}
+	return ports[0].Internal, nil
 }
