@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"crypto/tls"
 	"fmt"
 	"net/http"
@@ -44,6 +45,17 @@ func TestBadRequests(t *testing.T) {
 		{"task without guid", "/v1/tasks/desire.r2", mustMarshal(t, &models.DesireTaskRequest{Domain: "d", TaskDefinition: taskDef("x")}), "task_guid"},
 		{"oversized", "/v1/tasks/desire.r2", bytes.Repeat([]byte{0x0a}, 11<<20), "exceeds the limit"},
 		{"truncated list filter", "/v1/actual_lrps/list", []byte{0x0a, 0x10, 'a'}, "not a valid models.ActualLRPsRequest"},
+		// found by fuzzing: each panicked (recovered as UnknownError) or was
+		// stored and then broke every listing
+		{"update without update", "/v1/desired_lrp/update", mustMarshal(t, &models.UpdateDesiredLRPRequest{ProcessGuid: "some-lrp"}), "update"},
+		{"nil metric tag", "/v1/desired_lrp/desire.r2", mustMarshal(t, &models.DesireLRPRequest{DesiredLrp: withNilMetricTag(desiredLRP("nil-tag", "d", 1, "s"))}), "metric_tags"},
+		{"nil metric tag in an update", "/v1/desired_lrp/update", mustMarshal(t, &models.UpdateDesiredLRPRequest{ProcessGuid: "some-lrp",
+			Update: &models.DesiredLRPUpdate{MetricTags: map[string]*models.MetricTagValue{"x": nil}}}), "metric_tags"},
+		{"routes not JSON", "/v1/desired_lrp/desire.r2", mustMarshal(t, &models.DesireLRPRequest{DesiredLrp: withRoute(desiredLRP("bad-route", "d", 1, "s"), "{not json")}), "routes"},
+		{"routes not JSON in an update", "/v1/desired_lrp/update", mustMarshal(t, &models.UpdateDesiredLRPRequest{ProcessGuid: "some-lrp",
+			Update: &models.DesiredLRPUpdate{Routes: routesOf("[1,")}}), "routes"},
+		{"process guid too long", "/v1/desired_lrp/desire.r2", mustMarshal(t, &models.DesireLRPRequest{DesiredLrp: desiredLRP(strings.Repeat("g", 10<<10), "d", 1, "s")}), "process_guid"},
+		{"task guid too long", "/v1/tasks/desire.r2", mustMarshal(t, &models.DesireTaskRequest{TaskGuid: strings.Repeat("t", 256), Domain: "d", TaskDefinition: taskDef("x")}), "task_guid"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,4 +146,22 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func withNilMetricTag(d *models.DesiredLRP) *models.DesiredLRP {
+	if d.MetricTags == nil {
+		d.MetricTags = map[string]*models.MetricTagValue{}
+	}
+	d.MetricTags["broken"] = nil
+	return d
+}
+
+func routesOf(raw string) *models.Routes {
+	m := json.RawMessage(raw)
+	return &models.Routes{"cf-router": &m}
+}
+
+func withRoute(d *models.DesiredLRP, raw string) *models.DesiredLRP {
+	d.Routes = routesOf(raw)
+	return d
 }

@@ -120,6 +120,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, req proto.Messag
 	if err := proto.Unmarshal(body, req); err != nil {
 		return models.NewError(models.Error_InvalidRequest, "request body is not a valid "+proto.MessageName(req)+": "+err.Error())
 	}
+	if err := checkBounds(req); err != nil {
+		return models.NewError(models.Error_InvalidRequest, "invalid "+proto.MessageName(req)+": "+err.Error())
+	}
 	if v, ok := req.(interface{ Validate() error }); ok {
 		if err := v.Validate(); err != nil {
 			return models.NewError(models.Error_InvalidRequest, "invalid "+proto.MessageName(req)+": "+err.Error())
