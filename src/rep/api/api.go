@@ -102,6 +102,10 @@ func (h *handler) perform(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, fmt.Errorf("decoding work: %w", err))
 		return
 	}
+	if err := validateWork(work); err != nil {
+		httpError(w, http.StatusBadRequest, fmt.Errorf("invalid work: %w", err))
+		return
+	}
 	if id := h.cfg.Ledger.CellID(); work.CellID != "" && work.CellID != id {
 		httpError(w, http.StatusConflict, fmt.Errorf("work is for cell %q, this is cell %q", work.CellID, id))
 		return

@@ -179,6 +179,11 @@ func TestBadInput(t *testing.T) {
 		{"POST", "/work", `{"LRPs": "x"}`, http.StatusBadRequest, "decoding work"},
 		{"POST", "/work", `{} {}`, http.StatusBadRequest, "trailing data"},
 		{"POST", "/work", `{"cell_id":"nope"}`, http.StatusConflict, `work is for cell "nope"`},
+		// negative resources would grow the cell's free capacity
+		{"POST", "/work", `{"LRPs":[{"process_guid":"p","index":0,"domain":"d","instance_guid":"i","MemoryMB":-512,"DiskMB":10,"RootFs":"preloaded:cflinuxfs4"}]}`,
+			http.StatusBadRequest, "lrps[0] (p index 0): memory_mb -512 must not be negative"},
+		{"POST", "/work", `{"Tasks":[{"TaskGuid":"t","Domain":"d","MemoryMB":1,"DiskMB":-1,"RootFs":"preloaded:cflinuxfs4"}]}`,
+			http.StatusBadRequest, "tasks[0] (t): disk_mb -1 must not be negative"},
 		{"GET", "/work", ``, http.StatusMethodNotAllowed, ""},
 		{"POST", "/state", ``, http.StatusMethodNotAllowed, ""},
 		{"GET", "/nope", ``, http.StatusNotFound, ""},
