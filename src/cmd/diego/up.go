@@ -58,6 +58,10 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return &cli.UsageError{Err: fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
+	if o.Cells < 1 {
+		// cluster.Options takes 0 as "the default"; a 0 given here is not.
+		return &cli.UsageError{Err: fmt.Errorf("--cells %d: want 1 to 50 (a cluster without cells is not supported)", o.Cells)}
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	o.Out = stdout
