@@ -52,6 +52,9 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{opts: opts, start: time.Now()}
 	c.l = layout{opts: opts, dir: dir}
+	if err := c.l.checkPorts(); err != nil {
+		return nil, err
+	}
 	if err := c.prepare(); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -153,6 +154,27 @@ func TestUpRefusesBadOptions(t *testing.T) {
 		t.Fatalf("resume on another database: %v", err)
 	}
 }
+
+// TestUpPortTaken: a taken port fails diego up before anything starts,
+// naming the port, what needed it and who holds it (Locket used to die
+// with "address already in use" and the BBS retried a stranger for 60 s).
+func TestUpPortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:9652") // Locket's, for port base 9650
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	_, err = Up(t.Context(), Options{Dir: dir, BinDir: binDir, Cells: 1, PortBase: 9650})
+	want := fmt.Sprintf("port 9652 (for Locket) is taken: %s (pid %d) is listening there", filepath.Base(os.Args[0])[:min(15, len(filepath.Base(os.Args[0])))], os.Getpid())
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--port-base") {
+		t.Fatalf("err = %v, want it to contain %q and suggest --port-base", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "certs")); !os.IsNotExist(err) {
+		t.Fatalf("something was prepared before the port check: %v", err)
+	}
+}
+
 func BenchmarkUpReady(b *testing.B) {
 	var upTimes, appTimes []time.Duration
 	for i := 0; i < b.N; i++ {
