@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines test-pipeline-local deploy-local test-deploy-local
+.PHONY: all build run test fuzz test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines test-pipeline-local deploy-local test-deploy-local
 
 all: build
 
@@ -27,11 +27,23 @@ services:
 ## test: every suite, against real SQLite, PostgreSQL and MariaDB
 test: services vet
 	$(GOTEST) ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 	@$(MAKE) --no-print-directory test-acceptance-runc
 	@$(MAKE) --no-print-directory test-tools
 	@$(MAKE) --no-print-directory test-deploy-local
 	@$(MAKE) --no-print-directory test-pipelines
 	@$(MAKE) --no-print-directory test-pipeline-local
+
+## fuzz: every Fuzz target for FUZZTIME each (make test runs 10s each; the
+## seed corpus also runs in plain go test)
+FUZZTIME ?= 5m
+fuzz:
+	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' src | sort); do \
+	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do \
+	    echo "fuzz: ./$$(dirname $$file) $$f for $(FUZZTIME)"; \
+	    $(GO) test -run XXX -fuzz "^$$f$$" -fuzztime $(FUZZTIME) "./$$(dirname $$file)" || exit 1; \
+	  done; \
+	done
 
 ## test-acceptance-runc: the acceptance suite against diego up on PostgreSQL with the runc backend (root)
 test-acceptance-runc:

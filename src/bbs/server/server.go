@@ -120,6 +120,12 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, req proto.Messag
 	if err := proto.Unmarshal(body, req); err != nil {
 		return models.NewError(models.Error_InvalidRequest, "request body is not a valid "+proto.MessageName(req)+": "+err.Error())
 	}
+	return validate(req)
+}
+
+// validate checks a decoded request: the BBS's own bounds first, then the
+// reference's Validate.
+func validate(req proto.Message) *models.Error {
 	if err := checkBounds(req); err != nil {
 		return models.NewError(models.Error_InvalidRequest, "invalid "+proto.MessageName(req)+": "+err.Error())
 	}
