@@ -2,8 +2,8 @@ package interop_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
