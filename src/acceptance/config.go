@@ -136,10 +136,6 @@ func ParseConfig(r io.Reader, dir string) (Config, error) {
 	return c, c.Validate()
 }
 
-// SSHDBundlePath is where `diego up`'s file server serves the diego-sshd
-// lifecycle bundle, under /v1/static/.
-const SSHDBundlePath = "diego-sshd/diego-sshd.tgz"
-
 // LoadConfig reads the config file at path.
 func LoadConfig(path string) (Config, error) {
 	f, err := os.Open(path)
@@ -225,9 +221,7 @@ func ConfigFromTarget(path string) (Config, error) {
 		AppListen:     "127.0.0.1:0", TargetFile: path, NATSURL: t.NATSURL,
 		SSHProxyAddress: t.SSHProxyAddress, SSHProxyHostFingerprint: t.SSHProxyHostFingerprint,
 		SSHProxyDiegoCredentials: t.SSHProxyDiegoCredentials,
-	}
-	if t.FileServerURL != "" {
-		c.SSHDBundleURL = strings.TrimRight(t.FileServerURL, "/") + "/v1/static/" + SSHDBundlePath
+		SSHDBundleURL:            t.SSHDBundleURL(),
 	}
 	if c.RootFS == "" {
 		c.RootFS = "preloaded:cflinuxfs4"

@@ -32,10 +32,6 @@ func (l layout) routesAddr() string     { return l.addr(7) }
 // staticDir is what the file server serves under /v1/static/.
 func (l layout) staticDir() string { return filepath.Join(l.dir, "fileserver") }
 
-// SSHDBundlePath is where, under the file server's /v1/static/, the
-// lifecycle bundle holding diego-sshd is.
-const SSHDBundlePath = "diego-sshd/diego-sshd.tgz"
-
 // natsURL is the NATS the route emitter publishes to: --nats, or the one
 // diego up embeds.
 func (l layout) natsURL() string {
@@ -102,7 +98,7 @@ func writeSSHDBundle(binDir, staticDir string) error {
 	if err != nil {
 		return err
 	}
-	dst := filepath.Join(staticDir, filepath.FromSlash(SSHDBundlePath))
+	dst := filepath.Join(staticDir, filepath.FromSlash(target.SSHDBundlePath))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func checkEdge(t *testing.T, tgt target.File) {
 	if m, err := sub.NextMsg(10e9); err != nil || string(m.Data) != "hi" {
 		t.Fatalf("NATS round trip: %v %v", m, err)
 	}
-	bundle, err := http.Get(tgt.FileServerURL + "/v1/static/" + SSHDBundlePath)
+	bundle, err := http.Get(tgt.SSHDBundleURL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // File is target.json. `diego up` writes absolute paths; a reader takes a
@@ -53,6 +54,19 @@ type Cell struct {
 	LocalURL string `json:"local_url"`
 	Zone     string `json:"zone"`
 	PID      int    `json:"pid"`
+}
+
+// SSHDBundlePath is where, under the file server's /v1/static/, `diego up`
+// serves the lifecycle bundle holding diego-sshd.
+const SSHDBundlePath = "diego-sshd/diego-sshd.tgz"
+
+// SSHDBundleURL is the diego-sshd bundle's URL on the file server; "" when
+// the file names no file server.
+func (f File) SSHDBundleURL() string {
+	if f.FileServerURL == "" {
+		return ""
+	}
+	return strings.TrimRight(f.FileServerURL, "/") + "/v1/static/" + SSHDBundlePath
 }
 
 // Path is the target file's path in a cluster directory.
