@@ -10,7 +10,6 @@ import (
 
 	"github.com/diego-go/diego/src/cli/render"
 	"github.com/diego-go/diego/src/routeemitter/routes"
-	"github.com/diego-go/diego/src/target"
 )
 
 // routesQuery is the routes command's request: where the emitter serves
@@ -52,13 +51,7 @@ func fetchRoutes(ctx context.Context, k *conn, q routesQuery) (routesResult, err
 		if err != nil {
 			return routesResult{}, err
 		}
-		if s.Target != "" {
-			f, err := target.Load(s.Target)
-			if err != nil {
-				return routesResult{}, err
-			}
-			url = f.RouteEmitterURL
-		}
+		url = s.File.RouteEmitterURL
 	}
 	if url == "" {
 		return routesResult{}, errors.New("no route emitter URL: set --route-emitter-url (or DIEGO_ROUTE_EMITTER_URL), or point --target (or DIEGO_TARGET) at a target file with route_emitter_url")

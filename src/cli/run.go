@@ -78,7 +78,7 @@ func runFlags(c *call) func([]string) (runRequest, error) {
 		if err == nil && o.SSH {
 			url := o.SSHDBundleURL
 			if url == "" {
-				url, err = c.fileServerURL()
+				url, err = c.sshdBundleURL()
 			}
 			if err == nil {
 				err = withSSH(lrp, url)

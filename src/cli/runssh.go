@@ -4,24 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/sshproxy"
-	"github.com/diego-go/diego/src/target"
 )
 
 // sshdPort is the container port diego-sshd listens on, as Cloud
 // Controller sets it.
 const sshdPort = 2222
 
-// sshdBundlePath is where `diego up`'s file server serves the diego-sshd
-// lifecycle bundle, under /v1/static/.
-const sshdBundlePath = "diego-sshd/diego-sshd.tgz"
-
-// fileServerURL is the target file's file server, for --ssh.
-func (c *call) fileServerURL() (string, error) {
+// sshdBundleURL is the diego-sshd bundle on the target file's file
+// server, for --ssh.
+func (c *call) sshdBundleURL() (string, error) {
 	s, err := c.settings()
 	if err != nil {
 		return "", err
@@ -29,14 +24,10 @@ func (c *call) fileServerURL() (string, error) {
 	if s.Target == "" {
 		return "", errors.New("run --ssh: no target file: diego-sshd comes from `diego up`'s file server (set DIEGO_TARGET or --target), or pass --sshd-bundle-url")
 	}
-	f, err := target.Load(s.Target)
-	if err != nil {
-		return "", err
+	if url := s.File.SSHDBundleURL(); url != "" {
+		return url, nil
 	}
-	if f.FileServerURL == "" {
-		return "", fmt.Errorf("run --ssh: %s names no file_server_url: restart `diego up`, or pass --sshd-bundle-url", s.Target)
-	}
-	return strings.TrimRight(f.FileServerURL, "/") + "/v1/static/" + sshdBundlePath, nil
+	return "", fmt.Errorf("run --ssh: %s names no file_server_url: restart `diego up`, or pass --sshd-bundle-url", s.Target)
 }
 
 // withSSH makes lrp reachable with `diego ssh`, as Cloud Controller does

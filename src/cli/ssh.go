@@ -17,7 +17,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/diego-go/diego/src/sshproxy"
-	"github.com/diego-go/diego/src/target"
 )
 
 // sshStdin is the session's standard input (tests replace it).
@@ -74,15 +73,9 @@ func (t *sshTarget) fill(c *call) error {
 		if err != nil {
 			return err
 		}
-		if s.Target != "" {
-			f, err := target.Load(s.Target)
-			if err != nil {
-				return err
-			}
-			t.address = firstSet(t.address, f.SSHProxyAddress)
-			t.fingerprint = firstSet(t.fingerprint, f.SSHProxyHostFingerprint)
-			t.password = firstSet(t.password, f.SSHProxyDiegoCredentials)
-		}
+		t.address = firstSet(t.address, s.File.SSHProxyAddress)
+		t.fingerprint = firstSet(t.fingerprint, s.File.SSHProxyHostFingerprint)
+		t.password = firstSet(t.password, s.File.SSHProxyDiegoCredentials)
 	}
 	var missing []string
 	for _, m := range [][2]string{{"ssh_proxy_address (--ssh-proxy-address)", t.address},

@@ -20,6 +20,10 @@ type Settings struct {
 	LocketAddress, LocketCACert, LocketCert, LocketKey string
 
 	LogDir string
+
+	// File is the target file Target names, as Resolve read it (zero
+	// without one): commands take their other addresses from it.
+	File target.File
 }
 
 // Setting describes one field: its flag, environment variable and key in
@@ -65,6 +69,7 @@ func (s *Settings) Resolve(getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	s.File = f
 	byKey := fileSettings(f)
 	s.fill(func(st Setting) string { return byKey[st.Key] })
 	return nil
