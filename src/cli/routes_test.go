@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
-	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/diego-go/diego/src/internal/natsembed/natstest"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/reptest"
 	redaemon "github.com/diego-go/diego/src/routeemitter/daemon"
@@ -22,15 +22,7 @@ import (
 // and NATS), finding it through the target file's route_emitter_url.
 func TestRoutesFromARunningEmitter(t *testing.T) {
 	h := reptest.StartBBS(t)
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := natstest.Start(t, nil)
 	b := h.Certs
 	cfg := redaemon.DefaultConfig()
 	cfg.BBSAddress, cfg.LocketAddress, cfg.NATSAddresses, cfg.RoutesAddress = h.URL, h.Daemon.LocketAddr(), ns.ClientURL(), "127.0.0.1:0"

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,6 +14,7 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	filedaemon "github.com/diego-go/diego/src/fileserver/daemon"
+	"github.com/diego-go/diego/src/internal/natsembed"
 	emitterdaemon "github.com/diego-go/diego/src/routeemitter/daemon"
 	"github.com/diego-go/diego/src/sshd"
 	sshproxydaemon "github.com/diego-go/diego/src/sshproxy/daemon"
@@ -24,10 +24,13 @@ import (
 // The components that reach the apps listen just above the core ones:
 // NATS (when embedded) +4, the file server +5, the SSH proxy +6 and the
 // route emitter's table +7.
-func (l layout) natsAddr() string       { return l.addr(4) }
+func (l layout) natsAddr() string       { return l.addr(natsOffset) }
 func (l layout) fileServerAddr() string { return l.addr(5) }
 func (l layout) sshProxyAddr() string   { return l.addr(6) }
 func (l layout) routesAddr() string     { return l.addr(7) }
+
+// natsOffset is the embedded NATS server's port above the port base.
+const natsOffset = 4
 
 // staticDir is what the file server serves under /v1/static/.
 func (l layout) staticDir() string { return filepath.Join(l.dir, "fileserver") }
@@ -57,26 +60,16 @@ func startNATS(l layout) (*natsserver.Server, error) {
 	if l.opts.NATSURL != "" {
 		return nil, nil
 	}
-	host, port, err := net.SplitHostPort(l.natsAddr())
-	if err != nil {
-		return nil, err
-	}
-	var p int
-	if _, err := fmt.Sscan(port, &p); err != nil {
-		return nil, err
-	}
-	s, err := natsserver.NewServer(&natsserver.Options{
-		ServerName: "diego-up", Host: host, Port: p, NoLog: true, NoSigs: true,
+	s, err := natsembed.Start(&natsserver.Options{
+		ServerName: "diego-up", Host: "127.0.0.1", Port: l.opts.PortBase + natsOffset, NoLog: true, NoSigs: true,
 		// No monitoring port, no cluster: one local server.
 		HTTPPort: 0,
-	})
+	}, ReadyTimeout)
+	if errors.Is(err, natsembed.ErrNotReady) {
+		return nil, fmt.Errorf("the embedded NATS server did not listen on %s within %s (is the port taken? use --port-base, or --nats URL for an existing server)", l.natsAddr(), ReadyTimeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("the embedded NATS server: %w", err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(ReadyTimeout) {
-		s.Shutdown()
-		return nil, fmt.Errorf("the embedded NATS server did not listen on %s within %s (is the port taken? use --port-base, or --nats URL for an existing server)", l.natsAddr(), ReadyTimeout)
 	}
 	return s, nil
 }

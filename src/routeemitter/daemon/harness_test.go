@@ -11,10 +11,10 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
+	"github.com/diego-go/diego/src/internal/natsembed/natstest"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/routeemitter/table"
@@ -31,19 +31,7 @@ type cluster struct {
 func newCluster(tb testing.TB, natsTLS *tls.Config) *cluster {
 	tb.Helper()
 	h := bbstest.Start(tb, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(tb), EmbeddedLocket: true})
-	opts := &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}
-	if natsTLS != nil {
-		opts.TLSConfig, opts.TLSVerify, opts.TLS = natsTLS, true, true
-	}
-	s, err := server.NewServer(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		tb.Fatal("nats server not ready")
-	}
-	tb.Cleanup(s.Shutdown)
+	s := natstest.Start(tb, natsTLS)
 	return &cluster{bbs: h, natsURL: s.ClientURL(), log: lager.NewLogger("test")}
 }
 

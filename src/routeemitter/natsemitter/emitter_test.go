@@ -9,25 +9,17 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
+	"github.com/nats-io/nats.go"
+
+	"github.com/diego-go/diego/src/internal/natsembed/natstest"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/routeemitter/table"
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 )
 
 // startNATS runs a real NATS server in the test process on 127.0.0.1.
 func startNATS(t *testing.T) string {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s.ClientURL()
+	return natstest.Start(t, nil).ClientURL()
 }
 
 func connect(t *testing.T, url string) *nats.Conn {
