@@ -28,6 +28,9 @@ type routeMessage struct {
 	PrivateInstanceIndex string   `json:"private_instance_index"`
 }
 
+// endpoint is the host:port the message routes to.
+func (m routeMessage) endpoint() string { return net.JoinHostPort(m.Host, strconv.Itoa(m.Port)) }
+
 // routeEvent is one message seen on NATS.
 type routeEvent struct {
 	subject string // register or unregister
@@ -95,7 +98,7 @@ func (w *routeWatch) last(kind string, since time.Time) map[string]routeMessage 
 	out := map[string]routeMessage{}
 	for _, ev := range w.events {
 		if ev.subject == kind && !ev.at.Before(since) {
-			out[net.JoinHostPort(ev.msg.Host, strconv.Itoa(ev.msg.Port))] = ev.msg
+			out[ev.msg.endpoint()] = ev.msg
 		}
 	}
 	return out
@@ -106,7 +109,7 @@ func (w *routeWatch) registeredAfter(endpoint string, at time.Time) (bool, time.
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, ev := range w.events {
-		if ev.subject == "register" && ev.at.After(at) && net.JoinHostPort(ev.msg.Host, strconv.Itoa(ev.msg.Port)) == endpoint {
+		if ev.subject == "register" && ev.at.After(at) && ev.msg.endpoint() == endpoint {
 			return true, ev.at
 		}
 	}
@@ -120,13 +123,13 @@ func (w *routeWatch) registeredBeforeUnregister(endpoint, gone string) bool {
 	defer w.mu.Unlock()
 	last := -1
 	for i, ev := range w.events {
-		if ev.subject == "unregister" && net.JoinHostPort(ev.msg.Host, strconv.Itoa(ev.msg.Port)) == gone {
+		if ev.subject == "unregister" && ev.msg.endpoint() == gone {
 			last = i
 		}
 	}
 	for i := 0; i < last; i++ {
 		ev := w.events[i]
-		if ev.subject == "register" && net.JoinHostPort(ev.msg.Host, strconv.Itoa(ev.msg.Port)) == endpoint {
+		if ev.subject == "register" && ev.msg.endpoint() == endpoint {
 			return true
 		}
 	}
@@ -188,7 +191,7 @@ func (w *routeWatch) expectUnregistered(t *testing.T, endpoint string, since tim
 	defer w.mu.Unlock()
 	for i := len(w.events) - 1; i >= 0; i-- {
 		ev := w.events[i]
-		if ev.subject == "unregister" && net.JoinHostPort(ev.msg.Host, strconv.Itoa(ev.msg.Port)) == endpoint {
+		if ev.subject == "unregister" && ev.msg.endpoint() == endpoint {
 			return ev.at
 		}
 	}
