@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/diego-go/diego/src/cli"
+	"github.com/diego-go/diego/src/internal/natsembed/natstest"
 
 	"github.com/diego-go/diego/src/target"
 )
@@ -104,5 +105,41 @@ func checkRunSSH(t *testing.T, dir string) {
 	}
 	if out, err := diego("delete-desired-lrp", "sshapp"); err != nil {
 		t.Fatalf("removing sshapp: %v\n%s", err, out)
+	}
+}
+
+// TestUpExternalNATS: with --nats, diego up embeds no server, names the
+// given one in target.json, and its route emitter talks to it (it greets
+// the routers there).
+func TestUpExternalNATS(t *testing.T) {
+	ns := natstest.Start(t, nil)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	greets, err := nc.SubscribeSync("router.greet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "cluster")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := Up(ctx, Options{Dir: dir, Cells: 1, PortBase: 9700, BinDir: binDir, NATSURL: ns.ClientURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	if got := c.Target().NATSURL; got != ns.ClientURL() {
+		t.Fatalf("target nats_url %q, want %q", got, ns.ClientURL())
+	}
+	if c.edge.nats != nil {
+		t.Fatal("an embedded NATS server runs beside --nats")
+	}
+	if _, err := greets.NextMsg(30 * time.Second); err != nil {
+		t.Fatalf("no router.greet from the route emitter on the given NATS: %v", err)
 	}
 }
