@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs"
+	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/cluster"
 	"github.com/diego-go/diego/src/internal/testutil"
@@ -160,31 +162,91 @@ func (r *Cluster) AuditWrites(tb testing.TB, ops []WriteOp, completed map[string
 // ErrNoWrites is returned when a load recorded nothing.
 var ErrNoWrites = errors.New("the load recorded no writes")
 
-// describeErrors groups failed writes by their message's first words.
+// describeErrors counts failed writes by class.
 func describeErrors(ops []WriteOp) string {
 	counts := map[string]int{}
+	total := 0
 	for _, op := range ops {
-		if op.Acked {
-			continue
+		if !op.Acked {
+			counts[op.Class]++
+			total++
 		}
-		msg := op.Err
-		if i := strings.IndexAny(msg, ":{"); i > 0 && i < 60 {
-			msg = msg[:i]
-		}
-		if len(msg) > 60 {
-			msg = msg[:60]
-		}
-		counts[strings.TrimSpace(msg)]++
 	}
-	if len(counts) == 0 {
+	if total == 0 {
 		return "0"
 	}
 	var parts []string
-	total := 0
 	for m, n := range counts {
-		total += n
-		parts = append(parts, fmt.Sprintf("%d× %s", n, m))
+		parts = append(parts, fmt.Sprintf("%d %s", n, m))
 	}
 	sort.Strings(parts)
 	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, ", "))
+}
+
+// LogCount counts the lines of component's log (e.g. "bbs", "rep-cell-1")
+// that contain substr.
+func (r *Cluster) LogCount(component, substr string) int {
+	b, err := os.ReadFile(filepath.Join(r.LogDir(), component+".log"))
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), substr)
+}
+
+// Counts snapshots LogCount of each component for substr, so a scenario
+// can report what happened during it.
+func (r *Cluster) Counts(substr string, components ...string) map[string]int {
+	out := map[string]int{}
+	for _, c := range components {
+		out[c] = r.LogCount(c, substr)
+	}
+	return out
+}
+
+// Since describes the growth of counts since before, e.g. "bbs 2, auctioneer 1"
+// ("0" when none grew).
+func Since(before, now map[string]int) string {
+	var parts []string
+	keys := make([]string, 0, len(now))
+	for k := range now {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if d := now[k] - before[k]; d > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, d))
+		}
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Instances maps each index of app to the guid of its RUNNING instance.
+func (r *Cluster) Instances(tb testing.TB, app string) map[int32]string {
+	tb.Helper()
+	lrps, err := r.BBS.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: app})
+	if err != nil {
+		tb.Fatalf("listing %s's instances: %v", app, err)
+	}
+	out := map[int32]string{}
+	for _, l := range lrps {
+		if l.State == models.ActualLRPStateRunning {
+			out[l.Index] = l.InstanceGuid
+		}
+	}
+	return out
+}
+
+// Replaced counts the indices whose RUNNING instance in now is not the one
+// in before (a restart, or a move to another cell).
+func Replaced(before, now map[int32]string) int {
+	n := 0
+	for idx, g := range before {
+		if now[idx] != g {
+			n++
+		}
+	}
+	return n
 }

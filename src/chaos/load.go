@@ -74,7 +74,13 @@ func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, conve
 	converged := time.Since(f.End)
 	sum := Summarize(ops)
 	if sum.Untyped > 0 {
-		tb.Errorf("%d writes failed with an error that is neither a BBS error nor a network error", sum.Untyped)
+		var msgs []string
+		for _, op := range ops {
+			if !op.Acked && !op.Typed && len(msgs) < 5 {
+				msgs = append(msgs, op.Kind+" "+op.Guid+": "+op.Err)
+			}
+		}
+		tb.Errorf("%d writes failed with an error that is neither a BBS error nor a network error, e.g.\n%s", sum.Untyped, strings.Join(msgs, "\n"))
 	}
 	if sum.MaxLatency > 3*RequestTimeout+5*time.Second {
 		tb.Errorf("a write took %s: a hang (the client's request timeout is %s, three attempts)", sum.MaxLatency, RequestTimeout)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"code.cloudfoundry.org/bbs"
@@ -29,7 +31,8 @@ type WriteOp struct {
 	Version int // the annotation "v<Version>" a desire or update sets
 	Acked   bool
 	Err     string // empty when acknowledged
-	Typed   bool   // the error was a BBS *models.Error (or a timeout), not something unexplained
+	Class   string // what kind of failure: a BBS error type, "timeout", "connection refused", ...
+	Typed   bool   // the error was a BBS *models.Error or a network error a client can act on
 	Latency time.Duration
 }
 
@@ -53,7 +56,7 @@ func (l *WriteLog) record(kind, guid string, version int, write func() error) Wr
 	op := WriteOp{At: start, Kind: kind, Guid: guid, Version: version, Acked: err == nil, Latency: time.Since(start)}
 	if err != nil {
 		op.Err = err.Error()
-		op.Typed = typedError(err)
+		op.Class, op.Typed = classify(err)
 	}
 	l.mu.Lock()
 	l.ops = append(l.ops, op)
@@ -61,14 +64,30 @@ func (l *WriteLog) record(kind, guid string, version int, write func() error) Wr
 	return op
 }
 
-// typedError reports whether err is one a client can act on: a BBS error
-// (models.Error, with its type) or a network error (refused, reset,
-// timeout) the reference client passes through.
-func typedError(err error) bool {
+// classify names the kind of a failed write and whether a client can act
+// on it: a BBS error (models.Error, by type) or a network failure
+// (timeout, refused, reset, closed). Anything else is untyped.
+func classify(err error) (string, bool) {
 	var me *models.Error
+	if errors.As(err, &me) {
+		return "BBS " + me.Type.String(), true
+	}
 	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused", true
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset", true
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed", true
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return "timeout", true
+	}
 	var oe *net.OpError
-	return errors.As(err, &me) || errors.As(err, &ne) || errors.As(err, &oe)
+	if errors.As(err, &oe) {
+		return "network: " + oe.Op, true
+	}
+	return "untyped", false
 }
 
 // Summary counts a log's writes.
