@@ -141,8 +141,17 @@ func CheckConverged(t target.File, cl bbs.Client) ([]string, error) {
 	var problems []string
 	running := map[string]map[int32]int{}
 	byInstance := map[string]*models.ActualLRP{}
+	states := map[string][]string{}
 	for _, l := range actuals {
 		byInstance[l.InstanceGuid] = l
+		st := fmt.Sprintf("%d:%s", l.Index, l.State)
+		if l.PlacementError != "" {
+			st += "(" + l.PlacementError + ")"
+		}
+		if l.CellId != "" {
+			st += "@" + l.CellId
+		}
+		states[l.ProcessGuid] = append(states[l.ProcessGuid], st)
 		if l.State == models.ActualLRPStateRunning {
 			if running[l.ProcessGuid] == nil {
 				running[l.ProcessGuid] = map[int32]int{}
@@ -161,25 +170,25 @@ func CheckConverged(t target.File, cl bbs.Client) ([]string, error) {
 			}
 		}
 		if n != int(d.Instances) {
-			problems = append(problems, fmt.Sprintf("%s: %d of %d instances RUNNING", d.ProcessGuid, n, d.Instances))
+			problems = append(problems, fmt.Sprintf("%s: %d of %d instances RUNNING %v", d.ProcessGuid, n, d.Instances, states[d.ProcessGuid]))
 		}
 	}
 	taskCell := map[string]string{}
 	for _, tk := range tasks {
 		taskCell[tk.TaskGuid] = tk.CellId
 	}
-	states, err := cellStates(t, cells)
+	cellSt, err := cellStates(t, cells)
 	if err != nil {
 		return nil, err
 	}
 	containers := map[string][]string{} // guid/index -> cells running it
-	ids := make([]string, 0, len(states))
-	for id := range states {
+	ids := make([]string, 0, len(cellSt))
+	for id := range cellSt {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		st := states[id]
+		st := cellSt[id]
 		for _, l := range st.LRPs {
 			if a := byInstance[l.InstanceGUID]; a == nil || a.CellId != id {
 				problems = append(problems, fmt.Sprintf("orphan container on %s: %s index %d instance %s (%s) unknown to the BBS there", id, l.ProcessGuid, l.Index, l.InstanceGUID, l.State))

@@ -226,7 +226,13 @@ func Since(before, now map[string]int) string {
 // Instances maps each index of app to the guid of its RUNNING instance.
 func (r *Cluster) Instances(tb testing.TB, app string) map[int32]string {
 	tb.Helper()
-	lrps, err := r.BBS.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: app})
+	var lrps []*models.ActualLRP
+	var err error
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		if lrps, err = r.BBS.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: app}); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		tb.Fatalf("listing %s's instances: %v", app, err)
 	}

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +99,7 @@ func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, conve
 		FigConverged:        fmtDur(converged),
 		FigRecover:          "–",
 		"probes failed":     fmt.Sprintf("%d of %d", probes.Failed, probes.OK+probes.Failed),
-		"tasks completed":   fmt.Sprintf("%d (%d failed)", len(completed), failedTasks),
+		"tasks completed":   fmt.Sprintf("%d (%d failed%s)", len(completed), failedTasks, reasons(l.Tasks.FailureReasons())),
 		"max write latency": fmtDur(sum.MaxLatency),
 	}
 	if sum.Failed > 0 {
@@ -111,4 +112,16 @@ func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, conve
 		figs[k] = v
 	}
 	Record(tb, scenario, figs)
+}
+
+func reasons(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for r, n := range m {
+		parts = append(parts, fmt.Sprintf("%d× %q", n, r))
+	}
+	sort.Strings(parts)
+	return ": " + strings.Join(parts, ", ")
 }

@@ -25,6 +25,7 @@ type TaskRunner struct {
 	mu        sync.Mutex
 	completed map[string]bool // deleted after completing
 	failed    int
+	reasons   map[string]int // failure reasons of the failed tasks
 }
 
 // StartTaskRunner desires one task (`/bin/sh -c true`) every interval
@@ -34,7 +35,7 @@ func StartTaskRunner(cl bbs.Client, log *WriteLog, prefix string, every time.Dur
 		every = time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &TaskRunner{Log: log, cl: cl, prefix: prefix, every: every, cancel: cancel, done: make(chan struct{}), completed: map[string]bool{}}
+	r := &TaskRunner{Log: log, cl: cl, prefix: prefix, every: every, cancel: cancel, done: make(chan struct{}), completed: map[string]bool{}, reasons: map[string]int{}}
 	go r.run(ctx)
 	return r
 }
@@ -63,6 +64,17 @@ func (r *TaskRunner) Completed() (map[string]bool, int) {
 		out[g] = true
 	}
 	return out, r.failed
+}
+
+// FailureReasons counts the failed tasks' failure reasons.
+func (r *TaskRunner) FailureReasons() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range r.reasons {
+		out[k] = v
+	}
+	return out
 }
 
 func (r *TaskRunner) run(ctx context.Context) {
@@ -100,6 +112,7 @@ func (r *TaskRunner) Reap() {
 		r.completed[t.TaskGuid] = true
 		if t.Failed {
 			r.failed++
+			r.reasons[t.FailureReason]++
 		}
 		r.mu.Unlock()
 	}
