@@ -256,3 +256,8 @@ func Replaced(before, now map[int32]string) int {
 	}
 	return n
 }
+
+func readLog(c *Cluster, component string) string {
+	b, _ := os.ReadFile(filepath.Join(c.LogDir(), component+".log"))
+	return string(b)
+}
