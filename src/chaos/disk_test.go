@@ -16,38 +16,55 @@ import (
 	"github.com/diego-go/diego/src/internal/testutil"
 )
 
-// diskCell is a cell whose directory is a small tmpfs of its own.
+// diskCell is a cell whose data directories (its containers' homes and
+// its instance identity credentials) are small tmpfs mounts of their own.
 type diskCell struct {
-	id, dir string
+	id   string
+	dirs []string
 }
 
-// smallDisk mounts a 64 MiB tmpfs on the directory diego up gives cell
-// (under dir), before the cluster starts; it is unmounted when the test
-// ends (after the cluster stopped). It needs root, and fails without it.
+// smallDisk mounts an 8 MiB tmpfs on each of the data directories diego up
+// gave cell (under dir), once its rep runs (the rep sizes its disk
+// capacity from the filesystem at start: a small one would leave it no
+// capacity); they are unmounted (lazily) when the test ends. It needs root,
+// and fails without it.
 func smallDisk(t *testing.T, dir, cell string) diskCell {
-	d := filepath.Join(dir, "cells", cell)
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", d, "tmpfs", 0, "size=64m,mode=0755"); err != nil {
-		t.Fatalf("mounting a tmpfs on %s for the disk-full scenario (needs root): %v", d, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(d, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmounting %s: %v", d, err)
+	d := diskCell{id: cell}
+	for _, sub := range []string{"containers", "instance-identity"} {
+		p := filepath.Join(dir, "cells", cell, sub)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
 		}
-	})
-	return diskCell{id: cell, dir: d}
+		if err := syscall.Mount("tmpfs", p, "tmpfs", 0, "size=8m,mode=0755"); err != nil {
+			t.Fatalf("mounting a tmpfs on %s for the disk-full scenario (needs root): %v", p, err)
+		}
+		t.Cleanup(func() {
+			if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil {
+				t.Errorf("unmounting %s: %v", p, err)
+			}
+		})
+		d.dirs = append(d.dirs, p)
+	}
+	return d
 }
 
-// fill writes a file until the filesystem is full.
+// fill writes a file in each directory until its filesystem is full.
 func (d diskCell) fill() error {
-	f, err := os.Create(filepath.Join(d.dir, "fill"))
+	for _, dir := range d.dirs {
+		if err := fillDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fillDir(dir string) error {
+	f, err := os.Create(filepath.Join(dir, "fill"))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, 64<<10)
 	for {
 		if _, err := f.Write(buf); err != nil {
 			if errors.Is(err, syscall.ENOSPC) {
@@ -58,7 +75,14 @@ func (d diskCell) fill() error {
 	}
 }
 
-func (d diskCell) free() error { return os.Remove(filepath.Join(d.dir, "fill")) }
+func (d diskCell) free() error {
+	for _, dir := range d.dirs {
+		if err := os.Remove(filepath.Join(dir, "fill")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // diskFull fills a cell's filesystem, desires instances, and checks that
 // the cell's failures are reported clearly (ENOSPC in its log, the
@@ -70,7 +94,7 @@ func diskFull(t *testing.T, c *Cluster, d diskCell) {
 	component := "rep-" + d.id
 	enospc := c.LogCount(component, "no space left on device")
 	if err := d.fill(); err != nil {
-		t.Fatalf("filling %s: %v", d.dir, err)
+		t.Fatalf("filling %v: %v", d.dirs, err)
 	}
 	f := Fault{Start: time.Now()}
 	if err := c.BBS.DesireLRP(lg, "", App("disk-app", 6, 0)); err != nil {

@@ -20,8 +20,8 @@ import (
 // the cluster back to a settled state before the next starts.
 func TestSingleCluster(t *testing.T) {
 	dir := t.TempDir()
-	diskCell := smallDisk(t, dir, "cell-3")
 	c := Up(t, cluster.Options{Dir: dir, Cells: 3})
+	diskCell := smallDisk(t, dir, "cell-3")
 	c.DesireApp(t, "app", 3)
 	t.Run("auctioneer killed mid-round", func(t *testing.T) { auctioneerKilled(t, c) })
 	t.Run("cell frozen 60 s", func(t *testing.T) { cellFrozen(t, c) })
