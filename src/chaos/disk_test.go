@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ func diskFull(t *testing.T, c *Cluster, d diskCell) {
 	testutil.Eventually(t, 3*time.Minute, "disk-app's 6 instances RUNNING while "+d.id+"'s disk is full", func() (bool, string) {
 		n := len(c.Instances(t, "disk-app"))
 		running = time.Since(f.Start)
-		return n == 6, fmt.Sprintf("%d of 6", n)
+		return n == 6, fmt.Sprintf("%d of 6: %s; %s's log: %v", n, describeLRPs(c, "disk-app"), component, logLines(c, component, "no space", 3))
 	})
 	onFull := onCell(c, "disk-app", d.id)
 	errs := c.LogCount(component, "no space left on device") - enospc
@@ -154,4 +155,18 @@ func onCell(c *Cluster, app, cell string) int {
 		}
 	}
 	return n
+}
+
+// describeLRPs lists app's instances: index, state, cell, crash count and
+// reason, placement error.
+func describeLRPs(c *Cluster, app string) string {
+	lrps, err := c.BBS.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: app})
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, l := range lrps {
+		out = append(out, fmt.Sprintf("%d:%s@%s crashes=%d %q %q", l.Index, l.State, l.CellId, l.CrashCount, l.CrashReason, l.PlacementError))
+	}
+	return strings.Join(out, "; ")
 }

@@ -100,7 +100,7 @@ func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, conve
 		FigRecover:          "–",
 		"probes failed":     fmt.Sprintf("%d of %d", probes.Failed, probes.OK+probes.Failed),
 		"tasks completed":   fmt.Sprintf("%d (%d failed%s)", len(completed), failedTasks, reasons(l.Tasks.FailureReasons())),
-		"max write latency": fmtDur(sum.MaxLatency),
+		"max write latency": fmt.Sprintf("%s (%s)", fmtDur(sum.MaxLatency), sum.Slowest.Kind),
 	}
 	if sum.Failed > 0 {
 		figs[FigAPIDown] = fmtDur(sum.LastFailure.Sub(sum.FirstFailure))
