@@ -118,8 +118,17 @@ func reasons(m map[string]int) string {
 	if len(m) == 0 {
 		return ""
 	}
-	var parts []string
+	// Reasons naming a path differ only by it: group them by the text
+	// before the path and the error after it.
+	grouped := map[string]int{}
 	for r, n := range m {
+		if i := strings.IndexByte(r, '/'); i >= 0 {
+			r = r[:i] + "…" + r[strings.LastIndex(r, ": "):]
+		}
+		grouped[r] += n
+	}
+	var parts []string
+	for r, n := range grouped {
 		parts = append(parts, fmt.Sprintf("%d× %q", n, r))
 	}
 	sort.Strings(parts)
