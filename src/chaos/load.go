@@ -122,8 +122,8 @@ func reasons(m map[string]int) string {
 	// before the path and the error after it.
 	grouped := map[string]int{}
 	for r, n := range m {
-		if i := strings.IndexByte(r, '/'); i >= 0 {
-			r = r[:i] + "…" + r[strings.LastIndex(r, ": "):]
+		if i, j := strings.IndexByte(r, '/'), strings.LastIndex(r, ": "); i >= 0 && j > i {
+			r = r[:i] + "…" + r[j:]
 		}
 		grouped[r] += n
 	}
