@@ -90,6 +90,9 @@ func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, conve
 		tb.Errorf("panics in the component logs:\n%s", strings.Join(panics, "\n"))
 	}
 	probes := l.Prober.Stats(l.Started, time.Time{})
+	if failed := l.Prober.Failures(); len(failed) > 0 {
+		tb.Logf("the first failed probes:\n%s", strings.Join(failed, "\n"))
+	}
 	figs := map[string]string{
 		FigDowntime:         fmt.Sprintf("%d s", probes.DownSeconds),
 		FigAPIDown:          "0 s",
