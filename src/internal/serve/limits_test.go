@@ -1,0 +1,123 @@
+package serve_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/internal/serve"
+	"github.com/diego-go/diego/src/internal/serve/abusetest"
+	"github.com/diego-go/diego/src/internal/testutil"
+)
+
+// testLimits are short enough for the checks and leave keep-alive
+// connections idle long enough to hold them.
+var testLimits = serve.Limits{
+	ReadHeaderTimeout: jsonconfig.Duration(time.Second),
+	ReadTimeout:       jsonconfig.Duration(2 * time.Second),
+	IdleTimeout:       jsonconfig.Duration(20 * time.Second),
+	MaxHeaderBytes:    4096,
+	MaxConnections:    8,
+}
+
+// start serves a handler that echoes a bounded body, with l and mutual TLS.
+func start(t *testing.T, l serve.Limits) abusetest.Target {
+	t.Helper()
+	m := testutil.MutualTLS(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {})
+	mux.HandleFunc("POST /body", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1024)); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := l.Apply(&http.Server{Handler: mux, TLSConfig: m.Server})
+	go func() { _ = srv.ServeTLS(l.Listener(ln), "", "") }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return abusetest.Target{Addr: ln.Addr().String(), TLS: m.Client,
+		Good: abusetest.Request{Method: "GET", Path: "/ping"}, Body: abusetest.Request{Method: "POST", Path: "/body"}}
+}
+
+func TestLimitsStandUpToAbuse(t *testing.T) {
+	tg := start(t, testLimits)
+	t.Run("client certificates", func(t *testing.T) { abusetest.CheckClientCertificates(t, tg) })
+	t.Run("slow clients", func(t *testing.T) { abusetest.CheckSlowClients(t, tg, 2) })
+	t.Run("oversized", func(t *testing.T) { abusetest.CheckOversized(t, tg, 4096, 4096) })
+	t.Run("connection limit", func(t *testing.T) { abusetest.CheckConnectionLimit(t, tg, 8) })
+}
+
+// TestChecksFailWithoutLimits shows the checks can fail: a server with its
+// limits turned off serves beyond any count of connections.
+func TestChecksFailWithoutLimits(t *testing.T) {
+	off := serve.Limits{ReadHeaderTimeout: -1, ReadTimeout: -1, WriteTimeout: -1, IdleTimeout: -1, MaxConnections: -1}
+	srv := off.Apply(&http.Server{})
+	if srv.ReadHeaderTimeout != 0 || srv.ReadTimeout != 0 || srv.WriteTimeout != 0 {
+		t.Fatalf("negative limits did not turn the timeouts off: %+v", srv)
+	}
+	tg := start(t, off)
+	rec := &recorder{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		abusetest.CheckConnectionLimit(rec, tg, 2)
+	}()
+	<-done
+	if !strings.Contains(rec.msg, "beyond max_connections 2 was answered") {
+		t.Fatalf("the check against an unlimited server reported %q", rec.msg)
+	}
+}
+
+// recorder is an abusetest.T that records the first failure.
+type recorder struct{ msg string }
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	if r.msg == "" {
+		r.msg = fmt.Sprintf(format, args...)
+	}
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+func TestLimitsDefaultsAndValidate(t *testing.T) {
+	l := serve.Limits{MaxConnections: 5}.Or(serve.DefaultLimits)
+	if l.MaxConnections != 5 || l.ReadHeaderTimeout != serve.DefaultLimits.ReadHeaderTimeout || l.MaxHeaderBytes != serve.DefaultLimits.MaxHeaderBytes {
+		t.Fatalf("Or = %+v", l)
+	}
+	srv := serve.Limits{}.Apply(&http.Server{})
+	if srv.ReadHeaderTimeout != 10*time.Second || srv.ReadTimeout != time.Minute || srv.MaxHeaderBytes != 64<<10 || srv.IdleTimeout != 2*time.Minute {
+		t.Fatalf("defaults applied: %+v", srv)
+	}
+	if err := serve.DefaultLimits.Validate("server_limits"); err != nil {
+		t.Fatal(err)
+	}
+	err := serve.Limits{MaxHeaderBytes: 10, ReadHeaderTimeout: jsonconfig.Duration(time.Minute), ReadTimeout: jsonconfig.Duration(time.Second)}.Validate("server_limits")
+	for _, want := range []string{"server_limits.max_header_bytes 10", "server_limits.read_timeout 1s is shorter"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want %q", err, want)
+		}
+	}
+}
