@@ -43,7 +43,7 @@ type Config struct {
 	MaxBodyBytes               int64 // default DefaultMaxBodyBytes
 	// Limits bound the API's clients (unset fields: serve.DefaultLimits).
 	Limits serve.Limits
-	Logger                     *slog.Logger
+	Logger *slog.Logger
 }
 
 // Validate fills defaults and reports every problem.

@@ -61,9 +61,9 @@ type Config struct {
 	MaxRequestBodyBytes int64 `json:"max_request_body_bytes"`
 	// ServerLimits bound the clients of the API, health and debug servers
 	// (unset fields: serve.DefaultLimits).
-	ServerLimits serve.Limits `json:"server_limits"`
-	EventBufferSize     int   `json:"event_buffer_size"`
-	MaxTaskRetries      int   `json:"max_task_retries"`
+	ServerLimits    serve.Limits `json:"server_limits"`
+	EventBufferSize int          `json:"event_buffer_size"`
+	MaxTaskRetries  int          `json:"max_task_retries"`
 
 	// Client identity for calls to reps; defaults to the server's files.
 	RepCAFile         string   `json:"rep_ca_file"`
