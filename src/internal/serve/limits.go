@@ -3,6 +3,7 @@ package serve
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -144,6 +145,18 @@ type limitConn struct {
 	once    sync.Once
 	release func()
 }
+
+// CloseWrite half-closes a TCP connection: net/http sends its last answer
+// (e.g. 431) that way before closing.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// ReadFrom keeps the connection's own ReadFrom (sendfile for TCP).
+func (c *limitConn) ReadFrom(r io.Reader) (int64, error) { return io.Copy(c.Conn, r) }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()

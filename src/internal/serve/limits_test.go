@@ -18,16 +18,6 @@ import (
 	"github.com/diego-go/diego/src/internal/testutil"
 )
 
-// testLimits are short enough for the checks and leave keep-alive
-// connections idle long enough to hold them.
-var testLimits = serve.Limits{
-	ReadHeaderTimeout: jsonconfig.Duration(time.Second),
-	ReadTimeout:       jsonconfig.Duration(2 * time.Second),
-	IdleTimeout:       jsonconfig.Duration(20 * time.Second),
-	MaxHeaderBytes:    4096,
-	MaxConnections:    8,
-}
-
 // start serves a handler that echoes a bounded body, with l and mutual TLS.
 func start(t *testing.T, l serve.Limits) abusetest.Target {
 	t.Helper()
@@ -60,11 +50,7 @@ func start(t *testing.T, l serve.Limits) abusetest.Target {
 }
 
 func TestLimitsStandUpToAbuse(t *testing.T) {
-	tg := start(t, testLimits)
-	t.Run("client certificates", func(t *testing.T) { abusetest.CheckClientCertificates(t, tg) })
-	t.Run("slow clients", func(t *testing.T) { abusetest.CheckSlowClients(t, tg, 2) })
-	t.Run("oversized", func(t *testing.T) { abusetest.CheckOversized(t, tg, 4096, 4096) })
-	t.Run("connection limit", func(t *testing.T) { abusetest.CheckConnectionLimit(t, tg, 8) })
+	abusetest.Run(t, start(t, abusetest.Limits), abusetest.Options{ClientCerts: true, BodyBytes: 4096})
 }
 
 // TestChecksFailWithoutLimits shows the checks can fail: a server with its

@@ -17,14 +17,48 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/internal/serve"
 	"github.com/diego-go/diego/src/pki"
 )
 
 // Deadline is how long the server gets to do what a check expects of it
 // (answer, disconnect a slow client); checks assert nothing shorter.
 const Deadline = 30 * time.Second
+
+// Limits are short limits for a server under these checks: slow clients
+// are cut after a second or two, idle keep-alive connections last long
+// enough to be held, eight connections are served at once.
+var Limits = serve.Limits{
+	ReadHeaderTimeout: jsonconfig.Duration(time.Second),
+	ReadTimeout:       jsonconfig.Duration(2 * time.Second),
+	IdleTimeout:       jsonconfig.Duration(20 * time.Second),
+	MaxHeaderBytes:    4096,
+	MaxConnections:    8,
+}
+
+// Options say which checks apply to a server running with Limits.
+type Options struct {
+	// ClientCerts: the server requires a client certificate from its CA.
+	ClientCerts bool
+	// BodyBytes is a body size the server refuses (0: it reads no bodies).
+	BodyBytes int
+}
+
+// Run runs every check that applies, each as a subtest, against a server
+// running with Limits.
+func Run(t *testing.T, tg Target, o Options) {
+	t.Helper()
+	if o.ClientCerts {
+		t.Run("client certificates", func(t *testing.T) { CheckClientCertificates(t, tg) })
+	}
+	t.Run("slow clients", func(t *testing.T) { CheckSlowClients(t, tg, 2) })
+	t.Run("oversized", func(t *testing.T) { CheckOversized(t, tg, Limits.MaxHeaderBytes, o.BodyBytes) })
+	t.Run("connection limit", func(t *testing.T) { CheckConnectionLimit(t, tg, Limits.MaxConnections) })
+}
 
 // T is the part of testing.TB the checks use.
 type T interface {
@@ -86,7 +120,8 @@ func (tg Target) Do(ctx context.Context, tlsCfg *tls.Config, r Request) error {
 	}
 	tr := &http.Transport{TLSClientConfig: tlsCfg, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", r.Method, r.Path, err)
 	}
