@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/diego-go/diego/src/internal/serve/abusetest"
 	"github.com/diego-go/diego/src/pki"
@@ -56,5 +58,22 @@ func TestDefaultLimitsLeaveDownloadsUntimed(t *testing.T) {
 	l := cfg.ServerLimits.Or(DefaultLimits)
 	if srv := l.Apply(&http.Server{}); srv.WriteTimeout != 0 || srv.ReadHeaderTimeout == 0 || srv.MaxHeaderBytes == 0 {
 		t.Fatalf("file server defaults: write %s, read header %s, max header bytes %d", srv.WriteTimeout, srv.ReadHeaderTimeout, srv.MaxHeaderBytes)
+	}
+}
+
+// TestServerLimitsConfig: server_limits may set some fields, the rest keep
+// their defaults; a bad value is named.
+func TestServerLimitsConfig(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(`{"static_directory": "/tmp", "server_limits": {"max_connections": 5, "read_header_timeout": "3s"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := c.ServerLimits.Or(DefaultLimits).Apply(&http.Server{})
+	if srv.ReadHeaderTimeout != 3*time.Second || srv.ReadTimeout != time.Minute || c.ServerLimits.Or(DefaultLimits).MaxConnections != 5 {
+		t.Fatalf("parsed limits: %+v, server %+v", c.ServerLimits, srv)
+	}
+	c.ServerLimits.MaxHeaderBytes = -1
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "server_limits.max_header_bytes -1") {
+		t.Fatalf("Validate = %v", err)
 	}
 }
