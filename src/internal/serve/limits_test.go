@@ -54,7 +54,8 @@ func TestLimitsStandUpToAbuse(t *testing.T) {
 }
 
 // TestChecksFailWithoutLimits shows the checks can fail: a server with its
-// limits turned off serves beyond any count of connections.
+// limits turned off serves beyond any count of connections and keeps slow
+// clients.
 func TestChecksFailWithoutLimits(t *testing.T) {
 	off := serve.Limits{ReadHeaderTimeout: -1, ReadTimeout: -1, WriteTimeout: -1, IdleTimeout: -1, MaxConnections: -1}
 	srv := off.Apply(&http.Server{})
@@ -71,6 +72,17 @@ func TestChecksFailWithoutLimits(t *testing.T) {
 	<-done
 	if !strings.Contains(rec.msg, "beyond max_connections 2 was answered") {
 		t.Fatalf("the check against an unlimited server reported %q", rec.msg)
+	}
+	rec = &recorder{}
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		tg.Deadline = 3 * time.Second
+		abusetest.CheckSlowClients(rec, tg, 1)
+	}()
+	<-done
+	if !strings.Contains(rec.msg, "the server kept a slow client") {
+		t.Fatalf("the slow-client check against a server without timeouts reported %q", rec.msg)
 	}
 }
 
@@ -105,5 +117,51 @@ func TestLimitsDefaultsAndValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v, want %q", err, want)
 		}
+	}
+}
+
+// TestLimitedListenerCloseEndsAWaitingAccept: an Accept waiting for a slot
+// returns net.ErrClosed when the listener closes, and a closed connection
+// frees its slot once.
+func TestLimitedListenerCloseEndsAWaitingAccept(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := serve.Limits{MaxConnections: 1}.Listener(inner)
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	dial()
+	first, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial()
+	first.Close()
+	first.Close() // a second close frees nothing more
+	second, err := ln.Accept()
+	if err != nil {
+		t.Fatalf("Accept after the first connection closed: %v", err)
+	}
+	defer second.Close()
+	accepted := make(chan error, 1)
+	go func() {
+		_, err := ln.Accept()
+		accepted <- err
+	}()
+	ln.Close()
+	select {
+	case err := <-accepted:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("waiting Accept = %v, want net.ErrClosed", err)
+		}
+	case <-time.After(abusetest.Deadline):
+		t.Fatal("a waiting Accept did not return when the listener closed")
 	}
 }

@@ -86,6 +86,9 @@ type Target struct {
 	TLS *tls.Config
 	// Good is a well-behaved request.
 	Good Request
+	// Deadline, if set, replaces the package's Deadline for how long the
+	// server gets to disconnect slow clients.
+	Deadline time.Duration
 	// Body is a request whose body the server reads (Method and Path are
 	// used; Body is replaced by the checks). Empty Path: the server reads
 	// no body and Good is used.
@@ -97,6 +100,13 @@ func (tg Target) scheme() string {
 		return "https"
 	}
 	return "http"
+}
+
+func (tg Target) deadline() time.Duration {
+	if tg.Deadline > 0 {
+		return tg.Deadline
+	}
+	return Deadline
 }
 
 func (tg Target) bodyRequest() Request {
@@ -230,7 +240,7 @@ func (s *slowConn) watch() {
 // Deadline. The server's timeouts must be well under Deadline.
 func CheckSlowClients(t T, tg Target, n int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	ctx, cancel := context.WithTimeout(context.Background(), tg.deadline())
 	defer cancel()
 	var slow []*slowConn
 	var wg sync.WaitGroup
@@ -287,7 +297,7 @@ func CheckSlowClients(t T, tg Target, n int) {
 		select {
 		case <-s.done:
 		case <-ctx.Done():
-			t.Fatalf("the server kept a slow client (%s) connected for %s", s.kind, Deadline)
+			t.Fatalf("the server kept a slow client (%s) connected for %s", s.kind, tg.deadline())
 		}
 	}
 	tg.Served(t, "after disconnecting slow clients")
