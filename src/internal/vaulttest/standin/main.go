@@ -2,8 +2,8 @@
 // tests that deploy the release (tools/deploylocal TestRotateErrandLocal: the
 // BBS reads its key ring from it, the rotate-encryption-key errand rotates
 // it). TEST ONLY: it is not a Vault replacement. Secrets live in memory and
-// are lost when it exits, there are no policies (every valid token may read
-// and write every path) and no persistence, sealing or audit.
+// are lost when it exits; its root token and AppRoles carry the root policy
+// (every path); there is no persistence, sealing or audit.
 //
 //	standin -listen 0.0.0.0:0 -tls -cert-host 10.245.0.1 -dir DIR \
 //	    -keyring '{"active_key_label":"k1","keys":{"k1":"passphrase"}}' \
