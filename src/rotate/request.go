@@ -149,7 +149,7 @@ func Execute(ctx context.Context, r Request) (Summary, error) {
 	}
 	res, err := Run(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("rotate-encryption-key: %w (run it again to resume; it converges)", err)
+		return nil, fmt.Errorf("rotate-encryption-key: %w", err)
 	}
 	return res, nil
 }
