@@ -101,6 +101,9 @@ func (c *Cluster) prepare() error {
 	if l.key, err = readOrCreateKey(filepath.Join(l.dir, "encryption-key")); err != nil {
 		return err
 	}
+	if err := c.seedVault(context.Background()); err != nil {
+		return err
+	}
 	if c.opts.Backend == "runc" {
 		if err := busyboxRootFS(l.rootfsDir()); err != nil {
 			return fmt.Errorf("building the busybox rootfs: %w", err)
