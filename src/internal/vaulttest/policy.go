@@ -86,3 +86,15 @@ func (s *Server) allowed(policies []string, path, capability string) bool {
 	caps := s.capabilitiesOf(policies, path)
 	return slices.Contains(caps, CapRoot) || slices.Contains(caps, capability)
 }
+
+// BBSPolicy is the BBS's documented policy (docs/key-rotation.md): read on
+// the key ring's data.
+func BBSPolicy(mount, path string) Policy {
+	return Policy{mount + "/data/" + path: {CapRead}}
+}
+
+// RotationPolicy is the rotation's documented policy: read and update on
+// the key ring's data, update on its destroy path.
+func RotationPolicy(mount, path string) Policy {
+	return Policy{mount + "/data/" + path: {CapRead, CapUpdate}, mount + "/destroy/" + path: {CapUpdate}}
+}
