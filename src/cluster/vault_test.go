@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,5 +117,30 @@ func TestUpVault(t *testing.T) {
 	}
 	if n := vs.Requests()["PUT login"]; n < 2 { // diego up's check, then the BBS's own login
 		t.Fatalf("AppRole logins: %d, want the BBS's own too", n)
+	}
+}
+
+// TestVaultOptionsValidate: the --vault-* flags' usage errors.
+func TestVaultOptionsValidate(t *testing.T) {
+	for _, c := range []struct {
+		v    VaultOptions
+		want string
+	}{
+		{VaultOptions{Token: "t"}, "need --vault-addr"},
+		{VaultOptions{Address: "vault:8200", Token: "t"}, "want http(s)://host:port"},
+		{VaultOptions{Address: "http://127.0.0.1:8200"}, "give --vault-token, or --vault-role-id"},
+		{VaultOptions{Address: "http://127.0.0.1:8200", Token: "t", RoleID: "r", SecretID: "s"}, "not both"},
+		{VaultOptions{Address: "http://127.0.0.1:8200", RoleID: "r"}, "--vault-role-id needs --vault-secret-id"},
+		{VaultOptions{Address: "https://127.0.0.1:8200", Token: "t", CACertFile: "/nonexistent/ca.crt"}, "--vault-ca-cert"},
+	} {
+		errs := c.v.validate()
+		if len(errs) == 0 || !strings.Contains(fmt.Sprint(errs), c.want) {
+			t.Errorf("%+v: got %v, want %q", c.v, errs, c.want)
+		}
+	}
+	for _, ok := range []VaultOptions{{}, {Address: "http://127.0.0.1:8200", Token: "t"}, {Address: "http://127.0.0.1:8200", RoleID: "r", SecretID: "s", KeyPath: "a/b"}} {
+		if errs := ok.validate(); len(errs) != 0 {
+			t.Errorf("%+v: %v", ok, errs)
+		}
 	}
 }
