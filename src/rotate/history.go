@@ -113,5 +113,6 @@ func (r *vaultRun) destroyHistory(ctx context.Context, removed []string) error {
 	}
 	r.d.logf("destroyed versions 1-%d of the key ring secret in Vault: the removed keys cannot be read from its history", r.version-1)
 	r.changed(fmt.Sprintf("destroyed versions 1-%d of the key ring secret", r.version-1))
+	r.res.DestroyedThrough = r.version - 1
 	return nil
 }

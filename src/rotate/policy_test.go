@@ -87,6 +87,9 @@ func TestRotateMinimalPolicies(t *testing.T) {
 	if leaked {
 		t.Fatalf("the removed passphrase is readable from version history (versions %v) with the BBS's policy", readable)
 	}
+	if res.DestroyedThrough != res.VaultVersion-2 { // all but the last two: the one without the old key and the one clearing rotating_to
+		t.Fatalf("destroyed through version %d of %d", res.DestroyedThrough, res.VaultVersion)
+	}
 	if len(readable) > 1 { // only the version that cleared rotating_to, which holds the new key alone
 		t.Fatalf("versions %v before the current one are readable; want at most the one holding only %q", readable, res.ActiveLabel)
 	}

@@ -48,7 +48,10 @@ type Result struct {
 	Reencryption    time.Duration `json:"reencryption_ns"`
 	Duration        time.Duration `json:"duration_ns"`
 	VaultVersion    int           `json:"vault_version"`
-	BBSReached      []string      `json:"bbs_reached"`
+	// DestroyedThrough: versions 1 to this one of the key ring secret are
+	// destroyed (they held the removed keys); 0 if there were none.
+	DestroyedThrough int      `json:"destroyed_through_version"`
+	BBSReached       []string `json:"bbs_reached"`
 }
 
 type vaultRun struct {
