@@ -39,6 +39,7 @@ func TestDatabaseUnreachable(t *testing.T) {
 			components := []string{"bbs", "auctioneer", "locket", "rep-cell-1", "rep-cell-2"}
 			leading := c.Counts("stopped leading", components...)
 			presence := c.Counts("presence lost", components...)
+			lostCells := c.LogCount("bbs", "cell presence lost; converging now")
 			restarts := map[string]int{"bbs": c.Restarts("bbs"), "auctioneer": c.Restarts("auctioneer"), "locket": c.Restarts("locket")}
 			instances := c.Instances(t, "db-app")
 			load := c.StartLoad(t, "db-"+mode.String(), "db-app")
@@ -68,6 +69,7 @@ func TestDatabaseUnreachable(t *testing.T) {
 					c.Restarts("auctioneer")-restarts["auctioneer"], c.Restarts("locket")-restarts["locket"]),
 				"leaders stepped down": stepped,
 				"cell presences lost":  Since(presence, c.Counts("presence lost", components...)),
+				"cells the BBS saw go": fmt.Sprint(c.LogCount("bbs", "cell presence lost; converging now") - lostCells),
 			})
 			// No flapping: each leader steps down at most once (its lock
 			// expires once while Locket cannot reach the database), and no
