@@ -54,6 +54,13 @@ type Fault struct{ Start, End time.Time }
 // does not converge.
 func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, converge time.Duration, extra map[string]string) {
 	tb.Helper()
+	r.FinishThen(tb, scenario, l, f, converge, extra, nil)
+}
+
+// FinishThen is Finish with figures that after computes once the cluster
+// converged (e.g. how many instances were replaced), added to extra.
+func (r *Cluster) FinishThen(tb testing.TB, scenario string, l *Load, f Fault, converge time.Duration, extra map[string]string, after func() map[string]string) {
+	tb.Helper()
 	var recovered time.Time
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if recovered = FirstAckAfter(l.Log.Ops(), f.End); !recovered.IsZero() {
@@ -113,6 +120,11 @@ func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, conve
 	}
 	for k, v := range extra {
 		figs[k] = v
+	}
+	if after != nil {
+		for k, v := range after() {
+			figs[k] = v
+		}
 	}
 	Record(tb, scenario, figs)
 }
