@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"github.com/diego-go/diego/src/internal/dbconn"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/locket"
 )
 
 // Config is the Locket configuration file.
@@ -30,6 +32,13 @@ type Config struct {
 	// Database, when set, gives the database by its parts (the BOSH job's
 	// properties); database_driver and database_connection_string are built from it.
 	Database *dbconn.Parts `json:"database,omitempty"`
+
+	// HandshakeTimeout closes a connection that has not completed its TLS
+	// handshake in time (0: locket.DefaultHandshakeTimeout, 10 s).
+	HandshakeTimeout jsonconfig.Duration `json:"handshake_timeout"`
+	// MaxConcurrentStreams bounds the calls running at once on one client
+	// connection (0: locket.DefaultMaxConcurrentStreams, 100).
+	MaxConcurrentStreams uint32 `json:"max_concurrent_streams"`
 
 	// DebugAddress, when set, serves Go's /debug/pprof profiles (plain HTTP; keep it on loopback).
 	DebugAddress string `json:"debug_address"`
@@ -94,10 +103,17 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("database_driver / database_connection_string / max_*_database_connections: %w", err))
 		}
 	}
+	if c.HandshakeTimeout < 0 {
+		errs = append(errs, fmt.Errorf("handshake_timeout %s is negative; want 0 (the default, 10s) or more", time.Duration(c.HandshakeTimeout)))
+	}
 	if _, err := jsonconfig.Level(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+func (c Config) serverLimits() locket.ServerLimits {
+	return locket.ServerLimits{HandshakeTimeout: time.Duration(c.HandshakeTimeout), MaxConcurrentStreams: c.MaxConcurrentStreams}
 }
 
 func (c Config) storeConfig() sqldb.Config {
