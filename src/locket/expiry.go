@@ -23,6 +23,8 @@ type expiry struct {
 	key, owner, typ string
 	index           int64
 	id              string
+	ttl             time.Duration
+	since           time.Time   // the TTL counts from here; guarded by Service.mu
 	timer           *time.Timer // guarded by Service.mu
 }
 
@@ -43,8 +45,8 @@ func (s *Service) arm(l record.Lock) (isNew bool) {
 		}
 		cur.timer.Stop()
 	}
-	e := &expiry{key: l.Key, owner: l.Owner, typ: l.Type, index: l.ModifiedIndex, id: l.ModifiedID}
-	e.timer = time.AfterFunc(ttlDuration(l.TTLSeconds), func() { s.expire(e) })
+	e := &expiry{key: l.Key, owner: l.Owner, typ: l.Type, index: l.ModifiedIndex, id: l.ModifiedID, ttl: ttlDuration(l.TTLSeconds), since: time.Now()}
+	e.timer = time.AfterFunc(e.ttl, func() { s.expire(e) })
 	s.timers[l.Key] = e
 	return !ok || cur.id != l.ModifiedID
 }
@@ -60,9 +62,18 @@ func ttlDuration(seconds int64) time.Duration {
 // expire runs when e's timer fires: it deletes the lock if it is still at
 // e's version. If the lock changed (written through another Locket server
 // on the same database) it arms a timer for the current version instead.
+//
+// A lock is never expired for want of refreshes this Service could not
+// have served: while the store is failing the timer is postponed by the
+// TTL, and after the store recovers the TTL counts from the recovery.
 func (s *Service) expire(e *expiry) {
 	s.mu.Lock()
 	if s.closed || s.timers[e.key] != e {
+		s.mu.Unlock()
+		return
+	}
+	if wait := s.postponeLocked(e, time.Now()); wait > 0 {
+		e.timer = time.AfterFunc(wait, func() { s.expire(e) })
 		s.mu.Unlock()
 		return
 	}
@@ -78,14 +89,16 @@ func (s *Service) expire(e *expiry) {
 		if s.ctx.Err() != nil {
 			return
 		}
-		log.Warn("expiring lock failed; will retry", "error", err, "retry_in", expiryRetry)
+		s.storeFailed(err)
+		log.Warn("expiring lock failed; will retry once the store is back", "error", err)
 		s.mu.Lock()
 		if !s.closed && s.timers[e.key] == e {
-			e.timer = time.AfterFunc(expiryRetry, func() { s.expire(e) })
+			e.timer = time.AfterFunc(max(s.postponeLocked(e, time.Now()), expiryRetry), func() { s.expire(e) })
 		}
 		s.mu.Unlock()
 		return
 	}
+	s.storeOK()
 	s.mu.Lock()
 	if s.timers[e.key] == e {
 		delete(s.timers, e.key)
@@ -111,8 +124,12 @@ func (s *Service) expire(e *expiry) {
 func (s *Service) armAll(ctx context.Context) (int, error) {
 	locks, err := s.store.FetchLocks(ctx, "")
 	if err != nil {
+		if ctx.Err() == nil {
+			s.storeFailed(err)
+		}
 		return 0, err
 	}
+	s.storeOK()
 	for _, l := range locks {
 		s.arm(l)
 	}
