@@ -26,7 +26,10 @@ type Config struct {
 	// DatabaseDriver is sqlite, postgres or mysql (MySQL or MariaDB).
 	DatabaseDriver           string `json:"database_driver"`
 	DatabaseConnectionString string `json:"database_connection_string"`
-	// Pool sizes; 0 means the store's defaults.
+	// Pool sizes. 0 open means the store's default (20); 0 idle means as
+	// many as open: Locket keeps every connection it opened, so a database
+	// near its connection limit (other clients' bulk work) cannot leave
+	// lock refreshes without one.
 	MaxOpenDatabaseConnections int `json:"max_open_database_connections"`
 	MaxIdleDatabaseConnections int `json:"max_idle_database_connections"`
 	// Database, when set, gives the database by its parts (the BOSH job's
@@ -117,8 +120,12 @@ func (c Config) serverLimits() locket.ServerLimits {
 }
 
 func (c Config) storeConfig() sqldb.Config {
-	return sqldb.Config{
+	cfg := sqldb.Config{
 		Driver: c.DatabaseDriver, DSN: c.DatabaseConnectionString,
 		MaxOpenConns: c.MaxOpenDatabaseConnections, MaxIdleConns: c.MaxIdleDatabaseConnections,
+	}.WithDefaults()
+	if c.MaxIdleDatabaseConnections == 0 {
+		cfg.MaxIdleConns = cfg.MaxOpenConns
 	}
+	return cfg
 }
