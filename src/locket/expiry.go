@@ -11,8 +11,10 @@ import (
 )
 
 const (
-	// expiryTimeout bounds one compare-and-delete.
-	expiryTimeout = 30 * time.Second
+	// storeCallTimeout bounds one compare-and-delete and one scan: a
+	// database that does not answer in time (unreachable, not refusing)
+	// counts as failing, so expiries are postponed until it is back.
+	storeCallTimeout = 5 * time.Second
 	// expiryRetry is the wait before retrying a compare-and-delete that failed
 	// (a database hiccup must not leave a dead holder's lock in place forever).
 	expiryRetry = time.Second
@@ -81,7 +83,7 @@ func (s *Service) expire(e *expiry) {
 	s.mu.Unlock()
 	defer s.wg.Done()
 
-	ctx, cancel := context.WithTimeout(s.ctx, expiryTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, storeCallTimeout)
 	defer cancel()
 	log := s.log.With("key", e.key, "owner", e.owner, "type", e.typ, "modified_index", e.index)
 	expired, err := s.store.ExpireLock(ctx, e.key, e.index, e.id)
@@ -124,7 +126,7 @@ func (s *Service) expire(e *expiry) {
 func (s *Service) armAll(ctx context.Context) (int, error) {
 	locks, err := s.store.FetchLocks(ctx, "")
 	if err != nil {
-		if ctx.Err() == nil {
+		if s.ctx.Err() == nil { // not closing
 			s.storeFailed(err)
 		}
 		return 0, err
@@ -142,7 +144,9 @@ func (s *Service) armAll(ctx context.Context) (int, error) {
 func (s *Service) scanLoop() {
 	defer s.wg.Done()
 	serve.Every(s.ctx, s.scan, func(time.Time) {
-		if _, err := s.armAll(s.ctx); err != nil && s.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(s.ctx, max(s.scan, storeCallTimeout))
+		defer cancel()
+		if _, err := s.armAll(ctx); err != nil && s.ctx.Err() == nil {
 			s.log.Warn("scanning locks failed", "error", err)
 		}
 	})
