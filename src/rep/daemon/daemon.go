@@ -27,6 +27,7 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/rep/actions"
 	"github.com/diego-go/diego/src/rep/cell"
@@ -162,7 +163,8 @@ func (d *Daemon) start() error {
 	mem, disk := clamp32(capy.MemoryMB), clamp32(capy.DiskMB)
 	d.presenceCapacity = models.NewCellCapacity(mem, disk, int32(capy.MaxContainers))
 
-	if d.bbs, err = bbs.NewClient(d.cfg.BBSAddress, d.cfg.BBSCAFile, d.cfg.BBSClientCertFile, d.cfg.BBSClientKeyFile, 0, 0); err != nil {
+	if d.bbs, err = bbsaddr.NewClient(bbs.ClientConfig{URL: d.cfg.BBSAddress, IsTLS: true,
+		CAFile: d.cfg.BBSCAFile, CertFile: d.cfg.BBSClientCertFile, KeyFile: d.cfg.BBSClientKeyFile}); err != nil {
 		return fmt.Errorf("bbs client: %w", err)
 	}
 	switch {
