@@ -16,6 +16,7 @@ import (
 	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/lager/v3"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
@@ -29,9 +30,7 @@ const ReadyTimeout = 60 * time.Second
 type Cluster struct {
 	opts     Options
 	l        layout
-	locket   *child
-	bbs      *child
-	auction  *child
+	planes   []controlPlane // z1's, and z2's with --ha
 	reps     []*child
 	edge     edge
 	targetMu sync.Mutex
@@ -106,15 +105,19 @@ func (c *Cluster) prepare() error {
 			return fmt.Errorf("building the busybox rootfs: %w", err)
 		}
 	}
-	locketCfg, err := l.locketConfig()
-	if err != nil {
-		return err
+	configs := map[string]any{}
+	for z := 0; z < l.zones(); z++ {
+		locketCfg, err := l.locketConfig(z)
+		if err != nil {
+			return err
+		}
+		bbsCfg, err := l.bbsConfig(z)
+		if err != nil {
+			return err
+		}
+		configs[suffix("locket", z)], configs[suffix("bbs", z)] = locketCfg, bbsCfg
+		configs[suffix("auctioneer", z)] = l.auctioneerConfig(z)
 	}
-	bbsCfg, err := l.bbsConfig()
-	if err != nil {
-		return err
-	}
-	configs := map[string]any{"locket": locketCfg, "bbs": bbsCfg, "auctioneer": l.auctioneerConfig()}
 	for i := 0; i < c.opts.Cells; i++ {
 		configs["rep-"+l.cellID(i)] = l.repConfig(i)
 	}
@@ -129,9 +132,10 @@ func (c *Cluster) prepare() error {
 	mk := func(name, bin string, restart bool) *child {
 		return &child{name: name, bin: binPath(c.opts.BinDir, bin), config: l.configFile(name), logPath: l.logFile(name), restart: restart}
 	}
-	c.locket = mk("locket", "locket", true)
-	c.bbs = mk("bbs", "bbs", true)
-	c.auction = mk("auctioneer", "auctioneer", true)
+	for z := 0; z < l.zones(); z++ {
+		c.planes = append(c.planes, controlPlane{locket: mk(suffix("locket", z), "locket", true),
+			bbs: mk(suffix("bbs", z), "bbs", true), auction: mk(suffix("auctioneer", z), "auctioneer", true)})
+	}
 	for i := 0; i < c.opts.Cells; i++ {
 		c.reps = append(c.reps, mk("rep-"+l.cellID(i), "rep", false))
 	}
@@ -176,20 +180,16 @@ func (c *Cluster) checkSameDB() error {
 // startAll starts the components in order, waiting for each to be ready.
 func (c *Cluster) startAll(ctx context.Context) error {
 	l := c.l
-	if err := c.startWait(ctx, c.locket, "Locket on "+l.locketAddr(), func() error { return dialOK(l.locketAddr()) }); err != nil {
+	if err := c.startLockets(ctx); err != nil {
 		return err
 	}
-	bbsClient, err := bbs.NewClient("https://"+l.bbsAddr(), l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey, 0, 0)
+	bbsClient, err := bbsaddr.NewClient(bbs.ClientConfig{URL: l.bbsURLs(), IsTLS: true,
+		CAFile: l.certs.CACert, CertFile: l.certs.ClientCert, KeyFile: l.certs.ClientKey})
 	if err != nil {
 		return fmt.Errorf("BBS client: %w", err)
 	}
 	lg := lager.NewLogger("diego-up")
-	if err := c.startWait(ctx, c.bbs, "BBS on https://"+l.bbsAddr(), func() error {
-		if !bbsClient.Ping(lg, "") {
-			return errors.New("not answering yet")
-		}
-		return nil
-	}); err != nil {
+	if err := c.startBBSes(ctx, bbsClient); err != nil {
 		return err
 	}
 	if err := c.startEdge(ctx); err != nil {
@@ -223,7 +223,7 @@ func (c *Cluster) startAll(ctx context.Context) error {
 	}
 	// The auctioneer starts once the cells are there: its first round
 	// (the BBS's resumed instances) then has every cell to place on.
-	if err := c.startWait(ctx, c.auction, "auctioneer on https://"+l.auctioneerAddr(), func() error { return dialOK(l.auctioneerAddr()) }); err != nil {
+	if err := c.startAuctioneers(ctx); err != nil {
 		return err
 	}
 	if err := c.writeTarget(); err != nil {
@@ -280,11 +280,12 @@ func (c *Cluster) waitFor(ctx context.Context, what string, children []*child, r
 func (c *Cluster) writeTarget() error {
 	l := c.l
 	t := target.File{
-		BBSURL: "https://" + l.bbsAddr(), LocketAddress: l.locketAddr(), AuctioneerURL: "https://" + l.auctioneerAddr(),
+		BBSURL: l.bbsURLs(), LocketAddress: l.locketAddrs(0), AuctioneerURL: "https://" + l.auctioneerAddr(),
 		CACert: l.certs.CACert, ClientCert: l.certs.ClientCert, ClientKey: l.certs.ClientKey,
 		LogDir: l.appLogDir(), RootFS: "preloaded:" + RootFSName, Backend: c.opts.Backend,
-		PIDs: map[string]int{"locket": c.locket.pid(), "bbs": c.bbs.pid(), "auctioneer": c.auction.pid()},
+		PIDs: map[string]int{},
 	}
+	c.describeHA(&t)
 	c.edge.describe(l, &t)
 	for i, r := range c.reps {
 		t.Cells = append(t.Cells, target.Cell{
@@ -314,7 +315,7 @@ func (c *Cluster) Target() target.File {
 // cell VM that failed would. Then it stops everything.
 func (c *Cluster) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	all := append(append([]*child{c.locket, c.bbs, c.auction}, c.edge.all()...), c.reps...)
+	all := append(append(c.controlChildren(), c.edge.all()...), c.reps...)
 	for _, ch := range all {
 		wg.Add(1)
 		go func() {
@@ -404,7 +405,17 @@ func (c *Cluster) Stop() {
 		}()
 	}
 	wg.Wait()
-	for _, ch := range append(c.edge.all(), c.auction, c.bbs, c.locket) {
+	var order []*child
+	for _, p := range c.planes {
+		order = append(order, p.auction)
+	}
+	for _, p := range c.planes {
+		order = append(order, p.bbs)
+	}
+	for _, p := range c.planes {
+		order = append(order, p.locket)
+	}
+	for _, ch := range append(c.edge.all(), order...) {
 		if ch != nil {
 			ch.stop(15 * time.Second)
 		}

@@ -42,6 +42,10 @@ type File struct {
 	SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials,omitempty"`
 	// FileServerURL serves the lifecycle bundles (diego-sshd among them).
 	FileServerURL string `json:"file_server_url,omitempty"`
+	// BBSHealthURLs are every BBS's health listener (diego up --ha): GET
+	// /leader answers 200 on the BBS holding the lock, 503 on a standby.
+	// BBSURL and LocketAddress then list every server, comma-separated.
+	BBSHealthURLs []string `json:"bbs_health_urls,omitempty"`
 	// PIDs are the component processes by name (bbs, locket, auctioneer),
 	// for tests that kill or restart them.
 	PIDs map[string]int `json:"pids"`

@@ -44,6 +44,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Loggregator.CertFile, "loggregator-cert", "", "PEM client certificate file for the Loggregator agent")
 	fs.StringVar(&o.Loggregator.KeyFile, "loggregator-key", "", "PEM key file of --loggregator-cert")
 	fs.StringVar(&o.NATSURL, "nats", "", "an existing NATS server for the route emitter, nats://[user:pass@]host:port (default: embed one on port-base+4)")
+	fs.BoolVar(&o.HA, "ha", false, "high availability: two Locket servers, two BBS and two auctioneers (zones z1 and z2, z2's at port-base+200..+203) on one --db (PostgreSQL or MySQL); as root, each cell in a network namespace of its own")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding the bbs, locket, auctioneer and rep binaries (default: next to diego)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: diego up [flags]\n\nStarts Locket, the BBS, the auctioneer and N reps on this machine and writes DIR/target.json when ready.")
