@@ -33,6 +33,7 @@ type Cluster struct {
 	planes   []controlPlane // z1's, and z2's with --ha
 	reps     []*child
 	edge     edge
+	netUp    bool // the cells' namespaces are set up
 	targetMu sync.Mutex
 	target   target.File
 	start    time.Time
@@ -51,11 +52,26 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{opts: opts, start: time.Now()}
 	c.l = layout{opts: opts, dir: dir}
-	if err := c.l.checkPorts(); err != nil {
-		return nil, err
+	var why string
+	if c.l.net, why = cellNetFor(opts, dir); why != "" {
+		c.progress("--ha: %s", why)
+	}
+	// With cells in namespaces the ports are on the bridge, which prepare
+	// makes (once it holds the directory's lock).
+	if c.l.net == nil {
+		if err := c.l.checkPorts(); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.prepare(); err != nil {
+		c.teardownNet()
 		return nil, err
+	}
+	if c.l.net != nil {
+		if err := c.l.checkPorts(); err != nil {
+			c.teardownNet()
+			return nil, err
+		}
 	}
 	if err := c.startAll(ctx); err != nil {
 		c.Stop()
@@ -84,7 +100,14 @@ func (c *Cluster) prepare() error {
 	if err := c.checkSameDB(); err != nil {
 		return err
 	}
-	certs, err := pki.GenerateLocal(filepath.Join(l.dir, "certs"), []string{"127.0.0.1", "localhost"})
+	if l.net != nil {
+		if err := l.net.setup(c.opts.Cells); err != nil {
+			return fmt.Errorf("putting the cells in network namespaces: %w", err)
+		}
+		c.netUp = true
+		c.progress("cells in network namespaces %s..%s on bridge %s (%s)", l.net.ns(0), l.net.ns(c.opts.Cells-1), l.net.bridge(), l.net.hostIP())
+	}
+	certs, err := pki.GenerateLocal(filepath.Join(l.dir, "certs"), l.certHosts())
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
@@ -137,7 +160,11 @@ func (c *Cluster) prepare() error {
 			bbs: mk(suffix("bbs", z), "bbs", true), auction: mk(suffix("auctioneer", z), "auctioneer", true)})
 	}
 	for i := 0; i < c.opts.Cells; i++ {
-		c.reps = append(c.reps, mk("rep-"+l.cellID(i), "rep", false))
+		rep := mk("rep-"+l.cellID(i), "rep", false)
+		if l.net != nil {
+			rep.netns = l.net.ns(i)
+		}
+		c.reps = append(c.reps, rep)
 	}
 	c.edge.children(mk)
 	return nil
@@ -290,7 +317,7 @@ func (c *Cluster) writeTarget() error {
 	for i, r := range c.reps {
 		t.Cells = append(t.Cells, target.Cell{
 			CellID: l.cellID(i), RepURL: "https://" + l.repAddr(i), LocalURL: "http://" + l.localAddr(i),
-			Zone: l.zone(i), PID: r.pid(),
+			Zone: l.zone(i), PID: r.pid(), Netns: r.netns,
 		})
 	}
 	c.targetMu.Lock()
@@ -421,6 +448,7 @@ func (c *Cluster) Stop() {
 		}
 	}
 	c.edge.stopNATS()
+	c.teardownNet()
 	_ = os.Remove(target.Path(c.l.dir))
 	c.progress("stopped; run again with the same --dir to resume")
 }

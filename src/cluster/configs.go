@@ -29,18 +29,53 @@ type layout struct {
 	dir   string
 	certs *pki.Bundle
 	key   string // the BBS encryption passphrase
+	// net, when set, puts each cell in a network namespace of its own; the
+	// other components then listen on its bridge's address.
+	net *cellNet
+}
+
+// host is where the control plane and the edge listen.
+func (l layout) host() string {
+	if l.net != nil {
+		return l.net.hostIP()
+	}
+	return "127.0.0.1"
 }
 
 func (l layout) addr(offset int) string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.opts.PortBase+offset))
+	return net.JoinHostPort(l.host(), strconv.Itoa(l.opts.PortBase+offset))
+}
+
+// cellHost is where cell i's rep and instances answer.
+func (l layout) cellHost(i int) string {
+	if l.net != nil {
+		return l.net.cellIP(i)
+	}
+	return "127.0.0.1"
+}
+
+// certHosts are the addresses the server certificate covers.
+func (l layout) certHosts() []string {
+	hosts := []string{"127.0.0.1", "localhost"}
+	if l.net != nil {
+		hosts = append(hosts, l.net.hostIP())
+		for i := 0; i < l.opts.Cells; i++ {
+			hosts = append(hosts, l.net.cellIP(i))
+		}
+	}
+	return hosts
 }
 
 func (l layout) bbsAddr() string        { return l.bbsAddrZ(0) }
 func (l layout) healthAddr() string     { return l.healthAddrZ(0) }
 func (l layout) locketAddr() string     { return l.locketAddrZ(0) }
 func (l layout) auctioneerAddr() string { return l.auctioneerAddrZ(0) }
-func (l layout) repAddr(i int) string   { return l.addr(10 + 2*i) }
-func (l layout) localAddr(i int) string { return l.addr(11 + 2*i) }
+func (l layout) repAddr(i int) string {
+	return net.JoinHostPort(l.cellHost(i), strconv.Itoa(l.opts.PortBase+10+2*i))
+}
+func (l layout) localAddr(i int) string {
+	return net.JoinHostPort(l.cellHost(i), strconv.Itoa(l.opts.PortBase+11+2*i))
+}
 
 func (l layout) cellID(i int) string { return fmt.Sprintf("cell-%d", i+1) }
 func (l layout) zone(i int) string   { return fmt.Sprintf("z%d", i%3+1) }
@@ -125,6 +160,7 @@ func (l layout) repConfig(i int) repdaemon.Config {
 	c.ContainerRootDir = filepath.Join(l.cellDir(i), "containers")
 	c.ContainerLogDir = l.appLogDir()
 	c.RootFSProviders = []string{"preloaded:" + RootFSName}
+	c.HostIP = l.cellHost(i)
 	c.PresenceTTL = repdaemon.Duration(10 * time.Second)
 	c.PlacementTags = l.opts.CellTags[l.cellID(i)]
 	c.Backend, c.LogLevel = l.opts.Backend, "info"

@@ -61,7 +61,7 @@ func startNATS(l layout) (*natsserver.Server, error) {
 		return nil, nil
 	}
 	s, err := natsembed.Start(&natsserver.Options{
-		ServerName: "diego-up", Host: "127.0.0.1", Port: l.opts.PortBase + natsOffset, NoLog: true, NoSigs: true,
+		ServerName: "diego-up", Host: l.host(), Port: l.opts.PortBase + natsOffset, NoLog: true, NoSigs: true,
 		// No monitoring port, no cluster: one local server.
 		HTTPPort: 0,
 	}, ReadyTimeout)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -88,9 +89,15 @@ func TestUpHA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tgt.BBSURL != "https://127.0.0.1:9800,https://127.0.0.1:10000" || tgt.LocketAddress != "127.0.0.1:9802,127.0.0.1:10002" ||
+	h := r.c.l.host()
+	if tgt.BBSURL != "https://"+h+":9800,https://"+h+":10000" || tgt.LocketAddress != h+":9802,"+h+":10002" ||
 		len(tgt.BBSHealthURLs) != 2 {
 		t.Fatalf("target: %+v", tgt)
+	}
+	// As root, each cell has a namespace of its own (and an address).
+	root := os.Geteuid() == 0
+	if root != (tgt.Cells[0].Netns != "") || root == (h == "127.0.0.1") || root == (r.c.l.cellHost(0) == r.c.l.cellHost(1)) {
+		t.Fatalf("cells (root %v): %+v", root, tgt.Cells)
 	}
 	for _, name := range []string{"bbs", "bbs-z2", "locket", "locket-z2", "auctioneer", "auctioneer-z2"} {
 		if tgt.PIDs[name] == 0 {
@@ -155,4 +162,32 @@ func TestUpHA(t *testing.T) {
 		return err == nil && now.PIDs["bbs"] != tgt.PIDs["bbs"] && now.PIDs["locket"] != tgt.PIDs["locket"] && leading(now) >= 0,
 			fmt.Sprintf("%v %v leader %d", now.PIDs, err, leading(now))
 	})
+
+	if !root {
+		if err := r.c.Partition("cell-1"); err == nil || !strings.Contains(err.Error(), "--ha as root") {
+			t.Fatalf("Partition without namespaces: %v", err)
+		}
+		return
+	}
+	// cell-1 cut off the BBS and Locket: its presence lapses, the process
+	// lives on; healed, it is back.
+	hasCell := func(id string) (bool, string) {
+		cells, err := cl.Cells(lg, "")
+		var ids []string
+		for _, c := range cells {
+			ids = append(ids, c.CellId)
+		}
+		return strings.Contains(strings.Join(ids, " "), id), fmt.Sprintf("%v %v", ids, err)
+	}
+	if err := r.c.Partition("cell-1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 40*time.Second, "cell-1's presence gone", func() (bool, string) { ok, msg := hasCell("cell-1"); return !ok, msg })
+	if err := syscall.Kill(tgt.Cells[0].PID, 0); err != nil {
+		t.Fatalf("the partitioned rep died: %v", err)
+	}
+	if err := r.c.Heal("cell-1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 40*time.Second, "cell-1 back", func() (bool, string) { return hasCell("cell-1") })
 }

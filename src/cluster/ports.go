@@ -27,7 +27,7 @@ func (l layout) listeners() [][2]string {
 	if l.opts.NATSURL == "" {
 		out = append(out, [2]string{"the embedded NATS server", l.natsAddr()})
 	}
-	for i := 0; i < l.opts.Cells; i++ {
+	for i := 0; i < l.opts.Cells && l.net == nil; i++ { // (a fresh namespace's ports are free)
 		out = append(out, [2]string{l.cellID(i) + "'s rep", l.repAddr(i)}, [2]string{l.cellID(i) + "'s local API", l.localAddr(i)})
 	}
 	return out

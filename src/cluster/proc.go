@@ -17,7 +17,8 @@ type child struct {
 	bin     string
 	config  string
 	logPath string
-	restart bool // restarted when it exits unexpectedly
+	restart bool   // restarted when it exits unexpectedly
+	netns   string // runs in this network namespace (ip netns exec)
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -34,6 +35,11 @@ func (c *child) start() error {
 		return fmt.Errorf("%s: opening its log: %w", c.name, err)
 	}
 	cmd := exec.Command(c.bin, "-config", c.config)
+	if c.netns != "" {
+		// ip netns exec joins the namespace and execs the component: the
+		// process is the component's, as without it.
+		cmd = exec.Command("ip", "netns", "exec", c.netns, c.bin, "-config", c.config)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Children die with the supervisor, even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}

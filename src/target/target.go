@@ -58,6 +58,8 @@ type Cell struct {
 	LocalURL string `json:"local_url"`
 	Zone     string `json:"zone"`
 	PID      int    `json:"pid"`
+	// Netns is the cell's network namespace (diego up --ha as root).
+	Netns string `json:"netns,omitempty"`
 }
 
 // SSHDBundlePath is where, under the file server's /v1/static/, `diego up`
