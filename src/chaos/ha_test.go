@@ -21,6 +21,7 @@ func TestHA(t *testing.T) {
 	t.Run("BBS kill -9 x3", func(t *testing.T) { bbsKilledThrice(t, c) })
 	t.Run("Locket killed", func(t *testing.T) { locketKilled(t, c) })
 	t.Run("cell partitioned 60 s", func(t *testing.T) { cellPartitioned(t, c) })
+	t.Run("rolling restart", func(t *testing.T) { rollingRestart(t, c) })
 }
 
 // bbsKilledThrice kills the BBS holding the lock with SIGKILL, waits for

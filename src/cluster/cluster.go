@@ -34,6 +34,9 @@ type Cluster struct {
 	reps     []*child
 	edge     edge
 	netUp    bool // the cells' namespaces are set up
+	runMu    sync.Mutex // guards runCtx and runWG, set by Run
+	runCtx   context.Context
+	runWG    *sync.WaitGroup
 	targetMu sync.Mutex
 	target   target.File
 	start    time.Time
@@ -342,30 +345,49 @@ func (c *Cluster) Target() target.File {
 // cell VM that failed would. Then it stops everything.
 func (c *Cluster) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	c.runMu.Lock()
+	c.runCtx, c.runWG = ctx, &wg
 	all := append(append(c.controlChildren(), c.edge.all()...), c.reps...)
 	for _, ch := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ch.supervise(ctx, func(ch *child, restarted bool, err error) {
-				switch {
-				case err != nil:
-					c.progress("%s could not be restarted: %v", ch.name, err)
-				case restarted:
-					c.progress("%s exited; restarted (pid %d)", ch.name, ch.pid())
-					if err := c.writeTarget(); err != nil {
-						c.progress("updating target.json: %v", err)
-					}
-				default:
-					c.progress("%s exited (%s); not restarted: its instances move to the other cells. Restart diego up to bring it back.", ch.name, ch.status())
-					c.reapCell(ch)
-				}
-			})
-		}()
+		c.superviseChild(ch)
 	}
+	c.runMu.Unlock()
 	<-ctx.Done()
 	c.Stop()
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
 	wg.Wait()
+}
+
+// superviseChild runs ch's supervisor; ch.supervised is closed when it
+// returns. Called with runMu held.
+func (c *Cluster) superviseChild(ch *child) {
+	done := make(chan struct{})
+	ch.mu.Lock()
+	ch.supervised = done
+	ch.mu.Unlock()
+	c.runWG.Add(1)
+	go func() {
+		defer c.runWG.Done()
+		defer close(done)
+		ch.supervise(c.runCtx, c.exited)
+	}()
+}
+
+// exited is told of every exit and restart of a supervised child.
+func (c *Cluster) exited(ch *child, restarted bool, err error) {
+	switch {
+	case err != nil:
+		c.progress("%s could not be restarted: %v", ch.name, err)
+	case restarted:
+		c.progress("%s exited; restarted (pid %d)", ch.name, ch.pid())
+		if err := c.writeTarget(); err != nil {
+			c.progress("updating target.json: %v", err)
+		}
+	default:
+		c.progress("%s exited (%s); not restarted: its instances move to the other cells. Restart diego up to bring it back.", ch.name, ch.status())
+		c.reapCell(ch)
+	}
 }
 
 // reapCell kills the containers a dead rep left running (a dead cell VM

@@ -24,6 +24,8 @@ type child struct {
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed when the current process has exited
 	stopping bool
+	// supervised is closed when the child's supervisor returns.
+	supervised chan struct{}
 }
 
 // start launches the component; its stdout and stderr go to its log file.
