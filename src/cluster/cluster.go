@@ -33,7 +33,7 @@ type Cluster struct {
 	planes   []controlPlane // z1's, and z2's with --ha
 	reps     []*child
 	edge     edge
-	netUp    bool // the cells' namespaces are set up
+	netUp    bool       // the cells' namespaces are set up
 	runMu    sync.Mutex // guards runCtx and runWG, set by Run
 	runCtx   context.Context
 	runWG    *sync.WaitGroup
