@@ -56,11 +56,12 @@ func cellPartitioned(t *testing.T, c *Cluster) {
 	}
 	heal()
 	f.End = time.Now()
-	// Watch for over-running processes until the cell is back and the
-	// cluster has been clean for two convergence intervals.
+	// Watch for over-running processes until the cell is back and none
+	// has over-run for two convergence intervals (the load's own fresh
+	// LRPs, not yet RUNNING, are the Finish audit's business).
 	var overSince time.Time
 	var longest time.Duration
-	var lastOver string
+	var lastOver, lastProblems string
 	back := false
 	clean := time.Time{}
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
@@ -70,6 +71,10 @@ func cellPartitioned(t *testing.T, c *Cluster) {
 		}
 		over := overRunning(problems)
 		now := time.Now()
+		if p := strings.Join(problems, "; "); p != lastProblems {
+			t.Logf("%s after the heal: %s", fmtDur(now.Sub(f.End)), p)
+			lastProblems = p
+		}
 		switch {
 		case len(over) > 0 && overSince.IsZero():
 			overSince, lastOver = now, strings.Join(over, "; ")
@@ -83,7 +88,7 @@ func cellPartitioned(t *testing.T, c *Cluster) {
 			cells, err := c.BBS.Cells(lg, "")
 			back = err == nil && hasCell(cells, victim)
 		}
-		if back && len(problems) == 0 {
+		if back && len(over) == 0 {
 			if clean.IsZero() {
 				clean = now
 			}

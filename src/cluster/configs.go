@@ -162,6 +162,10 @@ func (l layout) repConfig(i int) repdaemon.Config {
 	c.RootFSProviders = []string{"preloaded:" + RootFSName}
 	c.HostIP = l.cellHost(i)
 	c.PresenceTTL = repdaemon.Duration(10 * time.Second)
+	// The bulk sync at the BBS's convergence interval (as the reference's
+	// 30 s and 30 s): a cell back from a partition drops what was
+	// replaced elsewhere within one interval.
+	c.SyncInterval = repdaemon.Duration(5 * time.Second)
 	c.PlacementTags = l.opts.CellTags[l.cellID(i)]
 	c.Backend, c.LogLevel = l.opts.Backend, "info"
 	c.InstanceIdentityCredDir = filepath.Join(l.cellDir(i), "instance-identity")
