@@ -51,6 +51,8 @@ type Options struct {
 	// in zones z1 and z2 (z2's at PortBase+200..+203), on one PostgreSQL or
 	// MySQL database; clients are given every address.
 	HA bool
+	// Vault, with an Address, has the BBS read its key ring from Vault (vault.go).
+	Vault VaultOptions
 	// BinDir holds the bbs, locket, auctioneer and rep binaries.
 	BinDir string
 	// Out receives progress for people (nil = discarded).
@@ -112,6 +114,7 @@ func (o Options) Validate() error {
 		}
 	}
 	errs = append(errs, o.Loggregator.validate()...)
+	errs = append(errs, o.Vault.validate()...)
 	if _, _, err := databaseFor(o.DB, ""); err != nil {
 		errs = append(errs, err)
 	}
