@@ -38,6 +38,13 @@ type Cluster struct {
 // the test ends.
 func Up(tb testing.TB, opts cluster.Options) *Cluster {
 	tb.Helper()
+	return UpWith(tb, opts, NewBBSClient)
+}
+
+// UpWith is Up with the BBS client made by newClient (e.g. one that
+// follows the leader of an HA cluster's BBSs).
+func UpWith(tb testing.TB, opts cluster.Options, newClient func(target.File) (bbs.InternalClient, error)) *Cluster {
+	tb.Helper()
 	if opts.Dir == "" {
 		opts.Dir = tb.TempDir()
 	}
@@ -68,7 +75,7 @@ func Up(tb testing.TB, opts cluster.Options) *Cluster {
 		close(r.done)
 	}()
 	tb.Cleanup(r.Stop)
-	if r.BBS, err = NewBBSClient(c.Target()); err != nil {
+	if r.BBS, err = newClient(c.Target()); err != nil {
 		tb.Fatal(err)
 	}
 	if err := r.BBS.UpsertDomain(lg, "", Domain, 0); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -84,10 +85,11 @@ func (d diskCell) free() error {
 	return nil
 }
 
-// diskFull fills a cell's filesystem, desires instances, and checks that
-// the cell's failures are reported clearly (ENOSPC in its log, the
-// instances placed on the other cells), then frees the disk and checks the
-// cell takes instances again.
+// diskFull fills a cell's data filesystems and desires instances: the
+// instances placed there must crash with a reason naming the full disk (a
+// clear error, in the BBS and in the cell's log) while the others run.
+// Then the disk is freed: every instance RUNNING, the cell taking
+// instances again.
 func diskFull(t *testing.T, c *Cluster, d diskCell) {
 	load := c.StartLoad(t, "disk", "app")
 	time.Sleep(3 * time.Second)
@@ -100,45 +102,82 @@ func diskFull(t *testing.T, c *Cluster, d diskCell) {
 	if err := c.BBS.DesireLRP(lg, "", App("disk-app", 6, 0)); err != nil {
 		t.Fatal(err)
 	}
-	var running time.Duration
-	testutil.Eventually(t, 3*time.Minute, "disk-app's 6 instances RUNNING while "+d.id+"'s disk is full", func() (bool, string) {
-		n := len(c.Instances(t, "disk-app"))
-		running = time.Since(f.Start)
-		return n == 6, fmt.Sprintf("%d of 6", n)
+	var reported time.Duration
+	testutil.Eventually(t, 2*time.Minute, "an instance on the full "+d.id+" crashed with a reason naming the full disk, the others RUNNING", func() (bool, string) {
+		reported = time.Since(f.Start)
+		full, running := diskCrashes(c, "disk-app")
+		return full > 0 && full+running == 6, fmt.Sprintf("%d crashed for the disk, %d RUNNING: %s", full, running, describeLRPs(c, "disk-app"))
 	})
-	onFull := onCell(c, "disk-app", d.id)
+	// A few more seconds full: where do the crashed instances go next?
+	time.Sleep(10 * time.Second)
+	full, _ := diskCrashes(c, "disk-app")
+	maxCrashes, elsewhere := crashStats(c, "disk-app", d.id)
 	errs := c.LogCount(component, "no space left on device") - enospc
 	if errs == 0 {
 		t.Errorf("%s's log does not say \"no space left on device\" while its disk is full", component)
-	}
-	for _, l := range logLines(c, component, "no space left on device", 2) {
-		t.Logf("%s: %s", component, l)
 	}
 	if err := d.free(); err != nil {
 		t.Fatal(err)
 	}
 	f.End = time.Now()
-	// Freed: the cell takes instances again.
-	if err := c.BBS.DesireLRP(lg, "", App("disk-app-2", 6, 0)); err != nil {
+	// Freed: every instance RUNNING, the cell taking instances again.
+	if err := c.BBS.DesireLRP(lg, "", App("disk-app-2", 3, 0)); err != nil {
 		t.Fatal(err)
 	}
 	var back time.Duration
-	testutil.Eventually(t, 3*time.Minute, d.id+" to run instances again once its disk was freed", func() (bool, string) {
+	testutil.Eventually(t, 3*time.Minute, "every instance RUNNING and "+d.id+" running instances again once its disk was freed", func() (bool, string) {
 		back = time.Since(f.End)
 		n := onCell(c, "disk-app-2", d.id) + onCell(c, "disk-app", d.id)
-		return n > 0 && len(c.Instances(t, "disk-app-2")) == 6, fmt.Sprintf("%d instances RUNNING on %s", n, d.id)
+		a, b := len(c.Instances(t, "disk-app")), len(c.Instances(t, "disk-app-2"))
+		return n > 0 && a == 6 && b == 3, fmt.Sprintf("%d instances RUNNING on %s; disk-app %d of 6 (%s), disk-app-2 %d of 3", n, d.id, a, describeLRPs(c, "disk-app"), b)
 	})
 	c.Finish(t, "disk full on a cell", load, f, 2*time.Minute, map[string]string{
-		"6 instances RUNNING (disk full) after": fmtDur(running),
-		"instances RUNNING on the full cell":    fmt.Sprint(onFull),
-		"ENOSPC lines in the cell's log":        fmt.Sprint(errs),
-		"cell running again after freeing":      fmtDur(back),
+		"instance crashes reported (ENOSPC) after":    fmtDur(reported),
+		"instances CRASHED for the full disk":         fmt.Sprint(full),
+		"their highest crash count while full":        fmt.Sprint(maxCrashes),
+		"crashed instances RUNNING elsewhere":         fmt.Sprint(elsewhere),
+		"ENOSPC lines in the cell's log":              fmt.Sprint(errs),
+		"all RUNNING, cell used again, after freeing": fmtDur(back),
 	})
 	for _, g := range []string{"disk-app", "disk-app-2"} {
 		if err := c.BBS.RemoveDesiredLRP(lg, "", g); err != nil {
 			t.Errorf("removing %s: %v", g, err)
 		}
 	}
+}
+
+// diskCrashes counts app's instances whose last crash names a full disk,
+// and its RUNNING ones.
+func diskCrashes(c *Cluster, app string) (full, running int) {
+	lrps, err := c.BBS.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: app})
+	if err != nil {
+		return 0, 0
+	}
+	for _, l := range lrps {
+		switch {
+		case l.State == models.ActualLRPStateRunning:
+			running++
+		case strings.Contains(l.CrashReason, "no space left on device"):
+			full++
+		}
+	}
+	return full, running
+}
+
+// crashStats returns the highest crash count of app's instances and how
+// many of those that crashed run on a cell other than cell.
+func crashStats(c *Cluster, app, cell string) (maxCrashes int32, elsewhere int) {
+	lrps, err := c.BBS.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: app})
+	if err != nil {
+		return 0, 0
+	}
+	for _, l := range lrps {
+		maxCrashes = max(maxCrashes, l.CrashCount)
+		if l.CrashCount > 0 && l.State == models.ActualLRPStateRunning && l.CellId != cell {
+			elsewhere++
+		}
+	}
+	return maxCrashes, elsewhere
 }
 
 // onCell counts app's RUNNING instances on cell.
@@ -154,4 +193,18 @@ func onCell(c *Cluster, app, cell string) int {
 		}
 	}
 	return n
+}
+
+// describeLRPs lists app's instances: index, state, cell, crash count and
+// reason, placement error.
+func describeLRPs(c *Cluster, app string) string {
+	lrps, err := c.BBS.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: app})
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, l := range lrps {
+		out = append(out, fmt.Sprintf("%d:%s@%s crashes=%d %q %q", l.Index, l.State, l.CellId, l.CrashCount, l.CrashReason, l.PlacementError))
+	}
+	return strings.Join(out, "; ")
 }

@@ -100,7 +100,7 @@ func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, conve
 		FigRecover:          "–",
 		"probes failed":     fmt.Sprintf("%d of %d", probes.Failed, probes.OK+probes.Failed),
 		"tasks completed":   fmt.Sprintf("%d (%d failed%s)", len(completed), failedTasks, reasons(l.Tasks.FailureReasons())),
-		"max write latency": fmtDur(sum.MaxLatency),
+		"max write latency": fmt.Sprintf("%s (%s)", fmtDur(sum.MaxLatency), sum.Slowest.Kind),
 	}
 	if sum.Failed > 0 {
 		figs[FigAPIDown] = fmtDur(sum.LastFailure.Sub(sum.FirstFailure))
@@ -118,8 +118,17 @@ func reasons(m map[string]int) string {
 	if len(m) == 0 {
 		return ""
 	}
-	var parts []string
+	// Reasons naming a path differ only by it: group them by the text
+	// before the path and the error after it.
+	grouped := map[string]int{}
 	for r, n := range m {
+		if i, j := strings.IndexByte(r, '/'), strings.LastIndex(r, ": "); i >= 0 && j > i {
+			r = r[:i] + "…" + r[j:]
+		}
+		grouped[r] += n
+	}
+	var parts []string
+	for r, n := range grouped {
 		parts = append(parts, fmt.Sprintf("%d× %q", n, r))
 	}
 	sort.Strings(parts)

@@ -28,6 +28,7 @@ type Prober struct {
 	mu        sync.Mutex
 	instances map[string][]string // app -> host:port of its RUNNING instances
 	seconds   []map[string]*Second
+	failures  []string // the first failures, for the test's log
 }
 
 // Second is one app's probes in one second.
@@ -37,7 +38,7 @@ type Second struct{ OK, Failed int }
 func StartProber(cl bbs.Client, apps ...string) *Prober {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Prober{cl: cl, apps: apps, start: time.Now(), cancel: cancel, done: make(chan struct{}),
-		http:      &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+		http:      &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
 		instances: map[string][]string{}}
 	p.refresh()
 	go p.run(ctx)
@@ -103,8 +104,15 @@ func (p *Prober) probeAll() {
 			go func() {
 				defer wg.Done()
 				at := time.Now()
-				ok := p.probe(a)
-				p.count(app, at, ok)
+				err := p.probe(a)
+				p.count(app, at, err == nil)
+				if err != nil {
+					p.mu.Lock()
+					if len(p.failures) < 20 {
+						p.failures = append(p.failures, fmt.Sprintf("%s %s %s: %v", at.Format("15:04:05.000"), app, a, err))
+					}
+					p.mu.Unlock()
+				}
 			}()
 		}
 		if len(addrs) == 0 {
@@ -114,14 +122,25 @@ func (p *Prober) probeAll() {
 	wg.Wait()
 }
 
-func (p *Prober) probe(addr string) bool {
+func (p *Prober) probe(addr string) error {
 	resp, err := p.http.Get("http://" + addr + "/")
 	if err != nil {
-		return false
+		return err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode == http.StatusOK && strings.HasPrefix(string(b), "hello from ")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(b), "hello from ") {
+		return fmt.Errorf("%s: %q", resp.Status, b)
+	}
+	return nil
+}
+
+// Failures returns the first failed probes (up to 20), each with its time,
+// app, address and error.
+func (p *Prober) Failures() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.failures...)
 }
 
 func (p *Prober) count(app string, at time.Time, ok bool) {

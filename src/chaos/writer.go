@@ -94,6 +94,7 @@ func classify(err error) (string, bool) {
 type Summary struct {
 	Writes, Acked, Failed, Untyped int
 	MaxLatency                     time.Duration
+	Slowest                        WriteOp
 	// FirstFailure and LastFailure bound the failed writes (zero without).
 	FirstFailure, LastFailure time.Time
 }
@@ -103,7 +104,9 @@ func Summarize(ops []WriteOp) Summary {
 	var s Summary
 	for _, op := range ops {
 		s.Writes++
-		s.MaxLatency = max(s.MaxLatency, op.Latency)
+		if op.Latency > s.MaxLatency {
+			s.MaxLatency, s.Slowest = op.Latency, op
+		}
 		if op.Acked {
 			s.Acked++
 			continue
