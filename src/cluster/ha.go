@@ -46,9 +46,9 @@ func suffix(name string, z int) string {
 	return name + "-z2"
 }
 
-// inZoneOrder lists zone z's address first, then the others': a client
-// uses the first that answers, so Locket clients stay in their zone while
-// it is up.
+// inZoneOrder lists zone z's address first, then the others' (a BBS or
+// auctioneer client tries them in that order; the Locket client balances
+// over all).
 func (l layout) inZoneOrder(z int, addr func(int) string, prefix string) string {
 	n := l.zones()
 	var out []string

@@ -90,9 +90,10 @@ func Dial(addr string, tlsConfig *tls.Config) (*Conn, error) {
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
 	}
 	if len(addrs) > 1 {
-		// Several Locket servers (all serve, over one database): the
-		// connection uses the first that accepts and moves to another
-		// when it fails, as over the addresses of a DNS name.
+		// Several Locket servers (all serve, over one database): calls
+		// are spread over those connected (round robin), so when one dies
+		// the next call (a lock refresh's retry) goes to another at once,
+		// with no reconnection on its path.
 		r := manual.NewBuilderWithScheme("diego-locket")
 		state := resolver.State{}
 		for _, a := range addrs {
@@ -100,7 +101,8 @@ func Dial(addr string, tlsConfig *tls.Config) (*Conn, error) {
 			state.Addresses = append(state.Addresses, resolver.Address{Addr: a, ServerName: host})
 		}
 		r.InitialState(state)
-		target, opts = "diego-locket:///locket", append(opts, grpc.WithResolvers(r))
+		target, opts = "diego-locket:///locket", append(opts, grpc.WithResolvers(r),
+			grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
 	}
 	cc, err := grpc.NewClient(target, opts...)
 	if err != nil {
