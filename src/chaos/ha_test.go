@@ -61,9 +61,9 @@ func bbsKilledThrice(t *testing.T, c *Cluster) {
 	})
 }
 
-// locketKilled kills with SIGKILL the Locket server half the clients ask
-// first (z1's; Locket servers hold no state beyond the database) under
-// load: the clients move to z2's; no cell's presence may lapse and no lock
+// locketKilled kills with SIGKILL z1's Locket server, one of the two every
+// client uses (Locket servers hold no state beyond the database), under
+// load: the clients carry on with z2's; no cell's presence may lapse and no lock
 // holder may step down more than once (no flapping).
 func locketKilled(t *testing.T, c *Cluster) {
 	load := c.StartLoad(t, "ha-locket", "app")
