@@ -74,7 +74,12 @@ func UpWith(tb testing.TB, opts cluster.Options, newClient func(target.File) (bb
 		c.Run(ctx)
 		close(r.done)
 	}()
-	tb.Cleanup(r.Stop)
+	tb.Cleanup(func() {
+		r.Stop()
+		if tb.Failed() {
+			keepLogs(tb, r.LogDir())
+		}
+	})
 	if r.BBS, err = newClient(c.Target()); err != nil {
 		tb.Fatal(err)
 	}
@@ -267,4 +272,20 @@ func Replaced(before, now map[int32]string) int {
 func readLog(c *Cluster, component string) string {
 	b, _ := os.ReadFile(filepath.Join(c.LogDir(), component+".log"))
 	return string(b)
+}
+
+// keepLogs copies a failed test's component logs out of its temporary
+// directory (to $TMPDIR/chaos-logs/<test>) and says where.
+func keepLogs(tb testing.TB, dir string) {
+	dst := filepath.Join(os.TempDir(), "chaos-logs", strings.ReplaceAll(tb.Name(), "/", "_"))
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if err := os.MkdirAll(dst, 0o755); err != nil || len(files) == 0 {
+		return
+	}
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			_ = os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644)
+		}
+	}
+	tb.Logf("the components' logs are kept in %s", dst)
 }

@@ -39,6 +39,7 @@ func TestDatabaseUnreachable(t *testing.T) {
 			components := []string{"bbs", "auctioneer", "locket", "rep-cell-1", "rep-cell-2"}
 			leading := c.Counts("stopped leading", components...)
 			presence := c.Counts("presence lost", components...)
+			lostCells := c.LogCount("bbs", "cell presence lost; converging now")
 			restarts := map[string]int{"bbs": c.Restarts("bbs"), "auctioneer": c.Restarts("auctioneer"), "locket": c.Restarts("locket")}
 			instances := c.Instances(t, "db-app")
 			load := c.StartLoad(t, "db-"+mode.String(), "db-app")
@@ -61,13 +62,17 @@ func TestDatabaseUnreachable(t *testing.T) {
 			if during.Failed > 0 {
 				t.Logf("failed probes: %v", load.Prober.Failures())
 			}
-			stepped := Since(leading, c.Counts("stopped leading", components...))
-			c.Finish(t, "database unreachable 20 s ("+mode.String()+")", load, f, 2*time.Minute, map[string]string{
-				"app instances replaced": fmt.Sprint(Replaced(instances, c.Instances(t, "db-app"))),
-				"component restarts": fmt.Sprintf("bbs %d, auctioneer %d, locket %d", c.Restarts("bbs")-restarts["bbs"],
-					c.Restarts("auctioneer")-restarts["auctioneer"], c.Restarts("locket")-restarts["locket"]),
-				"leaders stepped down": stepped,
-				"cell presences lost":  Since(presence, c.Counts("presence lost", components...)),
+			replaced := 0
+			c.FinishThen(t, "database unreachable 20 s ("+mode.String()+")", load, f, 2*time.Minute, nil, func() map[string]string {
+				replaced = Replaced(instances, c.Instances(t, "db-app"))
+				return map[string]string{
+					"app instances replaced": fmt.Sprint(replaced),
+					"component restarts": fmt.Sprintf("bbs %d, auctioneer %d, locket %d", c.Restarts("bbs")-restarts["bbs"],
+						c.Restarts("auctioneer")-restarts["auctioneer"], c.Restarts("locket")-restarts["locket"]),
+					"leaders stepped down": Since(leading, c.Counts("stopped leading", components...)),
+					"cell presences lost":  Since(presence, c.Counts("presence lost", components...)),
+					"cells the BBS saw go": fmt.Sprint(c.LogCount("bbs", "cell presence lost; converging now") - lostCells),
+				}
 			})
 			// No flapping: each leader steps down at most once (its lock
 			// expires once while Locket cannot reach the database), and no
@@ -78,8 +83,8 @@ func TestDatabaseUnreachable(t *testing.T) {
 					t.Errorf("%s stepped down %d times during one outage: its lock flapped", name, d)
 				}
 			}
-			if n := Replaced(instances, c.Instances(t, "db-app")); n > 0 {
-				t.Errorf("%d of db-app's instances were replaced during the outage: the outage restarted apps", n)
+			if replaced > 0 {
+				t.Errorf("%d of db-app's instances were replaced after the outage: the outage restarted apps", replaced)
 			}
 		})
 	}

@@ -101,7 +101,7 @@ func TestClassify(t *testing.T) {
 
 func TestWriteReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "reliability.md")
-	doc := "# Title\n\nHand-written.\n\n" + BeginMarker + "\n| scenario | app downtime | API downtime | time to recover | converged after | errors seen | writes acknowledged | writes lost | other figures | run |\n|---|---|---|---|---|---|---|---|---|---|\n| old scenario | 1 s | 2 s | 3 s | 4 s | 0 | 10 | 0 |  | 2026-01-01 |\n| kept | 1 s | 2 s | 3 s | 4 s | 0 | 10 | 0 |  | 2026-01-01 |\n" + EndMarker + "\n\nAfter.\n"
+	doc := "# Title\n\nHand-written.\n\n" + BeginMarker + "\n| scenario | result | app downtime | API downtime | time to recover | converged after | errors seen | writes acknowledged | writes lost | other figures | run |\n|---|---|---|---|---|---|---|---|---|---|---|\n| old scenario | pass | 1 s | 2 s | 3 s | 4 s | 0 | 10 | 0 |  | 2026-01-01 |\n| kept | pass | 1 s | 2 s | 3 s | 4 s | 0 | 10 | 0 |  | 2026-01-01 |\n" + EndMarker + "\n\nAfter.\n"
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestWriteReport(t *testing.T) {
 	}
 	b, _ := os.ReadFile(path)
 	got := string(b)
-	for _, want := range []string{"Hand-written.", "After.", "| kept | 1 s |", "| old scenario | – | – | – | – | – | 42 | 0 | extra: x/y |"} {
+	for _, want := range []string{"Hand-written.", "After.", "| kept | pass | 1 s |", "| old scenario | pass | – | – | – | – | – | 42 | 0 | extra: x/y |"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}

@@ -54,6 +54,13 @@ type Fault struct{ Start, End time.Time }
 // does not converge.
 func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, converge time.Duration, extra map[string]string) {
 	tb.Helper()
+	r.FinishThen(tb, scenario, l, f, converge, extra, nil)
+}
+
+// FinishThen is Finish with figures that after computes once the cluster
+// converged (e.g. how many instances were replaced), added to extra.
+func (r *Cluster) FinishThen(tb testing.TB, scenario string, l *Load, f Fault, converge time.Duration, extra map[string]string, after func() map[string]string) {
+	tb.Helper()
 	var recovered time.Time
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if recovered = FirstAckAfter(l.Log.Ops(), f.End); !recovered.IsZero() {
@@ -90,6 +97,9 @@ func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, conve
 		tb.Errorf("panics in the component logs:\n%s", strings.Join(panics, "\n"))
 	}
 	probes := l.Prober.Stats(l.Started, time.Time{})
+	if failed := l.Prober.Failures(); len(failed) > 0 {
+		tb.Logf("the first failed probes:\n%s", strings.Join(failed, "\n"))
+	}
 	figs := map[string]string{
 		FigDowntime:         fmt.Sprintf("%d s", probes.DownSeconds),
 		FigAPIDown:          "0 s",
@@ -110,6 +120,11 @@ func (r *Cluster) Finish(tb testing.TB, scenario string, l *Load, f Fault, conve
 	}
 	for k, v := range extra {
 		figs[k] = v
+	}
+	if after != nil {
+		for k, v := range after() {
+			figs[k] = v
+		}
 	}
 	Record(tb, scenario, figs)
 }

@@ -50,7 +50,16 @@ func Record(t testing.TB, scenario string, figs map[string]string) {
 	for k, v := range figs {
 		cp[k] = v
 	}
+	cp["result"] = "pass"
 	figures[scenario] = cp
+	// The verdict is known once the test is over.
+	t.Cleanup(func() {
+		if t.Failed() {
+			figMu.Lock()
+			figures[scenario]["result"] = "FAIL"
+			figMu.Unlock()
+		}
+	})
 }
 
 // Recorded returns a copy of the figures recorded so far.
@@ -88,7 +97,7 @@ func WriteReport(path string) error {
 	if begin < 0 || end < begin {
 		return fmt.Errorf("%s has no %q … %q section; add the two markers where the table goes", path, BeginMarker, EndMarker)
 	}
-	header := append(append([]string{"scenario"}, columns...), "other figures", "run")
+	header := append(append([]string{"scenario", "result"}, columns...), "other figures", "run")
 	rows := map[string]string{}
 	for _, line := range strings.Split(doc[begin+len(BeginMarker):end], "\n") {
 		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
@@ -98,7 +107,7 @@ func WriteReport(path string) error {
 	}
 	stamp := time.Now().UTC().Format("2006-01-02")
 	for s, figs := range recorded {
-		cells := []string{s}
+		cells := []string{s, figs["result"]}
 		for _, c := range columns {
 			v := figs[c]
 			if v == "" {
@@ -108,7 +117,7 @@ func WriteReport(path string) error {
 		}
 		var other []string
 		for k, v := range figs {
-			if !slices.Contains(columns, k) {
+			if !slices.Contains(columns, k) && k != "result" {
 				other = append(other, k+": "+v)
 			}
 		}
