@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test fuzz test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines test-pipeline-local deploy-local test-deploy-local
+.PHONY: all build run test test-chaos fuzz test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines test-pipeline-local deploy-local test-deploy-local
 
 all: build
 
@@ -29,6 +29,7 @@ test: services vet
 	$(GOTEST) ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 	@$(MAKE) --no-print-directory test-acceptance-runc
+	@$(MAKE) --no-print-directory test-chaos
 	@$(MAKE) --no-print-directory test-tools
 	@$(MAKE) --no-print-directory test-deploy-local
 	@$(MAKE) --no-print-directory test-pipelines
@@ -44,6 +45,11 @@ fuzz:
 	    $(GO) test -run XXX -fuzz "^$$f$$" -fuzztime $(FUZZTIME) "./$$(dirname $$file)" || exit 1; \
 	  done; \
 	done
+
+## test-chaos: the chaos scenarios (docs/reliability.md): diego up under load,
+## faults injected, every acknowledged write audited; rewrites the table there
+test-chaos: services
+	$(GO) test -tags chaos -count=1 -p 1 -timeout 30m ./src/chaos/...
 
 ## test-acceptance-runc: the acceptance suite against diego up on PostgreSQL with the runc backend (root)
 test-acceptance-runc:

@@ -50,11 +50,11 @@ func writeAndLoad[T any](t *testing.T, l layout, name string, cfg any, load func
 // database, key and short intervals.
 func TestConfigsLoad(t *testing.T) {
 	l := testLayout(t)
-	bbsCfg, err := l.bbsConfig()
+	bbsCfg, err := l.bbsConfig(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	locketCfg, err := l.locketConfig()
+	locketCfg, err := l.locketConfig(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestConfigsLoad(t *testing.T) {
 	if locket.ListenAddress != "127.0.0.1:9002" || locket.DatabaseConnectionString != bbs.DatabaseConnectionString || locket.CAFile != l.certs.CACert {
 		t.Errorf("locket config %+v", locket)
 	}
-	auctioneer := writeAndLoad(t, l, "auctioneer", l.auctioneerConfig(), auctioneerdaemon.Load)
+	auctioneer := writeAndLoad(t, l, "auctioneer", l.auctioneerConfig(0), auctioneerdaemon.Load)
 	if auctioneer.ListenAddress != "127.0.0.1:9003" || auctioneer.LocketAddress != "127.0.0.1:9002" ||
 		auctioneer.BBSAddress != "https://127.0.0.1:9000" || time.Duration(auctioneer.LockTTL) != 15*time.Second ||
 		auctioneer.RepClientCertFile != l.certs.ClientCert {

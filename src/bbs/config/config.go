@@ -6,14 +6,15 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"io"
 	"net"
 	"os"
 	"time"
 
 	"github.com/diego-go/diego/src/bbs/keyring"
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/dbconn"
+	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/internal/serve"
 )
 
@@ -174,10 +175,17 @@ func Load(path string) (Config, error) {
 func (c Config) Validate() error {
 	var errs []error
 	addrs := map[string]string{"listen_address": c.ListenAddress, "health_address": c.HealthAddress}
-	for name, addr := range map[string]string{"debug_address": c.DebugAddress, "locket_address": c.LocketAddress,
-		"locket_listen_address": c.LocketListenAddress, "auctioneer_address": c.AuctioneerAddress} {
+	for name, addr := range map[string]string{"debug_address": c.DebugAddress, "locket_listen_address": c.LocketListenAddress} {
 		if addr != "" {
 			addrs[name] = addr
+		}
+	}
+	// Clients' addresses may list several servers.
+	for name, addr := range map[string]string{"locket_address": c.LocketAddress, "auctioneer_address": c.AuctioneerAddress} {
+		if addr != "" {
+			if _, err := bbsaddr.HostPorts(name, addr); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	for name, addr := range addrs {
