@@ -15,6 +15,7 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/internal/dbconn"
+	"github.com/diego-go/diego/src/internal/serve"
 )
 
 // Duration is a time.Duration read as "30s" or nanoseconds.
@@ -59,8 +60,11 @@ type Config struct {
 	AdminCommonNames []string `json:"admin_common_names"`
 
 	MaxRequestBodyBytes int64 `json:"max_request_body_bytes"`
-	EventBufferSize     int   `json:"event_buffer_size"`
-	MaxTaskRetries      int   `json:"max_task_retries"`
+	// ServerLimits bound the clients of the API, health and debug servers
+	// (unset fields: serve.DefaultLimits).
+	ServerLimits    serve.Limits `json:"server_limits"`
+	EventBufferSize int          `json:"event_buffer_size"`
+	MaxTaskRetries  int          `json:"max_task_retries"`
 	// MaxInstancesPerLRP bounds a desired LRP's instances (DesireLRP and
 	// UpdateDesiredLRP refuse more with an InvalidRequest).
 	MaxInstancesPerLRP int `json:"max_instances_per_lrp"`
@@ -209,6 +213,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.AdminCommonNames) == 0 {
 		errs = append(errs, errors.New("admin_common_names must name at least one client certificate common name"))
+	}
+	if err := c.ServerLimits.Validate("server_limits"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxRequestBodyBytes < 1024 {
 		errs = append(errs, errors.New("max_request_body_bytes must be at least 1024"))
