@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"time"
@@ -65,6 +66,9 @@ type Config struct {
 	ServerLimits    serve.Limits `json:"server_limits"`
 	EventBufferSize int          `json:"event_buffer_size"`
 	MaxTaskRetries  int          `json:"max_task_retries"`
+	// MaxInstancesPerLRP bounds a desired LRP's instances (DesireLRP and
+	// UpdateDesiredLRP refuse more with an InvalidRequest).
+	MaxInstancesPerLRP int `json:"max_instances_per_lrp"`
 
 	// Client identity for calls to reps; defaults to the server's files.
 	RepCAFile         string   `json:"rep_ca_file"`
@@ -121,6 +125,7 @@ func DefaultConfig() Config {
 		MaxRequestBodyBytes:        10 << 20,
 		EventBufferSize:            1024,
 		MaxTaskRetries:             3,
+		MaxInstancesPerLRP:         20000,
 		RepClientTimeout:           Duration(10 * time.Second),
 		LockKey:                    "bbs",
 		LockOwner:                  defaultOwner(),
@@ -228,6 +233,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTaskRetries < 0 {
 		errs = append(errs, errors.New("max_task_retries must not be negative (0: a task's first rejection fails it)"))
+	}
+	if c.MaxInstancesPerLRP < 1 || c.MaxInstancesPerLRP > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("max_instances_per_lrp must be between 1 and %d (default 20000)", math.MaxInt32))
 	}
 	if c.LocketAddress != "" && c.LocketListenAddress != "" {
 		errs = append(errs, errors.New("set locket_address (an external Locket) or locket_listen_address (an embedded one), not both"))
