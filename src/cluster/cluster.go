@@ -37,6 +37,7 @@ type Cluster struct {
 	targetMu sync.Mutex
 	target   target.File
 	start    time.Time
+	lockFile *os.File // holds the directory's lock until Stop
 }
 
 // Up starts the cluster and returns once it is ready and target.json is
@@ -101,6 +102,9 @@ func (c *Cluster) prepare() error {
 	if l.key, err = readOrCreateKey(filepath.Join(l.dir, "encryption-key")); err != nil {
 		return err
 	}
+	if err := c.seedVault(context.Background()); err != nil {
+		return err
+	}
 	if c.opts.Backend == "runc" {
 		if err := busyboxRootFS(l.rootfsDir()); err != nil {
 			return fmt.Errorf("building the busybox rootfs: %w", err)
@@ -149,7 +153,8 @@ func (c *Cluster) lockDir() error {
 		f.Close()
 		return fmt.Errorf("another diego up is running on %s", c.l.dir)
 	}
-	return nil // held until the process exits
+	c.lockFile = f // held until Stop (or the process exits)
+	return nil
 }
 
 // checkSameDB refuses to resume a directory on another database than the
@@ -411,5 +416,9 @@ func (c *Cluster) Stop() {
 	}
 	c.edge.stopNATS()
 	_ = os.Remove(target.Path(c.l.dir))
+	if c.lockFile != nil { // another Up on the directory may start now, in this process too
+		_ = c.lockFile.Close()
+		c.lockFile = nil
+	}
 	c.progress("stopped; run again with the same --dir to resume")
 }

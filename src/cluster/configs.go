@@ -91,6 +91,7 @@ func (l layout) bbsConfig() (bbsconfig.Config, error) {
 	c.ConvergenceRepeatInterval = bbsconfig.Duration(5 * time.Second)
 	c.CellPresencePollInterval = bbsconfig.Duration(time.Second)
 	c.LogLevel = "info"
+	l.vaultKeySource(&c)
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("the BBS config: %w", err)
 	}

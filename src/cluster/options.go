@@ -47,6 +47,8 @@ type Options struct {
 	// NATSURL names an existing NATS server for the route emitter
 	// (nats://[user:pass@]host:port); empty embeds one at PortBase+4.
 	NATSURL string
+	// Vault, with an Address, has the BBS read its key ring from Vault (vault.go).
+	Vault VaultOptions
 	// BinDir holds the bbs, locket, auctioneer and rep binaries.
 	BinDir string
 	// Out receives progress for people (nil = discarded).
@@ -105,6 +107,7 @@ func (o Options) Validate() error {
 		}
 	}
 	errs = append(errs, o.Loggregator.validate()...)
+	errs = append(errs, o.Vault.validate()...)
 	if _, _, err := databaseFor(o.DB, ""); err != nil {
 		errs = append(errs, err)
 	}

@@ -49,7 +49,7 @@ func PlanVault(s VaultState) (VaultPlan, error) {
 		p.Resumed, p.Target = true, s.Active
 	default:
 		if slices.Contains(s.Labels, s.NewLabel) {
-			return VaultPlan{}, fmt.Errorf("the new key label %q is already in Vault (nothing changed)", s.NewLabel)
+			return VaultPlan{}, fmt.Errorf("the new key label %q is already in Vault", s.NewLabel)
 		}
 		p.AddKey, p.Target = true, s.NewLabel
 		labels = append(labels, s.NewLabel)

@@ -129,7 +129,7 @@ func Execute(ctx context.Context, r Request) (Summary, error) {
 	}
 	hc, err := AdminHTTPClient(r.CACert, r.AdminCert, r.AdminKey, 0)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rotate-encryption-key: %w: nothing changed", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -149,16 +149,20 @@ func Execute(ctx context.Context, r Request) (Summary, error) {
 	}
 	res, err := Run(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("rotate-encryption-key: %w (run it again to resume; it converges)", err)
+		return nil, fmt.Errorf("rotate-encryption-key: %w", err)
 	}
 	return res, nil
 }
 
 // Table is the human-readable summary.
 func (res Result) Table() string {
-	return fmt.Sprintf("active key:      %s\nremoved keys:    %s\nrows re-encrypted: %d in %s\nresumed:         %v\nvault version:   %d\nBBSs reloaded:   %s\n",
+	history := "none to destroy"
+	if res.DestroyedThrough > 0 {
+		history = fmt.Sprintf("versions 1-%d destroyed", res.DestroyedThrough)
+	}
+	return fmt.Sprintf("active key:      %s\nremoved keys:    %s\nrows re-encrypted: %d in %s\nresumed:         %v\nvault version:   %d\nvault history:   %s\nBBSs reloaded:   %s\n",
 		res.ActiveLabel, strings.Join(res.RemovedLabels, ", "), res.RowsReencrypted, res.Reencryption.Round(time.Millisecond),
-		res.Resumed, res.VaultVersion, strings.Join(res.BBSReached, ", "))
+		res.Resumed, res.VaultVersion, history, strings.Join(res.BBSReached, ", "))
 }
 
 // Table is the human-readable summary.

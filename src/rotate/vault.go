@@ -48,7 +48,10 @@ type Result struct {
 	Reencryption    time.Duration `json:"reencryption_ns"`
 	Duration        time.Duration `json:"duration_ns"`
 	VaultVersion    int           `json:"vault_version"`
-	BBSReached      []string      `json:"bbs_reached"`
+	// DestroyedThrough: versions 1 to this one of the key ring secret are
+	// destroyed (they held the removed keys); 0 if there were none.
+	DestroyedThrough int      `json:"destroyed_through_version"`
+	BBSReached       []string `json:"bbs_reached"`
 }
 
 type vaultRun struct {
@@ -58,6 +61,8 @@ type vaultRun struct {
 	doc     keyring.Doc
 	version int
 	res     Result
+	// changes lists what this run changed so far, for its error message.
+	changes []string
 }
 
 // Run rotates (or finishes an unfinished rotation). Bound it with ctx.
@@ -74,21 +79,27 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	err := r.run(ctx)
 	r.res.Duration = time.Since(start)
 	r.res.BBSReached = r.d.reachedURLs()
-	return r.res, err
+	if err != nil {
+		return r.res, &RunError{Err: err, Changes: r.changes}
+	}
+	return r.res, nil
 }
 
 func (r *vaultRun) run(ctx context.Context) error {
 	var err error
 	if r.doc, r.version, err = r.cfg.Vault.Read(ctx); err != nil {
-		return fmt.Errorf("reading the key ring (nothing changed): %w", err)
+		return fmt.Errorf("reading the key ring: %w", err)
+	}
+	if err := r.checkPolicy(ctx); err != nil {
+		return err
 	}
 	// Before changing anything, make sure a BBS answers and reads the same ring.
 	st, url, err := r.d.statusAny(ctx, false)
 	if err != nil {
-		return fmt.Errorf("before rotating (nothing changed): %w", err)
+		return fmt.Errorf("before rotating: %w", err)
 	}
 	if !slices.Contains(st.Labels, r.doc.ActiveKeyLabel) {
-		return fmt.Errorf("before rotating (nothing changed): the BBS at %s holds keys %v, which lack Vault's active key %q: is it configured with encryption_key_source vault at %s?",
+		return fmt.Errorf("before rotating: the BBS at %s holds keys %v, which lack Vault's active key %q: is it configured with encryption_key_source vault at %s?",
 			url, st.Labels, r.doc.ActiveKeyLabel, r.cfg.Vault.Where())
 	}
 	if r.plan, err = PlanVault(VaultState{Active: r.doc.ActiveKeyLabel, Labels: r.doc.Labels(),
@@ -140,6 +151,7 @@ func (r *vaultRun) step(ctx context.Context, s Step) error {
 			r.d.logf("key %q is active in Vault (version %d)", target, r.version)
 		}
 	case StepReencrypt: // re-encrypt every row and follow until none is under another label
+		r.changed(fmt.Sprintf("the BBS re-encrypts rows under %q", target))
 		if err := r.d.reencrypt(ctx, target); err != nil {
 			return err
 		}
@@ -159,8 +171,8 @@ func (r *vaultRun) step(ctx context.Context, s Step) error {
 }
 
 func (r *vaultRun) removeOld(ctx context.Context, old []string) error {
-	if len(old) == 0 {
-		return nil
+	if len(old) == 0 { // removed by an earlier run: make sure the history is gone too
+		return r.destroyHistory(ctx, nil)
 	}
 	st, url, err := r.d.statusAny(ctx, true)
 	if err != nil {
@@ -181,7 +193,7 @@ func (r *vaultRun) removeOld(ctx context.Context, old []string) error {
 	}
 	r.d.logf("removed keys %v from Vault (version %d)", old, r.version)
 	r.res.RemovedLabels = old
-	return nil
+	return r.destroyHistory(ctx, old)
 }
 
 // write stores next with check-and-set on the version read.
@@ -195,6 +207,7 @@ func (r *vaultRun) write(ctx context.Context, next keyring.Doc) error {
 	}
 	r.doc, r.version = next, v
 	r.res.VaultVersion = v
+	r.changed(fmt.Sprintf("Vault holds key ring version %d (keys %v, active %q, rotating to %q)", v, next.Labels(), next.ActiveKeyLabel, next.RotatingTo))
 	return nil
 }
 

@@ -58,7 +58,8 @@ type encryptionStatus struct {
 // ring from Vault (ops-files/use-vault-encryption-keys.yml) and the
 // rotate-encryption-key errand (ops-files/add-rotate-encryption-key-errand.yml),
 // Vault being the vaulttest stand-in (src/internal/vaulttest/standin, https
-// with its own CA, AppRole logins for the BBS and the errand) on the host.
+// with its own CA, AppRole logins for the BBS and the errand, each with its
+// documented policy) on the host.
 // With an LRP desired (rows sealed with the first key) it runs the errand
 // twice: each run must exit 0 and leave Vault with one new active key, no
 // rotating_to, and the BBS with every row under that key and the LRP's
@@ -79,7 +80,7 @@ func TestRotateErrandLocal(t *testing.T) {
 	initial := "deploy-local-initial"
 	ring, _ := json.Marshal(keyRing{ActiveKeyLabel: initial, Keys: map[string]string{initial: randHex(32)}})
 	vault := exec.Command(standin, "-listen", "0.0.0.0:0", "-tls", "-dir", t.TempDir(), "-cert-host", "10.245.0.1",
-		"-keyring", string(ring), "-approle", "bbs", "-approle", "rotation")
+		"-keyring", string(ring), "-approle", "bbs:bbs", "-approle", "rotation:rotation") // the documented policies
 	stdout, err := vault.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -125,7 +125,7 @@ func (v *Vault) Read(ctx context.Context) (Doc, int, error) {
 		if errors.Is(err, vault.ErrSecretNotFound) {
 			return Doc{}, 0, fmt.Errorf("%s: %w", v.Where(), ErrNotFound)
 		}
-		return Doc{}, 0, v.explain("reading", err)
+		return Doc{}, 0, v.explain("reading", v.DataPath(), "read", err)
 	}
 	version := 0
 	if s.VersionMetadata != nil {
@@ -158,7 +158,11 @@ func (v *Vault) Write(ctx context.Context, doc Doc, cas int) (int, error) {
 		if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest && strings.Contains(strings.Join(re.Errors, " "), "check-and-set") {
 			return 0, fmt.Errorf("%s: %w (expected version %d)", v.Where(), ErrCASMismatch, cas)
 		}
-		return 0, v.explain("writing", err)
+		capability := "update"
+		if cas == 0 {
+			capability = "create, or update if the secret exists" // a first write
+		}
+		return 0, v.explain("writing", v.DataPath(), capability, err)
 	}
 	if s == nil || s.VersionMetadata == nil {
 		return 0, fmt.Errorf("%s: the write answered no version", v.Where())
@@ -231,28 +235,11 @@ func (v *Vault) token(ctx context.Context) (string, error) {
 	s, err := c.Logical().WriteWithContext(ctx, "auth/"+v.cfg.AppRole.Mount+"/login",
 		map[string]any{"role_id": v.cfg.AppRole.RoleID, "secret_id": secretID})
 	if err != nil {
-		return "", v.explain("AppRole login to", err)
+		return "", v.explain("AppRole login to", "auth/"+v.cfg.AppRole.Mount+"/login", "", err)
 	}
 	if s == nil || s.Auth == nil || s.Auth.ClientToken == "" {
 		return "", fmt.Errorf("%s: AppRole login answered no client token", v.Where())
 	}
 	v.appToken = s.Auth.ClientToken
 	return v.appToken, nil
-}
-
-// explain turns a client error into a message naming Vault, the secret and
-// the likely fix.
-func (v *Vault) explain(op string, err error) error {
-	var re *vault.ResponseError
-	if errors.As(err, &re) {
-		msg := strings.Join(re.Errors, "; ")
-		switch re.StatusCode {
-		case http.StatusForbidden:
-			return fmt.Errorf("%s %s: permission denied (HTTP 403: %s): check the Vault token or AppRole credentials and their policy", op, v.Where(), msg)
-		case http.StatusServiceUnavailable:
-			return fmt.Errorf("%s %s: Vault is unavailable or sealed (HTTP 503: %s)", op, v.Where(), msg)
-		}
-		return fmt.Errorf("%s %s: HTTP %d: %s", op, v.Where(), re.StatusCode, msg)
-	}
-	return fmt.Errorf("%s %s: %w", op, v.Where(), err)
 }

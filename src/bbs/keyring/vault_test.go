@@ -112,3 +112,37 @@ func TestAuthErrorsAreClear(t *testing.T) {
 		t.Fatalf("up again: %v", err)
 	}
 }
+
+// TestVaultErrorsOneLine: a real server's policy denial (a multi-line
+// multierror body) becomes one line naming the path and the capability.
+func TestVaultErrorsOneLine(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	srv.SetPolicy("reader", vaulttest.Policy{"secret/data/x": {"read"}})
+	v, err := keyring.NewVault(keyring.VaultConfig{Address: srv.URL, Path: "x", Token: srv.NewTokenWithPolicies("reader"), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	srv.Put("secret", "x", map[string]any{"active_key_label": "k1", "keys": map[string]any{"k1": "p"}})
+	if _, _, err := v.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Write(ctx, doc("k1", "k1", "k2"), 1)
+	want := "vault: permission denied on secret/data/x at " + srv.URL + " (needs update): check the token or AppRole and its policy"
+	if err == nil || err.Error() != want || !keyring.IsDenied(err) {
+		t.Fatalf("write denied:\n got %q\nwant %q", err, want)
+	}
+	err = v.Destroy(ctx, []int{1})
+	if err == nil || !strings.Contains(err.Error(), "permission denied on secret/destroy/x") || !strings.Contains(err.Error(), "(needs update)") {
+		t.Fatalf("destroy denied: %v", err)
+	}
+	caps, err := v.Capabilities(ctx, v.DataPath(), v.DestroyPath())
+	if err != nil || strings.Join(caps["secret/data/x"], ",") != "read" || strings.Join(caps["secret/destroy/x"], ",") != "deny" {
+		t.Fatalf("capabilities: %v %v", caps, err)
+	}
+	srv.Seal()
+	_, _, err = v.Read(ctx)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "sealed") {
+		t.Fatalf("sealed: %q", err)
+	}
+}

@@ -44,6 +44,13 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Loggregator.CertFile, "loggregator-cert", "", "PEM client certificate file for the Loggregator agent")
 	fs.StringVar(&o.Loggregator.KeyFile, "loggregator-key", "", "PEM key file of --loggregator-cert")
 	fs.StringVar(&o.NATSURL, "nats", "", "an existing NATS server for the route emitter, nats://[user:pass@]host:port (default: embed one on port-base+4)")
+	fs.StringVar(&o.Vault.Address, "vault-addr", "", "Vault (KV v2) the BBS reads its key ring from, as in production (encryption_key_source vault); seeded with the cluster's key if the secret is absent")
+	fs.StringVar(&o.Vault.Token, "vault-token", "", "Vault token for --vault-addr (or --vault-role-id and --vault-secret-id)")
+	fs.StringVar(&o.Vault.RoleID, "vault-role-id", "", "AppRole role_id for --vault-addr (login at auth/approle)")
+	fs.StringVar(&o.Vault.SecretID, "vault-secret-id", "", "AppRole secret_id of --vault-role-id")
+	fs.StringVar(&o.Vault.Mount, "vault-mount", "", "KV v2 mount of the key ring secret (default secret)")
+	fs.StringVar(&o.Vault.KeyPath, "vault-key-path", "", "path of the key ring secret under --vault-mount (default diego/bbs/encryption)")
+	fs.StringVar(&o.Vault.CACertFile, "vault-ca-cert", "", "PEM CA file of Vault's certificate (https)")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding the bbs, locket, auctioneer and rep binaries (default: next to diego)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: diego up [flags]\n\nStarts Locket, the BBS, the auctioneer and N reps on this machine and writes DIR/target.json when ready.")

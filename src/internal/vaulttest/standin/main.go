@@ -2,16 +2,18 @@
 // tests that deploy the release (tools/deploylocal TestRotateErrandLocal: the
 // BBS reads its key ring from it, the rotate-encryption-key errand rotates
 // it). TEST ONLY: it is not a Vault replacement. Secrets live in memory and
-// are lost when it exits, there are no policies (every valid token may read
-// and write every path) and no persistence, sealing or audit.
+// are lost when it exits; its root token and AppRoles carry the root policy
+// (every path); there is no persistence, sealing or audit.
 //
 //	standin -listen 0.0.0.0:0 -tls -cert-host 10.245.0.1 -dir DIR \
 //	    -keyring '{"active_key_label":"k1","keys":{"k1":"passphrase"}}' \
 //	    -approle bbs -approle rotation
 //
 // It seeds the key ring secret (-mount/-path, KV v2) from -keyring (JSON, or
-// @FILE), creates one AppRole per -approle NAME, prints one JSON line to
-// stdout and serves until SIGINT or SIGTERM:
+// @FILE), creates one AppRole per -approle NAME[:POLICY] (POLICY root, the
+// default, or the documented bbs or rotation policy on -mount/-path:
+// docs/key-rotation.md), prints one JSON line to stdout and serves until
+// SIGINT or SIGTERM:
 //
 //	{"url": "https://0.0.0.0:PORT", "port": PORT, "root_token": "hvs...",
 //	 "ca_cert_file": "DIR/vault-certs/ca.crt", "ca_cert": "PEM",
@@ -71,7 +73,7 @@ func run() error {
 	keyring := flag.String("keyring", "", "key ring document to seed at -mount/-path: JSON or @FILE (empty: none)")
 	infoFile := flag.String("info", "", "also write the JSON line to this file")
 	flag.Func("cert-host", "another name or IP for the TLS certificate (repeatable)", appendTo(&certHosts))
-	flag.Func("approle", "create an AppRole with this name (repeatable)", appendTo(&roles))
+	flag.Func("approle", "create an AppRole NAME[:POLICY], POLICY root (default), bbs or rotation (repeatable)", appendTo(&roles))
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v", flag.Args())
@@ -96,8 +98,18 @@ func run() error {
 		}
 		out.CACert = string(b)
 	}
-	for _, name := range roles {
-		id, secret := s.AddAppRole()
+	s.SetPolicy("bbs", vaulttest.BBSPolicy(*mount, *path))
+	s.SetPolicy("rotation", vaulttest.RotationPolicy(*mount, *path))
+	for _, r := range roles {
+		name, policy, _ := strings.Cut(r, ":")
+		switch policy {
+		case "", vaulttest.RootPolicy:
+			policy = vaulttest.RootPolicy
+		case "bbs", "rotation":
+		default:
+			return fmt.Errorf("-approle %s: policy %q: want root, bbs or rotation", r, policy)
+		}
+		id, secret := s.AddAppRoleWithPolicies(policy)
 		out.AppRoles[name] = appRole{RoleID: id, SecretID: secret}
 	}
 	if *keyring != "" {
