@@ -47,6 +47,8 @@ func Fuzz[C any](f *testing.F, fm Format[C]) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"log_level":"loud"}`))
 	f.Add([]byte(`{} {}`))
+	f.Add([]byte(`{}}`))
+	f.Add([]byte(`{}]`))
 	f.Add([]byte(`[]`))
 	for _, c := range fm.Valid(b, dir) {
 		if err := fm.Validate(c); err != nil {
@@ -57,6 +59,7 @@ func Fuzz[C any](f *testing.F, fm Format[C]) {
 			f.Fatal(err)
 		}
 		f.Add(data)
+		f.Add(append(data, '}')) // trailing data Decode once let through
 	}
 
 	seq := 0
@@ -84,6 +87,10 @@ func Fuzz[C any](f *testing.F, fm Format[C]) {
 				t.Errorf("Load's error is misformatted: %q", msg)
 			}
 			return
+		}
+		var plain C
+		if err := json.Unmarshal(data, &plain); err != nil {
+			t.Fatalf("Load accepted what json.Unmarshal refuses: %v", err)
 		}
 		first, err := json.Marshal(loaded)
 		if err != nil {
