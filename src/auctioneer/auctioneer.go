@@ -41,7 +41,9 @@ type Config struct {
 	LockKey, LockOwner         string
 	LockTTL, LockRetryInterval time.Duration
 	MaxBodyBytes               int64 // default DefaultMaxBodyBytes
-	Logger                     *slog.Logger
+	// Limits bound the API's clients (unset fields: serve.DefaultLimits).
+	Limits serve.Limits
+	Logger *slog.Logger
 }
 
 // Validate fills defaults and reports every problem.
@@ -167,13 +169,12 @@ func (a *Auctioneer) lead() error {
 	if err != nil {
 		return fmt.Errorf("listen_address: %w", err)
 	}
-	api := &http.Server{
-		ConnState:         a.fresh.track,
-		Handler:           NewHandler(a.runner, a.cfg.MaxBodyBytes, a.log),
-		TLSConfig:         a.cfg.TLS.Clone(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
+	api := a.cfg.Limits.Apply(&http.Server{
+		ConnState: a.fresh.track,
+		Handler:   NewHandler(a.runner, a.cfg.MaxBodyBytes, a.log),
+		TLSConfig: a.cfg.TLS.Clone(),
+		ErrorLog:  slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	})
 	runCtx, stopRuns := context.WithCancel(context.Background())
 	a.mu.Lock()
 	if a.stopping != nil {
@@ -186,7 +187,7 @@ func (a *Auctioneer) lead() error {
 	a.mu.Unlock()
 
 	a.servers.Go(func() error {
-		if err := api.ServeTLS(ln, "", ""); err != nil {
+		if err := api.ServeTLS(a.cfg.Limits.Listener(ln), "", ""); err != nil {
 			return fmt.Errorf("serving the API: %w", err)
 		}
 		return nil

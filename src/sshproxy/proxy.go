@@ -34,6 +34,10 @@ type Config struct {
 	// IdleTimeout closes a client connection with no traffic for this long
 	// (0: never).
 	IdleTimeout time.Duration
+	// HandshakeTimeout closes a client connection that has not finished
+	// the SSH handshake and authentication this long after connecting (0:
+	// never), so that connections that never log in do not hold slots.
+	HandshakeTimeout time.Duration
 	// CommunicationTimeout bounds authentication (UAA, Cloud Controller)
 	// and reaching the instance's daemon.
 	CommunicationTimeout time.Duration
@@ -199,7 +203,17 @@ func (p *Proxy) handle(nc net.Conn) {
 		sess = s
 		return &ssh.Permissions{}, nil
 	}
+	var handshakeTimer *time.Timer
+	if p.cfg.HandshakeTimeout > 0 {
+		handshakeTimer = time.AfterFunc(p.cfg.HandshakeTimeout, func() {
+			p.log.Info("ssh-proxy.handshake-timed-out", "remote", remote, "handshake_timeout", p.cfg.HandshakeTimeout.String())
+			nc.Close()
+		})
+	}
 	client, chans, reqs, err := ssh.NewServerConn(nc, &conf)
+	if handshakeTimer != nil {
+		handshakeTimer.Stop()
+	}
 	if err != nil {
 		if sess != nil {
 			sess.backend.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/diego-go/diego/src/auctioneer"
 	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/internal/serve"
 )
 
 // Duration is a time.Duration read as "30s" or nanoseconds.
@@ -66,6 +67,10 @@ type Config struct {
 	MetricsAddress string `json:"metrics_address"`
 	DebugAddress   string `json:"debug_address"`
 	LogLevel       string `json:"log_level"`
+
+	// ServerLimits bound the clients of the API and the metrics and debug
+	// servers (unset fields: serve.DefaultLimits).
+	ServerLimits serve.Limits `json:"server_limits"`
 }
 
 // DefaultConfig returns a configuration with every default filled in.
@@ -118,6 +123,9 @@ func (c Config) Level() string { return c.LogLevel }
 // Validate reports every problem at once, each saying what to fix.
 func (c Config) Validate() error {
 	var errs []error
+	if err := c.ServerLimits.Validate("server_limits"); err != nil {
+		errs = append(errs, err)
+	}
 	addrs := [][2]string{{"listen_address", c.ListenAddress}}
 	if c.LocketAddress == "" {
 		errs = append(errs, errors.New("locket_address is required: the auctioneer serves only while it holds its Locket lock"))

@@ -92,7 +92,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 		return nil, err
 	}
 	reg := opsserver.NewRegistry()
-	if d.ops, err = opsserver.Start(opsserver.Config{MetricsAddress: cfg.MetricsAddress, Metrics: reg, DebugAddress: cfg.DebugAddress, Logger: log}); err != nil {
+	if d.ops, err = opsserver.Start(opsserver.Config{MetricsAddress: cfg.MetricsAddress, Metrics: reg, DebugAddress: cfg.DebugAddress, Limits: cfg.ServerLimits, Logger: log}); err != nil {
 		return nil, err
 	}
 	d.auc, err = auctioneer.Start(ctx, auctioneer.Config{
@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 		},
 		ListenAddress: cfg.ListenAddress, TLS: serverTLS, Locket: d.locket,
 		LockOwner: cfg.LockOwner, LockTTL: time.Duration(cfg.LockTTL), LockRetryInterval: time.Duration(cfg.LockRetryInterval),
-		Logger: log,
+		Limits: cfg.ServerLimits, Logger: log,
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/internal/dbconn"
+	"github.com/diego-go/diego/src/internal/serve"
 )
 
 // Duration is a time.Duration read as "30s" or nanoseconds.
@@ -58,8 +59,11 @@ type Config struct {
 	AdminCommonNames []string `json:"admin_common_names"`
 
 	MaxRequestBodyBytes int64 `json:"max_request_body_bytes"`
-	EventBufferSize     int   `json:"event_buffer_size"`
-	MaxTaskRetries      int   `json:"max_task_retries"`
+	// ServerLimits bound the clients of the API, health and debug servers
+	// (unset fields: serve.DefaultLimits).
+	ServerLimits    serve.Limits `json:"server_limits"`
+	EventBufferSize int          `json:"event_buffer_size"`
+	MaxTaskRetries  int          `json:"max_task_retries"`
 
 	// Client identity for calls to reps; defaults to the server's files.
 	RepCAFile         string   `json:"rep_ca_file"`
@@ -204,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.AdminCommonNames) == 0 {
 		errs = append(errs, errors.New("admin_common_names must name at least one client certificate common name"))
+	}
+	if err := c.ServerLimits.Validate("server_limits"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxRequestBodyBytes < 1024 {
 		errs = append(errs, errors.New("max_request_body_bytes must be at least 1024"))

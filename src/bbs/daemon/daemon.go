@@ -217,8 +217,8 @@ func (d *Daemon) startHealth() error {
 		http.Error(w, "standby", http.StatusServiceUnavailable)
 	})
 	mux.Handle("GET /metrics", d.Metrics.Handler())
-	d.health = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	d.servers.Go(func() error { return d.health.Serve(d.healthLn) })
+	d.health = d.cfg.ServerLimits.Apply(&http.Server{Handler: mux})
+	d.servers.Go(func() error { return d.health.Serve(d.cfg.ServerLimits.Listener(d.healthLn)) })
 	if d.cfg.DebugAddress != "" {
 		return d.startDebug(d.cfg.DebugAddress)
 	}
@@ -231,8 +231,8 @@ func (d *Daemon) startDebug(addr string) error {
 	if err != nil {
 		return fmt.Errorf("debug_address: %w", err)
 	}
-	d.debug = &http.Server{Handler: debugserver.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	d.servers.Go(func() error { return d.debug.Serve(ln) })
+	d.debug = d.cfg.ServerLimits.Apply(&http.Server{Handler: debugserver.Handler()})
+	d.servers.Go(func() error { return d.debug.Serve(d.cfg.ServerLimits.Listener(ln)) })
 	d.log.Info("debug server started", "debug_address", ln.Addr().String())
 	return nil
 }

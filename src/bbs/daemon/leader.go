@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/diego-go/diego/src/bbs/convergence"
@@ -16,6 +17,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
 	"github.com/diego-go/diego/src/bbs/store/desiredcache"
+	"github.com/diego-go/diego/src/internal/serve"
 	"github.com/diego-go/diego/src/locket/leader"
 )
 
@@ -102,8 +104,8 @@ func (d *Daemon) lead(ctx context.Context) error {
 		svc.Close()
 		return fmt.Errorf("listen_address: %w", err)
 	}
-	api := &http.Server{Handler: d.Metrics.Instrument(handler.KnownRoute, handler), TLSConfig: d.serverTLS,
-		ReadHeaderTimeout: 10 * time.Second, ErrorLog: d.errorLog()}
+	api := d.cfg.ServerLimits.Apply(&http.Server{Handler: serve.Streams(d.Metrics.Instrument(handler.KnownRoute, handler), isEventStream),
+		TLSConfig: d.serverTLS, ErrorLog: d.errorLog()})
 	leaderCtx, stopLead := context.WithCancel(context.Background())
 
 	d.mu.Lock()
@@ -111,7 +113,7 @@ func (d *Daemon) lead(ctx context.Context) error {
 	d.leaderCtx, d.stopLead = leaderCtx, stopLead
 	d.mu.Unlock()
 
-	d.servers.Go(func() error { return api.ServeTLS(ln, "", "") })
+	d.servers.Go(func() error { return api.ServeTLS(d.cfg.ServerLimits.Listener(ln), "", "") })
 	d.servers.Go(func() error {
 		_ = conv.Run(leaderCtx)
 		return nil
@@ -168,3 +170,7 @@ func (d *Daemon) ServiceStore() store.Store {
 	defer d.mu.Unlock()
 	return d.svcStore
 }
+
+// isEventStream matches the event stream routes (/v1/events...), exempt
+// from the write timeout.
+func isEventStream(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/v1/events") }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/internal/serve"
 )
 
 // Config is the file server's configuration file (the reference's field names).
@@ -25,7 +26,19 @@ type Config struct {
 	KeyFile            string `json:"key_file"`
 
 	LogLevel string `json:"log_level"`
+
+	// ServerLimits bound the clients of both listeners (unset fields:
+	// DefaultLimits).
+	ServerLimits serve.Limits `json:"server_limits"`
 }
+
+// DefaultLimits are serve.DefaultLimits without the write timeout: a
+// download of a large buildpack or droplet to a slow cell may take long.
+var DefaultLimits = func() serve.Limits {
+	l := serve.DefaultLimits
+	l.WriteTimeout = -1
+	return l
+}()
 
 // DefaultConfig returns a configuration with every default filled in.
 func DefaultConfig() Config {
@@ -49,6 +62,9 @@ func (c Config) Level() string { return c.LogLevel }
 // Validate reports every problem at once, each saying what to fix.
 func (c Config) Validate() error {
 	var errs []error
+	if err := c.ServerLimits.Validate("server_limits"); err != nil {
+		errs = append(errs, err)
+	}
 	if _, _, err := net.SplitHostPort(c.ServerAddress); err != nil {
 		errs = append(errs, fmt.Errorf("server_address %q must be host:port: %w", c.ServerAddress, err))
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/fileserver"
+	"github.com/diego-go/diego/src/internal/serve"
 )
 
 // Server is a running file server.
@@ -21,6 +22,7 @@ type Server struct {
 
 	servers []*http.Server
 	errs    chan error
+	limits  serve.Limits
 }
 
 // Run serves until ctx ends, then stops gracefully.
@@ -37,7 +39,7 @@ func Run(ctx context.Context, cfg Config) error {
 // path on https_listen_addr's port.
 func Start(cfg Config) (_ *Server, err error) {
 	log := slog.Default()
-	s := &Server{errs: make(chan error, 2)}
+	s := &Server{errs: make(chan error, 2), limits: cfg.ServerLimits.Or(DefaultLimits)}
 	files := fileserver.NewHandler(cfg.StaticDirectory)
 	httpHandler := http.Handler(files)
 	var tlsConf *tls.Config
@@ -79,7 +81,8 @@ func Start(cfg Config) (_ *Server, err error) {
 }
 
 func (s *Server) serve(log *slog.Logger, l net.Listener, h http.Handler, tlsConf *tls.Config) {
-	srv := &http.Server{Handler: h, TLSConfig: tlsConf, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := s.limits.Apply(&http.Server{Handler: h, TLSConfig: tlsConf, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+	l = s.limits.Listener(l)
 	s.servers = append(s.servers, srv)
 	go func() {
 		var err error

@@ -11,12 +11,12 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/diego-go/diego/src/internal/debugserver"
+	"github.com/diego-go/diego/src/internal/serve"
 )
 
 // Config says what to serve where; an empty address serves nothing there.
@@ -26,12 +26,15 @@ type Config struct {
 	Metrics        prometheus.Gatherer
 	// DebugAddress serves /debug/pprof/.
 	DebugAddress string
-	Logger       *slog.Logger
+	// Limits bound the servers' clients (unset fields: serve.DefaultLimits).
+	Limits serve.Limits
+	Logger *slog.Logger
 }
 
 // Servers are the running operator endpoints.
 type Servers struct {
 	log     *slog.Logger
+	limits  serve.Limits
 	servers []*http.Server
 	addrs   []string // bound addresses, in servers' order
 	wg      sync.WaitGroup
@@ -41,7 +44,7 @@ type Servers struct {
 // Start binds every configured address and serves in the background. On
 // error nothing is left running.
 func Start(cfg Config) (*Servers, error) {
-	s := &Servers{log: cfg.Logger, failed: make(chan error, 2)}
+	s := &Servers{log: cfg.Logger, limits: cfg.Limits, failed: make(chan error, 2)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -67,13 +70,13 @@ func (s *Servers) serve(name, addr string, h http.Handler) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	srv := s.limits.Apply(&http.Server{Handler: h, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)})
 	s.servers = append(s.servers, srv)
 	s.addrs = append(s.addrs, ln.Addr().String())
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(s.limits.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.failed <- fmt.Errorf("%s: %w", name, err)
 		}
 	}()

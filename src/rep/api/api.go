@@ -100,6 +100,11 @@ func (h *handler) containerMetrics(w http.ResponseWriter, r *http.Request) {
 func (h *handler) perform(w http.ResponseWriter, r *http.Request) {
 	var work rep.Work
 	if err := decode(w, r, &work); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("work body exceeds %d bytes: send fewer LRPs and tasks per request", MaxBodyBytes))
+			return
+		}
 		httpError(w, http.StatusBadRequest, fmt.Errorf("decoding work: %w", err))
 		return
 	}

@@ -68,14 +68,14 @@ func (d *Daemon) serve(serverTLS *tls.Config) error {
 	if err != nil {
 		return err
 	}
-	d.repSrv = &http.Server{Handler: h, TLSConfig: serverTLS, ReadHeaderTimeout: 10 * time.Second}
-	d.localSrv = &http.Server{Handler: lh, ReadHeaderTimeout: 10 * time.Second}
+	d.repSrv = d.cfg.ServerLimits.Apply(&http.Server{Handler: h, TLSConfig: serverTLS})
+	d.localSrv = d.cfg.ServerLimits.Apply(&http.Server{Handler: lh})
 	d.serveHTTP("rep API", d.repSrv, d.repLn, true)
 	d.serveHTTP("local API", d.localSrv, d.localLn, false)
 	if d.metricsLn != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics.Handler(d.ledger, d.cfg.CellID, d.cfg.Zone, d))
-		d.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		d.metricsSrv = d.cfg.ServerLimits.Apply(&http.Server{Handler: mux})
 		d.serveHTTP("metrics", d.metricsSrv, d.metricsLn, false)
 	}
 
@@ -132,6 +132,7 @@ func (d *Daemon) CancelTask(ctx context.Context, taskGuid string) error {
 // serveHTTP serves srv on ln in the background; a failure other than a
 // shutdown is reported on Errors.
 func (d *Daemon) serveHTTP(what string, srv *http.Server, ln net.Listener, withTLS bool) {
+	ln = d.cfg.ServerLimits.Listener(ln)
 	d.background(func() {
 		var err error
 		if withTLS {

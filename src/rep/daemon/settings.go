@@ -12,6 +12,7 @@ import (
 	"code.cloudfoundry.org/rep"
 
 	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/internal/serve"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/health"
 	"github.com/diego-go/diego/src/rep/identity"
@@ -54,9 +55,12 @@ type Settings struct {
 	// HTTP): the cell's capacity, its containers by kind and phase, whether
 	// it evacuates, and the Go runtime. Empty: no metrics listener.
 	MetricsAddress string `json:"metrics_address,omitempty"`
-	CAFile         string `json:"ca_file"`
-	CertFile       string `json:"cert_file"`
-	KeyFile        string `json:"key_file"`
+	// ServerLimits bound the clients of the rep API, local and metrics
+	// servers (unset fields: serve.DefaultLimits).
+	ServerLimits serve.Limits `json:"server_limits"`
+	CAFile       string       `json:"ca_file"`
+	CertFile     string       `json:"cert_file"`
+	KeyFile      string       `json:"key_file"`
 	// AdvertiseHost replaces the listener's host in the rep URL given to
 	// Locket (default: the listener's host).
 	AdvertiseHost string `json:"advertise_host"`
@@ -223,6 +227,9 @@ func (c Settings) Validate() error {
 		}
 	}
 	req(c.CellID, "cell_id")
+	if err := c.ServerLimits.Validate("server_limits"); err != nil {
+		errs = append(errs, err)
+	}
 	req(c.ListenAddress, "listen_address")
 	req(c.LocalAddress, "local_address")
 	if c.MetricsAddress != "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/internal/serve"
 )
 
 // Duration is a time.Duration read as "30s" or nanoseconds.
@@ -67,6 +68,9 @@ type Config struct {
 	HealthCheckAddress string `json:"healthcheck_address"`
 	DebugAddress       string `json:"debug_address"`
 	RoutesAddress      string `json:"routes_address"`
+	// ServerLimits bound the clients of those servers (unset fields:
+	// serve.DefaultLimits).
+	ServerLimits serve.Limits `json:"server_limits"`
 
 	LogLevel string `json:"log_level"`
 }
@@ -114,6 +118,9 @@ func (c Config) LocalMode() bool { return c.CellID != "" }
 // Validate reports every problem at once, each saying what to fix.
 func (c Config) Validate() error {
 	var errs []error
+	if err := c.ServerLimits.Validate("server_limits"); err != nil {
+		errs = append(errs, err)
+	}
 	if c.BBSAddress == "" {
 		errs = append(errs, errors.New("bbs_address is required: the BBS the routes come from"))
 	} else if _, err := bbsaddr.URL(c.BBSAddress); err != nil {

@@ -100,7 +100,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 			return nil, err
 		}
 	}
-	if d.ops, err = opsserver.Start(opsserver.Config{DebugAddress: cfg.DebugAddress, Logger: log}); err != nil {
+	if d.ops, err = opsserver.Start(opsserver.Config{DebugAddress: cfg.DebugAddress, Limits: cfg.ServerLimits, Logger: log}); err != nil {
 		return nil, err
 	}
 	health := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
@@ -162,7 +162,8 @@ func (d *Daemon) serveHTTP(name, addr string, h http.Handler) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+	srv := d.cfg.ServerLimits.Apply(&http.Server{Handler: h, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)})
+	ln = d.cfg.ServerLimits.Listener(ln)
 	d.https = append(d.https, srv)
 	d.addrs[name] = ln.Addr().String()
 	d.group.Go(func() error {

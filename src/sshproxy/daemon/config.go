@@ -17,6 +17,7 @@ import (
 
 	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
+	"github.com/diego-go/diego/src/internal/serve"
 	"github.com/diego-go/diego/src/sshd"
 	"github.com/diego-go/diego/src/sshproxy"
 )
@@ -68,6 +69,9 @@ type Config struct {
 	CommunicationTimeout Duration `json:"communication_timeout"`
 	// IdleConnectionTimeout closes a client connection silent this long (0: never).
 	IdleConnectionTimeout Duration `json:"idle_connection_timeout"`
+	// HandshakeTimeout closes a client connection that has not finished
+	// the SSH handshake and logged in this long after connecting (0: never).
+	HandshakeTimeout Duration `json:"handshake_timeout"`
 	// ConnectToInstanceAddress dials the container's address and port
 	// instead of the cell's, when an instance states no preference.
 	ConnectToInstanceAddress bool `json:"connect_to_instance_address"`
@@ -78,6 +82,10 @@ type Config struct {
 	// DebugAddress serves Go's /debug/pprof (plain HTTP; keep it on loopback).
 	DebugAddress string `json:"debug_address"`
 	LogLevel     string `json:"log_level"`
+
+	// ServerLimits bound the clients of the health check and debug HTTP
+	// servers (unset fields: serve.DefaultLimits).
+	ServerLimits serve.Limits `json:"server_limits"`
 }
 
 // DefaultConfig returns a configuration with every default filled in.
@@ -87,6 +95,7 @@ func DefaultConfig() Config {
 		HealthCheckAddress:    "0.0.0.0:2223",
 		CommunicationTimeout:  Duration(10 * time.Second),
 		IdleConnectionTimeout: Duration(5 * time.Minute),
+		HandshakeTimeout:      Duration(time.Minute),
 		MaxConnections:        1000,
 		LogLevel:              "info",
 	}
@@ -186,6 +195,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConnections < 0 {
 		errs = append(errs, fmt.Errorf("max_connections %d must be 0 (no cap) or more", c.MaxConnections))
+	}
+	if c.HandshakeTimeout < 0 {
+		errs = append(errs, fmt.Errorf("handshake_timeout %s must be 0 (never) or positive", time.Duration(c.HandshakeTimeout)))
+	}
+	if err := c.ServerLimits.Validate("server_limits"); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := jsonconfig.Level(c.LogLevel); err != nil {
 		errs = append(errs, err)

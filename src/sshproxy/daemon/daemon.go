@@ -82,7 +82,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 		HostKey: hostKey, Realms: realms,
 		Resolve: sshproxy.Resolver{BBS: bbsClient, ConnectToInstanceAddress: cfg.ConnectToInstanceAddress, Logger: lager.NewLogger("ssh-proxy")}.Resolve,
 		Ciphers: sshd.SplitList(cfg.AllowedCiphers), MACs: sshd.SplitList(cfg.AllowedMACs), KeyExchanges: sshd.SplitList(cfg.AllowedKeyExchanges),
-		IdleTimeout: time.Duration(cfg.IdleConnectionTimeout), CommunicationTimeout: time.Duration(cfg.CommunicationTimeout),
+		IdleTimeout: time.Duration(cfg.IdleConnectionTimeout), HandshakeTimeout: time.Duration(cfg.HandshakeTimeout), CommunicationTimeout: time.Duration(cfg.CommunicationTimeout),
 		MaxConnections: cfg.MaxConnections, Logger: log,
 	})
 	if err != nil {
@@ -107,14 +107,14 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 			return nil, fmt.Errorf("health_check_address: %w", err)
 		}
 		d.HealthAddr = hl.Addr().String()
-		d.health = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), ReadHeaderTimeout: 5 * time.Second}
+		d.health = cfg.ServerLimits.Apply(&http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})})
 		go func() {
-			if err := d.health.Serve(hl); !errors.Is(err, http.ErrServerClosed) {
+			if err := d.health.Serve(cfg.ServerLimits.Listener(hl)); !errors.Is(err, http.ErrServerClosed) {
 				d.errs <- fmt.Errorf("health check server: %w", err)
 			}
 		}()
 	}
-	if d.ops, err = opsserver.Start(opsserver.Config{DebugAddress: cfg.DebugAddress, Logger: log}); err != nil {
+	if d.ops, err = opsserver.Start(opsserver.Config{DebugAddress: cfg.DebugAddress, Limits: cfg.ServerLimits, Logger: log}); err != nil {
 		ln.Close()
 		return nil, err
 	}
