@@ -86,7 +86,7 @@ func (l layout) bbsConfig() (bbsconfig.Config, error) {
 	c.EncryptionKeys, c.ActiveKeyLabel = map[string]string{"local": l.key}, "local"
 	c.LocketAddress = l.locketAddr()
 	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
-	c.LockTTL, c.LockRetryInterval = bbsconfig.Duration(5*time.Second), bbsconfig.Duration(time.Second)
+	c.LockTTL, c.LockRetryInterval = bbsconfig.Duration(15*time.Second), bbsconfig.Duration(5*time.Second) // the reference's: a busy machine must not cost the lock
 	c.AuctioneerAddress = l.auctioneerAddr()
 	c.ConvergenceRepeatInterval = bbsconfig.Duration(5 * time.Second)
 	c.CellPresencePollInterval = bbsconfig.Duration(time.Second)
@@ -106,7 +106,7 @@ func (l layout) auctioneerConfig() auctioneerdaemon.Config {
 	c.CAFile, c.ServerCertFile, c.ServerKeyFile = k.CACert, k.ServerCert, k.ServerKey
 	c.LocketAddress = l.locketAddr()
 	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
-	c.LockTTL, c.LockRetryInterval = auctioneerdaemon.Duration(5*time.Second), auctioneerdaemon.Duration(time.Second)
+	c.LockTTL, c.LockRetryInterval = auctioneerdaemon.Duration(15*time.Second), auctioneerdaemon.Duration(5*time.Second)
 	c.BBSAddress = "https://" + l.bbsAddr()
 	c.BBSCAFile, c.BBSClientCertFile, c.BBSClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
 	c.RepCAFile, c.RepClientCertFile, c.RepClientKeyFile = k.CACert, k.ClientCert, k.ClientKey

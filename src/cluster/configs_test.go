@@ -60,7 +60,7 @@ func TestConfigsLoad(t *testing.T) {
 	}
 	bbs := writeAndLoad(t, l, "bbs", bbsCfg, bbsconfig.Load)
 	if bbs.ListenAddress != "127.0.0.1:9000" || bbs.LocketAddress != "127.0.0.1:9002" || bbs.AuctioneerAddress != "127.0.0.1:9003" ||
-		bbs.EncryptionKeys["local"] != "passphrase" || time.Duration(bbs.LockTTL) != 5*time.Second ||
+		bbs.EncryptionKeys["local"] != "passphrase" || time.Duration(bbs.LockTTL) != 15*time.Second ||
 		bbs.DatabaseConnectionString != filepath.Join(l.dir, "bbs.db") {
 		t.Errorf("bbs config %+v", bbs)
 	}
@@ -70,7 +70,7 @@ func TestConfigsLoad(t *testing.T) {
 	}
 	auctioneer := writeAndLoad(t, l, "auctioneer", l.auctioneerConfig(), auctioneerdaemon.Load)
 	if auctioneer.ListenAddress != "127.0.0.1:9003" || auctioneer.LocketAddress != "127.0.0.1:9002" ||
-		auctioneer.BBSAddress != "https://127.0.0.1:9000" || time.Duration(auctioneer.LockTTL) != 5*time.Second ||
+		auctioneer.BBSAddress != "https://127.0.0.1:9000" || time.Duration(auctioneer.LockTTL) != 15*time.Second ||
 		auctioneer.RepClientCertFile != l.certs.ClientCert {
 		t.Errorf("auctioneer config %+v", auctioneer)
 	}
