@@ -240,8 +240,8 @@ func (c Config) Validate() error {
 	if c.LocketAddress != "" && c.LocketListenAddress != "" {
 		errs = append(errs, errors.New("set locket_address (an external Locket) or locket_listen_address (an embedded one), not both"))
 	}
-	if c.LockTTL < Duration(time.Second) || c.LockRetryInterval <= 0 || c.LockRetryInterval >= c.LockTTL {
-		errs = append(errs, fmt.Errorf("lock_retry_interval (%s) must be positive and shorter than lock_ttl (%s, at least 1s)",
+	if c.LockTTL < Duration(time.Second) || c.LockRetryInterval <= 0 || c.LockRetryInterval >= c.LockTTL*4/5 {
+		errs = append(errs, fmt.Errorf("lock_retry_interval (%s) must be positive and below 4/5 of lock_ttl (%s, at least 1s): the lease is declared lost at ttl - ttl/5 after the last refresh",
 			time.Duration(c.LockRetryInterval), time.Duration(c.LockTTL)))
 	}
 	if c.LockKey == "" || c.LockOwner == "" {
