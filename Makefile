@@ -35,14 +35,26 @@ test: services vet
 	@$(MAKE) --no-print-directory test-pipelines
 	@$(MAKE) --no-print-directory test-pipeline-local
 
-## fuzz: every Fuzz target for FUZZTIME each (make test runs 10s each; the
-## seed corpus also runs in plain go test)
-FUZZTIME ?= 5m
+## fuzz: every Fuzz target (src and the tools module) for FUZZTIME each (make
+## test runs 10s each; the seed corpus also runs in plain go test). The
+## engine minimizes each new interesting input for -fuzzminimizetime without
+## reporting progress (default 60s): 5s keeps the file-system targets moving.
+## A bare "context deadline exceeded" with no failing input is Go 1.26's
+## coordinator race at the end of -fuzztime (go.dev/issue/75804): reported, not fatal.
+## Figures and targets: docs/fuzzing.md.
+FUZZTIME  ?= 5m
+FUZZFLAGS ?= -fuzzminimizetime 5s -timeout 2h
 fuzz:
-	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' src | sort); do \
+	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' src tools | sort); do \
+	  case "$$file" in tools/*) mod=tools; pkg=./$$(dirname "$${file#tools/}");; *) mod=.; pkg=./$$(dirname "$$file");; esac; \
 	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do \
-	    echo "fuzz: ./$$(dirname $$file) $$f for $(FUZZTIME)"; \
-	    $(GO) test -run XXX -fuzz "^$$f$$" -fuzztime $(FUZZTIME) "./$$(dirname $$file)" || exit 1; \
+	    echo "fuzz: $$mod $$pkg $$f for $(FUZZTIME)"; \
+	    out=$$(mktemp); \
+	    if (cd $$mod && $(GO) test -run XXX -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) "$$pkg") >$$out 2>&1; then tail -n 2 $$out; \
+	    elif grep -qx '    context deadline exceeded' $$out && ! grep -q 'Failing input written' $$out; then tail -n 6 $$out; \
+	      echo "fuzz: $$f: no failing input, only the fuzztime deadline race of Go's fuzz coordinator (go.dev/issue/75804, fixed in Go 1.27): not a finding"; \
+	    else cat $$out; rm -f $$out; exit 1; fi; \
+	    rm -f $$out; \
 	  done; \
 	done
 

@@ -10,6 +10,7 @@ import (
 	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/pki"
 )
@@ -29,7 +30,7 @@ func (c *call) bbsClient() (bbs.Client, error) {
 	if err := s.CheckBBS(); err != nil {
 		return nil, err
 	}
-	client, err := bbs.NewClientWithConfig(bbs.ClientConfig{
+	client, err := bbsaddr.NewClient(bbs.ClientConfig{
 		URL: s.BBSURL, IsTLS: strings.HasPrefix(s.BBSURL, "https://"),
 		CAFile: s.BBSCACert, CertFile: s.BBSCert, KeyFile: s.BBSKey,
 		RequestTimeout: requestTimeout, Retries: 1,

@@ -16,6 +16,7 @@ import (
 	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/lager/v3"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
@@ -29,11 +30,13 @@ const ReadyTimeout = 60 * time.Second
 type Cluster struct {
 	opts     Options
 	l        layout
-	locket   *child
-	bbs      *child
-	auction  *child
+	planes   []controlPlane // z1's, and z2's with --ha
 	reps     []*child
 	edge     edge
+	netUp    bool       // the cells' namespaces are set up
+	runMu    sync.Mutex // guards runCtx and runWG, set by Run
+	runCtx   context.Context
+	runWG    *sync.WaitGroup
 	targetMu sync.Mutex
 	target   target.File
 	start    time.Time
@@ -53,11 +56,26 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{opts: opts, start: time.Now()}
 	c.l = layout{opts: opts, dir: dir}
-	if err := c.l.checkPorts(); err != nil {
-		return nil, err
+	var why string
+	if c.l.net, why = cellNetFor(opts, dir); why != "" {
+		c.progress("--ha: %s", why)
+	}
+	// With cells in namespaces the ports are on the bridge, which prepare
+	// makes (once it holds the directory's lock).
+	if c.l.net == nil {
+		if err := c.l.checkPorts(); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.prepare(); err != nil {
+		c.teardownNet()
 		return nil, err
+	}
+	if c.l.net != nil {
+		if err := c.l.checkPorts(); err != nil {
+			c.teardownNet()
+			return nil, err
+		}
 	}
 	if err := c.startAll(ctx); err != nil {
 		c.Stop()
@@ -86,7 +104,14 @@ func (c *Cluster) prepare() error {
 	if err := c.checkSameDB(); err != nil {
 		return err
 	}
-	certs, err := pki.GenerateLocal(filepath.Join(l.dir, "certs"), []string{"127.0.0.1", "localhost"})
+	if l.net != nil {
+		if err := l.net.setup(c.opts.Cells); err != nil {
+			return fmt.Errorf("putting the cells in network namespaces: %w", err)
+		}
+		c.netUp = true
+		c.progress("cells in network namespaces %s..%s on bridge %s (%s)", l.net.ns(0), l.net.ns(c.opts.Cells-1), l.net.bridge(), l.net.hostIP())
+	}
+	certs, err := pki.GenerateLocal(filepath.Join(l.dir, "certs"), l.certHosts())
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
@@ -110,15 +135,19 @@ func (c *Cluster) prepare() error {
 			return fmt.Errorf("building the busybox rootfs: %w", err)
 		}
 	}
-	locketCfg, err := l.locketConfig()
-	if err != nil {
-		return err
+	configs := map[string]any{}
+	for z := 0; z < l.zones(); z++ {
+		locketCfg, err := l.locketConfig(z)
+		if err != nil {
+			return err
+		}
+		bbsCfg, err := l.bbsConfig(z)
+		if err != nil {
+			return err
+		}
+		configs[suffix("locket", z)], configs[suffix("bbs", z)] = locketCfg, bbsCfg
+		configs[suffix("auctioneer", z)] = l.auctioneerConfig(z)
 	}
-	bbsCfg, err := l.bbsConfig()
-	if err != nil {
-		return err
-	}
-	configs := map[string]any{"locket": locketCfg, "bbs": bbsCfg, "auctioneer": l.auctioneerConfig()}
 	for i := 0; i < c.opts.Cells; i++ {
 		configs["rep-"+l.cellID(i)] = l.repConfig(i)
 	}
@@ -133,11 +162,16 @@ func (c *Cluster) prepare() error {
 	mk := func(name, bin string, restart bool) *child {
 		return &child{name: name, bin: binPath(c.opts.BinDir, bin), config: l.configFile(name), logPath: l.logFile(name), restart: restart}
 	}
-	c.locket = mk("locket", "locket", true)
-	c.bbs = mk("bbs", "bbs", true)
-	c.auction = mk("auctioneer", "auctioneer", true)
+	for z := 0; z < l.zones(); z++ {
+		c.planes = append(c.planes, controlPlane{locket: mk(suffix("locket", z), "locket", true),
+			bbs: mk(suffix("bbs", z), "bbs", true), auction: mk(suffix("auctioneer", z), "auctioneer", true)})
+	}
 	for i := 0; i < c.opts.Cells; i++ {
-		c.reps = append(c.reps, mk("rep-"+l.cellID(i), "rep", false))
+		rep := mk("rep-"+l.cellID(i), "rep", false)
+		if l.net != nil {
+			rep.netns = l.net.ns(i)
+		}
+		c.reps = append(c.reps, rep)
 	}
 	c.edge.children(mk)
 	return nil
@@ -181,20 +215,16 @@ func (c *Cluster) checkSameDB() error {
 // startAll starts the components in order, waiting for each to be ready.
 func (c *Cluster) startAll(ctx context.Context) error {
 	l := c.l
-	if err := c.startWait(ctx, c.locket, "Locket on "+l.locketAddr(), func() error { return dialOK(l.locketAddr()) }); err != nil {
+	if err := c.startLockets(ctx); err != nil {
 		return err
 	}
-	bbsClient, err := bbs.NewClient("https://"+l.bbsAddr(), l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey, 0, 0)
+	bbsClient, err := bbsaddr.NewClient(bbs.ClientConfig{URL: l.bbsURLs(), IsTLS: true,
+		CAFile: l.certs.CACert, CertFile: l.certs.ClientCert, KeyFile: l.certs.ClientKey})
 	if err != nil {
 		return fmt.Errorf("BBS client: %w", err)
 	}
 	lg := lager.NewLogger("diego-up")
-	if err := c.startWait(ctx, c.bbs, "BBS on https://"+l.bbsAddr(), func() error {
-		if !bbsClient.Ping(lg, "") {
-			return errors.New("not answering yet")
-		}
-		return nil
-	}); err != nil {
+	if err := c.startBBSes(ctx, bbsClient); err != nil {
 		return err
 	}
 	if err := c.startEdge(ctx); err != nil {
@@ -228,7 +258,7 @@ func (c *Cluster) startAll(ctx context.Context) error {
 	}
 	// The auctioneer starts once the cells are there: its first round
 	// (the BBS's resumed instances) then has every cell to place on.
-	if err := c.startWait(ctx, c.auction, "auctioneer on https://"+l.auctioneerAddr(), func() error { return dialOK(l.auctioneerAddr()) }); err != nil {
+	if err := c.startAuctioneers(ctx); err != nil {
 		return err
 	}
 	if err := c.writeTarget(); err != nil {
@@ -285,16 +315,17 @@ func (c *Cluster) waitFor(ctx context.Context, what string, children []*child, r
 func (c *Cluster) writeTarget() error {
 	l := c.l
 	t := target.File{
-		BBSURL: "https://" + l.bbsAddr(), LocketAddress: l.locketAddr(), AuctioneerURL: "https://" + l.auctioneerAddr(),
+		BBSURL: l.bbsURLs(), LocketAddress: l.locketAddrs(0), AuctioneerURL: "https://" + l.auctioneerAddr(),
 		CACert: l.certs.CACert, ClientCert: l.certs.ClientCert, ClientKey: l.certs.ClientKey,
 		LogDir: l.appLogDir(), RootFS: "preloaded:" + RootFSName, Backend: c.opts.Backend,
-		PIDs: map[string]int{"locket": c.locket.pid(), "bbs": c.bbs.pid(), "auctioneer": c.auction.pid()},
+		PIDs: map[string]int{},
 	}
+	c.describeHA(&t)
 	c.edge.describe(l, &t)
 	for i, r := range c.reps {
 		t.Cells = append(t.Cells, target.Cell{
 			CellID: l.cellID(i), RepURL: "https://" + l.repAddr(i), LocalURL: "http://" + l.localAddr(i),
-			Zone: l.zone(i), PID: r.pid(),
+			Zone: l.zone(i), PID: r.pid(), Netns: r.netns,
 		})
 	}
 	c.targetMu.Lock()
@@ -319,30 +350,49 @@ func (c *Cluster) Target() target.File {
 // cell VM that failed would. Then it stops everything.
 func (c *Cluster) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	all := append(append([]*child{c.locket, c.bbs, c.auction}, c.edge.all()...), c.reps...)
+	c.runMu.Lock()
+	c.runCtx, c.runWG = ctx, &wg
+	all := append(append(c.controlChildren(), c.edge.all()...), c.reps...)
 	for _, ch := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ch.supervise(ctx, func(ch *child, restarted bool, err error) {
-				switch {
-				case err != nil:
-					c.progress("%s could not be restarted: %v", ch.name, err)
-				case restarted:
-					c.progress("%s exited; restarted (pid %d)", ch.name, ch.pid())
-					if err := c.writeTarget(); err != nil {
-						c.progress("updating target.json: %v", err)
-					}
-				default:
-					c.progress("%s exited (%s); not restarted: its instances move to the other cells. Restart diego up to bring it back.", ch.name, ch.status())
-					c.reapCell(ch)
-				}
-			})
-		}()
+		c.superviseChild(ch)
 	}
+	c.runMu.Unlock()
 	<-ctx.Done()
 	c.Stop()
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
 	wg.Wait()
+}
+
+// superviseChild runs ch's supervisor; ch.supervised is closed when it
+// returns. Called with runMu held.
+func (c *Cluster) superviseChild(ch *child) {
+	done := make(chan struct{})
+	ch.mu.Lock()
+	ch.supervised = done
+	ch.mu.Unlock()
+	c.runWG.Add(1)
+	go func() {
+		defer c.runWG.Done()
+		defer close(done)
+		ch.supervise(c.runCtx, c.exited)
+	}()
+}
+
+// exited is told of every exit and restart of a supervised child.
+func (c *Cluster) exited(ch *child, restarted bool, err error) {
+	switch {
+	case err != nil:
+		c.progress("%s could not be restarted: %v", ch.name, err)
+	case restarted:
+		c.progress("%s exited; restarted (pid %d)", ch.name, ch.pid())
+		if err := c.writeTarget(); err != nil {
+			c.progress("updating target.json: %v", err)
+		}
+	default:
+		c.progress("%s exited (%s); not restarted: its instances move to the other cells. Restart diego up to bring it back.", ch.name, ch.status())
+		c.reapCell(ch)
+	}
 }
 
 // reapCell kills the containers a dead rep left running (a dead cell VM
@@ -409,12 +459,23 @@ func (c *Cluster) Stop() {
 		}()
 	}
 	wg.Wait()
-	for _, ch := range append(c.edge.all(), c.auction, c.bbs, c.locket) {
+	var order []*child
+	for _, p := range c.planes {
+		order = append(order, p.auction)
+	}
+	for _, p := range c.planes {
+		order = append(order, p.bbs)
+	}
+	for _, p := range c.planes {
+		order = append(order, p.locket)
+	}
+	for _, ch := range append(c.edge.all(), order...) {
 		if ch != nil {
 			ch.stop(15 * time.Second)
 		}
 	}
 	c.edge.stopNATS()
+	c.teardownNet()
 	_ = os.Remove(target.Path(c.l.dir))
 	if c.lockFile != nil { // another Up on the directory may start now, in this process too
 		_ = c.lockFile.Close()

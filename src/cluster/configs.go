@@ -29,18 +29,53 @@ type layout struct {
 	dir   string
 	certs *pki.Bundle
 	key   string // the BBS encryption passphrase
+	// net, when set, puts each cell in a network namespace of its own; the
+	// other components then listen on its bridge's address.
+	net *cellNet
+}
+
+// host is where the control plane and the edge listen.
+func (l layout) host() string {
+	if l.net != nil {
+		return l.net.hostIP()
+	}
+	return "127.0.0.1"
 }
 
 func (l layout) addr(offset int) string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.opts.PortBase+offset))
+	return net.JoinHostPort(l.host(), strconv.Itoa(l.opts.PortBase+offset))
 }
 
-func (l layout) bbsAddr() string        { return l.addr(0) }
-func (l layout) healthAddr() string     { return l.addr(1) }
-func (l layout) locketAddr() string     { return l.addr(2) }
-func (l layout) auctioneerAddr() string { return l.addr(3) }
-func (l layout) repAddr(i int) string   { return l.addr(10 + 2*i) }
-func (l layout) localAddr(i int) string { return l.addr(11 + 2*i) }
+// cellHost is where cell i's rep and instances answer.
+func (l layout) cellHost(i int) string {
+	if l.net != nil {
+		return l.net.cellIP(i)
+	}
+	return "127.0.0.1"
+}
+
+// certHosts are the addresses the server certificate covers.
+func (l layout) certHosts() []string {
+	hosts := []string{"127.0.0.1", "localhost"}
+	if l.net != nil {
+		hosts = append(hosts, l.net.hostIP())
+		for i := 0; i < l.opts.Cells; i++ {
+			hosts = append(hosts, l.net.cellIP(i))
+		}
+	}
+	return hosts
+}
+
+func (l layout) bbsAddr() string        { return l.bbsAddrZ(0) }
+func (l layout) healthAddr() string     { return l.healthAddrZ(0) }
+func (l layout) locketAddr() string     { return l.locketAddrZ(0) }
+func (l layout) auctioneerAddr() string { return l.auctioneerAddrZ(0) }
+func (l layout) repAddr(i int) string {
+	return net.JoinHostPort(l.cellHost(i), strconv.Itoa(l.opts.PortBase+10+2*i))
+}
+func (l layout) localAddr(i int) string {
+	return net.JoinHostPort(l.cellHost(i), strconv.Itoa(l.opts.PortBase+11+2*i))
+}
 
 func (l layout) cellID(i int) string { return fmt.Sprintf("cell-%d", i+1) }
 func (l layout) zone(i int) string   { return fmt.Sprintf("z%d", i%3+1) }
@@ -56,38 +91,38 @@ func (l layout) database() (driver, dsn string, err error) {
 	return databaseFor(l.opts.DB, filepath.Join(l.dir, "bbs.db"))
 }
 
-// locketConfig is Locket's config. Locket shares the BBS's database: the
-// BBS reads cell presences from it.
-func (l layout) locketConfig() (locketdaemon.Config, error) {
+// locketConfig is zone z's Locket's config. Locket shares the BBS's
+// database: the BBS reads cell presences from it.
+func (l layout) locketConfig(z int) (locketdaemon.Config, error) {
 	c := locketdaemon.DefaultConfig()
 	driver, dsn, err := l.database()
 	if err != nil {
 		return c, err
 	}
-	c.ListenAddress = l.locketAddr()
+	c.ListenAddress = l.locketAddrZ(z)
 	c.CAFile, c.ServerCertFile, c.ServerKeyFile = l.certs.CACert, l.certs.ServerCert, l.certs.ServerKey
 	c.DatabaseDriver, c.DatabaseConnectionString = driver, dsn
 	c.LogLevel = "info"
 	return c, nil
 }
 
-// bbsConfig is the BBS's config: its defaults, with the cluster's
+// bbsConfig is zone z's BBS's config: its defaults, with the cluster's
 // addresses, certificates, database and key, and short intervals so that a
 // local cluster converges quickly.
-func (l layout) bbsConfig() (bbsconfig.Config, error) {
+func (l layout) bbsConfig(z int) (bbsconfig.Config, error) {
 	c := bbsconfig.DefaultConfig()
 	driver, dsn, err := l.database()
 	if err != nil {
 		return c, err
 	}
-	c.ListenAddress, c.HealthAddress = l.bbsAddr(), l.healthAddr()
+	c.ListenAddress, c.HealthAddress = l.bbsAddrZ(z), l.healthAddrZ(z)
 	c.CAFile, c.CertFile, c.KeyFile = l.certs.CACert, l.certs.ServerCert, l.certs.ServerKey
 	c.DatabaseDriver, c.DatabaseConnectionString = driver, dsn
 	c.EncryptionKeys, c.ActiveKeyLabel = map[string]string{"local": l.key}, "local"
-	c.LocketAddress = l.locketAddr()
+	c.LocketAddress = l.locketAddrs(z)
 	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
-	c.LockTTL, c.LockRetryInterval = bbsconfig.Duration(5*time.Second), bbsconfig.Duration(time.Second)
-	c.AuctioneerAddress = l.auctioneerAddr()
+	c.LockTTL, c.LockRetryInterval = bbsconfig.Duration(15*time.Second), bbsconfig.Duration(5*time.Second) // the reference's: a busy machine must not cost the lock
+	c.AuctioneerAddress = l.auctioneerAddrs()
 	c.ConvergenceRepeatInterval = bbsconfig.Duration(5 * time.Second)
 	c.CellPresencePollInterval = bbsconfig.Duration(time.Second)
 	c.LogLevel = "info"
@@ -98,16 +133,17 @@ func (l layout) bbsConfig() (bbsconfig.Config, error) {
 	return c, nil
 }
 
-// auctioneerConfig is the auctioneer's config: it holds the auctioneer
-// lock in Locket and calls the BBS and the reps with the client certificate.
-func (l layout) auctioneerConfig() auctioneerdaemon.Config {
+// auctioneerConfig is zone z's auctioneer's config: it holds the
+// auctioneer lock in Locket and calls the BBS and the reps with the client
+// certificate.
+func (l layout) auctioneerConfig(z int) auctioneerdaemon.Config {
 	c, k := auctioneerdaemon.DefaultConfig(), l.certs
-	c.ListenAddress = l.auctioneerAddr()
+	c.ListenAddress = l.auctioneerAddrZ(z)
 	c.CAFile, c.ServerCertFile, c.ServerKeyFile = k.CACert, k.ServerCert, k.ServerKey
-	c.LocketAddress = l.locketAddr()
+	c.LocketAddress = l.locketAddrs(z)
 	c.LocketCAFile, c.LocketClientCertFile, c.LocketClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
-	c.LockTTL, c.LockRetryInterval = auctioneerdaemon.Duration(5*time.Second), auctioneerdaemon.Duration(time.Second)
-	c.BBSAddress = "https://" + l.bbsAddr()
+	c.LockTTL, c.LockRetryInterval = auctioneerdaemon.Duration(15*time.Second), auctioneerdaemon.Duration(5*time.Second)
+	c.BBSAddress = l.bbsURLs()
 	c.BBSCAFile, c.BBSClientCertFile, c.BBSClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
 	c.RepCAFile, c.RepClientCertFile, c.RepClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
 	c.LogLevel = "info"
@@ -120,12 +156,17 @@ func (l layout) cellDir(i int) string { return filepath.Join(l.dir, "cells", l.c
 // port range of its own, and the backend's section.
 func (l layout) repConfig(i int) repdaemon.Config {
 	c, k := repdaemon.DefaultConfig(), l.certs
-	c.Settings = repdaemon.Joining(l.cellID(i), l.zone(i), "https://"+l.bbsAddr(), l.locketAddr(), k)
+	c.Settings = repdaemon.Joining(l.cellID(i), l.zone(i), l.bbsURLs(), l.locketAddrs(l.cellZone(i)), k)
 	c.ListenAddress, c.LocalAddress = l.repAddr(i), l.localAddr(i)
 	c.ContainerRootDir = filepath.Join(l.cellDir(i), "containers")
 	c.ContainerLogDir = l.appLogDir()
 	c.RootFSProviders = []string{"preloaded:" + RootFSName}
+	c.HostIP = l.cellHost(i)
 	c.PresenceTTL = repdaemon.Duration(10 * time.Second)
+	// The bulk sync at the BBS's convergence interval (as the reference's
+	// 30 s and 30 s): a cell back from a partition drops what was
+	// replaced elsewhere within one interval.
+	c.SyncInterval = repdaemon.Duration(5 * time.Second)
 	c.PlacementTags = l.opts.CellTags[l.cellID(i)]
 	c.Backend, c.LogLevel = l.opts.Backend, "info"
 	c.InstanceIdentityCredDir = filepath.Join(l.cellDir(i), "instance-identity")

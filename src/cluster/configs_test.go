@@ -50,17 +50,17 @@ func writeAndLoad[T any](t *testing.T, l layout, name string, cfg any, load func
 // database, key and short intervals.
 func TestConfigsLoad(t *testing.T) {
 	l := testLayout(t)
-	bbsCfg, err := l.bbsConfig()
+	bbsCfg, err := l.bbsConfig(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	locketCfg, err := l.locketConfig()
+	locketCfg, err := l.locketConfig(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	bbs := writeAndLoad(t, l, "bbs", bbsCfg, bbsconfig.Load)
 	if bbs.ListenAddress != "127.0.0.1:9000" || bbs.LocketAddress != "127.0.0.1:9002" || bbs.AuctioneerAddress != "127.0.0.1:9003" ||
-		bbs.EncryptionKeys["local"] != "passphrase" || time.Duration(bbs.LockTTL) != 5*time.Second ||
+		bbs.EncryptionKeys["local"] != "passphrase" || time.Duration(bbs.LockTTL) != 15*time.Second ||
 		bbs.DatabaseConnectionString != filepath.Join(l.dir, "bbs.db") {
 		t.Errorf("bbs config %+v", bbs)
 	}
@@ -68,9 +68,9 @@ func TestConfigsLoad(t *testing.T) {
 	if locket.ListenAddress != "127.0.0.1:9002" || locket.DatabaseConnectionString != bbs.DatabaseConnectionString || locket.CAFile != l.certs.CACert {
 		t.Errorf("locket config %+v", locket)
 	}
-	auctioneer := writeAndLoad(t, l, "auctioneer", l.auctioneerConfig(), auctioneerdaemon.Load)
+	auctioneer := writeAndLoad(t, l, "auctioneer", l.auctioneerConfig(0), auctioneerdaemon.Load)
 	if auctioneer.ListenAddress != "127.0.0.1:9003" || auctioneer.LocketAddress != "127.0.0.1:9002" ||
-		auctioneer.BBSAddress != "https://127.0.0.1:9000" || time.Duration(auctioneer.LockTTL) != 5*time.Second ||
+		auctioneer.BBSAddress != "https://127.0.0.1:9000" || time.Duration(auctioneer.LockTTL) != 15*time.Second ||
 		auctioneer.RepClientCertFile != l.certs.ClientCert {
 		t.Errorf("auctioneer config %+v", auctioneer)
 	}

@@ -61,7 +61,7 @@ func startNATS(l layout) (*natsserver.Server, error) {
 		return nil, nil
 	}
 	s, err := natsembed.Start(&natsserver.Options{
-		ServerName: "diego-up", Host: "127.0.0.1", Port: l.opts.PortBase + natsOffset, NoLog: true, NoSigs: true,
+		ServerName: "diego-up", Host: l.host(), Port: l.opts.PortBase + natsOffset, NoLog: true, NoSigs: true,
 		// No monitoring port, no cluster: one local server.
 		HTTPPort: 0,
 	}, ReadyTimeout)
@@ -164,9 +164,9 @@ func (c *Cluster) edgeConfigs(configs map[string]any) error {
 // table on routesAddr for `diego routes`.
 func (l layout) routeEmitterConfig() emitterdaemon.Config {
 	cfg := emitterdaemon.DefaultConfig()
-	cfg.BBSAddress = "https://" + l.bbsAddr()
+	cfg.BBSAddress = l.bbsURLs()
 	cfg.BBSCACertFile, cfg.BBSClientCertFile, cfg.BBSClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
-	cfg.LocketAddress = l.locketAddr()
+	cfg.LocketAddress = l.locketAddrs(0)
 	cfg.LocketCACertFile, cfg.LocketClientCertFile, cfg.LocketClientKeyFile = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
 	cfg.NATSAddresses = l.natsURL()
 	cfg.RoutesAddress = l.routesAddr()
@@ -197,7 +197,7 @@ func (l layout) sshProxyConfig() (sshproxydaemon.Config, error) {
 	cfg.Address = l.sshProxyAddr()
 	cfg.DisableHealthCheckServer = true
 	cfg.HostKey = hostKey
-	cfg.BBSAddress = "https://" + l.bbsAddr()
+	cfg.BBSAddress = l.bbsURLs()
 	cfg.BBSCACert, cfg.BBSClientCert, cfg.BBSClientKey = l.certs.CACert, l.certs.ClientCert, l.certs.ClientKey
 	cfg.EnableDiegoAuth, cfg.DiegoCredentials = true, creds
 	return cfg, nil

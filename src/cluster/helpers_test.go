@@ -41,9 +41,17 @@ func (r *running) stop() {
 
 func up(tb testing.TB, dir string, cells, portBase int) *running {
 	tb.Helper()
+	return upWith(tb, Options{Dir: dir, Cells: cells, PortBase: portBase})
+}
+
+// upWith starts a cluster with opts (BinDir and Out filled in) and stops
+// it when the test ends.
+func upWith(tb testing.TB, opts Options) *running {
+	tb.Helper()
 	out := &testutil.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := Up(ctx, Options{Dir: dir, Cells: cells, PortBase: portBase, BinDir: binDir, Out: out})
+	opts.BinDir, opts.Out = binDir, out
+	c, err := Up(ctx, opts)
 	if err != nil {
 		cancel()
 		tb.Fatalf("up: %v\n%s", err, out)

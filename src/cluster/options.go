@@ -47,6 +47,10 @@ type Options struct {
 	// NATSURL names an existing NATS server for the route emitter
 	// (nats://[user:pass@]host:port); empty embeds one at PortBase+4.
 	NATSURL string
+	// HA runs two Locket servers, two BBS and two auctioneers, one of each
+	// in zones z1 and z2 (z2's at PortBase+200..+203), on one PostgreSQL or
+	// MySQL database; clients are given every address.
+	HA bool
 	// Vault, with an Address, has the BBS read its key ring from Vault (vault.go).
 	Vault VaultOptions
 	// BinDir holds the bbs, locket, auctioneer and rep binaries.
@@ -97,8 +101,11 @@ func (o Options) Validate() error {
 	if o.Backend == "runc" && os.Geteuid() != 0 {
 		errs = append(errs, errors.New("--backend runc needs root (namespaces, cgroups, mounts); run as root or use --backend process"))
 	}
-	if o.PortBase < 1024 || o.PortBase+11+2*o.Cells > 65535 {
-		errs = append(errs, fmt.Errorf("--port-base %d: want 1024 or more, leaving room for %d ports above it", o.PortBase, 12+2*o.Cells))
+	if top := o.topPort(); o.PortBase < 1024 || top > 65535 {
+		errs = append(errs, fmt.Errorf("--port-base %d: want 1024 or more, leaving room for %d ports above it", o.PortBase, top-o.PortBase+1))
+	}
+	if o.HA && o.DB == "" {
+		errs = append(errs, errors.New("--ha needs a database every BBS and Locket server shares: pass --db postgres://... or --db mysql://... (SQLite, the default, is a file only one process may write; it cannot back two BBS)"))
 	}
 	for id := range o.CellTags {
 		var n int
@@ -122,6 +129,14 @@ func (o Options) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// topPort is the highest port the cluster listens on.
+func (o Options) topPort() int {
+	if top := o.PortBase + 11 + 2*(o.Cells-1); !o.HA || top > o.PortBase+haPorts {
+		return top
+	}
+	return o.PortBase + haPorts
 }
 
 // componentBinaries are the programs diego up runs from BinDir.

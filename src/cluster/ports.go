@@ -20,10 +20,14 @@ func (l layout) listeners() [][2]string {
 		{"the file server", l.fileServerAddr()}, {"the SSH proxy", l.sshProxyAddr()},
 		{"the route emitter's table", l.routesAddr()},
 	}
+	for z := 1; z < l.zones(); z++ {
+		out = append(out, [2]string{"z2's BBS", l.bbsAddrZ(z)}, [2]string{"z2's BBS health listener", l.healthAddrZ(z)},
+			[2]string{"z2's Locket", l.locketAddrZ(z)}, [2]string{"z2's auctioneer", l.auctioneerAddrZ(z)})
+	}
 	if l.opts.NATSURL == "" {
 		out = append(out, [2]string{"the embedded NATS server", l.natsAddr()})
 	}
-	for i := 0; i < l.opts.Cells; i++ {
+	for i := 0; i < l.opts.Cells && l.net == nil; i++ { // (a fresh namespace's ports are free)
 		out = append(out, [2]string{l.cellID(i) + "'s rep", l.repAddr(i)}, [2]string{l.cellID(i) + "'s local API", l.localAddr(i)})
 	}
 	return out
@@ -45,7 +49,7 @@ func (l layout) checkPorts() error {
 	}
 	if len(errs) > 0 {
 		errs = append(errs, fmt.Errorf("stop what holds them, or choose other ports with --port-base (now %d; the cluster uses %d to %d)",
-			l.opts.PortBase, l.opts.PortBase, l.opts.PortBase+11+2*(l.opts.Cells-1)))
+			l.opts.PortBase, l.opts.PortBase, l.opts.topPort()))
 	}
 	return errors.Join(errs...)
 }

@@ -17,12 +17,15 @@ type child struct {
 	bin     string
 	config  string
 	logPath string
-	restart bool // restarted when it exits unexpectedly
+	restart bool   // restarted when it exits unexpectedly
+	netns   string // runs in this network namespace (ip netns exec)
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed when the current process has exited
 	stopping bool
+	// supervised is closed when the child's supervisor returns.
+	supervised chan struct{}
 }
 
 // start launches the component; its stdout and stderr go to its log file.
@@ -34,6 +37,11 @@ func (c *child) start() error {
 		return fmt.Errorf("%s: opening its log: %w", c.name, err)
 	}
 	cmd := exec.Command(c.bin, "-config", c.config)
+	if c.netns != "" {
+		// ip netns exec joins the namespace and execs the component: the
+		// process is the component's, as without it.
+		cmd = exec.Command("ip", "netns", "exec", c.netns, c.bin, "-config", c.config)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Children die with the supervisor, even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}

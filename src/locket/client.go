@@ -5,12 +5,17 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"code.cloudfoundry.org/locket/models"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
+
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 
 	"github.com/diego-go/diego/src/pki"
 )
@@ -68,18 +73,38 @@ func DialFiles(addr, caFile, certFile, keyFile string) (*Conn, error) {
 	return Dial(addr, tlsCfg)
 }
 
-// Dial prepares a connection to the Locket server at addr ("host:port")
-// using tlsConfig (from pki.ClientTLSConfig: our certificate and the CA the
+// Dial prepares a connection to the Locket server at addr ("host:port", or
+// several comma-separated) using tlsConfig (from pki.ClientTLSConfig: our certificate and the CA the
 // server's must chain to). It connects lazily and reconnects as needed, so
 // it succeeds while the server is down; calls fail until it is up.
 func Dial(addr string, tlsConfig *tls.Config) (*Conn, error) {
 	if tlsConfig == nil {
 		return nil, errors.New("locket: Dial needs a TLS config (Locket requires mutual TLS)")
 	}
-	cc, err := grpc.NewClient(addr,
+	addrs, err := bbsaddr.HostPorts("locket_address", addr)
+	if err != nil {
+		return nil, fmt.Errorf("locket: %w", err)
+	}
+	target, opts := addrs[0], []grpc.DialOption{
 		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
-	)
+	}
+	if len(addrs) > 1 {
+		// Several Locket servers (all serve, over one database): calls
+		// are spread over those connected (round robin), so when one dies
+		// the next call (a lock refresh's retry) goes to another at once,
+		// with no reconnection on its path.
+		r := manual.NewBuilderWithScheme("diego-locket")
+		state := resolver.State{}
+		for _, a := range addrs {
+			host, _, _ := net.SplitHostPort(a)
+			state.Addresses = append(state.Addresses, resolver.Address{Addr: a, ServerName: host})
+		}
+		r.InitialState(state)
+		target, opts = "diego-locket:///locket", append(opts, grpc.WithResolvers(r),
+			grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
+	}
+	cc, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("locket: dialing %s: %w", addr, err)
 	}

@@ -11,8 +11,10 @@ import (
 )
 
 const (
-	// expiryTimeout bounds one compare-and-delete.
-	expiryTimeout = 30 * time.Second
+	// storeCallTimeout bounds one compare-and-delete and one scan: a
+	// database that does not answer in time (unreachable, not refusing)
+	// counts as failing, so expiries are postponed until it is back.
+	storeCallTimeout = 5 * time.Second
 	// expiryRetry is the wait before retrying a compare-and-delete that failed
 	// (a database hiccup must not leave a dead holder's lock in place forever).
 	expiryRetry = time.Second
@@ -23,6 +25,8 @@ type expiry struct {
 	key, owner, typ string
 	index           int64
 	id              string
+	ttl             time.Duration
+	since           time.Time   // the TTL counts from here; guarded by Service.mu
 	timer           *time.Timer // guarded by Service.mu
 }
 
@@ -43,8 +47,8 @@ func (s *Service) arm(l record.Lock) (isNew bool) {
 		}
 		cur.timer.Stop()
 	}
-	e := &expiry{key: l.Key, owner: l.Owner, typ: l.Type, index: l.ModifiedIndex, id: l.ModifiedID}
-	e.timer = time.AfterFunc(ttlDuration(l.TTLSeconds), func() { s.expire(e) })
+	e := &expiry{key: l.Key, owner: l.Owner, typ: l.Type, index: l.ModifiedIndex, id: l.ModifiedID, ttl: ttlDuration(l.TTLSeconds), since: time.Now()}
+	e.timer = time.AfterFunc(e.ttl, func() { s.expire(e) })
 	s.timers[l.Key] = e
 	return !ok || cur.id != l.ModifiedID
 }
@@ -60,9 +64,18 @@ func ttlDuration(seconds int64) time.Duration {
 // expire runs when e's timer fires: it deletes the lock if it is still at
 // e's version. If the lock changed (written through another Locket server
 // on the same database) it arms a timer for the current version instead.
+//
+// A lock is never expired for want of refreshes this Service could not
+// have served: while the store is failing the timer is postponed by the
+// TTL, and after the store recovers the TTL counts from the recovery.
 func (s *Service) expire(e *expiry) {
 	s.mu.Lock()
 	if s.closed || s.timers[e.key] != e {
+		s.mu.Unlock()
+		return
+	}
+	if wait := s.postponeLocked(e, time.Now()); wait > 0 {
+		e.timer = time.AfterFunc(wait, func() { s.expire(e) })
 		s.mu.Unlock()
 		return
 	}
@@ -70,7 +83,7 @@ func (s *Service) expire(e *expiry) {
 	s.mu.Unlock()
 	defer s.wg.Done()
 
-	ctx, cancel := context.WithTimeout(s.ctx, expiryTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, storeCallTimeout)
 	defer cancel()
 	log := s.log.With("key", e.key, "owner", e.owner, "type", e.typ, "modified_index", e.index)
 	expired, err := s.store.ExpireLock(ctx, e.key, e.index, e.id)
@@ -78,14 +91,16 @@ func (s *Service) expire(e *expiry) {
 		if s.ctx.Err() != nil {
 			return
 		}
-		log.Warn("expiring lock failed; will retry", "error", err, "retry_in", expiryRetry)
+		s.storeFailed(err)
+		log.Warn("expiring lock failed; will retry once the store is back", "error", err)
 		s.mu.Lock()
 		if !s.closed && s.timers[e.key] == e {
-			e.timer = time.AfterFunc(expiryRetry, func() { s.expire(e) })
+			e.timer = time.AfterFunc(max(s.postponeLocked(e, time.Now()), expiryRetry), func() { s.expire(e) })
 		}
 		s.mu.Unlock()
 		return
 	}
+	s.storeOK()
 	s.mu.Lock()
 	if s.timers[e.key] == e {
 		delete(s.timers, e.key)
@@ -111,8 +126,12 @@ func (s *Service) expire(e *expiry) {
 func (s *Service) armAll(ctx context.Context) (int, error) {
 	locks, err := s.store.FetchLocks(ctx, "")
 	if err != nil {
+		if s.ctx.Err() == nil { // not closing
+			s.storeFailed(err)
+		}
 		return 0, err
 	}
+	s.storeOK()
 	for _, l := range locks {
 		s.arm(l)
 	}
@@ -125,7 +144,9 @@ func (s *Service) armAll(ctx context.Context) (int, error) {
 func (s *Service) scanLoop() {
 	defer s.wg.Done()
 	serve.Every(s.ctx, s.scan, func(time.Time) {
-		if _, err := s.armAll(s.ctx); err != nil && s.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(s.ctx, max(s.scan, storeCallTimeout))
+		defer cancel()
+		if _, err := s.armAll(ctx); err != nil && s.ctx.Err() == nil {
 			s.log.Warn("scanning locks failed", "error", err)
 		}
 	})

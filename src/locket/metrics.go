@@ -18,7 +18,9 @@ type metrics struct {
 	duration    *prometheus.HistogramVec // method
 	collisions  prometheus.Counter
 	expirations *prometheus.CounterVec // type
-	active      *activeCollector
+	// storeFailing is 1 while the lock store fails (expiries postponed).
+	storeFailing prometheus.Gauge
+	active       *activeCollector
 }
 
 func newMetrics(st LockStore) *metrics {
@@ -40,6 +42,10 @@ func newMetrics(st LockStore) *metrics {
 			Name: "locket_expirations_total",
 			Help: "Locks and presences removed by this server because their TTL passed without a refresh, by type.",
 		}, []string{"type"}),
+		storeFailing: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "locket_store_failing",
+			Help: "1 while the lock store fails; expiries are postponed until it is back and holders have had one TTL to refresh.",
+		}),
 		active: &activeCollector{
 			store: st,
 			locks: prometheus.NewDesc("locket_active_locks", "Locks (type lock) currently held, in the database.", nil, nil),
@@ -50,7 +56,7 @@ func newMetrics(st LockStore) *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.collisions, m.expirations, m.active} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.collisions, m.expirations, m.storeFailing, m.active} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -86,6 +86,7 @@ type Service struct {
 
 	mu     sync.Mutex
 	timers map[string]*expiry // by key
+	health storeHealth
 	closed bool
 	wg     sync.WaitGroup // scan loop and running expiries
 }
@@ -165,6 +166,9 @@ func (s *Service) Lock(ctx context.Context, req *models.LockRequest) (_ *models.
 		return nil, errMissingKey
 	}
 	l, err := s.store.AcquireLock(ctx, record.Lock{Key: r.Key, Owner: r.Owner, Value: r.Value, Type: r.Type, TTLSeconds: req.TtlInSeconds})
+	if err == nil || errors.Is(err, record.ErrCollision) {
+		s.storeOK()
+	}
 	if errors.Is(err, record.ErrCollision) {
 		s.metrics.collisions.Inc()
 		log.Debug("lock collision")
@@ -189,6 +193,9 @@ func (s *Service) Release(ctx context.Context, req *models.ReleaseRequest) (_ *m
 	r := req.Resource
 	log := s.requestLog(ctx, "release", r.Key, r.Owner)
 	err = s.store.ReleaseLock(ctx, r.Key, r.Owner)
+	if err == nil || errors.Is(err, record.ErrNotFound) || errors.Is(err, record.ErrCollision) {
+		s.storeOK()
+	}
 	switch {
 	case errors.Is(err, record.ErrNotFound):
 		log.Debug("released lock that does not exist")
@@ -207,6 +214,9 @@ func (s *Service) Release(ctx context.Context, req *models.ReleaseRequest) (_ *m
 func (s *Service) Fetch(ctx context.Context, req *models.FetchRequest) (_ *models.FetchResponse, err error) {
 	defer s.metrics.done("Fetch", time.Now(), &err)
 	l, err := s.store.FetchLock(ctx, req.GetKey())
+	if err == nil || errors.Is(err, record.ErrNotFound) {
+		s.storeOK()
+	}
 	if errors.Is(err, record.ErrNotFound) {
 		return nil, models.ErrResourceNotFound
 	}
@@ -228,6 +238,7 @@ func (s *Service) FetchAll(ctx context.Context, req *models.FetchAllRequest) (_ 
 	if err != nil {
 		return nil, s.storeError(ctx, s.requestLog(ctx, "fetch all", "", ""), "fetch all failed", err)
 	}
+	s.storeOK()
 	resp := &models.FetchAllResponse{Resources: make([]*models.Resource, len(locks))}
 	for i, l := range locks {
 		resp.Resources[i] = resource(l)
@@ -258,6 +269,7 @@ func (s *Service) storeError(ctx context.Context, log *slog.Logger, msg string, 
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	log.Error(msg, "error", err)
+	s.storeFailed(err)
 	return status.Error(codes.Unavailable, "lock store unavailable")
 }
 

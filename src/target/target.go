@@ -42,6 +42,10 @@ type File struct {
 	SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials,omitempty"`
 	// FileServerURL serves the lifecycle bundles (diego-sshd among them).
 	FileServerURL string `json:"file_server_url,omitempty"`
+	// BBSHealthURLs are every BBS's health listener (diego up --ha): GET
+	// /leader answers 200 on the BBS holding the lock, 503 on a standby.
+	// BBSURL and LocketAddress then list every server, comma-separated.
+	BBSHealthURLs []string `json:"bbs_health_urls,omitempty"`
 	// PIDs are the component processes by name (bbs, locket, auctioneer),
 	// for tests that kill or restart them.
 	PIDs map[string]int `json:"pids"`
@@ -54,6 +58,8 @@ type Cell struct {
 	LocalURL string `json:"local_url"`
 	Zone     string `json:"zone"`
 	PID      int    `json:"pid"`
+	// Netns is the cell's network namespace (diego up --ha as root).
+	Netns string `json:"netns,omitempty"`
 }
 
 // SSHDBundlePath is where, under the file server's /v1/static/, `diego up`

@@ -129,8 +129,8 @@ func (c Config) Validate() error {
 	addrs := [][2]string{{"listen_address", c.ListenAddress}}
 	if c.LocketAddress == "" {
 		errs = append(errs, errors.New("locket_address is required: the auctioneer serves only while it holds its Locket lock"))
-	} else {
-		addrs = append(addrs, [2]string{"locket_address", c.LocketAddress})
+	} else if _, err := bbsaddr.HostPorts("locket_address", c.LocketAddress); err != nil {
+		errs = append(errs, err)
 	}
 	for _, opt := range [][2]string{{"metrics_address", c.MetricsAddress}, {"debug_address", c.DebugAddress}} {
 		if opt[1] != "" {

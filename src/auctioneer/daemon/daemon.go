@@ -67,7 +67,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 	if err != nil {
 		return nil, err
 	}
-	bbsClient, err := bbs.NewClientWithConfig(bbs.ClientConfig{
+	bbsClient, err := bbsaddr.NewClient(bbs.ClientConfig{
 		URL: bbsAddr, IsTLS: true, CAFile: cfg.BBSCAFile, CertFile: cfg.BBSClientCertFile, KeyFile: cfg.BBSClientKeyFile,
 		MaxIdleConnsPerHost: 32, RequestTimeout: time.Duration(cfg.CommunicationTimeout),
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/diego-go/diego/src/auctionapi"
 	"github.com/diego-go/diego/src/bbs/service"
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 )
 
 // Defaults for Config.
@@ -90,16 +91,29 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base := strings.TrimRight(cfg.Address, "/")
-	switch {
-	case strings.HasPrefix(base, "https://"):
-	case strings.Contains(base, "://"):
-		return nil, fmt.Errorf("auctioneerclient: address %q must be host:port or an https URL", cfg.Address)
-	default:
-		base = "https://" + base
+	// Several auctioneers, comma-separated: only the lock holder listens,
+	// so connections go to the first that accepts.
+	var base string
+	var hosts []string
+	for _, a := range strings.Split(cfg.Address, ",") {
+		a = strings.TrimRight(strings.TrimSpace(a), "/")
+		switch {
+		case strings.HasPrefix(a, "https://"):
+		case strings.Contains(a, "://"):
+			return nil, fmt.Errorf("auctioneerclient: address %q must be host:port or an https URL, or several comma-separated", cfg.Address)
+		default:
+			a = "https://" + a
+		}
+		if base == "" {
+			base = a
+		}
+		hosts = append(hosts, strings.TrimPrefix(a, "https://"))
 	}
 	tr := &http.Transport{TLSClientConfig: cfg.TLS, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: false}
+	if len(hosts) > 1 {
+		tr.DialContext = bbsaddr.NewDialer(hosts).DialContext
+	}
 	return &Client{cfg: cfg, base: base, http: &http.Client{Transport: tr, Timeout: cfg.Timeout}}, nil
 }
 

@@ -6,14 +6,16 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"io"
+	"math"
 	"net"
 	"os"
 	"time"
 
 	"github.com/diego-go/diego/src/bbs/keyring"
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/dbconn"
+	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/internal/serve"
 )
 
@@ -64,6 +66,9 @@ type Config struct {
 	ServerLimits    serve.Limits `json:"server_limits"`
 	EventBufferSize int          `json:"event_buffer_size"`
 	MaxTaskRetries  int          `json:"max_task_retries"`
+	// MaxInstancesPerLRP bounds a desired LRP's instances (DesireLRP and
+	// UpdateDesiredLRP refuse more with an InvalidRequest).
+	MaxInstancesPerLRP int `json:"max_instances_per_lrp"`
 
 	// Client identity for calls to reps; defaults to the server's files.
 	RepCAFile         string   `json:"rep_ca_file"`
@@ -120,6 +125,7 @@ func DefaultConfig() Config {
 		MaxRequestBodyBytes:        10 << 20,
 		EventBufferSize:            1024,
 		MaxTaskRetries:             3,
+		MaxInstancesPerLRP:         20000,
 		RepClientTimeout:           Duration(10 * time.Second),
 		LockKey:                    "bbs",
 		LockOwner:                  defaultOwner(),
@@ -174,10 +180,17 @@ func Load(path string) (Config, error) {
 func (c Config) Validate() error {
 	var errs []error
 	addrs := map[string]string{"listen_address": c.ListenAddress, "health_address": c.HealthAddress}
-	for name, addr := range map[string]string{"debug_address": c.DebugAddress, "locket_address": c.LocketAddress,
-		"locket_listen_address": c.LocketListenAddress, "auctioneer_address": c.AuctioneerAddress} {
+	for name, addr := range map[string]string{"debug_address": c.DebugAddress, "locket_listen_address": c.LocketListenAddress} {
 		if addr != "" {
 			addrs[name] = addr
+		}
+	}
+	// Clients' addresses may list several servers.
+	for name, addr := range map[string]string{"locket_address": c.LocketAddress, "auctioneer_address": c.AuctioneerAddress} {
+		if addr != "" {
+			if _, err := bbsaddr.HostPorts(name, addr); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	for name, addr := range addrs {
@@ -221,11 +234,14 @@ func (c Config) Validate() error {
 	if c.MaxTaskRetries < 0 {
 		errs = append(errs, errors.New("max_task_retries must not be negative (0: a task's first rejection fails it)"))
 	}
+	if c.MaxInstancesPerLRP < 1 || c.MaxInstancesPerLRP > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("max_instances_per_lrp must be between 1 and %d (default 20000)", math.MaxInt32))
+	}
 	if c.LocketAddress != "" && c.LocketListenAddress != "" {
 		errs = append(errs, errors.New("set locket_address (an external Locket) or locket_listen_address (an embedded one), not both"))
 	}
-	if c.LockTTL < Duration(time.Second) || c.LockRetryInterval <= 0 || c.LockRetryInterval >= c.LockTTL {
-		errs = append(errs, fmt.Errorf("lock_retry_interval (%s) must be positive and shorter than lock_ttl (%s, at least 1s)",
+	if c.LockTTL < Duration(time.Second) || c.LockRetryInterval <= 0 || c.LockRetryInterval >= c.LockTTL*4/5 {
+		errs = append(errs, fmt.Errorf("lock_retry_interval (%s) must be positive and below 4/5 of lock_ttl (%s, at least 1s): the lease is declared lost at ttl - ttl/5 after the last refresh",
 			time.Duration(c.LockRetryInterval), time.Duration(c.LockTTL)))
 	}
 	if c.LockKey == "" || c.LockOwner == "" {

@@ -88,3 +88,26 @@ func TestMaxTaskRetries(t *testing.T) {
 		t.Error("max_task_retries default is not 3")
 	}
 }
+
+// TestLockRetryIntervalLeavesRoom: the lease is declared lost at ttl - ttl/5
+// after the last refresh, so a retry interval at or above that would lose
+// the lock between two refreshes; Validate refuses it rather than letting
+// the BBS start and flap.
+func TestLockRetryIntervalLeavesRoom(t *testing.T) {
+	dir := writeFiles(t)
+	for fields, ok := range map[string]bool{
+		`"lock_ttl":"15s","lock_retry_interval":"5s"`:  true,
+		`"lock_ttl":"15s","lock_retry_interval":"11s"`: true,
+		`"lock_ttl":"15s","lock_retry_interval":"12s"`: false,
+		`"lock_ttl":"15s","lock_retry_interval":"14s"`: false,
+	} {
+		c, err := Parse(strings.NewReader(strings.Replace(minimal(dir), `{`, `{`+fields+`,`, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Validate()
+		if ok != (err == nil) || !ok && !strings.Contains(err.Error(), "lock_retry_interval") {
+			t.Errorf("%s: %v", fields, err)
+		}
+	}
+}

@@ -29,11 +29,19 @@ func snapshot(ctx context.Context, st store.Store, now time.Time) (convergence.S
 		return s, err
 	}
 	s.Cells = cells
-	if s.Desired, err = store.Collect[models.DesiredLRPSchedulingInfo](ctx, st.EachSchedulingInfo, store.DesiredFilter{}); err != nil {
-		return s, fmt.Errorf("listing scheduling infos: %w", err)
-	}
+	// Actual rows first, desired rows second: DesireLRP writes the desired
+	// row and its instances in one transaction, so an LRP desired between
+	// the two reads shows up as desired with missing instances (whose
+	// create-missing the applying step drops, the rows being there), never
+	// as instances without a desired LRP, which would be retired as
+	// orphans. Desired rows removed between the reads make orphans of rows
+	// RemoveDesiredLRP retires itself; ApplyLRPAction re-checks both the
+	// actual rows and the desired row before writing.
 	if s.Actual, err = st.ActualLRPs(ctx, store.ActualFilter{}); err != nil {
 		return s, fmt.Errorf("listing actual LRPs: %w", err)
+	}
+	if s.Desired, err = store.Collect[models.DesiredLRPSchedulingInfo](ctx, st.EachSchedulingInfo, store.DesiredFilter{}); err != nil {
+		return s, fmt.Errorf("listing scheduling infos: %w", err)
 	}
 	if s.Tasks, err = store.Collect[models.Task](ctx, st.EachTask, store.TaskFilter{}); err != nil {
 		return s, fmt.Errorf("listing tasks: %w", err)

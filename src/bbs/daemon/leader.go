@@ -75,8 +75,8 @@ func (d *Daemon) lead(ctx context.Context) error {
 	svc, err := service.New(service.Config{
 		Store: st, LRPEvents: d.lrpHub, TaskEvents: d.taskHub, LRPGroupEvents: d.groupHub, Logger: d.log,
 		Auctioneer: d.opts.Auctioneer, Cells: repclient.New(d.repTLS, time.Duration(d.cfg.RepClientTimeout)),
-		MaxTaskRetries: d.cfg.MaxTaskRetries,
-		Callbacks:      d.callbackWorkers(),
+		MaxTaskRetries: d.cfg.MaxTaskRetries, MaxInstancesPerLRP: int32(d.cfg.MaxInstancesPerLRP),
+		Callbacks: d.callbackWorkers(),
 	})
 	if err != nil {
 		return err

@@ -19,11 +19,11 @@ func (s *Server) legacyRoutes() {
 	// actual LRP groups: each process guid and index's instance and evacuating copy
 	s.handle("/v1/actual_lrp_groups/list", rpc(s, func(ctx context.Context, req *models.ActualLRPGroupsRequest) proto.Message {
 		groups, err := s.groups(ctx, store.ActualFilter{Domain: req.Domain, CellID: req.CellId})
-		return &models.ActualLRPGroupsResponse{ActualLrpGroups: groups, Error: errOf(err)}
+		return &models.ActualLRPGroupsResponse{ActualLrpGroups: groups, Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/actual_lrp_groups/list_by_process_guid", rpc(s, func(ctx context.Context, req *models.ActualLRPGroupsByProcessGuidRequest) proto.Message {
 		groups, err := s.groups(ctx, store.ActualFilter{ProcessGuid: req.ProcessGuid})
-		return &models.ActualLRPGroupsResponse{ActualLrpGroups: groups, Error: errOf(err)}
+		return &models.ActualLRPGroupsResponse{ActualLrpGroups: groups, Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/actual_lrp_groups/get_by_process_guid_and_index", rpc(s, func(ctx context.Context, req *models.ActualLRPGroupByProcessGuidAndIndexRequest) proto.Message {
 		index := req.Index
@@ -32,7 +32,7 @@ func (s *Server) legacyRoutes() {
 			err = models.ErrResourceNotFound
 		}
 		if err != nil {
-			return &models.ActualLRPGroupResponse{Error: errOf(err)}
+			return &models.ActualLRPGroupResponse{Error: s.errOf(ctx, err)}
 		}
 		return &models.ActualLRPGroupResponse{ActualLrpGroup: groups[0]}
 	}))
@@ -44,7 +44,7 @@ func (s *Server) legacyRoutes() {
 		if d != nil {
 			d = d.VersionDownTo(format.V2).PopulateMetricsGuid()
 		}
-		return &models.DesiredLRPResponse{DesiredLrp: d, Error: errOf(err)}
+		return &models.DesiredLRPResponse{DesiredLrp: d, Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/tasks/list.r2", list(s, listTasksR2))
 	s.handle("/v1/tasks/get_by_task_guid.r2", rpc(s, func(ctx context.Context, req *models.TaskByGuidRequest) proto.Message {
@@ -52,7 +52,7 @@ func (s *Server) legacyRoutes() {
 		if t != nil {
 			t = t.VersionDownTo(format.V2)
 		}
-		return &models.TaskResponse{Task: t, Error: errOf(err)}
+		return &models.TaskResponse{Task: t, Error: s.errOf(ctx, err)}
 	}))
 
 	// event streams: the group stream (GET), and the r0 streams sending

@@ -17,7 +17,7 @@ const listField = 2
 // streamList writes a list response without materialising it: each stored
 // payload (already the protobuf of one list element) becomes field 2. An error
 // part-way through is appended as field 1, which the client surfaces.
-func streamList(w http.ResponseWriter, each func(fn func(pb []byte) error) error) {
+func (s *Server) streamList(ctx context.Context, w http.ResponseWriter, each func(fn func(pb []byte) error) error) {
 	w.Header().Set("Content-Type", ProtoContentType)
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -32,7 +32,7 @@ func streamList(w http.ResponseWriter, each func(fn func(pb []byte) error) error
 		return err
 	})
 	if err != nil {
-		b, _ := proto.Marshal(errOf(err))
+		b, _ := proto.Marshal(s.errOf(ctx, err))
 		_, _ = bw.Write(appendField(nil, 1, b))
 	}
 	_ = bw.Flush()
@@ -51,7 +51,7 @@ func list[R any, PR interface {
 			return
 		}
 		st := s.svc.Store()
-		streamList(w, func(fn func([]byte) error) error { return each(r.Context(), st, req, fn) })
+		s.streamList(r.Context(), w, func(fn func([]byte) error) error { return each(r.Context(), st, req, fn) })
 	}
 }
 

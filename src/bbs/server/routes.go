@@ -10,7 +10,6 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/events"
 	"github.com/diego-go/diego/src/bbs/lifecycle"
-	"github.com/diego-go/diego/src/bbs/service"
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
@@ -39,8 +38,6 @@ func runningInfo(n *models.ActualLRPNetInfo, routes []*models.ActualLRPInternalR
 	return ri
 }
 
-func errOf(err error) *models.Error { return service.ModelError(err) }
-
 func (s *Server) handle(path string, h http.HandlerFunc) { s.handleMethod("POST", path, h) }
 
 func (s *Server) routes() {
@@ -52,64 +49,64 @@ func (s *Server) routes() {
 	// domains
 	s.handle("/v1/domains/list", func(w http.ResponseWriter, r *http.Request) {
 		d, err := svc.Domains(r.Context())
-		writeProto(w, &models.DomainsResponse{Domains: d, Error: errOf(err)})
+		writeProto(w, &models.DomainsResponse{Domains: d, Error: s.errOf(r.Context(), err)})
 	})
 	s.handle("/v1/domains/upsert", rpc(s, func(ctx context.Context, req *models.UpsertDomainRequest) proto.Message {
 		err := svc.UpsertDomain(ctx, req.Domain, time.Duration(req.Ttl)*time.Second)
-		return &models.UpsertDomainResponse{Error: errOf(err)}
+		return &models.UpsertDomainResponse{Error: s.errOf(ctx, err)}
 	}))
 
 	// actual LRPs
 	s.handle("/v1/actual_lrps/list", list(s, listActualLRPs))
 	s.handle("/v1/actual_lrps/claim", rpc(s, func(ctx context.Context, req *models.ClaimActualLRPRequest) proto.Message {
 		err := svc.ClaimActualLRP(ctx, req.ProcessGuid, req.Index, ikey(req.ActualLrpInstanceKey))
-		return &models.ActualLRPLifecycleResponse{Error: errOf(err)}
+		return &models.ActualLRPLifecycleResponse{Error: s.errOf(ctx, err)}
 	}))
 	start := rpc(s, func(ctx context.Context, req *models.StartActualLRPRequest) proto.Message {
 		ri := runningInfo(req.ActualLrpNetInfo, req.ActualLrpInternalRoutes, req.MetricTags, req.RoutableExists(), req.GetRoutable(), req.AvailabilityZone)
 		err := svc.StartActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey), ri)
-		return &models.ActualLRPLifecycleResponse{Error: errOf(err)}
+		return &models.ActualLRPLifecycleResponse{Error: s.errOf(ctx, err)}
 	})
 	s.handle("/v1/actual_lrps/start.r1", start)
 	s.handle("/v1/actual_lrps/start", start)
 	s.handle("/v1/actual_lrps/crash", rpc(s, func(ctx context.Context, req *models.CrashActualLRPRequest) proto.Message {
 		err := svc.CrashActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey), req.ErrorMessage)
-		return &models.ActualLRPLifecycleResponse{Error: errOf(err)}
+		return &models.ActualLRPLifecycleResponse{Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/actual_lrps/fail", rpc(s, func(ctx context.Context, req *models.FailActualLRPRequest) proto.Message {
 		err := svc.FailActualLRP(ctx, key(req.ActualLrpKey), req.ErrorMessage)
-		return &models.ActualLRPLifecycleResponse{Error: errOf(err)}
+		return &models.ActualLRPLifecycleResponse{Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/actual_lrps/remove", rpc(s, func(ctx context.Context, req *models.RemoveActualLRPRequest) proto.Message {
 		err := svc.RemoveActualLRP(ctx, req.ProcessGuid, req.Index, req.ActualLrpInstanceKey)
-		return &models.ActualLRPLifecycleResponse{Error: errOf(err)}
+		return &models.ActualLRPLifecycleResponse{Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/actual_lrps/retire", rpc(s, func(ctx context.Context, req *models.RetireActualLRPRequest) proto.Message {
 		err := svc.RetireActualLRP(ctx, key(req.ActualLrpKey))
-		return &models.ActualLRPLifecycleResponse{Error: errOf(err)}
+		return &models.ActualLRPLifecycleResponse{Error: s.errOf(ctx, err)}
 	}))
 
 	// evacuation
 	s.handle("/v1/actual_lrps/remove_evacuating", rpc(s, func(ctx context.Context, req *models.RemoveEvacuatingActualLRPRequest) proto.Message {
 		err := svc.RemoveEvacuatingActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey))
-		return &models.RemoveEvacuatingActualLRPResponse{Error: errOf(err)}
+		return &models.RemoveEvacuatingActualLRPResponse{Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/actual_lrps/evacuate_claimed", rpc(s, func(ctx context.Context, req *models.EvacuateClaimedActualLRPRequest) proto.Message {
 		keep, err := svc.EvacuateClaimedActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey))
-		return &models.EvacuationResponse{KeepContainer: keep, Error: errOf(err)}
+		return &models.EvacuationResponse{KeepContainer: keep, Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/actual_lrps/evacuate_crashed", rpc(s, func(ctx context.Context, req *models.EvacuateCrashedActualLRPRequest) proto.Message {
 		keep, err := svc.EvacuateCrashedActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey), req.ErrorMessage)
-		return &models.EvacuationResponse{KeepContainer: keep, Error: errOf(err)}
+		return &models.EvacuationResponse{KeepContainer: keep, Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/actual_lrps/evacuate_stopped", rpc(s, func(ctx context.Context, req *models.EvacuateStoppedActualLRPRequest) proto.Message {
 		keep, err := svc.EvacuateStoppedActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey))
-		return &models.EvacuationResponse{KeepContainer: keep, Error: errOf(err)}
+		return &models.EvacuationResponse{KeepContainer: keep, Error: s.errOf(ctx, err)}
 	}))
 	evacRunning := rpc(s, func(ctx context.Context, req *models.EvacuateRunningActualLRPRequest) proto.Message {
 		ri := runningInfo(req.ActualLrpNetInfo, req.ActualLrpInternalRoutes, req.MetricTags, req.RoutableExists(), req.GetRoutable(), req.AvailabilityZone)
 		keep, err := svc.EvacuateRunningActualLRP(ctx, key(req.ActualLrpKey), ikey(req.ActualLrpInstanceKey), ri)
-		return &models.EvacuationResponse{KeepContainer: keep, Error: errOf(err)}
+		return &models.EvacuationResponse{KeepContainer: keep, Error: s.errOf(ctx, err)}
 	})
 	s.handle("/v1/actual_lrps/evacuate_running.r1", evacRunning)
 	s.handle("/v1/actual_lrps/evacuate_running", evacRunning)
@@ -120,45 +117,45 @@ func (s *Server) routes() {
 	s.handle("/v1/desired_lrp_routing_infos/list", list(s, listRoutingInfos))
 	s.handle("/v1/desired_lrps/get_by_process_guid.r3", rpc(s, func(ctx context.Context, req *models.DesiredLRPByProcessGuidRequest) proto.Message {
 		d, err := svc.DesiredLRP(ctx, req.ProcessGuid)
-		return &models.DesiredLRPResponse{DesiredLrp: servedDesiredLRP(d), Error: errOf(err)}
+		return &models.DesiredLRPResponse{DesiredLrp: servedDesiredLRP(d), Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/desired_lrp_scheduling_infos/get_by_process_guid", rpc(s, func(ctx context.Context, req *models.DesiredLRPByProcessGuidRequest) proto.Message {
 		d, err := svc.SchedulingInfo(ctx, req.ProcessGuid)
-		return &models.DesiredLRPSchedulingInfoByProcessGuidResponse{DesiredLrpSchedulingInfo: d, Error: errOf(err)}
+		return &models.DesiredLRPSchedulingInfoByProcessGuidResponse{DesiredLrpSchedulingInfo: d, Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/desired_lrp/desire.r2", rpc(s, func(ctx context.Context, req *models.DesireLRPRequest) proto.Message {
-		return &models.DesiredLRPLifecycleResponse{Error: errOf(svc.DesireLRP(ctx, req.DesiredLrp))}
+		return &models.DesiredLRPLifecycleResponse{Error: s.errOf(ctx, svc.DesireLRP(ctx, req.DesiredLrp))}
 	}))
 	s.handle("/v1/desired_lrp/update", rpc(s, func(ctx context.Context, req *models.UpdateDesiredLRPRequest) proto.Message {
-		return &models.DesiredLRPLifecycleResponse{Error: errOf(svc.UpdateDesiredLRP(ctx, req.ProcessGuid, req.Update))}
+		return &models.DesiredLRPLifecycleResponse{Error: s.errOf(ctx, svc.UpdateDesiredLRP(ctx, req.ProcessGuid, req.Update))}
 	}))
 	s.handle("/v1/desired_lrp/remove", rpc(s, func(ctx context.Context, req *models.RemoveDesiredLRPRequest) proto.Message {
-		return &models.DesiredLRPLifecycleResponse{Error: errOf(svc.RemoveDesiredLRP(ctx, req.ProcessGuid))}
+		return &models.DesiredLRPLifecycleResponse{Error: s.errOf(ctx, svc.RemoveDesiredLRP(ctx, req.ProcessGuid))}
 	}))
 
 	// tasks
 	s.handle("/v1/tasks/list.r3", list(s, listTasks))
 	s.handle("/v1/tasks/get_by_task_guid.r3", rpc(s, func(ctx context.Context, req *models.TaskByGuidRequest) proto.Message {
 		t, err := svc.Task(ctx, req.TaskGuid)
-		return &models.TaskResponse{Task: t, Error: errOf(err)}
+		return &models.TaskResponse{Task: t, Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/tasks/desire.r2", rpc(s, func(ctx context.Context, req *models.DesireTaskRequest) proto.Message {
-		return &models.TaskLifecycleResponse{Error: errOf(svc.DesireTask(ctx, req.TaskGuid, req.Domain, req.TaskDefinition))}
+		return &models.TaskLifecycleResponse{Error: s.errOf(ctx, svc.DesireTask(ctx, req.TaskGuid, req.Domain, req.TaskDefinition))}
 	}))
 	s.handle("/v1/tasks/start", rpc(s, func(ctx context.Context, req *models.StartTaskRequest) proto.Message {
 		should, err := svc.StartTask(ctx, req.TaskGuid, req.CellId)
-		return &models.StartTaskResponse{ShouldStart: should, Error: errOf(err)}
+		return &models.StartTaskResponse{ShouldStart: should, Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/tasks/cancel", taskGuidOp(s, svc.CancelTask))
 	s.handle("/v1/tasks/fail", rpc(s, func(ctx context.Context, req *models.FailTaskRequest) proto.Message {
-		return &models.TaskLifecycleResponse{Error: errOf(svc.FailTask(ctx, req.TaskGuid, req.FailureReason))}
+		return &models.TaskLifecycleResponse{Error: s.errOf(ctx, svc.FailTask(ctx, req.TaskGuid, req.FailureReason))}
 	}))
 	s.handle("/v1/tasks/reject", rpc(s, func(ctx context.Context, req *models.RejectTaskRequest) proto.Message {
-		return &models.TaskLifecycleResponse{Error: errOf(svc.RejectTask(ctx, req.TaskGuid, req.RejectionReason))}
+		return &models.TaskLifecycleResponse{Error: s.errOf(ctx, svc.RejectTask(ctx, req.TaskGuid, req.RejectionReason))}
 	}))
 	s.handle("/v1/tasks/complete", rpc(s, func(ctx context.Context, req *models.CompleteTaskRequest) proto.Message {
 		err := svc.CompleteTask(ctx, req.TaskGuid, req.CellId, req.Failed, req.FailureReason, req.Result)
-		return &models.TaskLifecycleResponse{Error: errOf(err)}
+		return &models.TaskLifecycleResponse{Error: s.errOf(ctx, err)}
 	}))
 	s.handle("/v1/tasks/resolving", taskGuidOp(s, svc.ResolvingTask))
 	s.handle("/v1/tasks/delete", taskGuidOp(s, svc.DeleteTask))
@@ -170,14 +167,14 @@ func (s *Server) routes() {
 	// cells
 	s.handle("/v1/cells/list.r1", func(w http.ResponseWriter, r *http.Request) {
 		cells, err := svc.Cells(r.Context())
-		writeProto(w, &models.CellsResponse{Cells: cells, Error: errOf(err)})
+		writeProto(w, &models.CellsResponse{Cells: cells, Error: s.errOf(r.Context(), err)})
 	})
 }
 
 // taskGuidOp serves a task lifecycle call that takes only the task guid.
 func taskGuidOp(s *Server, op func(ctx context.Context, guid string) error) http.HandlerFunc {
 	return rpc(s, func(ctx context.Context, req *models.TaskGuidRequest) proto.Message {
-		return &models.TaskLifecycleResponse{Error: errOf(op(ctx, req.TaskGuid))}
+		return &models.TaskLifecycleResponse{Error: s.errOf(ctx, op(ctx, req.TaskGuid))}
 	})
 }
 

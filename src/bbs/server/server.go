@@ -79,13 +79,16 @@ func (s *Server) KnownRoute(path string) bool { return s.paths[path] }
 // ServeHTTP recovers panics into a typed error response: a client never
 // sees a 500 with a stack trace.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = withRequest(r)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			s.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			writeError(w, models.NewError(models.Error_UnknownError, "internal error handling "+r.URL.Path))
+			id := requestOf(r.Context()).id
+			s.log.Error("handler panic", "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			writeError(w, models.NewError(models.Error_UnknownError,
+				"internal error handling "+r.URL.Path+"; the BBS log has the cause under request id "+id))
 		}
 	}()
 	s.mux.ServeHTTP(w, r)

@@ -20,7 +20,15 @@ func (s *Service) ApplyLRPAction(ctx context.Context, a *convergence.LRPAction) 
 	if len(changes) > 0 {
 		var rows []*models.ActualLRP
 		err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-			var err error
+			// The desired row first (the order DesireLRP and
+			// UpdateDesiredLRP lock in), then the index's actual rows.
+			d, err := tx.DesiredLRP(a.Key.ProcessGuid)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if applied = sameDesire(a, d); !applied {
+				return nil
+			}
 			rows, err = tx.ActualLRPs(a.Key.ProcessGuid, &a.Key.Index)
 			if err != nil {
 				return err
@@ -38,6 +46,15 @@ func (s *Service) ApplyLRPAction(ctx context.Context, a *convergence.LRPAction) 
 		}
 		s.publishActual(rows, changes, false)
 	}
+	if a.Stop != nil && len(changes) == 0 {
+		d, err := s.cfg.Store.DesiredLRP(ctx, a.Key.ProcessGuid)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		if !sameDesire(a, d) {
+			return false, nil
+		}
+	}
 	if a.Stop != nil {
 		cell, err := s.Cell(ctx, a.Stop.CellId)
 		if err != nil {
@@ -48,6 +65,21 @@ func (s *Service) ApplyLRPAction(ctx context.Context, a *convergence.LRPAction) 
 		}
 	}
 	return true, nil
+}
+
+// sameDesire reports whether the desired LRP now (d, nil when there is
+// none) still says what the action was decided on: desired or not, and the
+// index within the instances or beyond them. A process guid desired again
+// since the snapshot keeps its "orphans"; an index scaled back in keeps its
+// "extra" instance; an LRP removed or scaled down gets no replacement.
+func sameDesire(a *convergence.LRPAction, d *models.DesiredLRP) bool {
+	if (a.Desired == nil) != (d == nil) {
+		return false
+	}
+	if d == nil {
+		return true
+	}
+	return (a.Key.Index < a.Desired.Instances) == (a.Key.Index < d.Instances)
 }
 
 // ApplyTaskAction applies one convergence decision about a task, checking

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"code.cloudfoundry.org/bbs/models"
 
@@ -9,44 +11,103 @@ import (
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
+// instancesPerTx is how many instances one transaction creates: a desire
+// of many instances commits the desired row with the first of them, then the
+// rest in transactions of this size, so no transaction holds the database
+// (SQLite's one writer, which Locket shares) for long.
+const instancesPerTx = 1000
+
+// checkInstances refuses more instances than the configured bound.
+func (s *Service) checkInstances(n int32) error {
+	if max := s.cfg.MaxInstancesPerLRP; n > max {
+		return models.NewError(models.Error_InvalidRequest, fmt.Sprintf(
+			"instances is %d; this BBS allows at most %d per desired LRP (max_instances_per_lrp in the BBS config)", n, max))
+	}
+	return nil
+}
+
 // DesireLRP stores a new desired LRP with one UNCLAIMED instance per index
-// and asks for all of them to be placed.
+// and asks for all of them to be placed. The desired row commits with the
+// first instancesPerTx instances; the rest follow in transactions of their
+// own. If the request ends (or the database fails) after the first commit,
+// the desire stands and convergence creates the instances not yet written.
 func (s *Service) DesireLRP(ctx context.Context, d *models.DesiredLRP) error {
+	if err := s.checkInstances(d.Instances); err != nil {
+		return err
+	}
 	d = d.Copy()
 	d.ModificationTag = &models.ModificationTag{Epoch: newGUID()}
+	first := min(d.Instances, instancesPerTx)
 	var created []*models.ActualLRP
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.InsertDesiredLRP(d); err != nil {
 			return err
 		}
 		var err error
-		created, err = s.createMissing(tx, d, nil)
+		created, err = s.createMissing(tx, d, 0, first, nil)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.publishDesired(models.NewDesiredLRPCreatedEvent(d, ""))
-	s.placeCreated(ctx, d, created)
+	created = append(created, s.createRest(ctx, d, first)...)
+	s.placeCreated(context.WithoutCancel(ctx), d, created)
 	return nil
 }
 
-// createMissing inserts an UNCLAIMED instance for every index below
-// d.Instances that has no ordinary instance yet.
-func (s *Service) createMissing(tx store.Tx, d *models.DesiredLRP, have map[int32]bool) ([]*models.ActualLRP, error) {
-	var created []*models.ActualLRP
+// createMissing inserts an UNCLAIMED instance for every index in [lo, hi)
+// that has no ordinary instance yet (have, or a row found at insert time).
+func (s *Service) createMissing(tx store.Tx, d *models.DesiredLRP, lo, hi int32, have map[int32]bool) ([]*models.ActualLRP, error) {
 	now := s.now()
-	for i := int32(0); i < d.Instances; i++ {
-		if have[i] {
-			continue
+	want := make([]*models.ActualLRP, 0, max(hi-lo, 0))
+	for i := lo; i < hi; i++ {
+		if !have[i] {
+			want = append(want, lifecycle.NewUnclaimed(models.NewActualLRPKey(d.ProcessGuid, i, d.Domain), newGUID(), now))
 		}
-		a := lifecycle.NewUnclaimed(models.NewActualLRPKey(d.ProcessGuid, i, d.Domain), newGUID(), now)
-		if err := tx.InsertActualLRP(a); err != nil {
-			return nil, err
-		}
-		created = append(created, a)
 	}
-	return created, nil
+	if len(want) == 0 {
+		return nil, nil
+	}
+	return tx.InsertActualLRPs(want)
+}
+
+// createRest creates d's instances from index from on, instancesPerTx per
+// transaction, each after checking that d is still the stored desired LRP
+// (an update or removal since owns what follows). It stops, logging why,
+// when ctx ends or a transaction fails: convergence creates what is left.
+func (s *Service) createRest(ctx context.Context, d *models.DesiredLRP, from int32) []*models.ActualLRP {
+	var created []*models.ActualLRP
+	for lo := from; lo < d.Instances; lo += instancesPerTx {
+		hi := min(d.Instances-lo, instancesPerTx) + lo
+		var batch []*models.ActualLRP
+		current := true
+		err := ctx.Err()
+		if err == nil {
+			err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
+				batch = nil
+				now, err := tx.DesiredLRP(d.ProcessGuid)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				if current = now != nil && now.ModificationTag.Equal(d.ModificationTag); !current {
+					return nil
+				}
+				batch, err = s.createMissing(tx, d, lo, hi, nil)
+				return err
+			})
+		}
+		if err != nil {
+			s.log.Warn("creating instances stopped; the next convergence pass creates the rest",
+				"process_guid", d.ProcessGuid, "created", lo, "instances", d.Instances, "err", err)
+			return created
+		}
+		if !current {
+			return created // updated or removed meanwhile: that write decides the instances
+		}
+		created = append(created, batch...)
+	}
+	return created
 }
 
 // placeCreated announces new instances and asks for them to be placed.
@@ -60,9 +121,20 @@ func (s *Service) placeCreated(ctx context.Context, d *models.DesiredLRP, create
 	s.requestAuction(ctx, &info, indices)
 }
 
+// firstUpdated is the end of the indices an update creates in its own
+// transaction: up to instancesPerTx beyond the old instances.
+func firstUpdated(before, after *models.DesiredLRP) int32 {
+	return int32(min(int64(after.Instances), max(int64(before.Instances), 0)+instancesPerTx))
+}
+
 // UpdateDesiredLRP applies an update (instances, routes, annotation, metric
 // tags): new indices are created and placed, surplus ones retired.
 func (s *Service) UpdateDesiredLRP(ctx context.Context, guid string, u *models.DesiredLRPUpdate) error {
+	if u.InstancesExists() {
+		if err := s.checkInstances(u.GetInstances()); err != nil {
+			return err
+		}
+	}
 	var before, after *models.DesiredLRP
 	var created, retire []*models.ActualLRP
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
@@ -107,14 +179,17 @@ func (s *Service) UpdateDesiredLRP(ctx context.Context, guid string, u *models.D
 				}
 			}
 		}
-		created, err = s.createMissing(tx, after, have)
+		created, err = s.createMissing(tx, after, 0, firstUpdated(before, after), have)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.publishDesired(models.NewDesiredLRPChangedEvent(before, after, ""))
-	s.placeCreated(ctx, after, created)
+	if first := firstUpdated(before, after); first < after.Instances {
+		created = append(created, s.createRest(ctx, after, first)...)
+	}
+	s.placeCreated(context.WithoutCancel(ctx), after, created)
 	for _, r := range retire {
 		if err := s.retire(ctx, r); err != nil {
 			s.log.Error("retiring surplus instance", "process_guid", guid, "index", r.Index, "err", err)

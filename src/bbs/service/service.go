@@ -61,7 +61,13 @@ type Config struct {
 	Restart lifecycle.RestartPolicy
 	// Callbacks delivers task completion callbacks (default: a pool of 8 workers).
 	Callbacks *CallbackWorkers
+	// MaxInstancesPerLRP bounds a desired LRP's instances (default
+	// DefaultMaxInstancesPerLRP; the BBS config's max_instances_per_lrp).
+	MaxInstancesPerLRP int32
 }
+
+// DefaultMaxInstancesPerLRP is MaxInstancesPerLRP's default.
+const DefaultMaxInstancesPerLRP = 20000
 
 // Validate fills defaults and rejects missing dependencies.
 func (c *Config) Validate() error {
@@ -76,6 +82,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxTaskRetries < 0 {
 		return errors.New("service: MaxTaskRetries must not be negative")
+	}
+	if c.MaxInstancesPerLRP < 0 {
+		return errors.New("service: MaxInstancesPerLRP must not be negative")
+	}
+	if c.MaxInstancesPerLRP == 0 {
+		c.MaxInstancesPerLRP = DefaultMaxInstancesPerLRP
 	}
 	if c.Restart == nil {
 		c.Restart = models.NewDefaultRestartCalculator()

@@ -127,6 +127,11 @@ type Tx interface {
 	// ActualLRPs returns every presence of every index of processGuid, or of one index.
 	ActualLRPs(processGuid string, index *int32) ([]*models.ActualLRP, error)
 	InsertActualLRP(a *models.ActualLRP) error
+	// InsertActualLRPs inserts many rows in few statements and returns
+	// those it inserted: a row whose key (process guid, index, presence) is
+	// taken is skipped, not an error. It stops with the transaction's
+	// context error when the context ends between statements.
+	InsertActualLRPs(as []*models.ActualLRP) ([]*models.ActualLRP, error)
 	// UpdateActualLRP replaces the row keyed by (process guid, index, presence).
 	UpdateActualLRP(a *models.ActualLRP) error
 	DeleteActualLRP(processGuid string, index int32, presence models.ActualLRP_Presence) error

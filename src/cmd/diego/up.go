@@ -44,6 +44,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Loggregator.CertFile, "loggregator-cert", "", "PEM client certificate file for the Loggregator agent")
 	fs.StringVar(&o.Loggregator.KeyFile, "loggregator-key", "", "PEM key file of --loggregator-cert")
 	fs.StringVar(&o.NATSURL, "nats", "", "an existing NATS server for the route emitter, nats://[user:pass@]host:port (default: embed one on port-base+4)")
+	fs.BoolVar(&o.HA, "ha", false, "high availability: two Locket servers, two BBS and two auctioneers (zones z1 and z2, z2's at port-base+200..+203) on one --db (PostgreSQL or MySQL); as root, each cell in a network namespace of its own")
 	fs.StringVar(&o.Vault.Address, "vault-addr", "", "Vault (KV v2) the BBS reads its key ring from, as in production (encryption_key_source vault); seeded with the cluster's key if the secret is absent")
 	fs.StringVar(&o.Vault.Token, "vault-token", "", "Vault token for --vault-addr (or --vault-role-id and --vault-secret-id)")
 	fs.StringVar(&o.Vault.RoleID, "vault-role-id", "", "AppRole role_id for --vault-addr (login at auth/approle)")

@@ -26,7 +26,8 @@ func Decode(r io.Reader, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return fmt.Errorf("parsing config: %w", err)
 	}
-	if dec.More() {
+	// dec.More would miss a stray '}' or ']': only the end of the input will do.
+	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("parsing config: unexpected data after the JSON object")
 	}
 	return nil

@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"github.com/diego-go/diego/src/internal/dbconn"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/internal/sqldb"
+	"github.com/diego-go/diego/src/locket"
 )
 
 // Config is the Locket configuration file.
@@ -24,12 +26,22 @@ type Config struct {
 	// DatabaseDriver is sqlite, postgres or mysql (MySQL or MariaDB).
 	DatabaseDriver           string `json:"database_driver"`
 	DatabaseConnectionString string `json:"database_connection_string"`
-	// Pool sizes; 0 means the store's defaults.
+	// Pool sizes. 0 open means the store's default (20); 0 idle means as
+	// many as open: Locket keeps every connection it opened, so a database
+	// near its connection limit (other clients' bulk work) cannot leave
+	// lock refreshes without one.
 	MaxOpenDatabaseConnections int `json:"max_open_database_connections"`
 	MaxIdleDatabaseConnections int `json:"max_idle_database_connections"`
 	// Database, when set, gives the database by its parts (the BOSH job's
 	// properties); database_driver and database_connection_string are built from it.
 	Database *dbconn.Parts `json:"database,omitempty"`
+
+	// HandshakeTimeout closes a connection that has not completed its TLS
+	// handshake in time (0: locket.DefaultHandshakeTimeout, 10 s).
+	HandshakeTimeout jsonconfig.Duration `json:"handshake_timeout"`
+	// MaxConcurrentStreams bounds the calls running at once on one client
+	// connection (0: locket.DefaultMaxConcurrentStreams, 100).
+	MaxConcurrentStreams uint32 `json:"max_concurrent_streams"`
 
 	// DebugAddress, when set, serves Go's /debug/pprof profiles (plain HTTP; keep it on loopback).
 	DebugAddress string `json:"debug_address"`
@@ -94,15 +106,26 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("database_driver / database_connection_string / max_*_database_connections: %w", err))
 		}
 	}
+	if c.HandshakeTimeout < 0 {
+		errs = append(errs, fmt.Errorf("handshake_timeout %s is negative; want 0 (the default, 10s) or more", time.Duration(c.HandshakeTimeout)))
+	}
 	if _, err := jsonconfig.Level(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
+func (c Config) serverLimits() locket.ServerLimits {
+	return locket.ServerLimits{HandshakeTimeout: time.Duration(c.HandshakeTimeout), MaxConcurrentStreams: c.MaxConcurrentStreams}
+}
+
 func (c Config) storeConfig() sqldb.Config {
-	return sqldb.Config{
+	cfg := sqldb.Config{
 		Driver: c.DatabaseDriver, DSN: c.DatabaseConnectionString,
 		MaxOpenConns: c.MaxOpenDatabaseConnections, MaxIdleConns: c.MaxIdleDatabaseConnections,
+	}.WithDefaults()
+	if c.MaxIdleDatabaseConnections == 0 {
+		cfg.MaxIdleConns = cfg.MaxOpenConns
 	}
+	return cfg
 }

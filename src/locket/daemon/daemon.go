@@ -70,7 +70,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if d.ln, err = net.Listen("tcp", cfg.ListenAddress); err != nil {
 		return nil, fmt.Errorf("listen_address: %w", err)
 	}
-	d.grpc = locket.NewGRPCServer(d.svc, tlsCfg)
+	d.grpc = locket.NewGRPCServerWithLimits(d.svc, tlsCfg, cfg.serverLimits())
 	go func() {
 		defer close(d.served)
 		if err := d.grpc.Serve(d.ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {

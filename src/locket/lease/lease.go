@@ -49,6 +49,11 @@ type Config struct {
 	// successful request) + TTL - SafetyMargin. It absorbs clock-rate drift
 	// and scheduling delays. 0 means TTL/5.
 	SafetyMargin time.Duration
+	// AttemptTimeout: a Lock request not answered by then is joined by
+	// another one (at most 3 in flight); each request is given up only when
+	// its success could no longer count (TTL - SafetyMargin after it was
+	// sent). 0 means (TTL - SafetyMargin) / 4.
+	AttemptTimeout time.Duration
 	// ReleaseTimeout bounds the release when Hold ends. 0 means DefaultReleaseTimeout.
 	ReleaseTimeout time.Duration
 	// StopOnLost makes Hold return (an error wrapping ErrLost) when the
@@ -113,6 +118,8 @@ func (c Config) Validate() error {
 			c.RetryInterval, c.TTL-c.SafetyMargin)
 	case c.AcquireInterval < 0:
 		return fmt.Errorf("lease: acquire interval %s is negative", c.AcquireInterval)
+	case c.AttemptTimeout < 0:
+		return fmt.Errorf("lease: attempt timeout %s is negative", c.AttemptTimeout)
 	case c.ReleaseTimeout < 0:
 		return fmt.Errorf("lease: release timeout %s is negative", c.ReleaseTimeout)
 	}
@@ -151,17 +158,31 @@ type holder struct {
 }
 
 type answer struct {
+	id   int
 	sent time.Time
 	err  error
 }
 
 func (h *holder) run(ctx context.Context) error {
 	req := &models.LockRequest{Resource: h.res, TtlInSeconds: int64(h.cfg.TTL / time.Second)}
-	answers := make(chan answer, 1)
-	cancelAttempt := context.CancelFunc(func() {})
-	defer func() { cancelAttempt() }()
-	next := time.NewTimer(0)
-	defer next.Stop()
+	answers := make(chan answer, maxInFlight)
+	attempts := map[int]context.CancelFunc{} // in flight, by id
+	nextID := 0
+	cancelAll := func() {
+		for _, cancel := range attempts {
+			cancel()
+		}
+	}
+	defer cancelAll()
+	send := time.NewTimer(0)
+	defer send.Stop()
+	armSend := func(now time.Time) {
+		if at, ok := h.st.sendAt(); ok {
+			send.Reset(max(at.Sub(now), 0))
+		} else {
+			send.Stop()
+		}
+	}
 	deadline := time.NewTimer(time.Hour)
 	deadline.Stop()
 	defer deadline.Stop()
@@ -169,7 +190,7 @@ func (h *holder) run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			cancelAttempt()
+			cancelAll()
 			if h.st.held {
 				h.st.held = false
 				h.lost(ctx.Err())
@@ -177,21 +198,36 @@ func (h *holder) run(ctx context.Context) error {
 			h.release()
 			return nil
 
-		case <-next.C:
-			// One request at a time: next is only re-armed by an answer.
-			sent := time.Now()
-			actx, cancel := context.WithDeadline(ctx, h.st.attemptDeadline(sent))
-			cancelAttempt = cancel
+		case <-send.C:
+			now := time.Now()
+			if at, ok := h.st.sendAt(); !ok || now.Before(at) {
+				armSend(now)
+				continue
+			}
+			if h.st.inFlight > 0 {
+				h.log.Warn("lock request unanswered; sending another alongside it", "in_flight", h.st.inFlight, "waited", now.Sub(h.st.lastSent))
+			}
+			// Each request has its own deadline: the instant its success
+			// would no longer prove anything. One that hangs does not hold up
+			// the next, which is sent after the attempt timeout.
+			actx, cancel := context.WithDeadline(ctx, h.st.send(now))
+			id := nextID
+			nextID++
+			attempts[id] = cancel
 			go func() {
 				_, err := h.client.Lock(actx, req)
-				answers <- answer{sent: sent, err: err}
+				answers <- answer{id: id, sent: now, err: err}
 			}()
+			armSend(now)
 
 		case a := <-answers:
-			cancelAttempt()
+			if cancel, ok := attempts[a.id]; ok {
+				cancel()
+				delete(attempts, a.id)
+			}
 			now := time.Now()
 			wasHeld := h.st.held
-			ev, cause, at := h.st.result(a.sent, now, a.err)
+			ev, cause := h.st.result(a.sent, now, a.err)
 			switch ev {
 			case acquired:
 				deadline.Reset(h.st.deadline.Sub(now))
@@ -201,12 +237,14 @@ func (h *holder) run(ctx context.Context) error {
 				}
 			case refreshed:
 				deadline.Reset(h.st.deadline.Sub(now))
-				h.log.Debug("lease refreshed", "lost_by", h.st.deadline)
+				h.log.Debug("lease refreshed", "lost_by", h.st.deadline, "took", now.Sub(a.sent))
 			case lost:
 				deadline.Stop()
 				h.log.Error("lease lost: another owner holds it", "error", a.err)
 				h.lost(cause)
 				if h.cfg.StopOnLost {
+					cancelAll()
+					h.release()
 					return fmt.Errorf("%w: %w", ErrLost, cause)
 				}
 			default:
@@ -214,26 +252,29 @@ func (h *holder) run(ctx context.Context) error {
 				case a.err == nil:
 					h.log.Warn("lock request answered too late to count", "sent", a.sent, "took", now.Sub(a.sent))
 				case wasHeld:
-					h.log.Warn("refreshing lease failed; retrying", "error", a.err, "lost_in", h.st.deadline.Sub(now), "retry_in", at.Sub(now))
+					h.log.Warn("refreshing lease failed; retrying", "error", a.err, "lost_in", h.st.deadline.Sub(now), "took", now.Sub(a.sent))
 				case isCollision(a.err):
 					h.log.Debug("lease held by another owner; waiting")
 				default:
-					h.log.Warn("acquiring lease failed; retrying", "error", a.err, "retry_in", at.Sub(now))
+					h.log.Warn("acquiring lease failed; retrying", "error", a.err, "took", now.Sub(a.sent))
 				}
 			}
-			next.Reset(at.Sub(now))
+			armSend(now)
 
 		case <-deadline.C:
-			if !h.st.expire(time.Now()) {
+			now := time.Now()
+			if !h.st.expire(now) {
 				continue
 			}
-			cancelAttempt()
-			h.log.Error("lease lost: not refreshed in time", "deadline", h.st.deadline)
+			h.log.Error("lease lost: not refreshed in time", "deadline", h.st.deadline, "in_flight", h.st.inFlight)
 			h.lost(ErrExpired)
 			if h.cfg.StopOnLost {
+				cancelAll()
 				h.release()
 				return fmt.Errorf("%w: %w", ErrLost, ErrExpired)
 			}
+			// Requests still in flight may yet succeed: their own deadlines bound them.
+			armSend(now)
 		}
 	}
 }

@@ -220,14 +220,16 @@ func (f *flaky) unreachable() error {
 }
 
 func (f *flaky) Lock(ctx context.Context, req *models.LockRequest) (*models.LockResponse, error) {
+	sent := time.Now()
 	if err := f.unreachable(); err != nil {
 		return nil, err
 	}
-	sent := time.Now()
 	resp, err := f.Client.Lock(ctx, req)
 	if err == nil {
 		f.mu.Lock()
-		f.lastOK = sent
+		if sent.After(f.lastOK) { // requests may overlap
+			f.lastOK = sent
+		}
 		f.mu.Unlock()
 	}
 	return resp, err

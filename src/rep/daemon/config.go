@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
 	"github.com/diego-go/diego/src/rep/container/garden"
 	"github.com/diego-go/diego/src/rep/container/process"
@@ -93,8 +93,8 @@ func (c Config) Validate() error {
 	}
 	if c.LocketAddress == "" {
 		errs = append(errs, errors.New("locket_address is required (the cell's presence is held in Locket)"))
-	} else if _, _, err := net.SplitHostPort(c.LocketAddress); err != nil {
-		errs = append(errs, fmt.Errorf("locket_address %q must be host:port: %w", c.LocketAddress, err))
+	} else if _, err := bbsaddr.HostPorts("locket_address", c.LocketAddress); err != nil {
+		errs = append(errs, err)
 	}
 	for _, f := range [][2]string{
 		{"ca_file", c.CAFile}, {"cert_file", c.CertFile}, {"key_file", c.KeyFile},

@@ -21,12 +21,14 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"code.cloudfoundry.org/bbs"
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 	"code.cloudfoundry.org/rep"
 
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/rep/actions"
 	"github.com/diego-go/diego/src/rep/cell"
@@ -38,6 +40,10 @@ import (
 	"github.com/diego-go/diego/src/rep/opqueue"
 	"github.com/diego-go/diego/src/rep/reconcile"
 )
+
+// bbsRequestTimeout bounds each BBS request but the event streams (the
+// reference rep's default communication_timeout).
+const bbsRequestTimeout = 10 * time.Second
 
 // Options are the daemon's dependencies that do not come from the config.
 type Options struct {
@@ -162,7 +168,12 @@ func (d *Daemon) start() error {
 	mem, disk := clamp32(capy.MemoryMB), clamp32(capy.DiskMB)
 	d.presenceCapacity = models.NewCellCapacity(mem, disk, int32(capy.MaxContainers))
 
-	if d.bbs, err = bbs.NewClient(d.cfg.BBSAddress, d.cfg.BBSCAFile, d.cfg.BBSClientCertFile, d.cfg.BBSClientKeyFile, 0, 0); err != nil {
+	// Each request bounded as the reference rep bounds it (its
+	// communication_timeout, 10 s): a BBS cut off mid-request (a partition
+	// drops packets) must not hold the bulk sync for TCP's minutes.
+	if d.bbs, err = bbsaddr.NewClient(bbs.ClientConfig{URL: d.cfg.BBSAddress, IsTLS: true,
+		CAFile: d.cfg.BBSCAFile, CertFile: d.cfg.BBSClientCertFile, KeyFile: d.cfg.BBSClientKeyFile,
+		RequestTimeout: bbsRequestTimeout}); err != nil {
 		return fmt.Errorf("bbs client: %w", err)
 	}
 	switch {

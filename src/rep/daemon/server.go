@@ -85,7 +85,11 @@ func (d *Daemon) serve(serverTLS *tls.Config) error {
 			Resource:      presence,
 			TTL:           ttl,
 			RetryInterval: ttl / 3,
-			Logger:        d.log,
+			// After a loss (Locket or its database was down), register
+			// again within a second of Locket answering: the presence must
+			// be back before anyone sees the cell missing.
+			AcquireInterval: time.Second,
+			Logger:          d.log,
 			OnAcquired: func() {
 				d.log.Info("presence held")
 				d.presenceOnce.Do(func() { close(d.presenceHeld) })

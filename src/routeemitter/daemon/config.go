@@ -130,8 +130,8 @@ func (c Config) Validate() error {
 	if !c.LocalMode() {
 		if c.LocketAddress == "" {
 			errs = append(errs, errors.New("locket_address is required in global mode (no cell_id): only the holder of the route_emitter lock emits"))
-		} else if _, _, err := net.SplitHostPort(c.LocketAddress); err != nil {
-			errs = append(errs, fmt.Errorf("locket_address %q must be host:port: %w", c.LocketAddress, err))
+		} else if _, err := bbsaddr.HostPorts("locket_address", c.LocketAddress); err != nil {
+			errs = append(errs, err)
 		}
 		files = append(files, [2]string{"locket_ca_cert_file", c.LocketCACertFile},
 			[2]string{"locket_client_cert_file", c.LocketClientCertFile}, [2]string{"locket_client_key_file", c.LocketClientKeyFile})

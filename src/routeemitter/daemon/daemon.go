@@ -82,7 +82,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 	if err != nil {
 		return nil, err
 	}
-	if d.bbs, err = bbs.NewClientWithConfig(bbs.ClientConfig{
+	if d.bbs, err = bbsaddr.NewClient(bbs.ClientConfig{
 		URL: bbsAddr, IsTLS: true, CAFile: cfg.BBSCACertFile, CertFile: cfg.BBSClientCertFile, KeyFile: cfg.BBSClientKeyFile,
 		RequestTimeout: time.Duration(cfg.CommunicationTimeout),
 	}); err != nil {

@@ -75,6 +75,24 @@ type greeting struct {
 	PruneThresholdInSeconds int `json:"pruneThresholdInSeconds"`
 }
 
+// maxRegisterInterval bounds the re-registration interval a router may ask
+// for. Without it a large number of seconds overflowed time.Duration into
+// any value: 20211507185753197 s became 512 ns, a re-registration loop.
+const maxRegisterInterval = 24 * time.Hour
+
+// registerInterval is the interval a router.start or greeting reply asks
+// for, or an error saying why the message cannot be used.
+func registerInterval(data []byte) (time.Duration, error) {
+	var g greeting
+	if err := json.Unmarshal(data, &g); err != nil {
+		return 0, err
+	}
+	if max := int64(maxRegisterInterval / time.Second); g.MinimumRegisterInterval <= 0 || int64(g.MinimumRegisterInterval) > max {
+		return 0, fmt.Errorf("minimumRegisterIntervalInSeconds %d is not between 1 and %d", g.MinimumRegisterInterval, max)
+	}
+	return time.Duration(g.MinimumRegisterInterval) * time.Second, nil
+}
+
 // Emitter publishes registry messages on one NATS connection.
 type Emitter struct {
 	nc  *nats.Conn
@@ -142,13 +160,13 @@ func (e *Emitter) Schedule(ctx context.Context, svc Service) error {
 	subjectGreet, subjectStart, subjectRegister := svc.Prefix+".greet", svc.Prefix+".start", svc.Prefix+".register"
 	intervals := make(chan time.Duration, 4)
 	onStart := func(msg *nats.Msg) {
-		var g greeting
-		if err := json.Unmarshal(msg.Data, &g); err != nil {
-			e.log.Error("route-emitter: invalid router.start", "payload", string(msg.Data), "err", err)
+		d, err := registerInterval(msg.Data)
+		if err != nil {
+			e.log.Error("route-emitter: invalid "+subjectStart, "payload", string(msg.Data), "err", err)
 			return
 		}
 		select {
-		case intervals <- time.Duration(g.MinimumRegisterInterval) * time.Second:
+		case intervals <- d:
 		default:
 		}
 	}

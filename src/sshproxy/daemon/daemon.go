@@ -66,7 +66,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error)
 	if err != nil {
 		return nil, err
 	}
-	bbsClient, err := bbs.NewClientWithConfig(bbs.ClientConfig{
+	bbsClient, err := bbsaddr.NewClient(bbs.ClientConfig{
 		URL: bbsAddr, IsTLS: true, CAFile: cfg.BBSCACert, CertFile: cfg.BBSClientCert, KeyFile: cfg.BBSClientKey,
 		ClientSessionCacheSize: cfg.BBSClientSessionCacheSize, MaxIdleConnsPerHost: cfg.BBSMaxIdleConnsPerHost,
 		RequestTimeout: time.Duration(cfg.CommunicationTimeout),

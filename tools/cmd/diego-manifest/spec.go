@@ -84,6 +84,9 @@ func ParseSpec(b []byte) (*Spec, error) {
 var labelRE = regexp.MustCompile(`^[^:]{1,127}$`)
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
+// varNameRE is what BOSH's ((name)) interpolation can refer to.
+var varNameRE = regexp.MustCompile(`^[-/.\w\pL]+$`)
+
 func (s *Spec) check() error {
 	if !nameRE.MatchString(s.Deployment) {
 		return fmt.Errorf("spec: deployment %q: lower-case letters, digits, - _ . only", s.Deployment)
@@ -125,6 +128,11 @@ func (s *Spec) check() error {
 			return fmt.Errorf("spec: key label %q appears twice", l)
 		}
 		seen[l] = true
+	}
+	for k := range s.Vars {
+		if !varNameRE.MatchString(k) {
+			return fmt.Errorf("spec: vars: %q is not a BOSH variable name (letters, digits, _ - . / only)", k)
+		}
 	}
 	if s.Keys.Active != "" && !seen[s.Keys.Active] {
 		return fmt.Errorf("spec: keys.active %q is not one of keys.labels", s.Keys.Active)

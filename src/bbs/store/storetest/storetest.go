@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"ServedDesiredLRPs", testServedDesiredLRPs},
 		{"ActualLRPs", testActualLRPs},
 		{"ActualLRPFilters", testActualLRPFilters},
+		{"InsertActualLRPs", testInsertActualLRPs},
 		{"Tasks", testTasks},
 		{"TaskFilters", testTaskFilters},
 		{"FinishedTasksLeaveTheirCell", testFinishedTasksLeaveTheirCell},
