@@ -3,6 +3,7 @@ package releasetest
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -96,6 +97,13 @@ func checkConfig(t *testing.T, rj renderedJob, bins string) (string, error) {
 	t.Helper()
 	if err := relocate(rj.out, rj.root); err != nil {
 		t.Fatal(err)
+	}
+	// the job's state and package directories, as on a VM (checkRendered's)
+	for _, d := range []string{"store", "data", "sys/log", "sys/run"} {
+		os.MkdirAll(filepath.Join(rj.root, d, rj.job.Name), 0o755)
+	}
+	for _, p := range rj.job.Spec.Packages {
+		os.MkdirAll(filepath.Join(rj.out, "packages", p), 0o755)
 	}
 	procs, err := readBPM(filepath.Join(rj.out, "config", "bpm.yml"))
 	if err != nil {
