@@ -32,6 +32,7 @@ import (
 	"github.com/diego-go/diego/src/bbs/store/sqlstore"
 	"github.com/diego-go/diego/src/internal/debugserver"
 	"github.com/diego-go/diego/src/internal/serve"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/leader"
 	"github.com/diego-go/diego/src/pki"
@@ -134,11 +135,16 @@ func (d *Daemon) open(ctx context.Context) error {
 	if d.repTLS, err = pki.ClientTLSConfig(cfg.RepCAFile, cfg.RepClientCertFile, cfg.RepClientKeyFile); err != nil {
 		return fmt.Errorf("rep client TLS (rep_ca_file, rep_client_cert_file, rep_client_key_file): %w", err)
 	}
-	if d.store, err = sqlstore.Open(ctx, sqlstore.Config{
-		Driver: cfg.DatabaseDriver, DSN: cfg.DatabaseConnectionString,
-		MaxOpenConns: cfg.MaxOpenDatabaseConnections, MaxIdleConns: cfg.MaxIdleDatabaseConnections,
-	}, d.ring, d.log); err != nil {
-		return fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
+	// An unreachable database is waited for (health not yet listening), so
+	// that a supervisor does not restart the BBS in a loop while it is down.
+	if err := sqldb.RetryUnreachable(ctx, d.log, cfg.DatabaseDriver, func(ctx context.Context) (err error) {
+		d.store, err = sqlstore.Open(ctx, sqlstore.Config{
+			Driver: cfg.DatabaseDriver, DSN: cfg.DatabaseConnectionString,
+			MaxOpenConns: cfg.MaxOpenDatabaseConnections, MaxIdleConns: cfg.MaxIdleDatabaseConnections,
+		}, d.ring, d.log)
+		return err
+	}); err != nil {
+		return fmt.Errorf("opening %s database (check database_driver and database_connection_string): %w", cfg.DatabaseDriver, err)
 	}
 	d.Rotation = reencrypt.New(d.ring, d.store, load, d.log)
 	if err := d.Rotation.Settle(ctx); err != nil {

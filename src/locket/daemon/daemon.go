@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/diego-go/diego/src/internal/opsserver"
+	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/sqllock"
 	"github.com/diego-go/diego/src/pki"
@@ -60,8 +61,13 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			d.stop()
 		}
 	}()
-	if d.store, err = sqllock.Open(ctx, cfg.storeConfig(), log); err != nil {
-		return nil, fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
+	// An unreachable database is waited for (not yet listening), so that a
+	// supervisor does not restart Locket in a loop while it is down.
+	if err = sqldb.RetryUnreachable(ctx, log, cfg.DatabaseDriver, func(ctx context.Context) (err error) {
+		d.store, err = sqllock.Open(ctx, cfg.storeConfig(), log)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("opening %s database (check database_driver and database_connection_string): %w", cfg.DatabaseDriver, err)
 	}
 	reg := opsserver.NewRegistry()
 	if d.svc, err = locket.New(ctx, locket.Config{Store: d.store, Logger: log, Registerer: reg}); err != nil {
