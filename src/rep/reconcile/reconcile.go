@@ -79,7 +79,7 @@ var (
 		"the BBS no longer has this task running here; destroying its container",
 		"destroyed an unowned container",
 		"destroying a container left by an earlier rep",
-		"reported a healthy instance the BBS still had CLAIMED as running",
+		"reporting running again a healthy instance the BBS still has CLAIMED",
 	}
 	failed = [...]string{
 		"removing an actual LRP without a container",
