@@ -29,8 +29,9 @@ type SyncStats struct {
 	Containers int // containers in the backend
 	// Removed actual LRPs and failed tasks the BBS had here without a
 	// container; Abandoned instances and tasks the BBS no longer has here;
-	// Destroyed containers nothing on the cell owns.
-	Removed, Failed, Abandoned, Destroyed int
+	// Destroyed containers nothing on the cell owns; Reported healthy
+	// instances the BBS still had CLAIMED here, reported running again.
+	Removed, Failed, Abandoned, Destroyed, Reported int
 }
 
 // destroyLeftovers applies the restart recovery: the containers a previous
@@ -72,9 +73,9 @@ func (d *Daemon) syncLoop() {
 		switch {
 		case err != nil && d.ctx.Err() == nil:
 			d.log.Error("bulk sync", "error", err)
-		case err == nil && st.Removed+st.Failed+st.Abandoned+st.Destroyed > 0:
+		case err == nil && st.Removed+st.Failed+st.Abandoned+st.Destroyed+st.Reported > 0:
 			d.log.Info("bulk sync", "duration", st.Duration, "removed", st.Removed, "failed", st.Failed,
-				"abandoned", st.Abandoned, "destroyed", st.Destroyed)
+				"abandoned", st.Abandoned, "destroyed", st.Destroyed, "reported", st.Reported)
 		default:
 			d.log.Debug("bulk sync", "duration", st.Duration, "actual_lrps", st.ActualLRPs, "containers", st.Containers)
 		}
@@ -125,8 +126,11 @@ func (d *Daemon) SyncOnce(ctx context.Context) (SyncStats, error) {
 	in := reconcile.Cell{CellID: cellID, ActualLRPs: actuals, Tasks: tasks, Containers: handles(cs)}
 	in.OwnedLRPs, in.OwnedTasks = d.owned()
 	for guid, inst := range claimedBefore {
+		inst.mu.Lock()
+		healthy := inst.healthy
+		inst.mu.Unlock()
 		in.Claimed = append(in.Claimed, reconcile.Instance{Guid: guid, ProcessGuid: inst.lrp.ProcessGuid,
-			Index: inst.lrp.Index, Ending: inst.ctx.Err() != nil})
+			Index: inst.lrp.Index, Ending: inst.ctx.Err() != nil, Healthy: healthy})
 	}
 	for guid, tr := range startedBefore {
 		in.Started = append(in.Started, reconcile.TaskRun{Guid: guid, Ending: tr.ctx.Err() != nil})
@@ -143,6 +147,15 @@ func (d *Daemon) SyncOnce(ctx context.Context) (SyncStats, error) {
 			tr.cancelled.Store(true)
 			tr.cancel()
 			st.Abandoned++
+		case reconcile.ReportRunning:
+			// StartActualLRP is idempotent in the BBS; reportRunning
+			// re-checks that the instance is not ending.
+			inst := claimedBefore[op.Guid]
+			d.ops.Do(op.Guid, func() {
+				d.log.Info(op.Done(), "process_guid", op.ProcessGuid, "index", op.Index, "instance_guid", op.Guid)
+				d.reportRunning(inst, d.log.With("process_guid", op.ProcessGuid, "index", op.Index, "instance_guid", op.Guid))
+				st.Reported++
+			})
 		default:
 			d.ops.Do(op.Guid, func() {
 				if op.UnlessOwned && d.ownsFor(op) {

@@ -32,6 +32,7 @@ type instance struct {
 	mu      sync.Mutex
 	claimed bool                     // the BBS has it claimed by this cell
 	running bool                     // the BBS has it RUNNING (ordinary or evacuating)
+	healthy bool                     // passed its health checks: reported (or tried to report) running
 	ready   bool                     // routable
 	netInfo *models.ActualLRPNetInfo // set once the container exists
 }
@@ -140,6 +141,9 @@ func (d *Daemon) reportRunning(inst *instance, log *slog.Logger) {
 	if inst.ctx.Err() != nil {
 		return
 	}
+	inst.mu.Lock()
+	inst.healthy = true
+	inst.mu.Unlock()
 	_, _, ready, ni := inst.status()
 	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
 	if reconcile.Running(d.isEvacuating()) == reconcile.ReportEvacuateRunning {

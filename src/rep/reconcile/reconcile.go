@@ -36,9 +36,13 @@ const (
 	// DestroyLeftover destroys a container an earlier rep on this backend
 	// left (restart recovery); failing to is fatal.
 	DestroyLeftover
+	// ReportRunning reports again as running (StartActualLRP, idempotent
+	// in the BBS) a healthy instance the BBS still has CLAIMED on this cell:
+	// its first report was lost, e.g. while the BBS was down.
+	ReportRunning
 )
 
-var kindNames = [...]string{"remove-actual-lrp", "fail-task", "abandon-instance", "abandon-task", "destroy-container", "destroy-leftover"}
+var kindNames = [...]string{"remove-actual-lrp", "fail-task", "abandon-instance", "abandon-task", "destroy-container", "destroy-leftover", "report-running"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -49,7 +53,8 @@ type Op struct {
 	// Guid is the operation queue key: the instance guid, the task guid or
 	// the container handle.
 	Guid string
-	// ProcessGuid and Index name an instance (RemoveActualLRP, AbandonInstance).
+	// ProcessGuid and Index name an instance (RemoveActualLRP,
+	// AbandonInstance, ReportRunning).
 	ProcessGuid string
 	Index       int32
 	// LRP is the record RemoveActualLRP removes; Evacuating when it is the
@@ -74,6 +79,7 @@ var (
 		"the BBS no longer has this task running here; destroying its container",
 		"destroyed an unowned container",
 		"destroying a container left by an earlier rep",
+		"reporting running again a healthy instance the BBS still has CLAIMED",
 	}
 	failed = [...]string{
 		"removing an actual LRP without a container",
@@ -81,6 +87,7 @@ var (
 		"", "",
 		"destroying an unowned container",
 		"destroying leftover container",
+		"reporting a healthy instance the BBS still has CLAIMED as running",
 	}
 )
 
@@ -96,7 +103,7 @@ func (o Op) String() string {
 	var b strings.Builder
 	b.WriteString(o.Kind.String())
 	switch o.Kind {
-	case RemoveActualLRP, AbandonInstance:
+	case RemoveActualLRP, AbandonInstance, ReportRunning:
 		fmt.Fprintf(&b, " %s/%d %s", o.ProcessGuid, o.Index, o.Guid)
 	default:
 		fmt.Fprintf(&b, " %s", o.Guid)

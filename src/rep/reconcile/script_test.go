@@ -117,11 +117,11 @@ func interval(l string) (string, error) {
 // exec applies one state line:
 //
 //	id CELL                              this cell's id
-//	lrp PG/INDEX GUID cell=C [evacuating] an actual LRP the BBS holds for the cell
+//	lrp PG/INDEX GUID cell=C [evacuating] [state=S] an actual LRP the BBS holds for the cell
 //	task GUID STATE cell=C                a task the BBS holds for the cell
 //	containers H...                      the backend's containers
 //	owns lrp|task GUID...                what the cell runs or has reserved
-//	claimed GUID PG/INDEX [ending]        an instance claimed before the BBS was read
+//	claimed GUID PG/INDEX [ending] [healthy] an instance claimed before the BBS was read
 //	started GUID [ending]                 a task started before the BBS was read
 func (r *runner) exec(w []string) error {
 	if len(w) < 2 {
@@ -135,14 +135,15 @@ func (r *runner) exec(w []string) error {
 		}
 		return false
 	}
-	cellOf := func() string {
+	value := func(key string) string {
 		for _, x := range w[2:] {
-			if v, ok := strings.CutPrefix(x, "cell="); ok {
+			if v, ok := strings.CutPrefix(x, key+"="); ok {
 				return v
 			}
 		}
 		return ""
 	}
+	cellOf := func() string { return value("cell") }
 	switch w[0] {
 	case "id":
 		r.c.CellID = w[1]
@@ -156,6 +157,7 @@ func (r *runner) exec(w []string) error {
 		if flag("evacuating") {
 			a.Presence = models.ActualLRP_Evacuating
 		}
+		a.State = value("state")
 		r.c.ActualLRPs = append(r.c.ActualLRPs, a)
 	case "task":
 		if len(w) < 3 {
@@ -184,7 +186,8 @@ func (r *runner) exec(w []string) error {
 		if err != nil {
 			return err
 		}
-		r.c.Claimed = append(r.c.Claimed, Instance{Guid: w[1], ProcessGuid: pg, Index: idx, Ending: flag("ending")})
+		r.c.Claimed = append(r.c.Claimed, Instance{Guid: w[1], ProcessGuid: pg, Index: idx, Ending: flag("ending"),
+			Healthy: flag("healthy")})
 	case "started":
 		r.c.Started = append(r.c.Started, TaskRun{Guid: w[1], Ending: flag("ending")})
 	default:

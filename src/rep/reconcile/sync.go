@@ -14,6 +14,9 @@ type Instance struct {
 	Index             int32
 	// Ending: the instance was already asked to stop.
 	Ending bool
+	// Healthy: its container passed its health checks (the cell reported,
+	// or tried to report, it running).
+	Healthy bool
 }
 
 // TaskRun is a task the cell runs, as the bulk sync sees it.
@@ -42,12 +45,20 @@ type Cell struct {
 }
 
 // Sync decides one bulk sync pass: BBS records without a container are
-// removed (LRPs) or failed (tasks); instances and tasks the BBS no longer
-// places here are abandoned (stopped without telling it); containers nothing
-// owns are destroyed. The order is removals, failures, abandons (by guid),
-// destructions.
+// removed (LRPs) or failed (tasks); healthy instances the BBS still has
+// CLAIMED here are reported running again; instances and tasks the BBS no
+// longer places here are abandoned (stopped without telling it); containers
+// nothing owns are destroyed. The order is removals, failures, reports,
+// abandons (by guid), destructions.
 func Sync(c Cell) []Op {
 	var ops []Op
+	healthy := make(map[string]bool, len(c.Claimed))
+	for _, inst := range c.Claimed {
+		if inst.Healthy && !inst.Ending {
+			healthy[inst.Guid] = true
+		}
+	}
+	var reports []Op
 	here := make(map[string]bool, len(c.ActualLRPs))
 	for _, a := range c.ActualLRPs {
 		if a.CellId != c.CellID {
@@ -55,6 +66,9 @@ func Sync(c Cell) []Op {
 		}
 		here[a.InstanceGuid] = true
 		if c.OwnedLRPs[a.InstanceGuid] {
+			if healthy[a.InstanceGuid] && a.State == models.ActualLRPStateClaimed && a.Presence == models.ActualLRP_Ordinary {
+				reports = append(reports, Op{Kind: ReportRunning, Guid: a.InstanceGuid, ProcessGuid: a.ProcessGuid, Index: a.Index, LRP: a})
+			}
 			continue
 		}
 		ops = append(ops, Op{
@@ -73,6 +87,7 @@ func Sync(c Cell) []Op {
 		}
 		ops = append(ops, Op{Kind: FailTask, Guid: t.TaskGuid, Reason: TaskContainerMissing, UnlessOwned: true})
 	}
+	ops = append(ops, reports...)
 	n := len(ops)
 	for _, inst := range c.Claimed {
 		if !here[inst.Guid] && !inst.Ending {
