@@ -1,6 +1,6 @@
 // Package chaos is the harness of `make test-chaos`: a cluster under load
 // (a writer recording every acknowledged BBS write, HTTP probers of the
-// apps, a task runner), faults (src/chaos/faultproxy, signals, a full disk)
+// apps, a task runner), faults (src/internal/faultproxy, signals, a full disk)
 // and the end-of-scenario audit, with each scenario's figures collected
 // into docs/reliability.md. The scenarios are tests behind the `chaos`
 // build tag.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/diego-go/diego/src/chaos/faultproxy"
 	"github.com/diego-go/diego/src/cluster"
+	"github.com/diego-go/diego/src/internal/faultproxy"
 	"github.com/diego-go/diego/src/internal/testdb"
 )
 

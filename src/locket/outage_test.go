@@ -10,12 +10,12 @@ import (
 
 	"code.cloudfoundry.org/locket/models"
 
+	"github.com/diego-go/diego/src/internal/faultproxy"
 	"github.com/diego-go/diego/src/internal/sqldb"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/locket/lease"
-	"github.com/diego-go/diego/src/locket/lockettest"
 	"github.com/diego-go/diego/src/locket/record"
 	"github.com/diego-go/diego/src/locket/sqllock"
 )
@@ -79,7 +79,11 @@ func TestDatabaseOutageExpiresNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := lockettest.NewProxy(t, dsn.Host)
+	proxy, err := faultproxy.New(dsn.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
 	dsn.Host = proxy.Addr()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -132,9 +136,11 @@ func TestDatabaseOutageExpiresNothing(t *testing.T) {
 	// The outage: twice the TTL, the holders cut off too.
 	holders.close()
 	lockHolder.close()
-	proxy.Cut()
+	proxy.Cut(faultproxy.Refuse)
 	time.Sleep(2 * ttl)
-	proxy.Restore()
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
 	// The database answers again (as seen from here, through the second
 	// server's store, which the holders do not use)...
 	testutil.WaitFor(t, 30*time.Second, "the database back", func() bool {

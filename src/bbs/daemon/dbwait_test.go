@@ -15,7 +15,7 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/config"
 	"github.com/diego-go/diego/src/bbs/daemon"
-	"github.com/diego-go/diego/src/chaos/faultproxy"
+	"github.com/diego-go/diego/src/internal/faultproxy"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/pki"
 )

@@ -10,7 +10,7 @@ import (
 
 	"code.cloudfoundry.org/locket/models"
 
-	"github.com/diego-go/diego/src/chaos/faultproxy"
+	"github.com/diego-go/diego/src/internal/faultproxy"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/pki"
