@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -181,9 +182,12 @@ func TestLRPEndToEnd(t *testing.T) {
 	if ni.Address != "127.0.0.1" || len(ni.Ports) != 1 || ni.Ports[0].ContainerPort != 8080 || ni.Ports[0].HostPort == 0 {
 		t.Fatalf("net info: %s", ni.String())
 	}
-	if r, ok := d.Ledger().Get(cell.KindLRP, instanceGuid); !ok || r.Phase != cell.Running {
-		t.Fatalf("ledger: %+v %v", r, ok)
-	}
+	// The ledger turns Running just after the BBS acknowledged the start,
+	// so a reader of the BBS may see RUNNING a moment before it.
+	eventually(t, "the ledger to show the instance Running", func() (bool, string) {
+		r, ok := d.Ledger().Get(cell.KindLRP, instanceGuid)
+		return ok && r.Phase == cell.Running, fmt.Sprintf("ledger: %+v %v", r, ok)
+	})
 	line, err := greeting(t, ni)
 	if err != nil || !strings.Contains(line, instanceGuid) {
 		t.Fatalf("greeting %q, %v", line, err)
