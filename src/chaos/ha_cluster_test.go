@@ -3,9 +3,7 @@
 package chaos
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/testdb"
 	"github.com/diego-go/diego/src/internal/testutil"
+	"github.com/diego-go/diego/src/target"
 )
 
 // upHA starts a `diego up --ha` cluster of cells on a fresh PostgreSQL
@@ -24,38 +23,11 @@ import (
 // the target file), and stops it when the test ends.
 func upHA(tb testing.TB, cells int) *Cluster {
 	tb.Helper()
-	opts := cluster.Options{Dir: tb.TempDir(), Cells: cells, HA: true, DB: testdb.Postgres(tb), BinDir: BinDir}
-	out := &testutil.SyncBuffer{}
-	opts.Out = out
-	ctx, cancel := context.WithCancel(context.Background())
-	var c *cluster.Cluster
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		o := opts
-		o.PortBase = 20000 + 100*rand.IntN(300)
-		if c, err = cluster.Up(ctx, o); err == nil || !strings.Contains(err.Error(), "is taken") {
-			break
-		}
-	}
-	if err != nil {
-		cancel()
-		tb.Fatalf("diego up --ha: %v\n%s", err, out)
-	}
-	r := &Cluster{C: c, Dir: opts.Dir, Out: out, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		c.Run(ctx)
-		close(r.done)
-	}()
-	tb.Cleanup(r.Stop)
-	t := c.Target()
-	if r.BBS, err = bbsaddr.NewClient(bbs.ClientConfig{URL: t.BBSURL, IsTLS: true,
-		CAFile: t.CACert, CertFile: t.ClientCert, KeyFile: t.ClientKey, RequestTimeout: RequestTimeout}); err != nil {
-		tb.Fatal(err)
-	}
-	if err := r.BBS.UpsertDomain(lg, "", Domain, 0); err != nil {
-		tb.Fatalf("upserting domain %s: %v", Domain, err)
-	}
-	return r
+	opts := cluster.Options{Cells: cells, HA: true, DB: testdb.Postgres(tb)}
+	return UpWith(tb, opts, func(t target.File) (bbs.InternalClient, error) {
+		return bbsaddr.NewClient(bbs.ClientConfig{URL: t.BBSURL, IsTLS: true,
+			CAFile: t.CACert, CertFile: t.ClientCert, KeyFile: t.ClientKey, RequestTimeout: RequestTimeout})
+	})
 }
 
 // leadingBBS is the name ("bbs" or "bbs-z2") of the BBS whose health
