@@ -23,6 +23,7 @@ func FuzzGenerate(f *testing.F) {
 	f.Add([]byte("keys: {labels: [a, a]}\n"))
 	f.Add([]byte("deployment: Diego\n"))
 	f.Add([]byte("nope: 1\n"))
+	f.Add([]byte("vars: {\"0\": \"0'\"}\n")) // CI: the '\'' idiom read as an unquoted backslash
 	g, err := NewGenerator(fixture)
 	if err != nil {
 		f.Fatal(err)
@@ -82,7 +83,7 @@ func FuzzGenerate(f *testing.F) {
 }
 
 // shellWords splits a POSIX sh command line of unquoted words, single-quoted
-// strings and backslash-newline continuations; anything else a shell would
+// strings, backslash escapes and backslash-newline continuations; anything else a shell would
 // interpret ($, `, ", \, ;, |, &, <, >, (, ), *, ?, [, #, ~ unquoted) fails.
 func shellWords(t *testing.T, s string) []string {
 	var words []string
@@ -93,6 +94,12 @@ func shellWords(t *testing.T, s string) []string {
 		switch {
 		case c == '\\' && i+1 < len(s) && s[i+1] == '\n':
 			i++
+		case c == '\\' && i+1 < len(s):
+			// A backslash outside quotes keeps the next byte literally:
+			// shellQuote writes a quote inside a quoted word as '\''.
+			i++
+			cur.WriteByte(s[i])
+			inWord = true
 		case c == ' ' || c == '\t' || c == '\n':
 			if inWord {
 				words = append(words, cur.String())
