@@ -14,6 +14,7 @@ import (
 	"github.com/diego-go/diego/src/rep/container/garden"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
+	"github.com/diego-go/diego/src/rep/container/sim"
 )
 
 // Container backends.
@@ -21,6 +22,9 @@ const (
 	BackendProcess = "process"
 	BackendRunc    = "runc"
 	BackendGarden  = "garden"
+	// BackendSim runs nothing: containers are bookkeeping (simulated cells,
+	// docs/sim-cells.md).
+	BackendSim = "sim"
 )
 
 // DefaultStopTimeout bounds the graceful stop on SIGTERM/SIGINT.
@@ -40,11 +44,13 @@ type Config struct {
 	Settings
 
 	// Backend is "process" (default: no root, processes in directories),
-	// "runc" (root, see docs/runc-backend.md) or "garden" (a garden-runc server).
+	// "runc" (root, see docs/runc-backend.md), "garden" (a garden-runc
+	// server) or "sim" (simulated containers, see docs/sim-cells.md).
 	Backend string          `json:"backend"`
 	Process *process.Config `json:"process,omitempty"`
 	Runc    *runc.Config    `json:"runc,omitempty"`
 	Garden  *garden.Config  `json:"garden,omitempty"`
+	Sim     *sim.Config     `json:"sim,omitempty"`
 
 	// StopTimeout bounds the graceful stop (instances stopped and removed
 	// from the BBS, presence released) on SIGTERM/SIGINT or after an evacuation.
@@ -122,14 +128,14 @@ func (c Config) Validate() error {
 func (c Config) validateBackend() []error {
 	var errs []error
 	switch c.Backend {
-	case BackendProcess, BackendRunc, BackendGarden:
+	case BackendProcess, BackendRunc, BackendGarden, BackendSim:
 	default:
-		return []error{fmt.Errorf("backend %q must be process, runc or garden", c.Backend)}
+		return []error{fmt.Errorf("backend %q must be process, runc, garden or sim", c.Backend)}
 	}
 	for _, s := range []struct {
 		name  string
 		given bool
-	}{{BackendProcess, c.Process != nil}, {BackendRunc, c.Runc != nil}, {BackendGarden, c.Garden != nil}} {
+	}{{BackendProcess, c.Process != nil}, {BackendRunc, c.Runc != nil}, {BackendGarden, c.Garden != nil}, {BackendSim, c.Sim != nil}} {
 		if s.given && s.name != c.Backend {
 			errs = append(errs, fmt.Errorf("%s section given but backend is %s (remove it or set \"backend\": %q)", s.name, c.Backend, s.name))
 		}
@@ -148,6 +154,8 @@ func (c Config) validateBackend() []error {
 			_, ok2 := gc.DefaultRootFS["preloaded:"+name]
 			return ok || ok2
 		}))
+	case BackendSim:
+		err = c.simConfig().WithDefaults().Validate()
 	}
 	if err != nil {
 		errs = append(errs, prefixLines(c.Backend+".", err))
@@ -189,6 +197,8 @@ func (c Config) settings() Settings {
 		d.DiskMB = c.Runc.DiskMB
 	case (c.Backend == BackendProcess || c.Backend == "") && c.Process != nil:
 		d.DiskMB = c.Process.DiskMB
+	case c.Backend == BackendSim && c.Sim != nil:
+		d.DiskMB = c.Sim.DiskMB
 	}
 	if d.ContainerRootDir == "" {
 		switch {
@@ -196,6 +206,8 @@ func (c Config) settings() Settings {
 			d.ContainerRootDir = c.Runc.StateDir
 		case c.Backend == BackendGarden:
 			d.ContainerRootDir = filepath.Join(os.TempDir(), "diego-rep-garden")
+		case c.Backend == BackendSim:
+			d.ContainerRootDir = filepath.Join(os.TempDir(), "diego-rep-sim")
 		}
 	}
 	return d
@@ -256,4 +268,16 @@ func (c Config) gardenConfig() garden.Config {
 		g = *c.Garden
 	}
 	return g
+}
+
+// simConfig is the sim section with the top level's host IP and capacity
+// where it leaves them empty.
+func (c Config) simConfig() sim.Config {
+	var s sim.Config
+	if c.Sim != nil {
+		s = *c.Sim
+	}
+	var dir string
+	c.fillCell(&dir, &s.HostIP, &s.MemoryMB, &s.DiskMB, &s.MaxContainers)
+	return s
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/diego-go/diego/src/rep/container/garden"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
+	"github.com/diego-go/diego/src/rep/container/sim"
 	"github.com/diego-go/diego/src/version"
 )
 
@@ -85,8 +86,11 @@ func newBackend(ctx context.Context, cfg Config, log *slog.Logger) (container.Ba
 		return capacityOverride{Backend: b, cap: container.Capacity{
 			MemoryMB: cfg.MemoryMB, DiskMB: cfg.DiskMB, MaxContainers: cfg.MaxContainers,
 		}}, nop, nil
+	case BackendSim:
+		b, err := sim.New(cfg.simConfig())
+		return b, nop, err
 	}
-	return nil, nil, fmt.Errorf("backend %q must be process, runc or garden", cfg.Backend)
+	return nil, nil, fmt.Errorf("backend %q must be process, runc, garden or sim", cfg.Backend)
 }
 
 // capacityOverride replaces the non-zero fields of cap in what the wrapped

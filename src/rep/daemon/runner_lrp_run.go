@@ -103,6 +103,7 @@ func (d *Daemon) healthMonitor(inst *instance, desired *models.DesiredLRP, deps 
 		}
 		liveness = []health.Checker{actionCheck{step}}
 	}
+	liveness, readiness = d.simulateChecks(lrp.InstanceGUID, liveness, readiness)
 	netInfo := models.NewActualLRPNetInfo(info.HostIP, info.ContainerIP, models.ActualLRPNetInfo_PreferredAddressHost, ports...)
 	inst.mu.Lock()
 	inst.netInfo = &netInfo
