@@ -32,7 +32,7 @@ type system struct {
 	cells *Cells
 }
 
-func startSystem(t *testing.T, n int) *system {
+func startSystem(t testing.TB, n int) *system {
 	t.Helper()
 	aucAddr := testutil.FreeAddr(t)
 	h := bbstest.Start(t, bbstest.Options{
@@ -96,7 +96,7 @@ func startSystem(t *testing.T, n int) *system {
 	return s
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s", p)
@@ -118,7 +118,7 @@ func app(pg string, instances int32) *models.DesiredLRP {
 
 // running returns the RUNNING ordinary instances by cell, and a
 // description of the others.
-func (s *system) running(t *testing.T) (map[string][]*models.ActualLRP, int, string) {
+func (s *system) running(t testing.TB) (map[string][]*models.ActualLRP, int, string) {
 	t.Helper()
 	lrps, err := s.bbs.Client.ActualLRPs(s.log, "", models.ActualLRPFilter{Domain: "sim"})
 	if err != nil {
@@ -135,12 +135,15 @@ func (s *system) running(t *testing.T) (map[string][]*models.ActualLRP, int, str
 			others = append(others, fmt.Sprintf("%s/%d %s on %q", l.ProcessGuid, l.Index, l.State, l.CellId))
 		}
 	}
+	if len(others) > 10 {
+		others = append(others[:10], fmt.Sprintf("and %d more", len(others)-10))
+	}
 	return by, n, fmt.Sprintf("%d running; others %v", n, others)
 }
 
 // waitRunning waits until want instances are RUNNING, none on the cells
 // in avoid.
-func (s *system) waitRunning(t *testing.T, want int, what string, avoid ...string) map[string][]*models.ActualLRP {
+func (s *system) waitRunning(t testing.TB, want int, what string, avoid ...string) map[string][]*models.ActualLRP {
 	t.Helper()
 	var by map[string][]*models.ActualLRP
 	testutil.Eventually(t, waitFor, what, func() (bool, string) {
