@@ -24,7 +24,9 @@ func settle() (heap, stack uint64, goroutines int) {
 	return ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine()
 }
 
-func perUnit(after, before uint64, n int) float64 { return float64(int64(after)-int64(before)) / float64(n) }
+func perUnit(after, before uint64, n int) float64 {
+	return float64(int64(after)-int64(before)) / float64(n)
+}
 
 // BenchmarkCellCost reports what a simulated cell costs in this process
 // when idle (heap bytes and goroutines, with its share of the BBS and
