@@ -83,7 +83,7 @@ func (c *Container) readFile(p string) ([]byte, error) {
 	f, ok := c.lookup(p)
 	switch {
 	case !ok:
-		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+		return nil, &fs.PathError{Op: "open", Path: p, Err: syscall.ENOENT}
 	case f.dir:
 		return nil, &fs.PathError{Op: "read", Path: p, Err: syscall.EISDIR}
 	}
@@ -110,7 +110,7 @@ func (c *Container) openWrite(p string, appending bool) (io.WriteCloser, error) 
 		return nil, &fs.PathError{Op: "open", Path: p, Err: syscall.EISDIR}
 	}
 	if parent, ok := c.lookup(path.Dir(p)); !ok || !parent.dir {
-		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+		return nil, &fs.PathError{Op: "open", Path: p, Err: syscall.ENOENT}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -214,7 +214,7 @@ func (c *Container) StreamOut(ctx context.Context, p string) (io.ReadCloser, err
 	p = abs("/", p)
 	f, ok := c.lookup(p)
 	if !ok {
-		return nil, fmt.Errorf("container: stream out: %w", &fs.PathError{Op: "stat", Path: p, Err: fs.ErrNotExist})
+		return nil, fmt.Errorf("container: stream out: %w", &fs.PathError{Op: "stat", Path: p, Err: syscall.ENOENT})
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
