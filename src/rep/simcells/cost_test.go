@@ -53,6 +53,8 @@ func BenchmarkCellCost(b *testing.B) {
 	cfg := s.cells.cfg
 	cfg.Count, cfg.CellIDPrefix = cells, "cost-cell-"
 	cfg.Tweak = nil // the default 30 s bulk sync, as a cell at scale has it
+	cfg.Sim.MaxContainers = max(2*perCell, 20)
+	cfg.Sim.MemoryMB, cfg.Sim.DiskMB = 64*int64(cfg.Sim.MaxContainers), 64*int64(cfg.Sim.MaxContainers)
 	start := time.Now()
 	more, err := Start(b.Context(), cfg)
 	if err != nil {
