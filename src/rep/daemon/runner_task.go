@@ -6,10 +6,13 @@ package daemon
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/rep"
@@ -88,21 +91,77 @@ func (d *Daemon) runTask(tr *taskRun) {
 
 	d.destroyContainer(guid, cl, log)
 	cl.close()
-	d.ops.Do(guid, func() {
-		var report bool
-		report, failed, reason = reconcile.TaskEnded(tr.cancelled.Load(), tr.ctx.Err() != nil, failed, reason)
-		if !report {
-			log.Info("task cancelled")
-			return
-		}
-		if err := d.bbs.CompleteTask(d.lg, "", guid, d.cfg.CellID, failed, reason, result); err != nil {
-			log.Error("completing task", "error", err)
-			return
-		}
-		log.Info("task completed", "failed", failed, "reason", reason, "result_bytes", len(result))
-	})
+	failed = d.completeTask(tr, failed, reason, result, log)
 	_ = d.ledger.Complete(cell.KindTask, guid, failed)
 	forget()
+}
+
+// completeRetry bounds the wait between attempts to report a task's end
+// while the BBS does not answer.
+const completeRetry = 16 * time.Second
+
+// completeTask reports the task's end to the BBS and returns whether it
+// failed. The container is gone and the outcome lives only here, so a BBS
+// that does not answer (down, failing over, unreachable) is asked again,
+// 1 s after the first failure and then twice as long each time up to
+// completeRetry, until it answers, cancels the task or the rep stops. The
+// task stays this cell's meanwhile, so bulk sync does not fail it as a
+// task without a container. The reference keeps the completed container
+// for its bulker to report again; this is the same promise without the
+// container.
+func (d *Daemon) completeTask(tr *taskRun, failed bool, reason, result string, log *slog.Logger) bool {
+	guid := tr.task.TaskGuid
+	wait := time.Second
+	for attempt := 1; ; attempt++ {
+		var report, done bool
+		d.ops.Do(guid, func() {
+			report, failed, reason = reconcile.TaskEnded(tr.cancelled.Load(), tr.ctx.Err() != nil, failed, reason)
+			if !report {
+				log.Info("task cancelled")
+				return
+			}
+			err := d.bbs.CompleteTask(d.lg, "", guid, d.cfg.CellID, failed, reason, result)
+			switch {
+			case err == nil:
+				log.Info("task completed", "failed", failed, "reason", reason, "result_bytes", len(result), "attempts", attempt)
+				done = true
+			case !bbsMayAnswerLater(err):
+				log.Error("completing task: the BBS refused it", "error", err)
+				done = true
+			case d.ctx.Err() != nil:
+				log.Error("completing task: the BBS did not answer and the rep is stopping; the BBS will fail the task as lost", "error", err)
+				done = true
+			default:
+				log.Warn("completing task: the BBS did not answer; asking again", "error", err, "attempt", attempt, "in", wait.String())
+			}
+		})
+		if !report || done {
+			return failed
+		}
+		select {
+		case <-time.After(wait):
+		case <-d.ctx.Done():
+		}
+		wait = min(2*wait, completeRetry)
+	}
+}
+
+// bbsMayAnswerLater says whether err is the BBS not answering (a transport
+// error, a timeout, a failing database) rather than a refusal of the
+// request (not found, a task no longer running here, a bad request), which
+// asking again cannot change.
+func bbsMayAnswerLater(err error) bool {
+	var me *models.Error
+	if !errors.As(err, &me) {
+		return true
+	}
+	switch me.Type {
+	case models.Error_ResourceNotFound, models.Error_InvalidStateTransition, models.Error_InvalidRequest,
+		models.Error_InvalidRecord, models.Error_InvalidJSON, models.Error_ResourceConflict,
+		models.Error_ResourceExists:
+		return false
+	}
+	return true
 }
 
 // runTaskContainer runs the task's action in a new container and returns
