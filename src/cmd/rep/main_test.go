@@ -79,7 +79,7 @@ func TestCheckConfig(t *testing.T) {
 	}{
 		{"no cell_id", func(m map[string]any) { delete(m, "cell_id") }, []string{"cell_id is required"}},
 		{"bad metrics_address", func(m map[string]any) { m["metrics_address"] = "1802" }, []string{`metrics_address "1802" must be host:port`}},
-		{"bad backend", func(m map[string]any) { m["backend"] = "docker" }, []string{`backend "docker" must be process, runc or garden`}},
+		{"bad backend", func(m map[string]any) { m["backend"] = "docker" }, []string{`backend "docker" must be process, runc, garden or sim`}},
 		{"unknown field", func(m map[string]any) { m["cel_id"] = "x" }, []string{`unknown field "cel_id"`}},
 		{"unknown section field", func(m map[string]any) { m["process"] = map[string]any{"root": "/x"} }, []string{`unknown field "root"`}},
 		{"other backend's section", func(m map[string]any) { m["runc"] = map[string]any{"state_dir": "/x"} },
