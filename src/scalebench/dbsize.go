@@ -17,8 +17,9 @@ import (
 // BBS's database_driver and database_connection_string: for sqlite the
 // file plus its -wal and -shm files, for postgres pg_database_size of the
 // connected database, for mysql (MySQL or MariaDB) the data and index
-// length of its tables in information_schema (InnoDB's estimate, refreshed
-// when the server updates table statistics).
+// length of its tables in information_schema, after ANALYZE TABLE on each
+// (InnoDB's figures are statistics, stale until refreshed; analysis
+// samples pages and is cheap).
 func DatabaseSize(ctx context.Context, driver, dsn string) (int64, error) {
 	switch driver {
 	case "sqlite":
@@ -26,8 +27,7 @@ func DatabaseSize(ctx context.Context, driver, dsn string) (int64, error) {
 	case "postgres":
 		return querySize(ctx, "pgx", dsn, `SELECT pg_database_size(current_database())`)
 	case "mysql":
-		return querySize(ctx, "mysql", dsn,
-			`SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE()`)
+		return mysqlSize(ctx, dsn)
 	default:
 		return 0, fmt.Errorf("database size: unknown driver %q", driver)
 	}
@@ -60,6 +60,50 @@ func querySize(ctx context.Context, sqlDriver, dsn, query string) (int64, error)
 	db.SetMaxOpenConns(1)
 	var n sql.NullInt64
 	if err := db.QueryRowContext(ctx, query).Scan(&n); err != nil {
+		return 0, fmt.Errorf("database size: %w", err)
+	}
+	return n.Int64, nil
+}
+
+// mysqlSize analyzes every table of the connected database, then sums
+// their data and index lengths.
+func mysqlSize(ctx context.Context, dsn string) (int64, error) {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return 0, fmt.Errorf("database size: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var tables []string
+	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		return 0, fmt.Errorf("database size: %w", err)
+	}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("database size: %w", err)
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("database size: %w", err)
+	}
+	for _, t := range tables {
+		// ANALYZE answers with a result set (table, op, msg_type, msg_text).
+		r, err := db.QueryContext(ctx, "ANALYZE TABLE `"+strings.ReplaceAll(t, "`", "``")+"`")
+		if err != nil {
+			return 0, fmt.Errorf("database size: analyzing %s: %w", t, err)
+		}
+		for r.Next() {
+		}
+		r.Close()
+	}
+	var n sql.NullInt64
+	err = db.QueryRowContext(ctx, `SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE()`).Scan(&n)
+	if err != nil {
 		return 0, fmt.Errorf("database size: %w", err)
 	}
 	return n.Int64, nil
