@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,11 @@ type LagConfig struct {
 	Observe func(models.Event)
 	// Now is the receive clock (default time.Now).
 	Now func() time.Time
+	// Resubscribe reopens a stream the BBS ended (a subscriber dropped for
+	// falling a buffer behind, or a leader that stopped), retrying every
+	// second until Close; each is counted in LagStats.Resubscribed. Events
+	// published while it was away are lost to that subscriber.
+	Resubscribe bool
 }
 
 // DefaultLagConfig is one subscriber.
@@ -92,9 +98,13 @@ func groupInstance(g *models.ActualLRPGroup) (*models.ActualLRP, bool) {
 	return nil, false
 }
 
+// maxConsecutiveFailures ends a stream whose Next keeps failing.
+const maxConsecutiveFailures = 10
+
 // subscriber is one stream's reader and its figures.
 type subscriber struct {
-	src    events.EventSource
+	mu     sync.Mutex
+	src    events.EventSource // replaced on resubscription; guarded by mu
 	hist   LagHistogram
 	events atomic.Uint64 // every event read, timed or not
 }
@@ -104,9 +114,12 @@ type subscriber struct {
 // Each subscriber is one goroutine and an 8 KiB histogram: no lock is
 // shared on the receive path.
 type LagMeter struct {
-	cfg  LagConfig
-	subs []*subscriber
-	wg   sync.WaitGroup
+	cfg     LagConfig
+	subs    []*subscriber
+	wg      sync.WaitGroup
+	closing atomic.Bool
+	invalid atomic.Uint64 // failed reads skipped
+	resubs  atomic.Uint64 // streams reopened
 
 	mu   sync.Mutex
 	errs []error // streams that ended with an error other than close; guarded by mu
@@ -178,16 +191,35 @@ func (m *LagMeter) read(i int, s *subscriber) {
 	if i != 0 {
 		observe = nil
 	}
+	failures := 0
 	for {
-		e, err := s.src.Next()
+		s.mu.Lock()
+		src := s.src
+		s.mu.Unlock()
+		e, err := src.Next()
 		if err != nil {
-			if !errors.Is(err, events.ErrSourceClosed) {
-				m.mu.Lock()
-				m.errs = append(m.errs, fmt.Errorf("subscriber %d: %w", i, err))
-				m.mu.Unlock()
+			ended := errors.Is(err, io.EOF) || errors.Is(err, events.ErrSourceClosed) || m.closing.Load()
+			if !ended && failures < maxConsecutiveFailures {
+				// An event that does not parse, or a reconnection that
+				// failed: skip it; the client retries underneath.
+				failures++
+				m.invalid.Add(1)
+				continue
 			}
+			// A stream closed by Close may also end with io.EOF.
+			if m.closing.Load() || errors.Is(err, events.ErrSourceClosed) {
+				return
+			}
+			if m.cfg.Resubscribe && m.resubscribe(i, s) {
+				failures = 0
+				continue
+			}
+			m.mu.Lock()
+			m.errs = append(m.errs, fmt.Errorf("subscriber %d: %w", i, err))
+			m.mu.Unlock()
 			return
 		}
+		failures = 0
 		now := m.cfg.Now().UnixNano()
 		s.events.Add(1)
 		if ns, ok := EventTime(e); ok && ns > 0 {
@@ -197,6 +229,30 @@ func (m *LagMeter) read(i int, s *subscriber) {
 			observe(e)
 		}
 	}
+}
+
+// resubscribe reopens subscriber i's stream, retrying every second until
+// it succeeds (true) or the meter closes (false).
+func (m *LagMeter) resubscribe(i int, s *subscriber) bool {
+	for !m.closing.Load() {
+		src, err := m.cfg.Subscribe(i)
+		if err != nil {
+			time.Sleep(time.Second)
+			continue
+		}
+		s.mu.Lock()
+		old := s.src
+		s.src = src
+		s.mu.Unlock()
+		old.Close()
+		m.resubs.Add(1)
+		if m.closing.Load() { // Close may have missed the new stream
+			src.Close()
+			return false
+		}
+		return true
+	}
+	return false
 }
 
 // LagStats are the lag figures across all subscribers.
@@ -213,8 +269,11 @@ type LagStats struct {
 	P50       time.Duration `json:"p50_ns"`
 	P99       time.Duration `json:"p99_ns"`
 	Max       time.Duration `json:"max_ns"`
-	// Ended counts streams that ended with an error.
-	Ended int `json:"ended_streams"`
+	// Ended counts streams that ended with an error; Invalid counts
+	// failed reads that were skipped (an event that did not parse).
+	Ended        int    `json:"ended_streams"`
+	Invalid      uint64 `json:"invalid_events"`
+	Resubscribed uint64 `json:"resubscribed"`
 }
 
 // Counts merges every subscriber's histogram (for LagCounts.Sub over an
@@ -247,6 +306,8 @@ func (m *LagMeter) StatsSince(prev LagCounts) LagStats {
 	st.Max = c.Quantile(1)
 	m.mu.Lock()
 	st.Ended = len(m.errs)
+	st.Invalid = m.invalid.Load()
+	st.Resubscribed = m.resubs.Load()
 	m.mu.Unlock()
 	return st
 }
@@ -260,8 +321,11 @@ func (m *LagMeter) Err() error {
 
 // Close closes every stream and waits for the readers.
 func (m *LagMeter) Close() {
+	m.closing.Store(true)
 	for _, s := range m.subs {
+		s.mu.Lock()
 		s.src.Close()
+		s.mu.Unlock()
 	}
 	m.wg.Wait()
 }

@@ -65,7 +65,10 @@ func TestSampleEveryRecordsSeries(t *testing.T) {
 	rec := NewRecorder(time.Now())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { SampleEvery(ctx, 10*time.Millisecond, map[string]int{"self": syscall.Getpid(), "gone": -1}, rec); close(done) }()
+	go func() {
+		SampleEvery(ctx, 10*time.Millisecond, map[string]int{"self": syscall.Getpid(), "gone": -1}, rec)
+		close(done)
+	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for len(rec.Series("self rss MB").Points) < 3 {
 		if time.Now().After(deadline) {
