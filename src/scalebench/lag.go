@@ -279,9 +279,9 @@ type LagStats struct {
 // Counts merges every subscriber's histogram (for LagCounts.Sub over an
 // interval).
 func (m *LagMeter) Counts() LagCounts {
-	var c LagCounts
+	c := LagCounts{Counts: make([]uint64, lagBuckets)}
 	for _, s := range m.subs {
-		c.Merge(s.hist.Snapshot())
+		s.hist.addTo(&c)
 	}
 	return c
 }

@@ -71,22 +71,31 @@ type LagCounts struct {
 
 // Snapshot copies the histogram.
 func (h *LagHistogram) Snapshot() LagCounts {
-	c := LagCounts{Counts: make([]uint64, lagBuckets), Max: time.Duration(h.max.Load())}
-	for i := range h.counts {
-		c.Counts[i] = h.counts[i].Load()
-		c.N += c.Counts[i]
-	}
+	c := LagCounts{Counts: make([]uint64, lagBuckets)}
+	h.addTo(&c)
 	return c
 }
 
-// Merge adds o into c.
-func (c *LagCounts) Merge(o LagCounts) {
-	if c.Counts == nil {
-		c.Counts = make([]uint64, lagBuckets)
-	}
-	for i, v := range o.Counts {
+// addTo adds the histogram's counts into c, whose Counts must be
+// lagBuckets long.
+func (h *LagHistogram) addTo(c *LagCounts) {
+	for i := range h.counts {
+		v := h.counts[i].Load()
 		c.Counts[i] += v
+		c.N += v
 	}
+	c.Max = max(c.Max, time.Duration(h.max.Load()))
+}
+
+// Merge adds o into c. It writes a fresh slice, so copies of c taken
+// earlier (marks for Sub) keep their counts.
+func (c *LagCounts) Merge(o LagCounts) {
+	sum := make([]uint64, lagBuckets)
+	copy(sum, c.Counts)
+	for i, v := range o.Counts {
+		sum[i] += v
+	}
+	c.Counts = sum
 	c.N += o.N
 	c.Max = max(c.Max, o.Max)
 }
