@@ -19,7 +19,6 @@ const (
 // readers need no lock, and it costs 8 KiB.
 type LagHistogram struct {
 	counts [lagBuckets]atomic.Uint64
-	n      atomic.Uint64
 	max    atomic.Int64
 }
 
@@ -52,7 +51,6 @@ func (h *LagHistogram) Observe(d time.Duration) {
 		ns = 0
 	}
 	h.counts[bucketOf(ns)].Add(1)
-	h.n.Add(1)
 	for {
 		m := h.max.Load()
 		if ns <= m || h.max.CompareAndSwap(m, ns) {

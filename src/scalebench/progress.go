@@ -16,6 +16,8 @@ type ProgressConfig struct {
 	TTY bool
 	// Every is the non-TTY line interval (default 10 s).
 	Every time.Duration
+	// Redraw is the least time between two TTY redraws (default 100 ms).
+	Redraw time.Duration
 	// Width is the bar's width in characters (default 30).
 	Width int
 	// Now is the clock (default time.Now).
@@ -40,12 +42,16 @@ type Progress struct {
 	mu       sync.Mutex
 	start    time.Time // guarded by mu
 	lastLine time.Time // guarded by mu
+	drawn    bool      // a TTY bar was drawn at lastLine; guarded by mu
 }
 
 // NewProgress starts reporting label's progress towards total on w.
 func NewProgress(w io.Writer, label string, total int64, cfg ProgressConfig) *Progress {
 	if cfg.Every <= 0 {
 		cfg.Every = 10 * time.Second
+	}
+	if cfg.Redraw <= 0 {
+		cfg.Redraw = 100 * time.Millisecond
 	}
 	if cfg.Width <= 0 {
 		cfg.Width = 30
@@ -58,13 +64,17 @@ func NewProgress(w io.Writer, label string, total int64, cfg ProgressConfig) *Pr
 }
 
 // Update reports done of the total, with an optional note (e.g. the phase).
-// A terminal is redrawn every call; other writers get a line only when
-// Every has passed since the last one.
+// A terminal is redrawn when Redraw has passed since the last drawing;
+// other writers get a line only when Every has passed since the last one.
 func (p *Progress) Update(done int64, note string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.cfg.Now()
 	if p.cfg.TTY {
+		if p.drawn && now.Sub(p.lastLine) < p.cfg.Redraw {
+			return
+		}
+		p.drawn, p.lastLine = true, now
 		fmt.Fprintf(p.w, "\r\x1b[K%s", p.line(done, note, now))
 		return
 	}
