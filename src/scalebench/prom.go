@@ -255,3 +255,34 @@ func CounterDelta(before, after Scrape, name string) map[string]float64 {
 	}
 	return out
 }
+
+// Add returns the sum of two histograms with the same buckets (an empty h
+// takes o's buckets); with different buckets it returns h unchanged.
+func (h Histogram) Add(o Histogram) Histogram {
+	if h.Count == 0 && len(h.Counts) == 0 {
+		return Histogram{Bounds: o.Bounds, Counts: append([]uint64(nil), o.Counts...), Count: o.Count, Sum: o.Sum}
+	}
+	if len(h.Bounds) != len(o.Bounds) {
+		return h
+	}
+	out := Histogram{Bounds: h.Bounds, Counts: make([]uint64, len(h.Counts)), Count: h.Count + o.Count, Sum: h.Sum + o.Sum}
+	for i := range h.Counts {
+		if h.Bounds[i] != o.Bounds[i] {
+			return h
+		}
+		out.Counts[i] = h.Counts[i] + o.Counts[i]
+	}
+	return out
+}
+
+// HistogramDeltaAll summarises family name over the interval with every
+// label merged (e.g. the BBS's p99 across all routes, for a latency-over-
+// time series), labelled label.
+func HistogramDeltaAll(before, after Scrape, name, label string) Latency {
+	prev := before.Histograms(name)
+	var sum Histogram
+	for key, h := range after.Histograms(name) {
+		sum = sum.Add(h.Sub(prev[key]))
+	}
+	return Summarize(label, sum)
+}

@@ -61,6 +61,13 @@ func TestHistogramDeltaFromTheBBSRegistry(t *testing.T) {
 	if lc := got[1]; lc.Count != 1 || lc.P99 != 10 || lc.Max != 10 {
 		t.Errorf("route %s (one 20 s observation): got %+v, want p99 and max at the last bound, 10", c, lc)
 	}
+	// All routes, 101 requests. p50: rank 50.5 is the first half of the 51st
+	// of 49 in (.0025, .005]: .0025 + .0025*0.5/49. p99: rank 99.99 falls
+	// in (.25, .5], holding the 100th only: .25 + .25*0.99.
+	all := HistogramDeltaAll(before, after, "bbs_request_duration_seconds", "all")
+	if all.Count != 101 || all.Label != "all" || all.Max != 10 || !near(all.P50, 0.0025+0.0025*0.5/49) || !near(all.P99, 0.25+0.25*0.99) {
+		t.Errorf("all routes: %+v, want 101 requests, p50 %v, p99 %v and the max bound 10", all, 0.0025+0.0025*0.5/49, 0.25+0.25*0.99)
+	}
 	if d := CounterDelta(before, after, "bbs_convergence_runs_total")[""]; d != 2 {
 		t.Errorf("convergence runs delta = %v, want 2", d)
 	}
