@@ -34,6 +34,10 @@ func TestTaskCompletesAcrossBBSOutage(t *testing.T) {
 	goFile := filepath.Join(t.TempDir(), "go")
 	f.placeTask(t, "task-outage", taskDef("while [ ! -e "+goFile+" ]; do sleep 0.1; done; echo done > result.txt", "/result.txt"))
 	f.waitTask(t, "task-outage", models.Task_Running)
+	eventually(t, "the task's container", func() (bool, string) {
+		_, err := f.d.backend.Lookup(t.Context(), "task-outage")
+		return err == nil, "no container yet" // the rep has the definition
+	})
 
 	proxy.Cut(faultproxy.Refuse)
 	if err := os.WriteFile(goFile, nil, 0o644); err != nil {
