@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/diego-go/diego/src/internal/wallclock"
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // RestartCell drains cell cellID as a BOSH deploy does (POST /evacuate to

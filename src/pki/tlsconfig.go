@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/diego-go/diego/src/internal/wallclock"
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // cipherSuites are the TLS 1.2 suites we accept: ECDHE key exchange with

@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/diego-go/diego/src/internal/wallclock"
 	"github.com/diego-go/diego/src/rep/container"
 	"github.com/diego-go/diego/src/rep/container/garden"
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
 	"github.com/diego-go/diego/src/rep/container/sim"
 	"github.com/diego-go/diego/src/version"
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // gardenPingTimeout bounds the start-up check that garden-runc answers.

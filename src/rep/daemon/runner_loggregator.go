@@ -10,9 +10,9 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/executor/containermetrics"
 
-	"github.com/diego-go/diego/src/internal/wallclock"
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/loggregator"
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // LoggregatorSettings turn on sending app logs to a Loggregator agent (the

@@ -96,53 +96,61 @@ func (d *Daemon) runTask(tr *taskRun) {
 	forget()
 }
 
-// completeRetry bounds the wait between attempts to report a task's end
-// while the BBS does not answer.
-const completeRetry = 16 * time.Second
-
-// completeTask reports the task's end to the BBS and returns whether it
-// failed. The container is gone and the outcome lives only here, so a BBS
-// that does not answer (down, failing over, unreachable) is asked again,
-// 1 s after the first failure and then twice as long each time up to
-// completeRetry, until it answers, cancels the task or the rep stops. The
-// task stays this cell's meanwhile, so bulk sync does not fail it as a
-// task without a container. The reference keeps the completed container
-// for its bulker to report again; this is the same promise without the
-// container.
+// completeTask reports the task's end to the BBS (asking again while the
+// BBS does not answer: the container is gone and the outcome lives only
+// here) and returns whether it failed.
 func (d *Daemon) completeTask(tr *taskRun, failed bool, reason, result string, log *slog.Logger) bool {
 	guid := tr.task.TaskGuid
+	d.reportEnded(guid, "completing task", log, func(attempt int) error {
+		var report bool
+		report, failed, reason = reconcile.TaskEnded(tr.cancelled.Load(), tr.ctx.Err() != nil, failed, reason)
+		if !report {
+			log.Info("task cancelled")
+			return nil
+		}
+		if err := d.bbs.CompleteTask(d.lg, "", guid, d.cfg.CellID, failed, reason, result); err != nil {
+			return err
+		}
+		log.Info("task completed", "failed", failed, "reason", reason, "result_bytes", len(result), "attempts", attempt)
+		return nil
+	})
+	return failed
+}
+
+// reportRetry bounds the wait between attempts to report an end while the
+// BBS does not answer.
+const reportRetry = 16 * time.Second
+
+// reportEnded runs report (the end of an instance or a task whose container
+// is gone) in guid's operation queue, and again while it fails because the
+// BBS does not answer (down, failing over, unreachable): 1 s after the
+// first failure, then twice as long each time up to reportRetry, until it
+// succeeds, the BBS refuses it or the rep stops. The caller keeps the
+// instance or task this cell's meanwhile, so bulk sync does not take it
+// for one whose container vanished. The reference keeps the ended
+// container for its bulker to report again; this is the same promise
+// without the container.
+func (d *Daemon) reportEnded(guid, what string, log *slog.Logger, report func(attempt int) error) {
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
-		var report, done bool
-		d.ops.Do(guid, func() {
-			report, failed, reason = reconcile.TaskEnded(tr.cancelled.Load(), tr.ctx.Err() != nil, failed, reason)
-			if !report {
-				log.Info("task cancelled")
-				return
-			}
-			err := d.bbs.CompleteTask(d.lg, "", guid, d.cfg.CellID, failed, reason, result)
-			switch {
-			case err == nil:
-				log.Info("task completed", "failed", failed, "reason", reason, "result_bytes", len(result), "attempts", attempt)
-				done = true
-			case !bbsMayAnswerLater(err):
-				log.Error("completing task: the BBS refused it", "error", err)
-				done = true
-			case d.ctx.Err() != nil:
-				log.Error("completing task: the BBS did not answer and the rep is stopping; the BBS will fail the task as lost", "error", err)
-				done = true
-			default:
-				log.Warn("completing task: the BBS did not answer; asking again", "error", err, "attempt", attempt, "in", wait.String())
-			}
-		})
-		if !report || done {
-			return failed
+		var err error
+		d.ops.Do(guid, func() { err = report(attempt) })
+		switch {
+		case err == nil:
+			return
+		case !bbsMayAnswerLater(err):
+			log.Error(what+": the BBS refused it", "error", err)
+			return
+		case d.ctx.Err() != nil:
+			log.Error(what+": the BBS did not answer and the rep is stopping; the BBS will treat it as lost", "error", err)
+			return
 		}
+		log.Warn(what+": the BBS did not answer; asking again", "error", err, "attempt", attempt, "in", wait.String())
 		select {
 		case <-time.After(wait):
 		case <-d.ctx.Done():
 		}
-		wait = min(2*wait, completeRetry)
+		wait = min(2*wait, reportRetry)
 	}
 }
 

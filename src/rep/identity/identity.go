@@ -22,8 +22,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/diego-go/diego/src/internal/wallclock"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // Where the credentials appear inside a container, and their file names

@@ -9,7 +9,7 @@ import (
 
 	v2 "code.cloudfoundry.org/go-loggregator/v8/rpc/loggregator_v2"
 
-	"github.com/diego-go/diego/src/internal/wallclock"
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // maxLine is the longest payload of one envelope; longer lines are split,

@@ -1,0 +1,56 @@
+package scalebench
+
+import (
+	"testing"
+
+	"code.cloudfoundry.org/bbs/models"
+)
+
+func lrp(guid string, index int32, presence models.ActualLRP_Presence, state string) *models.ActualLRP {
+	return &models.ActualLRP{ActualLRPKey: models.NewActualLRPKey(guid, index, "d"), State: state, Presence: presence}
+}
+
+func changed(guid string, index int32, presence models.ActualLRP_Presence, before, after string) *models.ActualLRPInstanceChangedEvent {
+	return &models.ActualLRPInstanceChangedEvent{
+		ActualLRPKey: models.NewActualLRPKey(guid, index, "d"),
+		Before:       &models.ActualLRPInfo{State: before, Presence: presence},
+		After:        &models.ActualLRPInfo{State: after, Presence: presence},
+	}
+}
+
+// TestRunningThroughAnEvacuation follows one index through an evacuation:
+// the evacuating copy and its replacement both RUNNING count as two LRPs
+// but one index, and the process never dips below desired.
+func TestRunningThroughAnEvacuation(t *testing.T) {
+	const ord, evac = models.ActualLRP_Ordinary, models.ActualLRP_Evacuating
+	r := NewRunning()
+	r.SetDesired("p", 1)
+	steps := []struct {
+		e             models.Event
+		lrps, indexes int
+	}{
+		{models.NewActualLRPInstanceCreatedEvent(lrp("p", 0, ord, models.ActualLRPStateUnclaimed), ""), 0, 0},
+		{changed("p", 0, ord, models.ActualLRPStateUnclaimed, models.ActualLRPStateRunning), 1, 1},
+		{changed("p", 0, ord, models.ActualLRPStateUnclaimed, models.ActualLRPStateRunning), 1, 1}, // replayed
+		{models.NewActualLRPInstanceCreatedEvent(lrp("p", 0, evac, models.ActualLRPStateRunning), ""), 2, 1},
+		{changed("p", 0, ord, models.ActualLRPStateRunning, models.ActualLRPStateUnclaimed), 1, 1},
+		{changed("p", 0, ord, models.ActualLRPStateClaimed, models.ActualLRPStateRunning), 2, 1},
+		{models.NewActualLRPInstanceRemovedEvent(lrp("p", 0, evac, models.ActualLRPStateRunning), ""), 1, 1},
+		{&models.DesiredLRPCreatedEvent{}, 1, 1}, // ignored
+	}
+	for i, s := range steps {
+		r.Observe(s.e)
+		if c := r.Counts(); c.LRPs != s.lrps || c.Indexes != s.indexes || c.Dips != 0 {
+			t.Fatalf("step %d (%s): %+v, want %d LRPs, %d indexes, no dip", i, s.e.EventType(), c, s.lrps, s.indexes)
+		}
+	}
+	// Without the evacuating copy, losing the instance is a dip.
+	r.Observe(changed("p", 0, ord, models.ActualLRPStateRunning, models.ActualLRPStateCrashed))
+	if c := r.Counts(); c.LRPs != 0 || c.Dips != 1 || c.DippedProcesses != 1 || r.Process("p") != 0 {
+		t.Fatalf("after the crash: %+v, want nothing running and one dip", c)
+	}
+	r.Reset([]*models.ActualLRP{lrp("p", 0, ord, models.ActualLRPStateRunning), lrp("q", 3, ord, models.ActualLRPStateClaimed)})
+	if c := r.Counts(); c.LRPs != 1 || c.Indexes != 1 || c.Dips != 1 {
+		t.Fatalf("after a reset: %+v, want one running and the dip kept", c)
+	}
+}
