@@ -1,0 +1,172 @@
+// Package scalerun is `diego bench scale`: it runs Locket, the BBS and the auctioneer as processes and many simulated cells in-process, desires LRPs up to a target and measures the whole system (issue 18).
+package scalerun
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Preset is a named size.
+type Preset struct {
+	Instances, Cells int
+}
+
+// Presets are the issue's sizes: full (the reference's record), quick (for
+// regular use) and tiny (the end-to-end test).
+var Presets = map[string]Preset{
+	"full":  {Instances: 250_000, Cells: 1_200},
+	"quick": {Instances: 25_000, Cells: 120},
+	"tiny":  {Instances: 300, Cells: 10},
+}
+
+// MaxSubscribers caps the default number of event-stream subscribers.
+const MaxSubscribers = 1_200
+
+// Config says what to run and measure.
+type Config struct {
+	// Preset names the size ("full", "quick", "tiny"); Instances and Cells,
+	// when set, override it.
+	Preset    string
+	Instances int
+	Cells     int
+	// DBDriver ("" or "sqlite", "postgres", "mysql") and DBDSN; SQLite
+	// defaults to a file in Dir.
+	DBDriver, DBDSN string
+	// Subscribers to the instance event stream (default: one per cell,
+	// at most MaxSubscribers).
+	Subscribers int
+	// Dir holds certificates, configs, logs and the SQLite database.
+	Dir string
+	// Out receives report.json, plot.svg and report.md (default Dir).
+	Out string
+	// BinDir holds the locket, bbs and auctioneer binaries (default: the
+	// running executable's directory).
+	BinDir string
+	// StartDelay is how long a simulated instance takes to start.
+	StartDelay time.Duration
+	// ConvergenceInterval is the BBS's convergence_repeat_interval;
+	// SteadyWindow how long steady state is measured (at least one pass).
+	ConvergenceInterval time.Duration
+	SteadyWindow        time.Duration
+	// CellSyncInterval, when set, is each cell's bulk sync interval (the
+	// rep's default otherwise).
+	CellSyncInterval time.Duration
+	// DrainFraction of the cells is drained, DrainInFlight at a time.
+	DrainFraction float64
+	DrainInFlight int
+	// DesireConcurrency is the number of clients desiring LRPs.
+	DesireConcurrency int
+	// PhaseTimeout bounds each phase (ramp, cell loss, drain).
+	PhaseTimeout time.Duration
+	// Progress receives the progress bar and phase lines (nil: discarded).
+	Progress io.Writer
+	// Logger receives the driver's and cells' logs (nil: discarded).
+	Logger *slog.Logger
+}
+
+// WithDefaults fills zero fields.
+func (c Config) WithDefaults() Config {
+	if c.Preset == "" {
+		c.Preset = "quick"
+	}
+	if p, ok := Presets[c.Preset]; ok {
+		if c.Instances == 0 {
+			c.Instances = p.Instances
+		}
+		if c.Cells == 0 {
+			c.Cells = p.Cells
+		}
+	}
+	if c.DBDriver == "" {
+		c.DBDriver = "sqlite"
+	}
+	if c.DBDriver == "sqlite" && c.DBDSN == "" && c.Dir != "" {
+		c.DBDSN = filepath.Join(c.Dir, "bbs.db")
+	}
+	if c.Subscribers == 0 {
+		c.Subscribers = min(max(c.Cells, 1), MaxSubscribers)
+	}
+	if c.Out == "" {
+		c.Out = c.Dir
+	}
+	if c.BinDir == "" {
+		if exe, err := os.Executable(); err == nil {
+			c.BinDir = filepath.Dir(exe)
+		}
+	}
+	if c.StartDelay == 0 {
+		c.StartDelay = time.Second
+	}
+	if c.ConvergenceInterval == 0 {
+		c.ConvergenceInterval = 10 * time.Second
+	}
+	if c.SteadyWindow == 0 {
+		c.SteadyWindow = c.ConvergenceInterval*2 + 5*time.Second
+	}
+	if c.DrainFraction == 0 {
+		c.DrainFraction = 0.1
+	}
+	if c.DrainInFlight == 0 {
+		c.DrainInFlight = max(1, int(float64(c.Cells)*c.DrainFraction)/10)
+	}
+	if c.DesireConcurrency == 0 {
+		c.DesireConcurrency = 16
+	}
+	if c.PhaseTimeout == 0 {
+		c.PhaseTimeout = 20 * time.Minute
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports every invalid field.
+func (c Config) Validate() error {
+	var errs []error
+	if _, ok := Presets[c.Preset]; !ok {
+		errs = append(errs, fmt.Errorf("--preset %q: want full, quick or tiny", c.Preset))
+	}
+	if c.Instances < 1 {
+		errs = append(errs, fmt.Errorf("--instances %d: want at least 1", c.Instances))
+	}
+	if c.Cells < 3 {
+		errs = append(errs, fmt.Errorf("--cells %d: want at least 3 (one is lost, some drained)", c.Cells))
+	}
+	if c.DBDriver != "sqlite" && c.DBDriver != "postgres" && c.DBDriver != "mysql" {
+		errs = append(errs, fmt.Errorf("--db-driver %q: want sqlite, postgres or mysql", c.DBDriver))
+	}
+	if c.DBDSN == "" {
+		errs = append(errs, errors.New("no database: give --db-dsn (or --dir for SQLite)"))
+	}
+	if c.Dir == "" {
+		errs = append(errs, errors.New("--dir is required"))
+	}
+	if c.Subscribers < 1 {
+		errs = append(errs, fmt.Errorf("--subscribers %d: want at least 1", c.Subscribers))
+	}
+	if c.DrainFraction < 0 || c.DrainFraction >= 0.5 {
+		errs = append(errs, fmt.Errorf("drain fraction %v: want 0 to 0.5", c.DrainFraction))
+	}
+	for _, bin := range []string{"locket", "bbs", "auctioneer"} {
+		if _, err := os.Stat(filepath.Join(c.BinDir, bin)); err != nil {
+			errs = append(errs, fmt.Errorf("%s binary not found in %s (make build, or --bin-dir)", bin, c.BinDir))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// perCell is each cell's container capacity: room for the instances with
+// a lost cell and the drained ones gone, and headroom.
+func (c Config) perCell() int {
+	left := float64(c.Cells)*(1-c.DrainFraction) - 1
+	return int(float64(c.Instances)/left*1.3) + 5
+}

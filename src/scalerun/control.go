@@ -1,0 +1,222 @@
+package scalerun
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"code.cloudfoundry.org/bbs"
+
+	auctioneerdaemon "github.com/diego-go/diego/src/auctioneer/daemon"
+	bbsconfig "github.com/diego-go/diego/src/bbs/config"
+	locketdaemon "github.com/diego-go/diego/src/locket/daemon"
+	"github.com/diego-go/diego/src/pki"
+)
+
+// control is the control plane: Locket, the BBS and the auctioneer, each a
+// process of its own binary, configured as src/cluster configures them.
+type control struct {
+	certs                            *pki.Bundle
+	locketAddr, bbsURL, bbsHealth    string
+	auctioneerAddr                   string
+	locketMetrics, auctioneerMetrics string
+	procs                            []*proc
+	client                           bbs.InternalClient
+}
+
+// proc is one component process.
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// freeAddr returns a free 127.0.0.1 address.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func freeAddrs(n int) ([]string, error) {
+	out := make([]string, n)
+	for i := range out {
+		a, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// startControl writes the certificates and configs under cfg.Dir and
+// starts the three components, returning once the BBS answers and the
+// auctioneer listens.
+func startControl(ctx context.Context, cfg Config) (*control, error) {
+	certs, err := pki.GenerateLocal(filepath.Join(cfg.Dir, "certs"), []string{"127.0.0.1", "localhost"})
+	if err != nil {
+		return nil, fmt.Errorf("certificates: %w", err)
+	}
+	a, err := freeAddrs(6)
+	if err != nil {
+		return nil, err
+	}
+	c := &control{certs: certs, locketAddr: a[0], bbsURL: "https://" + a[1], bbsHealth: a[2], auctioneerAddr: a[3], locketMetrics: a[4], auctioneerMetrics: a[5]}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	key := base64.StdEncoding.EncodeToString(raw)
+
+	lc := locketdaemon.DefaultConfig()
+	lc.ListenAddress, lc.MetricsAddress = c.locketAddr, c.locketMetrics
+	lc.CAFile, lc.ServerCertFile, lc.ServerKeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
+	lc.DatabaseDriver, lc.DatabaseConnectionString = cfg.DBDriver, cfg.DBDSN
+	lc.LogLevel = "info"
+
+	bc := bbsconfig.DefaultConfig()
+	bc.ListenAddress, bc.HealthAddress = a[1], c.bbsHealth
+	bc.CAFile, bc.CertFile, bc.KeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
+	bc.DatabaseDriver, bc.DatabaseConnectionString = cfg.DBDriver, cfg.DBDSN
+	bc.EncryptionKeys, bc.ActiveKeyLabel = map[string]string{"bench": key}, "bench"
+	bc.LocketAddress = c.locketAddr
+	bc.LocketCAFile, bc.LocketClientCertFile, bc.LocketClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
+	bc.LockTTL, bc.LockRetryInterval = bbsconfig.Duration(15*time.Second), bbsconfig.Duration(5*time.Second)
+	bc.AuctioneerAddress = c.auctioneerAddr
+	bc.ConvergenceRepeatInterval = bbsconfig.Duration(cfg.ConvergenceInterval)
+	bc.CellPresencePollInterval = bbsconfig.Duration(time.Second)
+	bc.LogLevel = "info"
+	if err := bc.Validate(); err != nil {
+		return nil, fmt.Errorf("the BBS config: %w", err)
+	}
+
+	ac := auctioneerdaemon.DefaultConfig()
+	ac.ListenAddress, ac.MetricsAddress = c.auctioneerAddr, c.auctioneerMetrics
+	ac.CAFile, ac.ServerCertFile, ac.ServerKeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
+	ac.LocketAddress = c.locketAddr
+	ac.LocketCAFile, ac.LocketClientCertFile, ac.LocketClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
+	ac.LockTTL, ac.LockRetryInterval = auctioneerdaemon.Duration(15*time.Second), auctioneerdaemon.Duration(time.Second)
+	ac.BBSAddress = c.bbsURL
+	ac.BBSCAFile, ac.BBSClientCertFile, ac.BBSClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
+	ac.RepCAFile, ac.RepClientCertFile, ac.RepClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
+	ac.LogLevel = "info"
+
+	for _, s := range []struct {
+		name string
+		cfg  any
+		addr string
+	}{{"locket", lc, c.locketAddr}, {"bbs", bc, a[1]}, {"auctioneer", ac, c.auctioneerAddr}} {
+		p, err := startProc(cfg, s.name, s.cfg)
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		c.procs = append(c.procs, p)
+		if err := waitListening(ctx, p, s.addr, 2*time.Minute); err != nil {
+			c.stop()
+			return nil, err
+		}
+	}
+	if c.client, err = bbs.NewClientWithConfig(bbs.ClientConfig{
+		URL: c.bbsURL, IsTLS: true, CAFile: certs.CACert, CertFile: certs.ClientCert, KeyFile: certs.ClientKey,
+		ClientSessionCacheSize: 0, MaxIdleConnsPerHost: 64, RequestTimeout: 2 * time.Minute,
+	}); err != nil {
+		c.stop()
+		return nil, fmt.Errorf("BBS client: %w", err)
+	}
+	return c, nil
+}
+
+// startProc writes name's config and starts its binary, logging to
+// Dir/logs/name.log.
+func startProc(cfg Config, name string, conf any) (*proc, error) {
+	b, err := json.MarshalIndent(conf, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("%s config: %w", name, err)
+	}
+	confPath := filepath.Join(cfg.Dir, "config", name+".json")
+	logPath := filepath.Join(cfg.Dir, "logs", name+".log")
+	for _, d := range []string{filepath.Dir(confPath), filepath.Dir(logPath)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	if err := os.WriteFile(confPath, append(b, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", confPath, err)
+	}
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("%s log: %w", name, err)
+	}
+	cmd := exec.Command(filepath.Join(cfg.BinDir, name), "-config", confPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// waitListening waits until addr accepts connections or p exits.
+func waitListening(ctx context.Context, p *proc, addr string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("%s exited while starting (see its log)", p.name)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not listen on %s within %v", p.name, addr, within)
+		}
+	}
+}
+
+// pids are the components' process ids by name.
+func (c *control) pids() map[string]int {
+	out := map[string]int{}
+	for _, p := range c.procs {
+		out[p.name] = p.cmd.Process.Pid
+	}
+	return out
+}
+
+// stop stops the components in reverse order: SIGTERM, then SIGKILL after
+// 15 s.
+func (c *control) stop() {
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		p := c.procs[i]
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(15 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	}
+}
