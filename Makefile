@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test test-chaos fuzz test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines test-pipeline-local deploy-local test-deploy-local
+.PHONY: all build run test bench-scale bench-scale-quick test-chaos fuzz test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines test-pipeline-local deploy-local test-deploy-local
 
 all: build
 
@@ -73,6 +73,19 @@ test-unit:
 vet:
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l src | grep -v '^src/_release/' || true); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+## bench-scale: the whole system at the reference's record size (docs/scale.md): 250,000
+## instances on 1,200 simulated cells, SQLite unless BENCH_SCALE_FLAGS has --db-driver/--db-dsn;
+## report.json, plot.svg and report.md in .local/bench-scale-full
+BENCH_SCALE_FLAGS ?=
+bench-scale: build
+	rm -rf "$(LOCAL)/bench-scale-full"
+	$(BIN)/diego bench scale --preset full --dir "$(LOCAL)/bench-scale-full" $(BENCH_SCALE_FLAGS)
+
+## bench-scale-quick: the same at 25,000 instances on 120 cells
+bench-scale-quick: build
+	rm -rf "$(LOCAL)/bench-scale-quick"
+	$(BIN)/diego bench scale --preset quick --dir "$(LOCAL)/bench-scale-quick" $(BENCH_SCALE_FLAGS)
 
 ## bench: the BBS benchmark (100k desired / 250k actual) on SQLite and PostgreSQL
 bench: build services

@@ -150,6 +150,11 @@ func (c Config) Validate() error {
 	if c.Dir == "" {
 		errs = append(errs, errors.New("--dir is required"))
 	}
+	if c.DBDriver == "sqlite" {
+		if _, err := os.Stat(c.DBDSN); err == nil {
+			errs = append(errs, fmt.Errorf("%s exists: start from an empty database (remove it, or another --dir)", c.DBDSN))
+		}
+	}
 	if c.Subscribers < 1 {
 		errs = append(errs, fmt.Errorf("--subscribers %d: want at least 1", c.Subscribers))
 	}
