@@ -16,8 +16,9 @@ import (
 
 // TestSingleCluster runs the scenarios that share one regular (non-HA)
 // cluster of three cells, one after the other: the auctioneer killed
-// mid-round, a cell frozen for 60 s, a full disk on a cell. Each audits
-// the cluster back to a settled state before the next starts.
+// mid-round, a cell frozen for 60 s, a full disk on a cell, two cells'
+// clocks 30 s off. Each audits the cluster back to a settled state before
+// the next starts.
 func TestSingleCluster(t *testing.T) {
 	dir := t.TempDir()
 	c := Up(t, cluster.Options{Dir: dir, Cells: 3})
@@ -26,6 +27,7 @@ func TestSingleCluster(t *testing.T) {
 	t.Run("auctioneer killed mid-round", func(t *testing.T) { auctioneerKilled(t, c) })
 	t.Run("cell frozen 60 s", func(t *testing.T) { cellFrozen(t, c) })
 	t.Run("disk full on a cell", func(t *testing.T) { diskFull(t, c, diskCell) })
+	t.Run("clock skew 30 s on a cell", func(t *testing.T) { clockSkew(t, c, dir) })
 }
 
 // auctioneerKilled kills the auctioneer with SIGKILL while it auctions a

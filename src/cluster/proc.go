@@ -17,8 +17,9 @@ type child struct {
 	bin     string
 	config  string
 	logPath string
-	restart bool   // restarted when it exits unexpectedly
-	netns   string // runs in this network namespace (ip netns exec)
+	restart bool     // restarted when it exits unexpectedly
+	netns   string   // runs in this network namespace (ip netns exec)
+	env     []string // KEY=VALUE added to the supervisor's environment
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -41,6 +42,9 @@ func (c *child) start() error {
 		// ip netns exec joins the namespace and execs the component: the
 		// process is the component's, as without it.
 		cmd = exec.Command("ip", "netns", "exec", c.netns, c.bin, "-config", c.config)
+	}
+	if len(c.env) > 0 {
+		cmd.Env = append(os.Environ(), c.env...)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Children die with the supervisor, even when it is killed.

@@ -6,14 +6,34 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // RestartCell drains cell cellID as a BOSH deploy does (POST /evacuate to
 // its rep's local API: its running instances are replaced elsewhere before
 // it exits), then starts its rep again. It returns once the new rep
 // process runs; it registers with the BBS shortly after. Only a running
-// cluster (Run) can restart a cell.
+// cluster (Run) can restart a cell. A skewed cell (SkewCell) stays skewed.
 func (c *Cluster) RestartCell(ctx context.Context, cellID string) error {
+	return c.restartCell(ctx, cellID, func(*child) {})
+}
+
+// SkewCell restarts cell cellID as RestartCell does with its wall clock
+// moved by offset (wallclock.EnvOffset; 0 puts it right again): a cell
+// that came up before its clock was synchronised. Certificates and the
+// timestamps it publishes follow its clock; its timers do not.
+func (c *Cluster) SkewCell(ctx context.Context, cellID string, offset time.Duration) error {
+	var env []string
+	if offset != 0 {
+		env = []string{wallclock.EnvOffset + "=" + offset.String()}
+	}
+	return c.restartCell(ctx, cellID, func(ch *child) { ch.env = env })
+}
+
+// restartCell is RestartCell; change (called with the child locked) alters
+// how it is started again.
+func (c *Cluster) restartCell(ctx context.Context, cellID string, change func(*child)) error {
 	i := -1
 	for j := range c.reps {
 		if c.l.cellID(j) == cellID {
@@ -54,6 +74,7 @@ func (c *Cluster) RestartCell(ctx context.Context, cellID string) error {
 	}
 	ch.mu.Lock()
 	ch.stopping = false
+	change(ch)
 	ch.mu.Unlock()
 	if err := ch.start(); err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // cipherSuites are the TLS 1.2 suites we accept: ECDHE key exchange with
@@ -56,6 +58,7 @@ func mutualTLSConfig(caFile, certFile, keyFile string, usage x509.ExtKeyUsage) (
 		MinVersion:   tls.VersionTLS12,
 		CipherSuites: slices.Clone(cipherSuites),
 		Certificates: []tls.Certificate{pair},
+		Time:         wallclock.Now, // the host's clock, as the peer's certificate is judged by it
 	}, pool, nil
 }
 
@@ -95,7 +98,7 @@ func loadKeyPair(certFile, keyFile string, usage x509.ExtKeyUsage) (tls.Certific
 		return tls.Certificate{}, fmt.Errorf("%s and %s: %w", certFile, keyFile, err)
 	}
 	leaf := certs[0]
-	now := time.Now()
+	now := wallclock.Now()
 	if now.After(leaf.NotAfter) {
 		return tls.Certificate{}, fmt.Errorf("%s: certificate %q expired at %s", certFile, leaf.Subject.CommonName, leaf.NotAfter.Format(time.RFC3339))
 	}

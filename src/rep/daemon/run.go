@@ -12,6 +12,7 @@ import (
 	"github.com/diego-go/diego/src/rep/container/process"
 	"github.com/diego-go/diego/src/rep/container/runc"
 	"github.com/diego-go/diego/src/version"
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // gardenPingTimeout bounds the start-up check that garden-runc answers.
@@ -23,6 +24,11 @@ const gardenPingTimeout = 10 * time.Second
 // stop that overran its timeout is returned. It logs through slog.Default().
 func Run(ctx context.Context, cfg Config) error {
 	log := slog.Default()
+	if skew, err := wallclock.Check(); err != nil {
+		return err
+	} else if skew != 0 {
+		log.Warn("this rep's wall clock is moved for a fault test; never on a real deployment", "env", wallclock.EnvOffset, "offset", skew.String())
+	}
 	backend, closeBackend, err := newBackend(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/diego-go/diego/src/pki"
 	"github.com/diego-go/diego/src/rep/loggregator"
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // LoggregatorSettings turn on sending app logs to a Loggregator agent (the
@@ -91,7 +92,7 @@ func (d *Daemon) sendContainerMetrics(interval time.Duration) {
 			d.log.Warn("loggregator: container metrics; skipping this interval", "error", err)
 			continue
 		}
-		now := time.Now()
+		now := wallclock.Now()
 		emit := func(handle string, m containermetrics.CachedContainerMetrics) {
 			if tags, ok := d.loggregatorTags.Load(handle); ok {
 				d.loggregator.Emit(loggregator.MetricsEnvelope(tags.(map[string]string), loggregator.ContainerMetric{
@@ -162,7 +163,7 @@ func (a *appLogs) writers(sourceType string) (stdout, stderr io.Writer) {
 
 // line sends one message tagged with sourceType.
 func (a *appLogs) line(sourceType, msg string, stderr bool) {
-	a.c.Emit(loggregator.LogEnvelope(a.source(sourceType), []byte(msg), stderr, time.Now()))
+	a.c.Emit(loggregator.LogEnvelope(a.source(sourceType), []byte(msg), stderr, wallclock.Now()))
 }
 
 func (a *appLogs) flush() {

@@ -101,20 +101,21 @@ func (d *Daemon) run(inst *instance) {
 
 	d.destroyContainer(guid, cl, log)
 	cl.close()
-	d.ops.Do(guid, func() { d.reportEnd(inst, reason, log) })
+	d.reportEnded(guid, "reporting the end of the instance", log, func(int) error { return d.reportEnd(inst, reason, log) })
 	_ = d.ledger.Complete(cell.KindLRP, guid, inst.ending() == reconcile.EndCrash)
 	forget()
 }
 
 // reportEnd tells the BBS how the instance ended, through the evacuation
-// calls while the cell is evacuating. Runs in the instance's operation queue.
-func (d *Daemon) reportEnd(inst *instance, reason string, log *slog.Logger) {
+// calls while the cell is evacuating. Runs in the instance's operation
+// queue, through reportEnded.
+func (d *Daemon) reportEnd(inst *instance, reason string, log *slog.Logger) error {
 	key, ikey := &inst.lrp.ActualLRPKey, &inst.ikey
 	var err error
 	switch reconcile.Ended(inst.ending(), d.isEvacuating()) {
 	case reconcile.ReportNothing:
 		log.Info("container destroyed; the BBS no longer has the instance here")
-		return
+		return nil
 	case reconcile.ReportEvacuateStopped:
 		_, err = d.bbs.EvacuateStoppedActualLRP(d.lg, "", key, ikey)
 	case reconcile.ReportRemove:
@@ -127,10 +128,10 @@ func (d *Daemon) reportEnd(inst *instance, reason string, log *slog.Logger) {
 		err = d.bbs.CrashActualLRP(d.lg, "", key, ikey, reason)
 	}
 	if err != nil {
-		log.Error("reporting the end of the instance to the BBS", "error", err)
-		return
+		return err
 	}
 	log.Info("reported end", "mode", inst.mode.Load())
+	return nil
 }
 
 // reportRunning tells the BBS the instance is RUNNING (with its routability);

@@ -6,10 +6,13 @@ package daemon
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/rep"
@@ -88,21 +91,85 @@ func (d *Daemon) runTask(tr *taskRun) {
 
 	d.destroyContainer(guid, cl, log)
 	cl.close()
-	d.ops.Do(guid, func() {
+	failed = d.completeTask(tr, failed, reason, result, log)
+	_ = d.ledger.Complete(cell.KindTask, guid, failed)
+	forget()
+}
+
+// completeTask reports the task's end to the BBS (asking again while the
+// BBS does not answer: the container is gone and the outcome lives only
+// here) and returns whether it failed.
+func (d *Daemon) completeTask(tr *taskRun, failed bool, reason, result string, log *slog.Logger) bool {
+	guid := tr.task.TaskGuid
+	d.reportEnded(guid, "completing task", log, func(attempt int) error {
 		var report bool
 		report, failed, reason = reconcile.TaskEnded(tr.cancelled.Load(), tr.ctx.Err() != nil, failed, reason)
 		if !report {
 			log.Info("task cancelled")
-			return
+			return nil
 		}
 		if err := d.bbs.CompleteTask(d.lg, "", guid, d.cfg.CellID, failed, reason, result); err != nil {
-			log.Error("completing task", "error", err)
+			return err
+		}
+		log.Info("task completed", "failed", failed, "reason", reason, "result_bytes", len(result), "attempts", attempt)
+		return nil
+	})
+	return failed
+}
+
+// reportRetry bounds the wait between attempts to report an end while the
+// BBS does not answer.
+const reportRetry = 16 * time.Second
+
+// reportEnded runs report (the end of an instance or a task whose container
+// is gone) in guid's operation queue, and again while it fails because the
+// BBS does not answer (down, failing over, unreachable): 1 s after the
+// first failure, then twice as long each time up to reportRetry, until it
+// succeeds, the BBS refuses it or the rep stops. The caller keeps the
+// instance or task this cell's meanwhile, so bulk sync does not take it
+// for one whose container vanished. The reference keeps the ended
+// container for its bulker to report again; this is the same promise
+// without the container.
+func (d *Daemon) reportEnded(guid, what string, log *slog.Logger, report func(attempt int) error) {
+	wait := time.Second
+	for attempt := 1; ; attempt++ {
+		var err error
+		d.ops.Do(guid, func() { err = report(attempt) })
+		switch {
+		case err == nil:
+			return
+		case !bbsMayAnswerLater(err):
+			log.Error(what+": the BBS refused it", "error", err)
+			return
+		case d.ctx.Err() != nil:
+			log.Error(what+": the BBS did not answer and the rep is stopping; the BBS will treat it as lost", "error", err)
 			return
 		}
-		log.Info("task completed", "failed", failed, "reason", reason, "result_bytes", len(result))
-	})
-	_ = d.ledger.Complete(cell.KindTask, guid, failed)
-	forget()
+		log.Warn(what+": the BBS did not answer; asking again", "error", err, "attempt", attempt, "in", wait.String())
+		select {
+		case <-time.After(wait):
+		case <-d.ctx.Done():
+		}
+		wait = min(2*wait, reportRetry)
+	}
+}
+
+// bbsMayAnswerLater says whether err is the BBS not answering (a transport
+// error, a timeout, a failing database) rather than a refusal of the
+// request (not found, a task no longer running here, a bad request), which
+// asking again cannot change.
+func bbsMayAnswerLater(err error) bool {
+	var me *models.Error
+	if !errors.As(err, &me) {
+		return true
+	}
+	switch me.Type {
+	case models.Error_ResourceNotFound, models.Error_InvalidStateTransition, models.Error_InvalidRequest,
+		models.Error_InvalidRecord, models.Error_InvalidJSON, models.Error_ResourceConflict,
+		models.Error_ResourceExists:
+		return false
+	}
+	return true
 }
 
 // runTaskContainer runs the task's action in a new container and returns

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // Where the credentials appear inside a container, and their file names
@@ -37,6 +38,13 @@ const (
 // diego.executor.instance_identity_validity_period_in_hours (24).
 const DefaultValidity = 24 * time.Hour
 
+// Backdate is how long before its issue a credential is valid from: the
+// peers that verify it (other apps, the router) may be that far behind the
+// cell's clock. The reference makes it valid from the cell's "now", so a
+// cell whose clock runs ahead issues credentials its peers refuse until
+// their clocks catch up. The CA's own validity still bounds it.
+const Backdate = 5 * time.Minute
+
 // keyBits is the size of every instance key (the executor's RSA 2048).
 const keyBits = 2048
 
@@ -44,7 +52,7 @@ const keyBits = 2048
 type Issuer struct {
 	CA       *pki.CA
 	Validity time.Duration
-	// Now and Rand default to time.Now and crypto/rand.
+	// Now and Rand default to wallclock.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
 	// Keys, when set, supplies the keys (generated ahead); nil generates
@@ -90,7 +98,7 @@ func (i *Issuer) now() time.Time {
 	if i.Now != nil {
 		return i.Now()
 	}
-	return time.Now()
+	return wallclock.Now()
 }
 
 func (i *Issuer) rand() io.Reader {
@@ -111,8 +119,8 @@ func (i *Issuer) key() (*rsa.PrivateKey, error) {
 	return key, nil
 }
 
-// Issue makes a new key and a certificate for s valid from now for
-// Validity.
+// Issue makes a new key and a certificate for s valid from Backdate ago
+// until Validity from now.
 func (i *Issuer) Issue(s Subject) (Credential, error) {
 	key, err := i.key()
 	if err != nil {
@@ -122,13 +130,17 @@ func (i *Issuer) Issue(s Subject) (Credential, error) {
 	if _, err := io.ReadFull(i.rand(), serial); err != nil {
 		return Credential{}, fmt.Errorf("generating a serial number: %w", err)
 	}
-	notBefore := i.now()
+	now := i.now()
+	notBefore := now.Add(-Backdate)
+	if caFrom := i.CA.Certificate().NotBefore; notBefore.Before(caFrom) {
+		notBefore = caFrom
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: new(big.Int).SetBytes(serial),
 		Subject:      pkix.Name{CommonName: s.GUID, OrganizationalUnit: s.OrganizationalUnits},
 		DNSNames:     []string{s.GUID},
 		NotBefore:    notBefore,
-		NotAfter:     notBefore.Add(i.Validity),
+		NotAfter:     now.Add(i.Validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageKeyAgreement,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
 	}

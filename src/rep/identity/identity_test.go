@@ -75,8 +75,12 @@ func TestIssueSubjectSANsChainValidity(t *testing.T) {
 	if !slices.Equal(leaf.DNSNames, []string{"instance-guid"}) || len(leaf.IPAddresses) != 1 || leaf.IPAddresses[0].String() != "10.254.0.2" {
 		t.Errorf("SANs DNS %v IP %v, want the guid and the container IP", leaf.DNSNames, leaf.IPAddresses)
 	}
-	if !leaf.NotBefore.Equal(now) || !leaf.NotAfter.Equal(now.Add(24*time.Hour)) || !c.NotAfter.Equal(leaf.NotAfter) {
-		t.Errorf("valid %s to %s, want %s for 24h", leaf.NotBefore, leaf.NotAfter, now)
+	from := now.Add(-identity.Backdate)
+	if caFrom := iss.CA.Certificate().NotBefore; from.Before(caFrom) {
+		from = caFrom
+	}
+	if !leaf.NotBefore.Equal(from) || !leaf.NotAfter.Equal(now.Add(24*time.Hour)) || !c.NotAfter.Equal(leaf.NotAfter) {
+		t.Errorf("valid %s to %s, want from %s (backdated, within the CA's validity) to 24h after %s", leaf.NotBefore, leaf.NotAfter, from, now)
 	}
 	if !slices.Equal(leaf.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}) {
 		t.Errorf("ext key usage %v, want client and server auth", leaf.ExtKeyUsage)
@@ -159,13 +163,36 @@ func TestRenewReissuesEveryPeriodUntilCancelled(t *testing.T) {
 	}
 	<-periods // the third wait: the second renewal is written
 	leaf := readLeaf(t, dir)
-	if leaf.SerialNumber.Cmp(first.SerialNumber) == 0 || !leaf.NotBefore.Equal(now) {
-		t.Errorf("after two renewals: serial %v (first %v), not before %s, want a new certificate from %s", leaf.SerialNumber, first.SerialNumber, leaf.NotBefore, now)
+	if leaf.SerialNumber.Cmp(first.SerialNumber) == 0 || !leaf.NotBefore.Equal(now.Add(-identity.Backdate)) {
+		t.Errorf("after two renewals: serial %v (first %v), not before %s, want a new certificate from %s", leaf.SerialNumber, first.SerialNumber, leaf.NotBefore, now.Add(-identity.Backdate))
 	}
 	cancel()
 	<-done
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 2 {
 		t.Errorf("dir holds %d entries, want instance.crt and instance.key only", len(entries))
+	}
+}
+
+// TestIssuedAheadVerifiesNow: a cell whose clock runs 30 s ahead of its
+// peers issues credentials they accept at once (the reference's are
+// refused until the peers' clocks reach the cell's "now").
+func TestIssuedAheadVerifiesNow(t *testing.T) {
+	ca, err := pki.NewCA("instance-identity-test-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peerNow := time.Now()
+	iss := &identity.Issuer{CA: ca, Validity: time.Hour, Now: func() time.Time { return peerNow.Add(30 * time.Second) }}
+	c, err := iss.Issue(identity.Subject{GUID: "g", IP: "10.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := parse(t, c)[0]
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), CurrentTime: peerNow, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Errorf("a peer 30 s behind the cell refuses its fresh credential: %v", err)
+	}
+	if !leaf.NotBefore.Before(peerNow) || leaf.NotBefore.Before(ca.Certificate().NotBefore) {
+		t.Errorf("valid from %s: want before the peer's %s and not before the CA's %s", leaf.NotBefore, peerNow, ca.Certificate().NotBefore)
 	}
 }

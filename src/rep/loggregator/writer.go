@@ -8,6 +8,8 @@ import (
 	"time"
 
 	v2 "code.cloudfoundry.org/go-loggregator/v8/rpc/loggregator_v2"
+
+	"github.com/diego-go/diego/src/wallclock"
 )
 
 // maxLine is the longest payload of one envelope; longer lines are split,
@@ -101,7 +103,7 @@ func (w *Writer) Flush() {
 }
 
 func (w *Writer) emit(line []byte) {
-	w.c.Emit(LogEnvelope(w.src, bytes.TrimSuffix(line, []byte("\r")), w.stderr, time.Now()))
+	w.c.Emit(LogEnvelope(w.src, bytes.TrimSuffix(line, []byte("\r")), w.stderr, wallclock.Now()))
 }
 
 // AppSource is the executor's LogConfig.GetSourceNameAndTagsForLogging: the

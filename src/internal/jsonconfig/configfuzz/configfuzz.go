@@ -83,7 +83,9 @@ func Fuzz[C any](f *testing.F, fm Format[C]) {
 			if !strings.Contains(msg, path) {
 				t.Errorf("Load's error does not name the file %s: %q", path, msg)
 			}
-			if strings.Contains(msg, "%!") {
+			// "%!" is fmt's mark of a bad verb, unless the file itself
+			// has it (an unknown field named "%!0" is quoted as given).
+			if strings.Contains(msg, "%!") && !bytes.Contains(data, []byte("%!")) {
 				t.Errorf("Load's error is misformatted: %q", msg)
 			}
 			return
