@@ -141,20 +141,35 @@ func (t *sshTarget) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	if len(t.command) == 0 {
 		err = sess.Shell()
-		if err == nil {
-			err = sess.Wait()
-		}
 	} else {
-		err = sess.Run(strings.Join(t.command, " "))
+		err = sess.Start(strings.Join(t.command, " "))
 	}
+	if errors.Is(err, io.EOF) {
+		// No answer to the shell or exec request: the channel closed
+		// first, before any output was read. Nothing says it ran.
+		return fmt.Errorf("ssh session: the session closed before the %s was started: %w", t.what(), err)
+	}
+	if err != nil {
+		return fmt.Errorf("ssh session: starting the %s: %w", t.what(), err)
+	}
+	err = sess.Wait()
 	var exit *ssh.ExitError
 	if errors.As(err, &exit) {
 		return reported{exit} // the command's own output said why
 	}
+	// io.EOF here is our stdin, still being copied, meeting the closed
+	// channel: the exit status was 0 and the output is all read.
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("ssh session: %w", err)
 	}
 	return nil
+}
+
+func (t *sshTarget) what() string {
+	if len(t.command) == 0 {
+		return "shell"
+	}
+	return "command"
 }
 
 // terminal puts the local terminal in raw mode, asks for a pty of its size

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +13,11 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/diego-go/diego/src/internal/testutil"
 
+	"github.com/diego-go/diego/src/sshd/sshtest"
 	"github.com/diego-go/diego/src/sshproxy"
 	"github.com/diego-go/diego/src/sshproxy/sshproxytest"
 	"github.com/diego-go/diego/src/target"
@@ -122,5 +125,57 @@ func TestSSHInteractiveShell(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatalf("diego ssh did not return after exit\n%s", out.String())
+	}
+}
+
+// A session closed before its exec is answered (a proxy that lost the
+// reply did this) is an error: nothing says the command ran, and no output
+// was read. It used to pass as success with no output.
+func TestSSHExecNeverAnswered(t *testing.T) {
+	key := sshtest.NewKey(t)
+	conf := &ssh.ServerConfig{PasswordCallback: func(ssh.ConnMetadata, []byte) (*ssh.Permissions, error) { return nil, nil }}
+	conf.AddHostKey(key.Signer)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		conn, chans, reqs, err := ssh.NewServerConn(nc, conf)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		go ssh.DiscardRequests(reqs)
+		for nch := range chans {
+			ch, reqs, err := nch.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				for req := range reqs {
+					if req.Type == "exec" {
+						ch.Write([]byte("lost\n"))
+						ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+						ch.Close()
+					} else if req.WantReply {
+						req.Reply(false, nil)
+					}
+				}
+			}()
+		}
+	}()
+	sshStdin = strings.NewReader("")
+	defer func() { sshStdin = os.Stdin }()
+	var out, errOut bytes.Buffer
+	err = Run(context.Background(), []string{"ssh", "pg/0", "--ssh-proxy-address", ln.Addr().String(),
+		"--ssh-proxy-host-fingerprint", sshproxy.HostFingerprint(key.Signer.PublicKey()), "--password", "pw", "--", "echo hi"}, &out, &errOut)
+	if err == nil || !strings.Contains(errOut.String(), "closed before the command was started") {
+		t.Fatalf("an unanswered exec: %v\nstdout %q\nstderr %q", err, out.String(), errOut.String())
 	}
 }

@@ -189,9 +189,19 @@ func (s *session) start(req *ssh.Request, command string) bool {
 	return true
 }
 
+// run runs cmd on pipes. Its output is copied only after the reply, and
+// the exit status follows all of it: wait returns once both pipes are at
+// EOF (every holder of them gone, as OpenSSH waits) and cmd has exited.
 func (s *session) run(req *ssh.Request, cmd *exec.Cmd) (func() error, error) {
-	cmd.Stdout, cmd.Stderr = s.ch, s.ch.Stderr()
 	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +213,14 @@ func (s *session) run(req *ssh.Request, cmd *exec.Cmd) (func() error, error) {
 		io.Copy(stdin, s.ch)
 		stdin.Close()
 	}()
-	return cmd.Wait, nil
+	var copied sync.WaitGroup
+	copied.Add(2)
+	go func() { io.Copy(s.ch, stdout); copied.Done() }()
+	go func() { io.Copy(s.ch.Stderr(), stderr); copied.Done() }()
+	return func() error {
+		copied.Wait()
+		return cmd.Wait()
+	}, nil
 }
 
 func (s *session) runWithPty(req *ssh.Request, cmd *exec.Cmd) (func() error, error) {
@@ -253,22 +270,30 @@ func (s *session) exit(err error) {
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		s.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+		s.end("exit-status", ssh.Marshal(struct{ Status uint32 }{0}))
 	case errors.As(err, &ee):
 		ws, _ := ee.Sys().(syscall.WaitStatus)
 		if ws.Signaled() {
-			s.ch.SendRequest("exit-signal", false, ssh.Marshal(struct {
+			s.end("exit-signal", ssh.Marshal(struct {
 				Signal     string
 				CoreDumped bool
 				Error      string
 				Lang       string
 			}{signalName(ws.Signal()), ws.CoreDump(), "", ""}))
 		} else {
-			s.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(ws.ExitStatus())}))
+			s.end("exit-status", ssh.Marshal(struct{ Status uint32 }{uint32(ws.ExitStatus())}))
 		}
 	default:
-		s.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{255}))
+		s.end("exit-status", ssh.Marshal(struct{ Status uint32 }{255}))
 	}
+}
+
+// end closes the session as OpenSSH's does, once the work's output is
+// written: EOF, then the exit status (request kind and payload), then the
+// close.
+func (s *session) end(kind string, payload []byte) {
+	s.ch.CloseWrite()
+	s.ch.SendRequest(kind, false, payload)
 	s.finish()
 }
 
@@ -298,8 +323,7 @@ func (s *session) startSCP(req *ssh.Request, command string) bool {
 			s.log.Info("sshd.scp-failed", "command", command, "error", err)
 			status = 1
 		}
-		s.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
-		s.finish()
+		s.end("exit-status", ssh.Marshal(struct{ Status uint32 }{status}))
 	}()
 	return true
 }
@@ -321,8 +345,7 @@ func (s *session) startSFTP(req *ssh.Request) bool {
 			s.log.Info("sshd.sftp-ended", "error", err)
 			status = 1
 		}
-		s.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
-		s.finish()
+		s.end("exit-status", ssh.Marshal(struct{ Status uint32 }{status}))
 	}()
 	return true
 }

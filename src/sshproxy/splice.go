@@ -62,39 +62,73 @@ func proxyChannel(audit *slog.Logger, dst ssh.Conn, nch ssh.NewChannel, fromClie
 		out.Close()
 		return
 	}
-	var toOut, toIn sync.WaitGroup
-	copyData(&toOut, out, in)
-	copyData(&toIn, in, out)
 	var logReq func(*ssh.Request)
 	if fromClient {
 		logReq = func(r *ssh.Request) { auditRequest(audit, r) }
 	}
-	go forwardRequests(out, inReqs, &toOut, logReq)
-	go forwardRequests(in, outReqs, &toIn, nil)
+	var inGuard, outGuard sync.RWMutex
+	up := startHalf(in, out, &inGuard, &outGuard)
+	down := startHalf(out, in, &outGuard, &inGuard)
+	go up.forwardRequests(inReqs, logReq)
+	go down.forwardRequests(outReqs, nil)
 }
 
-// copyData copies src's data and extended data to dst, then half-closes dst.
-func copyData(wg *sync.WaitGroup, dst, src ssh.Channel) {
+// half is one direction of a spliced channel. What src's peer sends
+// reaches dst's peer in the order SSH gives it meaning: all the data, then
+// EOF, then the exit status, then the close; and dst is not closed while
+// an answer to one of src's requests is on its way (a client whose exec
+// reply was lost to the close saw no output and no error).
+type half struct {
+	src, dst ssh.Channel
+	// drained is closed once src's data and extended data are written to
+	// dst and dst has sent EOF.
+	drained chan struct{}
+	// srcGuard is read-held while one of dst's peer's requests is answered
+	// on src; dstGuard the same for dst, whose close takes it for writing.
+	srcGuard, dstGuard *sync.RWMutex
+}
+
+// startHalf starts copying src's data to dst, then half-closing dst.
+func startHalf(src, dst ssh.Channel, srcGuard, dstGuard *sync.RWMutex) *half {
+	h := &half{src: src, dst: dst, drained: make(chan struct{}), srcGuard: srcGuard, dstGuard: dstGuard}
+	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { io.Copy(dst, src); wg.Done() }()
 	go func() { io.Copy(dst.Stderr(), src.Stderr()); wg.Done() }()
-	go func() { wg.Wait(); dst.CloseWrite() }()
+	go func() {
+		wg.Wait()
+		dst.CloseWrite()
+		close(h.drained)
+	}()
+	return h
 }
 
-// forwardRequests passes channel requests to dst and the answers back;
-// once the source channel has closed and its data is through, it closes dst.
-func forwardRequests(dst ssh.Channel, reqs <-chan *ssh.Request, data *sync.WaitGroup, log func(*ssh.Request)) {
+// forwardRequests passes src's requests to dst and dst's answers back:
+// an exit-status or exit-signal once src's data is through. When src has
+// closed and its data is through, it closes dst, after any answer to a
+// request from dst's peer that is still on its way there.
+func (h *half) forwardRequests(reqs <-chan *ssh.Request, log func(*ssh.Request)) {
 	for req := range reqs {
 		if log != nil {
 			log(req)
 		}
-		ok, err := dst.SendRequest(req.Type, req.WantReply, req.Payload)
+		if req.Type == "exit-status" || req.Type == "exit-signal" {
+			<-h.drained
+		}
+		// The answer goes back on src: src must not close under it. It
+		// cannot wait long: a src closed by its peer ends dst's wait for
+		// an answer, as the close of the whole connection does.
+		h.srcGuard.RLock()
+		ok, err := h.dst.SendRequest(req.Type, req.WantReply, req.Payload)
 		if req.WantReply {
 			req.Reply(ok && err == nil, nil)
 		}
+		h.srcGuard.RUnlock()
 	}
-	data.Wait()
-	dst.Close()
+	<-h.drained
+	h.dstGuard.Lock()
+	h.dst.Close()
+	h.dstGuard.Unlock()
 }
 
 // auditRequest logs what a session runs.
