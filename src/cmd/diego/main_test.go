@@ -29,3 +29,20 @@ func TestUpRefusesNoCells(t *testing.T) {
 		t.Fatalf("diego up --cells 0: %v", err)
 	}
 }
+
+// TestBenchScaleUsage: diego bench needs its subcommand, and bench scale
+// reports a bad flag as a usage error.
+func TestBenchScaleUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	var usage *cli.UsageError
+	if err := bench(context.Background(), nil, &out, &errOut); !errors.As(err, &usage) {
+		t.Errorf("diego bench: %v", err)
+	}
+	if err := bench(context.Background(), []string{"scale", "--no-such-flag"}, &out, &errOut); !errors.As(err, &usage) {
+		t.Errorf("diego bench scale --no-such-flag: %v", err)
+	}
+	err := bench(context.Background(), []string{"scale", "--preset", "huge", "--dir", t.TempDir()}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), `--preset "huge"`) {
+		t.Errorf("diego bench scale --preset huge: %v", err)
+	}
+}
