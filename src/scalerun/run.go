@@ -55,9 +55,12 @@ func Run(ctx context.Context, cfg Config) (*scalebench.Report, error) {
 	rep := &scalebench.Report{Preset: cfg.Preset, Database: cfg.DBDriver, Cells: cfg.Cells, Instances: cfg.Instances,
 		Processes: len(r.sizes), Started: time.Now().UTC(), Machine: scalebench.ThisMachine()}
 	runErr := r.measure(ctx, rep)
+	outErr := writeOutputs(cfg.Out, rep)
+	// The cells stop first, with the BBS answering: each removes its
+	// instances, which is only time at the end of a run, so it is bounded.
 	if r.cells != nil {
 		r.phase("stopping the cells")
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if err := r.cells.Stop(sctx); err != nil {
 			cfg.Logger.Warn("stopping the cells", "err", err)
 		}
@@ -69,8 +72,8 @@ func Run(ctx context.Context, cfg Config) (*scalebench.Report, error) {
 	if r.ctl != nil {
 		r.ctl.stop()
 	}
-	if err := writeOutputs(cfg.Out, rep); err != nil {
-		return rep, errors.Join(runErr, err)
+	if outErr != nil {
+		return rep, errors.Join(runErr, outErr)
 	}
 	return rep, runErr
 }
