@@ -82,6 +82,11 @@ func (c Config) WithDefaults() Config {
 			c.Cells = p.Cells
 		}
 	}
+	if c.Dir != "" {
+		if abs, err := filepath.Abs(c.Dir); err == nil {
+			c.Dir = abs
+		}
+	}
 	if c.DBDriver == "" {
 		c.DBDriver = "sqlite"
 	}
