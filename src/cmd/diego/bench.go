@@ -51,14 +51,8 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "usage: diego bench scale [flags]\n\nStarts Locket, the BBS and the auctioneer as processes and simulated cells in this one, desires LRPs\nin the reference benchmark's mix, then loses a cell and drains 10% of them; prints the figures.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &cli.UsageError{Err: err}
-	}
-	if fs.NArg() > 0 {
-		return &cli.UsageError{Err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Join(c.Dir, "logs"), 0o755); err != nil {
 		return err

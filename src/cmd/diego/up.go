@@ -57,14 +57,8 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: diego up [flags]\n\nStarts Locket, the BBS, the auctioneer and N reps on this machine and writes DIR/target.json when ready.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &cli.UsageError{Err: err}
-	}
-	if fs.NArg() > 0 {
-		return &cli.UsageError{Err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	if o.Cells < 1 {
 		// cluster.Options takes 0 as "the default"; a 0 given here is not.
@@ -96,4 +90,20 @@ Ctrl-C stops everything; running it again with the same --dir resumes.
 		target.Path(dir), filepath.Join(dir, "logs"), t.LogDir, filepath.Join(c.BinDir(), "sample-app"))
 	c.Run(ctx)
 	return nil
+}
+
+// parseFlags parses a subcommand's args into fs: help is true when -h
+// asked for the usage (printed; nothing else to do); a bad flag or an
+// argument left over is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, &cli.UsageError{Err: err}
+	}
+	if fs.NArg() > 0 {
+		return false, &cli.UsageError{Err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	return false, nil
 }
