@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Builds the diego-go BOSH release tarball from this repository.
 #
-#   ci/dev/release.sh [--tarball PATH] [--version VERSION] [--prepare-only]
+#   ci/dev/release.sh [--tarball PATH] [--version VERSION] [--prepare-only] [--no-hub-ui]
 #
+# 0. The Diego Hub's UI bundle, src/hub/ui/dist (gitignored), which the hub
+#    package embeds: `make hub-ui` (npm ci && npm run build in src/hub/ui).
+#    --no-hub-ui keeps whatever dist holds (only .keep in a fresh checkout:
+#    the hub then serves a page saying the UI is not built).
 # 1. src/_release/ (gitignored): go.mod, go.sum, `go mod vendor` output and
 #    VERSION, the files of the diego-vendor package.
 # 2. The Go toolchain of this machine ($(go env GOROOT)) as the blob
@@ -13,7 +17,8 @@
 #
 # The bosh CLI is $BOSH_CLI, else tools/bin/bosh, bin/bosh or `bosh` on PATH.
 # Needs Go (the toolchain the release ships), the module cache or network for
-# `go mod vendor`, tar and gzip. The result compiles offline.
+# `go mod vendor`, npm (and its cache or network for `npm ci`), tar and gzip.
+# The result compiles offline.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -22,6 +27,7 @@ cd "${repo}"
 tarball=""
 version=""
 prepare_only=false
+hub_ui=true
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --tarball) tarball="$2"; shift 2 ;;
@@ -29,7 +35,8 @@ while [[ $# -gt 0 ]]; do
     --version) version="$2"; shift 2 ;;
     --version=*) version="${1#*=}"; shift ;;
     --prepare-only) prepare_only=true; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --no-hub-ui) hub_ui=false; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -47,6 +54,17 @@ bosh_cli() {
 # The version the binaries report (-version); the release version is --version
 # when given, else bosh's next dev version.
 binary_version="${version:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
+
+# 0. the hub's UI bundle (embedded by the hub package)
+if ${hub_ui} && [[ -f src/hub/ui/package.json ]]; then
+  say "building the hub's UI (src/hub/ui/dist)"
+  if grep -q '^hub-ui:' Makefile; then
+    make --no-print-directory hub-ui >&2
+  else
+    (cd src/hub/ui && npm ci && npm run build) >&2
+  fi
+  [[ -f src/hub/ui/dist/index.html ]] || { echo "building the hub's UI wrote no src/hub/ui/dist/index.html" >&2; exit 1; }
+fi
 
 # 1. vendored module files
 say "preparing src/_release (go mod vendor, binaries report ${binary_version})"
