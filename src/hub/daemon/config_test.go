@@ -62,11 +62,17 @@ func TestValidate(t *testing.T) {
 		{Change: func(c *Config) { c.LogLevel = "loud" }, Want: "loud"},
 	})
 	for name, change := range map[string]func(*Config){
-		"public with TLS and users":       func(c *Config) { public(c); c.TLS.CertFile, c.TLS.KeyFile, c.Users = b.ServerCert, b.ServerKey, []User{{Name: "a", PasswordSHA256: hash("x")}} },
+		"public with TLS and users": func(c *Config) {
+			public(c)
+			c.TLS.CertFile, c.TLS.KeyFile, c.Users = b.ServerCert, b.ServerKey, []User{{Name: "a", PasswordSHA256: hash("x")}}
+		},
 		"public with TLS and client certs": func(c *Config) { public(c); c.TLS = TLSConfig{b.ServerCert, b.ServerKey, b.CACert} },
-		"localhost":                       func(c *Config) { c.ListenAddress = "localhost:0" },
-		"IPv6 loopback":                   func(c *Config) { c.ListenAddress = "[::1]:0" },
-		"optional URLs":                   func(c *Config) { c.MetricsURLs = map[string]string{"bbs": "http://127.0.0.1:9090/metrics"}; c.LogDir = t.TempDir() },
+		"localhost":                        func(c *Config) { c.ListenAddress = "localhost:0" },
+		"IPv6 loopback":                    func(c *Config) { c.ListenAddress = "[::1]:0" },
+		"optional URLs": func(c *Config) {
+			c.MetricsURLs = map[string]string{"bbs": "http://127.0.0.1:9090/metrics"}
+			c.LogDir = t.TempDir()
+		},
 	} {
 		c := valid()
 		change(&c)
