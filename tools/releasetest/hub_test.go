@@ -1,17 +1,22 @@
 package releasetest
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -397,6 +402,83 @@ func TestHubOpsFiles(t *testing.T) {
 	for _, v := range off.Variables {
 		if n, _ := v["name"].(string); strings.HasPrefix(n, "hub_") {
 			t.Errorf("disable-hub.yml: variable %s is still declared", n)
+		}
+	}
+}
+
+// TestHubJobServesOverTLS runs the real hub binary on the rendered config
+// (the base manifest's, on a loopback port): /healthz answers over HTTPS
+// with the deployment's certificate for hub.service.cf.internal, the API
+// refuses a request without a login or with a wrong password, and lets the
+// admin in with the generated hub_admin_password.
+func TestHubJobServesOverTLS(t *testing.T) {
+	addr := freePort(t)
+	out, _, err := renderHub(t, replace("/instance_groups/name=api/jobs/name=hub/properties/diego/hub/listen_addr?", addr))
+	if err != nil {
+		t.Fatalf("rendering: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binaries(t), "hub"), "-config", filepath.Join(out, "config", "hub.json"))
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); cmd.Wait() }()
+
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(caOf(t, "hub_server_cert"))) {
+		t.Fatal("no CA for hub_server_cert")
+	}
+	client := &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "hub.service.cf.internal"},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			},
+		},
+	}
+	get := func(path, user, password string) (int, string, error) {
+		req, _ := http.NewRequest(http.MethodGet, "https://hub.service.cf.internal"+path, nil)
+		if user != "" {
+			req.SetBasicAuth(user, password)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), nil
+	}
+	var code int
+	var body string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, body, err = get("/healthz", "", "")
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("GET /healthz: %d %q %v, want 200\nhub logs:\n%s", code, body, err, logs.String())
+	}
+	password := generated(t, "hub_admin_password").(string)
+	for _, c := range []struct {
+		user, password string
+		want           int
+	}{
+		{"", "", http.StatusUnauthorized},
+		{"admin", password + "x", http.StatusUnauthorized},
+		{"root", password, http.StatusUnauthorized},
+		{"admin", password, http.StatusOK},
+	} {
+		code, body, err := get("/api/overview", c.user, c.password)
+		if err != nil || code != c.want {
+			t.Errorf("GET /api/overview as %q: %d %q %v, want %d", c.user, code, body, err, c.want)
 		}
 	}
 }

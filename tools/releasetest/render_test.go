@@ -23,6 +23,7 @@ import (
 var jobBinaries = map[string]string{
 	"bbs": "bbs", "locket": "locket", "auctioneer": "auctioneer", "rep": "rep",
 	"file_server": "file-server", "route_emitter": "route-emitter", "ssh_proxy": "ssh-proxy",
+	"hub": "hub",
 }
 
 // checkConfigBinaries are the binaries of jobBinaries.

@@ -77,7 +77,7 @@ func TestReleaseTarball(t *testing.T) {
 	// 3. the binaries run
 	for _, b := range []struct{ bin, arg string }{
 		{"bbs", "-version"}, {"locket", "-version"}, {"auctioneer", "-version"}, {"rep", "-version"}, {"route-emitter", "-version"}, {"ssh-proxy", "-version"}, {"diego", "help"},
-		{"file-server", "-version"},
+		{"file-server", "-version"}, {"hub", "-version"},
 	} {
 		found, _ := filepath.Glob(filepath.Join(pkgs, "*", "bin", b.bin))
 		if len(found) == 0 {
@@ -93,6 +93,7 @@ func TestReleaseTarball(t *testing.T) {
 		t.Logf("%s %s: %s", relTo(pkgs, found[0]), b.arg, first)
 	}
 	checkSSHDBundle(t, filepath.Join(pkgs, "diego-sshd", "diego-sshd.tgz"))
+	checkHubUI(t, tarball)
 	t.Logf("release tarball test: %s in all", time.Since(start).Round(time.Millisecond))
 }
 
@@ -157,5 +158,30 @@ func checkSSHDBundle(t *testing.T, path string) {
 	}
 	if len(names) != 1 || names[0] != "diego-sshd" {
 		t.Errorf("%s holds %v, want only diego-sshd", path, names)
+	}
+}
+
+// checkHubUI: the hub and diego-cli packages carry src/hub/ui/dist (their
+// binaries embed it), built by ci/dev/release.sh when the UI's sources are
+// in the tree (index.html), else only its .keep.
+func checkHubUI(t *testing.T, tarball string) {
+	t.Helper()
+	want := "hub/ui/dist/.keep"
+	if _, err := os.Stat(filepath.Join(repo, "src", "hub", "ui", "package.json")); err == nil {
+		want = "hub/ui/dist/index.html"
+	}
+	rel := t.TempDir()
+	if err := deploylocal.Untar(tarball, rel); err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range []string{"hub", "diego-cli"} {
+		src := filepath.Join(t.TempDir(), pkg)
+		if err := deploylocal.Untar(filepath.Join(rel, "packages", pkg+".tgz"), src); err != nil {
+			t.Errorf("packages/%s.tgz: %v", pkg, err)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(src, want)); err != nil {
+			t.Errorf("the %s package has no %s: %v", pkg, want, err)
+		}
 	}
 }
