@@ -413,9 +413,13 @@ func TestHubOpsFiles(t *testing.T) {
 // admin in with the generated hub_admin_password.
 func TestHubJobServesOverTLS(t *testing.T) {
 	addr := freePort(t)
-	out, _, err := renderHub(t, replace("/instance_groups/name=api/jobs/name=hub/properties/diego/hub/listen_addr?", addr))
+	out, root, err := renderHub(t, replace("/instance_groups/name=api/jobs/name=hub/properties/diego/hub/listen_addr?", addr))
 	if err != nil {
 		t.Fatalf("rendering: %v", err)
+	}
+	// the job's log directory (the audit log's), which bpm makes on a VM
+	if err := os.MkdirAll(filepath.Join(root, "sys", "log", "hub"), 0o755); err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
