@@ -240,6 +240,22 @@ func (s *Subscription) Next(ctx context.Context) (models.Event, error) {
 	return env.event, nil
 }
 
+// tryNext returns the next buffered event without waiting: nil when none
+// is buffered or the subscription has ended (next then reports why).
+func (s *Subscription) tryNext() *envelope {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	select {
+	case env := <-s.ch:
+		return env
+	default:
+		return nil
+	}
+}
+
 func (s *Subscription) next(ctx context.Context) (*envelope, error) {
 	select {
 	case <-s.done:
