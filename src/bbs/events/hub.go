@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"code.cloudfoundry.org/bbs/models"
 )
@@ -252,6 +253,19 @@ func (s *Subscription) tryNext() *envelope {
 	case env := <-s.ch:
 		return env
 	default:
+		return nil
+	}
+}
+
+// nextUntil waits for the next event until stop fires or the subscription
+// ends (nil for both).
+func (s *Subscription) nextUntil(stop <-chan time.Time) *envelope {
+	select {
+	case env := <-s.ch:
+		return env
+	case <-stop:
+		return nil
+	case <-s.done:
 		return nil
 	}
 }
