@@ -24,8 +24,8 @@ const KINDS: [keyof Zone, string, string][] = [
 
 /** zoneChart: used percentage of memory, disk and containers per zone. */
 export function zoneChart(zones: Zone[]): Element {
-  const rowH = 18, gap = 14, labelW = 90, w = 520;
-  const height = zones.length * (rowH * 3 + gap) + 24;
+  const rowH = 18, gap = 14, labelW = 70, valueW = 130, w = 560;
+  const height = zones.length * (rowH * 3 + gap);
   const svg = s('svg', { viewBox: `0 0 ${w} ${height}`, width: '100%', role: 'img', class: 'chart',
     'aria-label': 'Capacity used per zone: ' + zones.map((z) =>
       `${z.zone} memory ${pct(z.memory_mb).toFixed(0)}%, disk ${pct(z.disk_mb).toFixed(0)}%, containers ${pct(z.containers).toFixed(0)}%`).join('; ') });
@@ -34,10 +34,10 @@ export function zoneChart(zones: Zone[]): Element {
     svg.appendChild(s('text', { x: 0, y: y + rowH * 1.5 + 4, class: 'chart-label' }, z.zone));
     KINDS.forEach(([k, name, colour], i) => {
       const p = pct(z[k] as Res);
-      const bw = ((w - labelW - 60) * p) / 100;
-      svg.appendChild(s('rect', { x: labelW, y: y + i * rowH, width: w - labelW - 60, height: rowH - 4, class: 'chart-track' }));
+      const bw = ((w - labelW - valueW) * p) / 100;
+      svg.appendChild(s('rect', { x: labelW, y: y + i * rowH, width: w - labelW - valueW, height: rowH - 4, class: 'chart-track' }));
       svg.appendChild(s('rect', { x: labelW, y: y + i * rowH, width: bw, height: rowH - 4, fill: colour }));
-      svg.appendChild(s('text', { x: w - 56, y: y + i * rowH + rowH - 7, class: 'chart-value' }, `${name} ${p.toFixed(0)}%`));
+      svg.appendChild(s('text', { x: w - valueW + 6, y: y + i * rowH + rowH - 7, class: 'chart-value' }, `${name} ${p.toFixed(0)}%`));
     });
     y += rowH * 3 + gap;
   }

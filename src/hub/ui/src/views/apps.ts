@@ -113,7 +113,7 @@ export function appView(main: HTMLElement, r: Route): Mounted {
       h('button', { type: 'button', class: 'primary', id: 'scale', 'data-key': 'scale',
         onclick: () => action({ title: `Scale ${guid}`, confirmLabel: 'Scale', body: h('p', null, `Now ${a.instances} desired, ${a.running} running.`),
           number: { label: 'Instances', value: a.instances, min: 0, max: 10000 } },
-          `${base}/scale`, (n) => ({ instances: n })).then((ok) => ok && refresh()) }, 'Scale…')));
+          `${base}/scale`, (n) => ({ instances: n })).then((ok) => { if (ok) void refresh(); }) }, 'Scale…')));
     swap(inst, list.length === 0 ? h('p', { class: 'muted' }, 'No instances.') :
       h('div', { class: 'table-wrap' }, h('table', { class: 'instances' },
         h('thead', null, h('tr', null, ['Index', 'State', 'Cell', 'Address', 'Ports', 'Crashes', 'Crash reason', 'Since', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
@@ -130,7 +130,7 @@ export function appView(main: HTMLElement, r: Route): Mounted {
             'aria-label': `Retire instance ${i.index}`,
             onclick: () => action({ title: `Retire instance ${i.index} of ${guid}`, confirmLabel: 'Retire', danger: true,
               body: h('p', null, `Instance ${i.index} on ${i.cell_id || 'no cell'} stops; the BBS starts a replacement while the app still wants ${a.instances}.`) },
-              `${base}/instances/${i.index}/retire`).then((ok) => ok && refresh()) }, 'Retire'))))))));
+              `${base}/instances/${i.index}/retire`).then((ok) => { if (ok) void refresh(); }) }, 'Retire'))))))));
     const indices = [...new Set(list.map((i) => i.index))].sort((x, y) => x - y);
     if (logIdx.options.length !== indices.length) {
       const keep = logIdx.value;

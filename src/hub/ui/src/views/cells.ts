@@ -65,7 +65,7 @@ export function cellsView(main: HTMLElement, r: Route): Mounted {
               disabled: c.evacuating, 'aria-label': `Drain cell ${c.cell_id}`,
               onclick: () => action({ title: `Drain cell ${c.cell_id}`, confirmLabel: 'Drain', danger: true,
                 body: h('p', null, `The cell evacuates: its ${c.instances} instances start on other cells first, then it stops taking work.`) },
-                `/api/cells/${encodeURIComponent(c.cell_id)}/drain`).then((ok) => ok && refresh()) }, 'Drain')))))))),
+                `/api/cells/${encodeURIComponent(c.cell_id)}/drain`).then((ok) => { if (ok) void refresh(); }) }, 'Drain')))))))),
       res.total > PER_PAGE && pager(res.page, PER_PAGE, res.total, (p) => navigate('cells', { zone, page: p }), 'cells'));
   }
   return { watches: ['cells'], refresh };

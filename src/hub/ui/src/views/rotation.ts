@@ -27,7 +27,7 @@ export function rotationView(main: HTMLElement): Mounted {
           h('table', { class: 'keys' },
             h('thead', null, h('tr', null, ['Label', 'Rows', 'Share'].map((t) => h('th', { scope: 'col' }, t)))),
             h('tbody', null, keys.map((k) => h('tr', { 'data-label': k.label, class: k.label === r.active_key ? 'row-active' : '' },
-              h('th', { scope: 'row' }, h('code', null, k.label), k.label === r.active_key && h('span', { class: 'badge state-running' }, 'active')),
+              h('th', { scope: 'row' }, h('code', null, k.label), ' ', k.label === r.active_key && h('span', { class: 'badge state-running' }, 'active')),
               h('td', { class: 'num', 'data-col': 'rows' }, fmtInt(k.rows)),
               h('td', null, h('div', { class: 'bar', role: 'img', 'aria-label': `${total ? Math.round((k.rows / total) * 100) : 0}% of rows` },
                 h('span', { class: 'bar-fill', style: `width:${total ? ((k.rows / total) * 100).toFixed(1) : 0}%` }),

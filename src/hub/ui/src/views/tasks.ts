@@ -41,7 +41,7 @@ export function tasksView(main: HTMLElement, r: Route): Mounted {
             'data-key': 'cancel-' + t.task_guid, 'aria-label': `Cancel task ${t.task_guid}`,
             onclick: () => action({ title: `Cancel task ${t.task_guid}`, confirmLabel: 'Cancel the task', danger: true,
               body: h('p', null, 'The task stops and completes as failed ("task was cancelled").') },
-              `/api/tasks/${encodeURIComponent(t.task_guid)}/cancel`).then((ok) => ok && refresh()) }, 'Cancel'))))))),
+              `/api/tasks/${encodeURIComponent(t.task_guid)}/cancel`).then((ok) => { if (ok) void refresh(); }) }, 'Cancel'))))))),
       pager(res.page || page, PER_PAGE, res.total || 0, (p) => navigate('tasks', { state, domain, page: p }), 'tasks'));
   }
   return { watches: ['tasks'], refresh };
