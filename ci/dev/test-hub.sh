@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# `make test-hub` / `make bench-hub`: Diego Hub's browser tests (docs/hub.md).
+# Starts the Vault stand-in (so a key rotation can run, as production's BBS
+# reads its keys from Vault), `diego up` on it with the hub, then runs the
+# Playwright tests in src/hub/ui/test against Debian's headless Chromium
+# (/usr/bin/chromium). Screenshots go to docs/hub/. Everything it started is
+# stopped on exit, failure or Ctrl-C.
+# Usage: test-hub.sh BIN_DIR [test|bench]
+set -euo pipefail
+bin=$(cd "$1" && pwd)
+mode=${2:-test}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+ui="$root/src/hub/ui"
+GO=${GO:-go}
+log() { printf 'test-hub: %s\n' "$*" >&2; }
+
+[ -x /usr/bin/chromium ] || { log "no /usr/bin/chromium: run 'make services' (as root) or apt-get install chromium"; exit 1; }
+[ -f "$ui/dist/index.html" ] || { log "the UI is not built: run 'make hub-ui'"; exit 1; }
+[ -d "$ui/node_modules/playwright-core" ] || { log "no node_modules: run 'make hub-ui'"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/diego-hub-test.XXXXXX")
+vault_pid='' up_pid='' hub_pid=''
+cleanup() {
+  status=$?
+  for p in $hub_pid $up_pid; do kill -INT "$p" 2>/dev/null || true; done
+  for p in $hub_pid $up_pid; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  if [ -n "$vault_pid" ]; then kill "$vault_pid" 2>/dev/null || true; fi
+  # a cell the test killed left its instances' processes to the cluster's stop; any
+  # process still running from this run's directory goes too
+  pids=$(pgrep -f -- "$work/" || true)
+  # shellcheck disable=SC2086 # a list of pids
+  if [ -n "$pids" ]; then kill -KILL $pids 2>/dev/null || true; fi
+  if [ $status -ne 0 ]; then
+    log "FAILED; logs kept in $work (diego up: $work/up.log, components: $work/d/logs)"
+  else
+    rm -rf "$work"
+  fi
+  exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+json() { node -e 'const f=require(process.argv[1]);const v=process.argv[2].split(".").reduce((o,k)=>o==null?o:o[k],f);console.log(v==null?"":v)' "$1" "$2"; }
+wait_file() { # file, seconds, pid
+  for _ in $(seq 1 $(($2 * 10))); do
+    [ -s "$1" ] && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+log "building the Vault stand-in"
+(cd "$root" && $GO build -o "$work/standin" ./src/internal/vaulttest/standin)
+"$work/standin" -listen 127.0.0.1:0 -info "$work/vault.json" >"$work/vault.log" 2>&1 &
+vault_pid=$!
+wait_file "$work/vault.json" 30 $vault_pid || { log "the Vault stand-in did not start: $(cat "$work/vault.log")"; exit 1; }
+VAULT_ADDR=$(json "$work/vault.json" url)
+VAULT_TOKEN=$(json "$work/vault.json" root_token)
+export VAULT_ADDR VAULT_TOKEN
+
+port_base=${HUB_TEST_PORT_BASE:-9600}
+log "diego up --dir $work/d --port-base $port_base --vault-addr $VAULT_ADDR"
+"$bin/diego" up --dir "$work/d" --port-base "$port_base" --vault-addr "$VAULT_ADDR" --vault-token "$VAULT_TOKEN" >"$work/up.log" 2>&1 &
+up_pid=$!
+target="$work/d/target.json"
+wait_file "$target" 120 $up_pid || { log "diego up did not become ready: $(tail -n 20 "$work/up.log")"; exit 1; }
+export DIEGO_TARGET=$target DIEGO_BIN=$bin DIEGO_DIR="$work/d"
+
+HUB_URL=$(json "$target" hub_url)
+if [ -z "$HUB_URL" ]; then
+  # diego up without the hub (--no-hub, or a build before it had one): run bin/hub on the target
+  port=$(free_port)
+  node -e '
+    const t = require(process.argv[1]); const d = require("path").dirname(process.argv[1]);
+    const abs = (p) => p && (require("path").isAbsolute(p) ? p : require("path").join(d, p));
+    const cells = {}; for (const c of t.cells || []) cells[c.cell_id] = c.local_url;
+    console.log(JSON.stringify({ listen_address: "127.0.0.1:" + process.argv[2],
+      bbs: { url: t.bbs_url, ca_cert: abs(t.ca_cert), client_cert: d + "/certs/admin.crt", client_key: d + "/certs/admin.key" },
+      locket_address: t.locket_address, auctioneer_url: t.auctioneer_url || "", cell_local_urls: cells,
+      log_dir: abs(t.log_dir) || "", audit_log: d + "/hub-audit.log" }, null, 1));' "$target" "$port" >"$work/hub.json"
+  "$bin/hub" -config "$work/hub.json" >"$work/hub.log" 2>&1 &
+  hub_pid=$!
+  HUB_URL="http://127.0.0.1:$port"
+fi
+export HUB_URL
+for _ in $(seq 1 300); do curl -fsS "$HUB_URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "$HUB_URL/healthz" >/dev/null || { log "the hub at $HUB_URL does not answer /healthz"; exit 1; }
+log "the hub is at $HUB_URL"
+
+cd "$ui"
+if [ "$mode" = bench ]; then
+  node test/bench-first-paint.mjs
+else
+  HUB_SHOTS="$root/docs/hub" node --test --test-concurrency=1 --test-timeout=600000 test/
+fi
