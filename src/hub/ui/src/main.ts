@@ -51,6 +51,7 @@ export function navigate(path: string, params?: Record<string, string | number |
 const main = document.getElementById('main')!;
 let current: Mounted | null = null;
 let currentRoute = '';
+let routed = false;
 
 async function route(): Promise<void> {
   const r = parseHash(location.hash);
@@ -73,7 +74,8 @@ async function route(): Promise<void> {
   current = views[r.name](main, r);
   const heading = main.querySelector('h1');
   document.title = (heading?.textContent || 'Diego Hub') + ' · Diego Hub';
-  main.focus({ preventScroll: true });
+  if (routed) main.focus({ preventScroll: true }); // a view change moves focus to it; the first load leaves it at the top
+  routed = true;
   await refresh(current);
   if (!document.body.dataset.ready) {
     document.body.dataset.ready = '1';

@@ -71,6 +71,8 @@ test('every view renders with the cluster\'s data', async () => {
 
 test('the keyboard reaches the views and the dialog', async () => {
   await view(page, 'cells');
+  await page.reload();
+  await page.waitForSelector('body[data-ready]');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
   await page.keyboard.press('Tab');

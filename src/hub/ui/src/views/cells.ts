@@ -46,12 +46,12 @@ export function cellsView(main: HTMLElement, r: Route): Mounted {
     items.forEach((c) => { const k = c.zone || '(no zone)'; byZone.set(k, [...(byZone.get(k) || []), c]); });
     swap(list,
       items.length === 0 && h('p', { class: 'muted' }, 'No cells.'),
-      [...byZone.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([z, cells]) => h('div', { class: 'table-wrap' },
+      [...byZone.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([z, cells]) => h('div', { class: 'table-wrap' },
         h('table', { class: 'cells' },
           h('caption', null, `Zone ${z}`),
           h('thead', null, h('tr', null, ['Cell', 'Status', 'Memory', 'Disk', 'Containers', 'Instances', 'Placement tags', 'Actions']
             .map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', null, cells.map((c) => h('tr', { class: c.missing ? 'row-bad' : c.evacuating ? 'row-warn' : '', 'data-cell': c.cell_id },
+          h('tbody', null, cells.sort((a, b) => a.cell_id.localeCompare(b.cell_id, 'en', { numeric: true })).map((c) => h('tr', { class: c.missing ? 'row-bad' : c.evacuating ? 'row-warn' : '', 'data-cell': c.cell_id },
             h('th', { scope: 'row' }, h('a', { href: `#/timeline?cell_id=${encodeURIComponent(c.cell_id)}`, title: 'Events of this cell' }, c.cell_id)),
             h('td', null, c.missing ? h('span', { class: 'badge state-missing' }, 'MISSING')
               : c.evacuating ? h('span', { class: 'badge state-evacuating' }, 'EVACUATING')

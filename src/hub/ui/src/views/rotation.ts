@@ -16,6 +16,8 @@ export function rotationView(main: HTMLElement): Mounted {
     const done = r.progress?.done || 0, all = r.progress?.total || 0;
     const pct = all ? Math.round((done / all) * 100) : 0;
     swap(body,
+      r.error && h('p', { class: 'error', role: 'alert' }, 'The BBS encryption status could not be read: ' + r.error),
+      r.last_error && h('p', { class: 'error' }, 'The last re-encryption failed: ' + r.last_error),
       h('dl', { class: 'facts' }, h('dt', null, 'Active key'), h('dd', { id: 'active-key' }, h('code', null, r.active_key || '–')),
         h('dt', null, 'Rotation'), h('dd', { id: 'rotation-state' }, r.in_progress ? 'in progress' : 'idle')),
       r.in_progress && h('section', { 'aria-labelledby': 'prog-h', class: 'progress-box' },

@@ -34,6 +34,7 @@ export function systemView(main: HTMLElement): Mounted {
       h('section', { 'aria-labelledby': 'comp-h' }, h('h2', { id: 'comp-h' }, 'Components'),
         h('div', { class: 'zone-cards' }, comps.map((c) => h('article', { class: 'zone-card', 'aria-label': 'Component ' + c.name },
           h('h3', null, c.name, ' ', c.healthy ? h('span', { class: 'badge state-running' }, 'healthy') : h('span', { class: 'badge state-crashed' }, 'unhealthy')),
+          c.error && h('p', { class: 'error' }, c.error),
           Object.keys(c.metrics || {}).length === 0 ? h('p', { class: 'muted' }, 'No metrics (no metrics URL configured).') :
             h('dl', { class: 'facts' }, Object.entries(c.metrics || {}).sort(([a], [b]) => (NAMES[b] ? 1 : 0) - (NAMES[a] ? 1 : 0) || a.localeCompare(b))
               .map(([k, v]) => [h('dt', null, NAMES[k] || k.replace(/_/g, ' ')), h('dd', null, metric(k, v as number))])))))));
