@@ -152,8 +152,13 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	for what, m := range map[string]map[string]string{"metrics_urls": c.MetricsURLs, "cell_local_urls": c.CellLocalURLs} {
-		for k, v := range m {
+	for _, f := range []struct {
+		what string
+		m    map[string]string
+	}{{"metrics_urls", c.MetricsURLs}, {"cell_local_urls", c.CellLocalURLs}} {
+		what, m := f.what, f.m
+		for _, k := range sortedKeys(m) {
+			v := m[k]
 			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				errs = append(errs, fmt.Errorf("%s[%q] %q: want an http:// or https:// URL", what, k, v))
 			}

@@ -83,15 +83,16 @@ func Start(cfg Config) (_ *Server, err error) {
 	}
 	s.Addr = l.Addr().String()
 	scheme := "http"
+	limits := serve.DefaultLimits
+	l = limits.Listener(l) // under TLS: the server must see *tls.Conn (r.TLS)
 	if tlsConf != nil {
 		scheme = "https"
 		l = tls.NewListener(l, tlsConf)
 	}
 	s.URL = scheme + "://" + s.Addr
-	limits := serve.DefaultLimits
 	handler := serve.Streams(hub.Handler(ui.Files(), ui.Built()), func(r *http.Request) bool { return r.URL.Path == "/api/stream" })
 	s.srv = limits.Apply(&http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
-	s.group.Go(func() error { return s.srv.Serve(limits.Listener(l)) })
+	s.group.Go(func() error { return s.srv.Serve(l) })
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go func() { defer close(s.done); hub.Run(ctx) }()
