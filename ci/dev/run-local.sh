@@ -59,5 +59,7 @@ proxy=$(grep -o '"ssh_proxy_address": *"[^"]*"' "$target" | cut -d'"' -f4)
 echo "    or with OpenSSH: ssh -p ${proxy##*:} diego:sample-app/0@${proxy%:*}  (password: ssh_proxy_diego_credentials in $target)"
 echo
 echo "Try: export DIEGO_TARGET=$target; $bin/diego cells -o table; $bin/diego logs sample-app; $bin/diego ssh sample-app/1"
+hub=$(grep -o '"hub_url": *"[^"]*"' "$target" | cut -d'"' -f4 || true)
+if [ -n "$hub" ]; then echo "Diego Hub, the web UI (cells, apps, tasks, events, live): $hub"; fi
 echo "Ctrl-C stops the cluster; 'make run' again resumes it."
 wait $up
