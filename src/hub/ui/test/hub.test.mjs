@@ -42,6 +42,13 @@ test('every view renders with the cluster\'s data', async () => {
   await view(page, 'apps');
   await page.locator(`tr[data-app="${APP}"] td[data-col="running"]`).filter({ hasText: '3' }).waitFor({ timeout: 60000 });
   await shot(page, 'apps');
+  await page.getByLabel('Filter', { exact: true }).fill('no-such-app');
+  await page.getByLabel('Filter', { exact: true }).press('Enter');
+  await page.getByText('No app matches the filter.').waitFor({ timeout: 30000 });
+  await page.getByLabel('Filter', { exact: true }).fill(APP);
+  await page.getByLabel('Domain', { exact: true }).fill('diego');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.locator(`tr[data-app="${APP}"]`).waitFor({ timeout: 30000 });
 
   await view(page, 'apps/' + APP);
   await page.waitForFunction(() => document.querySelectorAll('tr[data-state="RUNNING"]').length === 3, null, { timeout: 60000 });
@@ -94,7 +101,7 @@ test('scaling an app in the UI changes its instances in the BBS', async () => {
   await page.getByRole('button', { name: 'Scale…' }).click();
   const input = page.getByRole('spinbutton', { name: 'Instances' });
   await input.fill('5');
-  await shot(page, 'scale-dialog');
+  await shot(page, 'scale-dialog', false);
   await page.getByRole('dialog').getByRole('button', { name: 'Scale', exact: true }).click();
   await page.locator('#app-desired').filter({ hasText: /^5$/ }).waitFor({ timeout: 30000 });
   await page.waitForFunction(() => document.querySelectorAll('tr[data-state="RUNNING"]').length === 5, null, { timeout: 90000 });
@@ -103,6 +110,30 @@ test('scaling an app in the UI changes its instances in the BBS', async () => {
   await until('5 RUNNING in the BBS', () => running(APP).length === 5);
   const ev = await api(`/api/events?kind=action&process_guid=${APP}`);
   assert.ok(ev.items.length > 0, 'the action is on the timeline');
+});
+
+test('retiring an instance in the UI replaces it', async () => {
+  await view(page, 'apps/' + APP);
+  const button = page.locator('tr[data-index="0"] button', { hasText: 'Retire' });
+  const key = await button.getAttribute('data-key');
+  await button.click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Retire', exact: true }).click();
+  await page.waitForFunction((k) => !document.querySelector(`[data-key="${k}"]`) &&
+    document.querySelector('tr[data-index="0"][data-state="RUNNING"]'), key, { timeout: 180000 });
+  await until('5 RUNNING in the BBS after the retire', () => running(APP).length === 5, 180000);
+});
+
+test('cancelling a task in the UI fails it', async () => {
+  diego('create-task', JSON.stringify({ task_guid: 'hub-long', domain: 'hub-cancel', rootfs: 'preloaded:cflinuxfs4',
+    action: { run: { path: '/bin/sh', args: ['-c', 'sleep 600'], user: 'vcap' } } }));
+  await view(page, 'tasks?domain=hub-cancel');
+  const button = page.getByRole('button', { name: 'Cancel task hub-long' });
+  await button.waitFor({ timeout: 60000 });
+  await button.click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel the task' }).click();
+  await page.locator('tr[data-task="hub-long"] .badge', { hasText: 'failed' }).waitFor({ timeout: 60000 });
+  assert.match(await page.locator('tr[data-task="hub-long"] td.result').innerText(), /cancel/i);
+  await shot(page, 'tasks-cancelled');
 });
 
 test('a key rotation moves the rows to the new key', async () => {
@@ -158,6 +189,24 @@ test('a killed cell shows as missing and its instances run elsewhere', async () 
   await view(page, `timeline?cell_id=${victim.cell_id}`);
   await page.locator('li[data-kind="cell_lost"]').first().waitFor({ timeout: 60000 });
   await shot(page, 'timeline-cell-lost');
+});
+
+test('draining a cell in the UI moves its instances', async () => {
+  const t = target();
+  const on = running(APP);
+  const cells = [...new Set(on.map((a) => a.cell_id))];
+  assert.ok(cells.length >= 2, 'instances on two live cells: ' + cells);
+  const drained = cells[0];
+  await view(page, 'cells');
+  await page.getByRole('button', { name: `Drain cell ${drained}` }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Drain', exact: true }).click();
+  await page.locator(`tr[data-cell="${drained}"] :is(.state-evacuating, .state-missing)`).waitFor({ timeout: 120000 });
+  await shot(page, 'cells-draining');
+  await until(`5 RUNNING off ${drained}`, () => {
+    const now = running(APP);
+    return now.length === 5 && now.every((a) => a.cell_id !== drained);
+  }, 180000);
+  assert.ok(t.cells.some((c) => c.cell_id === drained));
 });
 
 test('first paint', async () => {

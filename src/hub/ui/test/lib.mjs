@@ -74,11 +74,11 @@ export async function newPage(browser) {
   return page;
 }
 
-export async function shot(page, name) {
+export async function shot(page, name, fullPage = true) {
   const dir = process.env.HUB_SHOTS;
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, name + '.png'), fullPage: true });
+  await page.screenshot({ path: path.join(dir, name + '.png'), fullPage });
 }
 
 /** view opens #/path and waits until the view has drawn its data. */
