@@ -136,6 +136,24 @@ test('cancelling a task in the UI fails it', async () => {
   await shot(page, 'tasks-cancelled');
 });
 
+test('a rotation in progress shows its progress bar', async () => {
+  // The hub reads the BBS's encryption status every 5 s; a real rotation of this
+  // cluster's few rows ends within one poll (the next test), so the running state
+  // is served to this page from the hub's own answer with the rotation marked running.
+  const real = await api('/api/rotation');
+  const p = await newPage(browser);
+  await p.route('**/api/rotation', (route) => route.fulfill({ contentType: 'application/json',
+    body: JSON.stringify({ ...real, in_progress: true, progress: { done: 6, total: 19 } }) }));
+  await view(p, 'rotation');
+  const bar = p.getByRole('progressbar');
+  await bar.waitFor({ timeout: 30000 });
+  assert.equal(await bar.getAttribute('value'), '6');
+  assert.equal(await bar.getAttribute('max'), '19');
+  assert.match(await p.locator('.progress-box').innerText(), /6 of 19 rows \(32%\)/);
+  await shot(p, 'rotation-progress');
+  await p.close();
+});
+
 test('a key rotation moves the rows to the new key', async () => {
   const before = await api('/api/rotation');
   assert.ok(before.active_key, 'an active key: ' + JSON.stringify(before));
