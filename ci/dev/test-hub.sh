@@ -21,9 +21,10 @@ log() { printf 'test-hub: %s\n' "$*" >&2; }
 [ -d "$ui/node_modules/playwright-core" ] || { log "no node_modules: run 'make hub-ui'"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/diego-hub-test.XXXXXX")
-vault_pid='' up_pid='' hub_pid='' bench_pid=''
+vault_pid='' up_pid='' hub_pid='' bench_pid='' tests_pid=''
 cleanup() {
   status=$?
+  if [ -n "$tests_pid" ]; then kill -TERM "$tests_pid" 2>/dev/null || true; wait "$tests_pid" 2>/dev/null || true; fi
   for p in $hub_pid $up_pid $bench_pid; do kill -INT "$p" 2>/dev/null || true; done
   for p in $hub_pid $up_pid $bench_pid; do
     for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -118,8 +119,11 @@ curl -fsS "$HUB_URL/healthz" >/dev/null || { log "the hub at $HUB_URL does not a
 log "the hub is at $HUB_URL"
 
 cd "$ui"
+# in the background and waited for, so that a signal runs the cleanup at once
 if [ "$mode" = bench ]; then
-  node test/bench-first-paint.mjs
+  node test/bench-first-paint.mjs &
 else
-  HUB_SHOTS="$root/docs/hub" node --test --test-concurrency=1 --test-timeout=600000 test/hub.test.mjs
+  HUB_SHOTS="$root/docs/hub" node --test --test-concurrency=1 --test-timeout=600000 test/hub.test.mjs &
 fi
+tests_pid=$!
+wait "$tests_pid"
