@@ -38,6 +38,9 @@ test('every view renders with the cluster\'s data', async () => {
   for (const c of t.cells) await page.locator(`tr[data-cell="${c.cell_id}"] .state-ok`).waitFor({ timeout: 60000 });
   // the zones' capacity comes with the hub's first poll of the cells (the page refetches on its change event)
   await page.locator('svg.chart[aria-label^="Capacity used per zone"]').waitFor({ timeout: 60000 });
+  // and each cell's containers in use (an instance each) with the next poll of the reps
+  await page.waitForFunction((n) => [...document.querySelectorAll('tr[data-cell] [role="meter"][aria-label$=" containers"]')]
+    .filter((m) => Number(m.getAttribute('aria-valuenow')) >= 1).length === n, t.cells.length, { timeout: 60000 });
   await shot(page, 'cells');
 
   await view(page, 'apps');

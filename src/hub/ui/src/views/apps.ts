@@ -34,7 +34,7 @@ export function appsView(main: HTMLElement, r: Route): Mounted {
     h('section', { 'aria-labelledby': 'apps-h' }, h('h2', { id: 'apps-h', class: 'sr-only' }, 'App list'), list));
 
   async function refresh(): Promise<void> {
-    swap(chart, lineChart(samples), h('p', { class: 'muted small' }, `${samples.length} samples since this page opened (one per update from the hub).`));
+    swap(chart, lineChart(samples), h('p', { class: 'muted small' }, `${samples.length} sample${samples.length === 1 ? '' : 's'} since this page opened (one per update from the hub).`));
     let res: Page<AppRow>;
     try { res = await get(`/api/apps${qs({ q, domain, page, per_page: PER_PAGE })}`); } catch (e) { swap(list, errorBox(e)); return; }
     const items = res.items || [];
