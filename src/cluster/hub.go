@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"net"
+	"strconv"
 
 	hubdaemon "github.com/diego-go/diego/src/hub/daemon"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
@@ -12,8 +14,12 @@ import (
 // --no-hub).
 const hubOffset = 8
 
-func (l layout) hubAddr() string { return l.addr(hubOffset) }
-func (l layout) hubURL() string  { return "http://" + l.hubAddr() }
+// hubAddr is on loopback even when the control plane listens on a bridge
+// (--ha as root): the Hub runs on this machine, so it needs no login.
+func (l layout) hubAddr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.opts.PortBase+hubOffset))
+}
+func (l layout) hubURL() string { return "http://" + l.hubAddr() }
 
 // hubConfig is the Hub's: on the control plane's host (loopback without
 // network namespaces, so no login), with the admin client certificate (the

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 
 	"github.com/diego-go/diego/src/target"
@@ -53,9 +54,10 @@ type hubApp struct {
 		Instances, Running int
 	} `json:"app"`
 	Instances []struct {
-		Index  int    `json:"index"`
-		State  string `json:"state"`
-		CellID string `json:"cell_id"`
+		Index        int    `json:"index"`
+		InstanceGuid string `json:"instance_guid"`
+		State        string `json:"state"`
+		CellID       string `json:"cell_id"`
 	} `json:"instances"`
 }
 
@@ -172,7 +174,30 @@ func TestHub(t *testing.T) {
 	if err := hubGet(hub+"/api/events?kind=cell_lost", &ev); err != nil || len(ev.Items) != 1 || ev.Items[0].CellID != "cell-2" {
 		t.Errorf("cell_lost events: %+v %v", ev, err)
 	}
+
+	// Retire an instance; cancel a task that does not exist.
+	before := app.Instances[0]
+	if code, body := hubPost(t, hub+"/api/apps/hub-app/instances/0/retire", `{"confirm":true}`, true); code != http.StatusOK {
+		t.Fatalf("retire: HTTP %d %s", code, body)
+	}
+	eventually(t, 30*time.Second, "instance 0 retired (gone or replaced)", func() (bool, string) {
+		lrps, err := cl.ActualLRPs(lg, "", models.ActualLRPFilter{ProcessGuid: "hub-app", Index: &zero})
+		for _, l := range lrps {
+			if l.ActualLRPInstanceKey.InstanceGuid == before.InstanceGuid {
+				return false, fmt.Sprintf("%+v %v", l, err)
+			}
+		}
+		return err == nil, fmt.Sprint(err)
+	})
+	if code, body := hubPost(t, hub+"/api/tasks/no-such-task/cancel", `{"confirm":true}`, true); code != http.StatusNotFound {
+		t.Errorf("cancel of an unknown task: HTTP %d %s, want 404", code, body)
+	}
+	if err := hubGet(hub+"/api/events?kind=action", &ev); err != nil || len(ev.Items) != 2 {
+		t.Errorf("action events: %+v %v, want the scale and the retire", ev, err)
+	}
 }
+
+var zero int32
 
 // TestNoHub: --no-hub leaves the Hub out of the cluster and target.json.
 func TestNoHub(t *testing.T) {

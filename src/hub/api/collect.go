@@ -75,6 +75,7 @@ func (h *Hub) heartbeat(ctx context.Context) {
 // (at most once per Refresh) and everything else every PollInterval.
 func (h *Hub) collect(ctx context.Context) {
 	h.poll(ctx)
+	last := time.Now()
 	tick := time.NewTicker(h.o.PollInterval)
 	defer tick.Stop()
 	for {
@@ -83,8 +84,14 @@ func (h *Hub) collect(ctx context.Context) {
 			return
 		case <-tick.C:
 			h.poll(ctx)
+			last = time.Now()
 		case <-h.pollNow:
-			h.poll(ctx)
+			// After an action, but never sooner than MinPoll after the
+			// last poll (the ticker catches up otherwise).
+			if time.Since(last) >= MinPoll {
+				h.poll(ctx)
+				last = time.Now()
+			}
 		case <-h.dirty:
 			if !serve.Sleep(ctx, h.o.Refresh) {
 				return
@@ -104,6 +111,10 @@ func (h *Hub) poll(ctx context.Context) {
 	h.readRotation(ctx)
 	h.rebuild("apps", "tasks", "cells", "system", "rotation")
 }
+
+// MinPoll is the least time between two polls of the cells, Locket,
+// metrics and the rotation.
+const MinPoll = 5 * time.Second
 
 // requestTimeout bounds each read of a poll.
 const requestTimeout = 10 * time.Second

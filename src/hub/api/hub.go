@@ -91,9 +91,7 @@ func New(o Options) *Hub {
 	if o.Refresh <= 0 {
 		o.Refresh = time.Second
 	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = 5 * time.Second
-	}
+	o.PollInterval = max(o.PollInterval, MinPoll)
 	h := &Hub{o: o, ring: view.NewRing(view.DefaultRingSize), bus: newBus(), dirty: make(chan struct{}, 1),
 		pollNow: make(chan struct{}, 1), quit: make(chan struct{}), metrics: map[string]scrape{}}
 	h.view.Store(view.Build(view.Input{Now: o.Now()}))

@@ -140,8 +140,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("users[%d].password_sha256: want 64 hex digits (printf %%s PASSWORD | sha256sum)", i))
 		}
 	}
-	if u, err := url.Parse(c.BBS.URL); c.BBS.URL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("bbs.url %q: want the BBS API's URL, e.g. https://127.0.0.1:8889", c.BBS.URL))
+	for _, s := range strings.Split(c.BBS.URL, ",") {
+		if u, err := url.Parse(strings.TrimSpace(s)); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("bbs.url %q: want the BBS API's URL, e.g. https://127.0.0.1:8889 (several comma-separated)", c.BBS.URL))
+			break
+		}
 	}
 	errs = append(errs, files(map[string]string{"bbs.ca_cert": c.BBS.CACert, "bbs.client_cert": c.BBS.ClientCert, "bbs.client_key": c.BBS.ClientKey})...)
 	if c.LocketAddress != "" {

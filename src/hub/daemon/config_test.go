@@ -67,6 +67,7 @@ func TestValidate(t *testing.T) {
 			c.TLS.CertFile, c.TLS.KeyFile, c.Users = b.ServerCert, b.ServerKey, []User{{Name: "a", PasswordSHA256: hash("x")}}
 		},
 		"public with TLS and client certs": func(c *Config) { public(c); c.TLS = TLSConfig{b.ServerCert, b.ServerKey, b.CACert} },
+		"several BBS URLs":                 func(c *Config) { c.BBS.URL = "https://10.0.0.1:8889,https://10.0.0.2:8889" },
 		"localhost":                        func(c *Config) { c.ListenAddress = "localhost:0" },
 		"IPv6 loopback":                    func(c *Config) { c.ListenAddress = "[::1]:0" },
 		"optional URLs": func(c *Config) {
