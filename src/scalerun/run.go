@@ -56,28 +56,26 @@ func Run(ctx context.Context, cfg Config) (*scalebench.Report, error) {
 		Processes: len(r.sizes), Started: time.Now().UTC(), Machine: scalebench.ThisMachine()}
 	runErr := r.measure(ctx, rep)
 	outErr := writeOutputs(cfg.Out, rep)
-	// The cells stop first, with the BBS answering: each removes its
-	// instances, which is only time at the end of a run, so it is bounded.
+	// The event streams close first: the cells' removals would only flood
+	// them, and a subscription the busy BBS leaves unanswered once hung
+	// the driver here (Close is now bounded). Then the cells, with the BBS
+	// answering: each removes its instances, a few at a time, until the
+	// minute is up (the control plane's stop ends the rest).
+	if r.meter != nil {
+		if err := r.meter.Close(); err != nil {
+			cfg.Logger.Warn("closing the event streams", "err", err)
+		}
+	}
 	if r.cells != nil {
 		r.phase("stopping the cells")
-		// A cell's Stop waits for its instances' removal whatever its
-		// context says, so the wait is abandoned after a minute (the
-		// process is ending; the control plane's stop ends the rest).
 		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		stopped := make(chan error, 1)
-		go func() { stopped <- r.cells.Stop(sctx) }()
-		select {
-		case err := <-stopped:
-			if err != nil {
-				cfg.Logger.Warn("stopping the cells", "err", err)
+		if err := r.cells.Stop(sctx); err != nil {
+			cfg.Logger.Warn("stopping the cells", "err", err)
+			if sctx.Err() != nil {
+				r.phase("the cells did not stop within a minute; leaving them")
 			}
-		case <-sctx.Done():
-			r.phase("the cells did not stop within a minute; leaving them")
 		}
 		cancel()
-	}
-	if r.meter != nil {
-		r.meter.Close()
 	}
 	if r.ctl != nil {
 		r.ctl.stop()
