@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/diego-go/diego/src/locket"
@@ -107,9 +108,24 @@ type Cell struct {
 	Backend *sim.Backend
 
 	stopConcurrency int
+	sync            *syncWatch
+	stopping        atomic.Bool
 	stopOnce        sync.Once
 	stopErr         error
 }
+
+// SyncedSince reports whether the cell's rep has completed a bulk sync
+// (every BBS call of it answered) that started at or after t.
+func (c *Cell) SyncedSince(t time.Time) bool {
+	return c.sync.lastStart.Load() >= t.UnixNano()
+}
+
+// FailedSyncs counts the rep's bulk syncs that failed (the BBS did not
+// answer, or refused).
+func (c *Cell) FailedSyncs() uint64 { return c.sync.failed.Load() }
+
+// Stopping reports whether Stop has been called.
+func (c *Cell) Stopping() bool { return c.stopping.Load() }
 
 // Stop stops the cell as SIGTERM stops a rep: its instances are stopped
 // and removed from the BBS, StopConcurrency at a time, then the rep stops
@@ -119,6 +135,7 @@ type Cell struct {
 // BBS treats those the rep fails to remove as lost). It is idempotent: a
 // second call returns the first one's result.
 func (c *Cell) Stop(ctx context.Context) error {
+	c.stopping.Store(true)
 	c.stopOnce.Do(func() {
 		// No new work while stopping, as the rep rejects it once stopping:
 		// the auctioneer would place the replacements back here.
@@ -224,9 +241,9 @@ func (cs *Cells) startCell(ctx context.Context, i int) (*Cell, error) {
 	if cfg.Tweak != nil {
 		cfg.Tweak(i, &s)
 	}
-	d, err := daemon.Start(ctx, s, daemon.Options{
-		Backend: b, LocketClient: cs.locket, Logger: cfg.Logger.With("cell", id),
-	})
+	w := &syncWatch{}
+	logger := slog.New(watchHandler{inner: cfg.Logger.Handler(), w: w}).With("cell", id)
+	d, err := daemon.Start(ctx, s, daemon.Options{Backend: b, LocketClient: cs.locket, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", id, err)
 	}
@@ -236,7 +253,7 @@ func (cs *Cells) startCell(ctx context.Context, i int) (*Cell, error) {
 		_ = d.Stop(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("cell %s: waiting for its presence: %w", id, ctx.Err())
 	}
-	return &Cell{ID: id, Zone: zone, Daemon: d, Backend: b, stopConcurrency: cfg.StopConcurrency}, nil
+	return &Cell{ID: id, Zone: zone, Daemon: d, Backend: b, stopConcurrency: cfg.StopConcurrency, sync: w}, nil
 }
 
 // All returns the cells in the order of their index.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diego-go/diego/src/internal/testutil"
 	"github.com/diego-go/diego/src/rep/container/host"
 )
 
@@ -63,5 +64,30 @@ func stopWithin(t *testing.T, c *Cell, ctx context.Context) error {
 		buf := make([]byte, 4<<20)
 		t.Fatalf("%s's Stop did not return within %v of its context's end; goroutines:\n%s", c.ID, waitFor, buf[:runtime.Stack(buf, true)])
 		return nil
+	}
+}
+
+// TestCellsReportTheirSyncs: every cell's rep completes bulk syncs (every
+// 2 s here) and the cell reports one that started after a given time.
+func TestCellsReportTheirSyncs(t *testing.T) {
+	s := startSystem(t, 3)
+	t0 := time.Now()
+	for _, c := range s.cells.All() {
+		if c.SyncedSince(t0.Add(time.Hour)) {
+			t.Errorf("%s reports a sync in the future", c.ID)
+		}
+	}
+	testutil.WaitFor(t, waitFor, "every cell to sync after t0", func() bool {
+		for _, c := range s.cells.All() {
+			if !c.SyncedSince(t0) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, c := range s.cells.All() {
+		if c.FailedSyncs() != 0 || c.Stopping() {
+			t.Errorf("%s: %d failed syncs, stopping %v", c.ID, c.FailedSyncs(), c.Stopping())
+		}
 	}
 }
