@@ -36,6 +36,9 @@ type run struct {
 	desired atomic.Int64 // instances desired so far
 	started time.Time
 	resubs  uint64 // LagStats.Resubscribed when the counter was last reset
+	// killedBBS is the active BBS's cost sampled just before the failover
+	// killed it.
+	killedBBS *scalebench.ComponentCost
 }
 
 // Run runs the benchmark, writes report.json, plot.svg and report.md to
@@ -169,6 +172,9 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 	if err := r.drain(ctx, rep); err != nil {
 		return err
 	}
+	if err := r.failover(ctx, rep); err != nil {
+		return err
+	}
 	rep.EventLag = ptr(r.meter.Stats())
 	if err := r.final(ctx, rep); err != nil {
 		return err
@@ -184,24 +190,7 @@ func ptr[T any](v T) *T { return &v }
 // poll calls cond every 500 ms until it holds, failing after the phase
 // timeout.
 func (r *run) poll(ctx context.Context, what string, cond func() (bool, error)) error {
-	deadline := time.Now().Add(r.cfg.PhaseTimeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return fmt.Errorf("waiting for %s: %w", what, err)
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting for %s: not within %v", what, r.cfg.PhaseTimeout)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	return r.pollEvery(ctx, 500*time.Millisecond, what, cond)
 }
 
 // resyncIfReopened replaces the RUNNING counter's state with a listing when
