@@ -118,11 +118,6 @@ func checks(rep *scalebench.Report) []scalebench.Check {
 	if rep.Drain != nil {
 		out = append(out, scalebench.CheckAtMost("falls below desired RUNNING during the drain", float64(rep.Drain.Dips), 0, ""))
 	}
-	if f := rep.Failover; f != nil && f.SyncedSeconds > 0 {
-		// The issue sets no figure; the BBS lock's TTL (15 s) plus a cell
-		// sync interval is what the reference design allows.
-		out = append(out, scalebench.CheckAtMost("BBS failover: every cell synced with the new leader", f.SyncedSeconds, 60, " s"))
-	}
 	if f := rep.Final; f != nil {
 		out = append(out, scalebench.CheckAtMost("instances missing or duplicated at the end", float64(f.Missing+f.Duplicated), 0, ""))
 	}
