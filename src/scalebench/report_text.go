@@ -39,7 +39,7 @@ func (r *Report) rows() []row {
 		add("rolling drain", "%ss for %d cells (below desired: %t, %d dips in %d processes)", fmtNum(d.Seconds), d.Cells, d.BelowDesired, d.Dips, d.DippedProcesses)
 	}
 	if f := r.Failover; f != nil {
-		add("BBS failover: standby serves / cells synced / all RUNNING", "%ss / %ss / %ss (%d cells)", fmtNum(f.ServingSeconds), fmtNum(f.SyncedSeconds), fmtNum(f.RunningSeconds), f.Cells)
+		add("failover: standby serves / cells synced", "%ss / %ss (%d cells; all RUNNING at %ss)", fmtNum(f.ServingSeconds), fmtNum(f.SyncedSeconds), f.Cells, fmtNum(f.RunningSeconds))
 	}
 	if f := r.Final; f != nil {
 		add("final: desired / running / missing / duplicated", "%d / %d / %d / %d", f.Desired, f.Running, f.Missing, f.Duplicated)

@@ -55,7 +55,7 @@ func TestRunTinyFailover(t *testing.T) {
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "out", ReportMarkdown))
-	if err != nil || !containsAll(string(b), "BBS failover", "standby serves") {
+	if err != nil || !containsAll(string(b), "failover: standby serves", "cells synced") {
 		t.Errorf("report.md lacks the failover: %v\n%s", err, b)
 	}
 }
