@@ -43,24 +43,17 @@ type proc struct {
 	exited chan struct{}
 }
 
-// freeAddr returns a free 127.0.0.1 address.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
+// freeAddrs returns n distinct free 127.0.0.1 addresses: every listener
+// stays open until all are picked, so none is handed out twice.
 func freeAddrs(n int) ([]string, error) {
 	out := make([]string, n)
 	for i := range out {
-		a, err := freeAddr()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("finding a free port: %w", err)
 		}
-		out[i] = a
+		defer l.Close()
+		out[i] = l.Addr().String()
 	}
 	return out, nil
 }

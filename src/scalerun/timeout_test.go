@@ -2,6 +2,7 @@ package scalerun
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -35,6 +36,11 @@ func TestRunPhaseTimeoutReturns(t *testing.T) {
 	case res := <-done:
 		t.Logf("progress:\n%s", out)
 		if res.err == nil || !strings.Contains(res.err.Error(), "not within") {
+			for _, name := range []string{"locket", "bbs", "bbs-standby", "auctioneer"} {
+				if b, rerr := os.ReadFile(filepath.Join(dir, "logs", name+".log")); rerr == nil {
+					t.Logf("%s log tail:\n%s", name, b[max(0, len(b)-2000):])
+				}
+			}
 			t.Fatalf("run returned %v, want the ramp's phase timeout", res.err)
 		}
 	case <-time.After(2 * time.Minute):
