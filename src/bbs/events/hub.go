@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"code.cloudfoundry.org/bbs/models"
 )
@@ -238,6 +239,35 @@ func (s *Subscription) Next(ctx context.Context) (models.Event, error) {
 		return nil, err
 	}
 	return env.event, nil
+}
+
+// tryNext returns the next buffered event without waiting: nil when none
+// is buffered or the subscription has ended (next then reports why).
+func (s *Subscription) tryNext() *envelope {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	select {
+	case env := <-s.ch:
+		return env
+	default:
+		return nil
+	}
+}
+
+// nextUntil waits for the next event until stop fires or the subscription
+// ends (nil for both).
+func (s *Subscription) nextUntil(stop <-chan time.Time) *envelope {
+	select {
+	case env := <-s.ch:
+		return env
+	case <-stop:
+		return nil
+	case <-s.done:
+		return nil
+	}
 }
 
 func (s *Subscription) next(ctx context.Context) (*envelope, error) {

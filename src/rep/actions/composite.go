@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"io"
+	"sync"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -45,25 +46,41 @@ type codependentStep struct {
 }
 
 func (s *codependentStep) Run(ctx context.Context) error {
+	if len(s.steps) == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	results := make(chan error, len(s.steps))
-	for _, step := range s.steps {
-		go func() { results <- step.Run(ctx) }()
-	}
-	var errs []error
-	for range s.steps {
-		err := <-results
+	var (
+		mu   sync.Mutex
+		errs []error // in the order the steps finished; guarded by mu
+		wg   sync.WaitGroup
+	)
+	finished := func(err error) {
 		if err == nil && s.errorOnExit {
 			err = ErrCodependentExited
 		}
 		if err != nil {
+			mu.Lock()
 			errs = append(errs, err)
+			mu.Unlock()
 			cancel()
 		} else if s.cancelOnSuccess {
 			cancel()
 		}
 	}
+	// The last step runs in this goroutine: a running LRP instance (its
+	// action beside its monitor) holds one goroutine fewer.
+	last := len(s.steps) - 1
+	for _, step := range s.steps[:last] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			finished(step.Run(ctx))
+		}()
+	}
+	finished(s.steps[last].Run(ctx))
+	wg.Wait()
 	return aggregate(errs)
 }
 

@@ -57,10 +57,15 @@ func (s *runStep) Run(ctx context.Context) error {
 		err    error
 	}
 	exited := make(chan exit, 1)
-	go func() {
-		status, err := proc.Wait()
-		exited <- exit{status, err}
-	}()
+	var gone <-chan struct{} // closed once proc has exited, where the backend tells
+	if n, ok := proc.(container.ExitNotifier); ok {
+		gone = n.Exited()
+	} else {
+		go func() {
+			status, err := proc.Wait()
+			exited <- exit{status, err}
+		}()
+	}
 
 	var (
 		done      = ctx.Done()
@@ -77,6 +82,10 @@ func (s *runStep) Run(ctx context.Context) error {
 	}()
 	for {
 		select {
+		case <-gone:
+			gone = nil
+			status, err := proc.Wait() // at once: the process has exited
+			exited <- exit{status, err}
 		case e := <-exited:
 			if e.err != nil {
 				return fmt.Errorf("run %s: waiting: %w", s.model.Path, e.err)

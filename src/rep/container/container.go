@@ -99,6 +99,13 @@ type Process interface {
 	Signal(sig os.Signal) error
 }
 
+// ExitNotifier is a Process that also tells, through a channel, when it has
+// exited (Wait then returns at once): the rep waits on it without a
+// goroutine per process.
+type ExitNotifier interface {
+	Exited() <-chan struct{}
+}
+
 // Info describes a container.
 type Info struct {
 	Handle      string

@@ -55,12 +55,19 @@ func (d *Daemon) runLongLived(inst *instance, desired *models.DesiredLRP, c cont
 		}))
 	}
 
-	done := make(chan error, 1)
-	go func() { done <- actions.Codependent(steps, false).Run(ctx) }()
-	if mon == nil {
-		// Without a monitor the instance is healthy once its action runs.
-		d.ops.Do(lrp.InstanceGUID, func() { d.reportRunning(inst, log) })
+	run := actions.Codependent(steps, false)
+	if mon != nil {
+		// The monitor reports the instance healthy; the steps run in this
+		// goroutine (one goroutine fewer for every running instance).
+		if err := run.Run(ctx); err != nil {
+			reason = err.Error()
+		}
+		return reason
 	}
+	done := make(chan error, 1)
+	go func() { done <- run.Run(ctx) }()
+	// Without a monitor the instance is healthy once its action runs.
+	d.ops.Do(lrp.InstanceGUID, func() { d.reportRunning(inst, log) })
 	if err := <-done; err != nil {
 		reason = err.Error()
 	}

@@ -205,6 +205,14 @@ func (m *Monitor) untilAllPass(ctx context.Context, checks []Checker, timeout ti
 // untilOneFails runs each check at its interval until one fails and
 // returns that check's error (or ctx's error when ctx is done first).
 func (m *Monitor) untilOneFails(ctx context.Context, checks []Checker) error {
+	if len(checks) == 1 {
+		// The common case runs in this goroutine (one goroutine fewer for
+		// every running instance).
+		if err := m.checkUntilFails(ctx, checks[0]); err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	first := make(chan error, len(checks))
@@ -213,18 +221,8 @@ func (m *Monitor) untilOneFails(ctx context.Context, checks []Checker) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := time.NewTicker(or(c.Interval(), or(m.HealthyInterval, DefaultHealthyInterval)))
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-				if err := c.Check(ctx); err != nil && ctx.Err() == nil {
-					first <- err
-					return
-				}
+			if err := m.checkUntilFails(ctx, c); err != nil {
+				first <- err
 			}
 		}()
 	}
@@ -237,6 +235,23 @@ func (m *Monitor) untilOneFails(ctx context.Context, checks []Checker) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// checkUntilFails runs c at its interval until it fails (its error) or
+// ctx is done (nil).
+func (m *Monitor) checkUntilFails(ctx context.Context, c Checker) error {
+	t := time.NewTicker(or(c.Interval(), or(m.HealthyInterval, DefaultHealthyInterval)))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := c.Check(ctx); err != nil && ctx.Err() == nil {
+			return err
+		}
+	}
 }
 
 func (m *Monitor) logf(format string, args ...any) {

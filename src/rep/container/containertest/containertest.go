@@ -125,6 +125,13 @@ func (r *running) wait(t *testing.T, within time.Duration) result {
 		if w.err != nil {
 			t.Fatalf("Wait: %v", w.err)
 		}
+		if n, ok := r.p.(container.ExitNotifier); ok {
+			select {
+			case <-n.Exited():
+			default:
+				t.Fatalf("Wait returned but Exited() is not closed (container.ExitNotifier)")
+			}
+		}
 		return result{w.status, r.stdout.String(), r.stderr.String()}
 	case <-time.After(within):
 		t.Fatalf("process did not exit within %v (stdout %q, stderr %q)", within, r.stdout.String(), r.stderr.String())

@@ -227,6 +227,9 @@ func (p process) Wait() (int, error) {
 	return p.g.status, nil
 }
 
+// Exited implements container.ExitNotifier.
+func (p process) Exited() <-chan struct{} { return p.g.dead }
+
 func (p process) Signal(sig os.Signal) error {
 	s, ok := sig.(syscall.Signal)
 	if !ok {
