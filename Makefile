@@ -9,13 +9,22 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/diego-go/diego/src/version.Version=$(VERSION)
 GOTEST    ?= $(GO) test -count=1 -timeout 30m
 
-.PHONY: all build run test bench-scale bench-scale-quick test-chaos fuzz test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh test-tools test-release test-pipelines test-pipeline-local deploy-local test-deploy-local
+.PHONY: all build run test bench-scale bench-scale-quick test-chaos fuzz test-acceptance-runc test-unit services bench bench-quick bench-rep bench-up vet fmt clean bosh hub-ui test-hub bench-hub test-tools test-release test-pipelines test-pipeline-local deploy-local test-deploy-local
 
 all: build
 
-build:
+build: hub-ui
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./src/cmd/...
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./src/cmd/sample-app ./src/cmd/diego-sshd
+
+## hub-ui: Diego Hub's front-end (src/hub/ui: npm ci from package-lock.json when
+## node_modules is older than it, then tsc and the Vite build into src/hub/ui/dist,
+## which the binaries embed)
+HUB_UI := src/hub/ui
+hub-ui:
+	@cd $(HUB_UI) && if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund; fi
+	cd $(HUB_UI) && npm run --silent build
 
 ## run: `diego up` (Locket, BBS, auctioneer, 3 cells on SQLite) with the sample app, state in .local/diego
 run: build
@@ -30,6 +39,7 @@ test: services vet
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 	@$(MAKE) --no-print-directory test-acceptance-runc
 	@$(MAKE) --no-print-directory test-chaos
+	@$(MAKE) --no-print-directory test-hub
 	@$(MAKE) --no-print-directory test-tools
 	@$(MAKE) --no-print-directory test-deploy-local
 	@$(MAKE) --no-print-directory test-pipelines
@@ -62,6 +72,15 @@ fuzz:
 ## faults injected, every acknowledged write audited; rewrites the table there
 test-chaos: services
 	$(GO) test -tags chaos -count=1 -p 1 -timeout 30m ./src/chaos/...
+
+## test-hub: Diego Hub in Debian's headless Chromium (Playwright) against diego up
+## (docs/hub.md): every view, scale, a key rotation, a killed cell; screenshots in docs/hub/
+test-hub: services build
+	GO=$(GO) bash ci/dev/test-hub.sh "$(BIN)" test
+
+## bench-hub: the hub's first paint against a cluster (docs/hub.md)
+bench-hub: build
+	GO=$(GO) bash ci/dev/test-hub.sh "$(BIN)" bench
 
 ## test-acceptance-runc: the acceptance suite against diego up on PostgreSQL with the runc backend (root)
 test-acceptance-runc:

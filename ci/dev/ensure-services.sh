@@ -93,3 +93,9 @@ log "openssh-client ready ($(ssh -V 2>&1))"
 # --- shellcheck (make test-pipelines lints ci/scripts) ------------------------
 command -v shellcheck >/dev/null 2>&1 || { log "installing shellcheck"; apt_install shellcheck; }
 log "shellcheck ready ($(shellcheck --version | sed -n 's/^version: //p'))"
+
+# --- Chromium (make test-hub drives Diego Hub's UI in it with Playwright) -----
+# Debian's chromium, headless; Playwright's own browser download is not used.
+[ -x /usr/bin/chromium ] || { log "installing chromium"; apt_install chromium; }
+/usr/bin/chromium --headless --no-sandbox --version >/dev/null 2>&1 || die "chromium is installed but does not run"
+log "chromium ready ($(/usr/bin/chromium --headless --no-sandbox --version 2>/dev/null | head -n1))"

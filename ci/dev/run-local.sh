@@ -59,5 +59,7 @@ proxy=$(grep -o '"ssh_proxy_address": *"[^"]*"' "$target" | cut -d'"' -f4)
 echo "    or with OpenSSH: ssh -p ${proxy##*:} diego:sample-app/0@${proxy%:*}  (password: ssh_proxy_diego_credentials in $target)"
 echo
 echo "Try: export DIEGO_TARGET=$target; $bin/diego cells -o table; $bin/diego logs sample-app; $bin/diego ssh sample-app/1"
+hub=$(grep -o '"hub_url": *"[^"]*"' "$target" | cut -d'"' -f4 || true)
+[ -n "$hub" ] && echo "Diego Hub (the web UI; the sample app is under Apps): $hub"
 echo "Ctrl-C stops the cluster; 'make run' again resumes it."
 wait $up

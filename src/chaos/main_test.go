@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	builds := [][]string{
-		{"../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep", "../cmd/file-server", "../cmd/ssh-proxy", "../cmd/route-emitter"},
+		{"../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep", "../cmd/file-server", "../cmd/ssh-proxy", "../cmd/route-emitter", "../cmd/hub"},
 		{"../cmd/sample-app"},
 	}
 	for _, pkgs := range builds {

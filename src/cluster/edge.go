@@ -128,8 +128,11 @@ type edge struct {
 	fileServer   *child
 	sshProxy     *child
 	routeEmitter *child
+	// hub is nil with --no-hub.
+	hub *child
 	// sshFingerprint and sshCredentials go to target.json.
 	sshFingerprint, sshCredentials string
+	noHub                          bool
 }
 
 // edgeConfigs adds the file server's config and lays out what it serves.
@@ -156,6 +159,8 @@ func (c *Cluster) edgeConfigs(configs map[string]any) error {
 	c.edge.sshCredentials = proxy.DiegoCredentials
 	configs["ssh-proxy"] = proxy
 	configs["route-emitter"] = l.routeEmitterConfig()
+	c.hubConfigs(configs)
+	c.edge.noHub = c.opts.NoHub
 	return nil
 }
 
@@ -229,12 +234,15 @@ func (e *edge) children(mk func(name, bin string, restart bool) *child) {
 	e.fileServer = mk("file-server", "file-server", true)
 	e.sshProxy = mk("ssh-proxy", "ssh-proxy", true)
 	e.routeEmitter = mk("route-emitter", "route-emitter", true)
+	if !e.noHub {
+		e.hub = mk("hub", "hub", true)
+	}
 }
 
 // all lists the edge's child processes.
 func (e *edge) all() []*child {
 	var out []*child
-	for _, ch := range []*child{e.fileServer, e.sshProxy, e.routeEmitter} {
+	for _, ch := range []*child{e.fileServer, e.sshProxy, e.routeEmitter, e.hub} {
 		if ch != nil {
 			out = append(out, ch)
 		}
@@ -260,7 +268,10 @@ func (c *Cluster) startEdge(ctx context.Context) error {
 	if err := c.startWait(ctx, c.edge.sshProxy, "SSH proxy on "+l.sshProxyAddr()+" (diego realm: diego ssh PROCESS_GUID/INDEX)", func() error { return dialOK(l.sshProxyAddr()) }); err != nil {
 		return err
 	}
-	return c.startWait(ctx, c.edge.routeEmitter, "route emitter publishing to "+l.natsURL()+" (table: diego routes)", func() error { return dialOK(l.routesAddr()) })
+	if err := c.startWait(ctx, c.edge.routeEmitter, "route emitter publishing to "+l.natsURL()+" (table: diego routes)", func() error { return dialOK(l.routesAddr()) }); err != nil {
+		return err
+	}
+	return c.startHub(ctx)
 }
 
 // describe adds the edge's addresses to the target file.
@@ -270,6 +281,7 @@ func (e *edge) describe(l layout, t *target.File) {
 	t.RouteEmitterURL = "http://" + l.routesAddr()
 	t.SSHProxyAddress = l.sshProxyAddr()
 	t.SSHProxyHostFingerprint, t.SSHProxyDiegoCredentials = e.sshFingerprint, e.sshCredentials
+	e.describeHub(l, t)
 	for _, ch := range e.all() {
 		t.PIDs[ch.name] = ch.pid()
 	}

@@ -22,7 +22,7 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	testutil.MainWithBinaries(m, &binDir,
-		testutil.Build{Pkgs: []string{"../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep", "../cmd/file-server", "../cmd/ssh-proxy", "../cmd/route-emitter"}},
+		testutil.Build{Pkgs: []string{"../cmd/bbs", "../cmd/locket", "../cmd/auctioneer", "../cmd/rep", "../cmd/file-server", "../cmd/ssh-proxy", "../cmd/route-emitter", "../cmd/hub"}},
 		// static, as it runs in a busybox rootfs on runc
 		testutil.Build{Pkgs: []string{"../cmd/sample-app", "../cmd/diego-sshd"}, Env: []string{"CGO_ENABLED=0"}})
 }

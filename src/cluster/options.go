@@ -53,6 +53,9 @@ type Options struct {
 	HA bool
 	// Vault, with an Address, has the BBS read its key ring from Vault (vault.go).
 	Vault VaultOptions
+	// NoHub leaves the Hub (the web UI, src/hub) out; by default it runs on
+	// PortBase+8 and target.json names it as hub_url.
+	NoHub bool
 	// BinDir holds the bbs, locket, auctioneer and rep binaries.
 	BinDir string
 	// Out receives progress for people (nil = discarded).
@@ -123,7 +126,11 @@ func (o Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--nats %q: want nats://[user:password@]host:port", o.NATSURL))
 		}
 	}
-	for _, bin := range componentBinaries {
+	bins := componentBinaries
+	if !o.NoHub {
+		bins = append(bins[:len(bins):len(bins)], "hub")
+	}
+	for _, bin := range bins {
 		if _, err := os.Stat(filepath.Join(o.BinDir, bin)); err != nil {
 			errs = append(errs, fmt.Errorf("%s binary not found in %s (build everything with `make build`, or pass --bin-dir)", bin, o.BinDir))
 		}

@@ -20,6 +20,9 @@ func (l layout) listeners() [][2]string {
 		{"the file server", l.fileServerAddr()}, {"the SSH proxy", l.sshProxyAddr()},
 		{"the route emitter's table", l.routesAddr()},
 	}
+	if !l.opts.NoHub {
+		out = append(out, [2]string{"the hub", l.hubAddr()})
+	}
 	for z := 1; z < l.zones(); z++ {
 		out = append(out, [2]string{"z2's BBS", l.bbsAddrZ(z)}, [2]string{"z2's BBS health listener", l.healthAddrZ(z)},
 			[2]string{"z2's Locket", l.locketAddrZ(z)}, [2]string{"z2's auctioneer", l.auctioneerAddrZ(z)})

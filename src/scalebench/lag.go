@@ -236,7 +236,13 @@ func (m *LagMeter) read(i int, s *subscriber) {
 		failures = 0
 		now := m.cfg.Now().UnixNano()
 		s.events.Add(1)
-		if ns, ok := EventTime(e); ok && ns > 0 {
+		ns, ok := int64(0), false
+		if te, isTimed := e.(*TimedEvent); isTimed { // a FrameSource's
+			ns, ok = te.At, te.HasTime
+		} else {
+			ns, ok = EventTime(e)
+		}
+		if ok && ns > 0 {
 			s.hist.Observe(time.Duration(now - ns))
 		}
 		if observe != nil {

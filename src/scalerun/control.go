@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,4 +251,14 @@ func (c *control) stop() {
 			<-p.exited
 		}
 	}
+}
+
+// streamClient is an HTTP client for the BBS's event streams with the
+// benchmark's client certificate: one connection per stream, no timeout.
+func (c *control) streamClient() (*http.Client, error) {
+	tlsCfg, err := pki.ClientTLSConfig(c.certs.CACert, c.certs.ClientCert, c.certs.ClientKey)
+	if err != nil {
+		return nil, fmt.Errorf("event stream client: %w", err)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: -1}}, nil
 }

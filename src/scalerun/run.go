@@ -127,9 +127,21 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 		return err
 	}
 	r.phase("subscribing %d event-stream subscribers", cfg.Subscribers)
+	frames, err := ctl.streamClient()
+	if err != nil {
+		return err
+	}
 	r.meter, err = scalebench.StartLag(ctx, scalebench.LagConfig{
 		Subscribers: cfg.Subscribers, ConnectParallelism: 16, Resubscribe: true, Observe: r.running.Observe,
-		Subscribe: func(int) (events.EventSource, error) { return ctl.client.SubscribeToInstanceEvents(r.log) },
+		Subscribe: func(i int) (events.EventSource, error) {
+			if i == 0 { // the one that counts RUNNING decodes the events
+				return ctl.client.SubscribeToInstanceEvents(r.log)
+			}
+			// The others read only names and times: decoding every event
+			// a thousand times over cost this process more CPU than the
+			// BBS it measures.
+			return scalebench.OpenFrameSource(ctx, frames, ctl.bbsURL, scalebench.InstanceEventsPath)
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("subscribing: %w", err)

@@ -42,6 +42,9 @@ type File struct {
 	SSHProxyDiegoCredentials string `json:"ssh_proxy_diego_credentials,omitempty"`
 	// FileServerURL serves the lifecycle bundles (diego-sshd among them).
 	FileServerURL string `json:"file_server_url,omitempty"`
+	// HubURL is Diego Hub's (the web UI and its JSON API); "" when diego
+	// up ran with --no-hub.
+	HubURL string `json:"hub_url,omitempty"`
 	// BBSHealthURLs are every BBS's health listener (diego up --ha): GET
 	// /leader answers 200 on the BBS holding the lock, 503 on a standby.
 	// BBSURL and LocketAddress then list every server, comma-separated.

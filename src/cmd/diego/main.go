@@ -12,6 +12,6 @@ import (
 // commands is the subcommand table: the operator commands, then the local
 // cluster commands, one entry each, e.g.
 // {Name: "up", Summary: "start a local cluster", Run: up.Run}.
-var commands = slices.Concat(cli.Commands(), []cli.Command{upCommand, benchCommand})
+var commands = slices.Concat(cli.Commands(), []cli.Command{upCommand, benchCommand, hubCommand})
 
 func main() { cli.Main(commands) }

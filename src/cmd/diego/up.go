@@ -52,6 +52,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Vault.Mount, "vault-mount", "", "KV v2 mount of the key ring secret (default secret)")
 	fs.StringVar(&o.Vault.KeyPath, "vault-key-path", "", "path of the key ring secret under --vault-mount (default diego/bbs/encryption)")
 	fs.StringVar(&o.Vault.CACertFile, "vault-ca-cert", "", "PEM CA file of Vault's certificate (https)")
+	fs.BoolVar(&o.NoHub, "no-hub", false, "do not run Diego Hub (the web UI on port-base+8, hub_url in target.json)")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding the bbs, locket, auctioneer and rep binaries (default: next to diego)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: diego up [flags]\n\nStarts Locket, the BBS, the auctioneer and N reps on this machine and writes DIR/target.json when ready.")
@@ -88,6 +89,9 @@ Try:  diego cells -o table        diego run hello --instances 3 --port 8080 --ro
 Ctrl-C stops everything; running it again with the same --dir resumes.
 `, t.Backend, len(t.Cells), t.BBSURL, t.LocketAddress, t.AuctioneerURL, t.NATSURL, t.RouteEmitterURL, t.FileServerURL, t.SSHProxyAddress, t.SSHProxyHostFingerprint, t.CACert, t.ClientCert, t.ClientKey,
 		target.Path(dir), filepath.Join(dir, "logs"), t.LogDir, filepath.Join(c.BinDir(), "sample-app"))
+	if t.HubURL != "" {
+		fmt.Fprintf(stdout, "Diego Hub (web UI): %s\n", t.HubURL)
+	}
 	c.Run(ctx)
 	return nil
 }

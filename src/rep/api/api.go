@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"code.cloudfoundry.org/rep"
@@ -54,6 +55,13 @@ type Config struct {
 
 type handler struct {
 	cfg Config
+
+	// The last /state body and the ledger generation it shows: the
+	// auctioneer asks every cell for its state every round, mostly between
+	// changes.
+	stateMu   sync.Mutex
+	stateGen  uint64 // guarded by stateMu
+	stateBody []byte // guarded by stateMu; nil until the first request
 }
 
 // NewHandler returns the network-accessible rep API: GET /state, POST /work,
@@ -83,7 +91,31 @@ func NewHandler(cfg Config) (http.Handler, error) {
 }
 
 func (h *handler) state(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, h.cfg.Ledger.State(h.cfg.Now()))
+	body, err := h.stateJSON()
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, fmt.Errorf("encoding response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// stateJSON is the ledger's state encoded, made again only when the
+// ledger's generation has moved since the last time.
+func (h *handler) stateJSON() ([]byte, error) {
+	h.stateMu.Lock()
+	defer h.stateMu.Unlock()
+	if h.stateBody != nil && h.cfg.Ledger.Generation() == h.stateGen {
+		return h.stateBody, nil
+	}
+	st, gen := h.cfg.Ledger.StateGen(h.cfg.Now())
+	body, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	h.stateBody, h.stateGen = body, gen
+	return body, nil
 }
 
 // perform reserves what fits of the posted rep.Work and answers 200 with the

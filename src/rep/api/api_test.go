@@ -250,3 +250,33 @@ func TestLocalHandler(t *testing.T) {
 		t.Errorf("local /state = %d, want 404", resp.StatusCode)
 	}
 }
+
+// /state is kept encoded between requests, and made again after any change.
+func TestStateFollowsChanges(t *testing.T) {
+	f := newFixture(t)
+	logger := lager.NewLogger("test")
+	check := func(what string) {
+		t.Helper()
+		got, err := f.client.State(logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := f.ledger.State(t0); fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Fatalf("%s:\n got %+v\nwant %+v", what, got, want)
+		}
+	}
+	check("empty")
+	check("empty again")
+	f.ledger.Reserve(rep.Work{LRPs: []rep.LRP{lrp("a", 256)}}, t0)
+	check("reserved")
+	if err := f.ledger.Transition(cell.KindLRP, "a", cell.Running); err != nil {
+		t.Fatal(err)
+	}
+	check("running")
+	f.ledger.SetEvacuating(true)
+	check("evacuating")
+	if _, err := f.ledger.Release(cell.KindLRP, "a"); err != nil {
+		t.Fatal(err)
+	}
+	check("released")
+}

@@ -120,6 +120,7 @@ type Ledger struct {
 	res        map[key]*Reservation // guarded by mu
 	evacuating bool                 // guarded by mu
 	seq        uint64               // arrival counter for stable listings; guarded by mu
+	gen        uint64               // bumped by every change State would show; guarded by mu
 }
 
 // New returns an empty ledger for a cell with the given identity and total resources.
@@ -139,6 +140,7 @@ func (l *Ledger) SetEvacuating(on bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.evacuating = on
+	l.gen++
 }
 
 // Evacuating reports whether the cell is evacuating.
@@ -192,6 +194,7 @@ func (l *Ledger) tryReserve(k key, need rep.Resource, now time.Time, fill func(*
 		return false
 	}
 	l.seq++
+	l.gen++
 	r := &Reservation{Kind: k.kind, Guid: k.guid, Phase: Reserved, ReservedAt: now, seq: l.seq}
 	fill(r)
 	l.res[k] = r
@@ -230,6 +233,7 @@ func (l *Ledger) move(kind Kind, guid string, to Phase, allow func(*Reservation)
 	if !ok {
 		return fmt.Errorf("%s %q: %w", kind, guid, ErrNotFound)
 	}
+	l.gen++ // allow may change r even when it refuses
 	if !allow(r) {
 		return fmt.Errorf("%s %q from %s to %s: %w", kind, guid, r.Phase, to, ErrInvalidTransition)
 	}
@@ -251,6 +255,7 @@ func (l *Ledger) Release(kind Kind, guid string) (Reservation, error) {
 }
 
 func (l *Ledger) dropLocked(k key, r *Reservation) {
+	l.gen++
 	need := r.Resource()
 	l.used.MemoryMB -= need.MemoryMB
 	l.used.DiskMB -= need.DiskMB
@@ -307,6 +312,21 @@ func (l *Ledger) listLocked() []Reservation {
 // (LRPs CLAIMED until running, then RUNNING, then SHUTDOWN or CRASHED; tasks
 // RUNNING until COMPLETED). It does not expire anything: call Expire for that.
 func (l *Ledger) State(now time.Time) rep.CellState {
+	st, _ := l.StateGen(now)
+	return st
+}
+
+// Generation changes whenever State would (see StateGen).
+func (l *Ledger) Generation() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen
+}
+
+// StateGen is State with the ledger's generation, which changes whenever
+// the state would: a caller may keep what it made of a state until the
+// generation moves (the rep's API keeps the encoded /state).
+func (l *Ledger) StateGen(now time.Time) (rep.CellState, uint64) {
 	_ = now // reserved for time-dependent fields; kept so callers pass their clock
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -340,7 +360,7 @@ func (l *Ledger) State(now time.Time) rep.CellState {
 	id := cloneIdentity(l.id)
 	return rep.NewCellState(id.CellID, id.CellIndex, id.RepURL, id.RootFSProviders,
 		avail, l.total, lrps, tasks, id.Zone, starting, l.evacuating,
-		id.VolumeDrivers, id.PlacementTags, id.OptionalPlacementTags, 0)
+		id.VolumeDrivers, id.PlacementTags, id.OptionalPlacementTags, 0), l.gen
 }
 
 func lrpState(r Reservation) string {

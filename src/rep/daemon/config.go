@@ -58,6 +58,10 @@ type Config struct {
 	LogLevel    string   `json:"log_level"`
 }
 
+// DefaultBBSMaxIdleConnsPerHost is bbs_max_idle_conns_per_host when unset
+// (the reference's 0 leaves Go's 2).
+const DefaultBBSMaxIdleConnsPerHost = 32
+
 // DefaultConfig returns the config file's defaults; the cell's own defaults
 // (Settings.WithDefaults) are applied when it starts.
 func DefaultConfig() Config {
@@ -96,6 +100,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if err := c.settings().WithDefaults().Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.BBSMaxIdleConnsPerHost < 0 || c.BBSClientSessionCacheSize < 0 {
+		errs = append(errs, fmt.Errorf("bbs_max_idle_conns_per_host (%d) and bbs_client_session_cache_size (%d) must not be negative", c.BBSMaxIdleConnsPerHost, c.BBSClientSessionCacheSize))
 	}
 	if c.LocketAddress == "" {
 		errs = append(errs, errors.New("locket_address is required (the cell's presence is held in Locket)"))

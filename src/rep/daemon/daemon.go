@@ -12,6 +12,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -173,7 +174,9 @@ func (d *Daemon) start() error {
 	// drops packets) must not hold the bulk sync for TCP's minutes.
 	if d.bbs, err = bbsaddr.NewClient(bbs.ClientConfig{URL: d.cfg.BBSAddress, IsTLS: true,
 		CAFile: d.cfg.BBSCAFile, CertFile: d.cfg.BBSClientCertFile, KeyFile: d.cfg.BBSClientKeyFile,
-		RequestTimeout: bbsRequestTimeout}); err != nil {
+		RequestTimeout:         bbsRequestTimeout,
+		MaxIdleConnsPerHost:    cmp.Or(d.cfg.BBSMaxIdleConnsPerHost, DefaultBBSMaxIdleConnsPerHost),
+		ClientSessionCacheSize: d.cfg.BBSClientSessionCacheSize}); err != nil {
 		return fmt.Errorf("bbs client: %w", err)
 	}
 	switch {

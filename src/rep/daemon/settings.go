@@ -69,6 +69,13 @@ type Settings struct {
 	BBSCAFile         string `json:"bbs_ca_file"`
 	BBSClientCertFile string `json:"bbs_client_cert_file"`
 	BBSClientKeyFile  string `json:"bbs_client_key_file"`
+	// BBSMaxIdleConnsPerHost keeps this many connections to the BBS open
+	// between requests (0: DefaultBBSMaxIdleConnsPerHost); a cell starting
+	// hundreds of instances at once otherwise opens, and the BBS handshakes,
+	// a new TLS connection for most of its claims and starts.
+	BBSMaxIdleConnsPerHost int `json:"bbs_max_idle_conns_per_host,omitempty"`
+	// BBSClientSessionCacheSize caches TLS sessions to the BBS (0: none).
+	BBSClientSessionCacheSize int `json:"bbs_client_session_cache_size,omitempty"`
 
 	LocketAddress        string `json:"locket_address"` // host:port
 	LocketCAFile         string `json:"locket_ca_file"`

@@ -1,0 +1,87 @@
+package view
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// ParseMetrics reads the Prometheus text format: each sample's value by
+// name, labels dropped except quantile="0.5", which becomes NAME_p50, and
+// summed over the label sets of one name. Malformed lines are skipped.
+func ParseMetrics(r io.Reader) map[string]float64 {
+	out := map[string]float64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, labels, rest := line, "", ""
+		if i := strings.IndexByte(line, '{'); i >= 0 {
+			j := strings.LastIndexByte(line, '}')
+			if j < i {
+				continue
+			}
+			name, labels, rest = line[:i], line[i+1:j], line[j+1:]
+		} else if i := strings.IndexAny(line, " \t"); i >= 0 {
+			name, rest = line[:i], line[i:]
+		} else {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			continue
+		}
+		if strings.Contains(labels, "quantile=") {
+			if !strings.Contains(labels, `quantile="0.5"`) {
+				continue
+			}
+			name += "_p50"
+		}
+		out[name] += v
+	}
+	return out
+}
+
+// Rate is the per-second increase of the counters named by suffix (summed)
+// between two scrapes seconds apart; 0 when it cannot tell.
+func Rate(before, after map[string]float64, suffix string, seconds float64) float64 {
+	if seconds <= 0 || before == nil {
+		return 0
+	}
+	var d float64
+	for name, v := range after {
+		if strings.HasSuffix(name, suffix) {
+			if b, ok := before[name]; ok && v >= b {
+				d += v - b
+			}
+		}
+	}
+	return d / seconds
+}
+
+// Pick returns the first metric whose name contains every part, and
+// whether there was one (names checked in sorted order for a stable answer).
+func Pick(m map[string]float64, parts ...string) (float64, bool) {
+	best, found := "", false
+	for name := range m {
+		ok := true
+		for _, p := range parts {
+			if !strings.Contains(name, p) {
+				ok = false
+				break
+			}
+		}
+		if ok && (!found || name < best) {
+			best, found = name, true
+		}
+	}
+	return m[best], found
+}
