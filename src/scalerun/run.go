@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,7 +141,16 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 			// The others read only names and times: decoding every event
 			// a thousand times over cost this process more CPU than the
 			// BBS it measures.
-			return scalebench.OpenFrameSource(ctx, frames, ctl.bbsURL, scalebench.InstanceEventsPath)
+			// Only the lock holder serves: the first BBS that answers.
+			var errs []error
+			for _, u := range strings.Split(ctl.bbsURL, ",") {
+				src, err := scalebench.OpenFrameSource(ctx, frames, u, scalebench.InstanceEventsPath)
+				if err == nil {
+					return src, nil
+				}
+				errs = append(errs, err)
+			}
+			return nil, errors.Join(errs...)
 		},
 	})
 	if err != nil {
