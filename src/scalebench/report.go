@@ -23,6 +23,9 @@ type Report struct {
 	Processes int       `json:"processes"`
 	Started   time.Time `json:"started"`
 	Machine   Machine   `json:"machine"`
+	// ControlNice is the niceness the control plane ran at (0: as the
+	// simulated cells).
+	ControlNice int `json:"control_nice,omitempty"`
 
 	Ramp        *Ramp           `json:"ramp,omitempty"`
 	Components  []ComponentCost `json:"components"`

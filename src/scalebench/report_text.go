@@ -46,6 +46,9 @@ func (r *Report) rows() []row {
 	}
 	m := r.Machine
 	add("machine", "%d cores (%s), %s memory, Linux %s, %s", m.Cores, m.CPU, mib(m.MemoryBytes), m.Kernel, m.GoVersion)
+	if r.ControlNice != 0 {
+		add("control plane niceness", "%d (the simulated cells: 0)", r.ControlNice)
+	}
 	return out
 }
 

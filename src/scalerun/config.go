@@ -61,6 +61,12 @@ type Config struct {
 	DrainInFlight int
 	// DesireConcurrency is the number of clients desiring LRPs.
 	DesireConcurrency int
+	// ControlNice, when not 0, is the niceness the control plane (Locket,
+	// the BBS, the auctioneer) runs at. The simulated cells stand in for
+	// machines of their own, yet run on the control plane's cores: a
+	// negative value (diego bench scale's default, -5) gives the control
+	// plane the first claim on the CPU, as its own machines would.
+	ControlNice int
 	// PhaseTimeout bounds each phase (ramp, cell loss, drain, failover).
 	PhaseTimeout time.Duration
 	// LockTTL is the BBS's and the auctioneer's lock TTL in Locket
@@ -166,6 +172,9 @@ func (c Config) Validate() error {
 		if _, err := os.Stat(c.DBDSN); err == nil {
 			errs = append(errs, fmt.Errorf("%s exists: start from an empty database (remove it, or another --dir)", c.DBDSN))
 		}
+	}
+	if c.ControlNice < -20 || c.ControlNice > 19 {
+		errs = append(errs, fmt.Errorf("--control-nice %d: want a niceness from -20 to 19", c.ControlNice))
 	}
 	if c.LockTTL < 2*time.Second {
 		errs = append(errs, fmt.Errorf("lock TTL %v: want at least 2s", c.LockTTL))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -87,6 +88,13 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	lc.CAFile, lc.ServerCertFile, lc.ServerKeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
 	lc.DatabaseDriver, lc.DatabaseConnectionString = cfg.DBDriver, cfg.DBDSN
 	lc.LogLevel = "info"
+	if cfg.DBDriver != "sqlite" {
+		// The BBS (two with the standby) and Locket share one server whose
+		// max_connections is often 100: their default pools (64 and 50)
+		// ran it out under load ("too many clients"), and a cell's Locket
+		// release then waited 30 s.
+		lc.MaxOpenDatabaseConnections = 20
+	}
 
 	bc := bbsconfig.DefaultConfig()
 	bc.ListenAddress, bc.HealthAddress = a[1], c.bbsHealth
@@ -100,6 +108,9 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	bc.ConvergenceRepeatInterval = bbsconfig.Duration(cfg.ConvergenceInterval)
 	bc.CellPresencePollInterval = bbsconfig.Duration(time.Second)
 	bc.LogLevel = "info"
+	if cfg.DBDriver != "sqlite" {
+		bc.MaxOpenDatabaseConnections = 30
+	}
 	if err := bc.Validate(); err != nil {
 		return nil, fmt.Errorf("the BBS config: %w", err)
 	}
@@ -180,6 +191,12 @@ func startProc(cfg Config, name, bin string, conf any) (*proc, error) {
 		return nil, fmt.Errorf("%s log: %w", name, err)
 	}
 	cmd := exec.Command(filepath.Join(cfg.BinDir, bin), "-config", confPath)
+	if cfg.ControlNice != 0 {
+		// nice(1) sets the niceness before exec, so every thread the Go
+		// runtime starts inherits it; where it may not (not root), it
+		// says so in the log and runs the binary anyway.
+		cmd = exec.Command("nice", "-n", strconv.Itoa(cfg.ControlNice), filepath.Join(cfg.BinDir, bin), "-config", confPath)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {

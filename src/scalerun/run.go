@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg Config) (*scalebench.Report, error) {
 		}
 	}
 	r := &run{cfg: cfg, log: lager.NewLogger("bench-scale"), running: scalebench.NewRunning(), sizes: mix(cfg.Instances), total: cfg.Instances}
-	rep := &scalebench.Report{Preset: cfg.Preset, Database: cfg.DBDriver, Cells: cfg.Cells, Instances: cfg.Instances,
+	rep := &scalebench.Report{Preset: cfg.Preset, Database: cfg.DBDriver, Cells: cfg.Cells, Instances: cfg.Instances, ControlNice: cfg.ControlNice,
 		Processes: len(r.sizes), Started: time.Now().UTC(), Machine: scalebench.ThisMachine()}
 	runErr := r.measure(ctx, rep)
 	outErr := writeOutputs(cfg.Out, rep)
