@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -163,7 +165,7 @@ func (h *Hub) readRotation(ctx context.Context) {
 				rows[l] = 0
 			}
 		}
-		for _, l := range sortedKeys(rows) {
+		for _, l := range slices.Sorted(maps.Keys(rows)) {
 			r.Keys = append(r.Keys, RotationKey{Label: l, Rows: rows[l]})
 		}
 		r.Progress = Progress{Done: st.RowsReencrypted, Total: st.RowsReencrypted + st.PendingRows}
@@ -212,13 +214,4 @@ func (h *Hub) encryptionStatus(ctx context.Context, base string) (encryptionStat
 		return st, fmt.Errorf("BBS encryption status: %w", err)
 	}
 	return st, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,7 +162,7 @@ func (c Config) Validate() error {
 		m    map[string]string
 	}{{"metrics_urls", c.MetricsURLs}, {"cell_local_urls", c.CellLocalURLs}} {
 		what, m := f.what, f.m
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			v := m[k]
 			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				errs = append(errs, fmt.Errorf("%s[%q] %q: want an http:// or https:// URL", what, k, v))
@@ -189,7 +191,7 @@ func (c Config) Validate() error {
 // files checks that each named file is set and readable, in name order.
 func files(m map[string]string) []error {
 	var errs []error
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		path := m[name]
 		if path == "" {
 			errs = append(errs, fmt.Errorf("%s is required: a PEM file", name))

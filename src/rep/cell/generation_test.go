@@ -15,7 +15,9 @@ func TestGenerationMovesWithEveryChange(t *testing.T) {
 		do     func()
 		change bool
 	}{
-		{"reserve", func() { l.Reserve(rep.Work{LRPs: []rep.LRP{lrp("a", 100, 10)}, Tasks: []rep.Task{task("t", 100, 10)}}, t0) }, true},
+		{"reserve", func() {
+			l.Reserve(rep.Work{LRPs: []rep.LRP{lrp("a", 100, 10)}, Tasks: []rep.Task{task("t", 100, 10)}}, t0)
+		}, true},
 		{"reserve nothing that fits", func() { l.Reserve(rep.Work{LRPs: []rep.LRP{lrp("big", 9999, 10)}}, t0) }, false},
 		{"transition", func() { _ = l.Transition(KindLRP, "a", Running) }, true},
 		{"complete", func() { _ = l.Complete(KindTask, "t", true) }, true},
