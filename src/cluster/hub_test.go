@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -120,7 +121,7 @@ func TestHub(t *testing.T) {
 	// The system view has the components' figures from their metrics:
 	// convergence passes, the auction round that placed hub-app, request
 	// rates (from the second scrape on).
-	var sys struct {
+	type system struct {
 		Components []struct {
 			Name    string             `json:"name"`
 			Error   string             `json:"error"`
@@ -128,6 +129,7 @@ func TestHub(t *testing.T) {
 		} `json:"components"`
 	}
 	eventually(t, 60*time.Second, "the hub's system view with the bbs, auctioneer and locket metrics", func() (bool, string) {
+		var sys system
 		err := hubGet(hub+"/api/system", &sys)
 		got := map[string]map[string]float64{}
 		for _, c := range sys.Components {
@@ -140,7 +142,7 @@ func TestHub(t *testing.T) {
 		_, round := got["auctioneer"]["auction_round_seconds_mean"]
 		_, lockRate := got["locket"]["requests_per_second"]
 		return err == nil && conv && bbsRate && round && lockRate && got["bbs"]["convergence_seconds_mean"] > 0 && got["auctioneer"]["auction_round_seconds_mean"] > 0,
-			fmt.Sprintf("%+v %v", sys, err)
+			fmt.Sprintf("%+v %v\ndiego up: %s\nauctioneer log: %s", sys, err, r.out, tail(filepath.Join(dir, "logs", "auctioneer.log")))
 	})
 
 	// Scale through the API.
@@ -224,6 +226,15 @@ func TestHub(t *testing.T) {
 }
 
 var zero int32
+
+// tail is the end of a file, for a failure message.
+func tail(file string) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b[max(0, len(b)-4000):])
+}
 
 // TestNoHub: --no-hub leaves the Hub out of the cluster and target.json.
 func TestNoHub(t *testing.T) {
