@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -142,7 +141,7 @@ func TestHub(t *testing.T) {
 		_, round := got["auctioneer"]["auction_round_seconds_mean"]
 		_, lockRate := got["locket"]["requests_per_second"]
 		return err == nil && conv && bbsRate && round && lockRate && got["bbs"]["convergence_seconds_mean"] > 0 && got["auctioneer"]["auction_round_seconds_mean"] > 0,
-			fmt.Sprintf("%+v %v\ndiego up: %s\nauctioneer log: %s", sys, err, r.out, tail(filepath.Join(dir, "logs", "auctioneer.log")))
+			fmt.Sprintf("%+v %v\ndiego up: %s\nauctioneer log: %s", sys, err, r.out, tail(filepath.Join(dir, "logs", "auctioneer.log"), 40))
 	})
 
 	// Scale through the API.
@@ -226,15 +225,6 @@ func TestHub(t *testing.T) {
 }
 
 var zero int32
-
-// tail is the end of a file, for a failure message.
-func tail(file string) string {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return err.Error()
-	}
-	return string(b[max(0, len(b)-4000):])
-}
 
 // TestNoHub: --no-hub leaves the Hub out of the cluster and target.json.
 func TestNoHub(t *testing.T) {
