@@ -34,7 +34,14 @@ type LagConfig struct {
 	// second until Close; each is counted in LagStats.Resubscribed. Events
 	// published while it was away are lost to that subscriber.
 	Resubscribe bool
+	// CloseWait bounds how long Close waits for the readers (default
+	// 10 s): the reference client cannot interrupt a subscription or a
+	// reconnection whose request the BBS does not answer.
+	CloseWait time.Duration
 }
+
+// DefaultCloseWait is LagConfig.CloseWait's default.
+const DefaultCloseWait = 10 * time.Second
 
 // DefaultLagConfig is one subscriber.
 func DefaultLagConfig() LagConfig { return LagConfig{Subscribers: 1, ConnectParallelism: 16} }
@@ -117,7 +124,10 @@ type LagMeter struct {
 	cfg     LagConfig
 	subs    []*subscriber
 	wg      sync.WaitGroup
+	live    atomic.Int64 // readers running
 	closing atomic.Bool
+	done    chan struct{} // closed by Close
+	once    sync.Once
 	invalid atomic.Uint64 // failed reads skipped
 	resubs  atomic.Uint64 // streams reopened
 
@@ -138,7 +148,10 @@ func StartLag(ctx context.Context, cfg LagConfig) (*LagMeter, error) {
 	if par == 0 {
 		par = 16
 	}
-	m := &LagMeter{cfg: cfg, subs: make([]*subscriber, cfg.Subscribers)}
+	if cfg.CloseWait <= 0 {
+		cfg.CloseWait = DefaultCloseWait
+	}
+	m := &LagMeter{cfg: cfg, subs: make([]*subscriber, cfg.Subscribers), done: make(chan struct{})}
 	sem := make(chan struct{}, par)
 	var (
 		wg       sync.WaitGroup
@@ -179,6 +192,7 @@ func StartLag(ctx context.Context, cfg LagConfig) (*LagMeter, error) {
 	}
 	for i, s := range m.subs {
 		m.wg.Add(1)
+		m.live.Add(1)
 		go m.read(i, s)
 	}
 	return m, nil
@@ -186,7 +200,7 @@ func StartLag(ctx context.Context, cfg LagConfig) (*LagMeter, error) {
 
 // read consumes one stream until it is closed.
 func (m *LagMeter) read(i int, s *subscriber) {
-	defer m.wg.Done()
+	defer func() { m.live.Add(-1); m.wg.Done() }()
 	observe := m.cfg.Observe
 	if i != 0 {
 		observe = nil
@@ -238,22 +252,47 @@ func (m *LagMeter) read(i int, s *subscriber) {
 }
 
 // resubscribe reopens subscriber i's stream, retrying every second until
-// it succeeds (true) or the meter closes (false).
+// it succeeds (true) or the meter closes (false). A subscription the BBS
+// does not answer (the reference client has no timeout for it) is left
+// behind when the meter closes, and its stream closed if it ever opens.
 func (m *LagMeter) resubscribe(i int, s *subscriber) bool {
+	type opened struct {
+		src events.EventSource
+		err error
+	}
 	for !m.closing.Load() {
-		src, err := m.cfg.Subscribe(i)
-		if err != nil {
-			time.Sleep(time.Second)
+		ch := make(chan opened, 1)
+		go func() {
+			src, err := m.cfg.Subscribe(i)
+			ch <- opened{src, err}
+		}()
+		var o opened
+		select {
+		case o = <-ch:
+		case <-m.done:
+			go func() {
+				if o := <-ch; o.err == nil {
+					o.src.Close()
+				}
+			}()
+			return false
+		}
+		if o.err != nil {
+			select {
+			case <-time.After(time.Second):
+			case <-m.done:
+				return false
+			}
 			continue
 		}
 		s.mu.Lock()
 		old := s.src
-		s.src = src
+		s.src = o.src
 		s.mu.Unlock()
 		old.Close()
 		m.resubs.Add(1)
 		if m.closing.Load() { // Close may have missed the new stream
-			src.Close()
+			o.src.Close()
 			return false
 		}
 		return true
@@ -325,13 +364,34 @@ func (m *LagMeter) Err() error {
 	return errors.Join(m.errs...)
 }
 
-// Close closes every stream and waits for the readers.
-func (m *LagMeter) Close() {
-	m.closing.Store(true)
+// Close closes every stream and waits for the readers, at most
+// LagConfig.CloseWait: a reader blocked in a request the BBS does not
+// answer (a subscription, or the reference client reconnecting a stream
+// inside Next) cannot be interrupted, so it is left behind and counted in
+// the error. Later calls return nil at once.
+func (m *LagMeter) Close() error {
+	first := false
+	m.once.Do(func() {
+		first = true
+		m.closing.Store(true)
+		close(m.done)
+	})
+	if !first {
+		return nil
+	}
 	for _, s := range m.subs {
 		s.mu.Lock()
 		s.src.Close()
 		s.mu.Unlock()
 	}
-	m.wg.Wait()
+	finished := make(chan struct{})
+	go func() { m.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(m.cfg.CloseWait):
+	}
+	if n := m.live.Load(); n > 0 {
+		return fmt.Errorf("lag meter: %d of %d subscribers still blocked in a BBS request after %v; left behind", n, len(m.subs), m.cfg.CloseWait)
+	}
+	return nil
 }

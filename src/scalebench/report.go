@@ -23,6 +23,9 @@ type Report struct {
 	Processes int       `json:"processes"`
 	Started   time.Time `json:"started"`
 	Machine   Machine   `json:"machine"`
+	// ControlNice is the niceness the control plane ran at (0: as the
+	// simulated cells).
+	ControlNice int `json:"control_nice,omitempty"`
 
 	Ramp        *Ramp           `json:"ramp,omitempty"`
 	Components  []ComponentCost `json:"components"`
@@ -83,10 +86,18 @@ type Drain struct {
 	DippedProcesses int  `json:"dipped_processes"`
 }
 
-// Failover is a BBS leader failover at steady state.
+// Failover is a BBS leader failover at steady state: the active BBS is
+// killed (SIGKILL) and the standby takes its lock once the lock's TTL
+// expires. Times are from the kill.
 type Failover struct {
+	// ServingSeconds: until a ping and a read succeed against the new leader.
 	ServingSeconds float64 `json:"seconds_until_standby_serves"`
-	SyncedSeconds  float64 `json:"seconds_until_cells_synced"`
+	// SyncedSeconds: until each of Cells has completed a bulk sync that
+	// started after the kill (every BBS call of it answered).
+	SyncedSeconds float64 `json:"seconds_until_cells_synced"`
+	Cells         int     `json:"cells"`
+	// RunningSeconds: until every instance is RUNNING again by the counter.
+	RunningSeconds float64 `json:"seconds_until_all_running"`
 }
 
 // FinalCounts are the exact counts checked at the end.

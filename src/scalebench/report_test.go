@@ -29,7 +29,7 @@ func sampleReport() *Report {
 		EventLag:      &LagStats{Subscribers: 1200, Events: 900_000_000, Timed: 900_000_000, MinEvents: 750000, MaxEvents: 750000, P50: 3 * time.Millisecond, P99: 250 * time.Millisecond, Max: 900 * time.Millisecond},
 		CellLoss:      &CellLoss{Instances: 208, Seconds: 9.5},
 		Drain:         &Drain{Cells: 120, Seconds: 300, BelowDesired: false},
-		Failover:      &Failover{ServingSeconds: 4.2, SyncedSeconds: 35},
+		Failover:      &Failover{ServingSeconds: 4.2, SyncedSeconds: 35, Cells: 1068, RunningSeconds: 36.5},
 		Final:         &FinalCounts{Desired: 250000, Running: 250000},
 		Checks: []Check{
 			CheckAtMost("ramp", 512.4, 600, " s"),

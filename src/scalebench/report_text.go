@@ -39,13 +39,16 @@ func (r *Report) rows() []row {
 		add("rolling drain", "%ss for %d cells (below desired: %t, %d dips in %d processes)", fmtNum(d.Seconds), d.Cells, d.BelowDesired, d.Dips, d.DippedProcesses)
 	}
 	if f := r.Failover; f != nil {
-		add("failover: standby serves / cells synced", "%ss / %ss", fmtNum(f.ServingSeconds), fmtNum(f.SyncedSeconds))
+		add("failover: standby serves / cells synced", "%ss / %ss (%d cells; all RUNNING at %ss)", fmtNum(f.ServingSeconds), fmtNum(f.SyncedSeconds), f.Cells, fmtNum(f.RunningSeconds))
 	}
 	if f := r.Final; f != nil {
 		add("final: desired / running / missing / duplicated", "%d / %d / %d / %d", f.Desired, f.Running, f.Missing, f.Duplicated)
 	}
 	m := r.Machine
 	add("machine", "%d cores (%s), %s memory, Linux %s, %s", m.Cores, m.CPU, mib(m.MemoryBytes), m.Kernel, m.GoVersion)
+	if r.ControlNice != 0 {
+		add("control plane niceness", "%d (the simulated cells: 0)", r.ControlNice)
+	}
 	return out
 }
 

@@ -61,8 +61,18 @@ type Config struct {
 	DrainInFlight int
 	// DesireConcurrency is the number of clients desiring LRPs.
 	DesireConcurrency int
-	// PhaseTimeout bounds each phase (ramp, cell loss, drain).
+	// ControlNice, when not 0, is the niceness the control plane (Locket,
+	// the BBS, the auctioneer) runs at. The simulated cells stand in for
+	// machines of their own, yet run on the control plane's cores: a
+	// negative value (diego bench scale's default, -5) gives the control
+	// plane the first claim on the CPU, as its own machines would.
+	ControlNice int
+	// PhaseTimeout bounds each phase (ramp, cell loss, drain, failover).
 	PhaseTimeout time.Duration
+	// LockTTL is the BBS's and the auctioneer's lock TTL in Locket
+	// (default 15 s, the reference's): a killed BBS's lock is taken by the
+	// standby once it expires.
+	LockTTL time.Duration
 	// Progress receives the progress bar and phase lines (nil: discarded).
 	Progress io.Writer
 	// Logger receives the driver's and cells' logs (nil: discarded).
@@ -125,6 +135,9 @@ func (c Config) WithDefaults() Config {
 	if c.PhaseTimeout == 0 {
 		c.PhaseTimeout = 20 * time.Minute
 	}
+	if c.LockTTL == 0 {
+		c.LockTTL = 15 * time.Second
+	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
@@ -160,6 +173,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s exists: start from an empty database (remove it, or another --dir)", c.DBDSN))
 		}
 	}
+	if c.ControlNice < -20 || c.ControlNice > 19 {
+		errs = append(errs, fmt.Errorf("--control-nice %d: want a niceness from -20 to 19", c.ControlNice))
+	}
+	if c.LockTTL < 2*time.Second {
+		errs = append(errs, fmt.Errorf("lock TTL %v: want at least 2s", c.LockTTL))
+	}
 	if c.Subscribers < 1 {
 		errs = append(errs, fmt.Errorf("--subscribers %d: want at least 1", c.Subscribers))
 	}
@@ -173,6 +192,10 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// standby says whether a standby BBS runs (and the failover phase with
+// it): two BBS need a database both can write, which SQLite is not.
+func (c Config) standby() bool { return c.DBDriver != "sqlite" }
 
 // perCell is each cell's container capacity: room for the instances with
 // a lost cell and the drained ones gone, and headroom.

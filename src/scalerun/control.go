@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	auctioneerdaemon "github.com/diego-go/diego/src/auctioneer/daemon"
 	bbsconfig "github.com/diego-go/diego/src/bbs/config"
+	"github.com/diego-go/diego/src/internal/bbsaddr"
 	locketdaemon "github.com/diego-go/diego/src/locket/daemon"
 	"github.com/diego-go/diego/src/pki"
 )
@@ -26,10 +28,13 @@ import (
 // process of its own binary, configured as src/cluster configures them.
 type control struct {
 	certs                            *pki.Bundle
-	locketAddr, bbsURL, bbsHealth    string
+	locketAddr, bbsHealth            string
+	bbsURL                           string // every BBS, comma-separated (src/internal/bbsaddr)
+	standbyHealth                    string // "" without a standby BBS
 	auctioneerAddr                   string
 	locketMetrics, auctioneerMetrics string
 	procs                            []*proc
+	bbs, standby                     *proc // standby: nil on SQLite
 	client                           bbs.InternalClient
 }
 
@@ -40,24 +45,17 @@ type proc struct {
 	exited chan struct{}
 }
 
-// freeAddr returns a free 127.0.0.1 address.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
+// freeAddrs returns n distinct free 127.0.0.1 addresses: every listener
+// stays open until all are picked, so none is handed out twice.
 func freeAddrs(n int) ([]string, error) {
 	out := make([]string, n)
 	for i := range out {
-		a, err := freeAddr()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("finding a free port: %w", err)
 		}
-		out[i] = a
+		defer l.Close()
+		out[i] = l.Addr().String()
 	}
 	return out, nil
 }
@@ -70,11 +68,15 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
-	a, err := freeAddrs(6)
+	a, err := freeAddrs(8)
 	if err != nil {
 		return nil, err
 	}
 	c := &control{certs: certs, locketAddr: a[0], bbsURL: "https://" + a[1], bbsHealth: a[2], auctioneerAddr: a[3], locketMetrics: a[4], auctioneerMetrics: a[5]}
+	if cfg.standby() {
+		c.bbsURL += ",https://" + a[6]
+		c.standbyHealth = a[7]
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return nil, fmt.Errorf("encryption key: %w", err)
@@ -86,6 +88,13 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	lc.CAFile, lc.ServerCertFile, lc.ServerKeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
 	lc.DatabaseDriver, lc.DatabaseConnectionString = cfg.DBDriver, cfg.DBDSN
 	lc.LogLevel = "info"
+	if cfg.DBDriver != "sqlite" {
+		// The BBS (two with the standby) and Locket share one server whose
+		// max_connections is often 100: their default pools (64 and 50)
+		// ran it out under load ("too many clients"), and a cell's Locket
+		// release then waited 30 s.
+		lc.MaxOpenDatabaseConnections = 20
+	}
 
 	bc := bbsconfig.DefaultConfig()
 	bc.ListenAddress, bc.HealthAddress = a[1], c.bbsHealth
@@ -94,11 +103,14 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	bc.EncryptionKeys, bc.ActiveKeyLabel = map[string]string{"bench": key}, "bench"
 	bc.LocketAddress = c.locketAddr
 	bc.LocketCAFile, bc.LocketClientCertFile, bc.LocketClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
-	bc.LockTTL, bc.LockRetryInterval = bbsconfig.Duration(15*time.Second), bbsconfig.Duration(5*time.Second)
+	bc.LockTTL, bc.LockRetryInterval = bbsconfig.Duration(cfg.LockTTL), bbsconfig.Duration(cfg.LockTTL/3)
 	bc.AuctioneerAddress = c.auctioneerAddr
 	bc.ConvergenceRepeatInterval = bbsconfig.Duration(cfg.ConvergenceInterval)
 	bc.CellPresencePollInterval = bbsconfig.Duration(time.Second)
 	bc.LogLevel = "info"
+	if cfg.DBDriver != "sqlite" {
+		bc.MaxOpenDatabaseConnections = 30
+	}
 	if err := bc.Validate(); err != nil {
 		return nil, fmt.Errorf("the BBS config: %w", err)
 	}
@@ -108,29 +120,46 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	ac.CAFile, ac.ServerCertFile, ac.ServerKeyFile = certs.CACert, certs.ServerCert, certs.ServerKey
 	ac.LocketAddress = c.locketAddr
 	ac.LocketCAFile, ac.LocketClientCertFile, ac.LocketClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
-	ac.LockTTL, ac.LockRetryInterval = auctioneerdaemon.Duration(15*time.Second), auctioneerdaemon.Duration(time.Second)
+	ac.LockTTL, ac.LockRetryInterval = auctioneerdaemon.Duration(cfg.LockTTL), auctioneerdaemon.Duration(time.Second)
 	ac.BBSAddress = c.bbsURL
 	ac.BBSCAFile, ac.BBSClientCertFile, ac.BBSClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
 	ac.RepCAFile, ac.RepClientCertFile, ac.RepClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
 	ac.LogLevel = "info"
 
+	// The standby BBS (a shared database only) starts once the first
+	// serves, as diego up --ha starts z2's: it waits for the lock with its
+	// API port closed, so it is ready once its health port listens.
+	sb := bc
+	sb.ListenAddress, sb.HealthAddress = a[6], a[7]
+	sb.LockOwner = bc.LockOwner + "-standby" // one owner would let both hold the lock
 	for _, s := range []struct {
-		name string
-		cfg  any
-		addr string
-	}{{"locket", lc, c.locketAddr}, {"bbs", bc, a[1]}, {"auctioneer", ac, c.auctioneerAddr}} {
-		p, err := startProc(cfg, s.name, s.cfg)
+		name, bin string
+		cfg       any
+		addr      string
+		skip      bool
+	}{{"locket", "locket", lc, c.locketAddr, false}, {"bbs", "bbs", bc, a[1], false},
+		{"bbs-standby", "bbs", sb, a[7], !cfg.standby()}, {"auctioneer", "auctioneer", ac, c.auctioneerAddr, false}} {
+		if s.skip {
+			continue
+		}
+		p, err := startProc(cfg, s.name, s.bin, s.cfg)
 		if err != nil {
 			c.stop()
 			return nil, err
 		}
 		c.procs = append(c.procs, p)
+		switch s.name {
+		case "bbs":
+			c.bbs = p
+		case "bbs-standby":
+			c.standby = p
+		}
 		if err := waitListening(ctx, p, s.addr, 2*time.Minute); err != nil {
 			c.stop()
 			return nil, err
 		}
 	}
-	if c.client, err = bbs.NewClientWithConfig(bbs.ClientConfig{
+	if c.client, err = bbsaddr.NewClient(bbs.ClientConfig{
 		URL: c.bbsURL, IsTLS: true, CAFile: certs.CACert, CertFile: certs.ClientCert, KeyFile: certs.ClientKey,
 		ClientSessionCacheSize: 0, MaxIdleConnsPerHost: 64, RequestTimeout: 2 * time.Minute,
 	}); err != nil {
@@ -140,9 +169,9 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	return c, nil
 }
 
-// startProc writes name's config and starts its binary, logging to
-// Dir/logs/name.log.
-func startProc(cfg Config, name string, conf any) (*proc, error) {
+// startProc writes name's config and starts the binary bin with it,
+// logging to Dir/logs/name.log.
+func startProc(cfg Config, name, bin string, conf any) (*proc, error) {
 	b, err := json.MarshalIndent(conf, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("%s config: %w", name, err)
@@ -161,7 +190,13 @@ func startProc(cfg Config, name string, conf any) (*proc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s log: %w", name, err)
 	}
-	cmd := exec.Command(filepath.Join(cfg.BinDir, name), "-config", confPath)
+	cmd := exec.Command(filepath.Join(cfg.BinDir, bin), "-config", confPath)
+	if cfg.ControlNice != 0 {
+		// nice(1) sets the niceness before exec, so every thread the Go
+		// runtime starts inherits it; where it may not (not root), it
+		// says so in the log and runs the binary anyway.
+		cmd = exec.Command("nice", "-n", strconv.Itoa(cfg.ControlNice), filepath.Join(cfg.BinDir, bin), "-config", confPath)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -207,11 +242,24 @@ func (c *control) pids() map[string]int {
 	return out
 }
 
+// running says whether p has not exited.
+func (p *proc) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
 // stop stops the components in reverse order: SIGTERM, then SIGKILL after
 // 15 s.
 func (c *control) stop() {
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		p := c.procs[i]
+		if !p.running() {
+			continue
+		}
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.exited:

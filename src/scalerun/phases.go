@@ -29,7 +29,9 @@ func (r *run) ramp(ctx context.Context, rep *scalebench.Report, bbsMetrics scale
 	bar := scalebench.NewProgress(r.cfg.Progress, "RUNNING", int64(r.total), scalebench.ProgressConfig{TTY: tty})
 	start := time.Now()
 	desireErr := make(chan error, 1)
-	go func() { desireErr <- r.desireAll(ctx) }()
+	dctx, stopDesiring := context.WithCancel(ctx) // a failed ramp desires no more
+	defer stopDesiring()
+	go func() { desireErr <- r.desireAll(dctx) }()
 	waitErr := r.allRunning(ctx, "every instance RUNNING", bar, func() (bool, error) {
 		select {
 		case err := <-desireErr:

@@ -74,6 +74,10 @@ func (r *run) final(ctx context.Context, rep *scalebench.Report) error {
 // costs samples each component's memory and CPU and the database's size.
 func (r *run) costs(ctx context.Context, rep *scalebench.Report) {
 	for _, p := range r.ctl.procs {
+		if p == r.ctl.bbs && !p.running() && r.killedBBS != nil {
+			rep.Components = append(rep.Components, *r.killedBBS) // as it was before the failover
+			continue
+		}
 		if s, err := scalebench.SampleProcess(p.cmd.Process.Pid); err == nil {
 			rep.Components = append(rep.Components, scalebench.ComponentCost{Name: p.name, ProcSample: s})
 		}

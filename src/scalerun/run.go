@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,9 @@ type run struct {
 	desired atomic.Int64 // instances desired so far
 	started time.Time
 	resubs  uint64 // LagStats.Resubscribed when the counter was last reset
+	// killedBBS is the active BBS's cost sampled just before the failover
+	// killed it.
+	killedBBS *scalebench.ComponentCost
 }
 
 // Run runs the benchmark, writes report.json, plot.svg and report.md to
@@ -52,32 +56,30 @@ func Run(ctx context.Context, cfg Config) (*scalebench.Report, error) {
 		}
 	}
 	r := &run{cfg: cfg, log: lager.NewLogger("bench-scale"), running: scalebench.NewRunning(), sizes: mix(cfg.Instances), total: cfg.Instances}
-	rep := &scalebench.Report{Preset: cfg.Preset, Database: cfg.DBDriver, Cells: cfg.Cells, Instances: cfg.Instances,
+	rep := &scalebench.Report{Preset: cfg.Preset, Database: cfg.DBDriver, Cells: cfg.Cells, Instances: cfg.Instances, ControlNice: cfg.ControlNice,
 		Processes: len(r.sizes), Started: time.Now().UTC(), Machine: scalebench.ThisMachine()}
 	runErr := r.measure(ctx, rep)
 	outErr := writeOutputs(cfg.Out, rep)
-	// The cells stop first, with the BBS answering: each removes its
-	// instances, which is only time at the end of a run, so it is bounded.
+	// The event streams close first: the cells' removals would only flood
+	// them, and a subscription the busy BBS leaves unanswered once hung
+	// the driver here (Close is now bounded). Then the cells, with the BBS
+	// answering: each removes its instances, a few at a time, until the
+	// minute is up (the control plane's stop ends the rest).
+	if r.meter != nil {
+		if err := r.meter.Close(); err != nil {
+			cfg.Logger.Warn("closing the event streams", "err", err)
+		}
+	}
 	if r.cells != nil {
 		r.phase("stopping the cells")
-		// A cell's Stop waits for its instances' removal whatever its
-		// context says, so the wait is abandoned after a minute (the
-		// process is ending; the control plane's stop ends the rest).
 		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		stopped := make(chan error, 1)
-		go func() { stopped <- r.cells.Stop(sctx) }()
-		select {
-		case err := <-stopped:
-			if err != nil {
-				cfg.Logger.Warn("stopping the cells", "err", err)
+		if err := r.cells.Stop(sctx); err != nil {
+			cfg.Logger.Warn("stopping the cells", "err", err)
+			if sctx.Err() != nil {
+				r.phase("the cells did not stop within a minute; leaving them")
 			}
-		case <-sctx.Done():
-			r.phase("the cells did not stop within a minute; leaving them")
 		}
 		cancel()
-	}
-	if r.meter != nil {
-		r.meter.Close()
 	}
 	if r.ctl != nil {
 		r.ctl.stop()
@@ -139,7 +141,16 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 			// The others read only names and times: decoding every event
 			// a thousand times over cost this process more CPU than the
 			// BBS it measures.
-			return scalebench.OpenFrameSource(ctx, frames, ctl.bbsURL, scalebench.InstanceEventsPath)
+			// Only the lock holder serves: the first BBS that answers.
+			var errs []error
+			for _, u := range strings.Split(ctl.bbsURL, ",") {
+				src, err := scalebench.OpenFrameSource(ctx, frames, u, scalebench.InstanceEventsPath)
+				if err == nil {
+					return src, nil
+				}
+				errs = append(errs, err)
+			}
+			return nil, errors.Join(errs...)
 		},
 	})
 	if err != nil {
@@ -183,6 +194,9 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 	if err := r.drain(ctx, rep); err != nil {
 		return err
 	}
+	if err := r.failover(ctx, rep); err != nil {
+		return err
+	}
 	rep.EventLag = ptr(r.meter.Stats())
 	if err := r.final(ctx, rep); err != nil {
 		return err
@@ -198,24 +212,7 @@ func ptr[T any](v T) *T { return &v }
 // poll calls cond every 500 ms until it holds, failing after the phase
 // timeout.
 func (r *run) poll(ctx context.Context, what string, cond func() (bool, error)) error {
-	deadline := time.Now().Add(r.cfg.PhaseTimeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return fmt.Errorf("waiting for %s: %w", what, err)
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting for %s: not within %v", what, r.cfg.PhaseTimeout)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	return r.pollEvery(ctx, 500*time.Millisecond, what, cond)
 }
 
 // resyncIfReopened replaces the RUNNING counter's state with a listing when

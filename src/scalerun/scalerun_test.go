@@ -47,6 +47,7 @@ func TestRunTiny(t *testing.T) {
 		Preset: "tiny", Dir: dir, Out: filepath.Join(dir, "out"), BinDir: binDir,
 		StartDelay: 100 * time.Millisecond, ConvergenceInterval: 2 * time.Second, SteadyWindow: 5 * time.Second, CellSyncInterval: time.Second,
 		PhaseTimeout: 5 * time.Minute, Progress: out,
+		ControlNice: 1, // through nice(1), which needs no privilege to raise it
 	})
 	t.Logf("progress:\n%s", out)
 	if err != nil {
@@ -56,6 +57,9 @@ func TestRunTiny(t *testing.T) {
 			}
 		}
 		t.Fatalf("run: %v", err)
+	}
+	if rep.ControlNice != 1 {
+		t.Errorf("report's control niceness %d, want 1", rep.ControlNice)
 	}
 	if rep.Instances != 300 || rep.Cells != 10 || rep.Processes != len(mix(300)) {
 		t.Errorf("report of %d instances, %d cells, %d processes", rep.Instances, rep.Cells, rep.Processes)

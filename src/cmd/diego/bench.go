@@ -47,8 +47,10 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&c.SteadyWindow, "steady", 0, "how long steady state is measured (default two convergence intervals and 5s)")
 	fs.DurationVar(&c.CellSyncInterval, "cell-sync-interval", 0, "each cell's bulk sync interval (default: the rep's)")
 	fs.DurationVar(&c.PhaseTimeout, "phase-timeout", 0, "give up on a phase after this long (default 20m)")
+	fs.IntVar(&c.ControlNice, "control-nice", -5, "niceness of Locket, the BBS and the auctioneer: the simulated cells share their cores but stand in for other machines (0: unchanged; below 0 needs root)")
+	fs.DurationVar(&c.LockTTL, "lock-ttl", 0, "the BBS's and the auctioneer's lock TTL in Locket; a killed BBS's lock passes to the standby once it expires (default 15s)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: diego bench scale [flags]\n\nStarts Locket, the BBS and the auctioneer as processes and simulated cells in this one, desires LRPs\nin the reference benchmark's mix, then loses a cell and drains 10% of them; prints the figures.")
+		fmt.Fprintln(stderr, "usage: diego bench scale [flags]\n\nStarts Locket, the BBS and the auctioneer as processes and simulated cells in this one, desires LRPs\nin the reference benchmark's mix, then loses a cell, drains 10% of them and (PostgreSQL or MySQL, with a\nstandby BBS) kills the active BBS; prints the figures.")
 		fs.PrintDefaults()
 	}
 	if help, err := parseFlags(fs, args); help || err != nil {

@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/diego-go/diego/src/locket"
 	"github.com/diego-go/diego/src/pki"
+	"github.com/diego-go/diego/src/rep/cell"
 	"github.com/diego-go/diego/src/rep/container/sim"
 	"github.com/diego-go/diego/src/rep/daemon"
 )
@@ -39,6 +42,9 @@ type Config struct {
 	Tweak func(i int, s *daemon.Settings)
 	// StartConcurrency bounds the cells starting at once (default 16).
 	StartConcurrency int
+	// StopConcurrency bounds the instances each cell's Stop removes from
+	// the BBS at once (default 8).
+	StopConcurrency int
 	// Logger receives the cells' logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -47,7 +53,11 @@ type Config struct {
 const (
 	DefaultCellIDPrefix     = "sim-cell-"
 	DefaultStartConcurrency = 16
+	DefaultStopConcurrency  = 8
 )
+
+// stopPoll is how often Stop looks for the instances it stopped to be gone.
+const stopPoll = 20 * time.Millisecond
 
 // WithDefaults fills zero fields.
 func (c Config) WithDefaults() Config {
@@ -59,6 +69,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.StartConcurrency <= 0 {
 		c.StartConcurrency = DefaultStartConcurrency
+	}
+	if c.StopConcurrency <= 0 {
+		c.StopConcurrency = DefaultStopConcurrency
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -94,15 +107,78 @@ type Cell struct {
 	Daemon  *daemon.Daemon
 	Backend *sim.Backend
 
-	stopOnce sync.Once
-	stopErr  error
+	stopConcurrency int
+	sync            *syncWatch
+	stopping        atomic.Bool
+	stopOnce        sync.Once
+	stopErr         error
 }
 
+// SyncedSince reports whether the cell's rep has completed a bulk sync
+// (every BBS call of it answered) that started at or after t.
+func (c *Cell) SyncedSince(t time.Time) bool {
+	return c.sync.lastStart.Load() >= t.UnixNano()
+}
+
+// FailedSyncs counts the rep's bulk syncs that failed (the BBS did not
+// answer, or refused).
+func (c *Cell) FailedSyncs() uint64 { return c.sync.failed.Load() }
+
+// Stopping reports whether Stop has been called.
+func (c *Cell) Stopping() bool { return c.stopping.Load() }
+
 // Stop stops the cell as SIGTERM stops a rep: its instances are stopped
-// and removed from the BBS, its presence released. It is idempotent.
+// and removed from the BBS, StopConcurrency at a time, then the rep stops
+// and its presence is released. When ctx ends first, Stop starts no more
+// removals and returns at once with ctx's error: the rep, stopped with the
+// ended context, ends the instances left without waiting for them (the
+// BBS treats those the rep fails to remove as lost). It is idempotent: a
+// second call returns the first one's result.
 func (c *Cell) Stop(ctx context.Context) error {
-	c.stopOnce.Do(func() { c.stopErr = c.Daemon.Stop(ctx) })
+	c.stopping.Store(true)
+	c.stopOnce.Do(func() {
+		// No new work while stopping, as the rep rejects it once stopping:
+		// the auctioneer would place the replacements back here.
+		c.Daemon.Ledger().SetEvacuating(true)
+		err := c.stopInstances(ctx)
+		c.stopErr = errors.Join(err, c.Daemon.Stop(ctx))
+	})
 	return c.stopErr
+}
+
+// stopInstances stops the cell's LRP instances through the rep, at most
+// stopConcurrency at a time, until none is left or ctx ends.
+func (c *Cell) stopInstances(ctx context.Context) error {
+	var pending []cell.Reservation
+	for _, r := range c.Daemon.Ledger().Reservations() {
+		if r.Kind == cell.KindLRP {
+			pending = append(pending, r)
+		}
+	}
+	inFlight := map[string]bool{}
+	tick := time.NewTicker(stopPoll)
+	defer tick.Stop()
+	for len(pending) > 0 || len(inFlight) > 0 {
+		for len(pending) > 0 && len(inFlight) < c.stopConcurrency {
+			r := pending[0]
+			pending = pending[1:]
+			// An instance already gone (ended on its own) is not an error.
+			if err := c.Daemon.StopLRPInstance(ctx, r.LRP.ProcessGuid, r.Guid); err == nil {
+				inFlight[r.Guid] = true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cell %s: stopping its instances (%d left, %d being removed): %w", c.ID, len(pending), len(inFlight), ctx.Err())
+		case <-tick.C:
+		}
+		for guid := range inFlight {
+			if _, held := c.Daemon.Ledger().Get(cell.KindLRP, guid); !held {
+				delete(inFlight, guid)
+			}
+		}
+	}
+	return nil
 }
 
 // Cells are the running cells, sharing one Locket connection.
@@ -165,9 +241,9 @@ func (cs *Cells) startCell(ctx context.Context, i int) (*Cell, error) {
 	if cfg.Tweak != nil {
 		cfg.Tweak(i, &s)
 	}
-	d, err := daemon.Start(ctx, s, daemon.Options{
-		Backend: b, LocketClient: cs.locket, Logger: cfg.Logger.With("cell", id),
-	})
+	w := &syncWatch{}
+	logger := slog.New(watchHandler{inner: cfg.Logger.Handler(), w: w}).With("cell", id)
+	d, err := daemon.Start(ctx, s, daemon.Options{Backend: b, LocketClient: cs.locket, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", id, err)
 	}
@@ -177,7 +253,7 @@ func (cs *Cells) startCell(ctx context.Context, i int) (*Cell, error) {
 		_ = d.Stop(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("cell %s: waiting for its presence: %w", id, ctx.Err())
 	}
-	return &Cell{ID: id, Zone: zone, Daemon: d, Backend: b}, nil
+	return &Cell{ID: id, Zone: zone, Daemon: d, Backend: b, stopConcurrency: cfg.StopConcurrency, sync: w}, nil
 }
 
 // All returns the cells in the order of their index.
