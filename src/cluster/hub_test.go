@@ -117,8 +117,29 @@ func TestHub(t *testing.T) {
 		return strings.Contains(s, "event: timeline\ndata: {") && strings.Contains(s, `"kind":"instance_started","process_guid":"hub-app"`), s
 	})
 
+	// Scale through the API.
+	scale := hub + "/api/apps/hub-app/scale"
+	if code, body := hubPost(t, scale, `{"instances":3,"confirm":true}`, false); code != http.StatusForbidden {
+		t.Errorf("scale without X-Hub-Action: HTTP %d %s, want 403", code, body)
+	}
+	if code, body := hubPost(t, scale, `{"instances":3}`, true); code != http.StatusBadRequest || !strings.Contains(body, "confirm the action") {
+		t.Errorf("scale without confirm: HTTP %d %s, want 400", code, body)
+	}
+	if code, body := hubPost(t, scale, `{"instances":3,"confirm":true}`, true); code != http.StatusOK || !strings.Contains(body, `"ok":true`) {
+		t.Fatalf("scale: HTTP %d %s", code, body)
+	}
+	eventually(t, 30*time.Second, "3 instances answering after the scale", func() (bool, string) {
+		n, msg := answering(cl, "hub-app")
+		return n == 3, msg
+	})
+	eventually(t, 20*time.Second, "the hub showing 3 of 3 running", func() (bool, string) {
+		err := hubGet(hub+"/api/apps/hub-app", &app)
+		return err == nil && app.App.Instances == 3 && app.App.Running == 3, fmt.Sprintf("%+v %v", app, err)
+	})
+
 	// The system view has the components' figures from their metrics:
-	// convergence passes, the auction round that placed hub-app, request
+	// convergence passes, the auction round that placed the scaled hub-app's third instance
+	// (recent: an auctioneer restarted by a lost lock starts with no round), request
 	// rates (from the second scrape on).
 	type system struct {
 		Components []struct {
@@ -142,26 +163,6 @@ func TestHub(t *testing.T) {
 		_, lockRate := got["locket"]["requests_per_second"]
 		return err == nil && conv && bbsRate && round && lockRate && got["bbs"]["convergence_seconds_mean"] > 0 && got["auctioneer"]["auction_round_seconds_mean"] > 0,
 			fmt.Sprintf("%+v %v\ndiego up: %s\nauctioneer log: %s", sys, err, r.out, tail(filepath.Join(dir, "logs", "auctioneer.log"), 40))
-	})
-
-	// Scale through the API.
-	scale := hub + "/api/apps/hub-app/scale"
-	if code, body := hubPost(t, scale, `{"instances":3,"confirm":true}`, false); code != http.StatusForbidden {
-		t.Errorf("scale without X-Hub-Action: HTTP %d %s, want 403", code, body)
-	}
-	if code, body := hubPost(t, scale, `{"instances":3}`, true); code != http.StatusBadRequest || !strings.Contains(body, "confirm the action") {
-		t.Errorf("scale without confirm: HTTP %d %s, want 400", code, body)
-	}
-	if code, body := hubPost(t, scale, `{"instances":3,"confirm":true}`, true); code != http.StatusOK || !strings.Contains(body, `"ok":true`) {
-		t.Fatalf("scale: HTTP %d %s", code, body)
-	}
-	eventually(t, 30*time.Second, "3 instances answering after the scale", func() (bool, string) {
-		n, msg := answering(cl, "hub-app")
-		return n == 3, msg
-	})
-	eventually(t, 20*time.Second, "the hub showing 3 of 3 running", func() (bool, string) {
-		err := hubGet(hub+"/api/apps/hub-app", &app)
-		return err == nil && app.App.Instances == 3 && app.App.Running == 3, fmt.Sprintf("%+v %v", app, err)
 	})
 
 	// Kill cell-2's rep: the hub shows it missing and the instances move.
