@@ -102,6 +102,7 @@ func (l layout) locketConfig(z int) (locketdaemon.Config, error) {
 	c.ListenAddress = l.locketAddrZ(z)
 	c.CAFile, c.ServerCertFile, c.ServerKeyFile = l.certs.CACert, l.certs.ServerCert, l.certs.ServerKey
 	c.DatabaseDriver, c.DatabaseConnectionString = driver, dsn
+	c.MetricsAddress = l.locketMetricsAddrZ(z)
 	c.LogLevel = "info"
 	return c, nil
 }
@@ -146,6 +147,7 @@ func (l layout) auctioneerConfig(z int) auctioneerdaemon.Config {
 	c.BBSAddress = l.bbsURLs()
 	c.BBSCAFile, c.BBSClientCertFile, c.BBSClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
 	c.RepCAFile, c.RepClientCertFile, c.RepClientKeyFile = k.CACert, k.ClientCert, k.ClientKey
+	c.MetricsAddress = l.auctioneerMetricsAddrZ(z)
 	c.LogLevel = "info"
 	return c
 }

@@ -57,8 +57,8 @@ func TestHAConfigs(t *testing.T) {
 	if rep.BBSAddress != "https://127.0.0.1:9000,https://127.0.0.1:9200" || rep.LocketAddress != "127.0.0.1:9202,127.0.0.1:9002" {
 		t.Errorf("cell-2's rep config: bbs %q locket %q", rep.BBSAddress, rep.LocketAddress)
 	}
-	if got := l.opts.topPort(); got != 9203 {
-		t.Errorf("top port %d, want 9203", got)
+	if got := l.opts.topPort(); got != 9207 {
+		t.Errorf("top port %d, want 9207 (z2's Locket metrics)", got)
 	}
 }
 

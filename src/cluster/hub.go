@@ -23,14 +23,16 @@ func (l layout) hubURL() string { return "http://" + l.hubAddr() }
 
 // hubConfig is the Hub's: on the control plane's host (loopback without
 // network namespaces, so no login), with the admin client certificate (the
-// rotation view reads the BBS admin status), the cells' local APIs for the
-// drain action and the apps' log directory.
+// rotation view reads the BBS admin status), the components' Prometheus
+// endpoints, the cells' local APIs for the drain action and the apps' log
+// directory.
 func (l layout) hubConfig() hubdaemon.Config {
 	cfg := hubdaemon.DefaultConfig()
 	cfg.ListenAddress = l.hubAddr()
 	cfg.BBS = hubdaemon.BBSConfig{URL: l.bbsURLs(), CACert: l.certs.CACert, ClientCert: l.certs.AdminCert, ClientKey: l.certs.AdminKey}
 	cfg.LocketAddress = l.locketAddrs(0)
 	cfg.AuctioneerURL = "https://" + l.auctioneerAddr()
+	cfg.MetricsURLs = l.metricsURLs()
 	cfg.LogDir = l.appLogDir()
 	cfg.PollInterval = jsonconfig.Duration(hubdaemon.MinPollInterval)
 	cfg.CellLocalURLs = map[string]string{}

@@ -64,7 +64,7 @@ type hubApp struct {
 // TestHub: diego up runs the Hub; its API shows a real LRP's desired and
 // running counts, scales it (refusing actions without the header or the
 // confirmation), shows a killed cell as missing while its instances move,
-// and streams timeline items.
+// streams timeline items, and shows the components' metrics.
 func TestHub(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cluster")
 	r := up(t, dir, 2, 9900)
@@ -135,6 +135,34 @@ func TestHub(t *testing.T) {
 	eventually(t, 20*time.Second, "the hub showing 3 of 3 running", func() (bool, string) {
 		err := hubGet(hub+"/api/apps/hub-app", &app)
 		return err == nil && app.App.Instances == 3 && app.App.Running == 3, fmt.Sprintf("%+v %v", app, err)
+	})
+
+	// The system view has the components' figures from their metrics:
+	// convergence passes, the auction round that placed the scaled hub-app's third instance
+	// (recent: an auctioneer restarted by a lost lock starts with no round), request
+	// rates (from the second scrape on).
+	type system struct {
+		Components []struct {
+			Name    string             `json:"name"`
+			Error   string             `json:"error"`
+			Metrics map[string]float64 `json:"metrics"`
+		} `json:"components"`
+	}
+	eventually(t, 60*time.Second, "the hub's system view with the bbs, auctioneer and locket metrics", func() (bool, string) {
+		var sys system
+		err := hubGet(hub+"/api/system", &sys)
+		got := map[string]map[string]float64{}
+		for _, c := range sys.Components {
+			if c.Error == "" {
+				got[c.Name] = c.Metrics
+			}
+		}
+		_, conv := got["bbs"]["convergence_seconds_mean"]
+		_, bbsRate := got["bbs"]["requests_per_second"]
+		_, round := got["auctioneer"]["auction_round_seconds_mean"]
+		_, lockRate := got["locket"]["requests_per_second"]
+		return err == nil && conv && bbsRate && round && lockRate && got["bbs"]["convergence_seconds_mean"] > 0 && got["auctioneer"]["auction_round_seconds_mean"] > 0,
+			fmt.Sprintf("%+v %v\ndiego up: %s\nauctioneer log: %s", sys, err, r.out, tail(filepath.Join(dir, "logs", "auctioneer.log"), 40))
 	})
 
 	// Kill cell-2's rep: the hub shows it missing and the instances move.

@@ -38,7 +38,8 @@ type Options struct {
 	// Backend is "process" or "runc" (root).
 	Backend string
 	// PortBase is the BBS port; the other components listen above it:
-	// BBS health +1, Locket +2, auctioneer +3, rep i at +10+2i (local +11+2i).
+	// BBS health +1, Locket +2, auctioneer +3, rep i at +10+2i (local +11+2i),
+	// the auctioneer's and Locket's metrics at +204 and +205 (metrics.go).
 	PortBase int
 	// CellTags gives cells placement tags, by cell id (cell-1, ...).
 	CellTags map[string][]string
@@ -138,12 +139,14 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// topPort is the highest port the cluster listens on.
+// topPort is the highest port the cluster listens on: the last metrics
+// listener (metrics.go), above the cells' and --ha's ports.
 func (o Options) topPort() int {
-	if top := o.PortBase + 11 + 2*(o.Cells-1); !o.HA || top > o.PortBase+haPorts {
-		return top
+	zones := 1
+	if o.HA {
+		zones = 2
 	}
-	return o.PortBase + haPorts
+	return max(o.PortBase+11+2*(o.Cells-1), o.PortBase+metricsOffset+2*zones-1)
 }
 
 // componentBinaries are the programs diego up runs from BinDir.

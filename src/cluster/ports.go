@@ -27,6 +27,10 @@ func (l layout) listeners() [][2]string {
 		out = append(out, [2]string{"z2's BBS", l.bbsAddrZ(z)}, [2]string{"z2's BBS health listener", l.healthAddrZ(z)},
 			[2]string{"z2's Locket", l.locketAddrZ(z)}, [2]string{"z2's auctioneer", l.auctioneerAddrZ(z)})
 	}
+	for z := 0; z < l.zones(); z++ {
+		out = append(out, [2]string{suffix("auctioneer", z) + "'s metrics listener", l.auctioneerMetricsAddrZ(z)},
+			[2]string{suffix("locket", z) + "'s metrics listener", l.locketMetricsAddrZ(z)})
+	}
 	if l.opts.NATSURL == "" {
 		out = append(out, [2]string{"the embedded NATS server", l.natsAddr()})
 	}

@@ -55,6 +55,14 @@ type Progress struct {
 	Total int64 `json:"total"`
 }
 
+// meanOf names the figures the system view shows as means, by the
+// histogram they come from: the BBS's convergence passes and the
+// auctioneer's rounds.
+var meanOf = map[string]string{
+	"convergence_seconds_mean":   "bbs_convergence_duration_seconds",
+	"auction_round_seconds_mean": "auctioneer_auction_duration_seconds",
+}
+
 // lockOwner is the Locket lock each component holds while active.
 var lockOwner = map[string]string{"bbs": "bbs", "auctioneer": "auctioneer"}
 
@@ -128,14 +136,25 @@ func (h *Hub) scrape(ctx context.Context, name, url string) (map[string]float64,
 	h.metrics[name] = scrape{at: now, values: values}
 	h.mu.Unlock()
 	out := map[string]float64{}
+	// Summaries with a median (other exporters), then this project's
+	// histograms (bbs, auctioneer), whose buckets are too coarse for a
+	// median of a local cluster's millisecond rounds: their mean since the
+	// previous scrape instead.
 	if v, ok := view.Pick(values, "convergence", "seconds", "_p50"); ok {
 		out["convergence_seconds_p50"] = v
 	}
 	if v, ok := view.Pick(values, "auction", "seconds", "_p50"); ok {
 		out["auction_round_seconds_p50"] = v
 	}
+	for key, hist := range meanOf {
+		if v, ok := view.Mean(prev.values, values, hist); ok {
+			out[key] = v
+		}
+	}
 	if prev.values != nil {
-		out["requests_per_second"] = view.Rate(prev.values, values, "requests_total", now.Sub(prev.at).Seconds())
+		secs := now.Sub(prev.at).Seconds()
+		out["requests_per_second"] = view.Rate(prev.values, values, "requests_total", secs) +
+			view.Rate(prev.values, values, "_requested_total", secs)
 	}
 	if v, ok := values["go_goroutines"]; ok {
 		out["goroutines"] = v

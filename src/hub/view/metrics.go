@@ -85,3 +85,17 @@ func Pick(m map[string]float64, parts ...string) (float64, bool) {
 	}
 	return m[best], found
 }
+
+// Mean is the mean of a histogram or summary NAME (from NAME_sum and
+// NAME_count): over the observations made between the two scrapes when
+// there were some, else over all of after's; false when after has none.
+func Mean(before, after map[string]float64, name string) (float64, bool) {
+	sum, count := after[name+"_sum"], after[name+"_count"]
+	if count <= 0 {
+		return 0, false
+	}
+	if b, ok := before[name+"_count"]; ok && count > b {
+		return (sum - before[name+"_sum"]) / (count - b), true
+	}
+	return sum / count, true
+}

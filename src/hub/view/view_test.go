@@ -272,3 +272,25 @@ bad_value{x="1"} abc
 		t.Errorf("Rate without a previous scrape = %v, want 0", r)
 	}
 }
+
+func TestMeanOfAHistogram(t *testing.T) {
+	text := `auctioneer_auction_duration_seconds_bucket{le="0.005"} 3
+auctioneer_auction_duration_seconds_bucket{le="+Inf"} 4
+auctioneer_auction_duration_seconds_sum 0.02
+auctioneer_auction_duration_seconds_count 4
+`
+	m := ParseMetrics(strings.NewReader(text))
+	if v, ok := Mean(nil, m, "auctioneer_auction_duration_seconds"); !ok || v != 0.005 {
+		t.Errorf("Mean without a previous scrape = %v %v, want 0.005 (all of them)", v, ok)
+	}
+	after := map[string]float64{"auctioneer_auction_duration_seconds_sum": 0.05, "auctioneer_auction_duration_seconds_count": 6}
+	if v, ok := Mean(m, after, "auctioneer_auction_duration_seconds"); !ok || v < 0.0149 || v > 0.0151 {
+		t.Errorf("Mean since the previous scrape = %v %v, want 0.015 (0.03 s over 2 rounds)", v, ok)
+	}
+	if v, ok := Mean(after, after, "auctioneer_auction_duration_seconds"); !ok || v != 0.05/6 {
+		t.Errorf("Mean with no new round = %v %v, want the mean of all", v, ok)
+	}
+	if _, ok := Mean(nil, m, "bbs_convergence_duration_seconds"); ok {
+		t.Error("Mean of a histogram that is not there")
+	}
+}

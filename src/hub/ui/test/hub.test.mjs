@@ -68,6 +68,12 @@ test('every view renders with the cluster\'s data', async () => {
 
   await view(page, 'system');
   await page.locator('table.locks th', { hasText: 'bbs' }).waitFor({ timeout: 60000 });
+  // the figures from the components' Prometheus endpoints (diego up gives the hub their URLs);
+  // request rates come with the hub's second scrape
+  for (const [comp, figure] of [['bbs', 'Convergence pass (mean)'], ['auctioneer', 'Auction round (mean)'], ['bbs', 'Requests per second'], ['locket', 'Requests per second']]) {
+    await page.locator(`article[aria-label="Component ${comp}"] dt`, { hasText: figure }).waitFor({ timeout: 60000 });
+  }
+  assert.match(await page.locator('article[aria-label="Component auctioneer"] dd').first().innerText(), /^\d+(\.\d+)? (ms|s)$/);
   await shot(page, 'system');
 
   await view(page, 'rotation');

@@ -6,6 +6,8 @@ import { errorBox, swap } from '../ui';
 import type { Mounted } from '../main';
 
 const NAMES: Record<string, string> = {
+  convergence_seconds_mean: 'Convergence pass (mean)',
+  auction_round_seconds_mean: 'Auction round (mean)',
   convergence_seconds_p50: 'Convergence (p50)',
   auction_round_seconds_p50: 'Auction round (p50)',
   requests_per_second: 'Requests per second',
