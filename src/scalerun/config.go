@@ -2,6 +2,7 @@
 package scalerun
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/diego-go/diego/src/rep/daemon"
 )
 
 // Preset is a named size.
@@ -121,7 +124,9 @@ func (c Config) WithDefaults() Config {
 		c.ConvergenceInterval = 10 * time.Second
 	}
 	if c.SteadyWindow == 0 {
-		c.SteadyWindow = c.ConvergenceInterval*2 + 5*time.Second
+		// Two convergence passes, and every cell's bulk sync (steady
+		// state's BBS requests) at least once.
+		c.SteadyWindow = max(c.ConvergenceInterval*2, cmp.Or(c.CellSyncInterval, daemon.DefaultSyncInterval)) + 5*time.Second
 	}
 	if c.DrainFraction == 0 {
 		c.DrainFraction = 0.1
