@@ -56,6 +56,11 @@ type Config struct {
 	// SteadyWindow how long steady state is measured (at least one pass).
 	ConvergenceInterval time.Duration
 	SteadyWindow        time.Duration
+	// EvacuationPollingInterval is how often a draining cell checks whether
+	// its instances have moved (default 2 s; the rep's own default, 10 s,
+	// would make each cell of a rolling drain wait up to 10 s after its
+	// last instance left).
+	EvacuationPollingInterval time.Duration
 	// CellSyncInterval, when set, is each cell's bulk sync interval (the
 	// rep's default otherwise).
 	CellSyncInterval time.Duration
@@ -123,6 +128,9 @@ func (c Config) WithDefaults() Config {
 	if c.ConvergenceInterval == 0 {
 		c.ConvergenceInterval = 10 * time.Second
 	}
+	if c.EvacuationPollingInterval == 0 {
+		c.EvacuationPollingInterval = 2 * time.Second
+	}
 	if c.SteadyWindow == 0 {
 		// Two convergence passes, and every cell's bulk sync (steady
 		// state's BBS requests) at least once.
@@ -177,6 +185,9 @@ func (c Config) Validate() error {
 		if _, err := os.Stat(c.DBDSN); err == nil {
 			errs = append(errs, fmt.Errorf("%s exists: start from an empty database (remove it, or another --dir)", c.DBDSN))
 		}
+	}
+	if c.EvacuationPollingInterval < 0 {
+		errs = append(errs, fmt.Errorf("--evacuation-polling-interval %v: want a positive duration", c.EvacuationPollingInterval))
 	}
 	if c.ControlNice < -20 || c.ControlNice > 19 {
 		errs = append(errs, fmt.Errorf("--control-nice %d: want a niceness from -20 to 19", c.ControlNice))

@@ -112,6 +112,7 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 		Sim: sim.Config{StartDelay: host.Duration(cfg.StartDelay),
 			Settings: host.Settings{MemoryMB: 256 * int64(per), DiskMB: 1024 * int64(per), MaxContainers: per}},
 		Tweak: func(_ int, s *daemon.Settings) {
+			s.EvacuationPollingInterval = daemon.Duration(cfg.EvacuationPollingInterval)
 			if cfg.CellSyncInterval > 0 {
 				s.SyncInterval = daemon.Duration(cfg.CellSyncInterval)
 			}
