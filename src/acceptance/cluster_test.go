@@ -220,8 +220,10 @@ func (c *cluster) addTaggedCell() error {
 	cfg["cell_id"] = "cell-tagged"
 	cfg["zone"] = "z1"
 	cfg["placement_tags"] = []string{taggedCellTag}
-	cfg["listen_address"] = fmt.Sprintf("127.0.0.1:%d", c.portBase+8)
-	cfg["local_address"] = fmt.Sprintf("127.0.0.1:%d", c.portBase+9)
+	// The ports a next cell of diego up's would take (its cells' are
+	// PortBase+10+2i and +11+2i; +8 is the hub's).
+	cfg["listen_address"] = fmt.Sprintf("127.0.0.1:%d", c.portBase+10+2*c.cells)
+	cfg["local_address"] = fmt.Sprintf("127.0.0.1:%d", c.portBase+11+2*c.cells)
 	cfg["container_root_dir"] = filepath.Join(home, "containers")
 	ports := map[string]any{"port_range_start": 61000 + 1000*c.cells, "port_range_end": 61999 + 1000*c.cells}
 	for _, backend := range []string{"process", "runc"} {
