@@ -23,7 +23,7 @@ func hub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("diego hub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	targetPath := fs.String("target", os.Getenv("DIEGO_TARGET"), "the cluster's target.json (default $DIEGO_TARGET)")
-	listen := fs.String("listen", "127.0.0.1:8890", "host:port to serve on (a loopback address: the Hub asks no login there)")
+	listen := fs.String("listen", "127.0.0.1:8898", "host:port to serve on (a loopback address: the Hub asks no login there)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: diego hub [--target FILE] [--listen HOST:PORT]\n\nServes Diego Hub for the cluster in the target file, with its client certificate.")
 		fs.PrintDefaults()

@@ -73,7 +73,7 @@ type BBSConfig struct {
 
 // DefaultConfig returns a configuration with every default filled in.
 func DefaultConfig() Config {
-	return Config{ListenAddress: "127.0.0.1:8890", PollInterval: jsonconfig.Duration(MinPollInterval), LogLevel: "info"}
+	return Config{ListenAddress: "127.0.0.1:8898", PollInterval: jsonconfig.Duration(MinPollInterval), LogLevel: "info"}
 }
 
 // ParseConfig reads JSON over the defaults; unknown fields are errors.

@@ -89,7 +89,7 @@ func TestParseConfigRejectsUnknownFields(t *testing.T) {
 		t.Errorf("unknown field: err = %v, want it named", err)
 	}
 	c, err := ParseConfig(strings.NewReader(`{"poll_interval": "10s", "metrics_urls": {"bbs": "http://127.0.0.1:1/metrics"}}`))
-	if err != nil || time.Duration(c.PollInterval) != 10*time.Second || c.ListenAddress != "127.0.0.1:8890" || c.LogLevel != "info" {
+	if err != nil || time.Duration(c.PollInterval) != 10*time.Second || c.ListenAddress != "127.0.0.1:8898" || c.LogLevel != "info" {
 		t.Errorf("ParseConfig = %+v, %v; want the defaults under the file's fields", c, err)
 	}
 }

@@ -14,6 +14,6 @@ export default defineConfig({
   },
   server: {
     host: '127.0.0.1',
-    proxy: { '/api': process.env.HUB_URL || 'http://127.0.0.1:8890' },
+    proxy: { '/api': process.env.HUB_URL || 'http://127.0.0.1:8898' },
   },
 });
