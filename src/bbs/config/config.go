@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/bbs/keyring"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	"github.com/diego-go/diego/src/internal/bbsaddr"
 	"github.com/diego-go/diego/src/internal/dbconn"
 	"github.com/diego-go/diego/src/internal/jsonconfig"
@@ -55,6 +56,14 @@ type Config struct {
 	// (encryption_keys and active_key_label above) or "vault" (one KV v2
 	// secret, re-read at start-up, on every reload and on taking the lock).
 	EncryptionKeySource KeySource `json:"encryption_key_source"`
+
+	// ReencryptBatchSize and ReencryptBatchPause pace the online
+	// re-encryption a key rotation starts: rows per transaction (0: the
+	// store's default, 500 on SQLite and MySQL, 2000 on PostgreSQL) and a
+	// pause after each batch (0: none). The start-up re-encryption, before
+	// the BBS serves, is never paced.
+	ReencryptBatchSize  int      `json:"reencrypt_batch_size"`
+	ReencryptBatchPause Duration `json:"reencrypt_batch_pause"`
 
 	// AdminCommonNames are the client-certificate common names allowed to call
 	// the admin API (key reload, re-encryption).
@@ -219,6 +228,9 @@ func (c Config) Validate() error {
 	if err := c.validateKeySource(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.ReencryptPacing().Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(c.AdminCommonNames) == 0 {
 		errs = append(errs, errors.New("admin_common_names must name at least one client certificate common name"))
 	}
@@ -289,6 +301,11 @@ func defaultOwner() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("bbs-%s-%x", host, b)
+}
+
+// ReencryptPacing is the pacing of the online re-encryption.
+func (c Config) ReencryptPacing() reencrypt.Pacing {
+	return reencrypt.Pacing{BatchSize: c.ReencryptBatchSize, BatchPause: time.Duration(c.ReencryptBatchPause)}
 }
 
 // Level is the configured log level (for the command runner).

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeFiles(t *testing.T) (dir string) {
@@ -109,5 +110,36 @@ func TestLockRetryIntervalLeavesRoom(t *testing.T) {
 		if ok != (err == nil) || !ok && !strings.Contains(err.Error(), "lock_retry_interval") {
 			t.Errorf("%s: %v", fields, err)
 		}
+	}
+}
+
+// reencrypt_batch_size and reencrypt_batch_pause default to 0 (the store's
+// batches, no pause); negative values are refused by name.
+func TestReencryptPacing(t *testing.T) {
+	dir := writeFiles(t)
+	for fields, want := range map[string]string{
+		`"reencrypt_batch_size":0,"reencrypt_batch_pause":"0s"`:   "",
+		`"reencrypt_batch_size":2,"reencrypt_batch_pause":"1.5s"`: "",
+		`"reencrypt_batch_size":-1`:                               "reencrypt_batch_size -1 must not be negative",
+		`"reencrypt_batch_pause":"-1s"`:                           "reencrypt_batch_pause -1s must not be negative",
+	} {
+		c, err := Parse(strings.NewReader(strings.Replace(minimal(dir), `{`, `{`+fields+`,`, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Validate()
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%s: err = %v, want %q", fields, err, want)
+		}
+	}
+	c, err := Parse(strings.NewReader(strings.Replace(minimal(dir), `{`, `{"reencrypt_batch_size":2,"reencrypt_batch_pause":"1.5s",`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.ReencryptPacing(); p.BatchSize != 2 || p.BatchPause != 1500*time.Millisecond {
+		t.Errorf("pacing %+v", p)
+	}
+	if p := DefaultConfig().ReencryptPacing(); p.BatchSize != 0 || p.BatchPause != 0 {
+		t.Errorf("default pacing %+v, want none", p)
 	}
 }

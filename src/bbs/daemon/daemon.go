@@ -146,7 +146,9 @@ func (d *Daemon) open(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("opening %s database (check database_driver and database_connection_string): %w", cfg.DatabaseDriver, err)
 	}
-	d.Rotation = reencrypt.New(d.ring, d.store, load, d.log)
+	if d.Rotation, err = reencrypt.New(d.ring, d.store, load, cfg.ReencryptPacing(), d.log); err != nil {
+		return err
+	}
 	if err := d.Rotation.Settle(ctx); err != nil {
 		return fmt.Errorf("opening %s database: %w", cfg.DatabaseDriver, err)
 	}
@@ -291,7 +293,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 			d.locketSrv.GracefulStop()
 		}
 		d.servers.Wait()
-		d.Rotation.Wait()
+		d.Rotation.Stop()
 		d.close()
 		d.log.Info("bbs stopped")
 	})

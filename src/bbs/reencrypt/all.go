@@ -2,6 +2,7 @@ package reencrypt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -13,6 +14,30 @@ import (
 // maxStalledBatches bounds consecutive batches that lose every row to
 // concurrent writes.
 const maxStalledBatches = 20
+
+// Pacing slows a re-encryption down: smaller transactions and a pause
+// after each leave more of the database to the API while a rotation runs
+// (and make its progress watchable). The zero Pacing is the store's default
+// batch and no pause.
+type Pacing struct {
+	// BatchSize is the rows re-sealed per transaction; 0 is the store's
+	// default (500 on SQLite and MySQL, 2000 on PostgreSQL).
+	BatchSize int
+	// BatchPause is the pause after each batch that moved rows.
+	BatchPause time.Duration
+}
+
+// Validate rejects negative values, naming the BBS config properties.
+func (p Pacing) Validate() error {
+	var errs []error
+	if p.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("reencrypt_batch_size %d must not be negative (0: the store's default batch)", p.BatchSize))
+	}
+	if p.BatchPause < 0 {
+		errs = append(errs, fmt.Errorf("reencrypt_batch_pause %s must not be negative (0: no pause)", p.BatchPause))
+	}
+	return errors.Join(errs...)
+}
 
 // CheckLabels fails with store.ErrUnknownKeyLabel, naming the table, when a
 // row is sealed under a label ring lacks.
@@ -38,13 +63,17 @@ func stale(counts []store.LabelCount, active string) []store.LabelCount {
 	return out
 }
 
-// All re-seals under ring's active key, batch by batch, every row sealed
-// under another label, calling progress with the running total of rewritten
-// rows after each batch. Rows are rewritten only if unchanged since read, so
-// a concurrent write (sealed under the active key anyway) is never
+// All re-seals under ring's active key, batch by batch (paced by p), every
+// row sealed under another label, calling progress with the running total of
+// rewritten rows after each batch. Rows are rewritten only if unchanged since
+// read, so a concurrent write (sealed under the active key anyway) is never
 // clobbered. It returns once no table holds a row under a non-active label,
-// after the store records the active label.
-func All(ctx context.Context, st store.Store, ring *keyring.Ring, progress func(done int64)) error {
+// after the store records the active label; a pause ends early, with ctx's
+// error, when ctx ends.
+func All(ctx context.Context, st store.Store, ring *keyring.Ring, p Pacing, progress func(done int64)) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
 	var done int64
 	for {
 		counts, err := st.EncryptionStatus(ctx)
@@ -59,7 +88,7 @@ func All(ctx context.Context, st store.Store, ring *keyring.Ring, progress func(
 			return st.RecordActiveKeyLabel(ctx)
 		}
 		for _, c := range todo {
-			if err := label(ctx, st, c.Table, c.Label, &done, progress); err != nil {
+			if err := label(ctx, st, c.Table, c.Label, p, &done, progress); err != nil {
 				return err
 			}
 		}
@@ -67,10 +96,10 @@ func All(ctx context.Context, st store.Store, ring *keyring.Ring, progress func(
 }
 
 // label moves every row of table sealed under from to the active key.
-func label(ctx context.Context, st store.Store, table, from string, done *int64, progress func(int64)) error {
+func label(ctx context.Context, st store.Store, table, from string, p Pacing, done *int64, progress func(int64)) error {
 	stalled := 0
 	for {
-		n, err := st.ResealBatch(ctx, table, from)
+		n, err := st.ResealBatch(ctx, table, from, p.BatchSize)
 		if err != nil {
 			return fmt.Errorf("re-encrypting %s rows under %q: %w", table, from, err)
 		}
@@ -86,13 +115,32 @@ func label(ctx context.Context, st store.Store, table, from string, done *int64,
 		} else if stalled++; stalled >= maxStalledBatches {
 			return fmt.Errorf("re-encrypting %s: rows keep changing underneath: %w", table, store.ErrConflict)
 		}
+		if err := pause(ctx, p.BatchPause); err != nil {
+			return fmt.Errorf("re-encrypting %s rows under %q: %w", table, from, err)
+		}
+	}
+}
+
+// pause waits d, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
 // Settle is the start-up policy, run once the store is open and before the
 // BBS serves: a row under a label ring lacks is fatal
 // (store.ErrUnknownKeyLabel); rows under other labels are re-encrypted under
-// the active one before it returns. A nil log discards.
+// the active one before it returns, unpaced (nothing is served yet). A nil
+// log discards.
 func Settle(ctx context.Context, st store.Store, ring *keyring.Ring, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -111,7 +159,7 @@ func Settle(ctx context.Context, st store.Store, ring *keyring.Ring, log *slog.L
 	log.Info("re-encrypting records under the active key", "active_label", active)
 	start, last := time.Now(), time.Now()
 	var total int64
-	err = All(ctx, st, ring, func(done int64) {
+	err = All(ctx, st, ring, Pacing{}, func(done int64) {
 		total = done
 		if time.Since(last) >= time.Second {
 			last = time.Now()

@@ -1,7 +1,7 @@
 // Package reencrypt is the BBS's re-encryption policy: it decides when the key
 // ring may change (never dropping a key rows still use) and re-seals every
 // encrypted row under the active key, at start-up and online after a reload,
-// batch by batch through the store's ResealBatch.
+// batch by batch through the store's ResealBatch (online, paced as configured).
 package reencrypt
 
 import (
@@ -32,10 +32,16 @@ type Status struct {
 
 // Policy owns key reloads and background re-encryption.
 type Policy struct {
-	ring  *keyring.Ring
-	store store.Store
-	load  keyring.Loader
-	log   *slog.Logger
+	ring   *keyring.Ring
+	store  store.Store
+	load   keyring.Loader
+	pacing Pacing
+	log    *slog.Logger
+
+	// stop ends the pauses of a paced re-encryption (Stop); an unpaced one
+	// runs to its end.
+	stop   context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex // guards running, lastErr, finished
 	running  bool
@@ -45,12 +51,17 @@ type Policy struct {
 	wg       sync.WaitGroup
 }
 
-// New builds a Policy.
-func New(ring *keyring.Ring, st store.Store, load keyring.Loader, log *slog.Logger) *Policy {
+// New builds a Policy whose online re-encryption is paced by pacing (the
+// zero Pacing: the store's batches, no pause).
+func New(ring *keyring.Ring, st store.Store, load keyring.Loader, pacing Pacing, log *slog.Logger) (*Policy, error) {
+	if err := pacing.Validate(); err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Policy{ring: ring, store: st, load: load, log: log}
+	stop, cancel := context.WithCancel(context.Background())
+	return &Policy{ring: ring, store: st, load: load, pacing: pacing, log: log, stop: stop, cancel: cancel}, nil
 }
 
 // ErrKeyInUse: a reload would drop a key that rows are still sealed under.
@@ -134,7 +145,11 @@ func (m *Policy) StartReencrypt(ctx context.Context) (Status, error) {
 func (m *Policy) reencrypt() {
 	defer m.wg.Done()
 	start := time.Now()
-	err := All(context.Background(), m.store, m.ring, func(done int64) {
+	ctx := context.Background()
+	if m.pacing.BatchPause > 0 {
+		ctx = m.stop // Stop cuts a paused re-encryption short; the next BBS to lead resumes it
+	}
+	err := All(ctx, m.store, m.ring, m.pacing, func(done int64) {
 		m.done.Store(done)
 		m.log.Info("re-encryption progress", "rows", done)
 	})
@@ -155,6 +170,14 @@ func (m *Policy) reencrypt() {
 
 // Wait blocks until a running re-encryption ends.
 func (m *Policy) Wait() { m.wg.Wait() }
+
+// Stop ends a paced re-encryption at its next pause (rows left under the
+// old key are re-encrypted by the next BBS to take the lock, or at the next
+// start) and waits for it; an unpaced one runs to its end first.
+func (m *Policy) Stop() {
+	m.cancel()
+	m.wg.Wait()
+}
 
 // Status reports keys, progress and per-label row counts.
 func (m *Policy) Status(ctx context.Context) (Status, error) {

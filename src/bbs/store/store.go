@@ -87,12 +87,12 @@ type Store interface {
 	// EncryptionStatus counts, per table and key label, the rows sealed under that label.
 	EncryptionStatus(ctx context.Context) ([]LabelCount, error)
 	// ResealBatch re-seals under the active key, in one transaction, up to
-	// one batch of table's rows sealed under from (table and label as in
-	// EncryptionStatus). A row whose rev moved since it was read is skipped:
+	// limit of table's rows sealed under from (table and label as in
+	// EncryptionStatus); limit 0 is the store's own batch size. A row whose rev moved since it was read is skipped:
 	// the concurrent write sealed it under the active key. Read 0 means no
 	// row of table is left under from. The policy (src/bbs/reencrypt)
 	// decides when to call it.
-	ResealBatch(ctx context.Context, table, from string) (Resealed, error)
+	ResealBatch(ctx context.Context, table, from string, limit int) (Resealed, error)
 	// RecordActiveKeyLabel records the active label as the one every record
 	// is sealed under (once re-encryption has nothing left to do).
 	RecordActiveKeyLabel(ctx context.Context) error

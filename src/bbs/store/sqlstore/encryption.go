@@ -11,15 +11,21 @@ import (
 	"github.com/diego-go/diego/src/bbs/store"
 )
 
-// Rows one re-encryption transaction re-seals: PostgreSQL re-seals a batch in
-// one statement and takes big batches well; SQLite's single writer keeps
-// other writes waiting for a whole batch, so its batches stay small.
+// Rows one re-encryption transaction re-seals by default (ResealBatch's
+// limit 0; the BBS's reencrypt_batch_size overrides them): PostgreSQL
+// re-seals a batch in one statement and takes big batches well; SQLite's
+// single writer keeps other writes waiting for a whole batch, so its batches
+// stay small.
 const (
 	reencryptBatchSize   = 500
 	reencryptBatchSizePG = 2000
 )
 
-func (s *Store) reencryptBatchLimit() int {
+// reencryptBatchLimit is limit, or the driver's default batch when limit is 0.
+func (s *Store) reencryptBatchLimit(limit int) int {
+	if limit > 0 {
+		return limit
+	}
 	if s.d.name == "postgres" {
 		return reencryptBatchSizePG
 	}
@@ -89,13 +95,16 @@ func (s *Store) RecordActiveKeyLabel(ctx context.Context) error {
 	return nil
 }
 
-// ResealBatch re-seals under the active key up to reencryptBatchLimit rows
-// of table sealed under from, in one transaction (retried on deadlocks),
-// each only if its rev is unchanged since it was read.
-func (s *Store) ResealBatch(ctx context.Context, table, from string) (store.Resealed, error) {
+// ResealBatch re-seals under the active key up to limit rows (0: the
+// driver's default batch) of table sealed under from, in one transaction
+// (retried on deadlocks), each only if its rev is unchanged since it was read.
+func (s *Store) ResealBatch(ctx context.Context, table, from string, limit int) (store.Resealed, error) {
 	i := slices.IndexFunc(sealedTables, func(t sealedTable) bool { return t.name == table })
 	if i < 0 {
 		return store.Resealed{}, fmt.Errorf("re-encrypting: %q is not a table with encrypted columns", table)
+	}
+	if limit < 0 {
+		return store.Resealed{}, fmt.Errorf("re-encrypting %s: batch limit %d is negative", table, limit)
 	}
 	if !s.ring.Has(from) {
 		return store.Resealed{}, fmt.Errorf("%w: table %s has rows sealed under key label %q, which is not among the configured keys %v",
@@ -104,7 +113,7 @@ func (s *Store) ResealBatch(ctx context.Context, table, from string) (store.Rese
 	var n store.Resealed
 	err := s.withRetry(ctx, func() error {
 		var err error
-		n.Read, n.Rewritten, err = s.reencryptBatch(ctx, sealedTables[i], from)
+		n.Read, n.Rewritten, err = s.reencryptBatch(ctx, sealedTables[i], from, s.reencryptBatchLimit(limit))
 		return err
 	})
 	return n, err
@@ -117,14 +126,14 @@ type sealedRow struct {
 	sealed [][]byte
 }
 
-// reencryptBatch re-seals up to reencryptBatchSize rows of t under from in
-// one transaction, returning how many it read and how many it rewrote.
-func (s *Store) reencryptBatch(ctx context.Context, t sealedTable, from string) (selected, updated int, err error) {
+// reencryptBatch re-seals up to limit rows of t under from in one
+// transaction, returning how many it read and how many it rewrote.
+func (s *Store) reencryptBatch(ctx context.Context, t sealedTable, from string, limit int) (selected, updated int, err error) {
 	if s.ring.ActiveLabel() == from {
 		return 0, 0, nil // the ring rotated back to from; nothing to move
 	}
 	err = s.inTx(ctx, func(sqlTx *sql.Tx) error {
-		batch, err := s.readBatch(ctx, sqlTx, t, from)
+		batch, err := s.readBatch(ctx, sqlTx, t, from, limit)
 		if err != nil {
 			return err
 		}
@@ -171,10 +180,10 @@ func (s *Store) reencryptBatch(ctx context.Context, t sealedTable, from string) 
 	return selected, updated, err
 }
 
-// readBatch reads up to reencryptBatchSize rows of t sealed under from.
-func (s *Store) readBatch(ctx context.Context, sqlTx *sql.Tx, t sealedTable, from string) ([]sealedRow, error) {
+// readBatch reads up to limit rows of t sealed under from.
+func (s *Store) readBatch(ctx context.Context, sqlTx *sql.Tx, t sealedTable, from string, limit int) ([]sealedRow, error) {
 	q := "SELECT " + strings.Join(t.pk, ", ") + ", rev, " + strings.Join(t.columns, ", ") +
-		" FROM " + t.name + " WHERE key_label = ? LIMIT " + fmt.Sprint(s.reencryptBatchLimit())
+		" FROM " + t.name + " WHERE key_label = ? LIMIT " + fmt.Sprint(limit)
 	rows, err := sqlTx.QueryContext(ctx, s.d.q(q), from)
 	if err != nil {
 		return nil, err

@@ -122,7 +122,7 @@ func testReencrypt(t *testing.T, open Opener) {
 
 	var calls int
 	var last int64
-	if err := reencrypt.All(ctx(t), s, ring, func(done int64) {
+	if err := reencrypt.All(ctx(t), s, ring, reencrypt.Pacing{}, func(done int64) {
 		calls++
 		if done < last {
 			t.Errorf("progress went backwards: %d after %d", done, last)
@@ -143,7 +143,7 @@ func testReencrypt(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	checkReadable(t, s, "old", 3)
-	if err := reencrypt.All(ctx(t), s, ring, nil); err != nil {
+	if err := reencrypt.All(ctx(t), s, ring, reencrypt.Pacing{}, nil); err != nil {
 		t.Fatalf("Reencrypt with nothing to do: %v", err)
 	}
 }
@@ -223,7 +223,7 @@ func testReencryptConcurrentWrites(t *testing.T, open Opener) {
 		}
 		done <- nil
 	}()
-	if err := reencrypt.All(ctx(t), s, ring, nil); err != nil {
+	if err := reencrypt.All(ctx(t), s, ring, reencrypt.Pacing{}, nil); err != nil {
 		t.Fatalf("Reencrypt: %v", err)
 	}
 	if err := <-done; err != nil {

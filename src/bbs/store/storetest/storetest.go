@@ -78,6 +78,8 @@ func Run(t *testing.T, open Opener) {
 	runParallel(t, func(*testing.T) Opener { return open }, []contract[Opener]{
 		{"Reencrypt", testReencrypt},
 		{"ReencryptConcurrentWrites", testReencryptConcurrentWrites},
+		{"ReencryptPaced", testReencryptPaced},
+		{"ReencryptPacedStops", testReencryptPacedStops},
 		{"ReopenUnknownLabel", testReopenUnknownLabel},
 		{"ReopenRotatesKey", testReopenRotatesKey},
 	})
