@@ -126,6 +126,7 @@ func (l layout) bbsConfig(z int) (bbsconfig.Config, error) {
 	c.AuctioneerAddress = l.auctioneerAddrs()
 	c.ConvergenceRepeatInterval = bbsconfig.Duration(5 * time.Second)
 	c.CellPresencePollInterval = bbsconfig.Duration(time.Second)
+	c.ReencryptBatchSize, c.ReencryptBatchPause = l.opts.Reencrypt.BatchSize, bbsconfig.Duration(l.opts.Reencrypt.BatchPause)
 	c.LogLevel = "info"
 	l.vaultKeySource(&c)
 	if err := c.Validate(); err != nil {

@@ -3,11 +3,13 @@ package cluster
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	auctioneerdaemon "github.com/diego-go/diego/src/auctioneer/daemon"
 	bbsconfig "github.com/diego-go/diego/src/bbs/config"
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 	locketdaemon "github.com/diego-go/diego/src/locket/daemon"
 	"github.com/diego-go/diego/src/pki"
 	repdaemon "github.com/diego-go/diego/src/rep/daemon"
@@ -89,5 +91,30 @@ func TestCellTagsInRepConfig(t *testing.T) {
 	}
 	if got := fmt.Sprint(l.repConfig(1).PlacementTags); got != "[gpu ssd]" {
 		t.Fatalf("cell-2 placement tags: %s", got)
+	}
+}
+
+// TestReencryptPacingInBBSConfig: --reencrypt-batch-size and
+// --reencrypt-batch-pause reach the BBS config; negative ones are refused.
+func TestReencryptPacingInBBSConfig(t *testing.T) {
+	l := testLayout(t)
+	c, err := l.bbsConfig(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ReencryptBatchSize != 0 || c.ReencryptBatchPause != 0 {
+		t.Errorf("unpaced by default: got batch %d, pause %s", c.ReencryptBatchSize, time.Duration(c.ReencryptBatchPause))
+	}
+	l.opts.Reencrypt = reencrypt.Pacing{BatchSize: 2, BatchPause: 1500 * time.Millisecond}
+	if c, err = l.bbsConfig(0); err != nil {
+		t.Fatal(err)
+	}
+	bbs := writeAndLoad(t, l, "bbs", c, bbsconfig.Load)
+	if bbs.ReencryptBatchSize != 2 || time.Duration(bbs.ReencryptBatchPause) != 1500*time.Millisecond {
+		t.Errorf("bbs config batch %d, pause %s", bbs.ReencryptBatchSize, time.Duration(bbs.ReencryptBatchPause))
+	}
+	o := Options{Dir: l.dir, Reencrypt: reencrypt.Pacing{BatchSize: -1}}.WithDefaults()
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "--reencrypt-batch-size") {
+		t.Errorf("Validate with a negative batch size: %v", err)
 	}
 }

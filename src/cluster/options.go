@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/diego-go/diego/src/bbs/reencrypt"
 )
 
 // Defaults.
@@ -54,6 +56,10 @@ type Options struct {
 	HA bool
 	// Vault, with an Address, has the BBS read its key ring from Vault (vault.go).
 	Vault VaultOptions
+	// Reencrypt paces the BBS's online re-encryption after a key rotation
+	// (reencrypt_batch_size and reencrypt_batch_pause; zero: unpaced), e.g.
+	// to watch a rotation's progress on a cluster of a few rows.
+	Reencrypt reencrypt.Pacing
 	// NoHub leaves the Hub (the web UI, src/hub) out; by default it runs on
 	// PortBase+8 and target.json names it as hub_url.
 	NoHub bool
@@ -119,6 +125,9 @@ func (o Options) Validate() error {
 	}
 	errs = append(errs, o.Loggregator.validate()...)
 	errs = append(errs, o.Vault.validate()...)
+	if err := o.Reencrypt.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--reencrypt-batch-size/--reencrypt-batch-pause: %w", err))
+	}
 	if _, _, err := databaseFor(o.DB, ""); err != nil {
 		errs = append(errs, err)
 	}

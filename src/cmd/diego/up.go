@@ -52,6 +52,8 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Vault.Mount, "vault-mount", "", "KV v2 mount of the key ring secret (default secret)")
 	fs.StringVar(&o.Vault.KeyPath, "vault-key-path", "", "path of the key ring secret under --vault-mount (default diego/bbs/encryption)")
 	fs.StringVar(&o.Vault.CACertFile, "vault-ca-cert", "", "PEM CA file of Vault's certificate (https)")
+	fs.IntVar(&o.Reencrypt.BatchSize, "reencrypt-batch-size", 0, "rows per transaction of the BBS's re-encryption after a key rotation (0: the store's default, 500 or 2000 on PostgreSQL)")
+	fs.DurationVar(&o.Reencrypt.BatchPause, "reencrypt-batch-pause", 0, "pause after each batch of that re-encryption, e.g. 1.5s to watch a rotation's progress (0: none)")
 	fs.BoolVar(&o.NoHub, "no-hub", false, "do not run Diego Hub (the web UI on port-base+8, hub_url in target.json)")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding the bbs, locket, auctioneer and rep binaries (default: next to diego)")
 	fs.Usage = func() {
