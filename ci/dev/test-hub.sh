@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make test-hub` / `make bench-hub`: Diego Hub's browser tests (docs/hub.md).
 # test: starts the Vault stand-in (so a key rotation can run, as production's
-# BBS reads its keys from Vault), `diego up` on it with the hub, then runs the
+# BBS reads its keys from Vault), `diego up` on it with the hub and a paced
+# re-encryption (2 rows a batch, 1.5 s apart: a rotation of the test's rows
+# lasts several of the hub's 5 s polls, so the page shows it part way), then runs the
 # Playwright tests in src/hub/ui/test against Debian's headless Chromium
 # (/usr/bin/chromium). Screenshots go to docs/hub/.
 # bench: `diego bench scale` with HUB_BENCH_INSTANCES (10,000) simulated
@@ -96,8 +98,9 @@ else
   export VAULT_ADDR VAULT_TOKEN
 
   port_base=${HUB_TEST_PORT_BASE:-9600}
-  log "diego up --dir $work/d --port-base $port_base --vault-addr $VAULT_ADDR"
-  "$bin/diego" up --dir "$work/d" --port-base "$port_base" --vault-addr "$VAULT_ADDR" --vault-token "$VAULT_TOKEN" >"$work/up.log" 2>&1 &
+  pacing=(--reencrypt-batch-size 2 --reencrypt-batch-pause 1.5s)
+  log "diego up --dir $work/d --port-base $port_base --vault-addr $VAULT_ADDR ${pacing[*]}"
+  "$bin/diego" up --dir "$work/d" --port-base "$port_base" --vault-addr "$VAULT_ADDR" --vault-token "$VAULT_TOKEN" "${pacing[@]}" >"$work/up.log" 2>&1 &
   up_pid=$!
   target="$work/d/target.json"
   wait_file "$target" 120 $up_pid || { log "diego up did not become ready: $(tail -n 20 "$work/up.log")"; exit 1; }
