@@ -16,6 +16,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 
+	"github.com/diego-go/diego/src/hub/hubtest"
 	"github.com/diego-go/diego/src/target"
 )
 
@@ -31,21 +32,6 @@ func hubGet(url string, v any) error {
 		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
 	}
 	return json.Unmarshal(b, v)
-}
-
-func hubPost(t *testing.T, url, body string, header bool) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if header {
-		req.Header.Set("X-Hub-Action", "1")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // hubApp is the part of GET /api/apps/{guid} the test reads.
@@ -119,13 +105,13 @@ func TestHub(t *testing.T) {
 
 	// Scale through the API.
 	scale := hub + "/api/apps/hub-app/scale"
-	if code, body := hubPost(t, scale, `{"instances":3,"confirm":true}`, false); code != http.StatusForbidden {
+	if code, body := hubtest.Post(t, scale, `{"instances":3,"confirm":true}`, false); code != http.StatusForbidden {
 		t.Errorf("scale without X-Hub-Action: HTTP %d %s, want 403", code, body)
 	}
-	if code, body := hubPost(t, scale, `{"instances":3}`, true); code != http.StatusBadRequest || !strings.Contains(body, "confirm the action") {
+	if code, body := hubtest.Post(t, scale, `{"instances":3}`, true); code != http.StatusBadRequest || !strings.Contains(body, "confirm the action") {
 		t.Errorf("scale without confirm: HTTP %d %s, want 400", code, body)
 	}
-	if code, body := hubPost(t, scale, `{"instances":3,"confirm":true}`, true); code != http.StatusOK || !strings.Contains(body, `"ok":true`) {
+	if code, body := hubtest.Post(t, scale, `{"instances":3,"confirm":true}`, true); code != http.StatusOK || !strings.Contains(body, `"ok":true`) {
 		t.Fatalf("scale: HTTP %d %s", code, body)
 	}
 	eventually(t, 30*time.Second, "3 instances answering after the scale", func() (bool, string) {
@@ -205,7 +191,7 @@ func TestHub(t *testing.T) {
 
 	// Retire an instance; cancel a task that does not exist.
 	before := app.Instances[0]
-	if code, body := hubPost(t, hub+"/api/apps/hub-app/instances/0/retire", `{"confirm":true}`, true); code != http.StatusOK {
+	if code, body := hubtest.Post(t, hub+"/api/apps/hub-app/instances/0/retire", `{"confirm":true}`, true); code != http.StatusOK {
 		t.Fatalf("retire: HTTP %d %s", code, body)
 	}
 	eventually(t, 30*time.Second, "instance 0 retired (gone or replaced)", func() (bool, string) {
@@ -217,7 +203,7 @@ func TestHub(t *testing.T) {
 		}
 		return err == nil, fmt.Sprint(err)
 	})
-	if code, body := hubPost(t, hub+"/api/tasks/no-such-task/cancel", `{"confirm":true}`, true); code != http.StatusNotFound {
+	if code, body := hubtest.Post(t, hub+"/api/tasks/no-such-task/cancel", `{"confirm":true}`, true); code != http.StatusNotFound {
 		t.Errorf("cancel of an unknown task: HTTP %d %s, want 404", code, body)
 	}
 	if err := hubGet(hub+"/api/events?kind=action", &ev); err != nil || len(ev.Items) != 2 {
