@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,6 +62,14 @@ func TestHub(t *testing.T) {
 	hub := tgt.HubURL
 	if hub != "http://127.0.0.1:9908" || tgt.PIDs["hub"] == 0 {
 		t.Fatalf("target hub_url %q, pid %d; want http://127.0.0.1:9908 and its pid", hub, tgt.PIDs["hub"])
+	}
+	// target.json names the metrics endpoints its Hub reads, for diego hub
+	// --target: the BBS's health listener, the auctioneer's and Locket's
+	// metrics listeners (port base +204, +205).
+	wantMetrics := map[string]string{"bbs": "http://127.0.0.1:9901/metrics",
+		"auctioneer": "http://127.0.0.1:10104/metrics", "locket": "http://127.0.0.1:10105/metrics"}
+	if !reflect.DeepEqual(tgt.MetricsURLs, wantMetrics) {
+		t.Errorf("target metrics_urls %v, want %v", tgt.MetricsURLs, wantMetrics)
 	}
 	if !strings.Contains(r.out.String(), "hub on http://127.0.0.1:9908") {
 		t.Errorf("diego up's progress does not name the hub:\n%s", r.out)
