@@ -318,7 +318,7 @@ func (c *Cluster) writeTarget() error {
 		BBSURL: l.bbsURLs(), LocketAddress: l.locketAddrs(0), AuctioneerURL: "https://" + l.auctioneerAddr(),
 		CACert: l.certs.CACert, ClientCert: l.certs.ClientCert, ClientKey: l.certs.ClientKey,
 		LogDir: l.appLogDir(), RootFS: "preloaded:" + RootFSName, Backend: c.opts.Backend,
-		PIDs: map[string]int{},
+		MetricsURLs: l.metricsURLs(), PIDs: map[string]int{},
 	}
 	c.describeHA(&t)
 	c.edge.describe(l, &t)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 	"code.cloudfoundry.org/lager/v3"
 
+	"github.com/diego-go/diego/src/hub/hubtest"
 	"github.com/diego-go/diego/src/target"
 )
 
@@ -31,21 +33,6 @@ func hubGet(url string, v any) error {
 		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
 	}
 	return json.Unmarshal(b, v)
-}
-
-func hubPost(t *testing.T, url, body string, header bool) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if header {
-		req.Header.Set("X-Hub-Action", "1")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // hubApp is the part of GET /api/apps/{guid} the test reads.
@@ -75,6 +62,14 @@ func TestHub(t *testing.T) {
 	hub := tgt.HubURL
 	if hub != "http://127.0.0.1:9908" || tgt.PIDs["hub"] == 0 {
 		t.Fatalf("target hub_url %q, pid %d; want http://127.0.0.1:9908 and its pid", hub, tgt.PIDs["hub"])
+	}
+	// target.json names the metrics endpoints its Hub reads, for diego hub
+	// --target: the BBS's health listener, the auctioneer's and Locket's
+	// metrics listeners (port base +204, +205).
+	wantMetrics := map[string]string{"bbs": "http://127.0.0.1:9901/metrics",
+		"auctioneer": "http://127.0.0.1:10104/metrics", "locket": "http://127.0.0.1:10105/metrics"}
+	if !reflect.DeepEqual(tgt.MetricsURLs, wantMetrics) {
+		t.Errorf("target metrics_urls %v, want %v", tgt.MetricsURLs, wantMetrics)
 	}
 	if !strings.Contains(r.out.String(), "hub on http://127.0.0.1:9908") {
 		t.Errorf("diego up's progress does not name the hub:\n%s", r.out)
@@ -119,13 +114,13 @@ func TestHub(t *testing.T) {
 
 	// Scale through the API.
 	scale := hub + "/api/apps/hub-app/scale"
-	if code, body := hubPost(t, scale, `{"instances":3,"confirm":true}`, false); code != http.StatusForbidden {
+	if code, body := hubtest.Post(t, scale, `{"instances":3,"confirm":true}`, false); code != http.StatusForbidden {
 		t.Errorf("scale without X-Hub-Action: HTTP %d %s, want 403", code, body)
 	}
-	if code, body := hubPost(t, scale, `{"instances":3}`, true); code != http.StatusBadRequest || !strings.Contains(body, "confirm the action") {
+	if code, body := hubtest.Post(t, scale, `{"instances":3}`, true); code != http.StatusBadRequest || !strings.Contains(body, "confirm the action") {
 		t.Errorf("scale without confirm: HTTP %d %s, want 400", code, body)
 	}
-	if code, body := hubPost(t, scale, `{"instances":3,"confirm":true}`, true); code != http.StatusOK || !strings.Contains(body, `"ok":true`) {
+	if code, body := hubtest.Post(t, scale, `{"instances":3,"confirm":true}`, true); code != http.StatusOK || !strings.Contains(body, `"ok":true`) {
 		t.Fatalf("scale: HTTP %d %s", code, body)
 	}
 	eventually(t, 30*time.Second, "3 instances answering after the scale", func() (bool, string) {
@@ -205,7 +200,7 @@ func TestHub(t *testing.T) {
 
 	// Retire an instance; cancel a task that does not exist.
 	before := app.Instances[0]
-	if code, body := hubPost(t, hub+"/api/apps/hub-app/instances/0/retire", `{"confirm":true}`, true); code != http.StatusOK {
+	if code, body := hubtest.Post(t, hub+"/api/apps/hub-app/instances/0/retire", `{"confirm":true}`, true); code != http.StatusOK {
 		t.Fatalf("retire: HTTP %d %s", code, body)
 	}
 	eventually(t, 30*time.Second, "instance 0 retired (gone or replaced)", func() (bool, string) {
@@ -217,7 +212,7 @@ func TestHub(t *testing.T) {
 		}
 		return err == nil, fmt.Sprint(err)
 	})
-	if code, body := hubPost(t, hub+"/api/tasks/no-such-task/cancel", `{"confirm":true}`, true); code != http.StatusNotFound {
+	if code, body := hubtest.Post(t, hub+"/api/tasks/no-such-task/cancel", `{"confirm":true}`, true); code != http.StatusNotFound {
 		t.Errorf("cancel of an unknown task: HTTP %d %s, want 404", code, body)
 	}
 	if err := hubGet(hub+"/api/events?kind=action", &ev); err != nil || len(ev.Items) != 2 {

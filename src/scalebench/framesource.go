@@ -1,6 +1,7 @@
 package scalebench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"code.cloudfoundry.org/bbs/events"
 	"code.cloudfoundry.org/bbs/models"
+	"github.com/gogo/protobuf/proto"
 )
 
 // FrameSource is an events.EventSource that reads the BBS's instance event
@@ -32,7 +34,22 @@ const InstanceEventsPath = "/v1/events/lrp_instances.r1"
 // OpenFrameSource subscribes to the event stream at bbsURL+path with
 // client (which carries the BBS client certificate).
 func OpenFrameSource(ctx context.Context, client *http.Client, bbsURL, path string) (*FrameSource, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(bbsURL, "/")+path, http.NoBody)
+	return OpenFrameSourceForCell(ctx, client, bbsURL, path, "")
+}
+
+// OpenFrameSourceForCell is OpenFrameSource filtered to one cell's events
+// (and the events that concern every cell), as a route emitter in local
+// mode subscribes; cellID "" is the whole stream.
+func OpenFrameSourceForCell(ctx context.Context, client *http.Client, bbsURL, path, cellID string) (*FrameSource, error) {
+	var body io.Reader = http.NoBody
+	if cellID != "" {
+		b, err := proto.Marshal(&models.EventsByCellId{CellId: cellID})
+		if err != nil {
+			return nil, fmt.Errorf("event stream %s: %w", path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(bbsURL, "/")+path, body)
 	if err != nil {
 		return nil, fmt.Errorf("event stream %s: %w", path, err)
 	}

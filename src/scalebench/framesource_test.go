@@ -56,3 +56,45 @@ func TestFrameSourceReadsARealBBS(t *testing.T) {
 		t.Fatalf("Next after Close: %v, want ErrSourceClosed", err)
 	}
 }
+
+// A FrameSource filtered to a cell gets the events concerning every cell
+// (the desire) and that cell's instance events, not the others: the
+// unclaimed instance's creation does not reach it, its claim does.
+func TestFrameSourceForCellFilters(t *testing.T) {
+	h := bbstest.Start(t, bbstest.Options{Driver: "sqlite", DSN: testdb.SQLite(t)})
+	tlsCfg, err := pki.ClientTLSConfig(h.Certs.CACert, h.Certs.ClientCert, h.Certs.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	src, err := OpenFrameSourceForCell(t.Context(), client, h.URL, InstanceEventsPath, "cell-x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	desired := &models.DesiredLRP{
+		ProcessGuid: "filtered", Domain: "d", Instances: 1, RootFs: "preloaded:cflinuxfs4", MemoryMb: 64, DiskMb: 64,
+		Action:     models.WrapAction(&models.RunAction{Path: "/bin/true", User: "vcap"}),
+		MetricTags: map[string]*models.MetricTagValue{"source_id": {Static: "filtered"}},
+	}
+	log := lager.NewLogger("t")
+	if err := h.Client.DesireLRP(log, "", desired); err != nil {
+		t.Fatal(err)
+	}
+	key := models.NewActualLRPKey("filtered", 0, "d")
+	ik := models.NewActualLRPInstanceKey("ig-0", "cell-x")
+	if err := h.Client.ClaimActualLRP(log, "", &key, &ik); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, want := range []string{models.EventTypeDesiredLRPCreated, models.EventTypeActualLRPInstanceChanged} {
+		e, err := src.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, e.(*TimedEvent).Name)
+		if names[len(names)-1] != want {
+			t.Fatalf("events %v: want %s next", names, want)
+		}
+	}
+}

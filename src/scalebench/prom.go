@@ -11,15 +11,13 @@ import (
 	"strings"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	"github.com/diego-go/diego/src/internal/promtext"
 )
 
 // Scrape is one reading of a component's Prometheus text endpoint.
 type Scrape struct {
 	At       time.Time
-	Families map[string]*dto.MetricFamily
+	Families promtext.Families
 }
 
 // Scraper reads a component's metrics. The BBS serves them on its
@@ -58,10 +56,10 @@ func (s Scraper) Scrape(ctx context.Context) (Scrape, error) {
 	return sc, nil
 }
 
-// ParseMetrics parses the Prometheus text format.
+// ParseMetrics parses the Prometheus text format; a malformed line fails
+// the whole scrape.
 func ParseMetrics(r io.Reader, at time.Time) (Scrape, error) {
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(r)
+	fams, err := promtext.Parse(r)
 	if err != nil {
 		return Scrape{}, fmt.Errorf("parsing metrics: %w", err)
 	}
@@ -125,49 +123,32 @@ func (h Histogram) Quantile(q float64) float64 {
 // (see LabelKey). Missing families give an empty map.
 func (s Scrape) Histograms(name string) map[string]Histogram {
 	out := map[string]Histogram{}
-	f := s.Families[name]
-	if f == nil || f.GetType() != dto.MetricType_HISTOGRAM {
-		return out
-	}
-	for _, m := range f.Metric {
-		dh := m.GetHistogram()
-		if dh == nil {
-			continue
-		}
-		h := Histogram{Count: dh.GetSampleCount(), Sum: dh.GetSampleSum()}
-		for _, b := range dh.Bucket {
-			if math.IsInf(b.GetUpperBound(), +1) {
+	for _, ph := range s.Families[name].Histograms() {
+		h := Histogram{Count: uint64(ph.Count), Sum: ph.Sum}
+		for _, b := range ph.Buckets {
+			if math.IsInf(b.UpperBound, +1) {
 				continue
 			}
-			h.Bounds = append(h.Bounds, b.GetUpperBound())
-			h.Counts = append(h.Counts, b.GetCumulativeCount())
+			h.Bounds = append(h.Bounds, b.UpperBound)
+			h.Counts = append(h.Counts, uint64(b.Count))
 		}
-		out[LabelKey(m.Label)] = h
+		out[LabelKey(ph.Labels)] = h
 	}
 	return out
 }
 
 // Values returns the counter, gauge or untyped values of family name by
-// label key.
+// label key (none for a histogram or a summary).
 func (s Scrape) Values(name string) map[string]float64 {
 	out := map[string]float64{}
 	f := s.Families[name]
-	if f == nil {
+	if f == nil || f.Type == promtext.TypeHistogram || f.Type == promtext.TypeSummary {
 		return out
 	}
-	for _, m := range f.Metric {
-		var v float64
-		switch {
-		case m.Counter != nil:
-			v = m.Counter.GetValue()
-		case m.Gauge != nil:
-			v = m.Gauge.GetValue()
-		case m.Untyped != nil:
-			v = m.Untyped.GetValue()
-		default:
-			continue
+	for _, m := range f.Samples {
+		if m.Name == name {
+			out[LabelKey(m.Labels)] = m.Value
 		}
-		out[LabelKey(m.Label)] = v
 	}
 	return out
 }
@@ -178,13 +159,13 @@ func (s Scrape) Value(name string) float64 { return s.Values(name)[""] }
 // LabelKey names a series by its labels: "" for none, the value alone for
 // one label (a route), and name=value pairs joined by "," in name order
 // otherwise.
-func LabelKey(labels []*dto.LabelPair) string {
+func LabelKey(labels promtext.Labels) string {
 	if len(labels) == 1 {
-		return labels[0].GetValue()
+		return labels[0].Value
 	}
 	parts := make([]string, 0, len(labels))
 	for _, l := range labels {
-		parts = append(parts, l.GetName()+"="+l.GetValue())
+		parts = append(parts, l.Name+"="+l.Value)
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")

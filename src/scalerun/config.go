@@ -41,8 +41,17 @@ type Config struct {
 	// defaults to a file in Dir.
 	DBDriver, DBDSN string
 	// Subscribers to the instance event stream (default: one per cell,
-	// at most MaxSubscribers).
+	// at most MaxSubscribers). Each is filtered to one cell, as the route
+	// emitter runs on every cell in local mode (the reference's cell_id),
+	// unless Unfiltered: then each reads the whole stream.
 	Subscribers int
+	// Unfiltered makes every subscriber read the whole stream, as global
+	// route emitters do (every event then crosses every stream).
+	Unfiltered bool
+	// GlobalSubscribers read the whole stream next to the per-cell ones
+	// (default 2: a global route emitter, the hub); the first counts the
+	// instances RUNNING. Ignored when Unfiltered.
+	GlobalSubscribers int
 	// Dir holds certificates, configs, logs and the SQLite database.
 	Dir string
 	// Out receives report.json, plot.svg and report.md (default Dir).
@@ -81,6 +90,9 @@ type Config struct {
 	// (default 15 s, the reference's): a killed BBS's lock is taken by the
 	// standby once it expires.
 	LockTTL time.Duration
+	// Pprof serves the BBS's and the auctioneer's /debug/pprof on loopback
+	// (their addresses are printed when the run starts).
+	Pprof bool
 	// Progress receives the progress bar and phase lines (nil: discarded).
 	Progress io.Writer
 	// Logger receives the driver's and cells' logs (nil: discarded).
@@ -113,6 +125,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Subscribers == 0 {
 		c.Subscribers = min(max(c.Cells, 1), MaxSubscribers)
+	}
+	if c.GlobalSubscribers == 0 && !c.Unfiltered {
+		c.GlobalSubscribers = 2
 	}
 	if c.Out == "" {
 		c.Out = c.Dir
@@ -198,6 +213,9 @@ func (c Config) Validate() error {
 	if c.Subscribers < 1 {
 		errs = append(errs, fmt.Errorf("--subscribers %d: want at least 1", c.Subscribers))
 	}
+	if c.GlobalSubscribers < 0 {
+		errs = append(errs, fmt.Errorf("--global-subscribers %d: want 0 or more", c.GlobalSubscribers))
+	}
 	if c.DrainFraction < 0 || c.DrainFraction >= 0.5 {
 		errs = append(errs, fmt.Errorf("drain fraction %v: want 0 to 0.5", c.DrainFraction))
 	}
@@ -207,6 +225,24 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// subscriberCell is the cell subscriber i of the lag meter is filtered
+// to: "" (the whole stream) for the global ones, which come first, and
+// for every one when Unfiltered.
+func (c Config) subscriberCell(i int, cellID func(int) string) string {
+	if c.Unfiltered || i < c.GlobalSubscribers {
+		return ""
+	}
+	return cellID((i - c.GlobalSubscribers) % c.Cells)
+}
+
+// totalSubscribers is how many streams the lag meter opens.
+func (c Config) totalSubscribers() int {
+	if c.Unfiltered {
+		return c.Subscribers
+	}
+	return c.Subscribers + c.GlobalSubscribers
 }
 
 // standby says whether a standby BBS runs (and the failover phase with

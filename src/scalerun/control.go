@@ -36,6 +36,7 @@ type control struct {
 	procs                            []*proc
 	bbs, standby                     *proc // standby: nil on SQLite
 	client                           bbs.InternalClient
+	debug                            map[string]string // component → its pprof address (--pprof)
 }
 
 // proc is one component process.
@@ -68,7 +69,7 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
-	a, err := freeAddrs(8)
+	a, err := freeAddrs(10)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +112,9 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	if cfg.DBDriver != "sqlite" {
 		bc.MaxOpenDatabaseConnections = 30
 	}
+	if cfg.Pprof {
+		bc.DebugAddress = a[8]
+	}
 	if err := bc.Validate(); err != nil {
 		return nil, fmt.Errorf("the BBS config: %w", err)
 	}
@@ -125,6 +129,10 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	ac.BBSCAFile, ac.BBSClientCertFile, ac.BBSClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
 	ac.RepCAFile, ac.RepClientCertFile, ac.RepClientKeyFile = certs.CACert, certs.ClientCert, certs.ClientKey
 	ac.LogLevel = "info"
+	if cfg.Pprof {
+		ac.DebugAddress = a[9]
+		c.debug = map[string]string{"bbs": a[8], "auctioneer": a[9]}
+	}
 
 	// The standby BBS (a shared database only) starts once the first
 	// serves, as diego up --ha starts z2's: it waits for the lock with its

@@ -104,6 +104,11 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 		return err
 	}
 	r.ctl = ctl
+	for _, name := range []string{"bbs", "auctioneer"} {
+		if addr := ctl.debug[name]; addr != "" {
+			r.phase("%s profiles: http://%s/debug/pprof/", name, addr)
+		}
+	}
 	per := cfg.perCell()
 	r.phase("starting %d simulated cells (%d containers each)", cfg.Cells, per)
 	r.cells, err = simcells.Start(ctx, simcells.Config{
@@ -128,13 +133,18 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 	}); err != nil {
 		return err
 	}
-	r.phase("subscribing %d event-stream subscribers", cfg.Subscribers)
+	subs := cfg.totalSubscribers()
+	if cfg.Unfiltered {
+		r.phase("subscribing %d event-stream subscribers (the whole stream each)", subs)
+	} else {
+		r.phase("subscribing %d event-stream subscribers (%d filtered to a cell, %d to the whole stream)", subs, cfg.Subscribers, cfg.GlobalSubscribers)
+	}
 	frames, err := ctl.streamClient()
 	if err != nil {
 		return err
 	}
 	r.meter, err = scalebench.StartLag(ctx, scalebench.LagConfig{
-		Subscribers: cfg.Subscribers, ConnectParallelism: 16, Resubscribe: true, Observe: r.running.Observe,
+		Subscribers: subs, ConnectParallelism: 16, Resubscribe: true, Observe: r.running.Observe,
 		Subscribe: func(i int) (events.EventSource, error) {
 			if i == 0 { // the one that counts RUNNING decodes the events
 				return ctl.client.SubscribeToInstanceEvents(r.log)
@@ -145,7 +155,7 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 			// Only the lock holder serves: the first BBS that answers.
 			var errs []error
 			for _, u := range strings.Split(ctl.bbsURL, ",") {
-				src, err := scalebench.OpenFrameSource(ctx, frames, u, scalebench.InstanceEventsPath)
+				src, err := scalebench.OpenFrameSourceForCell(ctx, frames, u, scalebench.InstanceEventsPath, cfg.subscriberCell(i, func(j int) string { return r.cells.All()[j].ID }))
 				if err == nil {
 					return src, nil
 				}

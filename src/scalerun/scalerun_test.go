@@ -78,7 +78,7 @@ func TestRunTiny(t *testing.T) {
 	if c := rep.Convergence; c == nil || c.Count == 0 {
 		t.Errorf("convergence %+v, want a pass at steady state", c)
 	}
-	if l := rep.EventLag; l == nil || l.Subscribers != 10 || l.Timed < 300 || l.P99 <= 0 {
+	if l := rep.EventLag; l == nil || l.Subscribers != 12 || l.Timed < 300 || l.P99 <= 0 {
 		t.Errorf("event lag %+v, want 10 subscribers timing at least the 300 RUNNING changes", l)
 	}
 	if c := rep.CellLoss; c == nil || c.Instances == 0 || c.Seconds <= 0 {

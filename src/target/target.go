@@ -45,6 +45,11 @@ type File struct {
 	// HubURL is Diego Hub's (the web UI and its JSON API); "" when diego
 	// up ran with --no-hub.
 	HubURL string `json:"hub_url,omitempty"`
+	// MetricsURLs are the components' Prometheus endpoints by name, as Diego
+	// Hub shows them: bbs (the BBS's health listener's /metrics), auctioneer
+	// and locket, and under --ha bbs-z2, auctioneer-z2 and locket-z2.
+	// Optional: a file without it gives a Hub with no metric figures.
+	MetricsURLs map[string]string `json:"metrics_urls,omitempty"`
 	// BBSHealthURLs are every BBS's health listener (diego up --ha): GET
 	// /leader answers 200 on the BBS holding the lock, 503 on a standby.
 	// BBSURL and LocketAddress then list every server, comma-separated.

@@ -1,10 +1,7 @@
 package releasetest
 
 import (
-	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -12,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,43 +71,14 @@ func TestFileServerJobServesBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binaries(t), "file-server"), "-config", cfgPath)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); cmd.Wait() }()
-
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(caOf(t, "file_server_cert"))) {
-		t.Fatal("no CA for file_server_cert in the vars store")
-	}
-	client := &http.Client{
-		Timeout: 5 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "file-server.service.cf.internal"},
-			// the certificate names file-server.service.cf.internal: dial loopback
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, httpsAddr)
-			},
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	logs := startJob(t, "file-server", cfgPath)
+	client := aliasClient(t, "file_server_cert", "file-server.service.cf.internal", httpsAddr)
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	url := "https://file-server.service.cf.internal/v1/static/diego-sshd/diego-sshd.tgz"
-	var resp *http.Response
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err = client.Get(url)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitServing(t, client, url, logs)
+	resp, err := client.Get(url)
 	if err != nil {
-		t.Fatalf("GET %s: %v\nfile-server logs:\n%s", url, err, logs.String())
+		t.Fatalf("GET %s: %v\nfile-server logs:\n%s", url, err, readFile(t, logs))
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()

@@ -1,7 +1,6 @@
 package releasetest
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,14 +8,12 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -421,29 +418,8 @@ func TestHubJobServesOverTLS(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "sys", "log", "hub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binaries(t), "hub"), "-config", filepath.Join(out, "config", "hub.json"))
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); cmd.Wait() }()
-
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(caOf(t, "hub_server_cert"))) {
-		t.Fatal("no CA for hub_server_cert")
-	}
-	client := &http.Client{
-		Timeout: 10 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "hub.service.cf.internal"},
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, addr)
-			},
-		},
-	}
+	logs := startJob(t, "hub", filepath.Join(out, "config", "hub.json"))
+	client := aliasClient(t, "hub_server_cert", "hub.service.cf.internal", addr)
 	get := func(path, user, password string) (int, string, error) {
 		req, _ := http.NewRequest(http.MethodGet, "https://hub.service.cf.internal"+path, nil)
 		if user != "" {
@@ -457,18 +433,10 @@ func TestHubJobServesOverTLS(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), nil
 	}
-	var code int
-	var body string
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		code, body, err = get("/healthz", "", "")
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitServing(t, client, "https://hub.service.cf.internal/healthz", logs)
+	code, body, err := get("/healthz", "", "")
 	if err != nil || code != http.StatusOK {
-		t.Fatalf("GET /healthz: %d %q %v, want 200\nhub logs:\n%s", code, body, err, logs.String())
+		t.Fatalf("GET /healthz: %d %q %v, want 200\nhub logs:\n%s", code, body, err, readFile(t, logs))
 	}
 	password := generated(t, "hub_admin_password").(string)
 	for _, c := range []struct {

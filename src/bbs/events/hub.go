@@ -36,6 +36,7 @@ type Hub struct {
 	logger     *slog.Logger
 	bufferSize int
 	dropped    atomic.Uint64
+	active     atomic.Int64 // count, readable without mu
 
 	mu     sync.Mutex
 	closed bool                                  // guarded by mu
@@ -70,6 +71,7 @@ type Subscription struct {
 	id     uint64
 	cellID string
 	ch     chan *envelope
+	wake   chan struct{} // signalled when ch is half full (see linger)
 	done   chan struct{}
 	err    error // written under hub.mu before done is closed
 }
@@ -86,6 +88,7 @@ func (h *Hub) Subscribe(cellID string) *Subscription {
 		id:     h.nextID,
 		cellID: cellID,
 		ch:     make(chan *envelope, h.bufferSize),
+		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
 	if h.closed {
@@ -104,6 +107,7 @@ func (h *Hub) Subscribe(cellID string) *Subscription {
 		set[s] = struct{}{}
 	}
 	h.count++
+	h.active.Store(int64(h.count))
 	return s
 }
 
@@ -151,6 +155,12 @@ func (h *Hub) Publish(e models.Event) {
 func (h *Hub) offer(s *Subscription, env *envelope, dropped []*Subscription) []*Subscription {
 	select {
 	case s.ch <- env:
+		if len(s.ch) >= cap(s.ch)/2 {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}
 		return dropped
 	default:
 		h.end(s, ErrDropped)
@@ -173,6 +183,7 @@ func (h *Hub) end(s *Subscription, reason error) {
 		}
 	}
 	h.count--
+	h.active.Store(int64(h.count))
 	s.err = reason
 	close(s.done)
 }
@@ -257,16 +268,16 @@ func (s *Subscription) tryNext() *envelope {
 	}
 }
 
-// nextUntil waits for the next event until stop fires or the subscription
-// ends (nil for both).
-func (s *Subscription) nextUntil(stop <-chan time.Time) *envelope {
+// linger waits until stop fires, the subscription's buffer is half full,
+// the subscription ends or done closes, so that the events arriving in the
+// meantime are written together: without receiving them one by one, which
+// woke every stream's goroutine for every event.
+func (s *Subscription) linger(stop <-chan time.Time, done <-chan struct{}) {
 	select {
-	case env := <-s.ch:
-		return env
 	case <-stop:
-		return nil
+	case <-s.wake:
 	case <-s.done:
-		return nil
+	case <-done:
 	}
 }
 

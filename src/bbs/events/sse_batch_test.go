@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	bbsevents "code.cloudfoundry.org/bbs/events"
 	"code.cloudfoundry.org/bbs/models"
@@ -46,10 +47,42 @@ func TestServeSSEBurstArrivesInOrder(t *testing.T) {
 	}
 }
 
-// BenchmarkServeSSEFanOut delivers b.N events to 100 subscribers over TLS
-// (as the BBS serves its cells) and reports events delivered per second.
+// A busy stream flushes less often the more streams the hub serves, up to
+// a bound; subscribers leaving bring the interval back down.
+func TestFlushEveryGrowsWithSubscribers(t *testing.T) {
+	hub := NewHub(1, nil)
+	defer hub.Close()
+	if got := hub.flushEvery(); got != flushInterval {
+		t.Fatalf("no subscribers: %v, want %v", got, flushInterval)
+	}
+	var subs []*Subscription
+	want := map[int]time.Duration{99: flushInterval, 100: flushInterval, 250: 2 * flushInterval, 1200: maxFlushInterval}
+	for n := 1; n <= 1200; n++ {
+		subs = append(subs, hub.Subscribe(fmt.Sprintf("cell-%d", n%7)))
+		if w, ok := want[n]; ok {
+			if got := hub.flushEvery(); got != w {
+				t.Fatalf("%d subscribers: %v, want %v", n, got, w)
+			}
+		}
+	}
+	for _, s := range subs[10:] {
+		s.Close()
+	}
+	if got := hub.flushEvery(); got != flushInterval {
+		t.Fatalf("10 subscribers left: %v, want %v", got, flushInterval)
+	}
+}
+
+// BenchmarkServeSSEFanOut delivers b.N events to 100 and to 1,000
+// subscribers over TLS (as the BBS serves its cells) and reports events
+// delivered per second.
 func BenchmarkServeSSEFanOut(b *testing.B) {
-	const subscribers = 100
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) { benchFanOut(b, n) })
+	}
+}
+
+func benchFanOut(b *testing.B, subscribers int) {
 	hub := NewHub(1<<16, nil)
 	defer hub.Close()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -105,4 +138,32 @@ func BenchmarkServeSSEFanOut(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N*subscribers)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// The stream is not chunked (one write per batch, not three), and the
+// reference client still reads it.
+func TestServeSSEIsNotChunked(t *testing.T) {
+	hub := NewHub(0, nil)
+	defer hub.Close()
+	srv, _ := sseServer(t, hub)
+	resp, err := srv.Client().Post(srv.URL+"/v1/events/lrp_instances.r1", "application/x-protobuf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(resp.TransferEncoding) != 0 || resp.ContentLength != -1 || !resp.Close {
+		t.Fatalf("transfer encoding %v, content length %d, close %v: want a close-delimited body",
+			resp.TransferEncoding, resp.ContentLength, resp.Close)
+	}
+	raw := connect(t, srv, "/v1/events/lrp_instances.r1")
+	source := bbsevents.NewEventSource(raw)
+	defer source.Close()
+	hub.Publish(models.NewActualLRPInstanceCreatedEvent(actualLRP("1", "cell-a"), "t"))
+	got, err := source.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.(*models.ActualLRPInstanceCreatedEvent); !ok {
+		t.Fatalf("got %T", got)
+	}
 }

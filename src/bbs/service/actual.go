@@ -25,6 +25,18 @@ func (s *Service) actualOp(ctx context.Context, guid string, index int32, decide
 // applyActualDecision is actualOp without the auction request, for callers
 // (convergence) that batch their auctions.
 func (s *Service) applyActualDecision(ctx context.Context, guid string, index int32, decide decideFunc) (lifecycle.Plan, error) {
+	// A decision that changes nothing needs no write transaction: reps
+	// repeat claims and starts (on each container event, each sync), and
+	// every write transaction waits its turn for SQLite's one writer
+	// (PostgreSQL's and MySQL's row locks). The answer then stands as of
+	// the read, as if the request had come just before any write racing
+	// it. Anything else, including an error, is decided again in the
+	// transaction, on the rows it locks.
+	if rows, err := s.cfg.Store.ActualLRPs(ctx, store.ActualFilter{ProcessGuid: guid, Index: &index}); err == nil {
+		if plan, err := decide(lifecycle.Group(rows), s.now()); err == nil && noop(plan) {
+			return plan, nil
+		}
+	}
 	var plan lifecycle.Plan
 	var rows []*models.ActualLRP
 	err := s.cfg.Store.Update(ctx, func(tx store.Tx) error {
@@ -43,6 +55,11 @@ func (s *Service) applyActualDecision(ctx context.Context, guid string, index in
 	}
 	s.publishActual(rows, plan.Changes, plan.Crashed)
 	return plan, nil
+}
+
+// noop says whether a plan writes, publishes and asks for nothing.
+func noop(p lifecycle.Plan) bool {
+	return len(p.Changes) == 0 && !p.Auction && !p.Crashed
 }
 
 func applyActual(tx store.Tx, changes []lifecycle.Change) error {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"syscall"
@@ -52,13 +53,16 @@ func hub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return s.Wait(ctx)
 }
 
-// HubConfig is the Hub's config for the cluster in t, listening on listen.
+// HubConfig is the Hub's config for the cluster in t, listening on listen:
+// its client certificate, the components' addresses and metrics
+// endpoints, the cells' local APIs and the log directory (when it exists).
 func HubConfig(t target.File, listen string) hubdaemon.Config {
 	cfg := hubdaemon.DefaultConfig()
 	cfg.ListenAddress = listen
 	cfg.BBS = hubdaemon.BBSConfig{URL: t.BBSURL, CACert: t.CACert, ClientCert: t.ClientCert, ClientKey: t.ClientKey}
 	cfg.LocketAddress = t.LocketAddress
 	cfg.AuctioneerURL = t.AuctioneerURL
+	cfg.MetricsURLs = maps.Clone(t.MetricsURLs)
 	cfg.LogDir = t.LogDir
 	if t.LogDir != "" {
 		if st, err := os.Stat(t.LogDir); err != nil || !st.IsDir() {

@@ -16,6 +16,7 @@ import (
 
 	"code.cloudfoundry.org/bbs/models"
 
+	"github.com/diego-go/diego/src/hub/hubtest"
 	"github.com/diego-go/diego/src/hub/view"
 )
 
@@ -116,20 +117,13 @@ func TestUIFallsBackToIndex(t *testing.T) {
 	}
 }
 
+// post is hubtest.Post with the answer decoded.
 func post(t *testing.T, url, body string, header bool) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if header {
-		req.Header.Set("X-Hub-Action", "1")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, answer := hubtest.Post(t, url, body, header)
 	var v map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&v)
-	return resp.StatusCode, v
+	_ = json.Unmarshal([]byte(answer), &v)
+	return code, v
 }
 
 func TestActionsNeedTheHeaderAndAConfirmation(t *testing.T) {

@@ -1,51 +1,29 @@
 package view
 
 import (
-	"bufio"
 	"io"
-	"strconv"
 	"strings"
+
+	"github.com/diego-go/diego/src/internal/promtext"
 )
 
 // ParseMetrics reads the Prometheus text format: each sample's value by
 // name, labels dropped except quantile="0.5", which becomes NAME_p50, and
 // summed over the label sets of one name. Malformed lines are skipped.
 func ParseMetrics(r io.Reader) map[string]float64 {
+	fams, _ := promtext.Parse(r) // the well-formed lines, whatever the rest holds
 	out := map[string]float64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, labels, rest := line, "", ""
-		if i := strings.IndexByte(line, '{'); i >= 0 {
-			j := strings.LastIndexByte(line, '}')
-			if j < i {
-				continue
+	for _, f := range fams {
+		for _, s := range f.Samples {
+			name := s.Name
+			if q, ok := s.Labels.Lookup("quantile"); ok {
+				if q != "0.5" {
+					continue
+				}
+				name += "_p50"
 			}
-			name, labels, rest = line[:i], line[i+1:j], line[j+1:]
-		} else if i := strings.IndexAny(line, " \t"); i >= 0 {
-			name, rest = line[:i], line[i:]
-		} else {
-			continue
+			out[name] += s.Value
 		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			continue
-		}
-		if strings.Contains(labels, "quantile=") {
-			if !strings.Contains(labels, `quantile="0.5"`) {
-				continue
-			}
-			name += "_p50"
-		}
-		out[name] += v
 	}
 	return out
 }
