@@ -109,6 +109,14 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 			r.phase("%s profiles: http://%s/debug/pprof/", name, addr)
 		}
 	}
+	if cfg.Pprof {
+		addr, stop, err := servePprof()
+		if err != nil {
+			return err
+		}
+		defer stop()
+		r.phase("cells' and driver's profiles: http://%s/debug/pprof/", addr)
+	}
 	per := cfg.perCell()
 	r.phase("starting %d simulated cells (%d containers each)", cfg.Cells, per)
 	r.cells, err = simcells.Start(ctx, simcells.Config{
