@@ -17,6 +17,10 @@ import (
 // time, and a thousand subscribers decoding every event with the
 // reference client cost the benchmark more CPU than the BBS it measures.
 type FrameReader struct {
+	// Decode, when set, says which events' payloads Next decodes; the
+	// others come back with a nil payload, their data skipped unread.
+	Decode func(name string) bool
+
 	r       *bufio.Reader
 	name    []byte
 	data    []byte
@@ -58,11 +62,17 @@ func (f *FrameReader) Next() (name string, payload []byte, err error) {
 		case "event":
 			f.name = append(f.name, value...)
 		case "data":
+			if f.Decode != nil && !f.Decode(string(f.name)) {
+				continue
+			}
 			if len(f.data) > 0 {
 				f.data = append(f.data, '\n')
 			}
 			f.data = append(f.data, value...)
 		}
+	}
+	if f.Decode != nil && !f.Decode(string(f.name)) {
+		return string(f.name), nil, nil
 	}
 	n := base64.StdEncoding.DecodedLen(len(f.data))
 	if cap(f.payload) < n {
@@ -95,6 +105,18 @@ func FrameTime(name string, payload []byte) (ns int64, ok bool) {
 		return fieldVarint(message(payload, 2), 5)
 	}
 	return 0, false
+}
+
+// Timed says whether FrameTime reads a time from events named name (the
+// others, such as desired LRP events, carry none).
+func Timed(name string) bool {
+	switch name {
+	case models.EventTypeActualLRPInstanceCreated, models.EventTypeActualLRPInstanceChanged,
+		models.EventTypeActualLRPCreated, models.EventTypeActualLRPChanged,
+		models.EventTypeTaskCreated, models.EventTypeTaskChanged:
+		return true
+	}
+	return false
 }
 
 // groupSince is the since of an ActualLRPGroup's instance (1), or of its

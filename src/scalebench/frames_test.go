@@ -2,6 +2,7 @@ package scalebench
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -39,8 +40,15 @@ func frameCases() []models.Event {
 }
 
 // FrameReader and FrameTime read, from the BBS's own event stream, the
-// same event names and times as the reference client and EventTime.
+// same event names and times as the reference client and EventTime; with
+// Decode = Timed, the events without a time come without their payload.
 func TestFrameReaderMatchesReferenceDecoding(t *testing.T) {
+	for _, lazy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lazy=%v", lazy), func(t *testing.T) { frameReaderMatches(t, lazy) })
+	}
+}
+
+func frameReaderMatches(t *testing.T, lazy bool) {
 	hub := events.NewHub(0, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sub := hub.Subscribe("")
@@ -58,6 +66,9 @@ func TestFrameReaderMatchesReferenceDecoding(t *testing.T) {
 		hub.Publish(e)
 	}
 	f := NewFrameReader(resp.Body)
+	if lazy {
+		f.Decode = Timed
+	}
 	for i, want := range cases {
 		name, payload, err := f.Next()
 		if err != nil {
@@ -67,6 +78,12 @@ func TestFrameReaderMatchesReferenceDecoding(t *testing.T) {
 			t.Fatalf("event %d: name %q, want %q", i, name, want.EventType())
 		}
 		wantNs, wantOK := EventTime(want)
+		if wantOK && !Timed(name) {
+			t.Fatalf("event %d (%s) has a time Timed does not know of", i, name)
+		}
+		if lazy && !Timed(name) && payload != nil {
+			t.Fatalf("event %d (%s): payload decoded", i, name)
+		}
 		gotNs, gotOK := FrameTime(name, payload)
 		if wantOK && wantNs == 0 {
 			wantOK = false // proto3 does not send a zero since

@@ -64,7 +64,9 @@ func OpenFrameSourceForCell(ctx context.Context, client *http.Client, bbsURL, pa
 		resp.Body.Close()
 		return nil, fmt.Errorf("event stream %s: %s: %q", path, resp.Status, b)
 	}
-	return &FrameSource{body: resp.Body, f: NewFrameReader(resp.Body)}, nil
+	f := NewFrameReader(resp.Body)
+	f.Decode = Timed // the others' payloads would be decoded for nothing
+	return &FrameSource{body: resp.Body, f: f}, nil
 }
 
 // Next implements events.EventSource.

@@ -49,6 +49,29 @@ type Policy struct {
 	finished *time.Time
 	done     atomic.Int64
 	wg       sync.WaitGroup
+
+	// batch is held across each background batch and the count of done
+	// rows it adds, and across Status's count of pending rows: done +
+	// pending then adds up to the rows the re-encryption started with,
+	// never a batch too many or too few (a progress bar's total).
+	batch sync.Mutex
+}
+
+// countingStore is the store as the background re-encryption uses it: each
+// batch adds its rewritten rows to done under m.batch.
+type countingStore struct {
+	store.Store
+	m *Policy
+}
+
+func (c countingStore) ResealBatch(ctx context.Context, table, from string, limit int) (store.Resealed, error) {
+	c.m.batch.Lock()
+	defer c.m.batch.Unlock()
+	n, err := c.Store.ResealBatch(ctx, table, from, limit)
+	if err == nil {
+		c.m.done.Add(int64(n.Rewritten))
+	}
+	return n, err
 }
 
 // New builds a Policy whose online re-encryption is paced by pacing (the
@@ -149,8 +172,7 @@ func (m *Policy) reencrypt() {
 	if m.pacing.BatchPause > 0 {
 		ctx = m.stop // Stop cuts a paused re-encryption short; the next BBS to lead resumes it
 	}
-	err := All(ctx, m.store, m.ring, m.pacing, func(done int64) {
-		m.done.Store(done)
+	err := All(ctx, countingStore{Store: m.store, m: m}, m.ring, m.pacing, func(done int64) {
 		m.log.Info("re-encryption progress", "rows", done)
 	})
 	now := time.Now()
@@ -181,7 +203,10 @@ func (m *Policy) Stop() {
 
 // Status reports keys, progress and per-label row counts.
 func (m *Policy) Status(ctx context.Context) (Status, error) {
+	m.batch.Lock()
 	counts, err := m.store.EncryptionStatus(ctx)
+	done := m.done.Load()
+	m.batch.Unlock()
 	if err != nil {
 		return Status{}, fmt.Errorf("counting rows per key: %w", err)
 	}
@@ -199,7 +224,7 @@ func (m *Policy) Status(ctx context.Context) (Status, error) {
 	defer m.mu.Unlock()
 	return Status{
 		ActiveLabel: active, Labels: m.ring.Labels(), Running: m.running,
-		RowsReencrypted: m.done.Load(), PendingRows: pending(counts, active),
+		RowsReencrypted: done, PendingRows: pending(counts, active),
 		LastError: m.lastErr, LastFinished: m.finished, Counts: counts,
 	}, nil
 }

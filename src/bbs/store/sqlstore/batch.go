@@ -55,7 +55,9 @@ func (t *tx) insertBatch(batch []*models.ActualLRP) ([]*models.ActualLRP, error)
 		args = append(args, a.ProcessGuid, a.Index, int32(a.Presence), a.Domain, a.State, a.CellId, a.InstanceGuid, a.Since, label, payload)
 	}
 	q.WriteString(t.s.d.insertSuffix)
-	res, err := t.exec(q.String(), args...)
+	// Unprepared: the statement's text varies with the batch's length.
+	res, err := t.tx.ExecContext(t.ctx, t.s.d.q(q.String()), args...)
+	err = t.s.d.wrap(err)
 	if err == nil {
 		var n int64
 		if n, err = res.RowsAffected(); err == nil && n == int64(len(batch)) {

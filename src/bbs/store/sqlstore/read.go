@@ -20,7 +20,7 @@ import (
 // Domains lists, sorted, the domains that never expire or expire after now.
 func (s *Store) Domains(ctx context.Context, now time.Time) ([]string, error) {
 	var out []string
-	rows, err := s.r.QueryContext(ctx, s.d.q("SELECT domain FROM domains WHERE expires_at = 0 OR expires_at > ? ORDER BY domain"), now.UnixNano())
+	rows, err := s.rs.query(ctx, s.d.q("SELECT domain FROM domains WHERE expires_at = 0 OR expires_at > ? ORDER BY domain"), now.UnixNano())
 	err = sqldb.Rows(rows, err, func(scan func(...any) error) error {
 		var d string
 		err := scan(&d)
@@ -36,7 +36,7 @@ func (s *Store) Domains(ctx context.Context, now time.Time) ([]string, error) {
 // readOne reads one sealed column of one row; ErrNotFound when absent.
 func (s *Store) readOne(ctx context.Context, query string, args ...any) ([]byte, error) {
 	var sealed []byte
-	err := s.r.QueryRowContext(ctx, s.d.q(query), args...).Scan(&sealed)
+	err := s.rs.queryRow(ctx, s.d.q(query), args...).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}

@@ -23,6 +23,8 @@ type Store struct {
 	d    *dialect
 	w    *sql.DB // writer: Update and Reencrypt
 	r    *sql.DB // readers (the same pool as w except on sqlite)
+	rs   *stmtCache // r's prepared statements
+	ws   *stmtCache // w's prepared statements
 	ring *keyring.Ring
 	log  *slog.Logger
 }
@@ -44,7 +46,8 @@ func Open(ctx context.Context, cfg Config, ring *keyring.Ring, logger *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
-	s := &Store{db: db, d: newDialect(db.Dialect), w: db.W, r: db.R, ring: ring, log: db.Log}
+	s := &Store{db: db, d: newDialect(db.Dialect), w: db.W, r: db.R, ring: ring, log: db.Log,
+		rs: newStmtCache(db.R), ws: newStmtCache(db.W)}
 	if err := db.Migrate(ctx, schema); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlstore: migrating %s schema: %w", s.d.name, err)
@@ -57,4 +60,6 @@ func Open(ctx context.Context, cfg Config, ring *keyring.Ring, logger *slog.Logg
 }
 
 // Close closes the connection pools. It is safe to call more than once.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	return errors.Join(s.rs.close(), s.ws.close(), s.db.Close())
+}

@@ -78,7 +78,8 @@ func (s *Store) eachDesired(ctx context.Context, column string, aad []byte, f st
 			a = append(a, g)
 		}
 		q := "SELECT " + column + " FROM desired_lrps" + whereClause(w) + " ORDER BY process_guid"
-		if err := s.stream(ctx, aad, fn, q, a...); err != nil {
+		// unprepared: the text varies with the chunk's length
+		if err := s.streamWith(ctx, nil, aad, fn, q, a...); err != nil {
 			return err
 		}
 	}
@@ -121,6 +122,11 @@ func whereClause(conds []string) string {
 // rawRows); decryption copies into a fresh slice, the one allocation per
 // row we cannot avoid here.
 func (s *Store) stream(ctx context.Context, aad []byte, fn func([]byte) error, query string, args ...any) error {
+	return s.streamWith(ctx, s.rs, aad, fn, query, args...)
+}
+
+// streamWith is stream with query prepared in stmts (nil: unprepared).
+func (s *Store) streamWith(ctx context.Context, stmts *stmtCache, aad []byte, fn func([]byte) error, query string, args ...any) error {
 	var buf []byte // one plaintext buffer for the whole stream; fn must not retain pb
 	each := func(sealed []byte) error {
 		pb, err := s.openTo(buf[:0], aad, sealed)
@@ -133,7 +139,13 @@ func (s *Store) stream(ctx context.Context, aad []byte, fn func([]byte) error, q
 	if s.d.RawRows != nil {
 		return s.d.RawRows(ctx, s.r, s.d.q(query), args, each)
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(query), args...)
+	var rows *sql.Rows
+	var err error
+	if stmts != nil {
+		rows, err = stmts.query(ctx, s.d.q(query), args...)
+	} else {
+		rows, err = s.r.QueryContext(ctx, s.d.q(query), args...)
+	}
 	if err != nil {
 		return err
 	}

@@ -23,8 +23,35 @@ type tx struct {
 var _ store.Tx = (*tx)(nil)
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
-	res, err := t.tx.ExecContext(t.ctx, t.s.d.q(query), args...)
+	q := t.s.d.q(query)
+	var (
+		res sql.Result
+		err error
+	)
+	if st := t.s.ws.inTx(t.ctx, t.tx, q); st != nil {
+		res, err = st.ExecContext(t.ctx, args...)
+	} else {
+		res, err = t.tx.ExecContext(t.ctx, q, args...)
+	}
 	return res, t.s.d.wrap(err)
+}
+
+// queryRow reads one row in the transaction, prepared once per connection.
+func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	q := t.s.d.q(query)
+	if st := t.s.ws.inTx(t.ctx, t.tx, q); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, q, args...)
+}
+
+// query runs a read in the transaction, prepared once per connection.
+func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	q := t.s.d.q(query)
+	if st := t.s.ws.inTx(t.ctx, t.tx, q); st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, q, args...)
 }
 
 // execOne runs a write that must touch exactly one row; zero rows means
@@ -44,7 +71,7 @@ func (t *tx) execOne(ifNone error, query string, args ...any) error {
 // queryOne reads one sealed column of one row, locking it where supported.
 func (t *tx) queryOne(query string, args ...any) ([]byte, error) {
 	var sealed []byte
-	err := t.tx.QueryRowContext(t.ctx, t.s.d.q(query+t.s.d.forUpdate), args...).Scan(&sealed)
+	err := t.queryRow(query+t.s.d.forUpdate, args...).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -125,7 +152,7 @@ func (t *tx) ActualLRPs(processGuid string, index *int32) ([]*models.ActualLRP, 
 		args = append(args, *index)
 	}
 	query += " ORDER BY process_guid, instance_index, presence" + t.s.d.forUpdate
-	rows, err := t.tx.QueryContext(t.ctx, t.s.d.q(query), args...)
+	rows, err := t.query(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("actual lrps %q: %w", processGuid, t.s.d.wrap(err))
 	}
