@@ -21,8 +21,8 @@ type Store struct {
 	*sqllock.Store
 	db   *sqldb.DB
 	d    *dialect
-	w    *sql.DB // writer: Update and Reencrypt
-	r    *sql.DB // readers (the same pool as w except on sqlite)
+	w    *sql.DB    // writer: Update and Reencrypt
+	r    *sql.DB    // readers (the same pool as w except on sqlite)
 	rs   *stmtCache // r's prepared statements
 	ws   *stmtCache // w's prepared statements
 	ring *keyring.Ring
