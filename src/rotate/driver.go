@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/bbs/reencrypt"
+	"github.com/diego-go/diego/src/internal/ctxsleep"
 )
 
 // driver is the one step runner of both modes: it talks to the BBS admin
@@ -115,7 +116,7 @@ func (d *driver) statusAny(ctx context.Context, wait bool) (reencrypt.Status, st
 			return reencrypt.Status{}, "", fmt.Errorf("no BBS answered: %s", strings.Join(errs, "; "))
 		}
 		d.logf("no BBS answered (restarting?); retrying")
-		if err := sleep(ctx, d.poll); err != nil {
+		if err := ctxsleep.Sleep(ctx, d.poll); err != nil {
 			return reencrypt.Status{}, "", fmt.Errorf("no BBS answered (%s): %w", strings.Join(errs, "; "), err)
 		}
 	}
@@ -146,7 +147,7 @@ func (d *driver) statusAll(ctx context.Context, timeout time.Duration) (map[stri
 			lastLine = time.Now()
 			d.logf("no BBS answered yet (starting?); retrying")
 		}
-		if err := sleep(ctx, d.poll); err != nil {
+		if err := ctxsleep.Sleep(ctx, d.poll); err != nil {
 			return nil, fmt.Errorf("no BBS answered (%s): %w", strings.Join(errs, "; "), err)
 		}
 	}
@@ -200,19 +201,8 @@ func (d *driver) reencrypt(ctx context.Context, target string) error {
 			rate := float64(st.RowsReencrypted) / max(time.Since(start).Seconds(), 0.001)
 			d.logf("re-encrypting under %q: %d rows pending, %d re-encrypted (%.0f rows/s)", target, st.PendingRows, st.RowsReencrypted, rate)
 		}
-		if err := sleep(ctx, d.poll); err != nil {
+		if err := ctxsleep.Sleep(ctx, d.poll); err != nil {
 			return fmt.Errorf("re-encryption did not finish: %d rows still pending: %w", st.PendingRows, err)
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/diego-go/diego/src/bbs/keyring"
+	"github.com/diego-go/diego/src/internal/ctxsleep"
 )
 
 // ErrKeyInUse: an old key cannot be removed because rows still use it.
@@ -244,7 +245,7 @@ func (r *vaultRun) reloadAll(ctx context.Context) error {
 			r.d.logf("reloaded %d BBS: keys %v, active %q", reached, want, r.doc.ActiveKeyLabel)
 			return nil
 		}
-		if err := sleep(ctx, r.d.poll); err != nil {
+		if err := ctxsleep.Sleep(ctx, r.d.poll); err != nil {
 			return fmt.Errorf("no BBS answered the reload (%v): %w", lastErr, err)
 		}
 	}

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/pprof"
+
+	"github.com/diego-go/diego/src/internal/debugserver"
 )
 
 // servePprof serves this process's /debug/pprof (the simulated cells and
@@ -15,13 +16,7 @@ func servePprof() (addr string, stop func(), err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("pprof listener: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux}
+	srv := &http.Server{Handler: debugserver.Handler()}
 	go func() { _ = srv.Serve(ln) }()
 	return ln.Addr().String(), func() { _ = srv.Close() }, nil
 }

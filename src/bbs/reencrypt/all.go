@@ -9,6 +9,7 @@ import (
 
 	"github.com/diego-go/diego/src/bbs/keyring"
 	"github.com/diego-go/diego/src/bbs/store"
+	"github.com/diego-go/diego/src/internal/ctxsleep"
 )
 
 // maxStalledBatches bounds consecutive batches that lose every row to
@@ -115,24 +116,9 @@ func label(ctx context.Context, st store.Store, table, from string, p Pacing, do
 		} else if stalled++; stalled >= maxStalledBatches {
 			return fmt.Errorf("re-encrypting %s: rows keep changing underneath: %w", table, store.ErrConflict)
 		}
-		if err := pause(ctx, p.BatchPause); err != nil {
+		if err := ctxsleep.Sleep(ctx, p.BatchPause); err != nil {
 			return fmt.Errorf("re-encrypting %s rows under %q: %w", table, from, err)
 		}
-	}
-}
-
-// pause waits d, or until ctx ends.
-func pause(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
