@@ -36,12 +36,11 @@ type Hub struct {
 	logger     *slog.Logger
 	bufferSize int
 	dropped    atomic.Uint64
-	active     atomic.Int64 // count, readable without mu
+	count      atomic.Int64 // active subscriptions; changed under mu, read without it
 
 	mu     sync.Mutex
 	closed bool                                  // guarded by mu
 	nextID uint64                                // guarded by mu
-	count  int                                   // guarded by mu
 	all    map[*Subscription]struct{}            // unfiltered subscribers; guarded by mu
 	byCell map[string]map[*Subscription]struct{} // cell-filtered subscribers; guarded by mu
 }
@@ -106,8 +105,7 @@ func (h *Hub) Subscribe(cellID string) *Subscription {
 		}
 		set[s] = struct{}{}
 	}
-	h.count++
-	h.active.Store(int64(h.count))
+	h.count.Add(1)
 	return s
 }
 
@@ -182,8 +180,7 @@ func (h *Hub) end(s *Subscription, reason error) {
 			delete(h.byCell, s.cellID)
 		}
 	}
-	h.count--
-	h.active.Store(int64(h.count))
+	h.count.Add(-1)
 	s.err = reason
 	close(s.done)
 }
@@ -208,11 +205,7 @@ func (h *Hub) Close() {
 }
 
 // SubscriberCount returns the number of active subscriptions.
-func (h *Hub) SubscriberCount() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.count
-}
+func (h *Hub) SubscriberCount() int { return int(h.count.Load()) }
 
 // Dropped returns how many subscribers have been dropped for falling behind.
 func (h *Hub) Dropped() uint64 { return h.dropped.Load() }

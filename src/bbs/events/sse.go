@@ -189,7 +189,7 @@ const (
 
 // flushEvery is how often each of the hub's busy streams flushes at most.
 func (h *Hub) flushEvery() time.Duration {
-	n := time.Duration(max(1, h.active.Load()/flushStep))
+	n := time.Duration(max(1, h.count.Load()/flushStep))
 	return min(flushInterval*n, maxFlushInterval)
 }
 
