@@ -64,7 +64,9 @@ type RepClientConfig struct {
 
 // NewRepClientFactory builds the reference rep client factory over one
 // connection pool that keeps a connection open to every cell between rounds
-// (idle connections close after 5 minutes).
+// (idle connections close after 5 minutes). The factory also lends the
+// runner its state client, to fetch states conditionally (see
+// fetchState).
 func NewRepClientFactory(cfg RepClientConfig) (rep.ClientFactory, error) {
 	if cfg.StateTimeout <= 0 {
 		cfg.StateTimeout = 10 * time.Second
@@ -85,23 +87,40 @@ func NewRepClientFactory(cfg RepClientConfig) (rep.ClientFactory, error) {
 		IdleConnTimeout:     5 * time.Minute,
 	}
 	newClient := func(timeout time.Duration) *http.Client { return &http.Client{Timeout: timeout, Transport: tr} }
-	f, err := rep.NewClientFactory(newClient(cfg.WorkTimeout), newClient(cfg.StateTimeout), &cfg.TLS)
+	states := newClient(cfg.StateTimeout)
+	f, err := rep.NewClientFactory(newClient(cfg.WorkTimeout), states, &cfg.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("rep client: %w", err)
 	}
-	return f, nil
+	// rep.NewClientFactory has set the shared transport's TLS config.
+	return repClientFactory{f, states}, nil
 }
 
-// cellClients caches one rep client per (cell, address).
+// repClientFactory is the reference factory with the HTTP client its
+// clients fetch states with.
+type repClientFactory struct {
+	rep.ClientFactory
+	states *http.Client
+}
+
+func (f repClientFactory) StateHTTPClient() *http.Client { return f.states }
+
+// cellClients caches one rep client per (cell, address), and each cell's
+// last state with its ETag.
 type cellClients struct {
 	factory rep.ClientFactory
-	mu      sync.Mutex
-	byCell  map[string]cachedClient // guarded by mu
+	// states, if set, fetches states conditionally (fetchState).
+	states *http.Client
+	mu     sync.Mutex
+	byCell map[string]cachedClient // guarded by mu
 }
 
 type cachedClient struct {
 	addr, url string
 	client    rep.Client
+	// etag and state are the cell's last state, if it came with an ETag.
+	etag  string
+	state rep.CellState
 }
 
 func (c *cellClients) get(p *models.CellPresence) (rep.Client, error) {
@@ -114,7 +133,7 @@ func (c *cellClients) get(p *models.CellPresence) (rep.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", p.CellId, err)
 	}
-	c.byCell[p.CellId] = cachedClient{p.RepAddress, p.RepUrl, cl}
+	c.byCell[p.CellId] = cachedClient{addr: p.RepAddress, url: p.RepUrl, client: cl}
 	return cl, nil
 }
 
@@ -152,9 +171,15 @@ func (r *Runner) fetchStates(ctx context.Context, presences []*models.CellPresen
 	forEach(ctx, len(presences), r.cfg.Workers, func(i int) {
 		p := presences[i]
 		cl, err := r.clients.get(p)
-		var st rep.CellState
+		var (
+			st        rep.CellState
+			unchanged bool
+		)
 		if err == nil {
-			st, err = cl.State(discardLager)
+			st, unchanged, err = r.clients.fetchState(ctx, p, cl)
+		}
+		if unchanged {
+			r.metrics.CellStatesUnchanged.Inc()
 		}
 		mu.Lock()
 		defer mu.Unlock()

@@ -24,6 +24,7 @@ type Metrics struct {
 	CellsUnreachable      prometheus.Gauge
 	CellsEvacuating       prometheus.Gauge
 	CellStateFailures     prometheus.Counter
+	CellStatesUnchanged   prometheus.Counter
 	PerformFailures       prometheus.Counter
 	FailureReportFailures prometheus.Counter
 	QueuedLRPs            prometheus.Gauge
@@ -61,6 +62,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		CellsUnreachable:      gauge("cells_unreachable", "Cells whose state the last round could not fetch."),
 		CellsEvacuating:       gauge("cells_evacuating", "Cells left out of the last round because they are evacuating."),
 		CellStateFailures:     counter("cell_state_failures_total", "Failed cell state requests."),
+		CellStatesUnchanged:   counter("cell_states_unchanged_total", "Cell state requests answered 304 Not Modified: the round used the cell's last state."),
 		PerformFailures:       counter("perform_failures_total", "Work requests to cells that failed in transport (the work's fate is unknown; convergence re-auctions it)."),
 		FailureReportFailures: counter("failure_report_failures_total", "Placement failures the BBS could not be told about."),
 		QueuedLRPs:            gauge("queued_lrp_instances", "LRP instances waiting for the next round."),
@@ -70,6 +72,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.RoundDuration, m.FetchStatesDuration, m.DecideDuration, m.PerformDuration,
 		m.LRPsRequested, m.TasksRequested, m.LRPsPlaced, m.LRPsFailed, m.TasksPlaced, m.TasksFailed,
 		m.LRPsDeferred, m.TasksDeferred, m.CellsFetched, m.CellsUnreachable, m.CellsEvacuating,
-		m.CellStateFailures, m.PerformFailures, m.FailureReportFailures, m.QueuedLRPs, m.QueuedTasks, m.IsLeader)
+		m.CellStateFailures, m.CellStatesUnchanged, m.PerformFailures, m.FailureReportFailures, m.QueuedLRPs, m.QueuedTasks, m.IsLeader)
 	return m
 }

@@ -97,7 +97,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	return &Runner{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics,
 		queue:   newQueue(cfg.BatchInterval),
-		clients: &cellClients{factory: cfg.Reps, byCell: map[string]cachedClient{}},
+		clients: newCellClients(cfg.Reps),
 	}, nil
 }
 

@@ -3,11 +3,15 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +66,11 @@ type handler struct {
 	stateMu   sync.Mutex
 	stateGen  uint64 // guarded by stateMu
 	stateBody []byte // guarded by stateMu; nil until the first request
+
+	// boot tells this handler's generations from an earlier process's:
+	// ETags are boot and generation, and a restarted rep counts again
+	// from 0.
+	boot string
 }
 
 // NewHandler returns the network-accessible rep API: GET /state, POST /work,
@@ -78,7 +87,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &handler{cfg: cfg}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	h := &handler{cfg: cfg, boot: hex.EncodeToString(b[:])}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /state", h.state)
 	mux.HandleFunc("POST /work", h.perform)
@@ -90,10 +101,21 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	return mux, nil
 }
 
+// state answers GET /state with the ledger's state as JSON and an ETag
+// naming its generation. A request whose If-None-Match names the current
+// one is answered 304 with no body: the auctioneer asks every cell every
+// round, and most have not changed since its last ask (the reference
+// client sends no If-None-Match and always gets the body).
 func (h *handler) state(w http.ResponseWriter, r *http.Request) {
-	body, err := h.stateJSON()
+	body, gen, err := h.stateJSON()
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, fmt.Errorf("encoding response: %w", err))
+		return
+	}
+	etag := h.stateETag(gen)
+	w.Header().Set("ETag", etag)
+	if matchesETag(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -101,21 +123,39 @@ func (h *handler) state(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-// stateJSON is the ledger's state encoded, made again only when the
-// ledger's generation has moved since the last time.
-func (h *handler) stateJSON() ([]byte, error) {
+// stateETag is the strong entity tag of the state at generation gen.
+func (h *handler) stateETag(gen uint64) string {
+	return `"` + h.boot + "-" + strconv.FormatUint(gen, 10) + `"`
+}
+
+// matchesETag reports whether an If-None-Match header names etag (or is
+// "*"); weak tags compare by their opaque part, as RFC 9110 says for
+// If-None-Match.
+func matchesETag(header, etag string) bool {
+	for tag := range strings.SplitSeq(header, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// stateJSON is the ledger's state encoded and its generation, encoded
+// again only when the ledger's generation has moved since the last time.
+func (h *handler) stateJSON() ([]byte, uint64, error) {
 	h.stateMu.Lock()
 	defer h.stateMu.Unlock()
 	if h.stateBody != nil && h.cfg.Ledger.Generation() == h.stateGen {
-		return h.stateBody, nil
+		return h.stateBody, h.stateGen, nil
 	}
 	st, gen := h.cfg.Ledger.StateGen(h.cfg.Now())
 	body, err := json.Marshal(st)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	h.stateBody, h.stateGen = body, gen
-	return body, nil
+	return body, gen, nil
 }
 
 // perform reserves what fits of the posted rep.Work and answers 200 with the

@@ -49,6 +49,7 @@ type fixture struct {
 	stopper *fakeStopper
 	srv     *httptest.Server
 	client  rep.Client
+	raw     *http.Client // the same client certificate, for requests the reference client cannot make
 	mu      sync.Mutex
 	onRes   []rep.Work
 }
@@ -76,6 +77,8 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(f.srv.Close)
 
 	f.client = reptest.Client(t, mtls.Bundle, f.srv.URL, 5*time.Second)
+	f.raw = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: mtls.Client}}
+	t.Cleanup(f.raw.CloseIdleConnections)
 	return f
 }
 
