@@ -26,6 +26,11 @@ type Report struct {
 	// ControlNice is the niceness the control plane ran at (0: as the
 	// simulated cells).
 	ControlNice int `json:"control_nice,omitempty"`
+	// LocketEmbedded: the BBS served Locket (SQLite); its figures are the
+	// BBS's.
+	LocketEmbedded bool `json:"locket_embedded,omitempty"`
+	// BBSMemoryLimitMB is the BBS's memory_limit_mb (0: none).
+	BBSMemoryLimitMB int `json:"bbs_memory_limit_mb,omitempty"`
 
 	Ramp        *Ramp           `json:"ramp,omitempty"`
 	Components  []ComponentCost `json:"components"`

@@ -46,6 +46,12 @@ func (r *Report) rows() []row {
 	}
 	m := r.Machine
 	add("machine", "%d cores (%s), %s memory, Linux %s, %s", m.Cores, m.CPU, mib(m.MemoryBytes), m.Kernel, m.GoVersion)
+	if r.LocketEmbedded {
+		add("locket", "embedded in the BBS (locket_listen_address): its figures are the BBS's")
+	}
+	if r.BBSMemoryLimitMB != 0 {
+		add("BBS memory limit (memory_limit_mb)", "%d MiB", r.BBSMemoryLimitMB)
+	}
 	if r.ControlNice != 0 {
 		add("control plane niceness", "%d (the simulated cells: 0)", r.ControlNice)
 	}

@@ -84,6 +84,9 @@ type Config struct {
 	// negative value (diego bench scale's default, -5) gives the control
 	// plane the first claim on the CPU, as its own machines would.
 	ControlNice int
+	// BBSMemoryLimitMB, when not 0, is the BBS's memory_limit_mb (a soft
+	// limit handed to Go's runtime).
+	BBSMemoryLimitMB int
 	// PhaseTimeout bounds each phase (ramp, cell loss, drain, failover).
 	PhaseTimeout time.Duration
 	// LockTTL is the BBS's and the auctioneer's lock TTL in Locket
@@ -203,6 +206,9 @@ func (c Config) Validate() error {
 	}
 	if c.EvacuationPollingInterval < 0 {
 		errs = append(errs, fmt.Errorf("--evacuation-polling-interval %v: want a positive duration", c.EvacuationPollingInterval))
+	}
+	if c.BBSMemoryLimitMB < 0 {
+		errs = append(errs, fmt.Errorf("--bbs-memory-limit-mb %d must not be negative (0: none)", c.BBSMemoryLimitMB))
 	}
 	if c.ControlNice < -20 || c.ControlNice > 19 {
 		errs = append(errs, fmt.Errorf("--control-nice %d: want a niceness from -20 to 19", c.ControlNice))

@@ -94,10 +94,13 @@ func TestRunTiny(t *testing.T) {
 		}
 		names[c.Name] = true
 	}
-	for _, n := range []string{"bbs", "auctioneer", "locket", "sim cells (driver)"} {
+	for _, n := range []string{"bbs", "auctioneer", "sim cells (driver)"} {
 		if !names[n] {
 			t.Errorf("no figures for %s in %+v", n, rep.Components)
 		}
+	}
+	if names["locket"] || !rep.LocketEmbedded { // SQLite: the BBS serves Locket
+		t.Errorf("locket embedded %v, its own figures %v; want it in the BBS on SQLite", rep.LocketEmbedded, names["locket"])
 	}
 	if rep.DBBytes <= 0 || len(rep.Checks) == 0 || len(rep.Series) == 0 {
 		t.Errorf("database %d bytes, %d checks, %d series", rep.DBBytes, len(rep.Checks), len(rep.Series))

@@ -65,6 +65,13 @@ type Config struct {
 	ReencryptBatchSize  int      `json:"reencrypt_batch_size"`
 	ReencryptBatchPause Duration `json:"reencrypt_batch_pause"`
 
+	// MemoryLimitMB is a soft limit on the process's memory, in MiB, handed
+	// to Go's runtime (as GOMEMLIMIT would be): nearing it, the garbage
+	// collector runs more often rather than letting the heap grow to twice
+	// what is live. 0 (the default) sets none. Size it below the VM's or
+	// container's memory; past it the BBS still runs, collecting more.
+	MemoryLimitMB int `json:"memory_limit_mb"`
+
 	// AdminCommonNames are the client-certificate common names allowed to call
 	// the admin API (key reload, re-encryption).
 	AdminCommonNames []string `json:"admin_common_names"`
@@ -242,6 +249,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventBufferSize < 1 {
 		errs = append(errs, errors.New("event_buffer_size must be at least 1"))
+	}
+	if c.MemoryLimitMB < 0 {
+		errs = append(errs, fmt.Errorf("memory_limit_mb %d must not be negative (0: no limit)", c.MemoryLimitMB))
 	}
 	if c.MaxTaskRetries < 0 {
 		errs = append(errs, errors.New("max_task_retries must not be negative (0: a task's first rejection fails it)"))

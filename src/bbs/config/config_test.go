@@ -143,3 +143,26 @@ func TestReencryptPacing(t *testing.T) {
 		t.Errorf("default pacing %+v, want none", p)
 	}
 }
+
+// memory_limit_mb defaults to 0 (no limit) and refuses a negative value by
+// name.
+func TestMemoryLimit(t *testing.T) {
+	dir := writeFiles(t)
+	if got := DefaultConfig().MemoryLimitMB; got != 0 {
+		t.Errorf("default memory_limit_mb = %d, want 0", got)
+	}
+	for fields, want := range map[string]string{
+		`"memory_limit_mb":0`:   "",
+		`"memory_limit_mb":512`: "",
+		`"memory_limit_mb":-1`:  "memory_limit_mb -1 must not be negative",
+	} {
+		c, err := Parse(strings.NewReader(strings.Replace(minimal(dir), `{`, `{`+fields+`,`, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Validate()
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%s: err = %v, want %q", fields, err, want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -359,6 +360,10 @@ func (d *Daemon) errorLog() *log.Logger { return slog.NewLogLogger(d.log.Handler
 // reloads the key ring from cfg.Path. Logs go to slog.Default().
 func Run(ctx context.Context, cfg config.Config) error {
 	log := slog.Default()
+	if cfg.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
+		log.Info("memory limit set", "memory_limit_mb", cfg.MemoryLimitMB)
+	}
 	d, err := Start(ctx, cfg, Options{ConfigPath: cfg.Path, Logger: log})
 	if err != nil {
 		return err

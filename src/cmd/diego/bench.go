@@ -51,6 +51,7 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&c.EvacuationPollingInterval, "evacuation-polling-interval", 0, "how often a draining cell checks its instances have moved (default 2s; the rep's default is 10s)")
 	fs.DurationVar(&c.CellSyncInterval, "cell-sync-interval", 0, "each cell's bulk sync interval (default: the rep's)")
 	fs.DurationVar(&c.PhaseTimeout, "phase-timeout", 0, "give up on a phase after this long (default 20m)")
+	fs.IntVar(&c.BBSMemoryLimitMB, "bbs-memory-limit-mb", 0, "the BBS's memory_limit_mb: a soft memory limit for Go's runtime, in MiB (0: none)")
 	fs.IntVar(&c.ControlNice, "control-nice", -5, "niceness of Locket, the BBS and the auctioneer: the simulated cells share their cores but stand in for other machines (0: unchanged; below 0 needs root)")
 	fs.DurationVar(&c.LockTTL, "lock-ttl", 0, "the BBS's and the auctioneer's lock TTL in Locket; a killed BBS's lock passes to the standby once it expires (default 15s)")
 	fs.Usage = func() {

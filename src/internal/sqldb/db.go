@@ -34,6 +34,10 @@ type DB struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// On SQLite, closing stopCheckpoints ends the checkpoints goroutine,
+	// which closes checkpointsDone.
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 }
 
 // Open validates cfg, fills its pool defaults and connects. It applies no
@@ -51,12 +55,21 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{Dialect: d, W: w, R: r, Log: logger.With("driver", d.Name)}, nil
+	db := &DB{Dialect: d, W: w, R: r, Log: logger.With("driver", d.Name)}
+	if d.Name == DriverSQLite && SQLiteCheckpointInterval > 0 {
+		db.stopCheckpoints, db.checkpointsDone = make(chan struct{}), make(chan struct{})
+		go db.checkpoints(SQLiteCheckpointInterval, db.stopCheckpoints, db.checkpointsDone)
+	}
+	return db, nil
 }
 
 // Close closes the connection pools. It is safe to call more than once.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		if db.stopCheckpoints != nil {
+			close(db.stopCheckpoints)
+			<-db.checkpointsDone
+		}
 		err := db.W.Close()
 		if db.R != db.W {
 			err = errors.Join(err, db.R.Close())

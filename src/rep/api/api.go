@@ -149,8 +149,7 @@ func (h *handler) stateJSON() ([]byte, uint64, error) {
 	if h.stateBody != nil && h.cfg.Ledger.Generation() == h.stateGen {
 		return h.stateBody, h.stateGen, nil
 	}
-	st, gen := h.cfg.Ledger.StateGen(h.cfg.Now())
-	body, err := json.Marshal(st)
+	body, gen, err := h.cfg.Ledger.StateJSON(h.cfg.Now())
 	if err != nil {
 		return nil, 0, err
 	}

@@ -2,8 +2,10 @@
 package cell
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -96,6 +98,11 @@ type Reservation struct {
 	Failed     bool // set by Complete
 	ReservedAt time.Time
 	seq        uint64
+	// enc is the LRP's JSON as /state shows it in phase encPhase (with
+	// encFailed), kept by StateJSON until the reservation moves.
+	enc       []byte
+	encPhase  Phase
+	encFailed bool
 }
 
 // Resource is what the reservation holds.
@@ -298,11 +305,21 @@ func (l *Ledger) Reservations() []Reservation {
 }
 
 func (l *Ledger) listLocked() []Reservation {
-	out := make([]Reservation, 0, len(l.res))
-	for _, r := range l.res {
-		out = append(out, *r)
+	sorted := l.sortedLocked()
+	out := make([]Reservation, len(sorted))
+	for i, r := range sorted {
+		out[i] = *r
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out
+}
+
+// sortedLocked is the reservations in arrival order; l.mu is held.
+func (l *Ledger) sortedLocked() []*Reservation {
+	out := make([]*Reservation, 0, len(l.res))
+	for _, r := range l.res {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *Reservation) int { return cmp.Compare(a.seq, b.seq) })
 	return out
 }
 
@@ -327,26 +344,37 @@ func (l *Ledger) Generation() uint64 {
 // the state would: a caller may keep what it made of a state until the
 // generation moves (the rep's API keeps the encoded /state).
 func (l *Ledger) StateGen(now time.Time) (rep.CellState, uint64) {
-	_ = now // reserved for time-dependent fields; kept so callers pass their clock
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	st, gen, _ := l.stateLocked(now, true)
+	return st, gen
+}
+
+// stateLocked is StateGen with l.mu held, and the reservations in arrival
+// order; without lrps, the state's LRP list is empty (StateJSON fills it
+// in).
+func (l *Ledger) stateLocked(now time.Time, lrps bool) (rep.CellState, uint64, []*Reservation) {
+	_ = now // reserved for time-dependent fields; kept so callers pass their clock
 	avail := rep.Resources{
 		MemoryMB:   l.total.MemoryMB - l.used.MemoryMB,
 		DiskMB:     l.total.DiskMB - l.used.DiskMB,
 		Containers: l.total.Containers - l.used.Containers,
 	}
-	lrps := []rep.LRP{}
+	lrpList := []rep.LRP{}
 	tasks := []rep.Task{}
 	starting := 0
-	for _, r := range l.listLocked() {
+	sorted := l.sortedLocked()
+	for _, r := range sorted {
 		if r.Phase.starting() {
 			starting++
 		}
 		switch r.Kind {
 		case KindLRP:
-			lrp := r.LRP
-			lrp.State = lrpState(r)
-			lrps = append(lrps, lrp)
+			if lrps {
+				lrp := r.LRP
+				lrp.State = lrpState(*r)
+				lrpList = append(lrpList, lrp)
+			}
 		case KindTask:
 			task := r.Task
 			task.State = models.Task_Running
@@ -359,8 +387,8 @@ func (l *Ledger) StateGen(now time.Time) (rep.CellState, uint64) {
 	}
 	id := cloneIdentity(l.id)
 	return rep.NewCellState(id.CellID, id.CellIndex, id.RepURL, id.RootFSProviders,
-		avail, l.total, lrps, tasks, id.Zone, starting, l.evacuating,
-		id.VolumeDrivers, id.PlacementTags, id.OptionalPlacementTags, 0), l.gen
+		avail, l.total, lrpList, tasks, id.Zone, starting, l.evacuating,
+		id.VolumeDrivers, id.PlacementTags, id.OptionalPlacementTags, 0), l.gen, sorted
 }
 
 func lrpState(r Reservation) string {
