@@ -29,6 +29,8 @@ type Report struct {
 	// LocketEmbedded: the BBS served Locket (SQLite); its figures are the
 	// BBS's.
 	LocketEmbedded bool `json:"locket_embedded,omitempty"`
+	// CellPresenceTTL is the simulated cells' presence TTL (0: the rep's).
+	CellPresenceTTL time.Duration `json:"cell_presence_ttl,omitempty"`
 	// BBSMemoryLimitMB is the BBS's memory_limit_mb (0: none).
 	BBSMemoryLimitMB int `json:"bbs_memory_limit_mb,omitempty"`
 

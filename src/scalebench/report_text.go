@@ -49,6 +49,9 @@ func (r *Report) rows() []row {
 	if r.LocketEmbedded {
 		add("locket", "embedded in the BBS (locket_listen_address): its figures are the BBS's")
 	}
+	if r.CellPresenceTTL != 0 {
+		add("cells' presence TTL", "%s (the rep's default: 15s)", r.CellPresenceTTL)
+	}
 	if r.BBSMemoryLimitMB != 0 {
 		add("BBS memory limit (memory_limit_mb)", "%d MiB", r.BBSMemoryLimitMB)
 	}

@@ -17,12 +17,15 @@ import (
 // Preset is a named size.
 type Preset struct {
 	Instances, Cells int
+	// CellPresenceTTL is the preset's default --cell-presence-ttl (0: the
+	// rep's).
+	CellPresenceTTL time.Duration
 }
 
 // Presets are the sizes: full (the reference's record), quick (for
 // regular use) and tiny (the end-to-end test).
 var Presets = map[string]Preset{
-	"full":  {Instances: 250_000, Cells: 1_200},
+	"full":  {Instances: 250_000, Cells: 1_200, CellPresenceTTL: time.Minute},
 	"quick": {Instances: 25_000, Cells: 120},
 	"tiny":  {Instances: 300, Cells: 10},
 }
@@ -73,6 +76,13 @@ type Config struct {
 	// CellSyncInterval, when set, is each cell's bulk sync interval (the
 	// rep's default otherwise).
 	CellSyncInterval time.Duration
+	// CellPresenceTTL, when set, is each cell's presence TTL in Locket (the
+	// rep's presence_ttl, default 15 s). The cells share the control
+	// plane's two cores, which real reps do not: when their process is
+	// starved for CPU for seconds, the refreshes of hundreds of presences
+	// go late at once, and convergence auctions every instance of the
+	// cells it then finds missing.
+	CellPresenceTTL time.Duration
 	// DrainFraction of the cells is drained, DrainInFlight at a time.
 	DrainFraction float64
 	DrainInFlight int
@@ -113,6 +123,9 @@ func (c Config) WithDefaults() Config {
 		}
 		if c.Cells == 0 {
 			c.Cells = p.Cells
+		}
+		if c.CellPresenceTTL == 0 {
+			c.CellPresenceTTL = p.CellPresenceTTL
 		}
 	}
 	if c.Dir != "" {
@@ -206,6 +219,9 @@ func (c Config) Validate() error {
 	}
 	if c.EvacuationPollingInterval < 0 {
 		errs = append(errs, fmt.Errorf("--evacuation-polling-interval %v: want a positive duration", c.EvacuationPollingInterval))
+	}
+	if c.CellPresenceTTL != 0 && (c.CellPresenceTTL < 2*time.Second || c.CellPresenceTTL%time.Second != 0) {
+		errs = append(errs, fmt.Errorf("--cell-presence-ttl %s: want whole seconds, at least 2s (0: the rep's 15s)", c.CellPresenceTTL))
 	}
 	if c.BBSMemoryLimitMB < 0 {
 		errs = append(errs, fmt.Errorf("--bbs-memory-limit-mb %d must not be negative (0: none)", c.BBSMemoryLimitMB))

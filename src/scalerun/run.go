@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config) (*scalebench.Report, error) {
 	}
 	r := &run{cfg: cfg, log: lager.NewLogger("bench-scale"), running: scalebench.NewRunning(), sizes: mix(cfg.Instances), total: cfg.Instances}
 	rep := &scalebench.Report{Preset: cfg.Preset, Database: cfg.DBDriver, Cells: cfg.Cells, Instances: cfg.Instances, ControlNice: cfg.ControlNice, BBSMemoryLimitMB: cfg.BBSMemoryLimitMB,
-		LocketEmbedded: cfg.DBDriver == "sqlite", Processes: len(r.sizes), Started: time.Now().UTC(), Machine: scalebench.ThisMachine()}
+		LocketEmbedded: cfg.DBDriver == "sqlite", CellPresenceTTL: cfg.CellPresenceTTL, Processes: len(r.sizes), Started: time.Now().UTC(), Machine: scalebench.ThisMachine()}
 	runErr := r.measure(ctx, rep)
 	outErr := writeOutputs(cfg.Out, rep)
 	// The event streams close first: the cells' removals would only flood
@@ -128,6 +128,9 @@ func (r *run) measure(ctx context.Context, rep *scalebench.Report) error {
 			s.EvacuationPollingInterval = daemon.Duration(cfg.EvacuationPollingInterval)
 			if cfg.CellSyncInterval > 0 {
 				s.SyncInterval = daemon.Duration(cfg.CellSyncInterval)
+			}
+			if cfg.CellPresenceTTL > 0 {
+				s.PresenceTTL = daemon.Duration(cfg.CellPresenceTTL)
 			}
 		},
 		Logger: cfg.Logger,

@@ -2,7 +2,9 @@ package scalerun
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 // By default every cell has a subscriber filtered to it, after two that
@@ -29,5 +31,25 @@ func TestSubscriberCells(t *testing.T) {
 	}
 	if err := (Config{Preset: "tiny", GlobalSubscribers: -1}).WithDefaults().Validate(); err == nil {
 		t.Error("--global-subscribers -1 accepted")
+	}
+}
+
+// TestCellPresenceTTL: the full preset gives its cells a minute, the others
+// the rep's own TTL; --cell-presence-ttl must be whole seconds, at least 2 s.
+func TestCellPresenceTTL(t *testing.T) {
+	if c := (Config{Preset: "full", Dir: t.TempDir()}).WithDefaults(); c.CellPresenceTTL != time.Minute {
+		t.Errorf("full preset's cell presence TTL %s, want 1m", c.CellPresenceTTL)
+	}
+	if c := (Config{Preset: "quick", Dir: t.TempDir()}).WithDefaults(); c.CellPresenceTTL != 0 {
+		t.Errorf("quick preset's cell presence TTL %s, want the rep's (0)", c.CellPresenceTTL)
+	}
+	for _, ttl := range []time.Duration{time.Second, 2500 * time.Millisecond} {
+		err := (Config{Preset: "tiny", Dir: t.TempDir(), CellPresenceTTL: ttl}).WithDefaults().Validate()
+		if err == nil || !strings.Contains(err.Error(), "--cell-presence-ttl") {
+			t.Errorf("--cell-presence-ttl %s: %v, want it refused by name", ttl, err)
+		}
+	}
+	if err := (Config{Preset: "tiny", Dir: t.TempDir(), CellPresenceTTL: 30 * time.Second}).WithDefaults().Validate(); err != nil && strings.Contains(err.Error(), "--cell-presence-ttl") {
+		t.Errorf("--cell-presence-ttl 30s refused: %v", err)
 	}
 }

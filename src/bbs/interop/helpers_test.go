@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,20 +87,39 @@ func presences(t *testing.T, c bbs.InternalClient, guid string, index int32) map
 	return out
 }
 
-// collect reads events until n arrive or the timeout passes.
-func collect(t *testing.T, es events.EventSource, n int, timeout time.Duration) []models.Event {
-	t.Helper()
-	out := make(chan models.Event, n)
+// feeds holds one reader per event source (events.EventSource → chan
+// models.Event): every caller takes events from its channel. collect once
+// started a reader per call, which went on reading after collect returned
+// and took the events a later es.Next() was waiting for (the task
+// rejection tests then waited 150 s for a later event that matched).
+var feeds sync.Map
+
+// feed is es's events, read by one goroutine until es fails (it is closed).
+func feed(es events.EventSource) <-chan models.Event {
+	if ch, ok := feeds.Load(es); ok {
+		return ch.(chan models.Event)
+	}
+	ch := make(chan models.Event, 4096)
+	if prev, loaded := feeds.LoadOrStore(es, ch); loaded {
+		return prev.(chan models.Event)
+	}
 	go func() {
+		defer close(ch)
 		for {
 			e, err := es.Next()
 			if err != nil {
-				close(out)
 				return
 			}
-			out <- e
+			ch <- e
 		}
 	}()
+	return ch
+}
+
+// collect reads events until n arrive or the timeout passes.
+func collect(t *testing.T, es events.EventSource, n int, timeout time.Duration) []models.Event {
+	t.Helper()
+	out := feed(es)
 	var got []models.Event
 	deadline := time.After(timeout)
 	for len(got) < n {
@@ -114,6 +134,22 @@ func collect(t *testing.T, es events.EventSource, n int, timeout time.Duration) 
 		}
 	}
 	return got
+}
+
+// nextEvent is es's next event; it fails the test if none arrives within
+// timeout or the stream ends.
+func nextEvent(t *testing.T, es events.EventSource, timeout time.Duration) models.Event {
+	t.Helper()
+	select {
+	case e, ok := <-feed(es):
+		if !ok {
+			t.Fatal("event stream ended")
+		}
+		return e
+	case <-time.After(timeout):
+		t.Fatalf("no event within %s", timeout)
+	}
+	return nil
 }
 
 func types(evs []models.Event) []string {

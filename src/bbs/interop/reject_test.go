@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/bbs"
+	"code.cloudfoundry.org/bbs/events"
 	"code.cloudfoundry.org/bbs/models"
 
 	"github.com/diego-go/diego/src/bbs/bbstest"
@@ -107,9 +108,7 @@ func testRejections(t *testing.T, driver, dsn string) {
 // rejectFinished rejects tasks no longer PENDING or RUNNING: a bad request
 // (and, as from the reference, a change event from an empty task), or, once
 // the retries are used up, the failure's invalid transition.
-func rejectFinished(t *testing.T, c bbs.InternalClient, es interface {
-	Next() (models.Event, error)
-}) {
+func rejectFinished(t *testing.T, c bbs.InternalClient, es events.EventSource) {
 	must(t, c.DesireTask(logger, "", "spent", "rj", taskDef("x")))
 	for range 4 {
 		must(t, c.RejectTask(logger, "", "spent", "no room"))
@@ -127,9 +126,7 @@ func rejectFinished(t *testing.T, c bbs.InternalClient, es interface {
 	}
 	var changed *models.TaskChangedEvent
 	for changed == nil || changed.After.TaskGuid != "done" || changed.After.State != models.Task_Completed || changed.Before.State == models.Task_Running {
-		e, err := es.Next()
-		must(t, err)
-		changed, _ = e.(*models.TaskChangedEvent)
+		changed, _ = nextEvent(t, es, 30*time.Second).(*models.TaskChangedEvent)
 	}
 	if changed.Before.TaskGuid != "" || changed.Before.State != models.Task_Invalid {
 		t.Fatalf("bad rejection's event = %+v", changed)

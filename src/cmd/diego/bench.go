@@ -50,6 +50,7 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&c.SteadyWindow, "steady", 0, "how long steady state is measured (default 5s more than two convergence intervals or a cell sync interval, whichever is longer)")
 	fs.DurationVar(&c.EvacuationPollingInterval, "evacuation-polling-interval", 0, "how often a draining cell checks its instances have moved (default 2s; the rep's default is 10s)")
 	fs.DurationVar(&c.CellSyncInterval, "cell-sync-interval", 0, "each cell's bulk sync interval (default: the rep's)")
+	fs.DurationVar(&c.CellPresenceTTL, "cell-presence-ttl", 0, "each cell's presence TTL in Locket, whole seconds (default: the rep's 15s; the simulated cells share the control plane's cores, and a starved process lets hundreds of presences lapse at once)")
 	fs.DurationVar(&c.PhaseTimeout, "phase-timeout", 0, "give up on a phase after this long (default 20m)")
 	fs.IntVar(&c.BBSMemoryLimitMB, "bbs-memory-limit-mb", 0, "the BBS's memory_limit_mb: a soft memory limit for Go's runtime, in MiB (0: none)")
 	fs.IntVar(&c.ControlNice, "control-nice", -5, "niceness of Locket, the BBS and the auctioneer: the simulated cells share their cores but stand in for other machines (0: unchanged; below 0 needs root)")
