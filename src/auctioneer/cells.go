@@ -123,10 +123,15 @@ type cachedClient struct {
 	state rep.CellState
 }
 
+// serves reports whether cc was made for p's addresses.
+func (cc cachedClient) serves(p *models.CellPresence) bool {
+	return cc.addr == p.RepAddress && cc.url == p.RepUrl
+}
+
 func (c *cellClients) get(p *models.CellPresence) (rep.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cc, ok := c.byCell[p.CellId]; ok && cc.addr == p.RepAddress && cc.url == p.RepUrl {
+	if cc, ok := c.byCell[p.CellId]; ok && cc.serves(p) {
 		return cc.client, nil
 	}
 	cl, err := c.factory.CreateClient(p.RepAddress, p.RepUrl, "")

@@ -55,7 +55,7 @@ func (c *cellClients) fetchState(ctx context.Context, p *models.CellPresence, cl
 	c.mu.Lock()
 	prev, cached := c.byCell[p.CellId]
 	c.mu.Unlock()
-	cached = cached && prev.addr == p.RepAddress && prev.url == p.RepUrl && prev.etag != ""
+	cached = cached && prev.serves(p) && prev.etag != ""
 	if cached {
 		req.Header.Set("If-None-Match", prev.etag)
 	}
@@ -91,7 +91,7 @@ func (c *cellClients) remember(p *models.CellPresence, etag string, st rep.CellS
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cc, ok := c.byCell[p.CellId]
-	if !ok || cc.addr != p.RepAddress || cc.url != p.RepUrl {
+	if !ok || !cc.serves(p) {
 		return
 	}
 	cc.etag, cc.state = etag, st
