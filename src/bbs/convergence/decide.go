@@ -10,6 +10,12 @@ import (
 
 // Snapshot is the cluster state one convergence pass decides on. Decide reads
 // it and never modifies it; the plan shares its rows.
+//
+// A pass may also be decided in parts: every decision concerns one process
+// guid (its desired LRP and its rows) or one task, so snapshots holding
+// disjoint sets of process guids, every row of each guid with its desired
+// LRP, and the tasks in one of them, give plans whose actions together, and
+// whose Counts added (Counts.Add), are those of the whole.
 type Snapshot struct {
 	// Now is the time of the pass, unix nanoseconds.
 	Now int64

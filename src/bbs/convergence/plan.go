@@ -364,3 +364,34 @@ func (c *Counts) TaskDecisions(k TaskKind) int {
 	}
 	return 0
 }
+
+// Add adds o's counts to c: the counts of a pass decided in parts (see
+// Snapshot) are the sums of its parts' counts.
+func (c *Counts) Add(o Counts) {
+	c.DesiredLRPs += o.DesiredLRPs
+	c.DesiredInstances += o.DesiredInstances
+	c.Missing += o.Missing
+	c.Extra += o.Extra
+	c.Orphaned += o.Orphaned
+	c.CrashingDesired += o.CrashingDesired
+	c.Unclaimed += o.Unclaimed
+	c.Claimed += o.Claimed
+	c.Running += o.Running
+	c.Crashed += o.Crashed
+	c.Suspect += o.Suspect
+	c.Evacuating += o.Evacuating
+	c.TasksPending += o.TasksPending
+	c.TasksRunning += o.TasksRunning
+	c.TasksCompleted += o.TasksCompleted
+	c.TasksResolving += o.TasksResolving
+	for i := range c.LRPActions {
+		c.LRPActions[i] += o.LRPActions[i]
+	}
+	for i := range c.TaskActions {
+		c.TaskActions[i] += o.TaskActions[i]
+	}
+	c.Stops += o.Stops
+	c.StartIndices += o.StartIndices
+	c.TaskAuctions += o.TaskAuctions
+	c.Callbacks += o.Callbacks
+}

@@ -132,6 +132,9 @@ func checkPass(w *world, rng *rand.Rand) error {
 	if err := checkShape(w, p); err != nil {
 		return err
 	}
+	if err := checkSplit(w, s, p, rng); err != nil {
+		return err
+	}
 	var n int
 	d := materialise(p, func() string { n++; return fmt.Sprintf("n%d", n) })
 	if err := checkInserts(w, d); err != nil {

@@ -33,6 +33,21 @@ type ActualFilter struct {
 	CellID      string
 	ProcessGuid string
 	Index       *int32
+	// Range keeps the rows whose process guid it contains.
+	Range GuidRange
+}
+
+// GuidRange holds the process guids from From (inclusive) up to To
+// (exclusive), compared byte by byte, as the schema's collations compare
+// them; an empty bound is open. Convergence reads the cluster one range at
+// a time.
+type GuidRange struct {
+	From, To string
+}
+
+// Contains reports whether guid lies in r.
+func (r GuidRange) Contains(guid string) bool {
+	return (r.From == "" || guid >= r.From) && (r.To == "" || guid < r.To)
 }
 
 // DesiredFilter selects desired LRPs; empty fields match everything.
@@ -43,6 +58,8 @@ type DesiredFilter struct {
 	// it, metrics_guid and the source_id tag filled from each other
 	// (src/bbs/store/metricsguid), not as stored.
 	Served bool
+	// Range keeps the desired LRPs whose process guid it contains.
+	Range GuidRange
 }
 
 // TaskFilter selects tasks; empty fields match everything.
@@ -70,6 +87,9 @@ type Store interface {
 	EachDesiredLRP(ctx context.Context, f DesiredFilter, fn func(pb []byte) error) error
 	// EachSchedulingInfo streams the protobuf encoding of every matching models.DesiredLRPSchedulingInfo.
 	EachSchedulingInfo(ctx context.Context, f DesiredFilter, fn func(pb []byte) error) error
+	// DesiredProcessGuids lists every desired LRP's process guid, sorted
+	// byte by byte.
+	DesiredProcessGuids(ctx context.Context) ([]string, error)
 
 	// ActualLRPs returns the matching actual LRPs, decoded.
 	ActualLRPs(ctx context.Context, f ActualFilter) ([]*models.ActualLRP, error)

@@ -318,27 +318,30 @@ func (c *Store) EachSchedulingInfo(ctx context.Context, f store.DesiredFilter, f
 // payloads are immutable) and calls fn without holding it.
 func (c *Store) each(ctx context.Context, f store.DesiredFilter, pick func(*entry) []byte, fn func([]byte) error) error {
 	var out [][]byte
-	match := func(e *entry) bool { return e != nil && (f.Domain == "" || e.domain == f.Domain) }
+	match := func(g string, e *entry) bool {
+		return e != nil && (f.Domain == "" || e.domain == f.Domain) && f.Range.Contains(g)
+	}
 	if len(f.ProcessGuids) > 0 {
 		guids := slices.Compact(slices.Sorted(slices.Values(f.ProcessGuids)))
 		c.mu.RLock()
 		for _, g := range guids {
-			if e := c.live(g); match(e) {
+			if e := c.live(g); match(g, e) {
 				out = append(out, pick(e))
 			}
 		}
 		c.mu.RUnlock()
 	} else {
-		c.mu.RLock()
-		sorted := c.sorted
-		c.mu.RUnlock()
-		if sorted == nil {
-			sorted = c.sortGuids()
+		sorted := c.sortedGuids()
+		lo, _ := slices.BinarySearch(sorted, f.Range.From)
+		hi := len(sorted)
+		if f.Range.To != "" {
+			hi, _ = slices.BinarySearch(sorted, f.Range.To)
 		}
+		sorted = sorted[lo:max(lo, hi)]
 		out = make([][]byte, 0, len(sorted))
 		c.mu.RLock()
 		for _, g := range sorted {
-			if e := c.live(g); match(e) {
+			if e := c.live(g); match(g, e) {
 				out = append(out, pick(e))
 			}
 		}
@@ -353,6 +356,22 @@ func (c *Store) each(ctx context.Context, f store.DesiredFilter, pick func(*entr
 		}
 	}
 	return nil
+}
+
+// DesiredProcessGuids lists the cached desired LRPs' process guids, sorted.
+func (c *Store) DesiredProcessGuids(context.Context) ([]string, error) {
+	return slices.Clone(c.sortedGuids()), nil
+}
+
+// sortedGuids is the ordered list of live guids (shared: do not modify).
+func (c *Store) sortedGuids() []string {
+	c.mu.RLock()
+	sorted := c.sorted
+	c.mu.RUnlock()
+	if sorted == nil {
+		sorted = c.sortGuids()
+	}
+	return sorted
 }
 
 // sortGuids rebuilds the ordered list of live guids.

@@ -33,6 +33,23 @@ func (s *Store) Domains(ctx context.Context, now time.Time) ([]string, error) {
 	return out, nil
 }
 
+// DesiredProcessGuids lists every desired LRP's process guid, sorted byte
+// by byte (the column's collation).
+func (s *Store) DesiredProcessGuids(ctx context.Context) ([]string, error) {
+	var out []string
+	rows, err := s.rs.query(ctx, s.d.q("SELECT process_guid FROM desired_lrps ORDER BY process_guid"))
+	err = sqldb.Rows(rows, err, func(scan func(...any) error) error {
+		var g string
+		err := scan(&g)
+		out = append(out, g)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("desired process guids: %w", err)
+	}
+	return out, nil
+}
+
 // readOne reads one sealed column of one row; ErrNotFound when absent.
 func (s *Store) readOne(ctx context.Context, query string, args ...any) ([]byte, error) {
 	var sealed []byte

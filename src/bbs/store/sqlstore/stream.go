@@ -32,6 +32,7 @@ func (s *Store) EachActualLRP(ctx context.Context, f store.ActualFilter, fn func
 	if f.Index != nil {
 		where, args = append(where, "instance_index = ?"), append(args, *f.Index)
 	}
+	where, args = guidRange(where, args, f.Range)
 	q := "SELECT payload FROM actual_lrps" + whereClause(where) + " ORDER BY process_guid, instance_index, presence"
 	if err := s.stream(ctx, aadActualLRP, fn, q, args...); err != nil {
 		return fmt.Errorf("each actual lrp: %w", err)
@@ -66,6 +67,7 @@ func (s *Store) eachDesired(ctx context.Context, column string, aad []byte, f st
 	if f.Domain != "" {
 		where, args = append(where, "domain = ?"), append(args, f.Domain)
 	}
+	where, args = guidRange(where, args, f.Range)
 	if len(f.ProcessGuids) == 0 {
 		q := "SELECT " + column + " FROM desired_lrps" + whereClause(where) + " ORDER BY process_guid"
 		return s.stream(ctx, aad, fn, q, args...)
@@ -105,6 +107,19 @@ func domainAndCell(domain, cellID string) (where []string, args []any) {
 	}
 	if cellID != "" {
 		where, args = append(where, "cell_id = ?"), append(args, cellID)
+	}
+	return where, args
+}
+
+// guidRange adds r's bounds on process_guid. The schema compares process
+// guids byte by byte (SQLite's BINARY, PostgreSQL's "C", MySQL's
+// utf8mb4_bin), as GuidRange.Contains does.
+func guidRange(where []string, args []any, r store.GuidRange) ([]string, []any) {
+	if r.From != "" {
+		where, args = append(where, "process_guid >= ?"), append(args, r.From)
+	}
+	if r.To != "" {
+		where, args = append(where, "process_guid < ?"), append(args, r.To)
 	}
 	return where, args
 }

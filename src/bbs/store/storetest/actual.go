@@ -121,6 +121,13 @@ func testActualLRPFilters(t *testing.T, s store.Store) {
 		{store.ActualFilter{Index: i32(0)}, []string{"p1/0/ORDINARY", "p1/0/EVACUATING", "p2/0/ORDINARY"}},
 		{store.ActualFilter{ProcessGuid: "p1", CellID: "cell-3"}, []string{"p1/1/SUSPECT"}},
 		{store.ActualFilter{Domain: "none"}, nil},
+		// Ranges compare byte by byte: "p1" < "p1/" < "p2" < "p2-" < "p3".
+		{store.ActualFilter{Range: store.GuidRange{To: "p2"}}, []string{"p1/0/ORDINARY", "p1/0/EVACUATING", "p1/1/ORDINARY", "p1/1/SUSPECT", "p1/2/ORDINARY"}},
+		{store.ActualFilter{Range: store.GuidRange{From: "p2"}}, []string{"p2/0/ORDINARY"}},
+		{store.ActualFilter{Range: store.GuidRange{From: "p1/", To: "p3"}}, []string{"p2/0/ORDINARY"}},
+		{store.ActualFilter{Range: store.GuidRange{From: "p1", To: "p1"}}, nil},
+		{store.ActualFilter{Range: store.GuidRange{From: "P", To: "p"}}, nil},
+		{store.ActualFilter{Range: store.GuidRange{To: "p2-"}, Index: i32(0)}, []string{"p1/0/ORDINARY", "p1/0/EVACUATING", "p2/0/ORDINARY"}},
 	} {
 		what := fmt.Sprintf("%+v", tc.f)
 		got, err := s.ActualLRPs(ctx(t), tc.f)

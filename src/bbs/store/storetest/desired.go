@@ -102,6 +102,19 @@ func testDesiredLRPFilters(t *testing.T, s store.Store) {
 	wantDesiredGuids(t, s, store.DesiredFilter{ProcessGuids: []string{"e", "b", "missing", "b"}}, "b", "e")
 	wantDesiredGuids(t, s, store.DesiredFilter{Domain: "odd", ProcessGuids: []string{"a", "b"}}, "a")
 	wantDesiredGuids(t, s, store.DesiredFilter{ProcessGuids: []string{}}, "a", "b", "c", "d", "e")
+	// Ranges: From inclusive, To exclusive, byte by byte ("B" < "a").
+	wantDesiredGuids(t, s, store.DesiredFilter{Range: store.GuidRange{From: "b", To: "d"}}, "b", "c")
+	wantDesiredGuids(t, s, store.DesiredFilter{Range: store.GuidRange{From: "bb"}}, "c", "d", "e")
+	wantDesiredGuids(t, s, store.DesiredFilter{Range: store.GuidRange{To: "B"}})
+	wantDesiredGuids(t, s, store.DesiredFilter{Range: store.GuidRange{From: "B", To: "b"}}, "a")
+	wantDesiredGuids(t, s, store.DesiredFilter{Range: store.GuidRange{From: "d", To: "b"}})
+	wantDesiredGuids(t, s, store.DesiredFilter{Domain: "odd", Range: store.GuidRange{From: "b"}}, "c", "e")
+	wantDesiredGuids(t, s, store.DesiredFilter{ProcessGuids: []string{"a", "c", "e"}, Range: store.GuidRange{To: "e"}}, "a", "c")
+	guids, err := s.DesiredProcessGuids(ctx(t))
+	if err != nil {
+		t.Fatalf("DesiredProcessGuids: %v", err)
+	}
+	wantStrings(t, "DesiredProcessGuids", guids, []string{"a", "b", "c", "d", "e"})
 
 	// A long guid list (longer than any single IN list) still filters and sorts.
 	long := []string{"d", "a"}
@@ -134,5 +147,5 @@ func wantDesiredGuids(t *testing.T, s store.Store, f store.DesiredFilter, want .
 	for _, d := range stream[models.DesiredLRP](t, "EachDesiredLRP", s.EachDesiredLRP, f) {
 		got = append(got, d.ProcessGuid)
 	}
-	wantStrings(t, fmt.Sprintf("EachDesiredLRP(domain %q, %d guids)", f.Domain, len(f.ProcessGuids)), got, want)
+	wantStrings(t, fmt.Sprintf("EachDesiredLRP(domain %q, %d guids, range %+v)", f.Domain, len(f.ProcessGuids), f.Range), got, want)
 }
