@@ -91,6 +91,8 @@ type Drain struct {
 	BelowDesired    bool `json:"below_desired"`
 	Dips            int  `json:"dips"`
 	DippedProcesses int  `json:"dipped_processes"`
+	// Samples are the first dips of the run (at most 20), for diagnosis.
+	Samples []Dip `json:"dip_samples,omitempty"`
 }
 
 // Failover is a BBS leader failover at steady state: the active BBS is

@@ -1,6 +1,7 @@
 package scalebench
 
 import (
+	"slices"
 	"sync"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -31,7 +32,26 @@ type Running struct {
 	desired   map[string]int           // guarded by mu
 	reached   map[string]bool          // process reached desired; guarded by mu
 	dips      map[string]int           // falls below desired after reaching it; guarded by mu
+	samples   []Dip                    // the first maxDipSamples dips; guarded by mu
+	replaying bool                     // Reset is rebuilding the counts; guarded by mu
 }
+
+// Dip is one fall of a process below its desired RUNNING count: the
+// instance whose change caused it, and what it changed to.
+type Dip struct {
+	Process  string `json:"process_guid"`
+	Index    int32  `json:"index"`
+	Presence string `json:"presence"`
+	// Event is the event that took the index's last RUNNING copy away
+	// ("" when a relisting after a reconnection found the process below
+	// desired).
+	Event   string `json:"event,omitempty"`
+	Running int    `json:"running"`
+	Desired int    `json:"desired"`
+}
+
+// maxDipSamples bounds the dips Running keeps for the report.
+const maxDipSamples = 20
 
 // NewRunning returns an empty counter.
 func NewRunning() *Running {
@@ -55,9 +75,38 @@ func (r *Running) Reset(lrps []*models.ActualLRP) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.reset()
+	r.replaying = true
 	for _, l := range lrps {
-		r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence}, l.State == models.ActualLRPStateRunning)
+		r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence}, l.State == models.ActualLRPStateRunning, "")
 	}
+	r.replaying = false
+	// Rebuilding counts up from zero is no dip; a process the listing finds
+	// below desired after it had reached it is one (its events were missed).
+	for p, d := range r.desired {
+		n := r.byProcess[p]
+		switch {
+		case n >= d:
+			r.reached[p] = true
+		case r.reached[p]:
+			r.dip(Dip{Process: p, Index: -1, Running: n, Desired: d})
+		}
+	}
+}
+
+// dip records a fall below desired. Called with mu held.
+func (r *Running) dip(d Dip) {
+	r.dips[d.Process]++
+	r.reached[d.Process] = false
+	if len(r.samples) < maxDipSamples {
+		r.samples = append(r.samples, d)
+	}
+}
+
+// Dips returns the first dips recorded (at most 20), in order.
+func (r *Running) Dips() []Dip {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.samples)
 }
 
 // SetDesired declares process's desired instance count, so Dips can tell
@@ -77,22 +126,23 @@ func (r *Running) Observe(e models.Event) {
 	switch ev := e.(type) {
 	case *models.ActualLRPInstanceCreatedEvent:
 		if l := ev.ActualLrp; l != nil {
-			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence}, l.State == models.ActualLRPStateRunning)
+			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence}, l.State == models.ActualLRPStateRunning, e.EventType())
 		}
 	case *models.ActualLRPInstanceChangedEvent:
 		if ev.After != nil {
-			r.set(instanceKey{ev.ProcessGuid, ev.Index, ev.After.Presence}, ev.After.State == models.ActualLRPStateRunning)
+			r.set(instanceKey{ev.ProcessGuid, ev.Index, ev.After.Presence}, ev.After.State == models.ActualLRPStateRunning,
+				e.EventType()+" to "+ev.After.State)
 		}
 	case *models.ActualLRPInstanceRemovedEvent:
 		if l := ev.ActualLrp; l != nil {
-			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence}, false)
+			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence}, false, e.EventType())
 		}
 	}
 }
 
 // set records whether k is running and updates the per-index and
-// per-process counts.
-func (r *Running) set(k instanceKey, running bool) {
+// per-process counts; why names the event, for the dip it may cause.
+func (r *Running) set(k instanceKey, running bool, why string) {
 	_, was := r.running[k]
 	if was == running {
 		return
@@ -113,13 +163,12 @@ func (r *Running) set(k instanceKey, running bool) {
 		}
 	}
 	n := r.byProcess[k.process]
-	if d, ok := r.desired[k.process]; ok {
+	if d, ok := r.desired[k.process]; ok && !r.replaying {
 		switch {
 		case n >= d:
 			r.reached[k.process] = true
 		case r.reached[k.process]:
-			r.dips[k.process]++
-			r.reached[k.process] = false
+			r.dip(Dip{Process: k.process, Index: k.index, Presence: k.presence.String(), Event: why, Running: n, Desired: d})
 		}
 	}
 	if n == 0 {

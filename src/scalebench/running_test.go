@@ -1,6 +1,7 @@
 package scalebench
 
 import (
+	"slices"
 	"testing"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -52,5 +53,39 @@ func TestRunningThroughAnEvacuation(t *testing.T) {
 	r.Reset([]*models.ActualLRP{lrp("p", 0, ord, models.ActualLRPStateRunning), lrp("q", 3, ord, models.ActualLRPStateClaimed)})
 	if c := r.Counts(); c.LRPs != 1 || c.Indexes != 1 || c.Dips != 1 {
 		t.Fatalf("after a reset: %+v, want one running and the dip kept", c)
+	}
+}
+
+// TestRunningResetCountsOnlyRealDips: relisting after a reconnection
+// rebuilds the counts from zero without calling that a dip, but a process
+// the listing finds below desired did dip; each dip is sampled with the
+// event behind it.
+func TestRunningResetCountsOnlyRealDips(t *testing.T) {
+	const ord = models.ActualLRP_Ordinary
+	run := func(s string) *models.ActualLRP {
+		return lrp(s[:1], int32(s[1]-'0'), ord, models.ActualLRPStateRunning)
+	}
+	r := NewRunning()
+	r.SetDesired("a", 3)
+	r.SetDesired("b", 2)
+	for _, s := range []string{"a0", "a1", "a2", "b0", "b1"} {
+		r.Observe(models.NewActualLRPInstanceCreatedEvent(run(s), ""))
+	}
+	r.Reset([]*models.ActualLRP{run("a0"), run("a1"), run("a2"), run("b0"), run("b1")})
+	if c := r.Counts(); c.Dips != 0 || c.LRPs != 5 {
+		t.Fatalf("after relisting everything RUNNING: %+v, want 5 LRPs and no dip", c)
+	}
+	r.Reset([]*models.ActualLRP{run("a0"), run("a1"), run("a2"), run("b0")})
+	if c := r.Counts(); c.Dips != 1 || c.DippedProcesses != 1 {
+		t.Fatalf("after a relisting missing b1: %+v, want one dip", c)
+	}
+	r.Observe(models.NewActualLRPInstanceCreatedEvent(run("b1"), ""))
+	r.Observe(changed("a", 2, ord, models.ActualLRPStateRunning, models.ActualLRPStateCrashed))
+	want := []Dip{
+		{Process: "b", Index: -1, Running: 1, Desired: 2},
+		{Process: "a", Index: 2, Presence: "ORDINARY", Event: "actual_lrp_instance_changed to CRASHED", Running: 2, Desired: 3},
+	}
+	if got := r.Dips(); !slices.Equal(got, want) {
+		t.Fatalf("dips %+v, want %+v", got, want)
 	}
 }

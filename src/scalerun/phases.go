@@ -212,6 +212,11 @@ func (r *run) drain(ctx context.Context, rep *scalebench.Report) error {
 	rep.Drain = &scalebench.Drain{Cells: k, Seconds: time.Since(start).Seconds(),
 		Dips: after.Dips - before.Dips, DippedProcesses: after.DippedProcesses - before.DippedProcesses}
 	rep.Drain.BelowDesired = rep.Drain.Dips > 0
+	rep.Drain.Samples = r.running.Dips()
+	for _, d := range rep.Drain.Samples {
+		r.log.Warn("below desired RUNNING", "process_guid", d.Process, "index", d.Index, "presence", d.Presence,
+			"event", d.Event, "running", d.Running, "desired", d.Desired)
+	}
 	r.phase("drained %d cells in %.1fs; RUNNING below desired: %v (%d dips)", k, rep.Drain.Seconds, rep.Drain.BelowDesired, rep.Drain.Dips)
 	return nil
 }
