@@ -214,8 +214,7 @@ func (r *run) drain(ctx context.Context, rep *scalebench.Report) error {
 	rep.Drain.BelowDesired = rep.Drain.Dips > 0
 	rep.Drain.Samples = r.running.Dips()
 	for _, d := range rep.Drain.Samples {
-		r.log.Warn("below desired RUNNING", "process_guid", d.Process, "index", d.Index, "presence", d.Presence,
-			"event", d.Event, "running", d.Running, "desired", d.Desired)
+		r.phase("below desired: %s index %d (%s) after %q: %d of %d RUNNING", d.Process, d.Index, d.Presence, d.Event, d.Running, d.Desired)
 	}
 	r.phase("drained %d cells in %.1fs; RUNNING below desired: %v (%d dips)", k, rep.Drain.Seconds, rep.Drain.BelowDesired, rep.Drain.Dips)
 	return nil
