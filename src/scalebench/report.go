@@ -31,6 +31,8 @@ type Report struct {
 	LocketEmbedded bool `json:"locket_embedded,omitempty"`
 	// CellPresenceTTL is the simulated cells' presence TTL (0: the rep's).
 	CellPresenceTTL time.Duration `json:"cell_presence_ttl,omitempty"`
+	// ConvergenceInterval is the BBS's convergence_repeat_interval.
+	ConvergenceInterval time.Duration `json:"convergence_interval,omitempty"`
 	// BBSMemoryLimitMB is the BBS's memory_limit_mb (0: none).
 	BBSMemoryLimitMB int `json:"bbs_memory_limit_mb,omitempty"`
 

@@ -49,6 +49,9 @@ func (r *Report) rows() []row {
 	if r.LocketEmbedded {
 		add("locket", "embedded in the BBS (locket_listen_address): its figures are the BBS's")
 	}
+	if r.ConvergenceInterval != 0 {
+		add("convergence interval", "%s (the BBS's default: 30s)", r.ConvergenceInterval)
+	}
 	if r.CellPresenceTTL != 0 {
 		add("cells' presence TTL", "%s (the rep's default: 15s)", r.CellPresenceTTL)
 	}

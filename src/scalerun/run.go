@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config) (*scalebench.Report, error) {
 	}
 	r := &run{cfg: cfg, log: lager.NewLogger("bench-scale"), running: scalebench.NewRunning(), sizes: mix(cfg.Instances), total: cfg.Instances}
 	rep := &scalebench.Report{Preset: cfg.Preset, Database: cfg.DBDriver, Cells: cfg.Cells, Instances: cfg.Instances, ControlNice: cfg.ControlNice, BBSMemoryLimitMB: cfg.BBSMemoryLimitMB,
-		LocketEmbedded: cfg.DBDriver == "sqlite", CellPresenceTTL: cfg.CellPresenceTTL, Processes: len(r.sizes), Started: time.Now().UTC(), Machine: scalebench.ThisMachine()}
+		LocketEmbedded: cfg.DBDriver == "sqlite", CellPresenceTTL: cfg.CellPresenceTTL, ConvergenceInterval: cfg.ConvergenceInterval, Processes: len(r.sizes), Started: time.Now().UTC(), Machine: scalebench.ThisMachine()}
 	runErr := r.measure(ctx, rep)
 	outErr := writeOutputs(cfg.Out, rep)
 	// The event streams close first: the cells' removals would only flood

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/diego-go/diego/src/scalebench"
 )
 
 // By default every cell has a subscriber filtered to it, after two that
@@ -51,5 +53,28 @@ func TestCellPresenceTTL(t *testing.T) {
 	}
 	if err := (Config{Preset: "tiny", Dir: t.TempDir(), CellPresenceTTL: 30 * time.Second}).WithDefaults().Validate(); err != nil && strings.Contains(err.Error(), "--cell-presence-ttl") {
 		t.Errorf("--cell-presence-ttl 30s refused: %v", err)
+	}
+}
+
+// TestConvergenceInterval: the full preset converges every 30 s (the BBS's
+// default), the others every 10 s; a flag overrides either; the report
+// says which.
+func TestConvergenceInterval(t *testing.T) {
+	for _, tc := range []struct {
+		preset string
+		flag   time.Duration
+		want   time.Duration
+	}{{"full", 0, 30 * time.Second}, {"quick", 0, 10 * time.Second}, {"tiny", 0, 10 * time.Second}, {"full", 5 * time.Second, 5 * time.Second}} {
+		c := (Config{Preset: tc.preset, Dir: t.TempDir(), ConvergenceInterval: tc.flag}).WithDefaults()
+		if c.ConvergenceInterval != tc.want {
+			t.Errorf("%s preset with --convergence-interval %s: %s, want %s", tc.preset, tc.flag, c.ConvergenceInterval, tc.want)
+		}
+	}
+	var b strings.Builder
+	if err := (&scalebench.Report{Preset: "full", ConvergenceInterval: 30 * time.Second}).WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "convergence interval") || !strings.Contains(b.String(), "30s") {
+		t.Errorf("the report does not give the convergence interval:\n%s", b.String())
 	}
 }

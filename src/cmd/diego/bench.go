@@ -46,7 +46,7 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&c.Out, "out", "", "where report.json, plot.svg and report.md go (default: --dir)")
 	fs.StringVar(&c.BinDir, "bin-dir", "", "directory holding the locket, bbs and auctioneer binaries (default: next to diego)")
 	fs.DurationVar(&c.StartDelay, "start-delay", 0, "how long a simulated instance takes to start (default 1s)")
-	fs.DurationVar(&c.ConvergenceInterval, "convergence-interval", 0, "the BBS's convergence interval (default 10s)")
+	fs.DurationVar(&c.ConvergenceInterval, "convergence-interval", 0, "the BBS's convergence interval (default 10s; the full preset's 30s)")
 	fs.DurationVar(&c.SteadyWindow, "steady", 0, "how long steady state is measured (default 5s more than two convergence intervals or a cell sync interval, whichever is longer)")
 	fs.DurationVar(&c.EvacuationPollingInterval, "evacuation-polling-interval", 0, "how often a draining cell checks its instances have moved (default 2s; the rep's default is 10s)")
 	fs.DurationVar(&c.CellSyncInterval, "cell-sync-interval", 0, "each cell's bulk sync interval (default: the rep's)")
