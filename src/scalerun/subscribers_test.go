@@ -78,3 +78,20 @@ func TestConvergenceInterval(t *testing.T) {
 		t.Errorf("the report does not give the convergence interval:\n%s", b.String())
 	}
 }
+
+// TestBBSMemoryLimit: the full preset holds the BBS to 512 MiB, the others
+// set no limit; the flag overrides either, a negative value with none.
+func TestBBSMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		preset     string
+		flag, want int
+	}{{"full", 0, 512}, {"quick", 0, 0}, {"full", 700, 700}, {"full", -1, 0}, {"tiny", 256, 256}} {
+		c := (Config{Preset: tc.preset, Dir: t.TempDir(), BBSMemoryLimitMB: tc.flag}).WithDefaults()
+		if c.BBSMemoryLimitMB != tc.want {
+			t.Errorf("%s preset with --bbs-memory-limit-mb %d: %d, want %d", tc.preset, tc.flag, c.BBSMemoryLimitMB, tc.want)
+		}
+		if err := c.Validate(); err != nil && strings.Contains(err.Error(), "memory") {
+			t.Errorf("%s preset with --bbs-memory-limit-mb %d refused: %v", tc.preset, tc.flag, err)
+		}
+	}
+}

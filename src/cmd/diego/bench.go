@@ -52,7 +52,7 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&c.CellSyncInterval, "cell-sync-interval", 0, "each cell's bulk sync interval (default: the rep's)")
 	fs.DurationVar(&c.CellPresenceTTL, "cell-presence-ttl", 0, "each cell's presence TTL in Locket, whole seconds (default: the rep's 15s; the simulated cells share the control plane's cores, and a starved process lets hundreds of presences lapse at once)")
 	fs.DurationVar(&c.PhaseTimeout, "phase-timeout", 0, "give up on a phase after this long (default 20m)")
-	fs.IntVar(&c.BBSMemoryLimitMB, "bbs-memory-limit-mb", 0, "the BBS's memory_limit_mb: a soft memory limit for Go's runtime, in MiB (0: none)")
+	fs.IntVar(&c.BBSMemoryLimitMB, "bbs-memory-limit-mb", 0, "the BBS's memory_limit_mb: a soft memory limit for Go's runtime, in MiB (default: the full preset's 512, none for the others; negative: none)")
 	fs.IntVar(&c.ControlNice, "control-nice", -5, "niceness of Locket, the BBS and the auctioneer: the simulated cells share their cores but stand in for other machines (0: unchanged; below 0 needs root)")
 	fs.DurationVar(&c.LockTTL, "lock-ttl", 0, "the BBS's and the auctioneer's lock TTL in Locket; a killed BBS's lock passes to the standby once it expires (default 15s)")
 	fs.Usage = func() {
