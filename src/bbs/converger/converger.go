@@ -163,7 +163,8 @@ type Report struct {
 
 // Pass runs one convergence pass. It reads and decides the LRPs a range of
 // process guids at a time (Config.RangeSize desired LRPs each), so that its
-// memory is that of one range, not of the whole cluster; then the tasks.
+// memory is that of one range and the actions, not of the whole cluster;
+// applies the actions; then does the same for the tasks.
 func (c *Converger) Pass(ctx context.Context) (Report, error) {
 	start := c.cfg.Now()
 	shared, err := cluster(ctx, c.store, start)
@@ -188,6 +189,10 @@ func (c *Converger) Pass(ctx context.Context) (Report, error) {
 		}
 		c.recordActions(plan)
 	}
+	// Each part's snapshot is dropped once decided; only its actions (and
+	// the rows they name) are kept, and all are applied together, so that
+	// a pass waits for the database's writers once, not once a part.
+	var actions []convergence.LRPAction
 	for _, rg := range ranges(guids, c.cfg.RangeSize) {
 		snap := shared
 		snap.Now = c.cfg.Now().UnixNano()
@@ -196,9 +201,10 @@ func (c *Converger) Pass(ctx context.Context) (Report, error) {
 		}
 		plan := convergence.Decide(snap, c.cfg.Decide)
 		add(plan)
-		c.applyLRPs(ctx, plan.LRPs, &r, &errs)
+		actions = append(actions, plan.LRPs...)
 		r.Parts++
 	}
+	c.applyLRPs(ctx, actions, &r, &errs)
 
 	snap := shared
 	snap.Now = c.cfg.Now().UnixNano()
@@ -225,8 +231,8 @@ func (c *Converger) Pass(ctx context.Context) (Report, error) {
 	return r, nil
 }
 
-// applyLRPs applies one part's LRP actions in parallel and requests the
-// auctions of those that committed.
+// applyLRPs applies LRP actions in parallel and requests the auctions of
+// those that committed.
 func (c *Converger) applyLRPs(ctx context.Context, actions []convergence.LRPAction, r *Report, errs *atomic.Int64) {
 	committed := make([]bool, len(actions))
 	c.parallel(len(actions), func(i int) {

@@ -157,8 +157,8 @@ func TestConvergenceEndToEnd(t *testing.T) {
 		must(t, st.ReleaseLock(ctx, "cell-a", "cell-a"))
 		select {
 		case <-rec.Notify:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no replacement requested within 5 s of the presence disappearing")
+		case <-time.After(time.Minute): // the interval is an hour: only the cell watcher can trigger this pass
+			t.Fatal("no replacement requested within a minute of the presence disappearing")
 		}
 		t.Logf("presence lost -> replacements requested in %v", time.Since(lost))
 	})
