@@ -102,7 +102,16 @@ func (r *Running) dip(d Dip) {
 	}
 }
 
-// Dips returns the first dips recorded (at most 20), in order.
+// SampleDipsFromNow forgets the dips sampled so far, so that Dips returns
+// the first ones from now on (a phase's own, not an earlier phase's).
+func (r *Running) SampleDipsFromNow() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.samples = nil
+}
+
+// Dips returns the first dips recorded (at most 20) since the counter was
+// made or SampleDipsFromNow was called, in order.
 func (r *Running) Dips() []Dip {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -88,4 +88,11 @@ func TestRunningResetCountsOnlyRealDips(t *testing.T) {
 	if got := r.Dips(); !slices.Equal(got, want) {
 		t.Fatalf("dips %+v, want %+v", got, want)
 	}
+	r.SampleDipsFromNow()
+	r.Observe(models.NewActualLRPInstanceCreatedEvent(run("a2"), ""))
+	r.Observe(models.NewActualLRPInstanceRemovedEvent(run("a0"), ""))
+	want = []Dip{{Process: "a", Index: 0, Presence: "ORDINARY", Event: "actual_lrp_instance_removed", Running: 2, Desired: 3}}
+	if got := r.Dips(); !slices.Equal(got, want) || r.Counts().Dips != 3 {
+		t.Fatalf("dips sampled from now %+v (%d in all), want %+v (3 in all)", got, r.Counts().Dips, want)
+	}
 }

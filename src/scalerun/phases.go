@@ -182,6 +182,7 @@ func (r *run) drain(ctx context.Context, rep *scalebench.Report) error {
 	drained := all[len(all)-k:]
 	r.phase("draining %d cells, %d at a time", k, r.cfg.DrainInFlight)
 	before := r.running.Counts()
+	r.running.SampleDipsFromNow()
 	start := time.Now()
 	sem := make(chan struct{}, r.cfg.DrainInFlight)
 	var wg sync.WaitGroup
