@@ -159,6 +159,9 @@ type Report struct {
 	// Parts is how many ranges of process guids the pass read and decided
 	// one at a time (Config.RangeSize).
 	Parts int
+	// Why counts the LRP actions by their decisions (Reason.String, e.g.
+	// "unclaim+create-missing"); tasks' by "task-" and their kind.
+	Why map[string]int
 }
 
 // Pass runs one convergence pass. It reads and decides the LRPs a range of
@@ -176,7 +179,7 @@ func (c *Converger) Pass(ctx context.Context) (Report, error) {
 		return Report{}, fmt.Errorf("listing desired process guids: %w", err)
 	}
 	var (
-		r       Report
+		r       = Report{Why: map[string]int{}}
 		missing = map[string]struct{}{}
 		errs    atomic.Int64
 	)
@@ -187,7 +190,12 @@ func (c *Converger) Pass(ctx context.Context) (Report, error) {
 		for _, cell := range plan.MissingCells {
 			missing[cell] = struct{}{}
 		}
-		c.recordActions(plan)
+		for _, a := range plan.LRPs {
+			r.Why[a.Why.String()]++
+		}
+		for _, a := range plan.Tasks {
+			r.Why["task-"+a.Kind.String()]++
+		}
 	}
 	// Each part's snapshot is dropped once decided; only its actions (and
 	// the rows they name) are kept, and all are applied together, so that
@@ -223,7 +231,7 @@ func (c *Converger) Pass(ctx context.Context) (Report, error) {
 	if r.LRPActions+r.TaskActions > 0 || r.Duration > 10*time.Second {
 		c.log.Info("convergence pass", "duration", r.Duration, "lrp_actions", r.LRPActions, "lrp_applied", r.LRPApplied,
 			"task_actions", r.TaskActions, "auctioned", r.AuctionedLRPs, "missing_cells", r.MissingCells, "errors", r.Errors,
-			"parts", r.Parts)
+			"parts", r.Parts, "why", r.Why)
 	}
 	if r.Errors > 0 {
 		return r, errors.New("some convergence actions failed; the next pass retries them")
@@ -321,22 +329,7 @@ func (c *Converger) record(r Report) {
 	for state, v := range map[string]int{"pending": k.TasksPending, "running": k.TasksRunning, "completed": k.TasksCompleted, "resolving": k.TasksResolving} {
 		m.Tasks.WithLabelValues(state).Set(float64(v))
 	}
-}
-
-// recordActions counts one part's actions by decision.
-func (c *Converger) recordActions(plan convergence.Plan) {
-	m := c.metrics
-	if m == nil {
-		return
-	}
-	whys := map[string]int{}
-	for _, a := range plan.LRPs {
-		whys[a.Why.String()]++
-	}
-	for w, n := range whys {
-		m.ConvergenceActions.WithLabelValues(w).Add(float64(n))
-	}
-	for _, a := range plan.Tasks {
-		m.ConvergenceActions.WithLabelValues("task-" + a.Kind.String()).Inc()
+	for why, n := range r.Why {
+		m.ConvergenceActions.WithLabelValues(why).Add(float64(n))
 	}
 }

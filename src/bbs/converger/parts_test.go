@@ -3,6 +3,7 @@ package converger_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -66,6 +67,9 @@ func TestPassInParts(t *testing.T) {
 			if r.Parts != 3 || r.Counts.DesiredLRPs != 6 || r.Counts.DesiredInstances != instances-2 ||
 				r.Counts.Missing != 4 || r.Counts.Orphaned != 6 {
 				t.Fatalf("report %+v, counts %+v", r, r.Counts)
+			}
+			if want := map[string]int{"create-missing": 4, "retire-orphan": 6}; !maps.Equal(r.Why, want) {
+				t.Fatalf("actions by decision %v, want %v", r.Why, want)
 			}
 			if got, want := rec.Indices(), []string{"b0/0", "b2/1", "b5/2", "b6/0"}; !slices.Equal(got, want) {
 				t.Fatalf("auctioned %v, want %v", got, want)
