@@ -19,33 +19,28 @@ import (
 
 // Domains lists, sorted, the domains that never expire or expire after now.
 func (s *Store) Domains(ctx context.Context, now time.Time) ([]string, error) {
-	var out []string
-	rows, err := s.rs.query(ctx, s.d.q("SELECT domain FROM domains WHERE expires_at = 0 OR expires_at > ? ORDER BY domain"), now.UnixNano())
-	err = sqldb.Rows(rows, err, func(scan func(...any) error) error {
-		var d string
-		err := scan(&d)
-		out = append(out, d)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("domains: %w", err)
-	}
-	return out, nil
+	return s.texts(ctx, "domains", "SELECT domain FROM domains WHERE expires_at = 0 OR expires_at > ? ORDER BY domain", now.UnixNano())
 }
 
 // DesiredProcessGuids lists every desired LRP's process guid, sorted byte
 // by byte (the column's collation).
 func (s *Store) DesiredProcessGuids(ctx context.Context) ([]string, error) {
+	return s.texts(ctx, "desired process guids", "SELECT process_guid FROM desired_lrps ORDER BY process_guid")
+}
+
+// texts runs a query selecting one text column on the readers and returns
+// its values; what names them in an error.
+func (s *Store) texts(ctx context.Context, what, query string, args ...any) ([]string, error) {
 	var out []string
-	rows, err := s.rs.query(ctx, s.d.q("SELECT process_guid FROM desired_lrps ORDER BY process_guid"))
+	rows, err := s.rs.query(ctx, s.d.q(query), args...)
 	err = sqldb.Rows(rows, err, func(scan func(...any) error) error {
-		var g string
-		err := scan(&g)
-		out = append(out, g)
+		var v string
+		err := scan(&v)
+		out = append(out, v)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("desired process guids: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
