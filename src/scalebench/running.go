@@ -7,11 +7,15 @@ import (
 	"code.cloudfoundry.org/bbs/models"
 )
 
-// instanceKey names one actual LRP row: process, index and presence.
+// instanceKey names one copy of an instance: process, index, presence and
+// cell. The cell tells apart two EVACUATING copies of one index: when an
+// instance's replacement is evacuated in turn, its cell's copy is created
+// before the first cell's is removed, and both are RUNNING meanwhile.
 type instanceKey struct {
 	process  string
 	index    int32
 	presence models.ActualLRP_Presence
+	cell     string
 }
 
 type indexKey struct {
@@ -77,7 +81,7 @@ func (r *Running) Reset(lrps []*models.ActualLRP) {
 	r.reset()
 	r.replaying = true
 	for _, l := range lrps {
-		r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence}, l.State == models.ActualLRPStateRunning, "")
+		r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence, l.CellId}, l.State == models.ActualLRPStateRunning, "")
 	}
 	r.replaying = false
 	// Rebuilding counts up from zero is no dip; a process the listing finds
@@ -135,16 +139,18 @@ func (r *Running) Observe(e models.Event) {
 	switch ev := e.(type) {
 	case *models.ActualLRPInstanceCreatedEvent:
 		if l := ev.ActualLrp; l != nil {
-			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence}, l.State == models.ActualLRPStateRunning, e.EventType())
+			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence, l.CellId}, l.State == models.ActualLRPStateRunning, e.EventType())
 		}
 	case *models.ActualLRPInstanceChangedEvent:
 		if ev.After != nil {
-			r.set(instanceKey{ev.ProcessGuid, ev.Index, ev.After.Presence}, ev.After.State == models.ActualLRPStateRunning,
+			// The event names the after state's cell, or the before
+			// state's when the instance was given up (unclaimed).
+			r.set(instanceKey{ev.ProcessGuid, ev.Index, ev.After.Presence, ev.CellId}, ev.After.State == models.ActualLRPStateRunning,
 				e.EventType()+" to "+ev.After.State)
 		}
 	case *models.ActualLRPInstanceRemovedEvent:
 		if l := ev.ActualLrp; l != nil {
-			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence}, false, e.EventType())
+			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence, l.CellId}, false, e.EventType())
 		}
 	}
 }

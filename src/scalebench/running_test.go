@@ -96,3 +96,46 @@ func TestRunningResetCountsOnlyRealDips(t *testing.T) {
 		t.Fatalf("dips sampled from now %+v (%d in all), want %+v (3 in all)", got, r.Counts().Dips, want)
 	}
 }
+
+// TestRunningTwoEvacuatingCopies: when an instance's replacement is
+// evacuated in turn, the second cell's EVACUATING copy is created before
+// the first cell's is removed; the index stays RUNNING throughout (the
+// counter once keyed copies without their cell and saw a dip here).
+func TestRunningTwoEvacuatingCopies(t *testing.T) {
+	const ord, evac = models.ActualLRP_Ordinary, models.ActualLRP_Evacuating
+	on := func(presence models.ActualLRP_Presence, state, cell string) *models.ActualLRP {
+		l := lrp("p", 0, presence, state)
+		if cell != "" {
+			l.ActualLRPInstanceKey = models.NewActualLRPInstanceKey("ig-"+cell, cell)
+		}
+		return l
+	}
+	r := NewRunning()
+	r.Observe(models.NewActualLRPInstanceCreatedEvent(on(ord, models.ActualLRPStateRunning, "a"), ""))
+	r.SetDesired("p", 1)
+	steps := []models.Event{
+		// cell a evacuates: its EVACUATING copy, the ordinary given up
+		models.NewActualLRPInstanceCreatedEvent(on(evac, models.ActualLRPStateRunning, "a"), ""),
+		models.NewActualLRPInstanceCreatedEvent(on(ord, models.ActualLRPStateUnclaimed, ""), ""),
+		models.NewActualLRPInstanceRemovedEvent(on(ord, models.ActualLRPStateRunning, "a"), ""),
+		// the replacement runs on cell b, which then evacuates too
+		models.NewActualLRPInstanceChangedEvent(on(ord, models.ActualLRPStateUnclaimed, ""), on(ord, models.ActualLRPStateClaimed, "b"), ""),
+		models.NewActualLRPInstanceChangedEvent(on(ord, models.ActualLRPStateClaimed, "b"), on(ord, models.ActualLRPStateRunning, "b"), ""),
+		models.NewActualLRPInstanceCreatedEvent(on(evac, models.ActualLRPStateRunning, "b"), ""),
+		models.NewActualLRPInstanceRemovedEvent(on(evac, models.ActualLRPStateRunning, "a"), ""),
+		models.NewActualLRPInstanceCreatedEvent(on(ord, models.ActualLRPStateUnclaimed, ""), ""),
+		models.NewActualLRPInstanceRemovedEvent(on(ord, models.ActualLRPStateRunning, "b"), ""),
+		// the replacement's replacement runs on cell c; b's copy goes
+		models.NewActualLRPInstanceChangedEvent(on(ord, models.ActualLRPStateUnclaimed, ""), on(ord, models.ActualLRPStateRunning, "c"), ""),
+		models.NewActualLRPInstanceRemovedEvent(on(evac, models.ActualLRPStateRunning, "b"), ""),
+	}
+	for i, e := range steps {
+		r.Observe(e)
+		if c := r.Counts(); c.Dips != 0 || r.Process("p") != 1 {
+			t.Fatalf("step %d (%s): %+v, %d indexes running, want 1 and no dip", i, e.EventType(), c, r.Process("p"))
+		}
+	}
+	if c := r.Counts(); c.LRPs != 1 {
+		t.Fatalf("at the end: %+v, want only c's copy running", c)
+	}
+}
