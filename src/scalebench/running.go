@@ -88,21 +88,23 @@ func (r *Running) Reset(lrps []*models.ActualLRP) {
 	// below desired after it had reached it is one (its events were missed).
 	for p, d := range r.desired {
 		n := r.byProcess[p]
-		switch {
-		case n >= d:
-			r.reached[p] = true
-		case r.reached[p]:
-			r.dip(Dip{Process: p, Index: -1, Running: n, Desired: d})
-		}
+		r.settle(n, d, Dip{Process: p, Index: -1, Running: n, Desired: d})
 	}
 }
 
-// dip records a fall below desired. Called with mu held.
-func (r *Running) dip(d Dip) {
-	r.dips[d.Process]++
-	r.reached[d.Process] = false
-	if len(r.samples) < maxDipSamples {
-		r.samples = append(r.samples, d)
+// settle notes that dip.Process has n of its d instances RUNNING: it has
+// reached its desired count, or, having reached it, it has dipped below it
+// (dip says how). Called with mu held.
+func (r *Running) settle(n, d int, dip Dip) {
+	switch p := dip.Process; {
+	case n >= d:
+		r.reached[p] = true
+	case r.reached[p]:
+		r.dips[p]++
+		r.reached[p] = false
+		if len(r.samples) < maxDipSamples {
+			r.samples = append(r.samples, dip)
+		}
 	}
 }
 
@@ -179,12 +181,7 @@ func (r *Running) set(k instanceKey, running bool, why string) {
 	}
 	n := r.byProcess[k.process]
 	if d, ok := r.desired[k.process]; ok && !r.replaying {
-		switch {
-		case n >= d:
-			r.reached[k.process] = true
-		case r.reached[k.process]:
-			r.dip(Dip{Process: k.process, Index: k.index, Presence: k.presence.String(), Event: why, Running: n, Desired: d})
-		}
+		r.settle(n, d, Dip{Process: k.process, Index: k.index, Presence: k.presence.String(), Event: why, Running: n, Desired: d})
 	}
 	if n == 0 {
 		delete(r.byProcess, k.process)
