@@ -6,12 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,6 +66,49 @@ func freeAddrs(n int) ([]string, error) {
 	return out, nil
 }
 
+// lateAddr is a free 127.0.0.1 address for a listener that binds long
+// after it is picked: the standby BBS opens its API port only once it
+// holds the lock, maybe an hour into a run. It lies below the kernel's
+// ephemeral port range, where outgoing connections take their ports: a
+// full run's standby once found its ephemeral port taken by then (the
+// cells hold thousands of connections) and exited, failing the failover.
+func lateAddr() (string, error) {
+	low := ephemeralLow()
+	from := max(1024, low-12000)
+	for range 500 {
+		port := from + mrand.IntN(low-from)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr, nil
+	}
+	return "", fmt.Errorf("finding a free port in %d-%d (below the ephemeral range) for the standby BBS: none of 500 tried was free", from, low-1)
+}
+
+// ephemeralPortRange is where Linux says its ephemeral ports start.
+var ephemeralPortRange = "/proc/sys/net/ipv4/ip_local_port_range"
+
+// ephemeralLow is the first ephemeral port (32768, Linux's default, when
+// the kernel does not say or says something too low to stay under).
+func ephemeralLow() int {
+	b, err := os.ReadFile(ephemeralPortRange)
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 2048 {
+		return 32768
+	}
+	return n
+}
+
 // startControl writes the certificates and configs under cfg.Dir and
 // starts the three components, returning once the BBS answers and the
 // auctioneer listens.
@@ -78,6 +123,9 @@ func startControl(ctx context.Context, cfg Config) (*control, error) {
 	}
 	c := &control{certs: certs, locketAddr: a[0], bbsURL: "https://" + a[1], bbsHealth: a[2], auctioneerAddr: a[3], locketMetrics: a[4], auctioneerMetrics: a[5]}
 	if cfg.standby() {
+		if a[6], err = lateAddr(); err != nil {
+			return nil, err
+		}
 		c.bbsURL += ",https://" + a[6]
 		c.standbyHealth = a[7]
 	}

@@ -1,8 +1,10 @@
 package scalerun
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,4 +69,38 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestLateAddrBelowEphemeralRange: the standby's port is free and below
+// the ephemeral range the kernel names (or its default when it names none).
+func TestLateAddrBelowEphemeralRange(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		low  int
+	}{{"30000\t60999\n", 30000}, {"", 32768}, {"junk", 32768}, {"100 200", 32768}} {
+		path := filepath.Join(t.TempDir(), "range")
+		if err := os.WriteFile(path, []byte(tc.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer func(old string) { ephemeralPortRange = old }(ephemeralPortRange)
+		ephemeralPortRange = path
+		if got := ephemeralLow(); got != tc.low {
+			t.Errorf("range file %q: ephemeral ports from %d, want %d", tc.file, got, tc.low)
+		}
+		addr, err := lateAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, p, _ := net.SplitHostPort(addr)
+		port, _ := strconv.Atoi(p)
+		if port < 1024 || port >= tc.low {
+			t.Errorf("range file %q: standby port %d, want 1024..%d", tc.file, port, tc.low-1)
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("standby address %s is not free: %v", addr, err)
+			continue
+		}
+		l.Close()
+	}
 }
