@@ -121,6 +121,8 @@ type cachedClient struct {
 	// etag and state are the cell's last state, if it came with an ETag.
 	etag  string
 	state rep.CellState
+	// lrps are the LRPs decoded from the cell's last state (decodeState).
+	lrps lrpCache
 }
 
 // serves reports whether cc was made for p's addresses.

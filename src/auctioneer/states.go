@@ -1,8 +1,8 @@
 package auctioneer
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,7 +55,12 @@ func (c *cellClients) fetchState(ctx context.Context, p *models.CellPresence, cl
 	c.mu.Lock()
 	prev, cached := c.byCell[p.CellId]
 	c.mu.Unlock()
-	cached = cached && prev.serves(p) && prev.etag != ""
+	cached = cached && prev.serves(p)
+	var lrps lrpCache
+	if cached {
+		lrps = prev.lrps
+	}
+	cached = cached && prev.etag != ""
 	if cached {
 		req.Header.Set("If-None-Match", prev.etag)
 	}
@@ -71,30 +76,49 @@ func (c *cellClients) fetchState(ctx context.Context, p *models.CellPresence, cl
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return rep.CellState{}, false, fmt.Errorf("unexpected status code: %d", resp.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxStateBytes+1))
+	body, err := readBody(resp, maxStateBytes)
 	if err != nil {
-		return rep.CellState{}, false, err
+		return rep.CellState{}, false, fmt.Errorf("cell %s: state: %w", p.CellId, err)
 	}
-	if len(body) > maxStateBytes {
-		return rep.CellState{}, false, fmt.Errorf("cell %s: state exceeds %d bytes", p.CellId, maxStateBytes)
-	}
-	if err := json.Unmarshal(body, &st); err != nil {
+	st, lrps, err = decodeState(body, lrps)
+	if err != nil {
 		return rep.CellState{}, false, fmt.Errorf("cell %s: decoding state: %w", p.CellId, err)
 	}
-	c.remember(p, resp.Header.Get("ETag"), st)
+	c.remember(p, resp.Header.Get("ETag"), st, lrps)
 	return st, false, nil
 }
 
-// remember keeps st as cell p's last state under etag ("" forgets it), if
-// the cell's client is still the one for p's address.
-func (c *cellClients) remember(p *models.CellPresence, etag string, st rep.CellState) {
+// readBody reads resp's body whole: at most limit bytes, or an error
+// naming the limit. A body whose length is announced is read into a buffer
+// of that size (growing one was a third of the auctioneer's allocation).
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n > limit {
+		return nil, fmt.Errorf("body of %d bytes exceeds %d bytes", n, limit)
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1)); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > limit {
+		return nil, fmt.Errorf("body exceeds %d bytes", limit)
+	}
+	return buf.Bytes(), nil
+}
+
+// remember keeps st as cell p's last state under etag ("" keeps no
+// state) and lrps as the LRPs decoded from it, if the cell's client is
+// still the one for p's address.
+func (c *cellClients) remember(p *models.CellPresence, etag string, st rep.CellState, lrps lrpCache) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cc, ok := c.byCell[p.CellId]
 	if !ok || !cc.serves(p) {
 		return
 	}
-	cc.etag, cc.state = etag, st
+	cc.etag, cc.state, cc.lrps = etag, st, lrps
 	if etag == "" {
 		cc.state = rep.CellState{}
 	}

@@ -119,6 +119,9 @@ func (h *handler) state(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// Announced, the length lets the auctioneer read the body into one
+	// buffer of its size; otherwise net/http chunks a body this large.
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }

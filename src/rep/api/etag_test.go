@@ -32,6 +32,9 @@ func (f *fixture) getState(t *testing.T, match string) (int, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if resp.StatusCode == http.StatusOK && resp.ContentLength != int64(len(body)) {
+		t.Errorf("GET /state: Content-Length %d for a body of %d bytes", resp.ContentLength, len(body))
+	}
 	return resp.StatusCode, resp.Header.Get("ETag"), string(body)
 }
 
