@@ -43,6 +43,14 @@ type Hub struct {
 	nextID uint64                                // guarded by mu
 	all    map[*Subscription]struct{}            // unfiltered subscribers; guarded by mu
 	byCell map[string]map[*Subscription]struct{} // cell-filtered subscribers; guarded by mu
+	// flat lists the subscribers as slices, for Publish to walk (a map
+	// walk per event per subscriber cost more than the offers); rebuilt
+	// after a subscriber comes or goes. Guarded by mu.
+	flat struct {
+		stale    bool
+		all      []*Subscription // unfiltered
+		filtered []*Subscription // every cell-filtered one
+	}
 }
 
 // NewHub returns a hub whose subscribers each buffer up to bufferSize events
@@ -69,10 +77,23 @@ type Subscription struct {
 	hub    *Hub
 	id     uint64
 	cellID string
-	ch     chan *envelope
-	wake   chan struct{} // signalled when ch is half full (see linger)
-	done   chan struct{}
-	err    error // written under hub.mu before done is closed
+
+	// The events queued for the reader, guarded by hub.mu: Publish appends
+	// to queue while holding the lock it holds anyway, where a channel per
+	// subscriber took a lock of its own per event (the offers were most of
+	// publishing a desired LRP event to 1,200 streams). The reader takes
+	// the whole queue at once (swapping in spare) and reads it unlocked.
+	queue, spare []*envelope
+	waiting      bool          // the reader waits on ready; guarded by hub.mu
+	ready        chan struct{} // signalled when an event is queued while the reader waits
+
+	// The reader's own: the events it took and has not returned yet.
+	taken []*envelope
+	next0 int
+
+	wake chan struct{} // signalled when the queue is half full (see linger)
+	done chan struct{}
+	err  error // written under hub.mu before done is closed
 }
 
 // Subscribe registers a subscriber. With cellID "" it receives every event;
@@ -86,7 +107,7 @@ func (h *Hub) Subscribe(cellID string) *Subscription {
 		hub:    h,
 		id:     h.nextID,
 		cellID: cellID,
-		ch:     make(chan *envelope, h.bufferSize),
+		ready:  make(chan struct{}, 1),
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
@@ -105,8 +126,27 @@ func (h *Hub) Subscribe(cellID string) *Subscription {
 		}
 		set[s] = struct{}{}
 	}
+	h.flat.stale = true
 	h.count.Add(1)
 	return s
+}
+
+// flatLocked is the subscribers as slices (see Hub.flat). Called with h.mu held.
+func (h *Hub) flatLocked() (all, filtered []*Subscription) {
+	if h.flat.stale {
+		h.flat.all = h.flat.all[:0]
+		for s := range h.all {
+			h.flat.all = append(h.flat.all, s)
+		}
+		h.flat.filtered = h.flat.filtered[:0]
+		for _, set := range h.byCell {
+			for s := range set {
+				h.flat.filtered = append(h.flat.filtered, s)
+			}
+		}
+		h.flat.stale = false
+	}
+	return h.flat.all, h.flat.filtered
 }
 
 // Publish hands e to every interested subscriber without waiting for any of
@@ -124,14 +164,13 @@ func (h *Hub) Publish(e models.Event) {
 		h.mu.Unlock()
 		return
 	}
-	for s := range h.all {
+	all, filtered := h.flatLocked()
+	for _, s := range all {
 		dropped = h.offer(s, env, dropped)
 	}
 	if concernsEveryCell(e) {
-		for _, set := range h.byCell {
-			for s := range set {
-				dropped = h.offer(s, env, dropped)
-			}
+		for _, s := range filtered {
+			dropped = h.offer(s, env, dropped)
 		}
 	} else {
 		for _, cell := range cells {
@@ -144,26 +183,37 @@ func (h *Hub) Publish(e models.Event) {
 
 	for _, s := range dropped {
 		h.logger.Warn("dropping event subscriber: buffer full",
-			"subscriber", s.id, "cell_id", s.cellID, "buffer_size", cap(s.ch),
+			"subscriber", s.id, "cell_id", s.cellID, "buffer_size", h.bufferSize,
 			"event_type", e.EventType())
 	}
 }
 
 // offer queues env for s, or drops s if its buffer is full. Called with h.mu held.
 func (h *Hub) offer(s *Subscription, env *envelope, dropped []*Subscription) []*Subscription {
-	select {
-	case s.ch <- env:
-		if len(s.ch) >= cap(s.ch)/2 {
-			select {
-			case s.wake <- struct{}{}:
-			default:
-			}
-		}
-		return dropped
-	default:
+	if s.err != nil {
+		return dropped // ended earlier in this Publish
+	}
+	if len(s.queue) >= h.bufferSize {
 		h.end(s, ErrDropped)
 		h.dropped.Add(1)
 		return append(dropped, s)
+	}
+	s.queue = append(s.queue, env)
+	if s.waiting {
+		s.waiting = false
+		signal(s.ready)
+	}
+	if len(s.queue) >= max(1, h.bufferSize/2) {
+		signal(s.wake)
+	}
+	return dropped
+}
+
+// signal leaves a token in c (capacity 1) unless one is there.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 
@@ -180,8 +230,10 @@ func (h *Hub) end(s *Subscription, reason error) {
 			delete(h.byCell, s.cellID)
 		}
 	}
+	h.flat.stale = true
 	h.count.Add(-1)
 	s.err = reason
+	s.queue, s.spare = nil, nil
 	close(s.done)
 }
 
@@ -253,12 +305,39 @@ func (s *Subscription) tryNext() *envelope {
 		return nil
 	default:
 	}
-	select {
-	case env := <-s.ch:
+	if env := s.fromTaken(); env != nil {
 		return env
-	default:
+	}
+	s.take()
+	return s.fromTaken()
+}
+
+// fromTaken returns the next of the events the reader took, or nil.
+func (s *Subscription) fromTaken() *envelope {
+	if s.next0 == len(s.taken) {
 		return nil
 	}
+	env := s.taken[s.next0]
+	s.taken[s.next0] = nil
+	s.next0++
+	return env
+}
+
+// take moves the queue to the reader (taken) in one swap under the hub's
+// lock; with nothing queued it marks the reader waiting, so that the next
+// event queued signals ready.
+func (s *Subscription) take() {
+	h := s.hub
+	h.mu.Lock()
+	if s.err == nil {
+		if len(s.queue) == 0 {
+			s.waiting = true
+		} else {
+			s.queue, s.spare = s.spare[:0], s.queue
+			s.taken, s.next0 = s.spare, 0
+		}
+	}
+	h.mu.Unlock()
 }
 
 // linger waits until stop fires, the subscription's buffer is half full,
@@ -275,18 +354,26 @@ func (s *Subscription) linger(stop <-chan time.Time, done <-chan struct{}) {
 }
 
 func (s *Subscription) next(ctx context.Context) (*envelope, error) {
-	select {
-	case <-s.done:
-		return nil, s.err
-	default:
-	}
-	select {
-	case env := <-s.ch:
-		return env, nil
-	case <-s.done:
-		return nil, s.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	for {
+		select {
+		case <-s.done:
+			return nil, s.err
+		default:
+		}
+		if env := s.fromTaken(); env != nil {
+			return env, nil
+		}
+		s.take()
+		if env := s.fromTaken(); env != nil {
+			return env, nil
+		}
+		select {
+		case <-s.ready:
+		case <-s.done:
+			return nil, s.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 }
 
@@ -382,4 +469,17 @@ func (c *cellSet) addGroup(g *models.ActualLRPGroup) {
 		c.addLRP(g.Instance)
 		c.addLRP(g.Evacuating)
 	}
+}
+
+// queued is how many events wait for s's reader (for tests).
+func (s *Subscription) queued() int {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return len(s.queue)
+}
+
+// discardQueued drops the events waiting for s's reader (for benchmarks).
+func (s *Subscription) discardQueued() {
+	s.take()
+	s.taken, s.next0 = nil, 0
 }

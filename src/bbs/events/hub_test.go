@@ -104,12 +104,12 @@ func TestCellFiltering(t *testing.T) {
 				want["cell-a"], want["cell-b"], want["cell-c"] = true, true, true
 			}
 			for cell, s := range subs {
-				if got := len(s.ch); got != b2i(want[cell]) {
+				if got := s.queued(); got != b2i(want[cell]) {
 					t.Errorf("subscriber %q has %d events, want %d", cell, got, b2i(want[cell]))
 				}
 			}
-			if len(extraA.ch) != b2i(want["cell-a"]) {
-				t.Errorf("second cell-a subscriber has %d events", len(extraA.ch))
+			if extraA.queued() != b2i(want["cell-a"]) {
+				t.Errorf("second cell-a subscriber has %d events", extraA.queued())
 			}
 			if want[""] {
 				got, err := subs[""].Next(context.Background())
@@ -213,7 +213,7 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 			hub.Publish(ev)
 		}
 		inPublish += time.Since(start)
-		testutil.WaitFor(t, 10*time.Second, "the live subscribers to catch up", func() bool { return len(live.ch) == 0 && len(liveCell.ch) == 0 })
+		testutil.WaitFor(t, 10*time.Second, "the live subscribers to catch up", func() bool { return live.queued() == 0 && liveCell.queued() == 0 })
 	}
 	if inPublish > 2*time.Second {
 		t.Fatalf("publishing %d events took %s", sent, inPublish)
@@ -361,13 +361,40 @@ func BenchmarkPublish(b *testing.B) {
 			if i%buffer == buffer-1 {
 				b.StopTimer()
 				for _, s := range subs {
-					for len(s.ch) > 0 {
-						<-s.ch
-					}
+					s.discardQueued()
 				}
 				b.StartTimer()
 			}
 			hub.Publish(ev)
+		}
+		b.StopTimer()
+		if hub.Dropped() != 0 {
+			b.Fatalf("%d subscribers dropped", hub.Dropped())
+		}
+	})
+
+	// A desired LRP event to 1,200 subscribers filtered to a cell each, as
+	// the route emitters of the full scale preset's cells subscribe.
+	b.Run("desired-to-1200-cells", func(b *testing.B) {
+		const buffer = 1024
+		hub := NewHub(buffer, nil)
+		defer hub.Close()
+		subs := make([]*Subscription, 1200)
+		for i := range subs {
+			subs[i] = hub.Subscribe(fmt.Sprintf("cell-%d", i))
+		}
+		desired := models.NewDesiredLRPCreatedEvent(&models.DesiredLRP{ProcessGuid: "pg"}, "trace")
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			if i%buffer == buffer-1 {
+				b.StopTimer()
+				for _, s := range subs {
+					s.discardQueued()
+				}
+				b.StartTimer()
+			}
+			hub.Publish(desired)
 		}
 		b.StopTimer()
 		if hub.Dropped() != 0 {

@@ -147,7 +147,7 @@ func TestServeSSEHeadersAndFrames(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ServeSSE(ctx, rec, sub) }()
-	testutil.WaitFor(t, 10*time.Second, "the stream to drain the buffer", func() bool { return len(sub.ch) == 0 })
+	testutil.WaitFor(t, 10*time.Second, "the stream to drain the buffer", func() bool { return sub.queued() == 0 })
 	time.Sleep(10 * time.Millisecond) // let the last write land
 	cancel()
 	receiveErr(t, done, context.Canceled, "ServeSSE after cancel")
