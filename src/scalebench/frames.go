@@ -62,7 +62,7 @@ func (f *FrameReader) Next() (name string, payload []byte, err error) {
 		case "event":
 			f.name = append(f.name, value...)
 		case "data":
-			if f.Decode != nil && !f.Decode(string(f.name)) {
+			if f.Decode != nil && !f.Decode(eventName(f.name)) {
 				continue
 			}
 			if len(f.data) > 0 {
@@ -71,8 +71,9 @@ func (f *FrameReader) Next() (name string, payload []byte, err error) {
 			f.data = append(f.data, value...)
 		}
 	}
-	if f.Decode != nil && !f.Decode(string(f.name)) {
-		return string(f.name), nil, nil
+	name = eventName(f.name)
+	if f.Decode != nil && !f.Decode(name) {
+		return name, nil, nil
 	}
 	n := base64.StdEncoding.DecodedLen(len(f.data))
 	if cap(f.payload) < n {
@@ -80,9 +81,29 @@ func (f *FrameReader) Next() (name string, payload []byte, err error) {
 	}
 	n, err = base64.StdEncoding.Decode(f.payload[:n], f.data)
 	if err != nil {
-		return string(f.name), nil, fmt.Errorf("event stream: %s: data is not base64: %w", f.name, err)
+		return name, nil, fmt.Errorf("event stream: %s: data is not base64: %w", f.name, err)
 	}
-	return string(f.name), f.payload[:n], nil
+	return name, f.payload[:n], nil
+}
+
+// knownEvents are the BBS's event names, which eventName returns without
+// allocating: 1,200 subscribers read some 100,000 events a second.
+var knownEvents = []string{
+	models.EventTypeDesiredLRPCreated, models.EventTypeDesiredLRPChanged, models.EventTypeDesiredLRPRemoved,
+	models.EventTypeActualLRPCreated, models.EventTypeActualLRPChanged, models.EventTypeActualLRPRemoved,
+	models.EventTypeActualLRPCrashed, models.EventTypeActualLRPInstanceCreated,
+	models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPInstanceRemoved,
+	models.EventTypeTaskCreated, models.EventTypeTaskChanged, models.EventTypeTaskRemoved,
+}
+
+// eventName is b as a string, one of knownEvents' if it is one.
+func eventName(b []byte) string {
+	for _, k := range knownEvents {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
 }
 
 // FrameTime is EventTime read straight from an event's protobuf payload:

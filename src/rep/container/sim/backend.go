@@ -158,12 +158,7 @@ func (b *Backend) Healthy(ctx context.Context, handle string) error {
 	if err != nil {
 		return err
 	}
-	var first time.Time
-	for _, g := range c.liveGroups() {
-		if first.IsZero() || g.startAt.Before(first) {
-			first = g.startAt
-		}
-	}
+	first := c.firstStart()
 	if first.IsZero() {
 		return fmt.Errorf("container %s: no process running", handle)
 	}

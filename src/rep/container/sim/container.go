@@ -88,6 +88,21 @@ func (c *Container) removeGroup(g *group) {
 	c.mu.Unlock()
 }
 
+// firstStart is when the first of the container's live processes starts
+// (zero when none lives). Healthy asks it for every instance every
+// health-check interval, so it copies nothing.
+func (c *Container) firstStart() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var first time.Time
+	for _, g := range c.groups {
+		if first.IsZero() || g.startAt.Before(first) {
+			first = g.startAt
+		}
+	}
+	return first
+}
+
 func (c *Container) liveGroups() []*group {
 	c.mu.Lock()
 	defer c.mu.Unlock()
