@@ -122,7 +122,7 @@ type cachedClient struct {
 	etag  string
 	state rep.CellState
 	// lrps are the LRPs decoded from the cell's last state (decodeState).
-	lrps lrpCache
+	lrps *lrpCache
 }
 
 // serves reports whether cc was made for p's addresses.

@@ -3,19 +3,22 @@ package auctioneer
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"code.cloudfoundry.org/rep"
 )
 
-// lrpCache holds the LRPs decoded from a cell's last state, by the exact
-// bytes each was decoded from.
-type lrpCache map[string]cachedLRP
-
-type cachedLRP struct {
-	enc string // the element's JSON, also its key (kept so that the next cache shares it)
-	lrp rep.LRP
+// lrpCache holds the LRPs decoded from a cell's last state body, in the
+// body's order, with the bytes each was decoded from.
+type lrpCache struct {
+	body  []byte
+	spans [][2]int // each LRP's bytes in body
+	lrps  []rep.LRP
 }
+
+// enc is the i-th cached LRP's encoding.
+func (c *lrpCache) enc(i int) []byte { return c.body[c.spans[i][0]:c.spans[i][1]] }
 
 // decodeState decodes a cell's GET /state body as json.Unmarshal into a
 // rep.CellState would, but decodes again only the LRPs whose encoding is
@@ -27,12 +30,19 @@ type cachedLRP struct {
 // while it does not change, as ours is (the rep caches each LRP's
 // encoding, cell.Ledger.StateJSON).
 //
+// The two bodies are walked side by side (a rep lists its LRPs in a
+// stable order): an LRP equal to the last body's next one, or to the one
+// after it (the next was removed), is taken from the cache; any other is
+// decoded, and when the LRP after it matches the last body's next one it
+// was inserted there. Comparing the bodies in order reads memory in order,
+// where looking each LRP up by its bytes in a map did not.
+//
 // The body is cut at the top level only: the LRP list's elements are found
 // by a scan that knows strings and nesting, the rest of the body is decoded
 // with the list emptied. Anything the scan does not expect (no list, two
 // of them, an escaped key, a malformed list) is decoded whole instead, so
 // errors are json.Unmarshal's.
-func decodeState(body []byte, prev lrpCache) (rep.CellState, lrpCache, error) {
+func decodeState(body []byte, prev *lrpCache) (rep.CellState, *lrpCache, error) {
 	var st rep.CellState
 	cut, ok := cutLRPs(body)
 	if !ok {
@@ -46,25 +56,36 @@ func decodeState(body []byte, prev lrpCache) (rep.CellState, lrpCache, error) {
 	if err := json.Unmarshal(head, &st); err != nil {
 		return rep.CellState{}, nil, err
 	}
-	if len(cut.elems) == 0 {
-		if cut.empty {
-			st.LRPs = []rep.LRP{}
-		}
-		return st, lrpCache{}, nil
+	next := &lrpCache{body: body, spans: cut.elems, lrps: make([]rep.LRP, len(cut.elems))}
+	if prev == nil {
+		prev = &lrpCache{}
 	}
-	next := make(lrpCache, len(cut.elems))
-	st.LRPs = make([]rep.LRP, len(cut.elems))
+	j := 0 // the last body's next LRP
 	for i, e := range cut.elems {
 		raw := body[e[0]:e[1]]
-		c, hit := prev[string(raw)]
-		if !hit {
-			if err := json.Unmarshal(raw, &c.lrp); err != nil {
+		switch {
+		case j < len(prev.spans) && bytes.Equal(raw, prev.enc(j)):
+			next.lrps[i] = prev.lrps[j]
+			j++
+		case j+1 < len(prev.spans) && bytes.Equal(raw, prev.enc(j+1)):
+			next.lrps[i] = prev.lrps[j+1]
+			j += 2
+		default:
+			if err := json.Unmarshal(raw, &next.lrps[i]); err != nil {
 				return rep.CellState{}, nil, err
 			}
-			c.enc = string(raw)
+			inserted := i+1 < len(cut.elems) && j < len(prev.spans) &&
+				bytes.Equal(body[cut.elems[i+1][0]:cut.elems[i+1][1]], prev.enc(j))
+			if !inserted {
+				j++ // changed in place
+			}
 		}
-		st.LRPs[i] = c.lrp
-		next[c.enc] = c
+	}
+	switch {
+	case len(cut.elems) > 0:
+		st.LRPs = slices.Clone(next.lrps)
+	case cut.empty:
+		st.LRPs = []rep.LRP{}
 	}
 	return st, next, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -54,7 +55,7 @@ func unmarshal(body []byte) (rep.CellState, error) {
 
 func TestDecodeStateMatchesUnmarshal(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	var cache lrpCache
+	var cache *lrpCache
 	st := randomState(r, 30)
 	for round := range 200 {
 		// Change a few LRPs, add some and remove some, as a busy cell does.
@@ -64,7 +65,8 @@ func TestDecodeStateMatchesUnmarshal(t *testing.T) {
 			}
 		}
 		for range r.IntN(3) {
-			st.LRPs = append(st.LRPs, randomLRP(r))
+			i := r.IntN(len(st.LRPs) + 1)
+			st.LRPs = append(st.LRPs[:i], append([]rep.LRP{randomLRP(r)}, st.LRPs[i:]...)...)
 		}
 		for range r.IntN(3) {
 			if len(st.LRPs) > 0 {
@@ -90,8 +92,8 @@ func TestDecodeStateMatchesUnmarshal(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d: decodeState differs from json.Unmarshal:\n got %+v\nwant %+v", round, got, want)
 		}
-		if len(next) > len(got.LRPs) {
-			t.Fatalf("round %d: cache holds %d entries for %d LRPs", round, len(next), len(got.LRPs))
+		if next == nil || len(next.lrps) != len(got.LRPs) {
+			t.Fatalf("round %d: cache holds %+v for %d LRPs", round, next, len(got.LRPs))
 		}
 		cache = next
 	}
@@ -107,19 +109,49 @@ func TestDecodeStateReusesCachedLRPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cache) != 3 {
-		t.Fatalf("cache has %d entries, want 3", len(cache))
+	if len(cache.lrps) != 3 {
+		t.Fatalf("cache has %d LRPs, want 3", len(cache.lrps))
 	}
-	enc, _ := json.Marshal(st.LRPs[1])
-	planted := cache[string(enc)]
-	planted.lrp.InstanceGUID = "from-the-cache"
-	cache[string(enc)] = planted
+	cache.lrps[1].InstanceGUID = "from-the-cache"
 	got, _, err := decodeState(body, cache)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.LRPs[1].InstanceGUID != "from-the-cache" || got.LRPs[0].InstanceGUID != st.LRPs[0].InstanceGUID {
 		t.Fatalf("cached LRP not reused: %+v", got.LRPs)
+	}
+
+	// Around an LRP inserted, removed or changed, the others still come
+	// from the cache.
+	for _, tc := range []struct {
+		name   string
+		change func([]rep.LRP) []rep.LRP
+		at     int // where the planted LRP (the last body's LRPs[2]) is now
+	}{
+		{"inserted before", func(l []rep.LRP) []rep.LRP { return append(l[:1:1], append([]rep.LRP{randomLRP(r)}, l[1:]...)...) }, 3},
+		{"removed before", func(l []rep.LRP) []rep.LRP { return append(l[:1:1], l[2:]...) }, 1},
+		{"changed before", func(l []rep.LRP) []rep.LRP { l = slices.Clone(l); l[1].State = "CRASHED"; return l }, 2},
+	} {
+		st := randomState(r, 4)
+		body, _ := json.Marshal(st)
+		_, cache, err := decodeState(body, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache.lrps[2].InstanceGUID = "planted"
+		st.LRPs = tc.change(st.LRPs)
+		body, _ = json.Marshal(st)
+		got, _, err := decodeState(body, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LRPs[tc.at].InstanceGUID != "planted" {
+			t.Errorf("%s: LRP %d was decoded again, not taken from the cache", tc.name, tc.at)
+		}
+		st.LRPs[tc.at].InstanceGUID = "planted"
+		if !reflect.DeepEqual(got.LRPs, st.LRPs) {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got.LRPs, st.LRPs)
+		}
 	}
 }
 
@@ -182,7 +214,7 @@ func FuzzDecodeState(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		want, wantErr := unmarshal(body)
-		for _, c := range []lrpCache{nil, cache} {
+		for _, c := range []*lrpCache{nil, cache} {
 			got, _, err := decodeState(body, c)
 			if (err != nil) != (wantErr != nil) {
 				t.Fatalf("%q: error %v, json.Unmarshal's %v", body, err, wantErr)

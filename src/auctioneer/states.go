@@ -56,7 +56,7 @@ func (c *cellClients) fetchState(ctx context.Context, p *models.CellPresence, cl
 	prev, cached := c.byCell[p.CellId]
 	c.mu.Unlock()
 	cached = cached && prev.serves(p)
-	var lrps lrpCache
+	var lrps *lrpCache
 	if cached {
 		lrps = prev.lrps
 	}
@@ -111,7 +111,7 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 // remember keeps st as cell p's last state under etag ("" keeps no
 // state) and lrps as the LRPs decoded from it, if the cell's client is
 // still the one for p's address.
-func (c *cellClients) remember(p *models.CellPresence, etag string, st rep.CellState, lrps lrpCache) {
+func (c *cellClients) remember(p *models.CellPresence, etag string, st rep.CellState, lrps *lrpCache) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cc, ok := c.byCell[p.CellId]
