@@ -3,7 +3,6 @@ package auctioneer
 import (
 	"bytes"
 	"encoding/json"
-	"slices"
 	"strings"
 
 	"code.cloudfoundry.org/rep"
@@ -83,7 +82,9 @@ func decodeState(body []byte, prev *lrpCache) (rep.CellState, *lrpCache, error) 
 	}
 	switch {
 	case len(cut.elems) > 0:
-		st.LRPs = slices.Clone(next.lrps)
+		// Shared with the cache: states are read, never written (a 304
+		// hands a round the cached state itself).
+		st.LRPs = next.lrps
 	case cut.empty:
 		st.LRPs = []rep.LRP{}
 	}
