@@ -56,7 +56,7 @@ func TestFlushEveryGrowsWithSubscribers(t *testing.T) {
 		t.Fatalf("no subscribers: %v, want %v", got, flushInterval)
 	}
 	var subs []*Subscription
-	want := map[int]time.Duration{99: flushInterval, 100: flushInterval, 250: 2 * flushInterval, 1200: maxFlushInterval}
+	want := map[int]time.Duration{flushStep - 1: flushInterval, flushStep: flushInterval, 2*flushStep + flushStep/2: 2 * flushInterval, 1200: maxFlushInterval}
 	for n := 1; n <= 1200; n++ {
 		subs = append(subs, hub.Subscribe(fmt.Sprintf("cell-%d", n%7)))
 		if w, ok := want[n]; ok {
