@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"code.cloudfoundry.org/bbs/models"
@@ -63,7 +64,7 @@ func (d *Daemon) syncLoop() {
 	// instances the old rep ran.
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for {
+	for first := true; ; first = false {
 		select {
 		case <-d.ctx.Done():
 			return
@@ -79,8 +80,12 @@ func (d *Daemon) syncLoop() {
 		default:
 			d.log.Debug("bulk sync", "duration", st.Duration, "actual_lrps", st.ActualLRPs, "containers", st.Containers)
 		}
-		timer.Reset(reconcile.SyncInterval(time.Duration(d.cfg.SyncInterval),
-			time.Duration(d.cfg.EvacuationPollingInterval), d.isEvacuating()))
+		next := reconcile.SyncInterval(time.Duration(d.cfg.SyncInterval),
+			time.Duration(d.cfg.EvacuationPollingInterval), d.isEvacuating())
+		if first {
+			next = reconcile.Spread(next, rand.Float64())
+		}
+		timer.Reset(next)
 	}
 }
 

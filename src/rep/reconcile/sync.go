@@ -120,6 +120,17 @@ func Recover(containers []string) []Op {
 	return ops
 }
 
+// Spread is how long a rep waits after its first bulk sync for its second:
+// interval/2 plus u (in [0, 1)) intervals, so somewhere in a window one
+// interval wide. Reps started together (a deploy, the 1,200 simulated
+// cells of the scale benchmark) would otherwise sync together every
+// interval, all 1,200 within a second of each other; spread once, they
+// stay apart, each still syncing every interval.
+func Spread(interval time.Duration, u float64) time.Duration {
+	u = min(max(u, 0), 1)
+	return interval/2 + time.Duration(u*float64(interval))
+}
+
 // SyncInterval is the wait before the next bulk sync: the sync interval, or
 // the evacuation polling interval when the cell evacuates and it is shorter.
 func SyncInterval(sync, evacuationPolling time.Duration, evacuating bool) time.Duration {
