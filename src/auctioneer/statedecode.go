@@ -3,7 +3,6 @@ package auctioneer
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 
 	"code.cloudfoundry.org/rep"
 )
@@ -131,11 +130,10 @@ func cutLRPs(body []byte) (cut lrpsCut, ok bool) {
 			return cut, false
 		}
 		s.space()
-		isLRPs := strings.EqualFold(string(key), lrpsField)
-		if strings.IndexByte(string(key), '\\') >= 0 {
+		if bytes.IndexByte(key, '\\') >= 0 {
 			return cut, false // an escaped key might spell the field
 		}
-		if !isLRPs {
+		if !bytes.EqualFold(key, []byte(lrpsField)) {
 			if !s.value() {
 				return cut, false
 			}

@@ -355,17 +355,13 @@ func (s *Subscription) linger(stop <-chan time.Time, done <-chan struct{}) {
 
 func (s *Subscription) next(ctx context.Context) (*envelope, error) {
 	for {
+		if env := s.tryNext(); env != nil {
+			return env, nil
+		}
 		select {
 		case <-s.done:
 			return nil, s.err
 		default:
-		}
-		if env := s.fromTaken(); env != nil {
-			return env, nil
-		}
-		s.take()
-		if env := s.fromTaken(); env != nil {
-			return env, nil
 		}
 		select {
 		case <-s.ready:
