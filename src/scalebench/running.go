@@ -18,6 +18,11 @@ type instanceKey struct {
 	cell     string
 }
 
+// keyOf is the key of the copy l is.
+func keyOf(l *models.ActualLRP) instanceKey {
+	return instanceKey{l.ProcessGuid, l.Index, l.Presence, l.CellId}
+}
+
 type indexKey struct {
 	process string
 	index   int32
@@ -81,7 +86,7 @@ func (r *Running) Reset(lrps []*models.ActualLRP) {
 	r.reset()
 	r.replaying = true
 	for _, l := range lrps {
-		r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence, l.CellId}, l.State == models.ActualLRPStateRunning, "")
+		r.set(keyOf(l), l.State == models.ActualLRPStateRunning, "")
 	}
 	r.replaying = false
 	// Rebuilding counts up from zero is no dip; a process the listing finds
@@ -141,7 +146,7 @@ func (r *Running) Observe(e models.Event) {
 	switch ev := e.(type) {
 	case *models.ActualLRPInstanceCreatedEvent:
 		if l := ev.ActualLrp; l != nil {
-			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence, l.CellId}, l.State == models.ActualLRPStateRunning, e.EventType())
+			r.set(keyOf(l), l.State == models.ActualLRPStateRunning, e.EventType())
 		}
 	case *models.ActualLRPInstanceChangedEvent:
 		if ev.After != nil {
@@ -152,7 +157,7 @@ func (r *Running) Observe(e models.Event) {
 		}
 	case *models.ActualLRPInstanceRemovedEvent:
 		if l := ev.ActualLrp; l != nil {
-			r.set(instanceKey{l.ProcessGuid, l.Index, l.Presence, l.CellId}, false, e.EventType())
+			r.set(keyOf(l), false, e.EventType())
 		}
 	}
 }
